@@ -1,0 +1,42 @@
+# Keepwell: `make run` runs the whole system locally on moto; `make test` runs every test.
+# Both build their own virtualenvs from nothing (only python3.11 and make are needed).
+PYTHON ?= python3.11
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SAM_STAMP := $(SAM_VENV)/.installed
+
+.PHONY: run test recalc lint typecheck sam-build clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip<26.3"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+# The SAM CLI pins boto3 and pydantic exactly, so it lives in its own environment.
+$(SAM_STAMP):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade "pip<26.3"
+	$(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli==1.170.0"
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/python -m infra.local run
+
+recalc: $(STAMP)
+	$(BIN)/python -m infra.local recalc
+
+test: $(STAMP) $(SAM_STAMP)
+	KEEPWELL_SAM=$(CURDIR)/$(SAM_VENV)/bin/sam $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check functions shared infra tests bench
+	$(BIN)/mypy shared functions infra
+
+sam-build: $(SAM_STAMP)
+	$(SAM_VENV)/bin/sam build --template template.yaml
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .keepwell

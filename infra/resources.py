@@ -1,0 +1,88 @@
+"""Create the template's stateful resources (table, queues, bus) on an AWS endpoint (moto).
+
+Tests call this inside `moto.mock_aws`; the local stack calls it against moto's server. Either
+way the resources come from template.yaml, so tests, local runs and deploys cannot disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from infra.template import Resolver, load_template, parameter_defaults, resources_of_type
+
+STACK_NAME = "keepwell-local"
+
+
+def _queue_order(queues: dict[str, dict[str, Any]]) -> list[str]:
+    """Dead-letter queues first: a queue's redrive policy names its DLQ's ARN."""
+
+    def depends_on(props: dict[str, Any]) -> str | None:
+        target = (props.get("RedrivePolicy") or {}).get("deadLetterTargetArn")
+        return target["Fn::GetAtt"][0] if isinstance(target, dict) else None
+
+    return sorted(queues, key=lambda lid: depends_on(queues[lid]["Properties"]) is not None)
+
+
+def create_stack_resources(
+    session: boto3.Session | None = None,
+    parameters: dict[str, str] | None = None,
+    stack_name: str = STACK_NAME,
+) -> Resolver:
+    """Create every table, queue and bus of template.yaml; return a resolver of their physical ids."""
+    template = load_template()
+    session = session or boto3.Session()
+    params = parameter_defaults(template) | {"Stage": "local"} | (parameters or {})
+    region = session.region_name or "us-east-1"
+    resolver = Resolver(parameters=params, physical={}, region=region, stack_name=stack_name)
+
+    dynamodb = session.client("dynamodb")
+    for logical_id, table in resources_of_type(template, "AWS::DynamoDB::Table").items():
+        props = table["Properties"]
+        name = f"{stack_name}-{logical_id}"
+        create: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            create["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        dynamodb.create_table(**create)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        arn = f"arn:aws:dynamodb:{region}:{resolver.account_id}:table/{name}"
+        resolver.physical[logical_id] = {"Ref": name, "Arn": arn}
+
+    sqs = session.client("sqs")
+    queues = resources_of_type(template, "AWS::SQS::Queue")
+    for logical_id in _queue_order(queues):
+        props = queues[logical_id]["Properties"]
+        name = f"{stack_name}-{logical_id}"
+        attributes: dict[str, str] = {}
+        for attribute in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds"):
+            if attribute in props:
+                attributes[attribute] = str(props[attribute])
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(resolver.resolve(props["RedrivePolicy"]))
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = f"arn:aws:sqs:{region}:{resolver.account_id}:{name}"
+        resolver.physical[logical_id] = {"Ref": url, "Arn": arn, "QueueName": name, "QueueUrl": url}
+
+    events = session.client("events")
+    for logical_id, bus in resources_of_type(template, "AWS::Events::EventBus").items():
+        name = resolver.resolve(bus["Properties"]["Name"])
+        arn = events.create_event_bus(Name=name)["EventBusArn"]
+        resolver.physical[logical_id] = {"Ref": name, "Arn": arn, "Name": name}
+
+    for logical_id in resources_of_type(template, "AWS::Serverless::LayerVersion"):
+        resolver.physical[logical_id] = {"Ref": f"arn:aws:lambda:{region}:{resolver.account_id}:layer:{logical_id}:1"}
+    for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
+        arn = f"arn:aws:lambda:{region}:{resolver.account_id}:function:{stack_name}-{logical_id}"
+        resolver.physical[logical_id] = {"Ref": f"{stack_name}-{logical_id}", "Arn": arn}
+    for logical_id in resources_of_type(template, "AWS::Serverless::Api"):
+        resolver.physical[logical_id] = {"Ref": "local"}
+    return resolver

@@ -1,0 +1,1 @@
+"""Keepwell's common package: schemas, domain, storage and adapters shared by every Lambda."""

@@ -1,0 +1,119 @@
+"""Chalice glue shared by the HTTP functions: one error envelope, body/query parsing, the caller.
+
+Views are registered with `route(app, ...)`, which maps domain errors to their status code; a
+middleware rewrites Chalice's own error shapes (415, 500, …) into the same envelope.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from chalice import Chalice, Response
+from pydantic import BaseModel, ValidationError
+
+from keepwell.auth import Caller
+from keepwell.errors import BadRequest, KeepwellError, PayloadTooLarge, from_validation_error
+
+MAX_BODY_BYTES = 1_048_576  # API Gateway's own limit is 10 MB; ours is 1 MB per request.
+
+Model = TypeVar("Model", bound=BaseModel)
+View = Callable[..., Any]
+
+
+def create_app(name: str) -> Chalice:
+    app = Chalice(app_name=name)
+    app.api.binary_types = []  # JSON only: bodies arrive as text
+
+    @app.middleware("http")
+    def envelope_chalice_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
+        response = get_response(event)
+        body = response.body
+        if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+            code = str(body["Code"])
+            message = str(body.get("Message", code))
+            return error_response(response.status_code, _snake(code), message)
+        return response
+
+    return app
+
+
+def _snake(name: str) -> str:
+    out = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+    return out.removesuffix("_error") or "error"
+
+
+def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> Response:
+    return Response(
+        body={"error": {"code": code, "message": message, "details": details or []}},
+        status_code=status,
+        headers={"Content-Type": "application/json"},
+    )
+
+
+def json_response(payload: BaseModel | dict[str, Any] | list[Any], status: int = 200) -> Response:
+    if isinstance(payload, BaseModel):
+        body: Any = payload.model_dump(mode="json")
+    else:
+        body = payload
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
+
+
+def route(app: Chalice, path: str, methods: list[str]) -> Callable[[View], View]:
+    """Register a view whose domain errors become enveloped 4xx responses."""
+
+    def register(view: View) -> View:
+        @functools.wraps(view)
+        def guarded(**kwargs: Any) -> Any:
+            try:
+                return view(**kwargs)
+            except KeepwellError as error:
+                return error_response(error.status, error.code, error.message, error.details)
+            except ValidationError as error:
+                problem = from_validation_error(error)
+                return error_response(problem.status, problem.code, problem.message, problem.details)
+
+        app.route(path, methods=methods, content_types=["application/json", "text/plain"])(guarded)
+        return view
+
+    return register
+
+
+def raw_body(app: Chalice) -> bytes:
+    request = app.current_request
+    body = request.raw_body if request is not None else b""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"Body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
+    return body
+
+
+def parse_body(app: Chalice, model: type[Model]) -> Model:
+    """Validate the JSON body against `model`; malformed JSON and wrong types become 400s."""
+    body = raw_body(app)
+    if not body.strip():
+        raise BadRequest("Request body is empty; a JSON object is expected", code="empty_body")
+    try:
+        json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest(f"Malformed JSON: {error}", code="malformed_json") from error
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        raise from_validation_error(error) from error
+
+
+def parse_query(app: Chalice, model: type[Model]) -> Model:
+    request = app.current_request
+    params = dict(request.query_params or {}) if request is not None else {}
+    try:
+        return model.model_validate(params)
+    except ValidationError as error:
+        raise from_validation_error(error, where="query") from error
+
+
+def current_caller(app: Chalice) -> Caller:
+    request = app.current_request
+    context = (request.context or {}).get("authorizer") if request is not None else None
+    return Caller.from_authorizer_context(context)

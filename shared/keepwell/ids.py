@@ -1,0 +1,23 @@
+"""Identifiers: a short type prefix plus 16 random base32 characters (80 bits)."""
+
+from __future__ import annotations
+
+import random
+import secrets
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+_rng: random.Random | None = None
+
+
+def new_id(prefix: str) -> str:
+    if _rng is not None:
+        body = "".join(_rng.choice(_ALPHABET) for _ in range(16))
+    else:
+        body = "".join(secrets.choice(_ALPHABET) for _ in range(16))
+    return f"{prefix}_{body}"
+
+
+def seed(value: int | None) -> None:
+    """Make ids deterministic (demo seed, tests); `None` goes back to the system's randomness."""
+    global _rng
+    _rng = random.Random(value) if value is not None else None

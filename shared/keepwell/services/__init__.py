@@ -1,0 +1,1 @@
+"""Use cases: what a handler calls. They combine domain rules (pure) with storage (DynamoDB)."""

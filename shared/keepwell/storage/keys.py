@@ -1,0 +1,169 @@
+"""Every key of the single table, built in one place. Every key starts with the workspace.
+
+`docs/data-model.md` lists the access pattern each key or index serves; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import NamedTuple
+
+
+class Key(NamedTuple):
+    pk: str
+    sk: str
+
+
+def _ws(workspace_id: str) -> str:
+    if not workspace_id or "#" in workspace_id:
+        raise ValueError(f"invalid workspace id {workspace_id!r}")
+    return f"WS#{workspace_id}"
+
+
+# --- workspace-level configuration: one partition per workspace -------------------------------
+def workspace_partition(workspace_id: str) -> str:
+    return _ws(workspace_id)
+
+
+def workspace(workspace_id: str) -> Key:
+    return Key(_ws(workspace_id), "WORKSPACE")
+
+
+def user(workspace_id: str, user_id: str) -> Key:
+    return Key(_ws(workspace_id), f"USER#{user_id}")
+
+
+USER_PREFIX = "USER#"
+
+
+def api_key(workspace_id: str, key_hash: str) -> Key:
+    return Key(_ws(workspace_id), f"APIKEY#{key_hash}")
+
+
+APIKEY_PREFIX = "APIKEY#"
+
+
+def custom_field(workspace_id: str, field_key: str) -> Key:
+    return Key(_ws(workspace_id), f"CFIELD#{field_key}")
+
+
+CUSTOM_FIELD_PREFIX = "CFIELD#"
+
+
+def health_model(workspace_id: str, version: int) -> Key:
+    return Key(_ws(workspace_id), f"HEALTHMODEL#v{version:06d}")
+
+
+def current_health_model(workspace_id: str) -> Key:
+    return Key(_ws(workspace_id), "HEALTHMODEL#CURRENT")
+
+
+def segment(workspace_id: str, segment_id: str) -> Key:
+    return Key(_ws(workspace_id), f"SEGMENT#{segment_id}")
+
+
+def playbook(workspace_id: str, playbook_id: str) -> Key:
+    return Key(_ws(workspace_id), f"PLAYBOOK#{playbook_id}")
+
+
+def webhook_subscription(workspace_id: str, subscription_id: str) -> Key:
+    return Key(_ws(workspace_id), f"WEBHOOK#{subscription_id}")
+
+
+def integration_secret_name(workspace_id: str, provider: str) -> str:
+    """Secrets Manager name (secrets never live in the table)."""
+    return f"keepwell/{workspace_id}/integrations/{provider}"
+
+
+# --- customers: one item collection per customer ----------------------------------------------
+def customer_partition(workspace_id: str, customer_id: str) -> str:
+    return f"{_ws(workspace_id)}#CUST#{customer_id}"
+
+
+def customer(workspace_id: str, customer_id: str) -> Key:
+    return Key(customer_partition(workspace_id, customer_id), "PROFILE")
+
+
+def customer_by_domain(workspace_id: str, domain: str) -> Key:
+    return Key(f"{_ws(workspace_id)}#DOMAIN#{domain.lower()}", "ALIAS")
+
+
+def customer_by_external_id(workspace_id: str, external_id: str) -> Key:
+    return Key(f"{_ws(workspace_id)}#EXTID#{external_id}", "ALIAS")
+
+
+def contact(workspace_id: str, customer_id: str, contact_id: str) -> Key:
+    return Key(customer_partition(workspace_id, customer_id), f"CONTACT#{contact_id}")
+
+
+CONTACT_PREFIX = "CONTACT#"
+
+
+def timeline_item(workspace_id: str, customer_id: str, occurred_at_iso: str, item_id: str) -> Key:
+    return Key(customer_partition(workspace_id, customer_id), f"TL#{occurred_at_iso}#{item_id}")
+
+
+TIMELINE_PREFIX = "TL#"
+
+
+def daily_metrics(workspace_id: str, customer_id: str, day: date) -> Key:
+    return Key(customer_partition(workspace_id, customer_id), f"METRICS#{day.isoformat()}")
+
+
+def health_snapshot(workspace_id: str, customer_id: str, day: date) -> Key:
+    return Key(customer_partition(workspace_id, customer_id), f"HEALTH#{day.isoformat()}")
+
+
+def renewal(workspace_id: str, customer_id: str, renewal_id: str) -> Key:
+    return Key(customer_partition(workspace_id, customer_id), f"RENEWAL#{renewal_id}")
+
+
+def playbook_run(workspace_id: str, playbook_id: str, customer_id: str, episode: str) -> Key:
+    return Key(f"{_ws(workspace_id)}#PLAYBOOK#{playbook_id}", f"RUN#{customer_id}#{episode}")
+
+
+def task(workspace_id: str, task_id: str) -> Key:
+    return Key(f"{_ws(workspace_id)}#TASK#{task_id}", "TASK")
+
+
+def webhook_delivery(workspace_id: str, subscription_id: str, message_id: str) -> Key:
+    return Key(f"{_ws(workspace_id)}#WEBHOOK#{subscription_id}", f"DELIVERY#{message_id}")
+
+
+def audit_entry(workspace_id: str, occurred_at_iso: str, entry_id: str) -> Key:
+    return Key(f"{_ws(workspace_id)}#AUDIT", f"{occurred_at_iso}#{entry_id}")
+
+
+# --- secondary indexes -------------------------------------------------------------------------
+# gsi1: the workspace-wide listing of an entity, sorted by its natural order.
+def customers_listing(workspace_id: str) -> str:
+    return f"{_ws(workspace_id)}#CUSTOMERS"
+
+
+def customer_sort(name: str, customer_id: str) -> str:
+    return f"{name.strip().lower()}#{customer_id}"
+
+
+def tasks_by_owner(workspace_id: str, owner_id: str) -> str:
+    return f"{_ws(workspace_id)}#OWNER#{owner_id}#TASKS"
+
+
+def renewals_listing(workspace_id: str) -> str:
+    return f"{_ws(workspace_id)}#RENEWALS"
+
+
+def audit_by_target(workspace_id: str, target: str) -> str:
+    return f"{_ws(workspace_id)}#AUDIT#TARGET#{target}"
+
+
+# gsi2: a second view (customers by owner, audit by actor, tasks by customer).
+def customers_by_owner(workspace_id: str, owner_id: str) -> str:
+    return f"{_ws(workspace_id)}#OWNER#{owner_id}#CUSTOMERS"
+
+
+def tasks_by_customer(workspace_id: str, customer_id: str) -> str:
+    return f"{_ws(workspace_id)}#CUST#{customer_id}#TASKS"
+
+
+def audit_by_actor(workspace_id: str, actor_id: str) -> str:
+    return f"{_ws(workspace_id)}#AUDIT#ACTOR#{actor_id}"

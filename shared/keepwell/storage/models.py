@@ -1,0 +1,165 @@
+"""pynamodb models of the one table. Every model shares the table, the key attributes and the indexes.
+
+Each model class is one entity type; items of different types live side by side, told apart by
+their sort keys (built in `keys.py`) and the `entity` attribute.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class _TableMeta:
+    # Read from the environment at import; the template passes TABLE_NAME to every function.
+    table_name = os.environ.get("TABLE_NAME", "keepwell")
+    region = os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    max_retry_attempts = 3
+
+
+class Gsi1(GlobalSecondaryIndex[Any]):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi2(GlobalSecondaryIndex[Any]):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class TableItem(Model):
+    """Base of every entity: the key attributes, the two indexes and the TTL attribute."""
+
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    entity = UnicodeAttribute()
+    workspace_id = UnicodeAttribute()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+    gsi1 = Gsi1()
+    gsi2 = Gsi2()
+
+
+class WorkspaceItem(TableItem):
+    name = UnicodeAttribute()
+    timezone = UnicodeAttribute(default="UTC")
+    scoring_hour = NumberAttribute(default=5)
+    created_at = UnicodeAttribute()
+    settings = MapAttribute[str, Any](default=dict)
+
+
+class UserItem(TableItem):
+    user_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    role = UnicodeAttribute()
+    active = BooleanAttribute(default=True)
+    created_at = UnicodeAttribute()
+
+
+class ApiKeyItem(TableItem):
+    key_id = UnicodeAttribute()
+    prefix = UnicodeAttribute()
+    name = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+
+
+class CustomFieldItem(TableItem):
+    key = UnicodeAttribute()
+    label = UnicodeAttribute()
+    field_type = UnicodeAttribute()
+    options = ListAttribute[str](of=UnicodeAttribute, null=True)
+    created_at = UnicodeAttribute()
+
+
+class CustomerItem(TableItem):
+    customer_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    domain = UnicodeAttribute(null=True)
+    external_id = UnicodeAttribute(null=True)
+    arr = NumberAttribute(default=0)
+    mrr = NumberAttribute(default=0)
+    status = UnicodeAttribute()
+    owner_id = UnicodeAttribute(null=True)
+    co_owner_ids = UnicodeSetAttribute(null=True)
+    champion_contact_id = UnicodeAttribute(null=True)
+    tier = UnicodeAttribute(null=True)
+    industry = UnicodeAttribute(null=True)
+    region = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(null=True)
+    plan = UnicodeAttribute(null=True)
+    employee_count = NumberAttribute(null=True)
+    seats = NumberAttribute(null=True)
+    renewal_date = UnicodeAttribute(null=True)
+    nps = NumberAttribute(null=True)
+    tags = UnicodeSetAttribute(null=True)
+    custom_fields = MapAttribute[str, Any](default=dict)
+    archived = BooleanAttribute(default=False)
+    health_score = NumberAttribute(null=True)
+    health_band = UnicodeAttribute(null=True)
+    health_scored_at = UnicodeAttribute(null=True)
+    churn_reason = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+
+class CustomerAliasItem(TableItem):
+    """Finds a customer by domain or external id with one GetItem (ingestion's hot path)."""
+
+    customer_id = UnicodeAttribute()
+
+
+class ContactItem(TableItem):
+    contact_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    role_change_recorded_at = UnicodeAttribute(null=True)
+    email_bounced = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class TimelineItem(TableItem):
+    item_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    occurred_at = UnicodeAttribute()
+    title = UnicodeAttribute()
+    body = UnicodeAttribute(null=True)
+    actor = UnicodeAttribute(null=True)
+    source = UnicodeAttribute()
+    source_event_id = UnicodeAttribute(null=True)
+    attributes = MapAttribute[str, Any](default=dict)
+    created_at = UnicodeAttribute()
