@@ -38,6 +38,7 @@ from infra.resources import create_stack_resources  # noqa: E402
 from infra.template import Resolver, function_environment, load_template  # noqa: E402
 from keepwell import clock, ids  # noqa: E402
 from keepwell.auth import Caller  # noqa: E402
+from keepwell.adapters.aws import reset_clients  # noqa: E402
 from keepwell.settings import reset_settings  # noqa: E402
 
 FROZEN_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -60,6 +61,7 @@ def aws() -> Iterator[Resolver]:
         saved = dict(os.environ)
         os.environ.update(function_environment(template, "ApiFunction", resolver))
         reset_settings()
+        reset_clients()
         try:
             yield resolver
         finally:

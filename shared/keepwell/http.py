@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from chalice import Chalice, Response
+from chalice import Blueprint, Chalice, Response
 from pydantic import BaseModel, ValidationError
 
 from keepwell.auth import Caller
@@ -21,6 +21,8 @@ MAX_BODY_BYTES = 1_048_576  # API Gateway's own limit is 10 MB; ours is 1 MB per
 
 Model = TypeVar("Model", bound=BaseModel)
 View = Callable[..., Any]
+# Views live on the app or on a Blueprint registered into it; both expose current_request.
+Routable = Chalice | Blueprint
 
 
 def create_app(name: str) -> Chalice:
@@ -61,7 +63,7 @@ def json_response(payload: BaseModel | dict[str, Any] | list[Any], status: int =
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
 
-def route(app: Chalice, path: str, methods: list[str]) -> Callable[[View], View]:
+def route(app: Routable, path: str, methods: list[str]) -> Callable[[View], View]:
     """Register a view whose domain errors become enveloped 4xx responses."""
 
     def register(view: View) -> View:
@@ -81,7 +83,7 @@ def route(app: Chalice, path: str, methods: list[str]) -> Callable[[View], View]
     return register
 
 
-def raw_body(app: Chalice) -> bytes:
+def raw_body(app: Routable) -> bytes:
     request = app.current_request
     body = request.raw_body if request is not None else b""
     if len(body) > MAX_BODY_BYTES:
@@ -89,7 +91,7 @@ def raw_body(app: Chalice) -> bytes:
     return body
 
 
-def parse_body(app: Chalice, model: type[Model]) -> Model:
+def parse_body(app: Routable, model: type[Model]) -> Model:
     """Validate the JSON body against `model`; malformed JSON and wrong types become 400s."""
     body = raw_body(app)
     if not body.strip():
@@ -104,7 +106,7 @@ def parse_body(app: Chalice, model: type[Model]) -> Model:
         raise from_validation_error(error) from error
 
 
-def parse_query(app: Chalice, model: type[Model]) -> Model:
+def parse_query(app: Routable, model: type[Model]) -> Model:
     request = app.current_request
     params = dict(request.query_params or {}) if request is not None else {}
     try:
@@ -113,7 +115,7 @@ def parse_query(app: Chalice, model: type[Model]) -> Model:
         raise from_validation_error(error, where="query") from error
 
 
-def current_caller(app: Chalice) -> Caller:
+def current_caller(app: Routable) -> Caller:
     request = app.current_request
     context = (request.context or {}).get("authorizer") if request is not None else None
     return Caller.from_authorizer_context(context)

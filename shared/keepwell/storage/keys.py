@@ -167,3 +167,17 @@ def tasks_by_customer(workspace_id: str, customer_id: str) -> str:
 
 def audit_by_actor(workspace_id: str, actor_id: str) -> str:
     return f"{_ws(workspace_id)}#AUDIT#ACTOR#{actor_id}"
+
+
+def raw_events(workspace_id: str, customer_id: str, day: date, batch_digest: str) -> Key:
+    """One item per (customer, day, batch): the raw events kept (with TTL) so explanations can cite them."""
+    return Key(customer_partition(workspace_id, customer_id), f"RAW#{day.isoformat()}#{batch_digest}")
+
+
+def product_activity_timeline_item_id(day: date) -> str:
+    """The one timeline entry that sums up a customer's product activity for a day."""
+    return f"pa-{day.isoformat()}"
+
+
+# The one cross-workspace partition: the hourly scheduler lists workspace ids (and nothing else) here.
+SCHEDULER_LISTING = "SCHEDULE"

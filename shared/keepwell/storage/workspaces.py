@@ -14,6 +14,7 @@ def create_workspace(workspace_id: str, name: str, timezone: str = "UTC", scorin
     item = WorkspaceItem(
         key.pk, key.sk, entity="workspace", workspace_id=workspace_id, name=name,
         timezone=timezone, scoring_hour=scoring_hour, created_at=clock.iso(clock.now()),
+        gsi1pk=keys.SCHEDULER_LISTING, gsi1sk=workspace_id,
     )
     item.save(condition=WorkspaceItem.pk.does_not_exist())
     return item
@@ -48,3 +49,8 @@ def get_user(workspace_id: str, user_id: str) -> UserItem | None:
 def list_users(workspace_id: str) -> list[UserItem]:
     pk = keys.workspace_partition(workspace_id)
     return list(UserItem.query(pk, UserItem.sk.startswith(keys.USER_PREFIX)))
+
+
+def list_workspaces_for_scheduler() -> list[WorkspaceItem]:
+    """Every workspace (id, timezone, scoring hour): the hourly scheduler picks those whose hour has come."""
+    return list(WorkspaceItem.gsi1.query(keys.SCHEDULER_LISTING))

@@ -1,0 +1,1 @@
+"""Thin wrappers over AWS services other than DynamoDB; clients are built once per container, lazily."""

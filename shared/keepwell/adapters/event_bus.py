@@ -1,0 +1,38 @@
+"""EventBridge: publish domain events (source `keepwell`) in PutEvents batches of 10."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from keepwell.adapters.aws import client
+from keepwell.settings import get_settings
+
+SOURCE = "keepwell"
+PUT_EVENTS_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    detail_type: str  # e.g. health.scored, health.band_changed, health.alert
+    detail: dict[str, Any]
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+def publish(events: Iterable[DomainEvent]) -> int:
+    entries = [
+        {"Source": SOURCE, "DetailType": e.detail_type, "Detail": json.dumps(e.detail, default=str),
+         "EventBusName": get_settings().event_bus_name}
+        for e in events
+    ]
+    for start in range(0, len(entries), PUT_EVENTS_LIMIT):
+        chunk = entries[start:start + PUT_EVENTS_LIMIT]
+        response = client("events").put_events(Entries=chunk)
+        if response.get("FailedEntryCount"):
+            raise PublishError(f"{response['FailedEntryCount']} domain events were not accepted")
+    return len(entries)

@@ -1,0 +1,70 @@
+"""Create, list, rotate, revoke and verify workspace API keys (admins manage them; ingestion verifies)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from keepwell import clock, ids
+from keepwell.auth import Caller
+from keepwell.domain import api_keys as rules
+from keepwell.errors import NotFound, Unauthorized
+from keepwell.storage import api_keys as store
+from keepwell.storage.models import ApiKeyItem
+
+ROTATION_OVERLAP = timedelta(hours=24)
+
+
+def _summary(item: ApiKeyItem) -> dict[str, str | None | bool]:
+    now = clock.iso(clock.now())
+    return {
+        "key_id": item.key_id, "name": item.name, "prefix": item.prefix, "created_at": item.created_at,
+        "created_by": item.created_by, "revoked_at": item.revoked_at,
+        "active": item.revoked_at is None or item.revoked_at > now,
+    }
+
+
+def create_api_key(workspace_id: str, name: str, created_by: str) -> tuple[dict[str, str | None | bool], str]:
+    """Returns the key's summary and its plaintext, which is shown this once and never stored."""
+    plaintext = rules.generate(workspace_id)
+    item = store.put_api_key(workspace_id, rules.hash_key(plaintext), ids.new_id("key"),
+                             rules.display_prefix(plaintext), name, clock.iso(clock.now()), created_by)
+    return _summary(item), plaintext
+
+
+def list_api_keys(caller: Caller) -> list[dict[str, str | None | bool]]:
+    return [_summary(item) for item in store.list_api_keys(caller.workspace_id)]
+
+
+def _find(workspace_id: str, key_id: str) -> ApiKeyItem:
+    for item in store.list_api_keys(workspace_id):
+        if item.key_id == key_id:
+            return item
+    raise NotFound(f"No API key {key_id}")
+
+
+def revoke_api_key(caller: Caller, key_id: str) -> dict[str, str | None | bool]:
+    item = _find(caller.workspace_id, key_id)
+    if item.revoked_at is None or item.revoked_at > clock.iso(clock.now()):
+        store.set_revoked_at(item, clock.iso(clock.now()))
+    return _summary(item)
+
+
+def rotate_api_key(caller: Caller, key_id: str) -> tuple[dict[str, str | None | bool], str]:
+    """A new key now; the old one keeps working for ROTATION_OVERLAP so senders can switch."""
+    old = _find(caller.workspace_id, key_id)
+    summary, plaintext = create_api_key(caller.workspace_id, f"{old.name} (rotated)", caller.user_id)
+    store.set_revoked_at(old, clock.iso(clock.now() + ROTATION_OVERLAP))
+    return summary, plaintext
+
+
+def verify_api_key(presented: str | None) -> str:
+    """The workspace a presented key belongs to; Unauthorized if unknown, malformed or revoked."""
+    parsed = rules.parse(presented)
+    if parsed is None:
+        raise Unauthorized("Missing or malformed X-Api-Key")
+    item = store.get_by_hash(parsed.workspace_id, parsed.key_hash)
+    if item is None or item.workspace_id != parsed.workspace_id:
+        raise Unauthorized("Unknown API key")
+    if item.revoked_at is not None and item.revoked_at <= clock.iso(clock.now()):
+        raise Unauthorized("API key revoked")
+    return parsed.workspace_id
