@@ -1,0 +1,507 @@
+"""Signals -> dimension values (0-100, or None = N/A) with the evidence behind each.
+
+`SignalIndex` sorts a customer's signals once and answers "as of day D" with bisects and prefix sums,
+so a 90-day history costs about the same as 90 single lookups rather than re-scanning every day."""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import accumulate
+from typing import Any
+
+from keepwell.domain.health import sentiment
+from keepwell.domain.health.expressions import (
+    CompiledExpression,
+    compile_expression,
+    evaluate,
+    expression_names,
+)
+from keepwell.domain.health.model import (
+    CONTRACT,
+    ENGAGEMENT,
+    PAYMENT,
+    RELATIONSHIP,
+    SENTIMENT,
+    STANDARD_DIMENSIONS,
+    SUPPORT,
+    USAGE,
+    HealthModel,
+    NormalisationTargets,
+    Target,
+)
+from keepwell.domain.health.signals import (
+    HIGH_PRIORITIES,
+    SEVERE_PRIORITIES,
+    CustomerSignals,
+    Email,
+    Ticket,
+    UsageDay,
+)
+
+SENTIMENT_WINDOW_DAYS = 30
+QBR_WINDOW_DAYS = 90
+POSITIVE_AT = 70.0  # a metric scoring at least this is positive evidence
+NEGATIVE_AT = 40.0  # at most this, negative evidence
+Scored = tuple[str, float, float]  # metric key, raw value, 0-100 score
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    dimension: str
+    template: str  # {v} raw value, {p} value x 100, {dir} "at" / "down to" / "up to", {w} window days
+    boolean: tuple[str, str] | None = None  # (text when true, text when false)
+
+
+METRICS: dict[str, Metric] = {
+    "logins_per_seat_week": Metric(USAGE, "logins per seat {dir} {v:.1f}/week"),
+    "distinct_features": Metric(USAGE, "{v:.0f} distinct features used in the last {w} days"),
+    "dau_mau": Metric(USAGE, "DAU/MAU {dir} {p:.0f}%"),
+    "new_feature_adoption_pct": Metric(USAGE, "new-feature adoption {dir} {v:.0f}%"),
+    "emails_in_per_week": Metric(ENGAGEMENT, "{v:.1f} customer emails/week"),
+    "emails_out_per_week": Metric(ENGAGEMENT, "{v:.1f} CSM emails/week"),
+    "meetings": Metric(ENGAGEMENT, "{v:.0f} meetings in the last {w} days"),
+    "meeting_minutes": Metric(ENGAGEMENT, "{v:.0f} meeting minutes in the last {w} days"),
+    "proactive_reply_rate_pct": Metric(ENGAGEMENT, "reply rate to proactive emails {dir} {v:.0f}%"),
+    "champion_response_hours": Metric(ENGAGEMENT, "champion answers in {v:.0f} h on average"),
+    "open_tickets": Metric(SUPPORT, "{v:.0f} tickets open or pending"),
+    "resolution_hours": Metric(SUPPORT, "tickets take {v:.0f} h to resolve on average"),
+    "critical_high_pct": Metric(SUPPORT, "{v:.0f}% of recent tickets are high/critical"),
+    "escalations": Metric(SUPPORT, "{v:.0f} escalated tickets in the last {w} days"),
+    "email_tone": Metric(SENTIMENT, "email tone {dir} {v:+.2f} (VADER, last 30 days)"),
+    "nps": Metric(SENTIMENT, "latest NPS answer {v:.0f}/10"),
+    "days_to_pay": Metric(PAYMENT, "invoices paid in {v:.0f} days on average"),
+    "overdue_invoices": Metric(PAYMENT, "{v:.0f} overdue invoices"),
+    "contacts": Metric(RELATIONSHIP, "{v:.0f} contacts known"),
+    "champion_identified": Metric(RELATIONSHIP, "", ("champion identified", "no champion identified")),
+    "qbr_recent": Metric(RELATIONSHIP, "", ("QBR held in the last 90 days", "no QBR in the last 90 days")),
+    "auto_renew": Metric(CONTRACT, "", ("contract auto-renews", "contract does not auto-renew")),
+    "renewal_runway_days": Metric(CONTRACT, "renewal in {v:.0f} days"),
+    "expansions": Metric(CONTRACT, "{v:.0f} expansions in the contract history"),
+    "contractions": Metric(CONTRACT, "{v:.0f} contractions in the contract history"),
+}
+# Raw inputs exposed to expressions that are not scored metrics themselves.
+EXTRA_METRICS = frozenset({"seats", "keyword_hits", "days_to_renewal", "critical_open_tickets"})
+METRIC_NAMES: frozenset[str] = frozenset(METRICS) | EXTRA_METRICS
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    dimension: str
+    text: str
+    strength: float  # signed share of the dimension's value it moves, -1..1 (x effective weight = points)
+    ref: str | None = None
+
+    @property
+    def positive(self) -> bool:
+        return self.strength > 0
+
+
+@dataclass(slots=True)
+class Measurement:
+    values: dict[str, float | None] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def _ts(moment: datetime) -> float:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _day_end(day: date) -> float:
+    """End of the day (exclusive), UTC: "as of day D" includes everything up to D's midnight."""
+    return datetime.combine(day + timedelta(days=1), time.min, UTC).timestamp()
+
+
+class _Prefix:
+    """Sorted keys with prefix sums of some columns: window sums in O(log n)."""
+
+    def __init__(self, keys: list[float], columns: Mapping[str, Sequence[float]]):
+        self.keys = keys
+        self.sums = {name: list(accumulate(col, initial=0.0)) for name, col in columns.items()}
+
+    def span(self, start: float, end: float) -> tuple[int, int]:
+        return bisect_left(self.keys, start), bisect_left(self.keys, end)
+
+    def total(self, name: str, span: tuple[int, int]) -> float:
+        sums = self.sums[name]
+        return sums[span[1]] - sums[span[0]]
+
+
+class _SlidingUnion:
+    """Distinct members of per-day sets over a moving window; O(change) when the window moves forward."""
+
+    def __init__(self, days: Sequence[UsageDay], members: Callable[[UsageDay], Iterable[str]]):
+        self.days = days
+        self.members = members
+        self.counter: Counter[str] = Counter()
+        self.lo = self.hi = 0
+
+    def window(self, lo: int, hi: int) -> Counter[str]:
+        if lo < self.lo or hi < self.hi:  # moved backwards: rebuild
+            self.counter = Counter()
+            self.lo = self.hi = lo
+        while self.hi < hi:
+            self.counter.update(self.members(self.days[self.hi]))
+            self.hi += 1
+        while self.lo < lo:
+            for member in self.members(self.days[self.lo]):
+                self.counter[member] -= 1
+                if self.counter[member] <= 0:
+                    del self.counter[member]
+            self.lo += 1
+        self.lo = max(self.lo, lo)
+        if self.hi < self.lo:
+            self.hi = self.lo
+        return self.counter
+
+
+def _open_at(ticket: Ticket) -> float | None:
+    """When the ticket stopped being open (None = still open)."""
+    if ticket.resolved_at is not None:
+        return _ts(ticket.resolved_at)
+    if ticket.status == "closed":
+        return _ts(ticket.created_at)  # closed with no resolution time: never counted as open
+    return None
+
+
+class SignalIndex:
+    """A customer's signals prepared for repeated as-of queries. Build once, call `measure(day)` per day."""
+
+    def __init__(self, signals: CustomerSignals, targets: NormalisationTargets, keywords: Sequence[str] = (),
+                 keyword_penalty: float = 15.0, keyword_penalty_cap: float = 45.0):
+        self.signals = signals
+        self.targets = targets
+        self.keywords = tuple(keywords)
+        self.keyword_penalty = keyword_penalty
+        self.keyword_penalty_cap = keyword_penalty_cap
+        self._index_usage()
+        self._index_emails()
+        self._index_meetings()
+        self._index_tickets()
+        self._nps = sorted(signals.nps or (), key=lambda r: _ts(r.at))
+        self._nps_keys = [_ts(r.at) for r in self._nps]
+
+    # -- indexing (once) --------------------------------------------------------------------------
+    def _index_usage(self) -> None:
+        usage = self.signals.usage
+        days = sorted(usage.days, key=lambda d: d.day) if usage else []
+        self._usage_days = days
+        self._usage = _Prefix(
+            [float(d.day.toordinal()) for d in days],
+            {"logins": [d.logins for d in days], "active": [d.active for d in days]},
+        )
+        self._features = _SlidingUnion(days, lambda d: d.features)
+        self._users = _SlidingUnion(days, lambda d: d.users)
+        self._has_user_ids = any(d.users for d in days)
+        self._has_feature_sets = any(d.features for d in days)
+
+    def _index_emails(self) -> None:
+        emails = sorted(self.signals.emails or (), key=lambda e: _ts(e.sent_at))
+        self._emails = emails
+        inbound = [e.direction == "in" for e in emails]
+        # Tone only of what the customer wrote; computed once per email however many days are scored.
+        tones = [sentiment.tone(e.text) if e.direction == "in" else 0.0 for e in emails]
+        self._email = _Prefix([_ts(e.sent_at) for e in emails], {
+            "in": [float(x) for x in inbound],
+            "out": [float(not x) for x in inbound],
+            "proactive": [float(e.direction == "out" and e.proactive) for e in emails],
+            "replies": [float(e.direction == "in" and e.reply_to_proactive) for e in emails],
+            "tone": tones,
+            "toned": [float(x and bool(e.text.strip())) for x, e in zip(inbound, emails, strict=True)],
+            "champ_h": [(e.champion_response_hours or 0.0) if e.direction == "in" else 0.0 for e in emails],
+            "champ_n": [float(e.direction == "in" and e.champion_response_hours is not None) for e in emails],
+        })
+        self._keyword_hits: list[tuple[float, Email, str]] = []
+        if self.keywords:
+            for email in emails:
+                if email.direction == "in":
+                    for word in sentiment.find_keywords(email.text, self.keywords):
+                        self._keyword_hits.append((_ts(email.sent_at), email, word))
+        self._keyword_keys = [hit[0] for hit in self._keyword_hits]
+
+    def _index_meetings(self) -> None:
+        meetings = sorted(self.signals.meetings or (), key=lambda m: _ts(m.at))
+        self._meeting = _Prefix([_ts(m.at) for m in meetings], {
+            "n": [1.0] * len(meetings), "minutes": [float(m.duration_minutes) for m in meetings],
+        })
+
+    def _index_tickets(self) -> None:
+        tickets = list(self.signals.tickets or ())
+        by_created = sorted(tickets, key=lambda t: _ts(t.created_at))
+        self._created = _Prefix([_ts(t.created_at) for t in by_created], {
+            "n": [1.0] * len(by_created),
+            "high": [float(t.priority in HIGH_PRIORITIES) for t in by_created],
+            "escalated": [float(t.escalated) for t in by_created],
+        })
+        closed = sorted(x for x in (_open_at(t) for t in tickets) if x is not None)
+        self._closed_keys = closed
+        resolved = sorted(
+            (t for t in tickets if t.resolved_at is not None), key=lambda t: _ts(t.resolved_at)  # type: ignore[arg-type]
+        )
+        self._resolved = _Prefix([_ts(t.resolved_at) for t in resolved if t.resolved_at], {
+            "n": [1.0] * len(resolved),
+            "hours": [
+                max(0.0, (_ts(t.resolved_at) - _ts(t.created_at)) / 3600) for t in resolved if t.resolved_at
+            ],
+        })
+        severe = (t for t in tickets if t.priority in SEVERE_PRIORITIES)
+        self._severe = sorted(severe, key=lambda t: _ts(t.created_at))
+        self._severe_keys = [_ts(t.created_at) for t in self._severe]
+
+    # -- queries (per day) ------------------------------------------------------------------------
+    def measure(self, as_of: date) -> Measurement:
+        out = Measurement()
+        end = _day_end(as_of)
+        window = self.targets.window_days
+        start = end - window * 86400
+        self._measure_usage(out, as_of, window)
+        self._measure_engagement(out, start, end, window)
+        self._measure_support(out, start, end, window)
+        self._measure_sentiment(out, end)
+        self._measure_payment(out)
+        self._measure_relationship(out, as_of)
+        self._measure_contract(out, as_of)
+        return out
+
+    def _add(self, out: Measurement, key: str, raw: float | None, scored: list[Scored]) -> None:
+        if raw is None or not math.isfinite(raw):
+            return
+        out.metrics[key] = raw
+        metric = METRICS[key]
+        if metric.boolean is not None:
+            scored.append((key, raw, 100.0 if raw else 0.0))
+            return
+        target: Target = getattr(self.targets, key)
+        scored.append((key, raw, target.normalise(raw)))
+
+    def _settle(self, out: Measurement, dimension: str, scored: list[Scored],
+                penalty: float = 0.0, extra: Sequence[Evidence] = ()) -> None:
+        """The dimension is the mean of its available metric scores (minus any keyword penalty)."""
+        if not scored:
+            out.values[dimension] = None
+            return
+        value = math.fsum(s for _, _, s in scored) / len(scored)
+        out.values[dimension] = max(0.0, min(100.0, value - penalty))
+        window = self.targets.window_days
+        for key, raw, score in scored:
+            if NEGATIVE_AT < score < POSITIVE_AT:
+                continue
+            metric = METRICS[key]
+            positive = score >= POSITIVE_AT
+            if metric.boolean is not None:
+                text = metric.boolean[0] if raw else metric.boolean[1]
+            else:
+                target: Target = getattr(self.targets, key)
+                direction = "at" if positive else ("down to" if target.good > target.bad else "up to")
+                text = metric.template.format(v=raw, p=raw * 100, dir=direction, w=window)
+            out.evidence.append(Evidence(dimension, text, (score - 50.0) / 50.0 / len(scored)))
+        out.evidence.extend(extra)
+
+    def _measure_usage(self, out: Measurement, as_of: date, window: int) -> None:
+        usage = self.signals.usage
+        if usage is None:
+            out.values[USAGE] = None
+            return
+        last = as_of.toordinal() + 1
+        span = self._usage.span(last - window, last)
+        scored: list[Scored] = []
+        weeks = window / 7
+        if usage.seats:
+            out.metrics["seats"] = float(usage.seats)
+            logins = self._usage.total("logins", span)
+            self._add(out, "logins_per_seat_week", logins / usage.seats / weeks, scored)
+        features = self._features.window(*span) if self._has_feature_sets else None
+        if features is not None:
+            self._add(out, "distinct_features", float(len(features)), scored)
+        else:
+            counts = [self._usage_days[i].feature_count for i in range(*span)]
+            self._add(out, "distinct_features", float(max(counts, default=0)), scored)
+        mau_span = self._usage.span(last - 30, last)
+        mau: float | None = None
+        if self._has_user_ids:
+            mau = float(len(self._users.window(*mau_span)))
+        elif usage.monthly_active_users is not None:
+            mau = float(usage.monthly_active_users)
+        if mau is not None:
+            dau = self._usage.total("active", mau_span) / 30
+            self._add(out, "dau_mau", dau / mau if mau else 0.0, scored)
+        if usage.recent_features and features is not None:
+            adopted = sum(1 for f in usage.recent_features if f in features)
+            self._add(out, "new_feature_adoption_pct", adopted * 100.0 / len(usage.recent_features), scored)
+        self._settle(out, USAGE, scored)
+
+    def _measure_engagement(self, out: Measurement, start: float, end: float, window: int) -> None:
+        emails, meetings = self.signals.emails, self.signals.meetings
+        if emails is None and meetings is None:
+            out.values[ENGAGEMENT] = None
+            return
+        scored: list[Scored] = []
+        weeks = window / 7
+        if emails is not None:
+            span = self._email.span(start, end)
+            self._add(out, "emails_in_per_week", self._email.total("in", span) / weeks, scored)
+            self._add(out, "emails_out_per_week", self._email.total("out", span) / weeks, scored)
+            proactive = self._email.total("proactive", span)
+            if proactive:
+                rate = min(1.0, self._email.total("replies", span) / proactive) * 100
+                self._add(out, "proactive_reply_rate_pct", rate, scored)
+            answered = self._email.total("champ_n", span)
+            if answered:
+                hours = self._email.total("champ_h", span) / answered
+                self._add(out, "champion_response_hours", hours, scored)
+        if meetings is not None:
+            span = self._meeting.span(start, end)
+            self._add(out, "meetings", self._meeting.total("n", span), scored)
+            self._add(out, "meeting_minutes", self._meeting.total("minutes", span), scored)
+        self._settle(out, ENGAGEMENT, scored)
+
+    def _measure_support(self, out: Measurement, start: float, end: float, window: int) -> None:
+        if self.signals.tickets is None:
+            out.values[SUPPORT] = None
+            return
+        scored: list[Scored] = []
+        created_by_now = bisect_left(self._created.keys, end)
+        closed_by_now = bisect_left(self._closed_keys, end)
+        self._add(out, "open_tickets", float(created_by_now - closed_by_now), scored)
+        resolved = self._resolved.span(start, end)
+        if self._resolved.total("n", resolved):
+            self._add(out, "resolution_hours",
+                      self._resolved.total("hours", resolved) / self._resolved.total("n", resolved), scored)
+        created = self._created.span(start, end)
+        count = self._created.total("n", created)
+        if count:
+            self._add(out, "critical_high_pct", self._created.total("high", created) * 100 / count, scored)
+        self._add(out, "escalations", self._created.total("escalated", created), scored)
+        extra: list[Evidence] = []
+        severe_open = [
+            t for t in self._severe[: bisect_left(self._severe_keys, end)]
+            if (closed_at := _open_at(t)) is None or closed_at >= end
+        ]
+        out.metrics["critical_open_tickets"] = float(len(severe_open))
+        if severe_open:
+            noun = "ticket" if len(severe_open) == 1 else "tickets"
+            extra.append(Evidence(SUPPORT, f"{len(severe_open)} critical {noun} open",
+                                  -min(1.0, 0.3 + 0.2 * len(severe_open)), severe_open[0].id))
+        self._settle(out, SUPPORT, scored, extra=extra)
+
+    def _measure_sentiment(self, out: Measurement, end: float) -> None:
+        if self.signals.emails is None and self.signals.nps is None:
+            out.values[SENTIMENT] = None
+            return
+        scored: list[Scored] = []
+        start = end - SENTIMENT_WINDOW_DAYS * 86400
+        extra: list[Evidence] = []
+        penalty = 0.0
+        if self.signals.emails is not None:
+            span = self._email.span(start, end)
+            toned = self._email.total("toned", span)
+            if toned:
+                self._add(out, "email_tone", self._email.total("tone", span) / toned, scored)
+            lo, hi = bisect_left(self._keyword_keys, start), bisect_left(self._keyword_keys, end)
+            hits = self._keyword_hits[lo:hi]
+            out.metrics["keyword_hits"] = float(len(hits))
+            penalty = min(self.keyword_penalty_cap, self.keyword_penalty * len(hits))
+            for _, email, word in reversed(hits):  # newest first
+                when = email.sent_at.date().isoformat()
+                extra.append(Evidence(SENTIMENT, f"email on {when} mentions '{word}'",
+                                      -self.keyword_penalty / 100.0, email.id))
+        if self._nps:
+            at = bisect_right(self._nps_keys, end - 1e-6)
+            if at:
+                self._add(out, "nps", float(self._nps[at - 1].score), scored)
+        if not scored and not extra:
+            out.values[SENTIMENT] = None
+            return
+        if not scored:  # keywords but no tone (empty texts): judge from a neutral 50
+            scored.append(("email_tone", 0.0, 50.0))
+        self._settle(out, SENTIMENT, scored, penalty=penalty, extra=extra)
+
+    def _measure_payment(self, out: Measurement) -> None:
+        payment = self.signals.payment
+        scored: list[Scored] = []
+        if payment is not None:
+            if payment.avg_days_to_pay is not None:
+                self._add(out, "days_to_pay", float(payment.avg_days_to_pay), scored)
+            self._add(out, "overdue_invoices", float(payment.overdue_invoices), scored)
+        self._settle(out, PAYMENT, scored)
+
+    def _measure_relationship(self, out: Measurement, as_of: date) -> None:
+        rel = self.signals.relationship
+        scored: list[Scored] = []
+        if rel is not None:
+            self._add(out, "contacts", float(rel.contacts), scored)
+            self._add(out, "champion_identified", float(rel.champion_identified), scored)
+            recent = rel.last_qbr is not None and 0 <= (as_of - rel.last_qbr).days <= QBR_WINDOW_DAYS
+            self._add(out, "qbr_recent", float(recent), scored)
+        self._settle(out, RELATIONSHIP, scored)
+
+    def _measure_contract(self, out: Measurement, as_of: date) -> None:
+        contract = self.signals.contract
+        scored: list[Scored] = []
+        if contract is not None:
+            self._add(out, "auto_renew", float(contract.auto_renew), scored)
+            if contract.renewal_date is not None:
+                days = float((contract.renewal_date - as_of).days)
+                out.metrics["days_to_renewal"] = days
+                if not contract.auto_renew:  # an auto-renewing contract is not at risk from a near date
+                    self._add(out, "renewal_runway_days", max(0.0, days), scored)
+            self._add(out, "expansions", float(contract.expansions), scored)
+            self._add(out, "contractions", float(contract.contractions), scored)
+        self._settle(out, CONTRACT, scored)
+
+
+@dataclass(frozen=True)
+class PreparedModel:
+    """A model with its custom expressions compiled once (the pipeline scores many customers with it)."""
+
+    model: HealthModel
+    expressions: Mapping[str, CompiledExpression]
+
+    @classmethod
+    def of(cls, model: HealthModel) -> PreparedModel:
+        allowed = expression_names(model.variables)
+        compiled = {
+            d.key: compile_expression(d.expression, allowed) for d in model.dimensions if d.expression
+        }
+        return cls(model, compiled)
+
+    def index(self, signals: CustomerSignals) -> SignalIndex:
+        config = self.model.sentiment
+        return SignalIndex(signals, self.model.targets, config.keywords(),
+                           config.keyword_penalty, config.keyword_penalty_cap)
+
+
+def expression_inputs(signals: CustomerSignals, measurement: Measurement) -> dict[str, Any]:
+    """Names an expression sees: metrics and standard dimension values, then customer fields, then custom
+    fields (a later source wins on a name clash)."""
+    names: dict[str, Any] = dict(measurement.metrics)
+    names.update({k: v for k, v in measurement.values.items() if k in STANDARD_DIMENSIONS and v is not None})
+    names.update(signals.fields)
+    names.update(signals.custom)
+    return names
+
+
+def measure(prepared: PreparedModel, index: SignalIndex, as_of: date) -> Measurement:
+    """Every enabled dimension's value as of a day (standard from signals, custom from expressions)."""
+    result = index.measure(as_of)
+    custom = [d for d in prepared.model.dimensions if d.expression]
+    if custom:
+        inputs = expression_inputs(index.signals, result)
+        for dim in custom:
+            value = evaluate(prepared.expressions[dim.key], inputs)
+            result.values[dim.key] = value
+            if value is not None and (value >= POSITIVE_AT or value <= NEGATIVE_AT):
+                text = f"{dim.title} at {value:.0f}"
+                result.evidence.append(Evidence(dim.key, text, (value - 50.0) / 50.0))
+    return result
+
+
+def dimension_values(model: HealthModel, signals: CustomerSignals, as_of: date) -> Measurement:
+    """One-off convenience: the dimension values of one customer on one day."""
+    prepared = PreparedModel.of(model)
+    return measure(prepared, prepared.index(signals), as_of)

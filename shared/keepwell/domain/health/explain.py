@@ -1,0 +1,93 @@
+"""Explanations: the evidence that moved a score most, and a one-paragraph "why is this customer 42?"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from keepwell.domain.health.dimensions import Evidence
+from keepwell.domain.health.scoring import DimensionScore, ScoreResult
+
+TOP_EVIDENCE = 3
+
+
+@dataclass(frozen=True, slots=True)
+class RankedEvidence:
+    dimension: str
+    text: str
+    impact: float  # approximate points of the score it accounts for (signed)
+    ref: str | None = None
+
+
+def weigh(evidence: Iterable[Evidence], result: ScoreResult) -> list[RankedEvidence]:
+    """Every piece of evidence with its impact in points, strongest first (by size).
+
+    Impact = how far the item moves its dimension from a neutral 50, times the dimension's effective
+    weight; evidence of N/A or disabled dimensions carries no weight and is dropped."""
+    weights = {d.key: d.effective_weight for d in result.dimensions if not d.na}
+    ranked = [
+        RankedEvidence(e.dimension, e.text, round(e.strength * weights[e.dimension] / 2, 1), e.ref)
+        for e in evidence
+        if weights.get(e.dimension)
+    ]
+    return sorted(ranked, key=lambda r: -abs(r.impact))
+
+
+def rank_evidence(
+    evidence: Iterable[Evidence], result: ScoreResult, limit: int = TOP_EVIDENCE
+) -> tuple[list[RankedEvidence], list[RankedEvidence]]:
+    """Top positive and top negative evidence."""
+    ranked = weigh(evidence, result)
+    return [r for r in ranked if r.impact > 0][:limit], [r for r in ranked if r.impact < 0][:limit]
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def explain(
+    result: ScoreResult,
+    evidence: list[RankedEvidence],
+    band: str | None = None,
+    name: str = "This customer",
+) -> str:
+    """One paragraph a CSM can read aloud: the score, what drags it, what holds it up, what is missing."""
+    if result.score is None:
+        return (f"{name} has no health score: none of the model's dimensions has data "
+                f"({', '.join(d.label.lower() for d in result.dimensions)} are all N/A).")
+    shown = f"{result.display_score:.1f}"
+    sentences = [f"{name} scores {shown}" + (f" ({band})." if band else ".")]
+    score = result.score
+    # A dimension below the score drags it down by (score - value) x its effective weight; above, holds it up.
+    gaps = [(d, ((d.value or 0.0) - score) * d.effective_weight / 100) for d in result.dimensions if not d.na]
+    weak = [d for d, gap in sorted(gaps, key=lambda g: g[1]) if gap <= -0.5]
+    strong = [d for d, gap in sorted(gaps, key=lambda g: -g[1]) if gap >= 0.5]
+
+    def describe(dims: list[DimensionScore], evidence: list[RankedEvidence]) -> str:
+        parts = []
+        for d in dims[:2]:
+            why = [e.text for e in evidence if e.dimension == d.key][:2]
+            text = f"{d.label.lower()} at {d.value:.0f} ({d.effective_weight:.0f}% of the score)"
+            parts.append(text + (": " + "; ".join(why) if why else ""))
+        return _join(parts)
+
+    positives = [e for e in evidence if e.impact > 0]
+    negatives = [e for e in evidence if e.impact < 0]
+    if weak:
+        sentences.append(f"It is pulled down by {describe(weak, negatives)}.")
+    if strong:
+        sentences.append(f"It is held up by {describe(strong, positives)}.")
+    mentioned = " ".join(sentences)
+    concerns = [e.text for e in negatives if e.text not in mentioned][:2]
+    if concerns:
+        sentences.append(f"Also watch: {'; '.join(concerns)}.")
+    missing = result.na_dimensions
+    if missing:
+        labels = [d.label.lower() for d in result.dimensions if d.na]
+        verb = "has" if len(labels) == 1 else "have"
+        sentences.append(
+            f"{_join(labels).capitalize()} {verb} no data, so {'its' if len(labels) == 1 else 'their'} "
+            "weight "
+            f"was shared among the other dimensions (coverage {result.coverage * 100:.0f}%)."
+        )
+    return " ".join(sentences)

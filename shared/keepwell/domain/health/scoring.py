@@ -1,0 +1,79 @@
+"""The weighted score with N/A redistribution, and its per-dimension breakdown."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from keepwell.domain.health.bands import display_round
+from keepwell.domain.health.model import HealthModel
+
+
+@dataclass(frozen=True, slots=True)
+class DimensionScore:
+    key: str
+    label: str
+    value: float | None  # 0-100, None = N/A (no data source)
+    weight: float  # configured
+    effective_weight: float  # after N/A redistribution; available ones sum to 100
+    contribution: float  # value x effective weight / 100
+
+    @property
+    def na(self) -> bool:
+        return self.value is None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    score: float | None  # exact; None when every dimension is N/A
+    dimensions: tuple[DimensionScore, ...]
+    coverage: float  # share (0-1) of the configured weight that had data
+
+    @property
+    def display_score(self) -> float | None:
+        return None if self.score is None else display_round(self.score)
+
+    @property
+    def na_dimensions(self) -> list[str]:
+        return [d.key for d in self.dimensions if d.na]
+
+    def dimension(self, key: str) -> DimensionScore:
+        return next(d for d in self.dimensions if d.key == key)
+
+
+def effective_weights(weights: Mapping[str, float], available: set[str]) -> dict[str, float]:
+    """Share the weight of N/A dimensions among the available ones in proportion to their own weight.
+
+    If every available dimension has weight 0 (possible only when the weighted ones are N/A), they share
+    equally so data that exists still counts."""
+    live = {k: w for k, w in weights.items() if k in available}
+    total = math.fsum(live.values())
+    if not live:
+        return {k: 0.0 for k in weights}
+    if total <= 0:
+        return {k: (100.0 / len(live) if k in live else 0.0) for k in weights}
+    return {k: (w * 100.0 / total if k in live else 0.0) for k, w in weights.items()}
+
+
+def score_values(model: HealthModel, values: Mapping[str, float | None]) -> ScoreResult:
+    """Score = sum(value x effective weight / 100) over enabled dimensions; missing keys count as N/A."""
+    enabled = model.enabled_dimensions()
+    clean: dict[str, float | None] = {}
+    for dim in enabled:
+        raw = values.get(dim.key)
+        clean[dim.key] = None if raw is None or not math.isfinite(raw) else min(100.0, max(0.0, float(raw)))
+    weights = {d.key: d.weight for d in enabled}
+    available = {k for k, v in clean.items() if v is not None}
+    effective = effective_weights(weights, available)
+    parts: list[DimensionScore] = []
+    for dim in enabled:
+        value = clean[dim.key]
+        contribution = 0.0 if value is None else value * effective[dim.key] / 100.0
+        parts.append(DimensionScore(dim.key, dim.title, value, dim.weight, effective[dim.key], contribution))
+    total_weight = math.fsum(weights.values())
+    coverage = math.fsum(weights[k] for k in available) / total_weight if total_weight else 0.0
+    if not available:
+        return ScoreResult(None, tuple(parts), 0.0)
+    score = math.fsum(p.contribution for p in parts)
+    return ScoreResult(min(100.0, max(0.0, score)), tuple(parts), coverage)

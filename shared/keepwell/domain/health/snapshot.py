@@ -1,0 +1,141 @@
+"""A day's health snapshot, and the (re)computation of a customer's daily history under a model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from keepwell.domain.health.bands import BandState, apply_hysteresis
+from keepwell.domain.health.dimensions import PreparedModel, SignalIndex, measure
+from keepwell.domain.health.explain import TOP_EVIDENCE, RankedEvidence, explain, weigh
+from keepwell.domain.health.model import HealthModel
+from keepwell.domain.health.scoring import score_values
+from keepwell.domain.health.signals import CustomerSignals
+from keepwell.domain.health.smoothing import MovingAverage
+
+HISTORY_DAYS = 90
+
+
+class DimensionSnapshot(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    key: str
+    label: str
+    value: float | None
+    weight: float
+    effective_weight: float
+    contribution: float
+    na: bool
+
+
+class EvidenceItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    dimension: str
+    text: str
+    impact: float
+    ref: str | None = None
+
+
+class HealthSnapshot(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    customer_id: str = ""
+    date: date
+    score: float | None  # exact
+    display_score: float | None  # one decimal, what users see
+    smoothed_score: float | None
+    band: str | None
+    band_color: str | None
+    dimensions: list[DimensionSnapshot]
+    na_dimensions: list[str]
+    coverage: float
+    model_version: int
+    top_positive: list[EvidenceItem] = Field(default_factory=list)
+    top_negative: list[EvidenceItem] = Field(default_factory=list)
+    explanation: str = ""
+    pending_band: str | None = None  # hysteresis: a band change being waited out
+    pending_days: int = 0
+
+    def dimension(self, key: str) -> DimensionSnapshot | None:
+        return next((d for d in self.dimensions if d.key == key), None)
+
+
+def _items(ranked: list[RankedEvidence]) -> list[EvidenceItem]:
+    return [EvidenceItem(dimension=r.dimension, text=r.text, impact=r.impact, ref=r.ref) for r in ranked]
+
+
+class Scorer:
+    """Scores one customer day after day, carrying the smoothing window and hysteresis state."""
+
+    def __init__(self, model: HealthModel | PreparedModel, signals: CustomerSignals,
+                 prior: Sequence[HealthSnapshot] = (), top: int = TOP_EVIDENCE):
+        self.prepared = model if isinstance(model, PreparedModel) else PreparedModel.of(model)
+        self.model = self.prepared.model
+        self.signals = signals
+        self.index: SignalIndex = self.prepared.index(signals)
+        self.top = top
+        self.average = MovingAverage(self.model.smoothing_window)
+        self.state: BandState | None = None
+        self.last_day: date | None = None
+        for snap in sorted(prior, key=lambda s: s.date):
+            self.average.add(snap.date, snap.score)
+            self.last_day = snap.date
+            self.state = BandState(snap.band, snap.pending_band, snap.pending_days) if snap.band else None
+
+    def score(self, day: date) -> HealthSnapshot:
+        if self.last_day is not None and day <= self.last_day:
+            raise ValueError(f"days must be scored in order; {day} is not after {self.last_day}")
+        self.last_day = day
+        measurement = measure(self.prepared, self.index, day)
+        result = score_values(self.model, measurement.values)
+        smoothed = self.average.add(day, result.score)
+        band_name: str | None = None
+        band_color: str | None = None
+        basis = smoothed if smoothed is not None else result.score
+        if basis is not None:
+            band, self.state = apply_hysteresis(basis, self.model.bands, self.model.hysteresis, self.state)
+            band_name, band_color = band.label, band.color
+        ranked = weigh(measurement.evidence, result)
+        positives = [r for r in ranked if r.impact > 0][: self.top]
+        negatives = [r for r in ranked if r.impact < 0][: self.top]
+        name = self.signals.name or "This customer"
+        return HealthSnapshot(
+            customer_id=self.signals.customer_id,
+            date=day,
+            score=result.score,
+            display_score=result.display_score,
+            smoothed_score=smoothed,
+            band=band_name,
+            band_color=band_color,
+            dimensions=[
+                DimensionSnapshot(key=d.key, label=d.label, value=d.value, weight=d.weight,
+                                  effective_weight=d.effective_weight, contribution=d.contribution, na=d.na)
+                for d in result.dimensions
+            ],
+            na_dimensions=result.na_dimensions,
+            coverage=result.coverage,
+            model_version=self.model.version,
+            top_positive=_items(positives),
+            top_negative=_items(negatives),
+            explanation=explain(result, ranked, band_name, name),
+            pending_band=self.state.pending_band if self.state and basis is not None else None,
+            pending_days=self.state.pending_days if self.state and basis is not None else 0,
+        )
+
+
+def compute_snapshot(model: HealthModel | PreparedModel, signals: CustomerSignals, day: date,
+                     prior: Sequence[HealthSnapshot] = ()) -> HealthSnapshot:
+    """Today's snapshot; `prior` (earlier snapshots, e.g. the last 30 days) feeds smoothing and hysteresis."""
+    window_start = day - timedelta(days=31)
+    recent = [s for s in prior if window_start <= s.date < day]
+    return Scorer(model, signals, recent).score(day)
+
+
+def compute_history(model: HealthModel | PreparedModel, signals: CustomerSignals, end: date,
+                    days: int = HISTORY_DAYS, prior: Sequence[HealthSnapshot] = ()) -> list[HealthSnapshot]:
+    """Recompute `days` daily snapshots ending on `end`, oldest first (e.g. after the model changed).
+
+    Signals are indexed once and each day is answered by bisects and a sliding window: linear in days."""
+    start = end - timedelta(days=days - 1)
+    scorer = Scorer(model, signals, [s for s in prior if s.date < start])
+    return [scorer.score(start + timedelta(days=offset)) for offset in range(days)]
