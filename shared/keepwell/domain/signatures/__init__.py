@@ -1,0 +1,1 @@
+"""Webhook signatures: inbound provider verification and outbound Standard Webhooks signing."""
