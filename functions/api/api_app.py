@@ -4,20 +4,140 @@ from __future__ import annotations
 
 from typing import Any
 
+import api_keys_routes
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice.app import Response
-
-from keepwell.http import create_app, current_caller, json_response, route
+from keepwell import permissions
+from keepwell.http import create_app, current_caller, json_response, parse_body, parse_query, route
 from keepwell.observability import logger, metrics, tracer
-from keepwell.services import profile
+from keepwell.schemas.contacts import ContactCreateIn, ContactListOut, ContactOut, ContactPatchIn
+from keepwell.schemas.custom_fields import CustomFieldIn, CustomFieldListOut, CustomFieldOut
+from keepwell.schemas.customers import (
+    CustomerCreateIn,
+    CustomerListOut,
+    CustomerListQuery,
+    CustomerOut,
+    CustomerPatchIn,
+)
+from keepwell.schemas.timeline import NoteIn, TimelineItemOut, TimelineListOut, TimelineQuery
+from keepwell.services import contacts, custom_fields, customers, profile, timeline
 
 app = create_app("keepwell-api")
+app.register_blueprint(api_keys_routes.blueprint)  # /v1/api-keys (admin only)
 
 
 @route(app, "/v1/me", methods=["GET"])
 def get_me() -> Response:
     return json_response(profile.who_am_i(current_caller(app)))
+
+
+# --- customers ----------------------------------------------------------------------------------
+@route(app, "/v1/customers", methods=["GET"])
+def list_customers() -> Response:
+    page = customers.list_customers(current_caller(app), parse_query(app, CustomerListQuery))
+    return json_response(
+        CustomerListOut(items=[CustomerOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+    )
+
+
+@route(app, "/v1/customers", methods=["POST"])
+def create_customer() -> Response:
+    caller = current_caller(app)
+    permissions.require_write(caller)
+    customer = customers.create_customer(caller, parse_body(app, CustomerCreateIn))
+    return json_response(CustomerOut.of(customer), status=201)
+
+
+@route(app, "/v1/customers/{customer_id}", methods=["GET"])
+def get_customer(customer_id: str) -> Response:
+    return json_response(CustomerOut.of(customers.get_customer(current_caller(app), customer_id)))
+
+
+@route(app, "/v1/customers/{customer_id}", methods=["PATCH"])
+def update_customer(customer_id: str) -> Response:
+    caller = current_caller(app)
+    permissions.require_write(caller)
+    customer = customers.update_customer(caller, customer_id, parse_body(app, CustomerPatchIn))
+    return json_response(CustomerOut.of(customer))
+
+
+@route(app, "/v1/customers/{customer_id}/archive", methods=["POST"])
+def archive_customer(customer_id: str) -> Response:
+    caller = current_caller(app)
+    permissions.require_write(caller)
+    return json_response(CustomerOut.of(customers.archive_customer(caller, customer_id)))
+
+
+# --- contacts -----------------------------------------------------------------------------------
+@route(app, "/v1/customers/{customer_id}/contacts", methods=["GET"])
+def list_contacts(customer_id: str) -> Response:
+    items = contacts.list_contacts(current_caller(app), customer_id)
+    return json_response(ContactListOut(items=[ContactOut.of(c) for c in items]))
+
+
+@route(app, "/v1/customers/{customer_id}/contacts", methods=["POST"])
+def create_contact(customer_id: str) -> Response:
+    caller = current_caller(app)
+    permissions.require_write(caller)
+    contact = contacts.create_contact(caller, customer_id, parse_body(app, ContactCreateIn))
+    return json_response(ContactOut.of(contact), status=201)
+
+
+@route(app, "/v1/customers/{customer_id}/contacts/{contact_id}", methods=["PATCH"])
+def update_contact(customer_id: str, contact_id: str) -> Response:
+    caller = current_caller(app)
+    permissions.require_write(caller)
+    contact = contacts.update_contact(caller, customer_id, contact_id, parse_body(app, ContactPatchIn))
+    return json_response(ContactOut.of(contact))
+
+
+@route(app, "/v1/customers/{customer_id}/contacts/{contact_id}", methods=["DELETE"])
+def delete_contact(customer_id: str, contact_id: str) -> Response:
+    caller = current_caller(app)
+    permissions.require_write(caller)
+    contacts.delete_contact(caller, customer_id, contact_id)
+    return Response(body="", status_code=204)
+
+
+# --- timeline -----------------------------------------------------------------------------------
+@route(app, "/v1/customers/{customer_id}/timeline", methods=["GET"])
+def list_timeline(customer_id: str) -> Response:
+    page = timeline.list_timeline(current_caller(app), customer_id, parse_query(app, TimelineQuery))
+    return json_response(
+        TimelineListOut(items=[TimelineItemOut.of(e) for e in page.items], next_cursor=page.next_cursor)
+    )
+
+
+@route(app, "/v1/customers/{customer_id}/notes", methods=["POST"])
+def add_note(customer_id: str) -> Response:
+    caller = current_caller(app)
+    permissions.require_write(caller)
+    entry = timeline.add_note(caller, customer_id, parse_body(app, NoteIn))
+    return json_response(TimelineItemOut.of(entry), status=201)
+
+
+# --- custom fields ------------------------------------------------------------------------------
+@route(app, "/v1/custom-fields", methods=["GET"])
+def list_custom_fields() -> Response:
+    items = custom_fields.list_custom_fields(current_caller(app))
+    return json_response(CustomFieldListOut(items=[CustomFieldOut.of(d) for d in items]))
+
+
+@route(app, "/v1/custom-fields", methods=["POST"])
+def create_custom_field() -> Response:
+    caller = current_caller(app)
+    permissions.require_write(caller)
+    definition = custom_fields.create_custom_field(caller, parse_body(app, CustomFieldIn))
+    return json_response(CustomFieldOut.of(definition), status=201)
+
+
+@route(app, "/v1/custom-fields/{field_key}", methods=["DELETE"])
+def delete_custom_field(field_key: str) -> Response:
+    caller = current_caller(app)
+    permissions.require_write(caller)
+    custom_fields.delete_custom_field(caller, field_key)
+    return Response(body="", status_code=204)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

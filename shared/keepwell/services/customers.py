@@ -1,0 +1,121 @@
+"""Customer use cases: create, read, update, archive, list. Always within the caller's workspace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keepwell import clock, ids
+from keepwell.auth import Caller
+from keepwell.domain import custom_fields as field_rules
+from keepwell.domain.customers import Customer, apply_patch, derive_revenue
+from keepwell.errors import Conflict, InvalidInput
+from keepwell.schemas.customers import CustomerCreateIn, CustomerListQuery, CustomerPatchIn
+from keepwell.storage import custom_fields as field_store
+from keepwell.storage import customers as store
+from keepwell.storage import workspaces
+
+UPDATE_ATTEMPTS = (
+    3  # re-read and re-apply when a concurrent write (e.g. a champion switch) bumped the version
+)
+
+
+def _check_users(workspace_id: str, owner_id: str | None, co_owner_ids: list[str] | None) -> None:
+    problems = []
+    if owner_id is not None:
+        user = workspaces.get_user(workspace_id, owner_id)
+        if user is None or not user.active:
+            problems.append({"field": "owner_id", "issue": f"{owner_id} is not a user of this workspace"})
+    for index, user_id in enumerate(co_owner_ids or []):
+        user = workspaces.get_user(workspace_id, user_id)
+        if user is None or not user.active:
+            problems.append(
+                {"field": f"co_owner_ids.{index}", "issue": f"{user_id} is not a user of this workspace"}
+            )
+    if problems:
+        raise InvalidInput(f"Invalid body: check {', '.join(p['field'] for p in problems)}", problems)
+
+
+def _check_custom_fields(workspace_id: str, values: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not values:
+        return values
+    return field_rules.validate_values(values, field_store.list_definitions(workspace_id))
+
+
+def create_customer(caller: Caller, body: CustomerCreateIn) -> Customer:
+    workspace_id = caller.workspace_id
+    arr, mrr = derive_revenue(body.arr, body.mrr)
+    _check_users(workspace_id, body.owner_id, body.co_owner_ids)
+    values = _check_custom_fields(workspace_id, body.custom_fields) or {}
+    now = clock.iso(clock.now())
+    customer = Customer(
+        **body.model_dump(exclude={"arr", "mrr", "custom_fields"}),
+        customer_id=ids.new_id("cus"),
+        workspace_id=workspace_id,
+        arr=arr,
+        mrr=mrr,
+        custom_fields={k: v for k, v in values.items() if v is not None},
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    return store.create_customer(customer)
+
+
+def get_customer(caller: Caller, customer_id: str) -> Customer:
+    return store.require_customer(caller.workspace_id, customer_id)
+
+
+def update_customer(caller: Caller, customer_id: str, body: CustomerPatchIn) -> Customer:
+    workspace_id = caller.workspace_id
+    changes = body.changes()
+    store.require_customer(workspace_id, customer_id)  # 404 before any other check
+    if changes.get("owner_id") is not None or changes.get("co_owner_ids"):
+        _check_users(workspace_id, changes.get("owner_id"), changes.get("co_owner_ids"))
+    if changes.get("custom_fields"):
+        changes["custom_fields"] = _check_custom_fields(workspace_id, changes["custom_fields"])
+    return _apply_with_retry(workspace_id, customer_id, changes, expected_version=body.version)
+
+
+def archive_customer(caller: Caller, customer_id: str) -> Customer:
+    current = store.require_customer(caller.workspace_id, customer_id)
+    if current.archived:
+        return current  # archiving twice is not an error
+    return _apply_with_retry(caller.workspace_id, customer_id, {"archived": True}, expected_version=None)
+
+
+def _apply_with_retry(
+    workspace_id: str, customer_id: str, changes: dict[str, Any], expected_version: int | None
+) -> Customer:
+    for attempt in range(UPDATE_ATTEMPTS):
+        current = store.require_customer(workspace_id, customer_id)
+        if expected_version is not None and current.version != expected_version:
+            raise Conflict(
+                f"Customer is at version {current.version}, not {expected_version}",
+                [{"field": "version", "issue": "stale"}],
+                code="version_conflict",
+            )
+        updated = apply_patch(current, changes, now_iso=clock.iso(clock.now()))
+        if updated.model_dump(exclude={"updated_at"}) == current.model_dump(exclude={"updated_at"}):
+            return current  # nothing changed: no write, no version bump
+        try:
+            return store.update_customer(current, updated)
+        except Conflict as error:
+            last_try = attempt == UPDATE_ATTEMPTS - 1
+            if error.code != "version_conflict" or expected_version is not None or last_try:
+                raise
+    raise AssertionError("unreachable")
+
+
+def list_customers(caller: Caller, query: CustomerListQuery) -> store.CustomerPage:
+    filters = store.CustomerFilters(
+        status=query.status,
+        owner_id=query.owner_id,
+        tier=query.tier,
+        industry=query.industry,
+        region=query.region,
+        country=query.country,
+        plan=query.plan,
+        renewal_before=query.renewal_before,
+        include_archived=query.include_archived,
+    )
+    return store.list_customers(caller.workspace_id, filters, query.limit, query.cursor)

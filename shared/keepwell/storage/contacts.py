@@ -1,0 +1,145 @@
+"""Contacts, stored in their customer's item collection (`WS#w#CUST#c / CONTACT#<id>`).
+
+The champion is not a contact attribute: it is the profile's `champion_contact_id`, so there is
+at most one, and switching it is one transaction with the contact write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from keepwell.domain.contacts import Contact
+from keepwell.errors import NotFound
+from keepwell.storage import keys
+from keepwell.storage.models import ContactItem, CustomerItem
+
+ENTITY = "contact"
+ChampionChange = Literal["set", "unset"] | None
+
+
+def _connection() -> Connection:
+    return Connection(region=ContactItem.Meta.region)
+
+
+def to_item(contact: Contact) -> ContactItem:
+    key = keys.contact(contact.workspace_id, contact.customer_id, contact.contact_id)
+    return ContactItem(key.pk, key.sk, entity=ENTITY, **contact.model_dump(exclude={"is_champion"}))
+
+
+def to_contact(item: ContactItem, champion_contact_id: str | None) -> Contact:
+    return Contact(
+        contact_id=item.contact_id,
+        customer_id=item.customer_id,
+        workspace_id=item.workspace_id,
+        name=item.name,
+        email=item.email,
+        title=item.title,
+        phone=item.phone,
+        is_champion=item.contact_id == champion_contact_id,
+        role_change_recorded_at=item.role_change_recorded_at,
+        email_bounced=bool(item.email_bounced),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
+
+
+def get_contact(
+    workspace_id: str, customer_id: str, contact_id: str, champion_contact_id: str | None
+) -> Contact | None:
+    key = keys.contact(workspace_id, customer_id, contact_id)
+    try:
+        return to_contact(ContactItem.get(key.pk, key.sk, consistent_read=True), champion_contact_id)
+    except DoesNotExist:
+        return None
+
+
+def list_contacts(workspace_id: str, customer_id: str, champion_contact_id: str | None) -> list[Contact]:
+    pk = keys.customer_partition(workspace_id, customer_id)
+    return [
+        to_contact(item, champion_contact_id)
+        for item in ContactItem.query(pk, ContactItem.sk.startswith(keys.CONTACT_PREFIX))
+    ]
+
+
+def put_contacts_batch(workspace_id: str, contacts: Iterable[Contact]) -> int:
+    """Contacts by batch write, unconditionally (seeding). A contact with `is_champion` becomes its
+    customer's champion (one UpdateItem per such customer; the last one given wins)."""
+    champions: dict[str, str] = {}
+    count = 0
+    with ContactItem.batch_write() as batch:
+        for contact in contacts:
+            if contact.workspace_id != workspace_id:
+                raise ValueError(f"contact {contact.contact_id} belongs to {contact.workspace_id}")
+            batch.save(to_item(contact))
+            if contact.is_champion:
+                champions[contact.customer_id] = contact.contact_id
+            count += 1
+    for customer_id, contact_id in champions.items():
+        key = keys.customer(workspace_id, customer_id)
+        CustomerItem(key.pk, key.sk).update(
+            actions=[CustomerItem.champion_contact_id.set(contact_id)], condition=CustomerItem.pk.exists()
+        )
+    return count
+
+
+def _champion_actions(change: ChampionChange, contact_id: str, now_iso: str) -> list[Action]:
+    if change == "set":
+        target = CustomerItem.champion_contact_id.set(contact_id)
+    else:
+        target = CustomerItem.champion_contact_id.remove()
+    return [target, CustomerItem.version.add(1), CustomerItem.updated_at.set(now_iso)]
+
+
+def save_contact(contact: Contact, *, create: bool, champion: ChampionChange, now_iso: str) -> None:
+    """Write the contact; with `champion`, point (or stop pointing) the profile at it in the same
+    transaction. The profile must exist, so a contact never outlives a deleted customer silently."""
+    item = to_item(contact)
+    profile = keys.customer(contact.workspace_id, contact.customer_id)
+    exists = ContactItem.pk.exists() if not create else ContactItem.pk.does_not_exist()
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(item, condition=exists)
+            if champion is None:
+                tx.condition_check(CustomerItem, profile.pk, profile.sk, condition=CustomerItem.pk.exists())
+            else:
+                condition = CustomerItem.pk.exists()
+                if champion == "unset":
+                    condition &= CustomerItem.champion_contact_id == contact.contact_id
+                tx.update(
+                    CustomerItem(profile.pk, profile.sk),
+                    actions=_champion_actions(champion, contact.contact_id, now_iso),
+                    condition=condition,
+                )
+    except TransactWriteError as error:
+        reasons = error.cancellation_reasons or []
+        if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+            raise NotFound(
+                f"No contact {contact.contact_id} for customer {contact.customer_id}",
+                [{"field": "contact_id", "issue": "not found"}],
+            ) from error
+        raise
+
+
+def delete_contact(contact: Contact, *, now_iso: str) -> None:
+    """Delete the contact; if it was the champion, the customer has none afterwards (same transaction)."""
+    item = to_item(contact)
+    profile = keys.customer(contact.workspace_id, contact.customer_id)
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.delete(item, condition=ContactItem.pk.exists())
+            if contact.is_champion:
+                tx.update(
+                    CustomerItem(profile.pk, profile.sk),
+                    actions=_champion_actions("unset", contact.contact_id, now_iso),
+                    condition=CustomerItem.champion_contact_id == contact.contact_id,
+                )
+    except TransactWriteError as error:
+        raise NotFound(
+            f"No contact {contact.contact_id}", [{"field": "contact_id", "issue": "not found"}]
+        ) from error
