@@ -1,0 +1,41 @@
+"""Product-event ingestion over HTTP: a workspace API key (X-Api-Key) instead of a bearer token.
+
+Both paths are template routes with `Auth: Authorizer: NONE`; the key itself is checked by the service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from chalice.app import Response
+from keepwell.http import create_app, json_response, raw_body, route
+from keepwell.observability import logger, metrics, tracer
+from keepwell.services import ingest_requests
+
+app = create_app("keepwell-ingest")
+
+
+def _ingest() -> Response:
+    request = app.current_request
+    api_key = request.headers.get("x-api-key") if request is not None else None
+    return json_response(ingest_requests.receive_event_batch(api_key, raw_body(app)))
+
+
+@route(app, "/v1/events", methods=["POST"])
+def post_events() -> Response:
+    return _ingest()
+
+
+# Alias kept for SDKs that post to the older path; same behaviour.
+@route(app, "/v1/ingest/events", methods=["POST"])
+def post_ingest_events() -> Response:
+    return _ingest()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app(event, context)

@@ -1,0 +1,32 @@
+"""Signed inbound webhooks (Zendesk, Jira, Intercom, HubSpot, Slack, generic), one route per template.
+
+No bearer token here: the provider's signature over the raw body, checked by the service, is the auth.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from chalice.app import Response
+from keepwell.http import create_app, json_response, raw_body, route
+from keepwell.observability import logger, metrics, tracer
+from keepwell.services import integration_webhooks
+
+app = create_app("keepwell-integrations")
+
+
+@route(app, "/v1/integrations/{provider}/{workspace_id}", methods=["POST"])
+def post_integration_webhook(provider: str, workspace_id: str) -> Response:
+    request = app.current_request
+    headers = dict(request.headers) if request is not None else {}
+    # Signatures cover the exact bytes received, so the raw body goes through, not parsed JSON.
+    return json_response(integration_webhooks.receive_webhook(provider, workspace_id, headers, raw_body(app)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app(event, context)

@@ -1,0 +1,77 @@
+"""Bodies of the messages on the work queues and of the domain events on the bus.
+
+Consumers validate every record with these models; a record that does not validate fails on its
+own (partial batch response) and, after the queue's maxReceiveCount, lands in the queue's DLQ.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+# Every key starts with WS#<workspace_id>, and `#` would break that prefix (storage/keys.py).
+WORKSPACE_ID = r"^[A-Za-z0-9_\-]{1,64}$"
+ENTITY_ID = r"^[A-Za-z0-9_\-]{1,128}$"
+
+
+class _Message(BaseModel):
+    # Unknown fields are ignored: a newer producer may still be draining into an older consumer.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    workspace_id: str = Field(pattern=WORKSPACE_ID)
+
+
+class ScoringRequest(_Message):
+    """ScoringQueue: (re)score one customer, or every customer of the workspace when customer_id is None."""
+
+    customer_id: str | None = Field(default=None, pattern=ENTITY_ID)
+    reason: Literal["schedule", "ingest", "integration", "manual", "model_changed"]
+    scoring_day: date | None = None  # the workspace-local day to score; None → today in its timezone
+    recompute_from: date | None = None  # late events: rebuild snapshots from this day on
+
+
+class PlaybookActionMessage(_Message):
+    """PlaybookActionsQueue: execute one step of one playbook run, exactly once (keyed by run + step)."""
+
+    playbook_id: str = Field(pattern=ENTITY_ID)
+    run_id: str = Field(pattern=ENTITY_ID)
+    customer_id: str = Field(pattern=ENTITY_ID)
+    step_index: int = Field(ge=0, le=100)
+    action: Literal["email", "task", "webhook", "slack", "update_field", "wait"]
+    params: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class WebhookDeliveryMessage(_Message):
+    """WebhookDeliveryQueue: send one signed delivery of one event to one subscription."""
+
+    subscription_id: str = Field(pattern=ENTITY_ID)
+    delivery_id: str = Field(pattern=ENTITY_ID)  # also the `webhook-id` header: receivers dedupe on it
+    event_type: str = Field(min_length=1, max_length=128)
+    attempt: int = Field(default=1, ge=1, le=50)
+    payload: dict[str, JsonValue]
+
+
+DomainEventType = Literal["health.scored", "health.band_changed", "health.alert", "customer.changed"]
+
+
+class DomainEventDetail(BaseModel):
+    """`detail` of a keepwell domain event on the bus; each type adds its own fields."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    workspace_id: str = Field(pattern=WORKSPACE_ID)
+    customer_id: str | None = Field(default=None, pattern=ENTITY_ID)
+
+
+class DomainEventIn(BaseModel):
+    """A domain event as EventBridge delivers it to a rule target."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    detail_type: str
+    source: Literal["keepwell"]
+    time: datetime
+    detail: DomainEventDetail
