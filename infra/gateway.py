@@ -1,0 +1,265 @@
+"""A local API Gateway (REST, Lambda proxy) in front of the template's functions.
+
+Each request is matched to a template route (unknown path → 404, known path with another method
+→ 405). Routes behind the authorizer first run the template's TOKEN authorizer function: its
+"Unauthorized" → 401, a policy that does not allow the method ARN → 403 (bodies from the template's
+GatewayResponses), otherwise the policy's context becomes `requestContext.authorizer`. Then the
+route's function gets the proxy event and its response is written back.
+
+Paths under `/_local/` are not API routes: they go to the local stack's control handler.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from infra.apigw import match_route, path_exists, proxy_event
+from infra.invoker import Invoker
+from infra.template import ApiRoute, api_routes, load_template, resources_of_type
+
+log = logging.getLogger("infra.local")
+
+CONTROL_PREFIX = "/_local/"
+# (status, JSON body) for a control request; None when the control handler does not know the path.
+ControlHandler = Callable[[str, str, dict[str, str], bytes], tuple[int, Any] | None]
+
+
+def envelope(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or []}}
+
+
+def authorizer_config(template: dict[str, Any]) -> tuple[str, str] | None:
+    """(authorizer function id, identity header) of the API's default TOKEN authorizer."""
+    for api in resources_of_type(template, "AWS::Serverless::Api").values():
+        auth = api["Properties"].get("Auth") or {}
+        name = auth.get("DefaultAuthorizer")
+        if not name:
+            continue
+        spec = auth["Authorizers"][name]
+        function_id = spec["FunctionArn"]["Fn::GetAtt"][0]
+        header = (spec.get("Identity") or {}).get("Header", "Authorization")
+        return function_id, header
+    return None
+
+
+def gateway_response(
+    template: dict[str, Any], kind: str, status: int, code: str, message: str
+) -> dict[str, Any]:
+    """The body the template's GatewayResponses declare for `kind`, else the envelope."""
+    for api in resources_of_type(template, "AWS::Serverless::Api").values():
+        response = (api["Properties"].get("GatewayResponses") or {}).get(kind) or {}
+        body = (response.get("ResponseTemplates") or {}).get("application/json")
+        if body:
+            parsed: dict[str, Any] = json.loads(
+                body.replace("$context.error.messageString", json.dumps(message))
+            )
+            return parsed
+    return envelope(code, message)
+
+
+def policy_allows(policy: dict[str, Any], method_arn: str) -> bool:
+    """IAM evaluation of an authorizer policy for one method ARN: an explicit Deny wins."""
+    allowed = False
+    statements = (policy.get("policyDocument") or {}).get("Statement") or []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        resources = statement.get("Resource") or []
+        resources = [resources] if isinstance(resources, str) else resources
+        if not any(fnmatch.fnmatchcase(method_arn, pattern) for pattern in resources):
+            continue
+        if statement.get("Effect") == "Deny":
+            return False
+        if statement.get("Effect") == "Allow":
+            allowed = True
+    return allowed
+
+
+class Gateway:
+    def __init__(
+        self,
+        invoker: Invoker,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        stage: str = "local",
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        control: ControlHandler | None = None,
+    ) -> None:
+        self.invoker = invoker
+        self.stage = stage
+        self.region = region
+        self.account_id = account_id
+        self.control = control
+        self.template = load_template()
+        self.routes: list[ApiRoute] = api_routes(self.template)
+        self.authorizer = authorizer_config(self.template)
+        gateway = self
+
+        class RequestHandler(_RequestHandler):
+            owner = gateway
+
+        self.server = ThreadingHTTPServer((host, port), RequestHandler)
+        self.server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def method_arn(self, method: str, path: str) -> str:
+        resource = f"local/{self.stage}/{method}/{path.lstrip('/')}"
+        return f"arn:aws:execute-api:{self.region}:{self.account_id}:{resource}"
+
+    def handle(
+        self,
+        method: str,
+        raw_path: str,
+        headers: dict[str, str],
+        body: bytes,
+        source_ip: str,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One HTTP request in, (status, headers, body) out."""
+        split = urlsplit(raw_path)
+        path = split.path or "/"
+        if path.startswith(CONTROL_PREFIX) and self.control is not None:
+            handled = self.control(method, path, headers, body)
+            if handled is not None:
+                return _json(*handled)
+        matched = match_route(method, path, self.routes)
+        if matched is None:
+            if path_exists(path, self.routes):
+                allowed = sorted({r.method for r in self.routes if _route_matches(r, path)})
+                status, head, payload = _json(
+                    405,
+                    envelope(
+                        "method_not_allowed", f"{method} is not allowed on {path}", [{"allowed": allowed}]
+                    ),
+                )
+                head["Allow"] = ", ".join(allowed)
+                return status, head, payload
+            return _json(404, envelope("not_found", f"No route for {method} {path}"))
+        route, params = matched
+        authorizer_context: dict[str, Any] | None = None
+        if route.authorized and self.authorizer is not None:
+            outcome = self._authorize(route, path, headers)
+            if isinstance(outcome, tuple):
+                return outcome
+            authorizer_context = outcome
+        event = proxy_event(
+            route,
+            path,
+            {k: unquote(v) for k, v in params.items()},
+            split.query,
+            headers,
+            body or None,
+            authorizer=authorizer_context,
+            stage=self.stage,
+            source_ip=source_ip,
+        )
+        try:
+            result = self.invoker.invoke(route.function_id, event)
+            return _proxy_result(result)
+        except Exception:
+            log.exception("%s failed on %s %s", route.function_id, method, path)
+            return _json(502, envelope("internal_error", "The function failed; see the local stack's log"))
+
+    def _authorize(
+        self,
+        route: ApiRoute,
+        path: str,
+        headers: dict[str, str],
+    ) -> dict[str, Any] | tuple[int, dict[str, str], bytes]:
+        assert self.authorizer is not None
+        function_id, header = self.authorizer
+        token = next((v for k, v in headers.items() if k.lower() == header.lower()), "")
+        method_arn = self.method_arn(route.method, path)
+        try:
+            policy = self.invoker.invoke(
+                function_id, {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
+            )
+        except Exception as error:
+            if str(error) == "Unauthorized":
+                return _json(
+                    401, gateway_response(self.template, "UNAUTHORIZED", 401, "unauthorized", "Unauthorized")
+                )
+            log.exception("authorizer failed")
+            return _json(
+                500, envelope("authorizer_failure", "The authorizer failed; see the local stack's log")
+            )
+        if not isinstance(policy, dict) or not policy_allows(policy, method_arn):
+            return _json(
+                403, gateway_response(self.template, "ACCESS_DENIED", 403, "forbidden", "Access denied")
+            )
+        # API Gateway hands the function the context values plus the principal id.
+        context = {k: v for k, v in (policy.get("context") or {}).items()}
+        context["principalId"] = policy.get("principalId")
+        return context
+
+
+def _route_matches(route: ApiRoute, path: str) -> bool:
+    return match_route(route.method, path, [route]) is not None
+
+
+def _json(status: int, body: Any) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+def _proxy_result(result: Any) -> tuple[int, dict[str, str], bytes]:
+    if not isinstance(result, dict) or "statusCode" not in result:
+        log.error("function returned a malformed proxy response: %r", result)
+        return _json(502, envelope("internal_error", "Malformed Lambda proxy response"))
+    headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers[name] = ", ".join(str(v) for v in values)
+    raw = result.get("body") or ""
+    body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+    return int(result["statusCode"]), headers, body
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    owner: Gateway
+    server_version = "keepwell-local-gateway"
+
+    def _dispatch(self) -> None:
+        started = time.perf_counter()
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = dict(self.headers.items())
+        status, response_headers, payload = self.owner.handle(
+            self.command, self.path, headers, body, self.client_address[0]
+        )
+        self.send_response(status)
+        for name, value in response_headers.items():
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        log.info(
+            "%s %s → %d (%.0f ms)", self.command, self.path, status, (time.perf_counter() - started) * 1000
+        )
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # _dispatch logs one line per request

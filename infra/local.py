@@ -1,0 +1,509 @@
+"""The local stack: the whole system on moto, driven by template.yaml.
+
+    python -m infra.local run      # moto server, every template resource, demo data, API on :3000
+    python -m infra.local recalc   # one scheduled recalculation on the running stack
+
+`start_stack()` does the same programmatically (the integration tests use it on ephemeral ports).
+Handlers run in this process, with the environment template.yaml gives them, against moto's
+server through `AWS_ENDPOINT_URL`; the template's SQS and EventBridge event sources are pollers
+(`infra.pollers`), its schedules are invoked on demand (`infra.schedules`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from infra.gateway import Gateway, envelope
+from infra.invoker import Invoker
+from infra.pollers import QueuePoller, create_eventbridge_rules, queue_depth, sqs_event_sources
+from infra.resources import STACK_NAME, create_stack_resources
+from infra.schedules import ScheduleSource, schedule_sources, scheduled_event
+from infra.template import ROOT, Resolver, function_environment, load_template, resources_of_type
+
+if TYPE_CHECKING:
+    from infra.seed import DemoSeed
+
+log = logging.getLogger("infra.local")
+
+CONFIG_PATH = ROOT / ".keepwell" / "local.json"
+REGION = "us-east-1"
+DEFAULT_PORT = 3000
+DEFAULT_MOTO_PORT = 5000
+CONTROL_HEADER = "X-Keepwell-Local-Token"
+# What the handlers see as AWS: moto's server, with credentials that only moto accepts.
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+def free_port(host: str, preferred: int, attempts: int = 20) -> int:
+    """`preferred` or the next free port after it; 0 lets the OS choose."""
+    if preferred == 0:
+        return 0
+    for port in range(preferred, preferred + attempts):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {preferred}..{preferred + attempts - 1}")
+
+
+def stack_environment(template: dict[str, Any], resolver: Resolver) -> dict[str, str]:
+    """Every function's environment as the template declares it. The functions share one process,
+    so the union is set once; two functions giving one variable different values would be a bug."""
+    merged: dict[str, str] = {}
+    for function_id in resources_of_type(template, "AWS::Serverless::Function"):
+        for name, value in function_environment(template, function_id, resolver).items():
+            if merged.get(name, value) != value:
+                raise RuntimeError(f"{function_id} sets {name}={value!r}, another function {merged[name]!r}")
+            merged[name] = value
+    return merged
+
+
+def reset_aws_clients() -> None:
+    """Forget every cached client and settings object: the endpoint and environment changed."""
+    from keepwell.adapters.aws import reset_clients
+    from keepwell.settings import reset_settings
+    from pynamodb.models import Model
+
+    reset_settings()
+    reset_clients()
+    pending: list[type[Model]] = [Model]
+    while pending:
+        model = pending.pop()
+        if "_connection" in vars(model):
+            model._connection = None
+        pending.extend(model.__subclasses__())
+
+
+@dataclass
+class LocalStack:
+    api_url: str
+    moto_endpoint: str
+    resolver: Resolver
+    invoker: Invoker
+    gateway: Gateway
+    control_token: str
+    jwt_secret: str
+    pollers: list[QueuePoller] = field(default_factory=list)
+    schedules: list[ScheduleSource] = field(default_factory=list)
+    workspace_id: str = ""
+    admin_token: str = ""
+    tokens: dict[str, str] = field(default_factory=dict)
+    other_workspace_id: str = ""
+    other_workspace_token: str = ""
+    ingest_api_key: str | None = None
+    seed: DemoSeed | None = None  # the demo data when seeded (customers, in-memory usage, summary)
+    _moto: Any = None
+    _saved_environ: dict[str, str] = field(default_factory=dict)
+    _stopped: bool = False
+
+    # ---- what a developer needs -----------------------------------------------------------
+    def local_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "api_url": self.api_url,
+            "workspace_id": self.workspace_id,
+            "admin_token": self.admin_token,
+            "tokens": self.tokens,
+            "other_workspace_id": self.other_workspace_id,
+            "other_workspace_token": self.other_workspace_token,
+            "moto_endpoint": self.moto_endpoint,
+            "control_token": self.control_token,
+        }
+        if self.ingest_api_key is not None:
+            config["ingest_api_key"] = self.ingest_api_key
+        return config
+
+    def write_config(self, path: Path = CONFIG_PATH) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.local_config(), indent=2) + "\n", encoding="utf-8")
+        path.chmod(0o600)  # tokens inside
+        return path
+
+    # ---- event sources -----------------------------------------------------------------------
+    def sqs(self) -> Any:
+        return boto3.client("sqs", region_name=REGION)
+
+    def invoke_schedule(self, function_id: str, at: datetime | None = None) -> dict[str, Any]:
+        """Invoke a scheduled function with the event its schedule would send."""
+        from keepwell import clock
+
+        source = next((s for s in self.schedules if s.function_id == function_id), None)
+        if source is None:
+            raise KeyError(function_id)
+        event = scheduled_event(source, self.resolver, at or clock.now())
+        outcome: dict[str, Any] = {"function_id": function_id, "event_name": source.event_name,
+                                   "event": event}
+        try:
+            outcome["result"] = self.invoker.invoke(function_id, event)
+            outcome["ok"] = True
+        except Exception as error:
+            log.exception("%s failed", function_id)
+            outcome["ok"] = False
+            outcome["error"] = f"{type(error).__name__}: {error}"
+        return outcome
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait until every polled queue is empty and no poller is busy (twice in a row)."""
+        sqs = self.sqs()
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while time.monotonic() < deadline:
+            polled = [p for p in self.pollers if self.invoker.available(p.source.function_id)]
+            idle = all(not p.busy for p in polled) and all(
+                queue_depth(sqs, p.source.queue_url) == 0 for p in polled
+            )
+            quiet = quiet + 1 if idle else 0
+            if quiet >= 2:
+                return True
+            time.sleep(0.25)
+        return False
+
+    def status(self) -> dict[str, Any]:
+        sqs = self.sqs()
+        return {
+            "pollers": {
+                p.source.name: {
+                    "queue": p.source.queue_url,
+                    "handler_available": self.invoker.available(p.source.function_id),
+                    "depth": queue_depth(sqs, p.source.queue_url),
+                    "dead_letters": queue_depth(sqs, p.source.dlq_url) if p.source.dlq_url else None,
+                    **p.stats.as_dict(),
+                }
+                for p in self.pollers
+            },
+            "invocations": dict(self.invoker.invocations),
+            "errors": dict(self.invoker.errors),
+            "schedules": [f"{s.function_id}.{s.event_name}" for s in self.schedules],
+        }
+
+    def control(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any] | None:
+        """The `/_local/` endpoints (local only, not in template.yaml)."""
+        token = next((v for k, v in headers.items() if k.lower() == CONTROL_HEADER.lower()), "")
+        if not secrets.compare_digest(token, self.control_token):
+            return 401, envelope(
+                "unauthorized", f"{CONTROL_HEADER} is missing or wrong (see .keepwell/local.json)"
+            )
+        if method == "GET" and path == "/_local/status":
+            return 200, self.status()
+        prefix = "/_local/schedule/"
+        if method == "POST" and path.startswith(prefix):
+            function_id = path.removeprefix(prefix)
+            if function_id not in {s.function_id for s in self.schedules}:
+                return 404, envelope(
+                    "not_found",
+                    f"{function_id} has no schedule in template.yaml",
+                    [{"field": "function_id", "issue": "no Schedule/ScheduleV2 event"}],
+                )
+            try:
+                options = json.loads(body or b"{}")
+                at = datetime.fromisoformat(options["time"]) if options.get("time") else None
+                wait = float(options.get("wait", 60))
+            except (ValueError, TypeError, AttributeError) as error:
+                return 400, envelope(
+                    "validation_error",
+                    f"Invalid body: {error}",
+                    [{"field": "time", "issue": "ISO-8601 with a timezone"}],
+                )
+            if at is not None and at.tzinfo is None:
+                return 400, envelope(
+                    "validation_error", "time needs a timezone", [{"field": "time", "issue": "no timezone"}]
+                )
+            before = {p.source.name: p.stats.as_dict() for p in self.pollers}
+            outcome = self.invoke_schedule(function_id, at)
+            outcome["drained"] = self.drain(wait) if wait > 0 else None
+            after = self.status()
+            outcome["pollers"] = {
+                name: {
+                    k: after["pollers"][name][k] - before[name][k]
+                    for k in ("batches", "succeeded", "failed", "invocation_errors")
+                }
+                | {"dead_letters": after["pollers"][name]["dead_letters"]}
+                for name in before
+            }
+            return (200 if outcome["ok"] else 502), outcome
+        return None
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        for poller in self.pollers:
+            poller._stop.set()
+        self.gateway.stop()
+        for poller in self.pollers:
+            poller.stop()
+        if self._moto is not None:
+            self._moto.stop()
+            _reset_moto()
+        os.environ.clear()
+        os.environ.update(self._saved_environ)
+        reset_aws_clients()
+
+
+def _reset_moto() -> None:
+    """Moto's backends are process-wide: drop this stack's state (tests start several stacks)."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
+def start_stack(
+    port: int = DEFAULT_PORT,
+    moto_port: int = DEFAULT_MOTO_PORT,
+    customers: int | None = None,
+    today: date | None = None,
+    seed: bool = True,
+    run_schedules: bool = True,
+    start_pollers: bool = True,
+    host: str = "127.0.0.1",
+    say: Callable[[str], None] = lambda _: None,
+) -> LocalStack:
+    """Start moto, the template's resources, the gateway and the event sources; seed demo data.
+
+    `port`/`moto_port` 0 choose free ports (tests). `customers` None seeds the full demo.
+    """
+    from moto.server import ThreadedMotoServer
+
+    started = time.monotonic()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
+    moto = ThreadedMotoServer(ip_address=host, port=free_port(host, moto_port), verbose=False)
+    moto.start()
+    _reset_moto()
+    moto_host, bound_moto_port = moto.get_host_and_port()
+    moto_endpoint = f"http://{moto_host}:{bound_moto_port}"
+    saved = dict(os.environ)
+    try:
+        os.environ.update(
+            FAKE_CREDENTIALS,
+            AWS_ENDPOINT_URL=moto_endpoint,
+            AWS_DEFAULT_REGION=REGION,
+            AWS_REGION=REGION,
+            POWERTOOLS_TRACE_DISABLED="true",
+        )
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.pop("AWS_PROFILE", None)
+        template = load_template()
+        resolver = create_stack_resources(
+            boto3.Session(region_name=REGION), parameters={"Stage": "local"}, stack_name=STACK_NAME
+        )
+        jwt_secret = secrets.token_urlsafe(32)
+        os.environ.update(stack_environment(template, resolver), STAGE="local", LOCAL_JWT_SECRET=jwt_secret)
+        _check_table_name(os.environ["TABLE_NAME"])
+        reset_aws_clients()
+        say(f"moto server on {moto_endpoint}; template resources created ({time.monotonic() - started:.1f}s)")
+
+        invoker = Invoker(STACK_NAME)
+        sqs, events = boto3.client("sqs", region_name=REGION), boto3.client("events", region_name=REGION)
+        sources = sqs_event_sources(template, resolver) + create_eventbridge_rules(
+            template, resolver, sqs, events
+        )
+        gateway_port = free_port(host, port)
+        if gateway_port != port:
+            say(f"port {port} is busy; the API listens on {gateway_port} instead")
+        gateway = Gateway(invoker, host=host, port=gateway_port, stage="local", region=REGION,
+                          account_id=resolver.account_id)
+        stack = LocalStack(api_url=gateway.url, moto_endpoint=moto_endpoint, resolver=resolver,
+                           invoker=invoker, gateway=gateway, control_token=secrets.token_urlsafe(24),
+                           jwt_secret=jwt_secret, schedules=schedule_sources(template), _moto=moto,
+                           _saved_environ=saved)
+        gateway.control = stack.control
+        stack.pollers = [QueuePoller(source, sqs, invoker, region=REGION) for source in sources]
+    except BaseException:
+        moto.stop()
+        _reset_moto()
+        os.environ.clear()
+        os.environ.update(saved)
+        reset_aws_clients()
+        raise
+    try:
+        if seed:
+            _seed(stack, customers, today, say)
+        stack.gateway.start()
+        if start_pollers:
+            for poller in stack.pollers:
+                poller.start()
+        if run_schedules:
+            for schedule in stack.schedules:
+                if stack.invoker.available(schedule.function_id):
+                    outcome = stack.invoke_schedule(schedule.function_id)
+                    say(
+                        f"{schedule.function_id}.{schedule.event_name}: "
+                        f"{'invoked' if outcome['ok'] else 'failed: ' + outcome['error']}"
+                    )
+                else:
+                    say(f"{schedule.function_id}: handler not available yet; not invoked")
+    except BaseException:
+        stack.stop()
+        raise
+    say(f"ready in {time.monotonic() - started:.1f}s")
+    return stack
+
+
+def _check_table_name(table_name: str) -> None:
+    # The storage models read TABLE_NAME when first imported; if they already were, it must agree.
+    models = sys.modules.get("keepwell.storage.models")
+    if models is not None and models.TableItem.Meta.table_name != table_name:
+        raise RuntimeError(
+            f"keepwell.storage.models was imported with table "
+            f"{models.TableItem.Meta.table_name!r}, the stack's is {table_name!r}"
+        )
+
+
+def _seed(stack: LocalStack, customers: int | None, today: date | None, say: Callable[[str], None]) -> None:
+    from keepwell import clock, ids
+    from keepwell.auth import issue_local_token
+    from keepwell.services.api_keys import create_api_key
+
+    from infra import seed as demo
+
+    started = time.monotonic()
+    result = demo.seed_demo(
+        today=today or clock.today(), customers=customers if customers is not None else demo.DEMO_CUSTOMERS
+    )
+    stack.seed = result
+    ids.seed(None)  # the seed fixed the ids; from here on the running system draws its own
+    say(f"seeded {result.summary_line()} ({time.monotonic() - started:.1f}s)")
+    stack.workspace_id = result.workspace_id
+    stack.tokens = {
+        role: issue_local_token(stack.jwt_secret, result.workspace_id, user_id)
+        for role, user_id in result.token_users.items()
+    }
+    stack.admin_token = stack.tokens["admin"]
+    stack.other_workspace_id = result.other_workspace_id
+    stack.other_workspace_token = issue_local_token(
+        stack.jwt_secret, result.other_workspace_id, result.other_admin_id
+    )
+    _, stack.ingest_api_key = create_api_key(result.workspace_id, "Local demo ingestion", result.admin_id)
+
+
+# ---- CLI ---------------------------------------------------------------------------------------
+def _print_ready(stack: LocalStack, config_path: Path) -> None:
+    print()
+    print(f"  API            {stack.api_url}")
+    print(f"  workspace      {stack.workspace_id}")
+    print(f"  admin token    {stack.admin_token}")
+    if stack.ingest_api_key:
+        print(f"  ingest API key {stack.ingest_api_key}")
+    print(f"  moto endpoint  {stack.moto_endpoint}")
+    print(f"  other workspace {stack.other_workspace_id} (token in {config_path.name})")
+    print(f"  tokens per role and the rest: {config_path}")
+    if stack.seed is not None:
+        print()
+        for line in stack.seed.summary_table():
+            print(f"  {line}")
+    print()
+    print(f"  try: curl -H 'Authorization: Bearer {stack.admin_token[:12]}…' {stack.api_url}/v1/me")
+    print("  Ctrl-C to stop.")
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log.setLevel(logging.INFO)
+    # Every handler without custom metrics says so on each call; the test config silences it too.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    say: Callable[[str], None] = lambda message: print(f"[keepwell-local] {message}", flush=True)  # noqa: E731
+    stack = start_stack(port=args.port, moto_port=args.moto_port, customers=args.customers, say=say)
+    stopping = threading.Event()
+    # Ctrl-C (and a second one while stopping) only asks the main loop to stop: threads shut down cleanly.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    try:
+        path = stack.write_config(args.config)
+        _print_ready(stack, path)
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        say("stopping…")
+        stack.stop()
+        say("stopped")
+    return 0
+
+
+def recalc(args: argparse.Namespace) -> int:
+    try:
+        config = json.loads(Path(args.config).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        print(f"{args.config} not found: start the stack first (make run)", file=sys.stderr)
+        return 1
+    body = {"wait": args.wait} | ({"time": args.at} if args.at else {})
+    request = urllib.request.Request(
+        f"{config['api_url']}/_local/schedule/{args.function}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", CONTROL_HEADER: config["control_token"]},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=args.wait + 30) as response:
+            outcome = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        outcome = json.loads(error.read() or b"{}")
+        if "error" in outcome:
+            print(f"{error.code}: {outcome['error']['message']}", file=sys.stderr)
+            return 1
+    except urllib.error.URLError as error:
+        print(
+            f"the local stack at {config['api_url']} is not answering ({error.reason}): make run",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"{outcome['function_id']}.{outcome['event_name']} invoked for {outcome['event']['time']}: "
+        + ("ok" if outcome["ok"] else f"FAILED {outcome.get('error')}")
+    )
+    if outcome.get("result") is not None:
+        print(f"  returned: {json.dumps(outcome['result'])[:500]}")
+    print("  queues " + ("drained" if outcome["drained"] else "still busy (see /_local/status)"))
+    for name, stats in outcome["pollers"].items():
+        if (
+            any(stats[k] for k in ("batches", "succeeded", "failed", "invocation_errors"))
+            or stats["dead_letters"]
+        ):
+            print(
+                f"  {name}: {stats['batches']} batches, {stats['succeeded']} ok, {stats['failed']} failed, "
+                f"{stats['invocation_errors']} invocation errors; dead letters now {stats['dead_letters']}"
+            )
+    return 0 if outcome["ok"] else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_parser = sub.add_parser("run", help="start the local stack with demo data and serve until Ctrl-C")
+    run_parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    run_parser.add_argument("--moto-port", type=int, default=DEFAULT_MOTO_PORT)
+    run_parser.add_argument("--customers", type=int, default=None, help="demo customers (default: full demo)")
+    run_parser.add_argument("--config", type=Path, default=CONFIG_PATH)
+    recalc_parser = sub.add_parser("recalc", help="run one scheduled recalculation on the running stack")
+    recalc_parser.add_argument("--function", default="ScheduleFunction")
+    recalc_parser.add_argument("--at", help="scheduled time (ISO-8601 with timezone); default now")
+    recalc_parser.add_argument(
+        "--wait", type=float, default=60.0, help="seconds to wait for the queues to drain"
+    )
+    recalc_parser.add_argument("--config", type=Path, default=CONFIG_PATH)
+    args = parser.parse_args(argv)
+    return run(args) if args.command == "run" else recalc(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,756 @@
+"""Deterministic demo data for the local stack: "Northwind Customer Success" (`ws_demo`) and a small
+second workspace (`ws_other`) to try isolation by hand.
+
+Every customer gets a latent trajectory (healthy, steady, declining, recovering, at-risk) that
+drives all of its history, so emails, meetings, tickets, NPS and product usage tell one story.
+Generation is pure (`generate_demo`, unit-tested without AWS); `seed_demo` writes it through the
+storage layer in batches. Same `today` and seed → same data, ids included.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from keepwell import clock, ids
+from keepwell.domain.contacts import Contact
+from keepwell.domain.customers import Customer, derive_revenue
+from keepwell.domain.health.signals import UsageDay
+from keepwell.domain.timeline import TimelineEntry
+
+SEED = 42
+DEMO_CUSTOMERS = 320
+OTHER_CUSTOMERS = 5
+HISTORY_DAYS = 90
+
+DEMO_WORKSPACE = ("ws_demo", "Northwind Customer Success")
+OTHER_WORKSPACE = ("ws_other", "Contoso Customer Care")
+DEMO_DOMAIN = "northwind.test"
+
+# (user id, role, name); the first user of each role gets a token in .keepwell/local.json.
+DEMO_USERS: tuple[tuple[str, str, str], ...] = (
+    ("usr_admin", "admin", "Alex Morgan"),
+    ("usr_director", "director", "Dana Whitfield"),
+    ("usr_csm_priya", "csm", "Priya Raman"),
+    ("usr_csm_marco", "csm", "Marco Rossi"),
+    ("usr_csm_jade", "csm", "Jade Thompson"),
+    ("usr_csm_omar", "csm", "Omar Haddad"),
+    ("usr_viewer", "viewer", "Vic Chen"),
+)
+OTHER_USERS: tuple[tuple[str, str, str], ...] = (
+    ("usr_contoso_admin", "admin", "Casey Contoso"),
+    ("usr_contoso_csm", "csm", "Robin Contoso"),
+)
+
+TRAJECTORIES = ("healthy", "steady", "declining", "recovering", "at_risk")
+TRAJECTORY_WEIGHTS = (25, 30, 20, 12, 13)
+# Engagement level (0..1) at the start and at the end of the 90 days.
+TRAJECTORY_LEVELS: dict[str, tuple[float, float]] = {
+    "healthy": (0.85, 0.9),
+    "steady": (0.6, 0.6),
+    "declining": (0.8, 0.3),
+    "recovering": (0.3, 0.75),
+    "at_risk": (0.35, 0.15),
+}
+STATUSES = ("active", "trial", "churned", "paused")
+STATUS_WEIGHTS = (82, 6, 7, 5)
+TIERS = ("Enterprise", "Mid-Market", "SMB")
+TIER_WEIGHTS = (15, 35, 50)
+ARR_RANGES = {"Enterprise": (120_000, 900_000), "Mid-Market": (30_000, 150_000), "SMB": (3_000, 30_000)}
+SEAT_RANGES = {"Enterprise": (200, 1500), "Mid-Market": (40, 300), "SMB": (5, 50)}
+PLANS = {
+    "Enterprise": ("Enterprise",),
+    "Mid-Market": ("Business", "Professional"),
+    "SMB": ("Starter", "Professional"),
+}
+CONTACT_COUNTS = {"Enterprise": (3, 4), "Mid-Market": (2, 3), "SMB": (1, 2)}
+# Weekly rates at full engagement: (emails, meetings, tickets) by tier.
+WEEKLY_RATES = {"Enterprise": (4.0, 1.0, 1.5), "Mid-Market": (2.5, 0.6, 1.0), "SMB": (1.2, 0.25, 0.6)}
+REGIONS = {
+    "North America": ("US", "US", "US", "CA"),
+    "EMEA": ("GB", "DE", "FR", "NL", "SE", "ES"),
+    "APAC": ("AU", "SG", "JP", "IN"),
+    "LATAM": ("BR", "MX", "CO"),
+}
+REGION_WEIGHTS = (45, 30, 15, 10)
+INDUSTRIES = (
+    "Software", "Healthcare", "Financial Services", "Retail", "Manufacturing", "Logistics", "Education",
+    "Media", "Professional Services", "Hospitality", "Energy", "Non-profit",
+)
+NAME_FIRST = (
+    "Acme", "Aurora", "Bluefin", "Brightwater", "Cedar", "Copperleaf", "Crescent", "Driftwood", "Evergreen",
+    "Falcon", "Foxglove", "Granite", "Harbor", "Helix", "Ironwood", "Juniper", "Keystone", "Lighthouse",
+    "Maple", "Meridian", "Nimbus", "Northstar", "Oakridge", "Orchid", "Pinnacle", "Quartz", "Redwood",
+    "Riverbend", "Sagebrush", "Sapphire", "Silverline", "Summit", "Tidewater", "Trillium", "Umber", "Vantage",
+    "Willow", "Yellowstone", "Zephyr", "Atlas",
+)
+NAME_SECOND = (
+    "Analytics", "Logistics", "Health", "Foods", "Robotics", "Capital", "Learning", "Media", "Energy",
+    "Partners", "Labs", "Systems", "Retail", "Studios", "Networks", "Outfitters", "Bank", "Clinics",
+    "Freight", "Software", "Hotels", "Insurance", "Motors", "Pharma", "Design", "Consulting", "Markets",
+    "Foundation", "Dynamics", "Works",
+)
+FIRST_NAMES = (
+    "Avery", "Blake", "Camila", "Diego", "Elena", "Farah", "Gavin", "Hana", "Isaac", "Jonas", "Keiko", "Liam",
+    "Maya", "Noah", "Olivia", "Pablo", "Quinn", "Rosa", "Sanjay", "Tessa", "Uma", "Victor", "Wen", "Ximena",
+    "Yusuf", "Zoe", "Amara", "Bruno", "Chloe", "Dmitri",
+)
+LAST_NAMES = (
+    "Adams", "Bauer", "Carvalho", "Dubois", "Eriksen", "Fischer", "Garcia", "Hughes", "Ito", "Jensen",
+    "Kowalski", "Lopez", "Murphy", "Nakamura", "Okafor", "Patel", "Quinn", "Rossi", "Schmidt", "Tanaka",
+    "Usman", "Varga", "Walsh", "Xu", "Yilmaz", "Zhang",
+)
+CHAMPION_TITLES = (
+    "VP Operations", "Director of Customer Experience", "Head of Analytics", "COO", "Director of IT",
+    "Head of Revenue Operations",
+)
+CONTACT_TITLES = (
+    "Operations Manager", "Data Analyst", "IT Administrator", "Finance Manager", "Team Lead",
+    "Procurement Specialist", "Product Manager", "Executive Sponsor",
+)
+TAGS = (
+    "strategic", "expansion-opportunity", "beta-program", "reference", "multi-product", "exec-sponsor",
+    "onboarding", "price-sensitive",
+)
+FEATURES = (
+    "dashboards", "reports", "alerts", "exports", "integrations", "api", "workflows", "sso", "mobile",
+    "forecasting", "segments", "playbooks", "comments", "audit-log", "ai-assist",
+)
+COMPETITORS = ("Gainsight", "ChurnZero", "Totango", "Vitally", "Planhat")
+CHURN_REASONS = (
+    "Moved to a competitor", "Budget cuts", "Poor product fit", "Acquired by another company",
+    "Champion left",
+)
+
+EMAIL_SUBJECTS = {
+    "positive": (
+        "Great session yesterday", "Thank you!", "Dashboards are a hit", "Rollout going well",
+        "Loving the new workflows",
+    ),
+    "neutral": (
+        "Invoice question", "Next steps", "Agenda for our call", "Question about SSO setup",
+        "Quick follow-up", "Seat count update",
+    ),
+    "frustrated": (
+        "Still seeing sync failures", "Unhappy with response times", "Reports are broken again",
+        "Escalation: data missing", "This is blocking us",
+    ),
+    "churn": ("Renewal discussion", "Evaluating options", "Contract concerns"),
+}
+EMAIL_BODIES = {
+    "positive": (
+        "Thanks so much for the help, the team loves the new dashboards and adoption is great.",
+        "Really happy with how the rollout went. Everyone is excited and the feedback has been fantastic.",
+        "Wonderful session, thank you! We already see great results and want to expand to two more teams.",
+        "Just wanted to say the support team was excellent. Great work, we appreciate it.",
+    ),
+    "neutral": (
+        "Could you send over the updated invoice and confirm the billing contact?",
+        "Following up on our call: can we schedule the next check-in for later this month?",
+        "We are adding a few users next quarter. What is the process for adding seats?",
+        "Please find the agenda attached for Thursday. Let me know if anything should be added.",
+    ),
+    "frustrated": (
+        "We are still seeing sync failures and this is blocking our reporting. Third time this month.",
+        "Honestly this is frustrating. Tickets sit for days without an answer and my team is annoyed.",
+        "The export broke again and we lost a day of work. This is not acceptable.",
+        "Very disappointed with the last release, several reports are wrong and nobody has responded.",
+    ),
+    "churn": (
+        "Leadership has asked us to evaluate {competitor}. Unless things improve we may cancel at renewal.",
+        "We are considering whether to cancel our subscription; {competitor} quoted us a lower price.",
+        "I have to be honest: the team wants to cancel and move to {competitor} when the contract ends.",
+    ),
+}
+OUTBOUND_BODIES = (
+    "Hi {first}, checking in on how the rollout is going. Anything we can help with this week?",
+    "Hi {first}, sharing a few best practices on dashboards that similar teams found useful.",
+    "Hi {first}, following up on the open ticket: engineering has a fix scheduled for this week.",
+    "Hi {first}, would you be open to a short call to review adoption and goals for next quarter?",
+)
+TICKET_SUBJECTS = (
+    "Sync job failing", "SSO login loop", "Export times out", "Wrong totals in report",
+    "API rate limit errors", "Cannot invite users", "Dashboard slow to load", "Webhook not firing",
+    "Billing address change", "Question about permissions",
+)
+NOTES = {
+    "healthy": (
+        "Strong adoption across teams; exploring an upsell for forecasting.",
+        "Exec sponsor very positive in our last call. Candidate for a case study.",
+    ),
+    "steady": (
+        "Usage stable. Agreed on quarterly check-ins.", "No open issues; renewal expected to be routine.",
+    ),
+    "declining": (
+        "Usage dropping since the reorg; need to re-engage the new team lead.",
+        "Champion seems less engaged. Scheduling an exec alignment call.",
+    ),
+    "recovering": (
+        "Recovery plan working: weekly syncs and training sessions are paying off.",
+        "Tickets resolved, sentiment improving after the remediation plan.",
+    ),
+    "at_risk": (
+        "Risk: budget review underway and competitor evaluation mentioned.",
+        "Escalated internally; success plan drafted with the director.",
+    ),
+}
+
+
+@dataclass
+class DemoCustomer:
+    customer: Customer
+    trajectory: str
+    contacts: list[Contact]
+    timeline: list[TimelineEntry]
+    usage: list[UsageDay]
+
+
+@dataclass
+class DemoWorkspace:
+    workspace_id: str
+    name: str
+    users: tuple[tuple[str, str, str], ...]
+    customers: list[DemoCustomer]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "customers": len(self.customers),
+            "contacts": sum(len(c.contacts) for c in self.customers),
+            "timeline": sum(len(c.timeline) for c in self.customers),
+            "usage_days": sum(len(c.usage) for c in self.customers),
+        }
+
+
+@dataclass
+class DemoData:
+    today: date
+    demo: DemoWorkspace
+    other: DemoWorkspace
+
+
+@dataclass
+class DemoSeed:
+    """What `seed_demo` wrote, plus the in-memory daily usage (not stored: it goes through ingestion)."""
+
+    data: DemoData
+    token_users: dict[str, str] = field(default_factory=dict)  # role → user id in ws_demo
+
+    @property
+    def workspace_id(self) -> str:
+        return self.data.demo.workspace_id
+
+    @property
+    def other_workspace_id(self) -> str:
+        return self.data.other.workspace_id
+
+    @property
+    def admin_id(self) -> str:
+        return self.token_users["admin"]
+
+    @property
+    def other_admin_id(self) -> str:
+        return next(u for u, role, _ in self.data.other.users if role == "admin")
+
+    @property
+    def customers(self) -> list[Customer]:
+        return [c.customer for c in self.data.demo.customers]
+
+    @property
+    def usage(self) -> dict[str, list[UsageDay]]:
+        """Daily product usage per ws_demo customer id, oldest day first."""
+        return {c.customer.customer_id: c.usage for c in self.data.demo.customers}
+
+    def summary_line(self) -> str:
+        counts = self.data.demo.counts()
+        return (
+            f"{counts['customers']} customers, {counts['contacts']} contacts, {counts['timeline']} timeline "
+            f"items, {counts['usage_days']} usage days in {self.workspace_id}; "
+            f"{len(self.data.other.customers)} customers in {self.other_workspace_id}"
+        )
+
+    def summary_table(self) -> list[str]:
+        by: Counter[tuple[str, str | None]] = Counter((c.status, c.tier) for c in self.customers)
+        width = max(len(t) for t in TIERS) + 2
+        lines = [f"{'status':<10}" + "".join(f"{t:>{width}}" for t in TIERS) + f"{'total':>{width}}"]
+        for status in STATUSES:
+            row = [by[(status, tier)] for tier in TIERS]
+            lines.append(f"{status:<10}" + "".join(f"{n:>{width}}" for n in row) + f"{sum(row):>{width}}")
+        totals = [sum(by[(s, tier)] for s in STATUSES) for tier in TIERS]
+        lines.append(f"{'total':<10}" + "".join(f"{n:>{width}}" for n in totals) + f"{sum(totals):>{width}}")
+        return lines
+
+
+# ---- generation (pure) -------------------------------------------------------------------------
+def _at(day: date, rng: random.Random, start_hour: int = 8, end_hour: int = 18) -> datetime:
+    seconds = rng.randint(start_hour * 3600, end_hour * 3600 - 1)
+    return datetime.combine(day, time(0, 0), UTC) + timedelta(seconds=seconds)
+
+
+def _business_day(day: date) -> date:
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+class _Generator:
+    def __init__(self, rng: random.Random, today: date):
+        self.rng = rng
+        self.today = today
+        self.seeded_at = clock.iso(datetime.combine(today, time(6, 0), UTC))
+        self.used_names: set[str] = set()
+
+    # -- profile ---------------------------------------------------------------------------------
+    def company_name(self) -> str:
+        while True:
+            name = f"{self.rng.choice(NAME_FIRST)} {self.rng.choice(NAME_SECOND)}"
+            if name not in self.used_names:
+                self.used_names.add(name)
+                return name
+
+    def customer(
+        self,
+        workspace_id: str,
+        index: int,
+        owners: list[str],
+        director: str | None,
+        status: str | None = None,
+    ) -> tuple[Customer, str]:
+        rng = self.rng
+        name = self.company_name()
+        tier = rng.choices(TIERS, TIER_WEIGHTS)[0]
+        status = status or rng.choices(STATUSES, STATUS_WEIGHTS)[0]
+        if status == "churned":
+            trajectory = "at_risk"
+        elif status == "paused":
+            trajectory = rng.choice(("declining", "at_risk", "steady"))
+        elif status == "trial":
+            trajectory = rng.choice(("healthy", "steady", "recovering"))
+        else:
+            trajectory = rng.choices(TRAJECTORIES, TRAJECTORY_WEIGHTS)[0]
+        low, high = ARR_RANGES[tier]
+        arr, mrr = derive_revenue(float(round(rng.uniform(low, high), -2)), None)
+        if status == "trial":
+            arr, mrr = 0.0, 0.0
+        seats = rng.randint(*SEAT_RANGES[tier])
+        region = rng.choices(list(REGIONS), REGION_WEIGHTS)[0]
+        since_days = rng.randint(5, 28) if status == "trial" else rng.randint(120, 1500)
+        if status == "churned":
+            renewal = self.today - timedelta(days=rng.randint(1, 60))
+        elif status == "trial":
+            renewal = self.today + timedelta(days=rng.randint(3, 30))
+        elif rng.random() < 0.06:
+            renewal = self.today - timedelta(days=rng.randint(1, 30))  # lapsed, not renewed yet
+        else:
+            renewal = self.today + timedelta(days=rng.randint(1, 365))
+        start, end = TRAJECTORY_LEVELS[trajectory]
+        nps = max(-100, min(100, round((start + end) * 100 - 80 + rng.randint(-15, 15))))
+        slug = name.lower().replace(" ", "-")
+        tags = sorted(set(rng.sample(TAGS, rng.choice((0, 0, 1, 1, 2)))))
+        if tier == "Enterprise" and "strategic" not in tags and rng.random() < 0.5:
+            tags.append("strategic")
+        created = clock.iso(datetime.combine(self.today - timedelta(days=since_days), time(9, 0), UTC))
+        customer = Customer(
+            customer_id=ids.new_id("cus"),
+            workspace_id=workspace_id,
+            name=name,
+            domain=f"{slug}.test",
+            external_id=f"crm-{index:05d}",
+            arr=arr,
+            mrr=mrr,
+            status=status,  # type: ignore[arg-type]
+            owner_id=owners[index % len(owners)] if owners else None,
+            co_owner_ids=[director] if director and tier == "Enterprise" and rng.random() < 0.4 else [],
+            tier=tier,
+            industry=rng.choice(INDUSTRIES),
+            region=region,
+            country=rng.choice(REGIONS[region]),
+            plan=rng.choice(PLANS[tier]) if status != "trial" else "Trial",
+            employee_count=seats * rng.randint(2, 8),
+            seats=seats,
+            tags=sorted(tags),
+            renewal_date=renewal,
+            nps=nps if status != "trial" else None,
+            churn_reason=rng.choice(CHURN_REASONS) if status == "churned" else None,
+            created_at=created,
+            updated_at=self.seeded_at,
+        )
+        return customer, trajectory
+
+    def contacts(self, customer: Customer) -> list[Contact]:
+        rng = self.rng
+        count = rng.randint(*CONTACT_COUNTS[customer.tier or "SMB"])
+        people: list[Contact] = []
+        names: set[tuple[str, str]] = set()
+        while len(people) < count:
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            if (first, last) in names:
+                continue
+            names.add((first, last))
+            champion = not people
+            people.append(
+                Contact(
+                    contact_id=ids.new_id("con"),
+                    customer_id=customer.customer_id,
+                    workspace_id=customer.workspace_id,
+                    name=f"{first} {last}",
+                    email=f"{first}.{last}@{customer.domain}".lower(),
+                    title=rng.choice(CHAMPION_TITLES if champion else CONTACT_TITLES),
+                    phone=f"+1-555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}"
+                    if rng.random() < 0.6
+                    else None,
+                    is_champion=champion,
+                    created_at=customer.created_at,
+                    updated_at=self.seeded_at,
+                )
+            )
+        return people
+
+    # -- history ---------------------------------------------------------------------------------
+    def level(self, trajectory: str, day_index: int) -> float:
+        """Engagement on day `day_index` (0 = 90 days ago), with a little day-to-day noise."""
+        start, end = TRAJECTORY_LEVELS[trajectory]
+        progress = day_index / (HISTORY_DAYS - 1)
+        if trajectory == "recovering":  # bottoms out a third of the way in, then climbs
+            base = start - 0.1 + (end - start + 0.1) * max(0.0, (progress - 0.3) / 0.7)
+        else:
+            base = start + (end - start) * progress
+        return max(0.02, min(1.0, base + self.rng.uniform(-0.05, 0.05)))
+
+    def history(
+        self,
+        customer: Customer,
+        trajectory: str,
+        contacts: list[Contact],
+        workspace_users: list[str],
+    ) -> tuple[list[TimelineEntry], list[UsageDay]]:
+        rng = self.rng
+        tier = customer.tier or "SMB"
+        first_day = self.today - timedelta(days=HISTORY_DAYS - 1)
+        since = date.fromisoformat(customer.created_at[:10])
+        start_day = max(first_day, since)
+        churned_on = customer.renewal_date if customer.status == "churned" else None
+        paused_on = self.today - timedelta(days=rng.randint(10, 40)) if customer.status == "paused" else None
+        owner = customer.owner_id or (workspace_users[0] if workspace_users else None)
+        champion = contacts[0]
+        email_rate, meeting_rate, ticket_rate = WEEKLY_RATES[tier]
+        entries: list[TimelineEntry] = []
+        usage: list[UsageDay] = []
+        seats = customer.seats or 10
+        pool = [f"user-{n:04d}" for n in range(seats)]
+        adopted = rng.sample(FEATURES, rng.randint(4, len(FEATURES)))
+        last_proactive: datetime | None = None
+        qbr_day = first_day + timedelta(days=rng.randint(10, HISTORY_DAYS - 10))
+        day = start_day
+        while day <= self.today:
+            index = (day - first_day).days
+            level = self.level(trajectory, index)
+            gone = (churned_on is not None and day > churned_on) or (
+                paused_on is not None and day > paused_on
+            )
+            weekday = day.weekday() < 5
+            # product usage: active share of seats follows engagement; weekends are quiet
+            if gone:
+                active_users = frozenset[str]()
+            else:
+                share = level * (0.55 if weekday else 0.08) * rng.uniform(0.8, 1.2)
+                active_users = frozenset(rng.sample(pool, min(seats, max(0, round(seats * share)))))
+            logins = sum(rng.randint(1, 3) for _ in range(len(active_users)))
+            used = (
+                frozenset(adopted[: max(1, round(len(adopted) * level))])
+                if active_users
+                else frozenset[str]()
+            )
+            usage.append(UsageDay(day=day, logins=logins, users=active_users, features=used))
+            if gone or not weekday:
+                day += timedelta(days=1)
+                continue
+            days_left = (self.today - day).days
+            # emails in and out
+            for _ in range(_poisson(rng, email_rate / 5 * (0.4 + level))):
+                contact = champion if rng.random() < 0.5 else rng.choice(contacts)
+                at = _at(day, rng)
+                if rng.random() < 0.45:
+                    proactive = rng.random() < 0.6
+                    last_proactive = at if proactive else last_proactive
+                    entries.append(self.email_out(customer, contact, owner, at, proactive))
+                else:
+                    tone = self.tone(trajectory, level, days_left)
+                    reply = last_proactive is not None and (at - last_proactive) < timedelta(days=5)
+                    hours = round(rng.uniform(1, 20) / max(level, 0.1), 1) if contact is champion else None
+                    entries.append(self.email_in(customer, contact, at, tone, reply, hours))
+                    last_proactive = None if reply else last_proactive
+            # meetings: the QBR once in the window, check-ins otherwise
+            if day == _business_day(qbr_day) and tier != "SMB" and level > 0.3:
+                entries.append(self.meeting(customer, owner, contacts, _at(day, rng, 9, 16), "qbr", 60))
+            elif rng.random() < meeting_rate / 5 * (0.3 + level):
+                entries.append(
+                    self.meeting(
+                        customer,
+                        owner,
+                        contacts,
+                        _at(day, rng, 9, 17),
+                        "check-in",
+                        rng.choice((15, 30, 30, 45)),
+                    )
+                )
+            # support tickets: more, and more severe, when things go badly
+            if rng.random() < ticket_rate / 5 * (1.3 - level):
+                entries.append(
+                    self.ticket(
+                        customer,
+                        champion if rng.random() < 0.3 else rng.choice(contacts),
+                        _at(day, rng),
+                        level,
+                    )
+                )
+            if rng.random() < 0.05:
+                entries.append(self.note(customer, owner, trajectory, _at(day, rng, 16, 19)))
+            if rng.random() < 0.012:
+                entries.append(self.nps(customer, rng.choice(contacts), _at(day, rng), level))
+            day += timedelta(days=1)
+        entries.sort(key=lambda e: e.occurred_at)
+        return entries, usage
+
+    def tone(self, trajectory: str, level: float, days_left: int) -> str:
+        rng = self.rng
+        if trajectory in ("at_risk", "declining") and days_left < 45 and rng.random() < 0.12:
+            return "churn"
+        roll = rng.random()
+        if roll < level * 0.7:
+            return "positive"
+        if roll > 1 - (1 - level) * 0.6:
+            return "frustrated"
+        return "neutral"
+
+    def email_in(
+        self,
+        customer: Customer,
+        contact: Contact,
+        at: datetime,
+        tone: str,
+        reply: bool,
+        response_hours: float | None,
+    ) -> TimelineEntry:
+        body = self.rng.choice(EMAIL_BODIES[tone]).format(competitor=self.rng.choice(COMPETITORS))
+        attributes: dict[str, Any] = {
+            "direction": "in",
+            "from": contact.email,
+            "contact_id": contact.contact_id,
+            "tone": tone,
+            "reply_to_proactive": reply,
+        }
+        if response_hours is not None:
+            attributes["champion_response_hours"] = response_hours
+        return TimelineEntry(
+            customer_id=customer.customer_id,
+            kind="email",
+            occurred_at=at,
+            item_id=ids.new_id("tl"),
+            title=self.rng.choice(EMAIL_SUBJECTS[tone]),
+            body=body,
+            actor=contact.email,
+            source="email",
+            attributes=attributes,
+            created_at=clock.iso(at),
+        )
+
+    def email_out(
+        self, customer: Customer, contact: Contact, owner: str | None, at: datetime, proactive: bool
+    ) -> TimelineEntry:
+        first = contact.name.split()[0]
+        return TimelineEntry(
+            customer_id=customer.customer_id,
+            kind="email",
+            occurred_at=at,
+            item_id=ids.new_id("tl"),
+            title="Checking in" if proactive else "Re: your question",
+            body=self.rng.choice(OUTBOUND_BODIES).format(first=first),
+            actor=owner,
+            source="email",
+            attributes={
+                "direction": "out",
+                "to": contact.email,
+                "contact_id": contact.contact_id,
+                "proactive": proactive,
+            },
+            created_at=clock.iso(at),
+        )
+
+    def meeting(
+        self,
+        customer: Customer,
+        owner: str | None,
+        contacts: list[Contact],
+        at: datetime,
+        meeting_type: str,
+        minutes: int,
+    ) -> TimelineEntry:
+        attendees = [c.contact_id for c in contacts[: self.rng.randint(1, len(contacts))]]
+        title = "Quarterly business review" if meeting_type == "qbr" else "Check-in call"
+        return TimelineEntry(
+            customer_id=customer.customer_id,
+            kind="meeting",
+            occurred_at=at,
+            item_id=ids.new_id("tl"),
+            title=title,
+            body=f"{title} with {len(attendees)} attendee(s) from {customer.name}.",
+            actor=owner,
+            source="calendar",
+            attributes={
+                "meeting_type": meeting_type,
+                "duration_minutes": minutes,
+                "attendee_contact_ids": attendees,
+            },
+            created_at=clock.iso(at),
+        )
+
+    def ticket(self, customer: Customer, contact: Contact, at: datetime, level: float) -> TimelineEntry:
+        rng = self.rng
+        bad = 1 - level
+        priority = rng.choices(
+            ("low", "normal", "high", "urgent", "critical"),
+            (3 * level, 5, 1 + 3 * bad, 0.2 + 2 * bad, 0.05 + bad),
+        )[0]
+        hours_to_resolve = rng.uniform(2, 30) * (1 + 4 * bad)
+        resolved = at + timedelta(hours=hours_to_resolve)
+        now = datetime.combine(self.today, time(6, 0), UTC)
+        if resolved <= now and rng.random() < 0.92:
+            status, resolved_at = "closed", clock.iso(resolved)
+        else:
+            status, resolved_at = rng.choice(("open", "open", "pending")), None
+        escalated = priority in ("urgent", "critical") and rng.random() < 0.4
+        number = rng.randint(10_000, 99_999)
+        attributes: dict[str, Any] = {
+            "ticket_id": f"ZD-{number}",
+            "status": status,
+            "priority": priority,
+            "escalated": escalated,
+            "requester": contact.email,
+        }
+        if resolved_at:
+            attributes["resolved_at"] = resolved_at
+        return TimelineEntry(
+            customer_id=customer.customer_id,
+            kind="ticket",
+            occurred_at=at,
+            item_id=ids.new_id("tl"),
+            title=f"#{number} {rng.choice(TICKET_SUBJECTS)}",
+            body=None,
+            actor=contact.email,
+            source="zendesk",
+            source_event_id=f"ZD-{number}",
+            attributes=attributes,
+            created_at=clock.iso(at),
+        )
+
+    def note(self, customer: Customer, owner: str | None, trajectory: str, at: datetime) -> TimelineEntry:
+        body = self.rng.choice(NOTES[trajectory])
+        return TimelineEntry(
+            customer_id=customer.customer_id,
+            kind="note",
+            occurred_at=at,
+            item_id=ids.new_id("tl"),
+            title=body.split(".")[0][:80],
+            body=body,
+            actor=owner,
+            source="keepwell",
+            created_at=clock.iso(at),
+        )
+
+    def nps(self, customer: Customer, contact: Contact, at: datetime, level: float) -> TimelineEntry:
+        score = max(0, min(10, round(level * 10 + self.rng.uniform(-1.5, 1.5))))
+        comment = (
+            "Great product and team."
+            if score >= 9
+            else "It does the job."
+            if score >= 7
+            else "Too many issues lately."
+        )
+        return TimelineEntry(
+            customer_id=customer.customer_id,
+            kind="nps",
+            occurred_at=at,
+            item_id=ids.new_id("tl"),
+            title=f"NPS response: {score}",
+            body=comment,
+            actor=contact.email,
+            source="survey",
+            attributes={"score": score, "contact_id": contact.contact_id},
+            created_at=clock.iso(at),
+        )
+
+    # -- a whole workspace -----------------------------------------------------------------------
+    def workspace(
+        self, workspace_id: str, name: str, users: tuple[tuple[str, str, str], ...], count: int
+    ) -> DemoWorkspace:
+        owners = [u for u, role, _ in users if role == "csm"]
+        director = next((u for u, role, _ in users if role == "director"), None)
+        user_ids = [u for u, _, _ in users]
+        customers = []
+        for index in range(1, count + 1):
+            # The first customers cover every status, so even a small seed shows each one.
+            forced = STATUSES[index - 1] if index <= len(STATUSES) and count >= 2 * len(STATUSES) else None
+            customer, trajectory = self.customer(workspace_id, index, owners, director, forced)
+            contacts = self.contacts(customer)
+            customer = customer.model_copy(update={"champion_contact_id": contacts[0].contact_id})
+            timeline, usage = self.history(customer, trajectory, contacts, user_ids)
+            customers.append(DemoCustomer(customer, trajectory, contacts, timeline, usage))
+        return DemoWorkspace(workspace_id, name, users, customers)
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    """Knuth's method: fine for the small daily means used here."""
+    limit, k, product = math.exp(-mean), 0, rng.random()
+    while product > limit:
+        k += 1
+        product *= rng.random()
+    return k
+
+
+def generate_demo(
+    today: date, customers: int = DEMO_CUSTOMERS, other_customers: int = OTHER_CUSTOMERS, seed: int = SEED
+) -> DemoData:
+    """The whole demo, in memory. Fixes `keepwell.ids` to `seed` (ids are part of the data)."""
+    ids.seed(seed)
+    generator = _Generator(random.Random(seed), today)
+    demo = generator.workspace(*DEMO_WORKSPACE, DEMO_USERS, customers)
+    other = generator.workspace(*OTHER_WORKSPACE, OTHER_USERS, other_customers)
+    return DemoData(today=today, demo=demo, other=other)
+
+
+# ---- writing -----------------------------------------------------------------------------------
+def _all(items: Iterable[DemoCustomer], what: str) -> Iterable[Any]:
+    for item in items:
+        yield from getattr(item, what)
+
+
+def write_workspace(workspace: DemoWorkspace, seeded_at: datetime) -> None:
+    from keepwell.storage import contacts, customers, timeline, workspaces
+
+    with clock.frozen(seeded_at):  # created_at of the workspace and users
+        workspaces.create_workspace(workspace.workspace_id, workspace.name)
+        for user_id, role, name in workspace.users:
+            email = f"{name.split()[0].lower()}@{workspace.workspace_id.removeprefix('ws_')}.test"
+            workspaces.put_user(workspace.workspace_id, user_id, email, name, role)
+    customers.put_customers_batch(workspace.workspace_id, (c.customer for c in workspace.customers))
+    contacts.put_contacts_batch(workspace.workspace_id, _all(workspace.customers, "contacts"))
+    timeline.add_timeline_items(workspace.workspace_id, _all(workspace.customers, "timeline"))
+
+
+def seed_demo(
+    today: date, customers: int = DEMO_CUSTOMERS, other_customers: int = OTHER_CUSTOMERS, seed: int = SEED
+) -> DemoSeed:
+    """Generate the demo and write it (workspaces, users, customers, contacts, timeline)."""
+    data = generate_demo(today, customers, other_customers, seed)
+    seeded_at = datetime.combine(today, time(6, 0), UTC)
+    write_workspace(data.demo, seeded_at)
+    write_workspace(data.other, seeded_at)
+    token_users: dict[str, str] = {}
+    for user_id, role, _ in data.demo.users:
+        token_users.setdefault(role, user_id)
+    return DemoSeed(data=data, token_users=token_users)

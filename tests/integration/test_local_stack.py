@@ -1,0 +1,418 @@
+"""The local stack (`infra.local`): moto server + template resources + gateway + event sources + seed,
+started in-process on ephemeral ports and driven over real HTTP and real SQS/EventBridge calls."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from infra.invoker import Invoker
+from infra.local import CONTROL_HEADER, LocalStack, start_stack
+from infra.pollers import QueueEventSource, QueuePoller, failed_message_ids, queue_depth
+
+TODAY = date(2026, 11, 20)
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    local = start_stack(port=0, moto_port=0, customers=20, today=TODAY)
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+def call(stack: LocalStack, method: str, path: str, token: str | None = None, body: Any = None,
+         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+    all_headers = dict(headers or {})
+    if token is not None:
+        all_headers["Authorization"] = f"Bearer {token}"
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        all_headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(stack.api_url + path, data=data, method=method, headers=all_headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, response_headers, raw = response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        status, response_headers, raw = error.code, dict(error.headers), error.read()
+    return status, response_headers, json.loads(raw) if raw else None
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+# ---- gateway -------------------------------------------------------------------------------------
+def test_me_with_the_admin_token_answers_for_the_demo_admin(stack):
+    status, _, body = call(stack, "GET", "/v1/me", stack.admin_token)
+    assert status == 200
+    assert body["workspace_id"] == "ws_demo"
+    assert body["role"] == "admin"
+    assert body["user_id"] == stack.seed.admin_id
+
+
+def test_every_role_token_is_answered_with_that_role(stack):
+    assert set(stack.tokens) == {"admin", "director", "csm", "viewer"}
+    for role, token in stack.tokens.items():
+        status, _, body = call(stack, "GET", "/v1/me", token)
+        assert (status, body["role"]) == (200, role)
+
+
+def test_request_without_a_token_is_401_in_the_error_envelope(stack):
+    status, _, body = call(stack, "GET", "/v1/me")
+    assert status == 401
+    assert body["error"]["code"] == "unauthorized"
+    assert set(body["error"]) == {"code", "message", "details"}
+
+
+def test_token_signed_with_another_secret_is_401(stack):
+    from keepwell.auth import issue_local_token
+
+    forged = issue_local_token("not-the-stack-secret-0123456789abcdef", "ws_demo", stack.seed.admin_id)
+    status, _, body = call(stack, "GET", "/v1/customers", forged)
+    assert (status, body["error"]["code"]) == (401, "unauthorized")
+
+
+def test_policy_that_denies_the_method_is_403_in_the_error_envelope(stack):
+    def deny(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {
+            "principalId": "someone",
+            "context": {"workspace_id": "ws_demo", "user_id": "x", "role": "admin"},
+            "policyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [event["methodArn"]]}
+                ],
+            },
+        }
+
+    with stack.invoker.override("AuthorizerFunction", deny):
+        status, _, body = call(stack, "GET", "/v1/me", stack.admin_token)
+    assert (status, body["error"]["code"]) == (403, "forbidden")
+
+
+def test_other_workspace_token_cannot_see_demo_customers(stack):
+    demo_ids = {c.customer_id for c in stack.seed.customers}
+    status, _, listing = call(stack, "GET", "/v1/customers?limit=100", stack.other_workspace_token)
+    assert status == 200
+    seen = {c["customer_id"] for c in listing["items"]}
+    assert seen and not seen & demo_ids
+    demo_customer = stack.seed.customers[0].customer_id
+    status, _, body = call(stack, "GET", f"/v1/customers/{demo_customer}", stack.other_workspace_token)
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    status, _, body = call(stack, "GET", f"/v1/customers/{demo_customer}", stack.admin_token)
+    assert (status, body["customer_id"]) == (200, demo_customer)
+
+
+def test_unknown_path_is_404_in_the_error_envelope(stack):
+    status, _, body = call(stack, "GET", "/v1/does-not-exist", stack.admin_token)
+    assert (status, body["error"]["code"]) == (404, "not_found")
+    assert "/v1/does-not-exist" in body["error"]["message"]
+
+
+def test_known_path_with_another_method_is_405_naming_the_allowed_ones(stack):
+    status, headers, body = call(stack, "PUT", "/v1/customers", stack.admin_token, body={})
+    assert (status, body["error"]["code"]) == (405, "method_not_allowed")
+    assert headers["Allow"] == "GET, POST"
+
+
+def test_routes_without_the_authorizer_reach_their_function_without_running_it(stack):
+    received: list[dict[str, Any]] = []
+
+    def ingest(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        received.append(event)
+        return {"statusCode": 202, "headers": {"Content-Type": "application/json"}, "body": '{"accepted": 1}'}
+
+    authorizations = stack.invoker.invocations["AuthorizerFunction"]
+    with stack.invoker.override("IngestFunction", ingest):
+        status, _, body = call(
+            stack, "POST", "/v1/events?dry_run=1", body={"events": [{}]}, headers={"X-Api-Key": "kwk.demo"}
+        )
+    assert (status, body) == (202, {"accepted": 1})
+    assert stack.invoker.invocations["AuthorizerFunction"] == authorizations
+    event = received[0]
+    assert "authorizer" not in event["requestContext"]
+    assert (event["resource"], event["httpMethod"], event["queryStringParameters"]) == (
+        "/v1/events",
+        "POST",
+        {"dry_run": "1"},
+    )
+    assert event["headers"]["X-Api-Key"] == "kwk.demo"
+    assert json.loads(event["body"]) == {"events": [{}]}
+
+
+def test_function_crash_is_a_502_envelope_and_the_gateway_keeps_serving(stack):
+    def crash(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        raise RuntimeError("boom")
+
+    with stack.invoker.override("ApiFunction", crash):
+        status, _, body = call(stack, "GET", "/v1/me", stack.admin_token)
+    assert (status, body["error"]["code"]) == (502, "internal_error")
+    assert call(stack, "GET", "/v1/me", stack.admin_token)[0] == 200
+
+
+def test_local_json_holds_what_a_developer_needs(stack, tmp_path: Path):
+    from keepwell.services.api_keys import verify_api_key
+
+    config = json.loads(stack.write_config(tmp_path / "local.json").read_text())
+    assert config["api_url"] == stack.api_url
+    assert config["workspace_id"] == "ws_demo"
+    assert config["moto_endpoint"].startswith("http://127.0.0.1:")
+    assert set(config["tokens"]) == {"admin", "director", "csm", "viewer"}
+    assert call(stack, "GET", "/v1/me", config["other_workspace_token"])[2]["workspace_id"] == "ws_other"
+    assert verify_api_key(config["ingest_api_key"]) == "ws_demo"
+
+
+# ---- schedules -----------------------------------------------------------------------------------
+def test_schedule_control_endpoint_invokes_the_scheduled_function_with_a_scheduled_event(stack):
+    received: list[dict[str, Any]] = []
+    with stack.invoker.override("ScheduleFunction", lambda event, context: received.append(event)):
+        status, _, outcome = call(
+            stack,
+            "POST",
+            "/_local/schedule/ScheduleFunction",
+            body={"time": "2026-11-20T05:00:00+00:00", "wait": 5},
+            headers={CONTROL_HEADER: stack.control_token},
+        )
+    assert status == 200 and outcome["ok"] and outcome["drained"]
+    assert len(received) == 1
+    event = received[0]
+    assert (event["detail-type"], event["source"], event["time"]) == (
+        "Scheduled Event",
+        "aws.scheduler",
+        "2026-11-20T05:00:00Z",
+    )
+    assert event["resources"][0].startswith("arn:aws:scheduler:us-east-1:123456789012:schedule/")
+
+
+def test_schedule_control_endpoint_refuses_a_missing_token_and_unknown_functions(stack):
+    status, _, body = call(stack, "POST", "/_local/schedule/ScheduleFunction", body={})
+    assert (status, body["error"]["code"]) == (401, "unauthorized")
+    status, _, body = call(
+        stack, "POST", "/_local/schedule/ApiFunction", body={}, headers={CONTROL_HEADER: stack.control_token}
+    )
+    assert (status, body["error"]["code"]) == (404, "not_found")
+
+
+# ---- EventBridge rules → functions --------------------------------------------------------------
+def test_domain_events_reach_exactly_the_functions_whose_rule_pattern_matches(stack):
+    # Only this test's events count (a real scorer run could publish its own meanwhile).
+    seen: dict[str, list[dict[str, Any]]] = {"PlaybooksFunction": [], "WebhooksFunction": []}
+
+    def record(function_id: str) -> Callable[[dict[str, Any], Any], None]:
+        def handler(event: dict[str, Any], context: Any) -> None:
+            if event["detail"].get("test") == "routing":
+                seen[function_id].append(event)
+
+        return handler
+
+    def entry(source: str, detail_type: str, customer_id: str) -> Any:
+        detail = json.dumps({"test": "routing", "customer_id": customer_id})
+        return {"Source": source, "DetailType": detail_type, "Detail": detail,
+                "EventBusName": stack.resolver.physical["DomainEventBus"]["Name"]}
+
+    with (
+        stack.invoker.override("PlaybooksFunction", record("PlaybooksFunction")),
+        stack.invoker.override("WebhooksFunction", record("WebhooksFunction")),
+    ):
+        boto3.client("events", region_name="us-east-1").put_events(Entries=[
+            entry("keepwell", "health.band_changed", "c1"),
+            entry("keepwell", "customer.created", "c2"),
+            entry("someone-else", "health.scored", "c3"),
+        ])
+        assert wait_for(lambda: len(seen["WebhooksFunction"]) == 2 and len(seen["PlaybooksFunction"]) == 1)
+        time.sleep(0.5)  # nothing else may arrive
+    assert [e["detail-type"] for e in seen["PlaybooksFunction"]] == ["health.band_changed"]
+    webhook_types = sorted(e["detail-type"] for e in seen["WebhooksFunction"])
+    assert webhook_types == ["customer.created", "health.band_changed"]
+    delivered = seen["PlaybooksFunction"][0]
+    assert delivered["detail"] == {"test": "routing", "customer_id": "c1"}
+    assert delivered["source"] == "keepwell"
+    assert "ingestion-time" not in delivered
+
+
+def test_failing_domain_event_is_retried_then_parked_in_the_rules_dead_letter_queue(stack):
+    attempts: list[str] = []
+
+    def fail(event: dict[str, Any], context: Any) -> None:
+        if event["detail"].get("test") == "retry":  # other events (a real scorer's) succeed
+            attempts.append(event["id"])
+            raise RuntimeError("webhook target down")
+
+    poller = next(p for p in stack.pollers if p.source.name == "WebhooksFunction.DomainEvents")
+    sqs = stack.sqs()
+    bus = stack.resolver.physical["DomainEventBus"]["Name"]
+    with (
+        stack.invoker.override("WebhooksFunction", fail),
+        stack.invoker.override("PlaybooksFunction", lambda e, c: None),
+    ):
+        boto3.client("events", region_name="us-east-1").put_events(
+            Entries=[
+                {"Source": "keepwell", "DetailType": "customer.changed", "Detail": '{"test": "retry"}',
+                 "EventBusName": bus}
+            ]
+        )
+        assert wait_for(lambda: queue_depth(sqs, poller.source.dlq_url) == 1, timeout=15)
+    assert len(attempts) == 3 and len(set(attempts)) == 1  # the first try and Lambda's 2 async retries
+    sqs.purge_queue(QueueUrl=poller.source.dlq_url)
+
+
+# ---- SQS event sources: partial batch responses and redrive ---------------------------------------
+@pytest.fixture
+def test_queue(stack) -> Iterator[tuple[QueueEventSource, Any]]:
+    """A queue pair on the stack's moto, redriving after 3 receives, outside the stack's own pollers."""
+    sqs = stack.sqs()
+    dlq_url = sqs.create_queue(QueueName="local-test-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = sqs.create_queue(
+        QueueName="local-test",
+        Attributes={
+            "VisibilityTimeout": "360",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}),
+        },
+    )["QueueUrl"]
+    source = QueueEventSource(
+        "ScorerFunction",
+        "TestWork",
+        "sqs",
+        url,
+        "arn:aws:sqs:us-east-1:123456789012:local-test",
+        batch_size=10,
+        report_batch_item_failures=True,
+        dlq_url=dlq_url,
+    )
+    try:
+        yield source, sqs
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+        sqs.delete_queue(QueueUrl=dlq_url)
+
+
+def dlq_bodies(sqs: Any, dlq_url: str) -> list[str]:
+    messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10).get("Messages", [])
+    return sorted(m["Body"] for m in messages)
+
+
+def test_failed_record_goes_to_the_dlq_after_max_receives_while_its_good_batch_mate_is_processed_once(
+    test_queue,
+):
+    source, sqs = test_queue
+    batches: list[list[str]] = []
+
+    def score(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        batches.append([r["body"] for r in event["Records"]])
+        assert all(
+            r["eventSource"] == "aws:sqs" and r["eventSourceARN"] == source.queue_arn
+            for r in event["Records"]
+        )
+        return {
+            "batchItemFailures": [
+                {"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "poison"
+            ]
+        }
+
+    invoker = Invoker()
+    with invoker.override("ScorerFunction", score):
+        sqs.send_message_batch(
+            QueueUrl=source.queue_url,
+            Entries=[{"Id": "good", "MessageBody": "good"}, {"Id": "poison", "MessageBody": "poison"}],
+        )
+        poller = QueuePoller(source, sqs, invoker)
+        for _ in range(5):
+            poller.poll_once(wait_seconds=0)
+    assert sorted(batches[0]) == ["good", "poison"]
+    assert [body for batch in batches for body in batch].count("good") == 1
+    assert [body for batch in batches for body in batch].count("poison") == 3
+    assert dlq_bodies(sqs, source.dlq_url) == ["poison"]
+    assert queue_depth(sqs, source.queue_url) == 0
+    assert (poller.stats.succeeded, poller.stats.failed) == (1, 3)
+
+
+def test_receive_count_is_passed_to_the_function_on_each_retry(test_queue):
+    source, sqs = test_queue
+    counts: list[str] = []
+
+    def fail_all(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        counts.extend(r["attributes"]["ApproximateReceiveCount"] for r in event["Records"])
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+
+    invoker = Invoker()
+    with invoker.override("ScorerFunction", fail_all):
+        sqs.send_message(
+            QueueUrl=source.queue_url,
+            MessageBody="again",
+            MessageAttributes={"reason": {"DataType": "String", "StringValue": "schedule"}},
+        )
+        for _ in range(4):
+            QueuePoller(source, sqs, invoker).poll_once(wait_seconds=0)
+    assert counts == ["1", "2", "3"]
+    assert dlq_bodies(sqs, source.dlq_url) == ["again"]
+
+
+def test_handler_that_raises_keeps_the_whole_batch(test_queue):
+    source, sqs = test_queue
+
+    def crash(event: dict[str, Any], context: Any) -> None:
+        raise RuntimeError("scorer bug")
+
+    invoker = Invoker()
+    with invoker.override("ScorerFunction", crash):
+        sqs.send_message_batch(
+            QueueUrl=source.queue_url,
+            Entries=[{"Id": "a", "MessageBody": "a"}, {"Id": "b", "MessageBody": "b"}],
+        )
+        poller = QueuePoller(source, sqs, invoker)
+        poller.poll_once(wait_seconds=0)
+        assert (poller.stats.succeeded, poller.stats.invocation_errors) == (0, 1)
+        assert queue_depth(sqs, source.queue_url) == 2
+        for _ in range(3):
+            poller.poll_once(wait_seconds=0)
+    assert dlq_bodies(sqs, source.dlq_url) == ["a", "b"]
+
+
+def test_malformed_batch_item_failure_fails_the_whole_batch_as_lambda_does():
+    batch = ["m1", "m2", "m3"]
+    assert failed_message_ids({"batchItemFailures": [{"itemIdentifier": "m2"}]}, batch, True) == {"m2"}
+    assert failed_message_ids({"batchItemFailures": [{"itemIdentifier": "elsewhere"}]}, batch, True) == set(
+        batch
+    )
+    assert failed_message_ids({"batchItemFailures": [{"itemIdentifier": ""}]}, batch, True) == set(batch)
+    assert failed_message_ids({"batchItemFailures": []}, batch, True) == set()
+    # Without ReportBatchItemFailures a successful return means the whole batch succeeded.
+    assert failed_message_ids({"batchItemFailures": [{"itemIdentifier": "m2"}]}, batch, False) == set()
+
+
+def test_template_sqs_sources_are_polled_with_their_batch_settings(stack):
+    by_name = {p.source.name: p.source for p in stack.pollers}
+    scoring = by_name["ScorerFunction.ScoringWork"]
+    assert scoring.queue_url == stack.resolver.physical["ScoringQueue"]["QueueUrl"]
+    assert scoring.dlq_url == stack.resolver.physical["ScoringDLQ"]["QueueUrl"]
+    assert (scoring.batch_size, scoring.batching_window_s, scoring.report_batch_item_failures) == (
+        10,
+        2.0,
+        True,
+    )
+    assert {
+        "PlaybooksFunction.PlaybookActions",
+        "WebhooksFunction.Deliveries",
+        "PlaybooksFunction.DomainEvents",
+        "WebhooksFunction.DomainEvents",
+    } <= set(by_name)
