@@ -56,8 +56,11 @@ class _ScanVisitor(ast.NodeVisitor):
     def visit_keyword(self, node: ast.keyword) -> None:
         # e.g. client.meta.events / botocore calls with operation_name="Scan"
         value = node.value
-        if isinstance(value, ast.Constant) and value.value in SCAN_OPERATION_NAMES and node.arg and (
-            "operation" in node.arg.lower()
+        if (
+            isinstance(value, ast.Constant)
+            and value.value in SCAN_OPERATION_NAMES
+            and node.arg
+            and ("operation" in node.arg.lower())
         ):
             self._add(node, f"{node.arg}={value.value!r}")
         self.generic_visit(node)
@@ -91,15 +94,15 @@ def python_files(roots: Iterable[str | Path] = DEFAULT_SCAN_ROOTS, base: Path = 
     files = []
     for root in roots:
         for path in sorted((base / root).rglob("*.py")):
-            if not any(part in {".aws-sam", "__pycache__", "build"} or part.endswith(".egg-info")
-                       for part in path.relative_to(base).parts):
+            if not any(
+                part in {".aws-sam", "__pycache__", "build"} or part.endswith(".egg-info")
+                for part in path.relative_to(base).parts
+            ):
                 files.append(path)
     return files
 
 
-def scan_calls_in_tree(
-    roots: Iterable[str | Path] = DEFAULT_SCAN_ROOTS, base: Path = ROOT
-) -> list[ScanFinding]:
+def scan_calls_in_tree(roots: Iterable[str | Path] = DEFAULT_SCAN_ROOTS, base: Path = ROOT) -> list[ScanFinding]:
     """Every Scan use in the .py files under `roots`."""
     findings: list[ScanFinding] = []
     for path in python_files(roots, base):

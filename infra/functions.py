@@ -27,7 +27,7 @@ def load_handler(function_id: str) -> Handler:
     if code_dir not in sys.path:
         sys.path.insert(0, code_dir)
     module = importlib.import_module(module_name)
-    return getattr(module, attribute)  # type: ignore[no-any-return]
+    return getattr(module, attribute)
 
 
 class FakeLambdaContext:

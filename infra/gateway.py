@@ -51,17 +51,13 @@ def authorizer_config(template: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def gateway_response(
-    template: dict[str, Any], kind: str, status: int, code: str, message: str
-) -> dict[str, Any]:
+def gateway_response(template: dict[str, Any], kind: str, status: int, code: str, message: str) -> dict[str, Any]:
     """The body the template's GatewayResponses declare for `kind`, else the envelope."""
     for api in resources_of_type(template, "AWS::Serverless::Api").values():
         response = (api["Properties"].get("GatewayResponses") or {}).get(kind) or {}
         body = (response.get("ResponseTemplates") or {}).get("application/json")
         if body:
-            parsed: dict[str, Any] = json.loads(
-                body.replace("$context.error.messageString", json.dumps(message))
-            )
+            parsed: dict[str, Any] = json.loads(body.replace("$context.error.messageString", json.dumps(message)))
             return parsed
     return envelope(code, message)
 
@@ -150,9 +146,7 @@ class Gateway:
                 allowed = sorted({r.method for r in self.routes if _route_matches(r, path)})
                 status, head, payload = _json(
                     405,
-                    envelope(
-                        "method_not_allowed", f"{method} is not allowed on {path}", [{"allowed": allowed}]
-                    ),
+                    envelope("method_not_allowed", f"{method} is not allowed on {path}", [{"allowed": allowed}]),
                 )
                 head["Allow"] = ", ".join(allowed)
                 return status, head, payload
@@ -198,17 +192,11 @@ class Gateway:
             )
         except Exception as error:
             if str(error) == "Unauthorized":
-                return _json(
-                    401, gateway_response(self.template, "UNAUTHORIZED", 401, "unauthorized", "Unauthorized")
-                )
+                return _json(401, gateway_response(self.template, "UNAUTHORIZED", 401, "unauthorized", "Unauthorized"))
             log.exception("authorizer failed")
-            return _json(
-                500, envelope("authorizer_failure", "The authorizer failed; see the local stack's log")
-            )
+            return _json(500, envelope("authorizer_failure", "The authorizer failed; see the local stack's log"))
         if not isinstance(policy, dict) or not policy_allows(policy, method_arn):
-            return _json(
-                403, gateway_response(self.template, "ACCESS_DENIED", 403, "forbidden", "Access denied")
-            )
+            return _json(403, gateway_response(self.template, "ACCESS_DENIED", 403, "forbidden", "Access denied"))
         # API Gateway hands the function the context values plus the principal id.
         context = {k: v for k, v in (policy.get("context") or {}).items()}
         context["principalId"] = policy.get("principalId")
@@ -255,9 +243,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
-        log.info(
-            "%s %s → %d (%.0f ms)", self.command, self.path, status, (time.perf_counter() - started) * 1000
-        )
+        log.info("%s %s → %d (%.0f ms)", self.command, self.path, status, (time.perf_counter() - started) * 1000)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 

@@ -41,9 +41,7 @@ class Invoker:
                 loaded = load_handler(function_id)
             except (ImportError, AttributeError) as error:
                 code_dir, spec = handler_spec(function_id)
-                raise HandlerUnavailable(
-                    f"{function_id}: cannot load {spec} from {code_dir}: {error}"
-                ) from error
+                raise HandlerUnavailable(f"{function_id}: cannot load {spec} from {code_dir}: {error}") from error
             self._handlers[function_id] = loaded
             return loaded
 

@@ -81,9 +81,10 @@ def stack_environment(template: dict[str, Any], resolver: Resolver) -> dict[str,
 
 def reset_aws_clients() -> None:
     """Forget every cached client and settings object: the endpoint and environment changed."""
+    from pynamodb.models import Model
+
     from keepwell.adapters.aws import reset_clients
     from keepwell.settings import reset_settings
-    from pynamodb.models import Model
 
     reset_settings()
     reset_clients()
@@ -151,8 +152,7 @@ class LocalStack:
         if source is None:
             raise KeyError(function_id)
         event = scheduled_event(source, self.resolver, at or clock.now())
-        outcome: dict[str, Any] = {"function_id": function_id, "event_name": source.event_name,
-                                   "event": event}
+        outcome: dict[str, Any] = {"function_id": function_id, "event_name": source.event_name, "event": event}
         try:
             outcome["result"] = self.invoker.invoke(function_id, event)
             outcome["ok"] = True
@@ -169,9 +169,7 @@ class LocalStack:
         quiet = 0
         while time.monotonic() < deadline:
             polled = [p for p in self.pollers if self.invoker.available(p.source.function_id)]
-            idle = all(not p.busy for p in polled) and all(
-                queue_depth(sqs, p.source.queue_url) == 0 for p in polled
-            )
+            idle = all(not p.busy for p in polled) and all(queue_depth(sqs, p.source.queue_url) == 0 for p in polled)
             quiet = quiet + 1 if idle else 0
             if quiet >= 2:
                 return True
@@ -200,9 +198,7 @@ class LocalStack:
         """The `/_local/` endpoints (local only, not in template.yaml)."""
         token = next((v for k, v in headers.items() if k.lower() == CONTROL_HEADER.lower()), "")
         if not secrets.compare_digest(token, self.control_token):
-            return 401, envelope(
-                "unauthorized", f"{CONTROL_HEADER} is missing or wrong (see .keepwell/local.json)"
-            )
+            return 401, envelope("unauthorized", f"{CONTROL_HEADER} is missing or wrong (see .keepwell/local.json)")
         if method == "GET" and path == "/_local/status":
             return 200, self.status()
         prefix = "/_local/schedule/"
@@ -315,18 +311,25 @@ def start_stack(
 
         invoker = Invoker(STACK_NAME)
         sqs, events = boto3.client("sqs", region_name=REGION), boto3.client("events", region_name=REGION)
-        sources = sqs_event_sources(template, resolver) + create_eventbridge_rules(
-            template, resolver, sqs, events
-        )
+        sources = sqs_event_sources(template, resolver) + create_eventbridge_rules(template, resolver, sqs, events)
         gateway_port = free_port(host, port)
         if gateway_port != port:
             say(f"port {port} is busy; the API listens on {gateway_port} instead")
-        gateway = Gateway(invoker, host=host, port=gateway_port, stage="local", region=REGION,
-                          account_id=resolver.account_id)
-        stack = LocalStack(api_url=gateway.url, moto_endpoint=moto_endpoint, resolver=resolver,
-                           invoker=invoker, gateway=gateway, control_token=secrets.token_urlsafe(24),
-                           jwt_secret=jwt_secret, schedules=schedule_sources(template), _moto=moto,
-                           _saved_environ=saved)
+        gateway = Gateway(
+            invoker, host=host, port=gateway_port, stage="local", region=REGION, account_id=resolver.account_id
+        )
+        stack = LocalStack(
+            api_url=gateway.url,
+            moto_endpoint=moto_endpoint,
+            resolver=resolver,
+            invoker=invoker,
+            gateway=gateway,
+            control_token=secrets.token_urlsafe(24),
+            jwt_secret=jwt_secret,
+            schedules=schedule_sources(template),
+            _moto=moto,
+            _saved_environ=saved,
+        )
         gateway.control = stack.control
         stack.pollers = [QueuePoller(source, sqs, invoker, region=REGION) for source in sources]
     except BaseException:
@@ -371,11 +374,10 @@ def _check_table_name(table_name: str) -> None:
 
 
 def _seed(stack: LocalStack, customers: int | None, today: date | None, say: Callable[[str], None]) -> None:
+    from infra import seed as demo
     from keepwell import clock, ids
     from keepwell.auth import issue_local_token
     from keepwell.services.api_keys import create_api_key
-
-    from infra import seed as demo
 
     started = time.monotonic()
     result = demo.seed_demo(
@@ -391,9 +393,7 @@ def _seed(stack: LocalStack, customers: int | None, today: date | None, say: Cal
     }
     stack.admin_token = stack.tokens["admin"]
     stack.other_workspace_id = result.other_workspace_id
-    stack.other_workspace_token = issue_local_token(
-        stack.jwt_secret, result.other_workspace_id, result.other_admin_id
-    )
+    stack.other_workspace_token = issue_local_token(stack.jwt_secret, result.other_workspace_id, result.other_admin_id)
     _, stack.ingest_api_key = create_api_key(result.workspace_id, "Local demo ingestion", result.admin_id)
 
 
@@ -475,10 +475,7 @@ def recalc(args: argparse.Namespace) -> int:
         print(f"  returned: {json.dumps(outcome['result'])[:500]}")
     print("  queues " + ("drained" if outcome["drained"] else "still busy (see /_local/status)"))
     for name, stats in outcome["pollers"].items():
-        if (
-            any(stats[k] for k in ("batches", "succeeded", "failed", "invocation_errors"))
-            or stats["dead_letters"]
-        ):
+        if any(stats[k] for k in ("batches", "succeeded", "failed", "invocation_errors")) or stats["dead_letters"]:
             print(
                 f"  {name}: {stats['batches']} batches, {stats['succeeded']} ok, {stats['failed']} failed, "
                 f"{stats['invocation_errors']} invocation errors; dead letters now {stats['dead_letters']}"
@@ -497,9 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     recalc_parser = sub.add_parser("recalc", help="run one scheduled recalculation on the running stack")
     recalc_parser.add_argument("--function", default="ScheduleFunction")
     recalc_parser.add_argument("--at", help="scheduled time (ISO-8601 with timezone); default now")
-    recalc_parser.add_argument(
-        "--wait", type=float, default=60.0, help="seconds to wait for the queues to drain"
-    )
+    recalc_parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the queues to drain")
     recalc_parser.add_argument("--config", type=Path, default=CONFIG_PATH)
     args = parser.parse_args(argv)
     return run(args) if args.command == "run" else recalc(args)

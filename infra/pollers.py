@@ -83,8 +83,7 @@ def sqs_event_sources(template: dict[str, Any], resolver: Resolver) -> list[Queu
                 queue_arn=queue["Arn"],
                 batch_size=int(props.get("BatchSize", 10)),
                 batching_window_s=float(props.get("MaximumBatchingWindowInSeconds", 0)),
-                report_batch_item_failures="ReportBatchItemFailures"
-                in (props.get("FunctionResponseTypes") or []),
+                report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
                 dlq_url=dlq_url,
             )
         )
@@ -99,18 +98,14 @@ def create_eventbridge_rules(
     for function_id, event_name, props in _function_events(template, "EventBridgeRule"):
         unsupported = {"Input", "InputPath", "InputTransformer", "Target", "DeadLetterConfig"} & set(props)
         if unsupported:
-            raise NotImplementedError(
-                f"{function_id}.{event_name}: local stack does not support {unsupported}"
-            )
+            raise NotImplementedError(f"{function_id}.{event_name}: local stack does not support {unsupported}")
         bus = resolver.resolve(props.get("EventBusName", "default"))
         base = f"{resolver.stack_name}-{function_id}-{event_name}"
         retries = int((props.get("RetryPolicy") or {}).get("MaximumRetryAttempts", DEFAULT_ASYNC_RETRIES))
         dlq_url = sqs.create_queue(QueueName=f"{base}-dlq")["QueueUrl"]
         dlq_arn = f"arn:aws:sqs:{resolver.region}:{resolver.account_id}:{base}-dlq"
         redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": retries + 1}
-        queue_url = sqs.create_queue(QueueName=base, Attributes={"RedrivePolicy": json.dumps(redrive)})[
-            "QueueUrl"
-        ]
+        queue_url = sqs.create_queue(QueueName=base, Attributes={"RedrivePolicy": json.dumps(redrive)})["QueueUrl"]
         queue_arn = f"arn:aws:sqs:{resolver.region}:{resolver.account_id}:{base}"
         events.put_rule(
             Name=base,
@@ -138,9 +133,7 @@ def lambda_sqs_record(message: dict[str, Any], source: QueueEventSource, region:
             "stringValue": value.get("StringValue"),
             "binaryValue": base64.b64encode(binary).decode("ascii") if isinstance(binary, bytes) else binary,
             "stringListValues": list(value.get("StringListValues") or []),
-            "binaryListValues": [
-                base64.b64encode(b).decode("ascii") for b in value.get("BinaryListValues") or []
-            ],
+            "binaryListValues": [base64.b64encode(b).decode("ascii") for b in value.get("BinaryListValues") or []],
             "dataType": value.get("DataType", "String"),
         }
     return {
@@ -244,15 +237,11 @@ class QueuePoller:
 
     def poll_once(self, wait_seconds: int | None = None) -> int:
         """Receive one batch (up to BatchSize, within the batching window) and process it."""
-        messages = self._receive(
-            self.source.batch_size, self.wait_seconds if wait_seconds is None else wait_seconds
-        )
+        messages = self._receive(self.source.batch_size, self.wait_seconds if wait_seconds is None else wait_seconds)
         if not messages:
             return 0
         deadline = time.monotonic() + self.source.batching_window_s
-        while (
-            len(messages) < self.source.batch_size and time.monotonic() < deadline and not self._stop.is_set()
-        ):
+        while len(messages) < self.source.batch_size and time.monotonic() < deadline and not self._stop.is_set():
             more = self._receive(self.source.batch_size - len(messages), 0)
             if more:
                 messages.extend(more)

@@ -62,7 +62,7 @@ def create_stack_resources(
     for logical_id in _queue_order(queues):
         props = queues[logical_id]["Properties"]
         name = f"{stack_name}-{logical_id}"
-        attributes: dict[str, str] = {}
+        attributes: dict[Any, str] = {}
         for attribute in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds"):
             if attribute in props:
                 attributes[attribute] = str(props[attribute])

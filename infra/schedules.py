@@ -37,9 +37,7 @@ def schedule_sources(template: dict[str, Any]) -> list[ScheduleSource]:
             if event["Type"] in SCHEDULE_TYPES:
                 props = event.get("Properties") or {}
                 sources.append(
-                    ScheduleSource(
-                        function_id, event_name, event["Type"], str(props.get("ScheduleExpression"))
-                    )
+                    ScheduleSource(function_id, event_name, event["Type"], str(props.get("ScheduleExpression")))
                 )
     return sources
 

@@ -79,66 +79,229 @@ REGIONS = {
 }
 REGION_WEIGHTS = (45, 30, 15, 10)
 INDUSTRIES = (
-    "Software", "Healthcare", "Financial Services", "Retail", "Manufacturing", "Logistics", "Education",
-    "Media", "Professional Services", "Hospitality", "Energy", "Non-profit",
+    "Software",
+    "Healthcare",
+    "Financial Services",
+    "Retail",
+    "Manufacturing",
+    "Logistics",
+    "Education",
+    "Media",
+    "Professional Services",
+    "Hospitality",
+    "Energy",
+    "Non-profit",
 )
 NAME_FIRST = (
-    "Acme", "Aurora", "Bluefin", "Brightwater", "Cedar", "Copperleaf", "Crescent", "Driftwood", "Evergreen",
-    "Falcon", "Foxglove", "Granite", "Harbor", "Helix", "Ironwood", "Juniper", "Keystone", "Lighthouse",
-    "Maple", "Meridian", "Nimbus", "Northstar", "Oakridge", "Orchid", "Pinnacle", "Quartz", "Redwood",
-    "Riverbend", "Sagebrush", "Sapphire", "Silverline", "Summit", "Tidewater", "Trillium", "Umber", "Vantage",
-    "Willow", "Yellowstone", "Zephyr", "Atlas",
+    "Acme",
+    "Aurora",
+    "Bluefin",
+    "Brightwater",
+    "Cedar",
+    "Copperleaf",
+    "Crescent",
+    "Driftwood",
+    "Evergreen",
+    "Falcon",
+    "Foxglove",
+    "Granite",
+    "Harbor",
+    "Helix",
+    "Ironwood",
+    "Juniper",
+    "Keystone",
+    "Lighthouse",
+    "Maple",
+    "Meridian",
+    "Nimbus",
+    "Northstar",
+    "Oakridge",
+    "Orchid",
+    "Pinnacle",
+    "Quartz",
+    "Redwood",
+    "Riverbend",
+    "Sagebrush",
+    "Sapphire",
+    "Silverline",
+    "Summit",
+    "Tidewater",
+    "Trillium",
+    "Umber",
+    "Vantage",
+    "Willow",
+    "Yellowstone",
+    "Zephyr",
+    "Atlas",
 )
 NAME_SECOND = (
-    "Analytics", "Logistics", "Health", "Foods", "Robotics", "Capital", "Learning", "Media", "Energy",
-    "Partners", "Labs", "Systems", "Retail", "Studios", "Networks", "Outfitters", "Bank", "Clinics",
-    "Freight", "Software", "Hotels", "Insurance", "Motors", "Pharma", "Design", "Consulting", "Markets",
-    "Foundation", "Dynamics", "Works",
+    "Analytics",
+    "Logistics",
+    "Health",
+    "Foods",
+    "Robotics",
+    "Capital",
+    "Learning",
+    "Media",
+    "Energy",
+    "Partners",
+    "Labs",
+    "Systems",
+    "Retail",
+    "Studios",
+    "Networks",
+    "Outfitters",
+    "Bank",
+    "Clinics",
+    "Freight",
+    "Software",
+    "Hotels",
+    "Insurance",
+    "Motors",
+    "Pharma",
+    "Design",
+    "Consulting",
+    "Markets",
+    "Foundation",
+    "Dynamics",
+    "Works",
 )
 FIRST_NAMES = (
-    "Avery", "Blake", "Camila", "Diego", "Elena", "Farah", "Gavin", "Hana", "Isaac", "Jonas", "Keiko", "Liam",
-    "Maya", "Noah", "Olivia", "Pablo", "Quinn", "Rosa", "Sanjay", "Tessa", "Uma", "Victor", "Wen", "Ximena",
-    "Yusuf", "Zoe", "Amara", "Bruno", "Chloe", "Dmitri",
+    "Avery",
+    "Blake",
+    "Camila",
+    "Diego",
+    "Elena",
+    "Farah",
+    "Gavin",
+    "Hana",
+    "Isaac",
+    "Jonas",
+    "Keiko",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olivia",
+    "Pablo",
+    "Quinn",
+    "Rosa",
+    "Sanjay",
+    "Tessa",
+    "Uma",
+    "Victor",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+    "Amara",
+    "Bruno",
+    "Chloe",
+    "Dmitri",
 )
 LAST_NAMES = (
-    "Adams", "Bauer", "Carvalho", "Dubois", "Eriksen", "Fischer", "Garcia", "Hughes", "Ito", "Jensen",
-    "Kowalski", "Lopez", "Murphy", "Nakamura", "Okafor", "Patel", "Quinn", "Rossi", "Schmidt", "Tanaka",
-    "Usman", "Varga", "Walsh", "Xu", "Yilmaz", "Zhang",
+    "Adams",
+    "Bauer",
+    "Carvalho",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Lopez",
+    "Murphy",
+    "Nakamura",
+    "Okafor",
+    "Patel",
+    "Quinn",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Usman",
+    "Varga",
+    "Walsh",
+    "Xu",
+    "Yilmaz",
+    "Zhang",
 )
 CHAMPION_TITLES = (
-    "VP Operations", "Director of Customer Experience", "Head of Analytics", "COO", "Director of IT",
+    "VP Operations",
+    "Director of Customer Experience",
+    "Head of Analytics",
+    "COO",
+    "Director of IT",
     "Head of Revenue Operations",
 )
 CONTACT_TITLES = (
-    "Operations Manager", "Data Analyst", "IT Administrator", "Finance Manager", "Team Lead",
-    "Procurement Specialist", "Product Manager", "Executive Sponsor",
+    "Operations Manager",
+    "Data Analyst",
+    "IT Administrator",
+    "Finance Manager",
+    "Team Lead",
+    "Procurement Specialist",
+    "Product Manager",
+    "Executive Sponsor",
 )
 TAGS = (
-    "strategic", "expansion-opportunity", "beta-program", "reference", "multi-product", "exec-sponsor",
-    "onboarding", "price-sensitive",
+    "strategic",
+    "expansion-opportunity",
+    "beta-program",
+    "reference",
+    "multi-product",
+    "exec-sponsor",
+    "onboarding",
+    "price-sensitive",
 )
 FEATURES = (
-    "dashboards", "reports", "alerts", "exports", "integrations", "api", "workflows", "sso", "mobile",
-    "forecasting", "segments", "playbooks", "comments", "audit-log", "ai-assist",
+    "dashboards",
+    "reports",
+    "alerts",
+    "exports",
+    "integrations",
+    "api",
+    "workflows",
+    "sso",
+    "mobile",
+    "forecasting",
+    "segments",
+    "playbooks",
+    "comments",
+    "audit-log",
+    "ai-assist",
 )
 COMPETITORS = ("Gainsight", "ChurnZero", "Totango", "Vitally", "Planhat")
 CHURN_REASONS = (
-    "Moved to a competitor", "Budget cuts", "Poor product fit", "Acquired by another company",
+    "Moved to a competitor",
+    "Budget cuts",
+    "Poor product fit",
+    "Acquired by another company",
     "Champion left",
 )
 
 EMAIL_SUBJECTS = {
     "positive": (
-        "Great session yesterday", "Thank you!", "Dashboards are a hit", "Rollout going well",
+        "Great session yesterday",
+        "Thank you!",
+        "Dashboards are a hit",
+        "Rollout going well",
         "Loving the new workflows",
     ),
     "neutral": (
-        "Invoice question", "Next steps", "Agenda for our call", "Question about SSO setup",
-        "Quick follow-up", "Seat count update",
+        "Invoice question",
+        "Next steps",
+        "Agenda for our call",
+        "Question about SSO setup",
+        "Quick follow-up",
+        "Seat count update",
     ),
     "frustrated": (
-        "Still seeing sync failures", "Unhappy with response times", "Reports are broken again",
-        "Escalation: data missing", "This is blocking us",
+        "Still seeing sync failures",
+        "Unhappy with response times",
+        "Reports are broken again",
+        "Escalation: data missing",
+        "This is blocking us",
     ),
     "churn": ("Renewal discussion", "Evaluating options", "Contract concerns"),
 }
@@ -174,9 +337,16 @@ OUTBOUND_BODIES = (
     "Hi {first}, would you be open to a short call to review adoption and goals for next quarter?",
 )
 TICKET_SUBJECTS = (
-    "Sync job failing", "SSO login loop", "Export times out", "Wrong totals in report",
-    "API rate limit errors", "Cannot invite users", "Dashboard slow to load", "Webhook not firing",
-    "Billing address change", "Question about permissions",
+    "Sync job failing",
+    "SSO login loop",
+    "Export times out",
+    "Wrong totals in report",
+    "API rate limit errors",
+    "Cannot invite users",
+    "Dashboard slow to load",
+    "Webhook not firing",
+    "Billing address change",
+    "Question about permissions",
 )
 NOTES = {
     "healthy": (
@@ -184,7 +354,8 @@ NOTES = {
         "Exec sponsor very positive in our last call. Candidate for a case study.",
     ),
     "steady": (
-        "Usage stable. Agreed on quarterly check-ins.", "No open issues; renewal expected to be routine.",
+        "Usage stable. Agreed on quarterly check-ins.",
+        "No open issues; renewal expected to be routine.",
     ),
     "declining": (
         "Usage dropping since the reorg; need to re-engage the new team lead.",
@@ -400,9 +571,7 @@ class _Generator:
                     name=f"{first} {last}",
                     email=f"{first}.{last}@{customer.domain}".lower(),
                     title=rng.choice(CHAMPION_TITLES if champion else CONTACT_TITLES),
-                    phone=f"+1-555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}"
-                    if rng.random() < 0.6
-                    else None,
+                    phone=f"+1-555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}" if rng.random() < 0.6 else None,
                     is_champion=champion,
                     created_at=customer.created_at,
                     updated_at=self.seeded_at,
@@ -449,9 +618,7 @@ class _Generator:
         while day <= self.today:
             index = (day - first_day).days
             level = self.level(trajectory, index)
-            gone = (churned_on is not None and day > churned_on) or (
-                paused_on is not None and day > paused_on
-            )
+            gone = (churned_on is not None and day > churned_on) or (paused_on is not None and day > paused_on)
             weekday = day.weekday() < 5
             # product usage: active share of seats follows engagement; weekends are quiet
             if gone:
@@ -460,11 +627,7 @@ class _Generator:
                 share = level * (0.55 if weekday else 0.08) * rng.uniform(0.8, 1.2)
                 active_users = frozenset(rng.sample(pool, min(seats, max(0, round(seats * share)))))
             logins = sum(rng.randint(1, 3) for _ in range(len(active_users)))
-            used = (
-                frozenset(adopted[: max(1, round(len(adopted) * level))])
-                if active_users
-                else frozenset[str]()
-            )
+            used = frozenset(adopted[: max(1, round(len(adopted) * level))]) if active_users else frozenset[str]()
             usage.append(UsageDay(day=day, logins=logins, users=active_users, features=used))
             if gone or not weekday:
                 day += timedelta(days=1)
@@ -665,11 +828,7 @@ class _Generator:
     def nps(self, customer: Customer, contact: Contact, at: datetime, level: float) -> TimelineEntry:
         score = max(0, min(10, round(level * 10 + self.rng.uniform(-1.5, 1.5))))
         comment = (
-            "Great product and team."
-            if score >= 9
-            else "It does the job."
-            if score >= 7
-            else "Too many issues lately."
+            "Great product and team." if score >= 9 else "It does the job." if score >= 7 else "Too many issues lately."
         )
         return TimelineEntry(
             customer_id=customer.customer_id,

@@ -33,7 +33,7 @@ def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) ->
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        value = loader.construct_mapping(node, deep=True)
     return {name: value}
 
 
@@ -43,7 +43,7 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 @lru_cache(maxsize=4)
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(handle, Loader=_CfnLoader)
 
 
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
@@ -72,9 +72,7 @@ def api_routes(template: dict[str, Any] | None = None) -> list[ApiRoute]:
                 continue
             props = event["Properties"]
             auth = (props.get("Auth") or {}).get("Authorizer")
-            routes.append(
-                ApiRoute(function_id, event_name, props["Method"].upper(), props["Path"], auth != "NONE")
-            )
+            routes.append(ApiRoute(function_id, event_name, props["Method"].upper(), props["Path"], auth != "NONE"))
     return routes
 
 
@@ -112,7 +110,7 @@ class Resolver:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":

@@ -28,18 +28,18 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-import boto3  # noqa: E402
-import pytest  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3
+import pytest
+from moto import mock_aws
 
-from infra.apigw import match_route, proxy_event  # noqa: E402
-from infra.functions import FakeLambdaContext, load_handler  # noqa: E402
-from infra.resources import create_stack_resources  # noqa: E402
-from infra.template import Resolver, function_environment, load_template  # noqa: E402
-from keepwell import clock, ids  # noqa: E402
-from keepwell.auth import Caller  # noqa: E402
-from keepwell.adapters.aws import reset_clients  # noqa: E402
-from keepwell.settings import reset_settings  # noqa: E402
+from infra.apigw import match_route, proxy_event
+from infra.functions import FakeLambdaContext, load_handler
+from infra.resources import create_stack_resources
+from infra.template import Resolver, function_environment, load_template
+from keepwell import clock, ids
+from keepwell.adapters.aws import reset_clients
+from keepwell.auth import Caller
+from keepwell.settings import reset_settings
 
 FROZEN_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -88,15 +88,27 @@ class ApiClient:
         self.caller = caller
         self.headers = headers or {}
 
-    def request(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None,
-                raw: str | bytes | None = None, headers: dict[str, str] | None = None) -> ApiResponse:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+        raw: str | bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ApiResponse:
         matched = match_route(method, path)
         assert matched is not None, f"no template route for {method} {path}"
         route, params = matched
         payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
         all_headers = {"Content-Type": "application/json", **self.headers, **(headers or {})}
         event = proxy_event(
-            route, path, params, urlencode(query or {}, doseq=True), all_headers, payload,
+            route,
+            path,
+            params,
+            urlencode(query or {}, doseq=True),
+            all_headers,
+            payload,
             authorizer=self.caller.as_authorizer_context() if (self.caller and route.authorized) else None,
         )
         result = load_handler(route.function_id)(event, FakeLambdaContext(route.function_id))
@@ -127,8 +139,13 @@ def workspace(aws: Resolver) -> str:
 
     workspace_id = "ws_acme"
     workspaces.create_workspace(workspace_id, "Acme CS")
-    for user_id, role in [("admin-1", "admin"), ("director-1", "director"), ("csm-1", "csm"),
-                          ("csm-2", "csm"), ("viewer-1", "viewer")]:
+    for user_id, role in [
+        ("admin-1", "admin"),
+        ("director-1", "director"),
+        ("csm-1", "csm"),
+        ("csm-2", "csm"),
+        ("viewer-1", "viewer"),
+    ]:
         workspaces.put_user(workspace_id, user_id, f"{user_id}@acme.test", user_id.title(), role)
     return workspace_id
 

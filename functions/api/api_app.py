@@ -8,6 +8,7 @@ import api_keys_routes
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice.app import Response
+
 from keepwell import permissions
 from keepwell.http import create_app, current_caller, json_response, parse_body, parse_query, route
 from keepwell.observability import logger, metrics, tracer
@@ -36,9 +37,7 @@ def get_me() -> Response:
 @route(app, "/v1/customers", methods=["GET"])
 def list_customers() -> Response:
     page = customers.list_customers(current_caller(app), parse_query(app, CustomerListQuery))
-    return json_response(
-        CustomerListOut(items=[CustomerOut.of(c) for c in page.items], next_cursor=page.next_cursor)
-    )
+    return json_response(CustomerListOut(items=[CustomerOut.of(c) for c in page.items], next_cursor=page.next_cursor))
 
 
 @route(app, "/v1/customers", methods=["POST"])
@@ -144,4 +143,4 @@ def delete_custom_field(field_key: str) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app(event, context)  # type: ignore[no-any-return]
+    return app(event, context)

@@ -17,7 +17,7 @@ blueprint = Blueprint(__name__)
 def list_api_keys() -> Response:
     caller = current_caller(blueprint)
     permissions.require_admin(caller)
-    return json_response(ApiKeyListOut(items=[ApiKeyOut(**k) for k in api_keys.list_api_keys(caller)]))
+    return json_response(ApiKeyListOut(items=[ApiKeyOut.model_validate(k) for k in api_keys.list_api_keys(caller)]))
 
 
 @route(blueprint, "/v1/api-keys", methods=["POST"])
@@ -26,7 +26,7 @@ def create_api_key() -> Response:
     permissions.require_admin(caller)
     body = parse_body(blueprint, ApiKeyIn)
     summary, plaintext = api_keys.create_api_key(caller.workspace_id, body.name, caller.user_id)
-    return json_response(ApiKeyCreatedOut(**summary, api_key=plaintext), status=201)
+    return json_response(ApiKeyCreatedOut.model_validate({**summary, "api_key": plaintext}), status=201)
 
 
 @route(blueprint, "/v1/api-keys/{key_id}/rotate", methods=["POST"])
@@ -34,11 +34,11 @@ def rotate_api_key(key_id: str) -> Response:
     caller = current_caller(blueprint)
     permissions.require_admin(caller)
     summary, plaintext = api_keys.rotate_api_key(caller, key_id)
-    return json_response(ApiKeyCreatedOut(**summary, api_key=plaintext), status=201)
+    return json_response(ApiKeyCreatedOut.model_validate({**summary, "api_key": plaintext}), status=201)
 
 
 @route(blueprint, "/v1/api-keys/{key_id}", methods=["DELETE"])
 def revoke_api_key(key_id: str) -> Response:
     caller = current_caller(blueprint)
     permissions.require_admin(caller)
-    return json_response(ApiKeyOut(**api_keys.revoke_api_key(caller, key_id)))
+    return json_response(ApiKeyOut.model_validate(api_keys.revoke_api_key(caller, key_id)))

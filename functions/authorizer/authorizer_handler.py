@@ -27,7 +27,7 @@ def handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> di
     except Unauthorized as denied:
         logger.info("bearer token rejected", extra={"reason": denied.message})
         # API Gateway answers 401 (the UNAUTHORIZED gateway response) for exactly this message.
-        raise Exception("Unauthorized") from None  # noqa: TRY002
+        raise Exception("Unauthorized") from None
     policy = APIGatewayAuthorizerResponse(
         principal_id=caller.user_id,
         context=caller.as_authorizer_context(),

@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice.app import Response
+
 from keepwell.http import create_app, json_response, raw_body, route
 from keepwell.observability import logger, metrics, tracer
 from keepwell.services import ingest_requests

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from keepwell import clock
 from keepwell.observability import logger, tracer
 from keepwell.services import schedule_runs

@@ -8,10 +8,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
 from keepwell.observability import logger, metrics, tracer
 from keepwell.schemas.messages import ScoringRequest
 from keepwell.services import scoring_jobs
-from pydantic import ValidationError
 
 # A batch whose every record fails still answers with each id, rather than raising: same outcome
 # for SQS, one code path for us.
@@ -31,8 +32,10 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
-    metrics.add_metric(name="ScoringRecordsFailed", unit=MetricUnit.Count,
-                       value=len(response.get("batchItemFailures", [])))
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    metrics.add_metric(
+        name="ScoringRecordsFailed", unit=MetricUnit.Count, value=len(response.get("batchItemFailures", []))
+    )
     return dict(response)

@@ -9,10 +9,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
 from keepwell.observability import logger, metrics, tracer
 from keepwell.schemas.messages import DomainEventIn, WebhookDeliveryMessage
 from keepwell.services import webhook_deliveries
-from pydantic import ValidationError
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -21,15 +22,21 @@ def record_handler(record: SQSRecord) -> None:
     try:
         message = WebhookDeliveryMessage.model_validate_json(record.body)
     except ValidationError:
-        logger.warning("invalid webhook delivery message", extra={"message_id": record.message_id},
-                       exc_info=True)
+        logger.warning("invalid webhook delivery message", extra={"message_id": record.message_id}, exc_info=True)
         raise
     webhook_deliveries.deliver(message)
 
 
 def domain_event(event: EventBridgeEvent) -> DomainEventIn:
-    return DomainEventIn.model_validate({"event_id": event.get_id, "detail_type": event.detail_type,
-                                         "source": event.source, "time": event.time, "detail": event.detail})
+    return DomainEventIn.model_validate(
+        {
+            "event_id": event.get_id,
+            "detail_type": event.detail_type,
+            "source": event.source,
+            "time": event.time,
+            "detail": event.detail,
+        }
+    )
 
 
 @logger.inject_lambda_context
@@ -37,10 +44,12 @@ def domain_event(event: EventBridgeEvent) -> DomainEventIn:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | None:
     if "Records" in event:
-        response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                            context=context)
-        metrics.add_metric(name="WebhookDeliveriesFailed", unit=MetricUnit.Count,
-                           value=len(response.get("batchItemFailures", [])))
+        response = process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+        metrics.add_metric(
+            name="WebhookDeliveriesFailed", unit=MetricUnit.Count, value=len(response.get("batchItemFailures", []))
+        )
         return dict(response)
     if "detail-type" in event:
         webhook_deliveries.enqueue_deliveries_for_event(domain_event(EventBridgeEvent(event)))

@@ -62,17 +62,29 @@ def verify_bearer(authorization: str | None, settings: Settings) -> TokenIdentit
         raise Unauthorized("Missing bearer token")
     token = authorization.removeprefix("Bearer ").strip()
     # Expiry is checked against keepwell.clock (below) so frozen-time tests stay deterministic.
-    options = {"require": ["exp", "sub"], "verify_aud": bool(settings.jwt_audience), "verify_exp": False}
+    options: Any = {"require": ["exp", "sub"], "verify_aud": bool(settings.jwt_audience), "verify_exp": False}
     try:
         if settings.is_local and settings.local_jwt_secret:
-            claims = jwt.decode(token, settings.local_jwt_secret, algorithms=["HS256"], options=options,
-                                audience=settings.jwt_audience or None, issuer=settings.jwt_issuer or None)
+            claims = jwt.decode(
+                token,
+                settings.local_jwt_secret,
+                algorithms=["HS256"],
+                options=options,
+                audience=settings.jwt_audience or None,
+                issuer=settings.jwt_issuer or None,
+            )
         else:
             if not settings.jwks_url:
                 raise Unauthorized("Token verification is not configured (JwksUrl)")
             signing_key = _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token)
-            claims = jwt.decode(token, signing_key.key, algorithms=["RS256"], options=options,
-                                audience=settings.jwt_audience or None, issuer=settings.jwt_issuer or None)
+            claims = jwt.decode(
+                token,
+                signing_key.key,
+                algorithms=["RS256"],
+                options=options,
+                audience=settings.jwt_audience or None,
+                issuer=settings.jwt_issuer or None,
+            )
     except jwt.PyJWTError as error:
         raise Unauthorized(f"Invalid token: {error}") from error
     if float(claims["exp"]) <= clock.now().timestamp():
@@ -83,8 +95,14 @@ def verify_bearer(authorization: str | None, settings: Settings) -> TokenIdentit
     return TokenIdentity(workspace_id=workspace_id, user_id=str(claims["sub"]))
 
 
-def issue_local_token(secret: str, workspace_id: str, user_id: str, valid_for: timedelta = timedelta(days=30),
-                      issuer: str = "", audience: str = "") -> str:
+def issue_local_token(
+    secret: str,
+    workspace_id: str,
+    user_id: str,
+    valid_for: timedelta = timedelta(days=30),
+    issuer: str = "",
+    audience: str = "",
+) -> str:
     """An HS256 token for the local stack and tests (never used when deployed)."""
     issued = clock.now()
     claims: dict[str, Any] = {

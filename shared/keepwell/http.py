@@ -86,6 +86,8 @@ def route(app: Routable, path: str, methods: list[str]) -> Callable[[View], View
 def raw_body(app: Routable) -> bytes:
     request = app.current_request
     body = request.raw_body if request is not None else b""
+    if isinstance(body, str):
+        body = body.encode()
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"Body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
     return body

@@ -36,24 +36,24 @@ def test_valid_token_allows_every_route_and_carries_the_role_from_the_user_recor
     ["", "Bearer", "Basic dXNlcjpwYXNz", "Bearer not-a-jwt"],
 )
 def test_missing_or_malformed_tokens_are_unauthorized(workspace, header):
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(header)
 
 
 def test_token_signed_with_another_key_is_unauthorized(workspace):
     forged = "Bearer " + issue_local_token("some-other-secret-0123456789abcdef", workspace, "admin-1")
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(forged)
 
 
 def test_expired_token_is_unauthorized(workspace):
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(token_for(workspace, "admin-1", valid_for=timedelta(seconds=-1)))
 
 
 def test_token_for_a_user_absent_from_the_named_workspace_is_unauthorized(workspace, other_workspace):
     # admin-9 exists only in the other workspace: naming ours in the token must not let them in.
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(token_for(workspace, "admin-9"))
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import boto3
 import pytest
-from keepwell.auth import Caller
 
+from keepwell.auth import Caller
 from tests.conftest import ApiClient
 
 
@@ -58,41 +58,28 @@ def test_making_a_contact_champion_unsets_the_previous_one(admin_api: ApiClient,
     assert champion_of(admin_api, customer_id) == first["contact_id"]
 
     second = add_contact(admin_api, customer_id, name="Second")
-    response = admin_api.patch(
-        f"/v1/customers/{customer_id}/contacts/{second['contact_id']}", {"is_champion": True}
-    )
+    response = admin_api.patch(f"/v1/customers/{customer_id}/contacts/{second['contact_id']}", {"is_champion": True})
 
     assert response.status == 200
     assert response.body["is_champion"] is True
     assert champion_of(admin_api, customer_id) == second["contact_id"]
-    flags = {
-        c["name"]: c["is_champion"]
-        for c in admin_api.get(f"/v1/customers/{customer_id}/contacts").body["items"]
-    }
+    flags = {c["name"]: c["is_champion"] for c in admin_api.get(f"/v1/customers/{customer_id}/contacts").body["items"]}
     assert flags == {"First": False, "Second": True}
 
 
-def test_creating_a_champion_contact_replaces_the_current_champion(
-    admin_api: ApiClient, customer_id: str
-) -> None:
+def test_creating_a_champion_contact_replaces_the_current_champion(admin_api: ApiClient, customer_id: str) -> None:
     add_contact(admin_api, customer_id, name="Old", is_champion=True)
     new = add_contact(admin_api, customer_id, name="New", is_champion=True)
     assert champion_of(admin_api, customer_id) == new["contact_id"]
     champions = [
-        c["name"]
-        for c in admin_api.get(f"/v1/customers/{customer_id}/contacts").body["items"]
-        if c["is_champion"]
+        c["name"] for c in admin_api.get(f"/v1/customers/{customer_id}/contacts").body["items"] if c["is_champion"]
     ]
     assert champions == ["New"]
 
 
-def test_unsetting_the_champion_leaves_the_customer_without_one(
-    admin_api: ApiClient, customer_id: str
-) -> None:
+def test_unsetting_the_champion_leaves_the_customer_without_one(admin_api: ApiClient, customer_id: str) -> None:
     champ = add_contact(admin_api, customer_id, is_champion=True)
-    response = admin_api.patch(
-        f"/v1/customers/{customer_id}/contacts/{champ['contact_id']}", {"is_champion": False}
-    )
+    response = admin_api.patch(f"/v1/customers/{customer_id}/contacts/{champ['contact_id']}", {"is_champion": False})
     assert response.status == 200
     assert champion_of(admin_api, customer_id) is None
 
@@ -105,14 +92,12 @@ def test_deleting_the_champion_clears_it_on_the_customer(admin_api: ApiClient, c
 
     assert response.status == 204
     assert champion_of(admin_api, customer_id) is None
-    assert [
-        c["contact_id"] for c in admin_api.get(f"/v1/customers/{customer_id}/contacts").body["items"]
-    ] == [other["contact_id"]]
+    assert [c["contact_id"] for c in admin_api.get(f"/v1/customers/{customer_id}/contacts").body["items"]] == [
+        other["contact_id"]
+    ]
 
 
-def test_champion_switch_does_not_break_a_later_customer_patch(
-    admin_api: ApiClient, customer_id: str
-) -> None:
+def test_champion_switch_does_not_break_a_later_customer_patch(admin_api: ApiClient, customer_id: str) -> None:
     add_contact(admin_api, customer_id, is_champion=True)  # bumps the customer's version
     response = admin_api.patch(f"/v1/customers/{customer_id}", {"tier": "gold"})
     assert response.status == 200

@@ -7,8 +7,8 @@ from typing import Any
 
 import boto3
 import pytest
-from keepwell.auth import Caller
 
+from keepwell.auth import Caller
 from tests.conftest import ApiClient
 
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import boto3
 import pytest
+
 from keepwell.auth import Caller
 from keepwell.domain.customers import Customer
 from keepwell.storage import customers as customer_store
-
 from tests.conftest import ApiClient
 
 
@@ -135,9 +135,7 @@ def test_duplicate_domain_is_409_naming_the_domain_and_writes_nothing(admin_api:
     create(admin_api, name="First", domain="acme.com", external_id="crm-1")
     before = table_items()
 
-    response = admin_api.post(
-        "/v1/customers", {"name": "Second", "domain": "ACME.com", "external_id": "crm-2"}
-    )
+    response = admin_api.post("/v1/customers", {"name": "Second", "domain": "ACME.com", "external_id": "crm-2"})
 
     assert response.status == 409
     assert response.error_code == "conflict"
@@ -154,9 +152,7 @@ def test_duplicate_external_id_is_409_naming_it(admin_api: ApiClient) -> None:
     assert customer_count(admin_api) == 1
 
 
-def test_same_domain_in_another_workspace_is_allowed(
-    admin_api: ApiClient, other_admin_api: ApiClient
-) -> None:
+def test_same_domain_in_another_workspace_is_allowed(admin_api: ApiClient, other_admin_api: ApiClient) -> None:
     create(admin_api, domain="acme.com")
     assert other_admin_api.post("/v1/customers", {"name": "Acme", "domain": "acme.com"}).status == 201
 
@@ -226,9 +222,7 @@ def test_patch_to_a_taken_domain_is_409_and_leaves_the_customer_unchanged(admin_
     mine = create(admin_api, name="Mine", domain="mine.com")
     before = table_items()
 
-    response = admin_api.patch(
-        f"/v1/customers/{mine['customer_id']}", {"domain": "taken.com", "tier": "gold"}
-    )
+    response = admin_api.patch(f"/v1/customers/{mine['customer_id']}", {"domain": "taken.com", "tier": "gold"})
 
     assert response.status == 409
     assert "taken.com" in response.body["error"]["message"]
@@ -350,9 +344,7 @@ def test_each_filter_narrows_the_list(
     assert response.body["next_cursor"] is None
 
 
-def test_owner_change_moves_the_customer_between_portfolios(
-    admin_api: ApiClient, portfolio: dict[str, str]
-) -> None:
+def test_owner_change_moves_the_customer_between_portfolios(admin_api: ApiClient, portfolio: dict[str, str]) -> None:
     admin_api.patch(f"/v1/customers/{portfolio['Aurora']}", {"owner_id": "csm-2"})
     assert [c["name"] for c in admin_api.get("/v1/customers", owner_id="csm-1").body["items"]] == ["Cirrus"]
     assert [c["name"] for c in admin_api.get("/v1/customers", owner_id="csm-2").body["items"]] == [
@@ -413,9 +405,7 @@ def test_cursor_of_another_workspace_is_400(admin_api: ApiClient, other_admin_ap
     assert admin_api.get("/v1/customers", cursor=foreign).status == 400
 
 
-def test_forged_cursor_pointing_at_another_workspace_is_400(
-    admin_api: ApiClient, other_admin_api: ApiClient
-) -> None:
+def test_forged_cursor_pointing_at_another_workspace_is_400(admin_api: ApiClient, other_admin_api: ApiClient) -> None:
     for name in ("A", "B"):
         create(admin_api, name=name)
     mine = json.loads(base64.urlsafe_b64decode(_cursor_of(admin_api) + "=="))
@@ -445,9 +435,7 @@ def test_cursor_of_the_name_index_is_rejected_for_an_owner_listing(admin_api: Ap
         ({"colour": "red"}, "colour"),
     ],
 )
-def test_bad_query_parameters_are_400_naming_them(
-    admin_api: ApiClient, query: dict[str, Any], field: str
-) -> None:
+def test_bad_query_parameters_are_400_naming_them(admin_api: ApiClient, query: dict[str, Any], field: str) -> None:
     response = admin_api.get("/v1/customers", **query)
     assert response.status == 400
     assert field in fields_named(response)

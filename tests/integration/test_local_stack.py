@@ -31,8 +31,14 @@ def stack() -> Iterator[LocalStack]:
         local.stop()
 
 
-def call(stack: LocalStack, method: str, path: str, token: str | None = None, body: Any = None,
-         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+def call(
+    stack: LocalStack,
+    method: str,
+    path: str,
+    token: str | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], Any]:
     all_headers = dict(headers or {})
     if token is not None:
         all_headers["Authorization"] = f"Bearer {token}"
@@ -96,9 +102,7 @@ def test_policy_that_denies_the_method_is_403_in_the_error_envelope(stack):
             "context": {"workspace_id": "ws_demo", "user_id": "x", "role": "admin"},
             "policyDocument": {
                 "Version": "2012-10-17",
-                "Statement": [
-                    {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [event["methodArn"]]}
-                ],
+                "Statement": [{"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [event["methodArn"]]}],
             },
         }
 
@@ -224,18 +228,24 @@ def test_domain_events_reach_exactly_the_functions_whose_rule_pattern_matches(st
 
     def entry(source: str, detail_type: str, customer_id: str) -> Any:
         detail = json.dumps({"test": "routing", "customer_id": customer_id})
-        return {"Source": source, "DetailType": detail_type, "Detail": detail,
-                "EventBusName": stack.resolver.physical["DomainEventBus"]["Name"]}
+        return {
+            "Source": source,
+            "DetailType": detail_type,
+            "Detail": detail,
+            "EventBusName": stack.resolver.physical["DomainEventBus"]["Name"],
+        }
 
     with (
         stack.invoker.override("PlaybooksFunction", record("PlaybooksFunction")),
         stack.invoker.override("WebhooksFunction", record("WebhooksFunction")),
     ):
-        boto3.client("events", region_name="us-east-1").put_events(Entries=[
-            entry("keepwell", "health.band_changed", "c1"),
-            entry("keepwell", "customer.created", "c2"),
-            entry("someone-else", "health.scored", "c3"),
-        ])
+        boto3.client("events", region_name="us-east-1").put_events(
+            Entries=[
+                entry("keepwell", "health.band_changed", "c1"),
+                entry("keepwell", "customer.created", "c2"),
+                entry("someone-else", "health.scored", "c3"),
+            ]
+        )
         assert wait_for(lambda: len(seen["WebhooksFunction"]) == 2 and len(seen["PlaybooksFunction"]) == 1)
         time.sleep(0.5)  # nothing else may arrive
     assert [e["detail-type"] for e in seen["PlaybooksFunction"]] == ["health.band_changed"]
@@ -264,8 +274,12 @@ def test_failing_domain_event_is_retried_then_parked_in_the_rules_dead_letter_qu
     ):
         boto3.client("events", region_name="us-east-1").put_events(
             Entries=[
-                {"Source": "keepwell", "DetailType": "customer.changed", "Detail": '{"test": "retry"}',
-                 "EventBusName": bus}
+                {
+                    "Source": "keepwell",
+                    "DetailType": "customer.changed",
+                    "Detail": '{"test": "retry"}',
+                    "EventBusName": bus,
+                }
             ]
         )
         assert wait_for(lambda: queue_depth(sqs, poller.source.dlq_url) == 1, timeout=15)
@@ -279,9 +293,7 @@ def test_queue(stack) -> Iterator[tuple[QueueEventSource, Any]]:
     """A queue pair on the stack's moto, redriving after 3 receives, outside the stack's own pollers."""
     sqs = stack.sqs()
     dlq_url = sqs.create_queue(QueueName="local-test-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     url = sqs.create_queue(
         QueueName="local-test",
         Attributes={
@@ -319,14 +331,9 @@ def test_failed_record_goes_to_the_dlq_after_max_receives_while_its_good_batch_m
 
     def score(event: dict[str, Any], context: Any) -> dict[str, Any]:
         batches.append([r["body"] for r in event["Records"]])
-        assert all(
-            r["eventSource"] == "aws:sqs" and r["eventSourceARN"] == source.queue_arn
-            for r in event["Records"]
-        )
+        assert all(r["eventSource"] == "aws:sqs" and r["eventSourceARN"] == source.queue_arn for r in event["Records"])
         return {
-            "batchItemFailures": [
-                {"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "poison"
-            ]
+            "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "poison"]
         }
 
     invoker = Invoker()
@@ -391,9 +398,7 @@ def test_handler_that_raises_keeps_the_whole_batch(test_queue):
 def test_malformed_batch_item_failure_fails_the_whole_batch_as_lambda_does():
     batch = ["m1", "m2", "m3"]
     assert failed_message_ids({"batchItemFailures": [{"itemIdentifier": "m2"}]}, batch, True) == {"m2"}
-    assert failed_message_ids({"batchItemFailures": [{"itemIdentifier": "elsewhere"}]}, batch, True) == set(
-        batch
-    )
+    assert failed_message_ids({"batchItemFailures": [{"itemIdentifier": "elsewhere"}]}, batch, True) == set(batch)
     assert failed_message_ids({"batchItemFailures": [{"itemIdentifier": ""}]}, batch, True) == set(batch)
     assert failed_message_ids({"batchItemFailures": []}, batch, True) == set()
     # Without ReportBatchItemFailures a successful return means the whole batch succeeded.

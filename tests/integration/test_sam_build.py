@@ -57,14 +57,34 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sam = sam_cli()
     work = tmp_path_factory.mktemp("sam")
     build = work / "build"
-    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "SAM_CLI_DISABLE_UPDATE_CHECK": "1",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+    env = {
+        **os.environ,
+        "SAM_CLI_TELEMETRY": "0",
+        "SAM_CLI_DISABLE_UPDATE_CHECK": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
     # sam's python3.11 builder must find the same interpreter family the venv runs on.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(
-        [sam, "build", "--template", str(TEMPLATE_PATH), "--build-dir", str(build),
-         "--base-dir", str(ROOT), "--cache-dir", str(work / "cache")],
-        cwd=work, env=env, capture_output=True, text=True, timeout=900, check=False,
+        [
+            sam,
+            "build",
+            "--template",
+            str(TEMPLATE_PATH),
+            "--build-dir",
+            str(build),
+            "--base-dir",
+            str(ROOT),
+            "--cache-dir",
+            str(work / "cache"),
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     assert result.returncode == 0, f"sam build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return build
@@ -73,9 +93,11 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def lambda_like_environment(function_id: str) -> dict[str, str]:
     """The function's template environment with made-up physical names, and nothing from this machine."""
     physical = {
-        logical_id: {"Ref": f"keepwell-test-{logical_id}",
-                     "Arn": f"arn:aws:sqs:us-east-1:123456789012:keepwell-test-{logical_id}",
-                     "QueueName": f"keepwell-test-{logical_id}"}
+        logical_id: {
+            "Ref": f"keepwell-test-{logical_id}",
+            "Arn": f"arn:aws:sqs:us-east-1:123456789012:keepwell-test-{logical_id}",
+            "QueueName": f"keepwell-test-{logical_id}",
+        }
         for logical_id in TEMPLATE["Resources"]
     }
     parameters = {name: str(spec.get("Default", "")) for name, spec in TEMPLATE.get("Parameters", {}).items()}
@@ -118,10 +140,24 @@ def test_built_handler_imports_in_a_fresh_interpreter_from_its_folder_and_the_la
     # -I: no PYTHONPATH, no user site, no cwd; -S: no site-packages (the venv's packages stay invisible),
     # so the import succeeds only with what the function folder and the layer carry.
     result = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", IMPORT_PROBE, str(function_dir), str(layer_dir), module, attribute,
-         str(ROOT)],
-        cwd=function_dir, env=lambda_like_environment(function_id), capture_output=True, text=True,
-        timeout=120, check=False,
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            IMPORT_PROBE,
+            str(function_dir),
+            str(layer_dir),
+            module,
+            attribute,
+            str(ROOT),
+        ],
+        cwd=function_dir,
+        env=lambda_like_environment(function_id),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, f"{function_id}: import failed\n{result.stderr[-4000:]}"
     report = json.loads(result.stdout.strip().splitlines()[-1])

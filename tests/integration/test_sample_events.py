@@ -19,9 +19,7 @@ EVENTS = ROOT / "events"
 TEMPLATE = load_template()
 FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
 FOLDER_OF = {fid: Path(f["Properties"]["CodeUri"]).name for fid, f in FUNCTIONS.items()}
-SAMPLES = sorted(
-    (fid, path) for fid, folder in FOLDER_OF.items() for path in (EVENTS / folder).glob("*.json")
-)
+SAMPLES = sorted((fid, path) for fid, folder in FOLDER_OF.items() for path in (EVENTS / folder).glob("*.json"))
 # What Chalice answers (enveloped by keepwell.http) when a request reaches no view.
 ROUTING_FAILURES = {"method_not_allowed", "internal_server"}
 
@@ -100,8 +98,11 @@ def test_sample_matches_the_template_source_of_its_function(function_id, path):
         else:
             assert "authorizer" not in context, "routes with Auth: NONE get no authorizer context"
     elif shape == "sqs":
-        queues = {e["Properties"]["Queue"]["Fn::GetAtt"][0]
-                  for e in FUNCTIONS[function_id]["Properties"]["Events"].values() if e["Type"] == "SQS"}
+        queues = {
+            e["Properties"]["Queue"]["Fn::GetAtt"][0]
+            for e in FUNCTIONS[function_id]["Properties"]["Events"].values()
+            if e["Type"] == "SQS"
+        }
         for record in event["Records"]:
             assert record["eventSource"] == "aws:sqs"
             assert any(record["eventSourceARN"].endswith(q) for q in queues), record["eventSourceARN"]
@@ -109,8 +110,11 @@ def test_sample_matches_the_template_source_of_its_function(function_id, path):
     elif shape == "eventbridge" and "EventBridgeRule" in event_types(function_id):
         events = FUNCTIONS[function_id]["Properties"]["Events"].values()
         patterns = [e["Properties"]["Pattern"] for e in events if e["Type"] == "EventBridgeRule"]
-        delivered = [p for p in patterns if event["source"] in p["source"]
-                     and event["detail-type"] in p.get("detail-type", [event["detail-type"]])]
+        delivered = [
+            p
+            for p in patterns
+            if event["source"] in p["source"] and event["detail-type"] in p.get("detail-type", [event["detail-type"]])
+        ]
         assert delivered, "the function's rule would not deliver this event"
     elif shape == "token":
         assert event["methodArn"].startswith("arn:aws:execute-api:")
@@ -166,7 +170,8 @@ def test_api_samples_reach_their_views(aws, workspace):
     ],
 )
 def test_unwritten_http_use_cases_answer_501_in_the_envelope_and_say_so_in_the_log(
-        aws, workspace, caplog, function_id, sample):
+    aws, workspace, caplog, function_id, sample
+):
     caplog.set_level(logging.INFO, logger="keepwell")
     result = invoke(function_id, load(EVENTS / sample))
     assert result["statusCode"] == 501
@@ -214,12 +219,9 @@ def test_integration_webhook_passes_provider_workspace_signature_and_exact_body(
 
 # ------------------------------------------------------------------------------------- SQS consumers
 SQS_CONSUMERS = [
-    ("ScorerFunction", "scorer/sqs-scoring-batch.json",
-     "keepwell.services.scoring_jobs", "run_scoring_request"),
-    ("PlaybooksFunction", "playbooks/sqs-action-batch.json",
-     "keepwell.services.playbook_runs", "execute_action"),
-    ("WebhooksFunction", "webhooks/sqs-delivery-batch.json",
-     "keepwell.services.webhook_deliveries", "deliver"),
+    ("ScorerFunction", "scorer/sqs-scoring-batch.json", "keepwell.services.scoring_jobs", "run_scoring_request"),
+    ("PlaybooksFunction", "playbooks/sqs-action-batch.json", "keepwell.services.playbook_runs", "execute_action"),
+    ("WebhooksFunction", "webhooks/sqs-delivery-batch.json", "keepwell.services.webhook_deliveries", "deliver"),
 ]
 
 
@@ -236,7 +238,8 @@ def with_extra_records(batch: dict[str, Any], bodies: list[str]) -> dict[str, An
 
 @pytest.mark.parametrize(("function_id", "sample", "module", "function"), SQS_CONSUMERS)
 def test_invalid_records_fail_alone_and_valid_ones_reach_the_service(
-        aws, monkeypatch, function_id, sample, module, function):
+    aws, monkeypatch, function_id, sample, module, function
+):
     import importlib
 
     received: list[Any] = []
@@ -276,10 +279,18 @@ def test_a_failing_service_fails_only_its_record(aws, monkeypatch):
 
 # ------------------------------------------------------------------------------------- EventBridge consumers
 EVENT_CONSUMERS = [
-    ("PlaybooksFunction", "playbooks/eventbridge-health-band-changed.json",
-     "keepwell.services.playbook_runs", "start_runs_for_event"),
-    ("WebhooksFunction", "webhooks/eventbridge-health-band-changed.json",
-     "keepwell.services.webhook_deliveries", "enqueue_deliveries_for_event"),
+    (
+        "PlaybooksFunction",
+        "playbooks/eventbridge-health-band-changed.json",
+        "keepwell.services.playbook_runs",
+        "start_runs_for_event",
+    ),
+    (
+        "WebhooksFunction",
+        "webhooks/eventbridge-health-band-changed.json",
+        "keepwell.services.webhook_deliveries",
+        "enqueue_deliveries_for_event",
+    ),
 ]
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import boto3
 import pytest
+
 from keepwell.auth import Caller
 from keepwell.domain.timeline import TimelineEntry, TimelineKind
 from keepwell.storage import timeline as timeline_store
-
 from tests.conftest import ApiClient
 
 
@@ -61,9 +61,7 @@ def read_all(api: ApiClient, customer_id: str, **query: Any) -> tuple[list[str],
     pages = 0
     cursor = None
     while True:
-        response = api.get(
-            f"/v1/customers/{customer_id}/timeline", **query, **({"cursor": cursor} if cursor else {})
-        )
+        response = api.get(f"/v1/customers/{customer_id}/timeline", **query, **({"cursor": cursor} if cursor else {}))
         assert response.status == 200, response.body
         titles += [item["title"] for item in response.body["items"]]
         pages += 1
@@ -125,9 +123,7 @@ def test_kind_filter_returns_only_that_kind_in_full_pages(admin_api: ApiClient, 
     assert titles == [f"event {i:02d}" for i in reversed(range(25)) if i % 5 == 1]
 
 
-def test_writing_the_same_entries_again_does_not_duplicate_them(
-    admin_api: ApiClient, customer_id: str
-) -> None:
+def test_writing_the_same_entries_again_does_not_duplicate_them(admin_api: ApiClient, customer_id: str) -> None:
     entries = history(customer_id, 6)
     timeline_store.add_timeline_items("ws_acme", entries)
     timeline_store.add_timeline_items("ws_acme", entries)
@@ -137,15 +133,11 @@ def test_writing_the_same_entries_again_does_not_duplicate_them(
     assert len(titles) == 6
 
 
-def test_note_is_added_by_the_caller_and_shows_first(
-    admin_api: ApiClient, customer_id: str, workspace: str
-) -> None:
+def test_note_is_added_by_the_caller_and_shows_first(admin_api: ApiClient, customer_id: str, workspace: str) -> None:
     timeline_store.add_timeline_items("ws_acme", history(customer_id, 3))
     csm = ApiClient(Caller(workspace, "csm-1", "csm"))
 
-    response = csm.post(
-        f"/v1/customers/{customer_id}/notes", {"body": "Renewal call went well.\nFollow up in Q1."}
-    )
+    response = csm.post(f"/v1/customers/{customer_id}/notes", {"body": "Renewal call went well.\nFollow up in Q1."})
 
     assert response.status == 201
     note = response.body
@@ -203,9 +195,7 @@ def test_timeline_cursor_of_another_customer_is_400(admin_api: ApiClient, custom
 @pytest.mark.parametrize(
     ("query", "field"), [({"kind": "tweet"}, "kind"), ({"limit": 0}, "limit"), ({"cursor": "%%%"}, "cursor")]
 )
-def test_bad_timeline_query_is_400(
-    admin_api: ApiClient, customer_id: str, query: dict[str, Any], field: str
-) -> None:
+def test_bad_timeline_query_is_400(admin_api: ApiClient, customer_id: str, query: dict[str, Any], field: str) -> None:
     response = admin_api.get(f"/v1/customers/{customer_id}/timeline", **query)
     assert response.status == 400
     assert field in {d["field"] for d in response.body["error"]["details"]}
@@ -232,9 +222,7 @@ def test_unknown_customer_timeline_is_404(admin_api: ApiClient) -> None:
     assert admin_api.get("/v1/customers/cus_missing/timeline").status == 404
 
 
-def test_viewer_can_read_the_timeline_but_not_add_notes(
-    admin_api: ApiClient, workspace: str, customer_id: str
-) -> None:
+def test_viewer_can_read_the_timeline_but_not_add_notes(admin_api: ApiClient, workspace: str, customer_id: str) -> None:
     viewer = ApiClient(Caller(workspace, "viewer-1", "viewer"))
     before = table_items()
     response = viewer.post(f"/v1/customers/{customer_id}/notes", {"body": "hello"})

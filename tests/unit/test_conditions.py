@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from keepwell.domain.conditions import (
     compile_condition,
     evaluate,
@@ -15,23 +16,39 @@ from keepwell.domain.conditions import (
 from keepwell.errors import InvalidInput
 
 FIELDS = {
-    "status": "string", "country": "string", "arr": "number", "renewal_date": "date", "tags": "list",
-    "is_strategic": "boolean", "custom.*": "any", **health_fields(["usage", "support"]),
+    "status": "string",
+    "country": "string",
+    "arr": "number",
+    "renewal_date": "date",
+    "tags": "list",
+    "is_strategic": "boolean",
+    "custom.*": "any",
+    **health_fields(["usage", "support"]),
 }
 ACME = {
-    "status": "active", "country": "BR", "arr": 60000, "renewal_date": "2027-01-15", "tags": ["beta", "vip"],
-    "is_strategic": True, "custom.plan": "enterprise", "health_score": 58.4, "health_band": "Neutral",
-    "dimension.usage": 40.0, "dimension.support": None,
+    "status": "active",
+    "country": "BR",
+    "arr": 60000,
+    "renewal_date": "2027-01-15",
+    "tags": ["beta", "vip"],
+    "is_strategic": True,
+    "custom.plan": "enterprise",
+    "health_score": 58.4,
+    "health_band": "Neutral",
+    "dimension.usage": 40.0,
+    "dimension.support": None,
 }
 
 
 def test_text_form_parses_to_the_documented_tree():
     rule = parse_text('status = "active" AND country IN ("BR","MX") AND arr > 50000', FIELDS)
-    assert to_dict(rule) == {"all": [
-        {"field": "status", "op": "eq", "value": "active"},
-        {"field": "country", "op": "in", "value": ["BR", "MX"]},
-        {"field": "arr", "op": "gt", "value": 50000},
-    ]}
+    assert to_dict(rule) == {
+        "all": [
+            {"field": "status", "op": "eq", "value": "active"},
+            {"field": "country", "op": "in", "value": ["BR", "MX"]},
+            {"field": "arr", "op": "gt", "value": 50000},
+        ]
+    }
 
 
 def test_a_single_comparison_is_a_leaf():
@@ -85,7 +102,8 @@ def test_operators(text, matches):
 
 def test_keywords_are_case_insensitive():
     assert to_dict(parse_text('arr > 1 and not status = "x" or arr between 1 and 2', FIELDS)) == to_dict(
-        parse_text('arr > 1 AND NOT status = "x" OR arr BETWEEN 1 AND 2', FIELDS))
+        parse_text('arr > 1 AND NOT status = "x" OR arr BETWEEN 1 AND 2', FIELDS)
+    )
 
 
 def error_of(text: str) -> InvalidInput:
@@ -116,7 +134,7 @@ def test_unknown_field_is_reported_with_position_and_the_allowed_fields():
         ("arr ~ 1", "unexpected character '~'", 5),
         ("arr IS 1", "expected an operator after 'arr'", 5),
         ("", "empty", 1),
-        ('country IN ()', "expected a value", 13),
+        ("country IN ()", "expected a value", 13),
     ],
 )
 def test_text_errors_are_clear_and_positioned(text, says, position):
@@ -128,8 +146,10 @@ def test_text_errors_are_clear_and_positioned(text, says, position):
 @pytest.mark.parametrize(
     ("tree", "where"),
     [
-        ({"all": [{"field": "status", "op": "eq", "value": "a"}, {"field": "arr", "op": "gt", "value": "x"}]},
-         "condition.all[1].value"),
+        (
+            {"all": [{"field": "status", "op": "eq", "value": "a"}, {"field": "arr", "op": "gt", "value": "x"}]},
+            "condition.all[1].value",
+        ),
         ({"any": []}, "condition.any"),
         ({"not": {"field": "nope", "op": "eq", "value": 1}}, "condition.not.value"),
         ({"field": "arr", "op": "like", "value": 1}, "condition.op"),
@@ -149,8 +169,7 @@ def test_exists_without_a_value_means_exists_true():
 
 
 def test_compile_condition_accepts_either_form():
-    assert compile_condition("arr > 1", FIELDS) == compile_condition(
-        {"field": "arr", "op": "gt", "value": 1}, FIELDS)
+    assert compile_condition("arr > 1", FIELDS) == compile_condition({"field": "arr", "op": "gt", "value": 1}, FIELDS)
 
 
 def test_nesting_and_size_are_bounded():
@@ -161,12 +180,17 @@ def test_nesting_and_size_are_bounded():
 
 
 leaf = st.one_of(
-    st.builds(lambda v: {"field": "arr", "op": "gt", "value": v}, st.integers(-10**6, 10**6)),
+    st.builds(lambda v: {"field": "arr", "op": "gt", "value": v}, st.integers(-(10**6), 10**6)),
     st.builds(lambda v: {"field": "status", "op": "eq", "value": v}, st.text(max_size=8)),
-    st.builds(lambda v: {"field": "country", "op": "in", "value": v},
-              st.lists(st.sampled_from(["BR", "MX", "US"]), min_size=1, max_size=3)),
-    st.builds(lambda a, b: {"field": "arr", "op": "between", "value": sorted([a, b])},
-              st.integers(-100, 100), st.integers(-100, 100)),
+    st.builds(
+        lambda v: {"field": "country", "op": "in", "value": v},
+        st.lists(st.sampled_from(["BR", "MX", "US"]), min_size=1, max_size=3),
+    ),
+    st.builds(
+        lambda a, b: {"field": "arr", "op": "between", "value": sorted([a, b])},
+        st.integers(-100, 100),
+        st.integers(-100, 100),
+    ),
     st.builds(lambda v: {"field": "custom.plan", "op": "exists", "value": v}, st.booleans()),
 )
 trees = st.recursive(

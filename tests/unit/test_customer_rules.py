@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from keepwell.domain import contacts as contact_rules
 from keepwell.domain.custom_fields import CustomFieldDefinition, validate_values
 from keepwell.domain.customers import Customer, apply_patch, changed_fields, derive_revenue, normalise_domain
@@ -81,9 +82,7 @@ def test_domains_are_normalised_to_the_bare_lower_case_host(raw: str, expected: 
     assert normalise_domain(raw) == expected
 
 
-@pytest.mark.parametrize(
-    "raw", ["", "acme", "not a domain", "-acme.com", "acme..com", "https://", "acme.c0m"]
-)
+@pytest.mark.parametrize("raw", ["", "acme", "not a domain", "-acme.com", "acme..com", "https://", "acme.c0m"])
 def test_things_that_are_not_domains_are_rejected(raw: str) -> None:
     with pytest.raises(ValueError):
         normalise_domain(raw)

@@ -12,12 +12,30 @@ MODEL = HealthModel.from_preset()
 
 
 def snap(customer: str, score: float | None, usage: float | None = None) -> HealthSnapshot:
-    dims = [DimensionSnapshot(key="usage", label="Usage", value=usage, weight=100, effective_weight=100,
-                              contribution=usage or 0, na=usage is None)]
-    return HealthSnapshot(customer_id=customer, date=DAY, score=score, display_score=score,
-                          smoothed_score=score,
-                          band=None, band_color=None, dimensions=dims, na_dimensions=[], coverage=1.0,
-                          model_version=1)
+    dims = [
+        DimensionSnapshot(
+            key="usage",
+            label="Usage",
+            value=usage,
+            weight=100,
+            effective_weight=100,
+            contribution=usage or 0,
+            na=usage is None,
+        )
+    ]
+    return HealthSnapshot(
+        customer_id=customer,
+        date=DAY,
+        score=score,
+        display_score=score,
+        smoothed_score=score,
+        band=None,
+        band_color=None,
+        dimensions=dims,
+        na_dimensions=[],
+        coverage=1.0,
+        model_version=1,
+    )
 
 
 def test_benchmark_places_the_customer_against_its_segment_overall_and_per_dimension():
@@ -25,7 +43,11 @@ def test_benchmark_places_the_customer_against_its_segment_overall_and_per_dimen
     peers = [snap("c2", 60.0, usage=50), snap("c3", 70.0, usage=70), me]
     result = benchmark(me, peers, "Enterprise")
     assert {k: result[k] for k in ("score", "segment", "segment_avg", "position")} == {
-        "score": 42.0, "segment": "Enterprise", "segment_avg": 65.0, "position": "below"}
+        "score": 42.0,
+        "segment": "Enterprise",
+        "segment_avg": 65.0,
+        "position": "below",
+    }
     assert result["segment_size"] == 2  # the customer is not its own peer
     assert result["dimensions"]["usage"]["segment_avg"] == 60.0
     assert result["dimensions"]["usage"]["position"] == "above"
@@ -36,8 +58,13 @@ def test_benchmark_reports_at_when_equal_to_one_decimal_and_skips_na_members():
     result = benchmark(me, [snap("c2", 60.0, usage=None), snap("c3", 70.0), snap("c4", None)], "SMB")
     assert result["position"] == "at"
     assert result["segment_size"] == 2
-    assert result["dimensions"]["usage"] == {"score": None, "segment": "SMB", "segment_avg": None,
-                                             "segment_size": 0, "position": None}
+    assert result["dimensions"]["usage"] == {
+        "score": None,
+        "segment": "SMB",
+        "segment_avg": None,
+        "segment_size": 0,
+        "position": None,
+    }
 
 
 def run(days, thresholds=None, segment_avg=None):
@@ -48,8 +75,9 @@ def run(days, thresholds=None, segment_avg=None):
     out = []
     for offset, (score, band) in enumerate(days):
         day = DAY + timedelta(days=offset)
-        alerts, state = detect_alerts(day, score, band, history, thresholds, MODEL.bands, state,
-                                      segment_avg=segment_avg, segment="Enterprise")
+        alerts, state = detect_alerts(
+            day, score, band, history, thresholds, MODEL.bands, state, segment_avg=segment_avg, segment="Enterprise"
+        )
         history.append((day, score))
         out.append([a.kind for a in alerts])
     return out

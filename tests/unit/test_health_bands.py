@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+
 from keepwell.domain.health.bands import BandState, apply_hysteresis, classify
 from keepwell.domain.health.model import Band, HealthModel, HysteresisConfig, parse_health_model
 from keepwell.domain.health.smoothing import MovingAverage, smooth_series
@@ -13,8 +14,15 @@ BANDS = HealthModel.from_preset().bands
 
 @pytest.mark.parametrize(
     ("score", "band"),
-    [(100, "Healthy"), (70, "Healthy"), (69.96, "Healthy"), (69.9, "Neutral"), (50, "Neutral"),
-     (49.9, "At risk"), (0, "At risk")],
+    [
+        (100, "Healthy"),
+        (70, "Healthy"),
+        (69.96, "Healthy"),
+        (69.9, "Neutral"),
+        (50, "Neutral"),
+        (49.9, "At risk"),
+        (0, "At risk"),
+    ],
 )
 def test_default_bands_classify_the_displayed_score(score, band):
     assert classify(score, BANDS).label == band
@@ -25,14 +33,16 @@ def test_default_band_colours():
 
 
 def test_a_three_band_healthy_at_risk_critical_table_is_one_configuration():
-    model = parse_health_model({
-        "dimensions": [{"key": "usage", "weight": 100}],
-        "bands": [
-            {"label": "Critical", "color": "#d00", "min": 0, "max": 39},
-            {"label": "Healthy", "color": "#0a0", "min": 70, "max": 100},
-            {"label": "At Risk", "color": "#fa0", "min": 40, "max": 69},
-        ],
-    })
+    model = parse_health_model(
+        {
+            "dimensions": [{"key": "usage", "weight": 100}],
+            "bands": [
+                {"label": "Critical", "color": "#d00", "min": 0, "max": 39},
+                {"label": "Healthy", "color": "#0a0", "min": 70, "max": 100},
+                {"label": "At Risk", "color": "#fa0", "min": 40, "max": 69},
+            ],
+        }
+    )
     assert [b.label for b in model.bands] == ["Healthy", "At Risk", "Critical"]
     assert classify(39.9, model.bands).label == "Critical"
     assert classify(40, model.bands).label == "At Risk"
@@ -45,18 +55,22 @@ def bands_error(bands):
 
 
 def test_a_gap_between_bands_is_rejected_naming_the_missing_scores():
-    message = bands_error([
-        {"label": "Good", "color": "green", "min": 60, "max": 100},
-        {"label": "Bad", "color": "red", "min": 0, "max": 49},
-    ])
+    message = bands_error(
+        [
+            {"label": "Good", "color": "green", "min": 60, "max": 100},
+            {"label": "Bad", "color": "red", "min": 0, "max": 49},
+        ]
+    )
     assert "scores 50-59 have no band" in message
 
 
 def test_overlapping_bands_are_rejected():
-    assert "overlap" in bands_error([
-        {"label": "Good", "color": "green", "min": 40, "max": 100},
-        {"label": "Bad", "color": "red", "min": 0, "max": 49},
-    ])
+    assert "overlap" in bands_error(
+        [
+            {"label": "Good", "color": "green", "min": 40, "max": 100},
+            {"label": "Bad", "color": "red", "min": 0, "max": 49},
+        ]
+    )
 
 
 def test_bands_must_cover_0_to_100():
@@ -65,10 +79,12 @@ def test_bands_must_cover_0_to_100():
 
 
 def test_inverted_band_is_rejected():
-    assert "min 60 above max 50" in bands_error([
-        {"label": "All", "color": "g", "min": 0, "max": 100},
-        {"label": "Odd", "color": "r", "min": 60, "max": 50},
-    ])
+    assert "min 60 above max 50" in bands_error(
+        [
+            {"label": "All", "color": "g", "min": 0, "max": 100},
+            {"label": "Odd", "color": "r", "min": 60, "max": 50},
+        ]
+    )
 
 
 ON = HysteresisConfig(enabled=True, margin_points=3, min_days=3)
@@ -112,8 +128,7 @@ D0 = date(2026, 11, 1)
 
 
 def test_moving_average_over_a_gappy_series_uses_only_days_with_a_score():
-    series = {D0: 10.0, D0 + timedelta(days=1): 20.0, D0 + timedelta(days=3): 60.0,
-              D0 + timedelta(days=9): 90.0}
+    series = {D0: 10.0, D0 + timedelta(days=1): 20.0, D0 + timedelta(days=3): 60.0, D0 + timedelta(days=9): 90.0}
     smoothed = smooth_series(series, window=3)
     assert smoothed[D0] == 10
     assert smoothed[D0 + timedelta(days=1)] == 15
@@ -131,7 +146,7 @@ def test_seven_day_average_matches_a_direct_mean():
     values = [float((i * 37) % 100) for i in range(40)]
     smoothed = smooth_series({D0 + timedelta(days=i): v for i, v in enumerate(values)}, window=7)
     for i in range(40):
-        window = values[max(0, i - 6): i + 1]
+        window = values[max(0, i - 6) : i + 1]
         assert smoothed[D0 + timedelta(days=i)] == pytest.approx(sum(window) / len(window))
 
 

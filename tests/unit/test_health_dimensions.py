@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from keepwell.domain.health.dimensions import dimension_values
 from keepwell.domain.health.model import DimensionConfig, HealthModel
 from keepwell.domain.health.signals import (
@@ -29,8 +30,15 @@ def at(days_ago: float, hour: int = 12) -> datetime:
 
 def usage(logins_per_day: int, seats: int = 10, days: int = 30, features=("a", "b"), users=("u1", "u2")):
     return UsageSignals(
-        days=tuple(UsageDay(day=TODAY - timedelta(days=i), logins=logins_per_day, users=frozenset(users),
-                            features=frozenset(features)) for i in range(days)),
+        days=tuple(
+            UsageDay(
+                day=TODAY - timedelta(days=i),
+                logins=logins_per_day,
+                users=frozenset(users),
+                features=frozenset(features),
+            )
+            for i in range(days)
+        ),
         seats=seats,
     )
 
@@ -45,8 +53,15 @@ def texts(measurement, dimension=None):
 
 def test_no_connected_source_leaves_every_dimension_na_not_zero():
     values = measure().values
-    assert values == {"usage": None, "engagement": None, "support": None, "sentiment": None,
-                      "payment": None, "relationship": None, "contract": None}
+    assert values == {
+        "usage": None,
+        "engagement": None,
+        "support": None,
+        "sentiment": None,
+        "payment": None,
+        "relationship": None,
+        "contract": None,
+    }
 
 
 def test_connected_but_empty_sources_are_real_low_or_clean_signals():
@@ -70,9 +85,17 @@ def test_logins_per_seat_are_normalised_against_the_target():
 
 def test_usage_counts_distinct_features_dau_mau_and_new_feature_adoption():
     signals = UsageSignals(
-        days=tuple(UsageDay(day=TODAY - timedelta(days=i), logins=5, users=frozenset({f"u{i % 4}"}),
-                            features=frozenset({f"f{i % 6}"})) for i in range(30)),
-        seats=4, recent_features=frozenset({"f1", "f2", "new-x", "new-y"}),
+        days=tuple(
+            UsageDay(
+                day=TODAY - timedelta(days=i),
+                logins=5,
+                users=frozenset({f"u{i % 4}"}),
+                features=frozenset({f"f{i % 6}"}),
+            )
+            for i in range(30)
+        ),
+        seats=4,
+        recent_features=frozenset({"f1", "f2", "new-x", "new-y"}),
     )
     result = measure(usage=signals)
     assert result.metrics["distinct_features"] == 6
@@ -139,10 +162,12 @@ def test_sentiment_reads_customer_email_tone_with_vader():
 def test_critical_keywords_pull_sentiment_down_and_are_cited_with_the_email():
     neutral_text = "Please send the invoice for October."
     base = measure(emails=(Email("in", at(18), neutral_text, id="tl_1"),))
-    warned = measure(emails=(
-        Email("in", at(18), neutral_text, id="tl_1"),
-        Email("in", at(18), "We might cancel at the end of the term.", id="tl_2"),
-    ))
+    warned = measure(
+        emails=(
+            Email("in", at(18), neutral_text, id="tl_1"),
+            Email("in", at(18), "We might cancel at the end of the term.", id="tl_2"),
+        )
+    )
     assert warned.values["sentiment"] < base.values["sentiment"] - 10
     hit = next(e for e in warned.evidence if "mentions" in e.text)
     assert hit.text == "email on 2026-11-02 mentions 'cancel'"
@@ -156,7 +181,9 @@ def test_workspace_competitors_and_extra_keywords_count_as_critical():
     text = "Budget  freeze here; we are also trialling gainsight."
     result = measure(model, emails=(Email("in", at(1), text),))
     assert {e.text.split("mentions ")[1] for e in result.evidence if "mentions" in e.text} == {
-        "'budget freeze'", "'gainsight'"}
+        "'budget freeze'",
+        "'gainsight'",
+    }
     assert result.metrics["keyword_hits"] == 2
 
 
@@ -175,8 +202,7 @@ def test_latest_nps_answer_as_of_the_day_counts():
 def test_optional_dimensions_payment_relationship_contract():
     result = measure(
         payment=PaymentSignals(avg_days_to_pay=15, overdue_invoices=0),
-        relationship=RelationshipSignals(contacts=5, champion_identified=True,
-                                         last_qbr=TODAY - timedelta(days=30)),
+        relationship=RelationshipSignals(contacts=5, champion_identified=True, last_qbr=TODAY - timedelta(days=30)),
         contract=ContractSignals(renewal_date=TODAY + timedelta(days=20), auto_renew=False, expansions=2),
     )
     assert result.values["payment"] == 100
@@ -194,8 +220,9 @@ def test_custom_dimension_is_computed_from_fields_and_na_when_it_cannot_be():
         variables=["monthly_savings_usd", "mrr"],
         dimensions=[
             DimensionConfig(key="usage", weight=50),
-            DimensionConfig(key="roi", weight=50, label="ROI",
-                            expression="= CLAMP(0, 100, (monthly_savings_usd / mrr) * 10)"),
+            DimensionConfig(
+                key="roi", weight=50, label="ROI", expression="= CLAMP(0, 100, (monthly_savings_usd / mrr) * 10)"
+            ),
         ],
     )
     saving = CustomerSignals(fields={"mrr": 1000}, custom={"monthly_savings_usd": 10000})
@@ -208,8 +235,10 @@ def test_custom_dimension_is_computed_from_fields_and_na_when_it_cannot_be():
 
 
 def test_custom_dimension_can_use_standard_metrics():
-    model = HealthModel(dimensions=[
-        DimensionConfig(key="adoption", weight=100, expression="CLAMP(0, 100, logins_per_seat_week * 10)"),
-    ])
+    model = HealthModel(
+        dimensions=[
+            DimensionConfig(key="adoption", weight=100, expression="CLAMP(0, 100, logins_per_seat_week * 10)"),
+        ]
+    )
     result = dimension_values(model, CustomerSignals(usage=usage(1)), TODAY)
     assert result.values["adoption"] == pytest.approx(7.0)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from keepwell.domain.health.expressions import MAX_LENGTH, compile_expression, evaluate
 from keepwell.errors import InvalidInput
 
@@ -114,8 +115,18 @@ def test_a_small_allowed_power_still_evaluates():
 
 @settings(max_examples=200, derandomize=True, deadline=None)
 @given(
-    expression=st.sampled_from(["__import__('os')", "x.__class__", "().__class__", "[i for i in x]",
-                                "lambda: 1", "2 ** 99999", "open('/etc/passwd')", "x.mro()"]),
+    expression=st.sampled_from(
+        [
+            "__import__('os')",
+            "x.__class__",
+            "().__class__",
+            "[i for i in x]",
+            "lambda: 1",
+            "2 ** 99999",
+            "open('/etc/passwd')",
+            "x.mro()",
+        ]
+    ),
     prefix=st.sampled_from(["", "= ", "  ", "1 + "]),
 )
 def test_forbidden_expressions_are_rejected_however_they_are_prefixed(expression, prefix):

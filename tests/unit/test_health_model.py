@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+
 from keepwell.domain.health.model import DimensionConfig, HealthModel, Target, parse_health_model
 from keepwell.errors import InvalidInput
-from pydantic import ValidationError
 
 
 @pytest.mark.parametrize(
@@ -38,17 +39,27 @@ def test_weights_not_summing_to_100_are_rejected_with_the_actual_sum():
 
 
 def test_disabled_dimensions_do_not_count_towards_the_100():
-    model = parse_health_model({"dimensions": [
-        {"key": "usage", "weight": 100}, {"key": "support", "weight": 30, "enabled": False},
-    ]})
+    model = parse_health_model(
+        {
+            "dimensions": [
+                {"key": "usage", "weight": 100},
+                {"key": "support", "weight": 30, "enabled": False},
+            ]
+        }
+    )
     assert [d.key for d in model.enabled_dimensions()] == ["usage"]
 
 
 def test_fractional_weights_summing_to_100_are_accepted():
-    model = parse_health_model({"dimensions": [
-        {"key": "usage", "weight": 33.3}, {"key": "support", "weight": 33.3},
-        {"key": "engagement", "weight": 33.4},
-    ]})
+    model = parse_health_model(
+        {
+            "dimensions": [
+                {"key": "usage", "weight": 33.3},
+                {"key": "support", "weight": 33.3},
+                {"key": "engagement", "weight": 33.4},
+            ]
+        }
+    )
     assert len(model.dimensions) == 3
 
 
@@ -67,13 +78,15 @@ def test_custom_dimension_needs_an_expression_and_standard_ones_cannot_have_one(
 
 def test_custom_expression_is_validated_when_the_model_is_saved():
     with pytest.raises(InvalidInput) as error:
-        parse_health_model({
-            "variables": ["mrr"],
-            "dimensions": [
-                {"key": "usage", "weight": 50},
-                {"key": "roi", "weight": 50, "expression": "= mrr / savings"},
-            ],
-        })
+        parse_health_model(
+            {
+                "variables": ["mrr"],
+                "dimensions": [
+                    {"key": "usage", "weight": 50},
+                    {"key": "roi", "weight": 50, "expression": "= mrr / savings"},
+                ],
+            }
+        )
     assert "unknown field 'savings'" in str(error.value.details)
 
 
@@ -96,10 +109,12 @@ def test_default_smoothing_is_seven_days_and_hysteresis_is_off():
 
 
 def test_a_workspace_overrides_one_target_and_keeps_the_other_defaults():
-    model = parse_health_model({
-        "dimensions": [{"key": "usage", "weight": 100}],
-        "targets": {"logins_per_seat_week": {"good": 10, "bad": 1}},
-    })
+    model = parse_health_model(
+        {
+            "dimensions": [{"key": "usage", "weight": 100}],
+            "targets": {"logins_per_seat_week": {"good": 10, "bad": 1}},
+        }
+    )
     assert model.targets.logins_per_seat_week.normalise(5.5) == 50
     assert model.targets.distinct_features.good == 10
 

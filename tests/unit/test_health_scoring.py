@@ -5,6 +5,7 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from keepwell.domain.health.model import PRESETS, DimensionConfig, HealthModel
 from keepwell.domain.health.scoring import effective_weights, score_values
 
@@ -48,10 +49,12 @@ def test_all_dimensions_na_gives_no_score_rather_than_zero():
 
 
 def test_disabled_dimensions_are_ignored_by_the_score():
-    model = HealthModel(dimensions=[
-        DimensionConfig(key="usage", weight=100),
-        DimensionConfig(key="support", weight=0, enabled=False),
-    ])
+    model = HealthModel(
+        dimensions=[
+            DimensionConfig(key="usage", weight=100),
+            DimensionConfig(key="support", weight=0, enabled=False),
+        ]
+    )
     result = score_values(model, {"usage": 55, "support": 0})
     assert result.score == 55
     assert [d.key for d in result.dimensions] == ["usage"]
@@ -66,7 +69,12 @@ def test_display_rounding_is_half_up_to_one_decimal():
 def test_six_factor_preset_weights():
     model = HealthModel.from_preset("six_factor")
     assert {d.key: d.weight for d in model.dimensions} == {
-        "payment": 25, "engagement": 20, "usage": 20, "support": 15, "relationship": 10, "contract": 10,
+        "payment": 25,
+        "engagement": 20,
+        "usage": 20,
+        "support": 15,
+        "relationship": 10,
+        "contract": 10,
     }
     result = score_values(model, {"payment": 100, "engagement": 50})
     assert result.display_score == pytest.approx(77.8)  # (100x25 + 50x20) / 45

@@ -4,6 +4,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from keepwell.domain.health import sentiment
 from keepwell.domain.health.model import HealthModel, HysteresisConfig
 from keepwell.domain.health.signals import CustomerSignals, Email, Ticket, UsageDay, UsageSignals
@@ -34,8 +35,13 @@ def busy_then_quiet(seed: int = 7) -> CustomerSignals:
     tickets = [Ticket(noon(END - timedelta(days=i)), "open", "critical", id=f"t{i}") for i in (1, 3, 8)]
     resolved = noon(END - timedelta(days=58))
     tickets.append(Ticket(noon(END - timedelta(days=60)), "closed", "low", resolved_at=resolved))
-    return CustomerSignals(customer_id="c1", name="Acme", usage=UsageSignals(days=tuple(days), seats=10),
-                           emails=tuple(emails), tickets=tuple(tickets))
+    return CustomerSignals(
+        customer_id="c1",
+        name="Acme",
+        usage=UsageSignals(days=tuple(days), seats=10),
+        emails=tuple(emails),
+        tickets=tuple(tickets),
+    )
 
 
 MODEL = HealthModel.from_preset("balanced")
@@ -86,7 +92,7 @@ def test_hysteresis_waits_out_the_minimum_days_before_changing_band():
     held = compute_history(model, busy_then_quiet(), END)
     first = next(i for i, s in enumerate(plain) if s.band != "Healthy")
     assert plain[first + 2].band == plain[first].band  # the crossing lasts
-    assert [s.band for s in held[first: first + 3]] == ["Healthy", "Healthy", plain[first].band]
+    assert [s.band for s in held[first : first + 3]] == ["Healthy", "Healthy", plain[first].band]
     assert held[first].pending_band == plain[first].band and held[first].pending_days == 1
 
 

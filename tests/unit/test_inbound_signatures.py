@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from standardwebhooks.webhooks import Webhook
+
 from keepwell import clock
 from keepwell.domain.signatures.inbound import (
     PROVIDERS,
@@ -23,7 +25,6 @@ from keepwell.domain.signatures.inbound import (
     verify_hubspot,
     verify_slack,
 )
-from standardwebhooks.webhooks import Webhook
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -34,102 +35,146 @@ def compact(payload: object) -> bytes:
 
 # --- Realistic payloads, shaped like each provider's documented examples -----------------------------------
 
-ZENDESK_TICKET_EVENT = compact({
-    "account_id": 22129848,
-    "detail": {
-        "actor_id": "8447388090494",
-        "assignee_id": "8447388090494",
-        "brand_id": "8447346621310",
-        "created_at": "2026-11-19T16:02:11Z",
-        "custom_status": "8447388044030",
-        "description": "Our renewal invoice shows the wrong seat count",
-        "external_id": None,
-        "form_id": "8646151517822",
-        "group_id": "8447320466430",
-        "id": "35",
-        "is_public": True,
-        "organization_id": "8447346622462",
-        "priority": "HIGH",
-        "requester_id": "8447388090494",
-        "status": "OPEN",
-        "subject": "Renewal invoice seat count",
-        "submitter_id": "8447388090494",
-        "tags": ["billing", "renewal"],
-        "type": "INCIDENT",
-        "updated_at": "2026-11-20T09:28:40Z",
-        "via": {"channel": "web_service"},
-    },
-    "event": {"current": "HIGH", "previous": "NORMAL"},
-    "id": "cbe4028c-7239-495d-b020-f22348516046",
-    "subject": "zen:ticket:35",
-    "time": "2026-11-20T09:28:40.672717030Z",
-    "type": "zen:event-type:ticket.priority_changed",
-    "zendesk_event_version": "2022-11-06",
-})
-
-INTERCOM_NOTIFICATION = compact({
-    "type": "notification_event",
-    "app_id": "ecahpwf5",
-    "data": {
-        "type": "notification_event_data",
-        "item": {
-            "type": "conversation",
-            "id": "147",
-            "created_at": 1795166880,
-            "updated_at": 1795166920,
-            "source": {"type": "conversation", "body": "<p>Can we add SSO to our plan?</p>",
-                       "author": {"type": "user", "id": "5310d8e7598c9a0b24000002"}},
-            "state": "open",
-            "priority": "not_priority",
+ZENDESK_TICKET_EVENT = compact(
+    {
+        "account_id": 22129848,
+        "detail": {
+            "actor_id": "8447388090494",
+            "assignee_id": "8447388090494",
+            "brand_id": "8447346621310",
+            "created_at": "2026-11-19T16:02:11Z",
+            "custom_status": "8447388044030",
+            "description": "Our renewal invoice shows the wrong seat count",
+            "external_id": None,
+            "form_id": "8646151517822",
+            "group_id": "8447320466430",
+            "id": "35",
+            "is_public": True,
+            "organization_id": "8447346622462",
+            "priority": "HIGH",
+            "requester_id": "8447388090494",
+            "status": "OPEN",
+            "subject": "Renewal invoice seat count",
+            "submitter_id": "8447388090494",
+            "tags": ["billing", "renewal"],
+            "type": "INCIDENT",
+            "updated_at": "2026-11-20T09:28:40Z",
+            "via": {"channel": "web_service"},
         },
-    },
-    "links": {},
-    "id": "notif_ccd8a4d0-f965-11e3-a367-c779cae3e1b3",
-    "topic": "conversation.user.created",
-    "delivery_status": "pending",
-    "delivery_attempts": 1,
-    "delivered_at": 0,
-    "first_sent_at": 1795166920,
-    "created_at": 1795166920,
-    "self": None,
-})
+        "event": {"current": "HIGH", "previous": "NORMAL"},
+        "id": "cbe4028c-7239-495d-b020-f22348516046",
+        "subject": "zen:ticket:35",
+        "time": "2026-11-20T09:28:40.672717030Z",
+        "type": "zen:event-type:ticket.priority_changed",
+        "zendesk_event_version": "2022-11-06",
+    }
+)
 
-HUBSPOT_BATCH = compact([
-    {"eventId": 1001, "subscriptionId": 12345, "portalId": 62515, "appId": 54321,
-     "occurredAt": 1795166880000, "subscriptionType": "contact.creation", "attemptNumber": 0,
-     "objectId": 123, "changeSource": "CRM", "changeFlag": "NEW"},
-    {"eventId": 1002, "subscriptionId": 12346, "portalId": 62515, "appId": 54321,
-     "occurredAt": 1795166890000, "subscriptionType": "deal.propertyChange", "attemptNumber": 0,
-     "objectId": 9876, "propertyName": "dealstage", "propertyValue": "closedwon", "changeSource": "CRM"},
-])
+INTERCOM_NOTIFICATION = compact(
+    {
+        "type": "notification_event",
+        "app_id": "ecahpwf5",
+        "data": {
+            "type": "notification_event_data",
+            "item": {
+                "type": "conversation",
+                "id": "147",
+                "created_at": 1795166880,
+                "updated_at": 1795166920,
+                "source": {
+                    "type": "conversation",
+                    "body": "<p>Can we add SSO to our plan?</p>",
+                    "author": {"type": "user", "id": "5310d8e7598c9a0b24000002"},
+                },
+                "state": "open",
+                "priority": "not_priority",
+            },
+        },
+        "links": {},
+        "id": "notif_ccd8a4d0-f965-11e3-a367-c779cae3e1b3",
+        "topic": "conversation.user.created",
+        "delivery_status": "pending",
+        "delivery_attempts": 1,
+        "delivered_at": 0,
+        "first_sent_at": 1795166920,
+        "created_at": 1795166920,
+        "self": None,
+    }
+)
+
+HUBSPOT_BATCH = compact(
+    [
+        {
+            "eventId": 1001,
+            "subscriptionId": 12345,
+            "portalId": 62515,
+            "appId": 54321,
+            "occurredAt": 1795166880000,
+            "subscriptionType": "contact.creation",
+            "attemptNumber": 0,
+            "objectId": 123,
+            "changeSource": "CRM",
+            "changeFlag": "NEW",
+        },
+        {
+            "eventId": 1002,
+            "subscriptionId": 12346,
+            "portalId": 62515,
+            "appId": 54321,
+            "occurredAt": 1795166890000,
+            "subscriptionType": "deal.propertyChange",
+            "attemptNumber": 0,
+            "objectId": 9876,
+            "propertyName": "dealstage",
+            "propertyValue": "closedwon",
+            "changeSource": "CRM",
+        },
+    ]
+)
 HUBSPOT_URL = "https://hooks.keepwell.example/integrations/hubspot?portal=62515&tag=a%3Ab%40c%2Fd%20e"
 
-SLACK_EVENT = compact({
-    "token": "XXYYZZ",
-    "team_id": "T123ABC456",
-    "api_app_id": "A123ABC456",
-    "event": {"type": "app_mention", "user": "U123ABC456", "text": "<@U0LAN0Z89> is Acme at risk?",
-              "ts": "1795166920.000016", "channel": "C123ABC456", "event_ts": "1795166920.000016"},
-    "type": "event_callback",
-    "event_id": "Ev123ABC456",
-    "event_time": 1795166920,
-    "authed_users": ["U0LAN0Z89"],
-})
+SLACK_EVENT = compact(
+    {
+        "token": "XXYYZZ",
+        "team_id": "T123ABC456",
+        "api_app_id": "A123ABC456",
+        "event": {
+            "type": "app_mention",
+            "user": "U123ABC456",
+            "text": "<@U0LAN0Z89> is Acme at risk?",
+            "ts": "1795166920.000016",
+            "channel": "C123ABC456",
+            "event_ts": "1795166920.000016",
+        },
+        "type": "event_callback",
+        "event_id": "Ev123ABC456",
+        "event_time": 1795166920,
+        "authed_users": ["U0LAN0Z89"],
+    }
+)
 
-JIRA_ISSUE_UPDATED = compact({
-    "timestamp": 1795166920000,
-    "webhookEvent": "jira:issue_updated",
-    "issue_event_type_name": "issue_generic",
-    "user": {"accountId": "5b10a2844c20165700ede21g", "displayName": "Casey CSM"},
-    "issue": {"id": "10002", "key": "CS-42",
-              "fields": {"summary": "Acme renewal blocked on SSO", "status": {"name": "In Progress"},
-                         "priority": {"name": "High"}}},
-    "changelog": {"id": "10105", "items": [{"field": "status", "fromString": "To Do",
-                                            "toString": "In Progress"}]},
-})
+JIRA_ISSUE_UPDATED = compact(
+    {
+        "timestamp": 1795166920000,
+        "webhookEvent": "jira:issue_updated",
+        "issue_event_type_name": "issue_generic",
+        "user": {"accountId": "5b10a2844c20165700ede21g", "displayName": "Casey CSM"},
+        "issue": {
+            "id": "10002",
+            "key": "CS-42",
+            "fields": {
+                "summary": "Acme renewal blocked on SSO",
+                "status": {"name": "In Progress"},
+                "priority": {"name": "High"},
+            },
+        },
+        "changelog": {"id": "10105", "items": [{"field": "status", "fromString": "To Do", "toString": "In Progress"}]},
+    }
+)
 
-GENERIC_EVENT = compact({"type": "account.churn_risk", "timestamp": "2026-11-20T09:29:00Z",
-                         "data": {"account": "acme", "risk": 0.82}})
+GENERIC_EVENT = compact(
+    {"type": "account.churn_risk", "timestamp": "2026-11-20T09:29:00Z", "data": {"account": "acme", "risk": 0.82}}
+)
 
 GENERIC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -144,8 +189,11 @@ def _hmac(secret: str, message: bytes, digest: Callable[..., object] = hashlib.s
 def sign_zendesk(body: bytes, secret: str, at: datetime) -> dict[str, str]:
     timestamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     signature = base64.b64encode(_hmac(secret, timestamp.encode() + body)).decode()
-    return {"X-Zendesk-Webhook-Signature": signature, "X-Zendesk-Webhook-Signature-Timestamp": timestamp,
-            "X-Zendesk-Webhook-Id": "01F1KRFQ6BG29CNWFR60NR0KJ4"}
+    return {
+        "X-Zendesk-Webhook-Signature": signature,
+        "X-Zendesk-Webhook-Signature-Timestamp": timestamp,
+        "X-Zendesk-Webhook-Id": "01F1KRFQ6BG29CNWFR60NR0KJ4",
+    }
 
 
 def sign_intercom(body: bytes, secret: str, at: datetime) -> dict[str, str]:
@@ -154,8 +202,20 @@ def sign_intercom(body: bytes, secret: str, at: datetime) -> dict[str, str]:
 
 def hubspot_uri_as_signed(url: str) -> str:
     # HubSpot's table: these escapes are decoded in the signed URI, and only these.
-    for encoded, decoded in {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$",
-                             "%27": "'", "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";"}.items():
+    for encoded, decoded in {
+        "%3A": ":",
+        "%2F": "/",
+        "%3F": "?",
+        "%40": "@",
+        "%21": "!",
+        "%24": "$",
+        "%27": "'",
+        "%28": "(",
+        "%29": ")",
+        "%2A": "*",
+        "%2C": ",",
+        "%3B": ";",
+    }.items():
         url = url.replace(encoded, decoded)
     return url
 
@@ -163,8 +223,10 @@ def hubspot_uri_as_signed(url: str) -> str:
 def sign_hubspot(body: bytes, secret: str, at: datetime, url: str = HUBSPOT_URL) -> dict[str, str]:
     timestamp = str(int(at.timestamp() * 1000))
     message = ("POST" + hubspot_uri_as_signed(url)).encode() + body + timestamp.encode()
-    return {"X-HubSpot-Signature-v3": base64.b64encode(_hmac(secret, message)).decode(),
-            "X-HubSpot-Request-Timestamp": timestamp}
+    return {
+        "X-HubSpot-Signature-v3": base64.b64encode(_hmac(secret, message)).decode(),
+        "X-HubSpot-Request-Timestamp": timestamp,
+    }
 
 
 def sign_slack(body: bytes, secret: str, at: datetime) -> dict[str, str]:
@@ -174,14 +236,19 @@ def sign_slack(body: bytes, secret: str, at: datetime) -> dict[str, str]:
 
 
 def sign_jira(body: bytes, secret: str, at: datetime) -> dict[str, str]:
-    return {"X-Hub-Signature": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
-            "X-Atlassian-Webhook-Identifier": "1ad9c4c7-7a6b-4f8e-8bb1-9b3b0e0c5e11"}
+    return {
+        "X-Hub-Signature": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+        "X-Atlassian-Webhook-Identifier": "1ad9c4c7-7a6b-4f8e-8bb1-9b3b0e0c5e11",
+    }
 
 
 def sign_generic(body: bytes, secret: str, at: datetime) -> dict[str, str]:
     msg_id = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"
-    return {"webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())),
-            "webhook-signature": Webhook(secret).sign(msg_id, at, body.decode())}
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(msg_id, at, body.decode()),
+    }
 
 
 @dataclass
@@ -198,26 +265,57 @@ class Case:
 
 
 CASES = {
-    "zendesk": Case("zendesk", ZENDESK_TICKET_EVENT, "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3RpbmdfcHVycG9zZXM=",
-                    sign_zendesk,
-                    ["X-Zendesk-Webhook-Signature", "X-Zendesk-Webhook-Signature-Timestamp"], True),
-    "intercom": Case("intercom", INTERCOM_NOTIFICATION, "a1b2c3d4e5f6-intercom-client-secret", sign_intercom,
-                     ["X-Hub-Signature"], False),
-    "hubspot": Case("hubspot", HUBSPOT_BATCH, "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy", sign_hubspot,
-                    ["X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp"], True, url=HUBSPOT_URL),
-    "slack": Case("slack", SLACK_EVENT, "8f742231b10e8888abcd99yyyzzz85a5", sign_slack,
-                  ["X-Slack-Signature", "X-Slack-Request-Timestamp"], True),
+    "zendesk": Case(
+        "zendesk",
+        ZENDESK_TICKET_EVENT,
+        "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3RpbmdfcHVycG9zZXM=",
+        sign_zendesk,
+        ["X-Zendesk-Webhook-Signature", "X-Zendesk-Webhook-Signature-Timestamp"],
+        True,
+    ),
+    "intercom": Case(
+        "intercom",
+        INTERCOM_NOTIFICATION,
+        "a1b2c3d4e5f6-intercom-client-secret",
+        sign_intercom,
+        ["X-Hub-Signature"],
+        False,
+    ),
+    "hubspot": Case(
+        "hubspot",
+        HUBSPOT_BATCH,
+        "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy",
+        sign_hubspot,
+        ["X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp"],
+        True,
+        url=HUBSPOT_URL,
+    ),
+    "slack": Case(
+        "slack",
+        SLACK_EVENT,
+        "8f742231b10e8888abcd99yyyzzz85a5",
+        sign_slack,
+        ["X-Slack-Signature", "X-Slack-Request-Timestamp"],
+        True,
+    ),
     "jira": Case("jira", JIRA_ISSUE_UPDATED, "It7Zt2qZxWXbC1kBdKgJ", sign_jira, ["X-Hub-Signature"], False),
-    "generic": Case("generic", GENERIC_EVENT, GENERIC_SECRET, sign_generic,
-                    ["webhook-id", "webhook-timestamp", "webhook-signature"], True,
-                    wrong_secret="whsec_" + base64.b64encode(b"a different secret of 32 bytes!!").decode()),
+    "generic": Case(
+        "generic",
+        GENERIC_EVENT,
+        GENERIC_SECRET,
+        sign_generic,
+        ["webhook-id", "webhook-timestamp", "webhook-signature"],
+        True,
+        wrong_secret="whsec_" + base64.b64encode(b"a different secret of 32 bytes!!").decode(),
+    ),
 }
 TIMESTAMPED = [name for name, case in CASES.items() if case.timestamped]
 
 
 def run(case: Case, headers: dict[str, str], body: bytes | None = None, at: datetime = NOW) -> None:
-    VERIFIERS[case.provider](headers, case.body if body is None else body, case.secret, method="POST",
-                             url=case.url, now=at)
+    VERIFIERS[case.provider](
+        headers, case.body if body is None else body, case.secret, method="POST", url=case.url, now=at
+    )
 
 
 def one_byte_changed(body: bytes) -> bytes:
@@ -342,8 +440,9 @@ def test_slack_documented_example_verifies_at_its_own_time_and_is_stale_today() 
 def test_slack_signature_without_the_v0_prefix_is_rejected_as_malformed() -> None:
     headers = {**SLACK_DOC_HEADERS, "X-Slack-Signature": SLACK_DOC_HEADERS["X-Slack-Signature"][3:]}
     with pytest.raises(SignatureRejected) as rejected:
-        verify_slack(headers, SLACK_DOC_BODY, "8f742231b10e8888abcd99yyyzzz85a5",
-                     now=datetime.fromtimestamp(1531420618, tz=UTC))
+        verify_slack(
+            headers, SLACK_DOC_BODY, "8f742231b10e8888abcd99yyyzzz85a5", now=datetime.fromtimestamp(1531420618, tz=UTC)
+        )
     assert rejected.value.reason == "malformed_header"
 
 
@@ -384,8 +483,9 @@ def test_hubspot_timestamp_is_read_as_milliseconds() -> None:
     headers = sign_hubspot(case.body, case.secret, NOW)
     seconds = str(int(NOW.timestamp()))
     with pytest.raises(SignatureRejected) as rejected:
-        verify_hubspot({**headers, "X-HubSpot-Request-Timestamp": seconds}, case.body, case.secret,
-                       url=HUBSPOT_URL, now=NOW)
+        verify_hubspot(
+            {**headers, "X-HubSpot-Request-Timestamp": seconds}, case.body, case.secret, url=HUBSPOT_URL, now=NOW
+        )
     assert rejected.value.reason == "stale_timestamp"
 
 
@@ -420,8 +520,11 @@ def test_zendesk_timestamp_that_is_not_iso_is_rejected() -> None:
 def test_generic_verification_follows_the_keepwell_clock_not_the_wall_clock() -> None:
     # The Standard Webhooks spec vector is from 2021: the library alone would call it too old.
     body = b'{"test": 2432232314}'
-    headers = {"webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp": "1614265330",
-               "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="}
+    headers = {
+        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    }
     with clock.frozen(datetime.fromtimestamp(1614265330 + 60, tz=UTC)):
         verify_generic(headers, body, GENERIC_SECRET)
     with pytest.raises(SignatureRejected) as rejected:

@@ -10,8 +10,12 @@ NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
 
 def event(**overrides):
-    base = {"event": "report_exported", "customer_external_id": "acme-1", "user_id": "u1",
-            "timestamp": "2026-11-20T09:00:00Z"}
+    base = {
+        "event": "report_exported",
+        "customer_external_id": "acme-1",
+        "user_id": "u1",
+        "timestamp": "2026-11-20T09:00:00Z",
+    }
     return base | overrides
 
 
@@ -37,8 +41,8 @@ def test_events_more_than_five_minutes_ahead_are_rejected_but_backfill_within_90
 
 def test_an_event_must_name_its_customer_and_carry_a_timezone():
     valid, rejected = validate_events(
-        [{"event": "x", "user_id": "u", "timestamp": "2026-11-20T09:00:00Z"},
-         event(timestamp="2026-11-20T09:00:00")], NOW
+        [{"event": "x", "user_id": "u", "timestamp": "2026-11-20T09:00:00Z"}, event(timestamp="2026-11-20T09:00:00")],
+        NOW,
     )
     assert valid == []
     assert "customer" in rejected[0].message
@@ -62,9 +66,12 @@ def test_events_without_ids_are_identified_by_content_so_a_retried_batch_counts_
 
 
 def test_rollup_counts_logins_users_and_features_but_logins_are_not_features():
-    raw = [event(event="user_logged_in", user_id="a"), event(event="user_logged_in", user_id="b"),
-           event(event="dashboard_viewed", user_id="a", properties={"feature": "dashboards"}),
-           event(event="report_exported", user_id="a")]
+    raw = [
+        event(event="user_logged_in", user_id="a"),
+        event(event="user_logged_in", user_id="b"),
+        event(event="dashboard_viewed", user_id="a", properties={"feature": "dashboards"}),
+        event(event="report_exported", user_id="a"),
+    ]
     valid, _ = validate_events(raw, NOW)
     rollup, _ = roll_up_new_events(valid, set())
     assert rollup.logins == 2

@@ -49,13 +49,15 @@ def test_the_checker_catches_each_way_of_scanning(snippet, expected):
 def test_the_checker_reports_the_file_and_line_in_a_planted_module(tmp_path):
     package = tmp_path / "shared" / "keepwell" / "storage"
     package.mkdir(parents=True)
-    (package / "sneaky.py").write_text(textwrap.dedent("""\
+    (package / "sneaky.py").write_text(
+        textwrap.dedent("""\
         from keepwell.storage.models import CustomerItem
 
 
         def all_customers():
             return list(CustomerItem.scan())
-    """))
+    """)
+    )
     (package / "fine.py").write_text("def get(table, key):\n    return table.get_item(Key=key)\n")
     findings = scan_calls_in_tree(("shared",), base=tmp_path)
     assert [(f.path, f.line) for f in findings] == [("shared/keepwell/storage/sneaky.py", 5)]

@@ -14,6 +14,7 @@ import pytest
 import standardwebhooks.webhooks as sw
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from keepwell import clock
 from keepwell.domain.signatures.inbound import SignatureRejected, verify_generic
 from keepwell.domain.signatures.outbound import (

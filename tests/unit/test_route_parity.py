@@ -44,8 +44,9 @@ def test_chalice_routes_equal_the_template_routes_of_the_function(function_id):
 def test_no_template_route_or_chalice_route_uses_a_greedy_proxy():
     offenders = [f"{r.function_id} {r.method} {r.path}" for r in api_routes() if "+}" in r.path]
     for function_id in HTTP_FUNCTIONS:
-        offenders += [f"{function_id} (Chalice) {path}" for path in chalice_routes(chalice_app(function_id))
-                      if "+}" in path]
+        offenders += [
+            f"{function_id} (Chalice) {path}" for path in chalice_routes(chalice_app(function_id)) if "+}" in path
+        ]
     assert not offenders, offenders
 
 

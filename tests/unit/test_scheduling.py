@@ -12,10 +12,10 @@ from keepwell.domain.scheduling import WorkspaceClock, is_due, scoring_day
     [
         ("UTC", 5, 5, True),
         ("UTC", 5, 6, False),
-        ("America/Sao_Paulo", 5, 8, True),   # UTC-3: 05:00 local
+        ("America/Sao_Paulo", 5, 8, True),  # UTC-3: 05:00 local
         ("America/Sao_Paulo", 5, 5, False),
-        ("Asia/Tokyo", 5, 20, True),          # UTC+9: 05:00 the next local day
-        ("Asia/Kolkata", 4, 23, True),        # UTC+5:30: the 23:00 UTC run is 04:30 local
+        ("Asia/Tokyo", 5, 20, True),  # UTC+9: 05:00 the next local day
+        ("Asia/Kolkata", 4, 23, True),  # UTC+5:30: the 23:00 UTC run is 04:30 local
     ],
 )
 def test_each_workspace_is_due_once_a_day_at_its_local_scoring_hour(timezone, scoring_hour, utc_hour, due):

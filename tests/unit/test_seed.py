@@ -36,9 +36,11 @@ def active_users(customer: DemoCustomer, days: slice) -> float:
 def test_same_day_and_seed_give_the_same_demo_ids_included():
     first, second = generate_demo(TODAY, customers=8, other_customers=1), generate_demo(TODAY, 8, 1)
     assert [c.customer.model_dump() for c in first.demo.customers] == [
-        c.customer.model_dump() for c in second.demo.customers]
+        c.customer.model_dump() for c in second.demo.customers
+    ]
     assert [e.model_dump() for c in first.demo.customers for e in c.timeline] == [
-        e.model_dump() for c in second.demo.customers for e in c.timeline]
+        e.model_dump() for c in second.demo.customers for e in c.timeline
+    ]
     assert [c.usage for c in first.demo.customers] == [c.usage for c in second.demo.customers]
 
 
@@ -94,9 +96,7 @@ def test_every_customer_has_one_to_four_contacts_and_its_champion_among_them(dem
         champions = [c for c in customer.contacts if c.is_champion]
         assert len(champions) == 1
         assert customer.customer.champion_contact_id == champions[0].contact_id
-        assert all(
-            c.email and c.email.endswith("@" + (customer.customer.domain or "")) for c in customer.contacts
-        )
+        assert all(c.email and c.email.endswith("@" + (customer.customer.domain or "")) for c in customer.contacts)
 
 
 def test_history_covers_90_days_up_to_today_and_nothing_later(demo):
@@ -137,9 +137,7 @@ def test_history_has_every_kind_of_interaction(demo):
 def test_declining_accounts_use_the_product_less_at_the_end_and_recovering_ones_more(demo):
     def trend(trajectory: str) -> float:
         subject = [c for c in customers(demo) if c.trajectory == trajectory and c.customer.status == "active"]
-        return mean(
-            active_users(c, slice(-14, None)) / max(active_users(c, slice(0, 14)), 0.1) for c in subject
-        )
+        return mean(active_users(c, slice(-14, None)) / max(active_users(c, slice(0, 14)), 0.1) for c in subject)
 
     assert trend("declining") < 0.6
     assert trend("recovering") > 1.5
@@ -196,10 +194,7 @@ def test_seed_writes_both_workspaces_through_the_storage_layer(aws):
     sample = seeded.data.demo.customers[3]
     stored = customer_store.get_customer("ws_demo", sample.customer.customer_id)
     assert stored == sample.customer
-    assert (
-        customer_store.find_customer_id("ws_demo", domain=sample.customer.domain)
-        == sample.customer.customer_id
-    )
+    assert customer_store.find_customer_id("ws_demo", domain=sample.customer.domain) == sample.customer.customer_id
     assert customer_store.find_customer_id("ws_other", domain=sample.customer.domain) is None
     stored_contacts = contacts.list_contacts("ws_demo", stored.customer_id, stored.champion_contact_id)
     assert sorted(c.contact_id for c in stored_contacts) == sorted(c.contact_id for c in sample.contacts)

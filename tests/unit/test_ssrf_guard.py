@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import httpx
 import pytest
+
 from keepwell.domain.webhooks.ssrf import (
     PinnedTarget,
     UnsafeUrl,
@@ -79,8 +80,14 @@ def test_an_ipv4_mapped_ipv6_answer_is_judged_by_its_ipv4_address() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://hooks.customer.example/", "ftp://hooks.customer.example/", "file:///etc/passwd",
-     "gopher://hooks.customer.example/", "javascript:alert(1)", "//hooks.customer.example/"],
+    [
+        "http://hooks.customer.example/",
+        "ftp://hooks.customer.example/",
+        "file:///etc/passwd",
+        "gopher://hooks.customer.example/",
+        "javascript:alert(1)",
+        "//hooks.customer.example/",
+    ],
 )
 def test_only_https_is_accepted(url: str) -> None:
     with pytest.raises(UnsafeUrl) as rejected:
@@ -92,8 +99,12 @@ def test_only_https_is_accepted(url: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["https://user:secret@hooks.customer.example/", "https://user@hooks.customer.example/",
-     "https://hooks.customer.example@169.254.169.254/", "https://:@hooks.customer.example/"],
+    [
+        "https://user:secret@hooks.customer.example/",
+        "https://user@hooks.customer.example/",
+        "https://hooks.customer.example@169.254.169.254/",
+        "https://:@hooks.customer.example/",
+    ],
 )
 def test_userinfo_in_the_url_is_rejected(url: str) -> None:
     with pytest.raises(UnsafeUrl) as rejected:
@@ -103,9 +114,18 @@ def test_userinfo_in_the_url_is_rejected(url: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["https://2130706433/", "https://0x7f.1/", "https://0x7f000001/", "https://017700000001/",
-     "https://127.1/", "https://0177.0.0.1/", "https://127.000.000.001/", "https://0xa9.0xfe.0xa9.0xfe/",
-     "https://3232235777/", "https://0/"],
+    [
+        "https://2130706433/",
+        "https://0x7f.1/",
+        "https://0x7f000001/",
+        "https://017700000001/",
+        "https://127.1/",
+        "https://0177.0.0.1/",
+        "https://127.000.000.001/",
+        "https://0xa9.0xfe.0xa9.0xfe/",
+        "https://3232235777/",
+        "https://0/",
+    ],
 )
 def test_decimal_octal_and_hex_ipv4_spellings_are_rejected(url: str) -> None:
     dns = public_dns()  # a resolver that would call them public must not even be asked
@@ -124,10 +144,20 @@ def test_ipv6_zone_ids_are_rejected(url: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["https://hooks.customer.example\\@127.0.0.1/", "https://hooks.customer.example/\tx",
-     "https://hooks.customer\n.example/", " https://hooks.customer.example/", "https://hooks.customer.example:99999/",
-     "https://[not-an-ip]/", "https://exa_mple-.com/", "https://example.123/", "https://127。0。0。1/",
-     "https://" + "a" * 2050 + ".example/", "", "https://:443/"],
+    [
+        "https://hooks.customer.example\\@127.0.0.1/",
+        "https://hooks.customer.example/\tx",
+        "https://hooks.customer\n.example/",
+        " https://hooks.customer.example/",
+        "https://hooks.customer.example:99999/",
+        "https://[not-an-ip]/",
+        "https://exa_mple-.com/",
+        "https://example.123/",
+        "https://127。0。0。1/",
+        "https://" + "a" * 2050 + ".example/",
+        "",
+        "https://:443/",
+    ],
 )
 def test_malformed_or_ambiguous_urls_are_rejected(url: str) -> None:
     with pytest.raises(UnsafeUrl) as rejected:
@@ -206,9 +236,17 @@ def test_dns_rebinding_between_creation_and_send_is_caught_at_send_time(ip: str,
 
 @pytest.mark.parametrize(
     "url",
-    ["https://127.0.0.1/", "https://169.254.169.254/latest/meta-data/", "https://10.0.0.1/",
-     "https://[::1]/", "https://[::ffff:127.0.0.1]/", "https://[::ffff:7f00:1]/", "https://[fd00::1]/",
-     "https://[64:ff9b::a9fe:a9fe]/", "https://[fe80::1]/"],
+    [
+        "https://127.0.0.1/",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.1/",
+        "https://[::1]/",
+        "https://[::ffff:127.0.0.1]/",
+        "https://[::ffff:7f00:1]/",
+        "https://[fd00::1]/",
+        "https://[64:ff9b::a9fe:a9fe]/",
+        "https://[fe80::1]/",
+    ],
 )
 def test_non_public_ip_literals_are_rejected_without_a_dns_lookup(url: str) -> None:
     dns = public_dns()
@@ -243,21 +281,17 @@ def test_the_real_resolver_is_used_by_default_and_localhost_is_refused() -> None
 
 
 def test_the_dev_flag_allows_http_to_loopback_only() -> None:
-    target = check_before_send("http://localhost:3000/hook", resolve=FakeDns(["127.0.0.1"]),
-                               allow_loopback_http=True)
+    target = check_before_send("http://localhost:3000/hook", resolve=FakeDns(["127.0.0.1"]), allow_loopback_http=True)
     assert target.connect_url == "http://127.0.0.1:3000/hook"
     assert target.host_header == "localhost:3000"
     with pytest.raises(UnsafeUrl):
         check_before_send("http://localhost:3000/hook", resolve=FakeDns(["127.0.0.1"]))
 
 
-@pytest.mark.parametrize(
-    "answer", [[PUBLIC_V4], ["10.0.0.1"], ["127.0.0.1", "10.0.0.1"], ["169.254.169.254"]]
-)
+@pytest.mark.parametrize("answer", [[PUBLIC_V4], ["10.0.0.1"], ["127.0.0.1", "10.0.0.1"], ["169.254.169.254"]])
 def test_the_dev_flag_still_refuses_http_elsewhere_and_private_addresses(answer: list[str]) -> None:
     with pytest.raises(UnsafeUrl):
-        validate_subscription_url("http://dev.example:3000/", resolve=FakeDns(answer),
-                                  allow_loopback_http=True)
+        validate_subscription_url("http://dev.example:3000/", resolve=FakeDns(answer), allow_loopback_http=True)
 
 
 # --- Pinning with httpx -------------------------------------------------------------------------------------
@@ -272,8 +306,12 @@ def test_the_documented_httpx_recipe_dials_the_pinned_ip_with_the_original_host_
 
     target = check_before_send("https://hooks.customer.example/k", resolve=public_dns())
     with httpx.Client(transport=httpx.MockTransport(transport), follow_redirects=False) as client:
-        response = client.post(target.connect_url, content=b"{}", headers={"Host": target.host_header},
-                               extensions={"sni_hostname": target.host})
+        response = client.post(
+            target.connect_url,
+            content=b"{}",
+            headers={"Host": target.host_header},
+            extensions={"sni_hostname": target.host},
+        )
     assert response.status_code == 204
     assert seen[0].url.host == PUBLIC_V4
     assert seen[0].headers["host"] == "hooks.customer.example"

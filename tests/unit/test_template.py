@@ -47,8 +47,9 @@ def queue_consumers() -> dict[str, list[tuple[str, dict[str, Any]]]]:
 
 
 def dead_letter_queues() -> set[str]:
-    targets = {getatt_target((q["Properties"].get("RedrivePolicy") or {}).get("deadLetterTargetArn"))
-               for q in QUEUES.values()}
+    targets = {
+        getatt_target((q["Properties"].get("RedrivePolicy") or {}).get("deadLetterTargetArn")) for q in QUEUES.values()
+    }
     return {t for t in targets if t}
 
 
@@ -72,14 +73,24 @@ def sam_cli() -> str:
 
 def sam_env() -> dict[str, str]:
     # No telemetry or update checks: offline, quiet and the same on every machine.
-    return {**os.environ, "SAM_CLI_TELEMETRY": "0", "SAM_CLI_DISABLE_UPDATE_CHECK": "1",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+    return {
+        **os.environ,
+        "SAM_CLI_TELEMETRY": "0",
+        "SAM_CLI_DISABLE_UPDATE_CHECK": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
 
 
 def test_sam_validate_lint_accepts_the_template():
     result = subprocess.run(
         [sam_cli(), "validate", "--lint", "--template", str(TEMPLATE_PATH), "--region", "us-east-1"],
-        cwd=ROOT, env=sam_env(), capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        env=sam_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is a valid SAM Template" in result.stdout + result.stderr
@@ -184,8 +195,9 @@ def test_every_function_declares_its_policies(function_id):
 @pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
 def test_every_function_can_reach_the_table(function_id):
     policies = FUNCTIONS[function_id]["Properties"]["Policies"]
-    table_policies = [p for p in policies if isinstance(p, dict) and set(p) & {"DynamoDBCrudPolicy",
-                                                                                "DynamoDBReadPolicy"}]
+    table_policies = [
+        p for p in policies if isinstance(p, dict) and set(p) & {"DynamoDBCrudPolicy", "DynamoDBReadPolicy"}
+    ]
     assert table_policies, f"{function_id} has no DynamoDB policy on KeepwellTable"
     for policy in table_policies:
         (spec,) = policy.values()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from keepwell.domain.webhooks.retry import (
     MAX_ATTEMPTS,
     MAX_RETRY_AFTER,

@@ -15,7 +15,7 @@ _CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeou
 
 @lru_cache(maxsize=8)
 def client(service: str) -> Any:
-    return boto3.client(service, region_name=get_settings().region, config=_CONFIG)
+    return boto3.client(service, region_name=get_settings().region, config=_CONFIG)  # type: ignore[call-overload]
 
 
 def reset_clients() -> None:

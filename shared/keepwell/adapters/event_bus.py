@@ -26,12 +26,16 @@ class PublishError(RuntimeError):
 
 def publish(events: Iterable[DomainEvent]) -> int:
     entries = [
-        {"Source": SOURCE, "DetailType": e.detail_type, "Detail": json.dumps(e.detail, default=str),
-         "EventBusName": get_settings().event_bus_name}
+        {
+            "Source": SOURCE,
+            "DetailType": e.detail_type,
+            "Detail": json.dumps(e.detail, default=str),
+            "EventBusName": get_settings().event_bus_name,
+        }
         for e in events
     ]
     for start in range(0, len(entries), PUT_EVENTS_LIMIT):
-        chunk = entries[start:start + PUT_EVENTS_LIMIT]
+        chunk = entries[start : start + PUT_EVENTS_LIMIT]
         response = client("events").put_events(Entries=chunk)
         if response.get("FailedEntryCount"):
             raise PublishError(f"{response['FailedEntryCount']} domain events were not accepted")

@@ -29,8 +29,13 @@ def send_messages(queue_url: str, messages: Iterable[BaseModel | dict[str, Any]]
     batch: list[dict[str, Any]] = []
     sent = 0
     for message in messages:
-        batch.append({"Id": str(len(batch)), "MessageBody": _body(message),
-                      "DelaySeconds": min(max(delay_seconds, 0), MAX_DELAY_SECONDS)})
+        batch.append(
+            {
+                "Id": str(len(batch)),
+                "MessageBody": _body(message),
+                "DelaySeconds": min(max(delay_seconds, 0), MAX_DELAY_SECONDS),
+            }
+        )
         if len(batch) == SQS_BATCH_LIMIT:
             sent += _send_batch(queue_url, batch)
             batch = []

@@ -25,7 +25,17 @@ from keepwell.errors import InvalidInput
 FieldType = Literal["string", "number", "boolean", "date", "list", "any"]
 FIELD_TYPES: tuple[str, ...] = ("string", "number", "boolean", "date", "list", "any")
 OPS: tuple[str, ...] = (
-    "eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "exists", "between",
+    "eq",
+    "ne",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "in",
+    "not_in",
+    "contains",
+    "exists",
+    "between",
 )
 ORDERED_OPS = frozenset({"lt", "lte", "gt", "gte", "between"})
 MAX_DEPTH = 10
@@ -92,8 +102,11 @@ def to_text(rule: Rule) -> str:
         joiner = " AND " if isinstance(rule, AllOf) else " OR "
         return "(" + joiner.join(to_text(r) for r in rule.rules) + ")"
     if isinstance(rule, Not):
-        return "NOT " + to_text(rule.rule) if isinstance(rule.rule, AllOf | AnyOf | Not) \
+        return (
+            "NOT " + to_text(rule.rule)
+            if isinstance(rule.rule, AllOf | AnyOf | Not)
             else "NOT (" + to_text(rule.rule) + ")"
+        )
     op, value = rule.op, rule.value
     if op in _TEXT_OPS:
         return f"{rule.field} {_TEXT_OPS[op]} {_literal(value)}"
@@ -173,8 +186,7 @@ def _check_scalar(kind: str, value: Any, name: str, where: str) -> None:
     }[kind]
     if not ok(value):
         expected = {"date": "an ISO date (YYYY-MM-DD)", "list": "a value to look for"}.get(kind, f"a {kind}")
-        raise _Fail(f"type mismatch: '{name}' is a {kind} field, so the value must be {expected}, "
-                    f"got {value!r}", where)
+        raise _Fail(f"type mismatch: '{name}' is a {kind} field, so the value must be {expected}, got {value!r}", where)
 
 
 def _check_comparison(name: str, op: str, value: Any, fields: Mapping[str, str], where: str) -> Comparison:
@@ -193,8 +205,7 @@ def _check_comparison(name: str, op: str, value: Any, fields: Mapping[str, str],
     if op in ORDERED_OPS and kind not in ("number", "date", "any"):
         raise _Fail(f"type mismatch: '{op}' needs a number or date field, '{name}' is a {kind} field", where)
     if op == "contains" and kind not in ("string", "list", "any"):
-        raise _Fail(f"type mismatch: 'contains' needs a text or list field, '{name}' is a {kind} field",
-                    where)
+        raise _Fail(f"type mismatch: 'contains' needs a text or list field, '{name}' is a {kind} field", where)
     if op in ("in", "not_in"):
         if not isinstance(value, list | tuple) or not value:
             raise _Fail(f"'{op}' takes a non-empty list of values", where)
@@ -270,8 +281,9 @@ def parse_rule(data: Any, fields: Mapping[str, str], field: str = "condition") -
     try:
         return _from_json(data, fields, field, 0, [0])
     except _Fail as fail:
-        raise InvalidInput(f"Invalid {field}: {fail.message} (at {fail.where})",
-                           details=[{"field": fail.where, "issue": fail.message}]) from None
+        raise InvalidInput(
+            f"Invalid {field}: {fail.message} (at {fail.where})", details=[{"field": fail.where, "issue": fail.message}]
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -285,14 +297,17 @@ def parse_rule(data: Any, fields: Mapping[str, str], field: str = "condition") -
 #   cmp        := "=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">="
 #   value      := STRING | NUMBER | TRUE | FALSE
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<ws>\s+)
   | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
   | (?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<cmp><=|>=|!=|<>|==|=|<|>)
   | (?P<punct>[(),])
   | (?P<word>[A-Za-z_][A-Za-z0-9_.\-]*)
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 _KEYWORDS = {"AND", "OR", "NOT", "IN", "CONTAINS", "EXISTS", "BETWEEN", "TRUE", "FALSE"}
 _CMP = {"=": "eq", "==": "eq", "!=": "ne", "<>": "ne", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
 
@@ -434,8 +449,11 @@ class _Parser:
                 raise self.fail("expected IN or EXISTS after NOT")
         else:
             found = op_token.text or "end of text"
-            raise self.fail(f"expected an operator after '{name}' (=, !=, <, <=, >, >=, IN, NOT IN, "
-                            f"CONTAINS, EXISTS, BETWEEN) but found '{found}'", op_token)
+            raise self.fail(
+                f"expected an operator after '{name}' (=, !=, <, <=, >, >=, IN, NOT IN, "
+                f"CONTAINS, EXISTS, BETWEEN) but found '{found}'",
+                op_token,
+            )
         try:
             return _check_comparison(name, op, value, self.fields, f"position {start.pos}")
         except _Fail as fail:
@@ -462,14 +480,17 @@ def _flatten(rules: Sequence[Rule], kind: type[AllOf] | type[AnyOf]) -> tuple[Ru
 def parse_text(text: str, fields: Mapping[str, str], field: str = "condition") -> Rule:
     """Parse the text form; errors name the 1-based position of the offending token."""
     if len(text) > MAX_TEXT:
-        raise InvalidInput(f"Invalid {field}: longer than {MAX_TEXT} characters",
-                           details=[{"field": field, "issue": "too long"}])
+        raise InvalidInput(
+            f"Invalid {field}: longer than {MAX_TEXT} characters", details=[{"field": field, "issue": "too long"}]
+        )
     try:
         return _Parser(text, fields).parse()
     except _Fail as fail:
         position = int(fail.where.split()[-1])
-        raise InvalidInput(f"Invalid {field}: {fail.message} at {fail.where}",
-                           details=[{"field": field, "issue": fail.message, "position": position}]) from None
+        raise InvalidInput(
+            f"Invalid {field}: {fail.message} at {fail.where}",
+            details=[{"field": field, "issue": fail.message, "position": position}],
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -61,7 +61,9 @@ def event_digest(event: ProductEventIn, ref: CustomerRef) -> str:
     else:
         material = "content|" + json.dumps(
             [ref.kind, ref.value, event.event, event.user_id, event.timestamp.isoformat(), event.properties],
-            sort_keys=True, separators=(",", ":"), default=str,
+            sort_keys=True,
+            separators=(",", ":"),
+            default=str,
         )
     return hashlib.blake2b(material.encode(), digest_size=12).hexdigest()
 
@@ -87,19 +89,30 @@ def validate_events(raw_events: list[Any], now: datetime) -> tuple[list[ValidEve
             rejected.append(RejectedEvent(index=index, code=code, message=f"{where}: {first['msg']}"))
             continue
         if event.timestamp > now + FUTURE_TOLERANCE:
-            rejected.append(RejectedEvent(index=index, code="invalid_timestamp",
-                                          message="timestamp is more than 5 minutes in the future"))
+            rejected.append(
+                RejectedEvent(
+                    index=index, code="invalid_timestamp", message="timestamp is more than 5 minutes in the future"
+                )
+            )
             continue
         if event.timestamp < now - BACKFILL_WINDOW:
-            rejected.append(RejectedEvent(index=index, code="too_old",
-                                          message="timestamp is older than the 90-day backfill window"))
+            rejected.append(
+                RejectedEvent(index=index, code="too_old", message="timestamp is older than the 90-day backfill window")
+            )
             continue
         ref = customer_ref(event)
-        valid.append(ValidEvent(
-            index=index, digest=event_digest(event, ref), customer=ref, name=event.event,
-            user_id=event.user_id, occurred_at=event.timestamp, feature=feature_of(event),
-            properties=dict(event.properties),
-        ))
+        valid.append(
+            ValidEvent(
+                index=index,
+                digest=event_digest(event, ref),
+                customer=ref,
+                name=event.event,
+                user_id=event.user_id,
+                occurred_at=event.timestamp,
+                feature=feature_of(event),
+                properties=dict(event.properties),
+            )
+        )
     return valid, rejected
 
 
@@ -140,5 +153,5 @@ def roll_up_new_events(events: list[ValidEvent], already_counted: set[str]) -> t
 def digest_line(rollup: DayRollup) -> str:
     """Human text for the day's product-activity entry on the timeline."""
     top = sorted(rollup.event_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-    parts = ", ".join(f"{name} ×{count}" for name, count in top)
+    parts = ", ".join(f"{name} x{count}" for name, count in top)
     return f"{rollup.events} product events from {len(rollup.users)} users: {parts}"

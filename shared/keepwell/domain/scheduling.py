@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 class WorkspaceClock:
     workspace_id: str
     timezone: str
-    scoring_hour: int  # local hour, 0–23
+    scoring_hour: int  # local hour, 0-23
 
 
 def local_now(workspace: WorkspaceClock, now: datetime) -> datetime:

@@ -14,24 +14,35 @@ from keepwell.storage.models import ApiKeyItem
 ROTATION_OVERLAP = timedelta(hours=24)
 
 
-def _summary(item: ApiKeyItem) -> dict[str, str | None | bool]:
+def _summary(item: ApiKeyItem) -> dict[str, str | bool | None]:
     now = clock.iso(clock.now())
     return {
-        "key_id": item.key_id, "name": item.name, "prefix": item.prefix, "created_at": item.created_at,
-        "created_by": item.created_by, "revoked_at": item.revoked_at,
+        "key_id": item.key_id,
+        "name": item.name,
+        "prefix": item.prefix,
+        "created_at": item.created_at,
+        "created_by": item.created_by,
+        "revoked_at": item.revoked_at,
         "active": item.revoked_at is None or item.revoked_at > now,
     }
 
 
-def create_api_key(workspace_id: str, name: str, created_by: str) -> tuple[dict[str, str | None | bool], str]:
+def create_api_key(workspace_id: str, name: str, created_by: str) -> tuple[dict[str, str | bool | None], str]:
     """Returns the key's summary and its plaintext, which is shown this once and never stored."""
     plaintext = rules.generate(workspace_id)
-    item = store.put_api_key(workspace_id, rules.hash_key(plaintext), ids.new_id("key"),
-                             rules.display_prefix(plaintext), name, clock.iso(clock.now()), created_by)
+    item = store.put_api_key(
+        workspace_id,
+        rules.hash_key(plaintext),
+        ids.new_id("key"),
+        rules.display_prefix(plaintext),
+        name,
+        clock.iso(clock.now()),
+        created_by,
+    )
     return _summary(item), plaintext
 
 
-def list_api_keys(caller: Caller) -> list[dict[str, str | None | bool]]:
+def list_api_keys(caller: Caller) -> list[dict[str, str | bool | None]]:
     return [_summary(item) for item in store.list_api_keys(caller.workspace_id)]
 
 
@@ -42,14 +53,14 @@ def _find(workspace_id: str, key_id: str) -> ApiKeyItem:
     raise NotFound(f"No API key {key_id}")
 
 
-def revoke_api_key(caller: Caller, key_id: str) -> dict[str, str | None | bool]:
+def revoke_api_key(caller: Caller, key_id: str) -> dict[str, str | bool | None]:
     item = _find(caller.workspace_id, key_id)
     if item.revoked_at is None or item.revoked_at > clock.iso(clock.now()):
         store.set_revoked_at(item, clock.iso(clock.now()))
     return _summary(item)
 
 
-def rotate_api_key(caller: Caller, key_id: str) -> tuple[dict[str, str | None | bool], str]:
+def rotate_api_key(caller: Caller, key_id: str) -> tuple[dict[str, str | bool | None], str]:
     """A new key now; the old one keeps working for ROTATION_OVERLAP so senders can switch."""
     old = _find(caller.workspace_id, key_id)
     summary, plaintext = create_api_key(caller.workspace_id, f"{old.name} (rotated)", caller.user_id)

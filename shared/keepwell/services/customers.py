@@ -14,9 +14,7 @@ from keepwell.storage import custom_fields as field_store
 from keepwell.storage import customers as store
 from keepwell.storage import workspaces
 
-UPDATE_ATTEMPTS = (
-    3  # re-read and re-apply when a concurrent write (e.g. a champion switch) bumped the version
-)
+UPDATE_ATTEMPTS = 3  # re-read and re-apply when a concurrent write (e.g. a champion switch) bumped the version
 
 
 def _check_users(workspace_id: str, owner_id: str | None, co_owner_ids: list[str] | None) -> None:
@@ -28,9 +26,7 @@ def _check_users(workspace_id: str, owner_id: str | None, co_owner_ids: list[str
     for index, user_id in enumerate(co_owner_ids or []):
         user = workspaces.get_user(workspace_id, user_id)
         if user is None or not user.active:
-            problems.append(
-                {"field": f"co_owner_ids.{index}", "issue": f"{user_id} is not a user of this workspace"}
-            )
+            problems.append({"field": f"co_owner_ids.{index}", "issue": f"{user_id} is not a user of this workspace"})
     if problems:
         raise InvalidInput(f"Invalid body: check {', '.join(p['field'] for p in problems)}", problems)
 

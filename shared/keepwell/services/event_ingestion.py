@@ -19,8 +19,13 @@ MAX_CONCURRENCY_RETRIES = 5
 
 
 def _record(event: ValidEvent) -> dict[str, Any]:
-    return {"event": event.name, "user_id": event.user_id, "timestamp": clock.iso(event.occurred_at),
-            "digest": event.digest, "properties": event.properties}
+    return {
+        "event": event.name,
+        "user_id": event.user_id,
+        "timestamp": clock.iso(event.occurred_at),
+        "digest": event.digest,
+        "properties": event.properties,
+    }
 
 
 def ingest_batch(workspace_id: str, raw_events: list[Any]) -> tuple[EventBatchOut, dict[str, date]]:
@@ -33,8 +38,13 @@ def ingest_batch(workspace_id: str, raw_events: list[Any]) -> tuple[EventBatchOu
     for event in valid:
         customer_id = resolved.get(event.customer)
         if customer_id is None:
-            rejected.append(RejectedEvent(index=event.index, code="unknown_customer",
-                                          message=f"no customer with {event.customer.kind} {event.customer.value!r}"))
+            rejected.append(
+                RejectedEvent(
+                    index=event.index,
+                    code="unknown_customer",
+                    message=f"no customer with {event.customer.kind} {event.customer.value!r}",
+                )
+            )
             continue
         groups[(customer_id, event.day)].append(event)
 
@@ -59,15 +69,17 @@ def ingest_batch(workspace_id: str, raw_events: list[Any]) -> tuple[EventBatchOu
         duplicates += len(events) - len(fresh)
         if fresh:
             raw_by_day[(customer_id, day)] = [_record(e) for e in fresh]
-            logger.debug("day updated", extra={"customer_id": customer_id, "day": day.isoformat(),
-                                               "summary": digest_line(rollup)})
+            logger.debug(
+                "day updated",
+                extra={"customer_id": customer_id, "day": day.isoformat(), "summary": digest_line(rollup)},
+            )
             if day < now.date():
                 recompute_from[customer_id] = min(day, recompute_from.get(customer_id, day))
 
     if raw_by_day:
-        batch_digest = hashlib.blake2b("".join(sorted(e["digest"] for v in raw_by_day.values() for e in v)).encode(),
-                                       digest_size=8).hexdigest()
+        batch_digest = hashlib.blake2b(
+            "".join(sorted(e["digest"] for v in raw_by_day.values() for e in v)).encode(), digest_size=8
+        ).hexdigest()
         metrics.put_raw_events(workspace_id, raw_by_day, batch_digest, RAW_EVENT_RETENTION_DAYS, now)
     rejected.sort(key=lambda r: r.index)
     return EventBatchOut(accepted=accepted, duplicates=duplicates, rejected=rejected), recompute_from
-

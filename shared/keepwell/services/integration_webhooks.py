@@ -8,9 +8,7 @@ from typing import Any
 from keepwell.services.pending import not_implemented
 
 
-def receive_webhook(
-    provider: str, workspace_id: str, headers: Mapping[str, str], raw_body: bytes
-) -> dict[str, Any]:
+def receive_webhook(provider: str, workspace_id: str, headers: Mapping[str, str], raw_body: bytes) -> dict[str, Any]:
     """Verify the provider's signature over `raw_body` with the workspace's secret, then record it.
 
     To do: look up the workspace's integration secret (Secrets Manager, keepwell/<ws>/<provider>),

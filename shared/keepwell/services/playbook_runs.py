@@ -12,9 +12,14 @@ def start_runs_for_event(event: DomainEventIn) -> None:
     To do: load the workspace's playbooks by key, match triggers (domain.conditions), create the
     run items conditionally (a redelivered event starts nothing twice) and queue the first steps.
     """
-    logger.info("not implemented yet", extra={"use_case": "playbook triggers",
-                                               "detail_type": event.detail_type,
-                                               "workspace_id": event.detail.workspace_id})
+    logger.info(
+        "not implemented yet",
+        extra={
+            "use_case": "playbook triggers",
+            "detail_type": event.detail_type,
+            "workspace_id": event.detail.workspace_id,
+        },
+    )
 
 
 def execute_action(message: PlaybookActionMessage) -> None:
@@ -23,5 +28,7 @@ def execute_action(message: PlaybookActionMessage) -> None:
     To do: claim the step, perform the action (SES email, task, webhook, field update), record the
     outcome on the run and queue the next step. Raising fails only this record (retried, then DLQ).
     """
-    logger.info("not implemented yet", extra={"use_case": "playbook actions", "run_id": message.run_id,
-                                               "step_index": message.step_index})
+    logger.info(
+        "not implemented yet",
+        extra={"use_case": "playbook actions", "run_id": message.run_id, "step_index": message.step_index},
+    )

@@ -13,5 +13,11 @@ def who_am_i(caller: Caller) -> MeOut:
     workspace = workspaces.get_workspace(caller.workspace_id)
     if user is None or workspace is None:
         raise NotFound("User not found")
-    return MeOut(user_id=user.user_id, email=user.email, name=user.name, role=user.role,
-                 workspace_id=workspace.workspace_id, workspace_name=workspace.name)
+    return MeOut(
+        user_id=user.user_id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        workspace_id=workspace.workspace_id,
+        workspace_name=workspace.name,
+    )

@@ -14,5 +14,4 @@ def fan_out_due_workspaces(run_at: datetime) -> None:
     To do: list workspaces through a key-addressed index (never a Scan), pick the due ones, and
     send `ScoringRequest(reason="schedule", scoring_day=...)` to the scoring queue in batches.
     """
-    logger.info("not implemented yet", extra={"use_case": "scheduled scoring fan-out",
-                                               "run_at": clock.iso(run_at)})
+    logger.info("not implemented yet", extra={"use_case": "scheduled scoring fan-out", "run_at": clock.iso(run_at)})

@@ -13,5 +13,12 @@ def run_scoring_request(request: ScoringRequest) -> None:
     snapshot (domain.health), store it idempotently (same day → same item), and publish
     health.scored / health.band_changed / health.alert. Raising fails only this record.
     """
-    logger.info("not implemented yet", extra={"use_case": "scoring", "workspace_id": request.workspace_id,
-                                               "customer_id": request.customer_id, "reason": request.reason})
+    logger.info(
+        "not implemented yet",
+        extra={
+            "use_case": "scoring",
+            "workspace_id": request.workspace_id,
+            "customer_id": request.customer_id,
+            "reason": request.reason,
+        },
+    )

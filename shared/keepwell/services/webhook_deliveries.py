@@ -12,8 +12,14 @@ def enqueue_deliveries_for_event(event: DomainEventIn) -> None:
     To do: read the workspace's subscriptions by key, build the payload once, and send the
     deliveries (delivery id derived from event id + subscription, so a redelivered event dedupes).
     """
-    logger.info("not implemented yet", extra={"use_case": "webhook fan-out", "detail_type": event.detail_type,
-                                               "workspace_id": event.detail.workspace_id})
+    logger.info(
+        "not implemented yet",
+        extra={
+            "use_case": "webhook fan-out",
+            "detail_type": event.detail_type,
+            "workspace_id": event.detail.workspace_id,
+        },
+    )
 
 
 def deliver(message: WebhookDeliveryMessage) -> None:
@@ -22,6 +28,7 @@ def deliver(message: WebhookDeliveryMessage) -> None:
     To do: load the subscription's secret, sign and send with a short timeout, record the attempt;
     a 5xx/timeout raises so SQS retries with backoff, a 4xx is recorded as failed without retry.
     """
-    logger.info("not implemented yet", extra={"use_case": "webhook delivery",
-                                               "delivery_id": message.delivery_id,
-                                               "attempt": message.attempt})
+    logger.info(
+        "not implemented yet",
+        extra={"use_case": "webhook delivery", "delivery_id": message.delivery_id, "attempt": message.attempt},
+    )

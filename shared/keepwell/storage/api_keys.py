@@ -8,11 +8,21 @@ from keepwell.storage import keys
 from keepwell.storage.models import ApiKeyItem
 
 
-def put_api_key(workspace_id: str, key_hash: str, key_id: str, prefix: str, name: str,
-                created_at: str, created_by: str) -> ApiKeyItem:
+def put_api_key(
+    workspace_id: str, key_hash: str, key_id: str, prefix: str, name: str, created_at: str, created_by: str
+) -> ApiKeyItem:
     key = keys.api_key(workspace_id, key_hash)
-    item = ApiKeyItem(key.pk, key.sk, entity="api_key", workspace_id=workspace_id, key_id=key_id,
-                      prefix=prefix, name=name, created_at=created_at, created_by=created_by)
+    item = ApiKeyItem(
+        key.pk,
+        key.sk,
+        entity="api_key",
+        workspace_id=workspace_id,
+        key_id=key_id,
+        prefix=prefix,
+        name=name,
+        created_at=created_at,
+        created_by=created_by,
+    )
     item.save(condition=ApiKeyItem.pk.does_not_exist())
     return item
 

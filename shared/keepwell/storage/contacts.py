@@ -140,6 +140,4 @@ def delete_contact(contact: Contact, *, now_iso: str) -> None:
                     condition=CustomerItem.champion_contact_id == contact.contact_id,
                 )
     except TransactWriteError as error:
-        raise NotFound(
-            f"No contact {contact.contact_id}", [{"field": "contact_id", "issue": "not found"}]
-        ) from error
+        raise NotFound(f"No contact {contact.contact_id}", [{"field": "contact_id", "issue": "not found"}]) from error

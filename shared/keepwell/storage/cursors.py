@@ -20,9 +20,7 @@ LastEvaluatedKey = dict[str, dict[str, Any]]
 
 
 def _bad(reason: str) -> InvalidInput:
-    return InvalidInput(
-        f"Invalid cursor: {reason}", [{"field": "cursor", "issue": reason}], code="invalid_cursor"
-    )
+    return InvalidInput(f"Invalid cursor: {reason}", [{"field": "cursor", "issue": reason}], code="invalid_cursor")
 
 
 def encode(last_evaluated_key: Mapping[str, Mapping[str, Any]] | None) -> str | None:
@@ -33,9 +31,7 @@ def encode(last_evaluated_key: Mapping[str, Mapping[str, Any]] | None) -> str | 
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode(
-    cursor: str | None, *, expected: Mapping[str, str], prefixes: Mapping[str, str]
-) -> LastEvaluatedKey | None:
+def decode(cursor: str | None, *, expected: Mapping[str, str], prefixes: Mapping[str, str]) -> LastEvaluatedKey | None:
     """The key to resume from. `expected` are attributes that must match exactly (the partition),
     `prefixes` those that must start with a given prefix; the key names must be exactly their union."""
     if cursor is None or cursor == "":

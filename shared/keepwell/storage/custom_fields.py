@@ -30,9 +30,7 @@ def list_definitions(workspace_id: str) -> list[CustomFieldDefinition]:
     ]
 
 
-def create_definition(
-    workspace_id: str, definition: CustomFieldDefinition, created_at: str
-) -> CustomFieldDefinition:
+def create_definition(workspace_id: str, definition: CustomFieldDefinition, created_at: str) -> CustomFieldDefinition:
     key = keys.custom_field(workspace_id, definition.key)
     item = CustomFieldItem(
         key.pk,
@@ -62,7 +60,5 @@ def delete_definition(workspace_id: str, field_key: str) -> None:
         CustomFieldItem(key.pk, key.sk).delete(condition=CustomFieldItem.pk.exists())
     except DeleteError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
-            raise NotFound(
-                f"No custom field {field_key}", [{"field": "field_key", "issue": "not found"}]
-            ) from error
+            raise NotFound(f"No custom field {field_key}", [{"field": "field_key", "issue": "not found"}]) from error
         raise

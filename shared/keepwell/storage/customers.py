@@ -133,9 +133,7 @@ def require_customer(workspace_id: str, customer_id: str) -> Customer:
     return customer
 
 
-def find_customer_id(
-    workspace_id: str, *, domain: str | None = None, external_id: str | None = None
-) -> str | None:
+def find_customer_id(workspace_id: str, *, domain: str | None = None, external_id: str | None = None) -> str | None:
     """One GetItem on the alias (domain wins when both are given); None when nothing matches."""
     if domain is not None:
         try:
@@ -177,9 +175,7 @@ def _raise_conflicts(error: TransactWriteError, labels: list[str], customer: Cus
     details = []
     for label in failed:
         if label == "domain":
-            details.append(
-                {"field": "domain", "issue": f"{customer.domain} is already used by another customer"}
-            )
+            details.append({"field": "domain", "issue": f"{customer.domain} is already used by another customer"})
         elif label == "external_id":
             details.append(
                 {
@@ -238,9 +234,7 @@ def update_customer(before: Customer, after: Customer) -> Customer:
     try:
         with TransactWrite(connection=_connection()) as tx:
             for _, key in deletes:
-                tx.delete(
-                    _alias_item(key, before), condition=CustomerAliasItem.customer_id == before.customer_id
-                )
+                tx.delete(_alias_item(key, before), condition=CustomerAliasItem.customer_id == before.customer_id)
             for _, key in puts:
                 tx.save(_alias_item(key, after), condition=CustomerAliasItem.pk.does_not_exist())
             tx.update(
@@ -289,9 +283,7 @@ def _filter_condition(filters: CustomerFilters) -> Condition | None:
     return combined
 
 
-def list_customers(
-    workspace_id: str, filters: CustomerFilters, limit: int, cursor: str | None
-) -> CustomerPage:
+def list_customers(workspace_id: str, filters: CustomerFilters, limit: int, cursor: str | None) -> CustomerPage:
     """Customers sorted by name: gsi1 (whole workspace) or gsi2 (one owner's portfolio), other filters
     as a FilterExpression. Keeps querying until `limit` matches or the index ends (pynamodb's
     result iterator), and resumes exactly after the last returned item."""
@@ -310,9 +302,7 @@ def list_customers(
         prefixes={"pk": customer_prefix, f"{hash_name}sk": ""},
     )
     # Only filters (archived is always one unless included) can make pages short: read ahead then.
-    selective = any(
-        v is not None for k, v in vars(filters).items() if k not in ("owner_id", "include_archived")
-    )
+    selective = any(v is not None for k, v in vars(filters).items() if k not in ("owner_id", "include_archived"))
     page_size = min(max(limit * 2, 100), 500) if selective else limit + 1
     results = index.query(
         partition, filter_condition=condition, limit=limit, page_size=page_size, last_evaluated_key=start
@@ -326,7 +316,5 @@ def customer_ids(workspace_id: str) -> list[str]:
     """Every customer id of a workspace (keys-only read of gsi1), for fan-out jobs."""
     return [
         item.customer_id
-        for item in CustomerItem.gsi1.query(
-            keys.customers_listing(workspace_id), attributes_to_get=["customer_id"]
-        )
+        for item in CustomerItem.gsi1.query(keys.customers_listing(workspace_id), attributes_to_get=["customer_id"])
     ]

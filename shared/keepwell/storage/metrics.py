@@ -13,8 +13,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import JSONAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.attributes import (
+    JSONAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from keepwell.domain.ingestion import DayRollup
 from keepwell.storage import keys
@@ -59,10 +67,15 @@ class ConcurrentUpdate(Exception):
 def _to_metrics(item: DailyMetricsItem) -> DailyMetrics:
     counts = item.event_counts.as_dict() if hasattr(item.event_counts, "as_dict") else dict(item.event_counts or {})
     return DailyMetrics(
-        customer_id=item.customer_id, day=date.fromisoformat(item.day), events=int(item.events),
-        logins=int(item.logins), event_counts={k: int(v) for k, v in counts.items()},
-        active_users=set(item.active_users or ()), features=set(item.features or ()),
-        event_digests=set(item.event_digests or ()), version=int(item.version),
+        customer_id=item.customer_id,
+        day=date.fromisoformat(item.day),
+        events=int(item.events),
+        logins=int(item.logins),
+        event_counts={k: int(v) for k, v in counts.items()},
+        active_users=set(item.active_users or ()),
+        features=set(item.features or ()),
+        event_digests=set(item.event_digests or ()),
+        version=int(item.version),
     )
 
 
@@ -76,13 +89,14 @@ def get_days(workspace_id: str, wanted: Iterable[tuple[str, date]]) -> dict[tupl
     return found
 
 
-def apply_rollup(workspace_id: str, customer_id: str, day: date, rollup: DayRollup,
-                 previous: DailyMetrics | None) -> None:
+def apply_rollup(
+    workspace_id: str, customer_id: str, day: date, rollup: DayRollup, previous: DailyMetrics | None
+) -> None:
     """Add a rollup to a day if nobody wrote it since `previous` was read; else raise ConcurrentUpdate."""
     seen_version = previous.version if previous else 0
     key = keys.daily_metrics(workspace_id, customer_id, day)
     item = DailyMetricsItem(key.pk, key.sk)
-    actions = [
+    actions: list[Action] = [
         DailyMetricsItem.entity.set("daily_metrics"),
         DailyMetricsItem.workspace_id.set(workspace_id),
         DailyMetricsItem.customer_id.set(customer_id),
@@ -96,6 +110,7 @@ def apply_rollup(workspace_id: str, customer_id: str, day: date, rollup: DayRoll
         actions.append(DailyMetricsItem.active_users.add(rollup.users))
     if rollup.features:
         actions.append(DailyMetricsItem.features.add(rollup.features))
+    condition: Condition
     if previous is None:
         condition = DailyMetricsItem.pk.does_not_exist()
         actions.append(DailyMetricsItem.event_counts.set(dict(rollup.event_counts)))
@@ -104,7 +119,7 @@ def apply_rollup(workspace_id: str, customer_id: str, day: date, rollup: DayRoll
         # Nested counters are set to absolute totals; the version condition makes that exact.
         for name, count in rollup.event_counts.items():
             total = previous.event_counts.get(name, 0) + count
-            actions.append(DailyMetricsItem.event_counts[name].set(total))  # type: ignore[index]
+            actions.append(DailyMetricsItem.event_counts[name].set(total))
     try:
         item.update(actions=actions, condition=condition)
     except UpdateError as error:
@@ -113,15 +128,27 @@ def apply_rollup(workspace_id: str, customer_id: str, day: date, rollup: DayRoll
         raise
 
 
-
-def put_raw_events(workspace_id: str, batches: dict[tuple[str, date], list[dict[str, Any]]], batch_digest: str,
-                   retain_days: int, now: datetime) -> None:
+def put_raw_events(
+    workspace_id: str,
+    batches: dict[tuple[str, date], list[dict[str, Any]]],
+    batch_digest: str,
+    retain_days: int,
+    now: datetime,
+) -> None:
     """Keep the raw events of a batch, one item per customer-day, expiring after `retain_days`."""
     expires = now + timedelta(days=retain_days)
     with RawEventsItem.batch_write() as batch:
         for (customer_id, day), events in batches.items():
             key = keys.raw_events(workspace_id, customer_id, day, batch_digest)
-            batch.save(RawEventsItem(
-                key.pk, key.sk, entity="raw_events", workspace_id=workspace_id, customer_id=customer_id,
-                day=day.isoformat(), events_json=events, expires_at=expires,
-            ))
+            batch.save(
+                RawEventsItem(
+                    key.pk,
+                    key.sk,
+                    entity="raw_events",
+                    workspace_id=workspace_id,
+                    customer_id=customer_id,
+                    day=day.isoformat(),
+                    events_json=events,
+                    expires_at=expires,
+                )
+            )

@@ -96,7 +96,7 @@ class CustomFieldItem(TableItem):
     key = UnicodeAttribute()
     label = UnicodeAttribute()
     field_type = UnicodeAttribute()
-    options = ListAttribute[str](of=UnicodeAttribute, null=True)
+    options = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
     created_at = UnicodeAttribute()
 
 

@@ -39,9 +39,7 @@ def to_item(workspace_id: str, entry: TimelineEntry) -> TimelineItem:
 
 
 def to_entry(item: TimelineItem) -> TimelineEntry:
-    attributes = (
-        item.attributes.as_dict() if hasattr(item.attributes, "as_dict") else dict(item.attributes or {})
-    )
+    attributes = item.attributes.as_dict() if hasattr(item.attributes, "as_dict") else dict(item.attributes or {})
     return TimelineEntry(
         item_id=item.item_id,
         customer_id=item.customer_id,

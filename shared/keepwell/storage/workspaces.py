@@ -12,9 +12,16 @@ from keepwell.storage.models import UserItem, WorkspaceItem
 def create_workspace(workspace_id: str, name: str, timezone: str = "UTC", scoring_hour: int = 5) -> WorkspaceItem:
     key = keys.workspace(workspace_id)
     item = WorkspaceItem(
-        key.pk, key.sk, entity="workspace", workspace_id=workspace_id, name=name,
-        timezone=timezone, scoring_hour=scoring_hour, created_at=clock.iso(clock.now()),
-        gsi1pk=keys.SCHEDULER_LISTING, gsi1sk=workspace_id,
+        key.pk,
+        key.sk,
+        entity="workspace",
+        workspace_id=workspace_id,
+        name=name,
+        timezone=timezone,
+        scoring_hour=scoring_hour,
+        created_at=clock.iso(clock.now()),
+        gsi1pk=keys.SCHEDULER_LISTING,
+        gsi1sk=workspace_id,
     )
     item.save(condition=WorkspaceItem.pk.does_not_exist())
     return item
@@ -31,8 +38,16 @@ def get_workspace(workspace_id: str) -> WorkspaceItem | None:
 def put_user(workspace_id: str, user_id: str, email: str, name: str, role: str) -> UserItem:
     key = keys.user(workspace_id, user_id)
     item = UserItem(
-        key.pk, key.sk, entity="user", workspace_id=workspace_id, user_id=user_id, email=email,
-        name=name, role=role, active=True, created_at=clock.iso(clock.now()),
+        key.pk,
+        key.sk,
+        entity="user",
+        workspace_id=workspace_id,
+        user_id=user_id,
+        email=email,
+        name=name,
+        role=role,
+        active=True,
+        created_at=clock.iso(clock.now()),
     )
     item.save()
     return item

@@ -62,12 +62,18 @@ def detect_alerts(
     dropping = peak is not None and peak - score > thresholds.sharp_drop_points
     if dropping and not state.in_drop:
         assert peak is not None
-        alerts.append(Alert(
-            kind="sharp_drop", date=day, severity="critical",
-            message=(f"Health dropped {peak - score:.1f} points in {thresholds.sharp_drop_days} days "
-                     f"(from {peak:.1f} to {score:.1f})"),
-            details={"from": round(peak, 1), "to": round(score, 1), "days": thresholds.sharp_drop_days},
-        ))
+        alerts.append(
+            Alert(
+                kind="sharp_drop",
+                date=day,
+                severity="critical",
+                message=(
+                    f"Health dropped {peak - score:.1f} points in {thresholds.sharp_drop_days} days "
+                    f"(from {peak:.1f} to {score:.1f})"
+                ),
+                details={"from": round(peak, 1), "to": round(score, 1), "days": thresholds.sharp_drop_days},
+            )
+        )
 
     crossed = band is not None and state.band is not None and band != state.band
     if crossed and thresholds.band_crossing != "off":
@@ -77,22 +83,30 @@ def detect_alerts(
         except KeyError:  # the banding table changed since yesterday: compare nothing
             direction = ""
         if direction == "down" or (direction == "up" and thresholds.band_crossing == "both"):
-            alerts.append(Alert(
-                kind="band_crossing", date=day, severity="warning" if direction == "down" else "info",
-                message=f"Health moved {direction} from {state.band} to {band}",
-                details={"from": state.band, "to": band, "direction": direction},
-            ))
+            alerts.append(
+                Alert(
+                    kind="band_crossing",
+                    date=day,
+                    severity="warning" if direction == "down" else "info",
+                    message=f"Health moved {direction} from {state.band} to {band}",
+                    details={"from": state.band, "to": band, "direction": direction},
+                )
+            )
 
     misaligned = segment_avg is not None and segment_avg - score > thresholds.misalignment_points
     if misaligned and not state.misaligned:
         assert segment_avg is not None
         where = f"segment {segment}" if segment else "its segment"
-        alerts.append(Alert(
-            kind="misalignment", date=day, severity="warning",
-            message=f"Health {score:.1f} is {segment_avg - score:.1f} points below the {where} average "
-                    f"({segment_avg:.1f})",
-            details={"score": round(score, 1), "segment_avg": round(segment_avg, 1), "segment": segment},
-        ))
+        alerts.append(
+            Alert(
+                kind="misalignment",
+                date=day,
+                severity="warning",
+                message=f"Health {score:.1f} is {segment_avg - score:.1f} points below the {where} average "
+                f"({segment_avg:.1f})",
+                details={"score": round(score, 1), "segment_avg": round(segment_avg, 1), "segment": segment},
+            )
+        )
     new_state = AlertState(
         band=band if band is not None else state.band,
         in_drop=dropping,

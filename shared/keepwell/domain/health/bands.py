@@ -28,8 +28,7 @@ def check_band_table(bands: Sequence[Band]) -> list[Band]:
     for lower, upper in pairwise(ordered):
         if upper.min <= lower.max:
             raise ValueError(
-                f"bands '{lower.label}' ({lower.min}-{lower.max}) and '{upper.label}' "
-                f"({upper.min}-{upper.max}) overlap"
+                f"bands '{lower.label}' ({lower.min}-{lower.max}) and '{upper.label}' ({upper.min}-{upper.max}) overlap"
             )
         if upper.min > lower.max + 1:
             raise ValueError(

@@ -172,8 +172,14 @@ def _open_at(ticket: Ticket) -> float | None:
 class SignalIndex:
     """A customer's signals prepared for repeated as-of queries. Build once, call `measure(day)` per day."""
 
-    def __init__(self, signals: CustomerSignals, targets: NormalisationTargets, keywords: Sequence[str] = (),
-                 keyword_penalty: float = 15.0, keyword_penalty_cap: float = 45.0):
+    def __init__(
+        self,
+        signals: CustomerSignals,
+        targets: NormalisationTargets,
+        keywords: Sequence[str] = (),
+        keyword_penalty: float = 15.0,
+        keyword_penalty_cap: float = 45.0,
+    ):
         self.signals = signals
         self.targets = targets
         self.keywords = tuple(keywords)
@@ -206,16 +212,19 @@ class SignalIndex:
         inbound = [e.direction == "in" for e in emails]
         # Tone only of what the customer wrote; computed once per email however many days are scored.
         tones = [sentiment.tone(e.text) if e.direction == "in" else 0.0 for e in emails]
-        self._email = _Prefix([_ts(e.sent_at) for e in emails], {
-            "in": [float(x) for x in inbound],
-            "out": [float(not x) for x in inbound],
-            "proactive": [float(e.direction == "out" and e.proactive) for e in emails],
-            "replies": [float(e.direction == "in" and e.reply_to_proactive) for e in emails],
-            "tone": tones,
-            "toned": [float(x and bool(e.text.strip())) for x, e in zip(inbound, emails, strict=True)],
-            "champ_h": [(e.champion_response_hours or 0.0) if e.direction == "in" else 0.0 for e in emails],
-            "champ_n": [float(e.direction == "in" and e.champion_response_hours is not None) for e in emails],
-        })
+        self._email = _Prefix(
+            [_ts(e.sent_at) for e in emails],
+            {
+                "in": [float(x) for x in inbound],
+                "out": [float(not x) for x in inbound],
+                "proactive": [float(e.direction == "out" and e.proactive) for e in emails],
+                "replies": [float(e.direction == "in" and e.reply_to_proactive) for e in emails],
+                "tone": tones,
+                "toned": [float(x and bool(e.text.strip())) for x, e in zip(inbound, emails, strict=True)],
+                "champ_h": [(e.champion_response_hours or 0.0) if e.direction == "in" else 0.0 for e in emails],
+                "champ_n": [float(e.direction == "in" and e.champion_response_hours is not None) for e in emails],
+            },
+        )
         self._keyword_hits: list[tuple[float, Email, str]] = []
         if self.keywords:
             for email in emails:
@@ -226,29 +235,38 @@ class SignalIndex:
 
     def _index_meetings(self) -> None:
         meetings = sorted(self.signals.meetings or (), key=lambda m: _ts(m.at))
-        self._meeting = _Prefix([_ts(m.at) for m in meetings], {
-            "n": [1.0] * len(meetings), "minutes": [float(m.duration_minutes) for m in meetings],
-        })
+        self._meeting = _Prefix(
+            [_ts(m.at) for m in meetings],
+            {
+                "n": [1.0] * len(meetings),
+                "minutes": [float(m.duration_minutes) for m in meetings],
+            },
+        )
 
     def _index_tickets(self) -> None:
         tickets = list(self.signals.tickets or ())
         by_created = sorted(tickets, key=lambda t: _ts(t.created_at))
-        self._created = _Prefix([_ts(t.created_at) for t in by_created], {
-            "n": [1.0] * len(by_created),
-            "high": [float(t.priority in HIGH_PRIORITIES) for t in by_created],
-            "escalated": [float(t.escalated) for t in by_created],
-        })
+        self._created = _Prefix(
+            [_ts(t.created_at) for t in by_created],
+            {
+                "n": [1.0] * len(by_created),
+                "high": [float(t.priority in HIGH_PRIORITIES) for t in by_created],
+                "escalated": [float(t.escalated) for t in by_created],
+            },
+        )
         closed = sorted(x for x in (_open_at(t) for t in tickets) if x is not None)
         self._closed_keys = closed
         resolved = sorted(
-            (t for t in tickets if t.resolved_at is not None), key=lambda t: _ts(t.resolved_at)  # type: ignore[arg-type]
+            (t for t in tickets if t.resolved_at is not None),
+            key=lambda t: _ts(t.resolved_at),  # type: ignore[arg-type]
         )
-        self._resolved = _Prefix([_ts(t.resolved_at) for t in resolved if t.resolved_at], {
-            "n": [1.0] * len(resolved),
-            "hours": [
-                max(0.0, (_ts(t.resolved_at) - _ts(t.created_at)) / 3600) for t in resolved if t.resolved_at
-            ],
-        })
+        self._resolved = _Prefix(
+            [_ts(t.resolved_at) for t in resolved if t.resolved_at],
+            {
+                "n": [1.0] * len(resolved),
+                "hours": [max(0.0, (_ts(t.resolved_at) - _ts(t.created_at)) / 3600) for t in resolved if t.resolved_at],
+            },
+        )
         severe = (t for t in tickets if t.priority in SEVERE_PRIORITIES)
         self._severe = sorted(severe, key=lambda t: _ts(t.created_at))
         self._severe_keys = [_ts(t.created_at) for t in self._severe]
@@ -279,8 +297,14 @@ class SignalIndex:
         target: Target = getattr(self.targets, key)
         scored.append((key, raw, target.normalise(raw)))
 
-    def _settle(self, out: Measurement, dimension: str, scored: list[Scored],
-                penalty: float = 0.0, extra: Sequence[Evidence] = ()) -> None:
+    def _settle(
+        self,
+        out: Measurement,
+        dimension: str,
+        scored: list[Scored],
+        penalty: float = 0.0,
+        extra: Sequence[Evidence] = (),
+    ) -> None:
         """The dimension is the mean of its available metric scores (minus any keyword penalty)."""
         if not scored:
             out.values[dimension] = None
@@ -370,8 +394,12 @@ class SignalIndex:
         self._add(out, "open_tickets", float(created_by_now - closed_by_now), scored)
         resolved = self._resolved.span(start, end)
         if self._resolved.total("n", resolved):
-            self._add(out, "resolution_hours",
-                      self._resolved.total("hours", resolved) / self._resolved.total("n", resolved), scored)
+            self._add(
+                out,
+                "resolution_hours",
+                self._resolved.total("hours", resolved) / self._resolved.total("n", resolved),
+                scored,
+            )
         created = self._created.span(start, end)
         count = self._created.total("n", created)
         if count:
@@ -379,14 +407,21 @@ class SignalIndex:
         self._add(out, "escalations", self._created.total("escalated", created), scored)
         extra: list[Evidence] = []
         severe_open = [
-            t for t in self._severe[: bisect_left(self._severe_keys, end)]
+            t
+            for t in self._severe[: bisect_left(self._severe_keys, end)]
             if (closed_at := _open_at(t)) is None or closed_at >= end
         ]
         out.metrics["critical_open_tickets"] = float(len(severe_open))
         if severe_open:
             noun = "ticket" if len(severe_open) == 1 else "tickets"
-            extra.append(Evidence(SUPPORT, f"{len(severe_open)} critical {noun} open",
-                                  -min(1.0, 0.3 + 0.2 * len(severe_open)), severe_open[0].id))
+            extra.append(
+                Evidence(
+                    SUPPORT,
+                    f"{len(severe_open)} critical {noun} open",
+                    -min(1.0, 0.3 + 0.2 * len(severe_open)),
+                    severe_open[0].id,
+                )
+            )
         self._settle(out, SUPPORT, scored, extra=extra)
 
     def _measure_sentiment(self, out: Measurement, end: float) -> None:
@@ -408,8 +443,9 @@ class SignalIndex:
             penalty = min(self.keyword_penalty_cap, self.keyword_penalty * len(hits))
             for _, email, word in reversed(hits):  # newest first
                 when = email.sent_at.date().isoformat()
-                extra.append(Evidence(SENTIMENT, f"email on {when} mentions '{word}'",
-                                      -self.keyword_penalty / 100.0, email.id))
+                extra.append(
+                    Evidence(SENTIMENT, f"email on {when} mentions '{word}'", -self.keyword_penalty / 100.0, email.id)
+                )
         if self._nps:
             at = bisect_right(self._nps_keys, end - 1e-6)
             if at:
@@ -465,15 +501,14 @@ class PreparedModel:
     @classmethod
     def of(cls, model: HealthModel) -> PreparedModel:
         allowed = expression_names(model.variables)
-        compiled = {
-            d.key: compile_expression(d.expression, allowed) for d in model.dimensions if d.expression
-        }
+        compiled = {d.key: compile_expression(d.expression, allowed) for d in model.dimensions if d.expression}
         return cls(model, compiled)
 
     def index(self, signals: CustomerSignals) -> SignalIndex:
         config = self.model.sentiment
-        return SignalIndex(signals, self.model.targets, config.keywords(),
-                           config.keyword_penalty, config.keyword_penalty_cap)
+        return SignalIndex(
+            signals, self.model.targets, config.keywords(), config.keyword_penalty, config.keyword_penalty_cap
+        )
 
 
 def expression_inputs(signals: CustomerSignals, measurement: Measurement) -> dict[str, Any]:

@@ -53,8 +53,10 @@ def explain(
 ) -> str:
     """One paragraph a CSM can read aloud: the score, what drags it, what holds it up, what is missing."""
     if result.score is None:
-        return (f"{name} has no health score: none of the model's dimensions has data "
-                f"({', '.join(d.label.lower() for d in result.dimensions)} are all N/A).")
+        return (
+            f"{name} has no health score: none of the model's dimensions has data "
+            f"({', '.join(d.label.lower() for d in result.dimensions)} are all N/A)."
+        )
     shown = f"{result.display_score:.1f}"
     sentences = [f"{name} scores {shown}" + (f" ({band})." if band else ".")]
     score = result.score

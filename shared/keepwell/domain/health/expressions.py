@@ -51,23 +51,71 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     # IF is rewritten to a conditional expression before evaluation so only the chosen branch runs.
 }
 FUNCTION_ARITY: dict[str, tuple[int, int]] = {
-    "CLAMP": (3, 3), "MIN": (2, 20), "MAX": (2, 20), "ABS": (1, 1), "ROUND": (1, 2),
-    "IF": (3, 3), "AND": (1, 20), "OR": (1, 20), "NOT": (1, 1),
+    "CLAMP": (3, 3),
+    "MIN": (2, 20),
+    "MAX": (2, 20),
+    "ABS": (1, 1),
+    "ROUND": (1, 2),
+    "IF": (3, 3),
+    "AND": (1, 20),
+    "OR": (1, 20),
+    "NOT": (1, 1),
 }
 FUNCTION_NAMES = tuple(sorted(FUNCTION_ARITY))
 
 _OPERATORS = {
-    op: fn for op, fn in DEFAULT_OPERATORS.items()
-    if op in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Eq, ast.NotEq,
-              ast.Gt, ast.Lt, ast.GtE, ast.LtE, ast.Not, ast.USub, ast.UAdd)
+    op: fn
+    for op, fn in DEFAULT_OPERATORS.items()
+    if op
+    in (
+        ast.Add,
+        ast.Sub,
+        ast.Mult,
+        ast.Div,
+        ast.FloorDiv,
+        ast.Mod,
+        ast.Eq,
+        ast.NotEq,
+        ast.Gt,
+        ast.Lt,
+        ast.GtE,
+        ast.LtE,
+        ast.Not,
+        ast.USub,
+        ast.UAdd,
+    )
 }
 _OPERATORS[ast.Pow] = _power
 
 _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
-    ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call, ast.Name, ast.Load,
-    ast.Constant, ast.IfExp,
-    ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.USub, ast.UAdd, ast.Not,
-    ast.And, ast.Or, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE,
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.Call,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.IfExp,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
+    ast.Pow,
+    ast.USub,
+    ast.UAdd,
+    ast.Not,
+    ast.And,
+    ast.Or,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
 )
 _CONSTRUCT_NAMES: dict[type[ast.AST], str] = {
     ast.Attribute: "attribute access (a.b)",
@@ -104,9 +152,7 @@ class CompiledExpression:
     names: frozenset[str]  # variables it reads
 
 
-def _error(
-    message: str, line: int | None = None, col: int | None = None, issue: str = "invalid"
-) -> InvalidInput:
+def _error(message: str, line: int | None = None, col: int | None = None, issue: str = "invalid") -> InvalidInput:
     where = f" (line {line}, col {col})" if line is not None else ""
     detail: dict[str, Any] = {"field": "expression", "issue": issue}
     if line is not None:
@@ -159,26 +205,20 @@ def compile_expression(source: str, allowed_names: Iterable[str]) -> CompiledExp
     for node in nodes:
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
-                raise _error(
-                    "only plain function calls are allowed", *pos(node), issue="disallowed"
-                )
+                raise _error("only plain function calls are allowed", *pos(node), issue="disallowed")
             name = node.func.id.upper()
             if name not in FUNCTION_ARITY:
                 raise _error(
-                    f"function '{node.func.id}' is not allowed; "
-                    f"allowed functions: {', '.join(FUNCTION_NAMES)}",
-                    *pos(node), issue="unknown_function",
+                    f"function '{node.func.id}' is not allowed; allowed functions: {', '.join(FUNCTION_NAMES)}",
+                    *pos(node),
+                    issue="unknown_function",
                 )
             if node.keywords:
-                raise _error(
-                    f"{name} takes no named arguments", *pos(node), issue="disallowed"
-                )
+                raise _error(f"{name} takes no named arguments", *pos(node), issue="disallowed")
             low, high = FUNCTION_ARITY[name]
             if not low <= len(node.args) <= high:
                 expected = str(low) if low == high else f"{low} to {high}"
-                raise _error(
-                    f"{name} takes {expected} arguments, got {len(node.args)}", *pos(node), issue="arity"
-                )
+                raise _error(f"{name} takes {expected} arguments, got {len(node.args)}", *pos(node), issue="arity")
         elif isinstance(node, ast.Name):
             continue  # checked below, knowing which names are call targets
         elif isinstance(node, ast.Constant):
@@ -187,49 +227,44 @@ def compile_expression(source: str, allowed_names: Iterable[str]) -> CompiledExp
             if isinstance(node.value, int | float):
                 if abs(node.value) > MAX_LITERAL:
                     raise _error(
-                    f"number {node.value} is too large (limit {MAX_LITERAL:g})", *pos(node), issue="too_large"
-                )
+                        f"number {node.value} is too large (limit {MAX_LITERAL:g})", *pos(node), issue="too_large"
+                    )
             elif isinstance(node.value, str):
                 if len(node.value) > 100:
-                    raise _error(
-                    "text constants are limited to 100 characters", *pos(node), issue="too_large"
-                )
+                    raise _error("text constants are limited to 100 characters", *pos(node), issue="too_large")
             else:
                 raise _error(
                     "only numbers, text and True/False are allowed as constants",
-                    *pos(node), issue="disallowed",
+                    *pos(node),
+                    issue="disallowed",
                 )
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
             exponent = node.right
             if isinstance(exponent, ast.UnaryOp) and isinstance(exponent.operand, ast.Constant):
                 exponent = exponent.operand
             if not isinstance(exponent, ast.Constant) or not isinstance(exponent.value, int | float):
-                raise _error(
-                    "the exponent of ** must be a number", *pos(node), issue="disallowed"
-                )
+                raise _error("the exponent of ** must be a number", *pos(node), issue="disallowed")
             if abs(exponent.value) > MAX_EXPONENT:
                 raise _error(
                     f"exponent {exponent.value} is too large (limit {MAX_EXPONENT})",
-                    *pos(node), issue="too_large",
+                    *pos(node),
+                    issue="too_large",
                 )
         elif not isinstance(node, _ALLOWED_NODES):
             what = _CONSTRUCT_NAMES.get(type(node), type(node).__name__)
-            raise _error(
-                    f"{what} not allowed", *pos(node), issue="disallowed"
-                )
+            raise _error(f"{what} not allowed", *pos(node), issue="disallowed")
     call_targets = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
     for node in nodes:
         if isinstance(node, ast.Name) and id(node) not in call_targets:
             if node.id.startswith("_"):
-                raise _error(
-                    f"name '{node.id}' is not allowed", *pos(node), issue="disallowed"
-                )
+                raise _error(f"name '{node.id}' is not allowed", *pos(node), issue="disallowed")
             if node.id in ("True", "False"):
                 continue
             if node.id not in allowed:
                 raise _error(
                     f"unknown field '{node.id}'; allowed fields: {', '.join(sorted(allowed)) or '(none)'}",
-                    *pos(node), issue="unknown_field",
+                    *pos(node),
+                    issue="unknown_field",
                 )
             used.add(node.id)
     rewritten = _RewriteIf().visit(tree)

@@ -13,7 +13,13 @@ from keepwell.errors import InvalidInput, from_validation_error
 USAGE, ENGAGEMENT, SUPPORT, SENTIMENT = "usage", "engagement", "support", "sentiment"
 PAYMENT, RELATIONSHIP, CONTRACT = "payment", "relationship", "contract"
 STANDARD_DIMENSIONS: tuple[str, ...] = (
-    USAGE, ENGAGEMENT, SUPPORT, SENTIMENT, PAYMENT, RELATIONSHIP, CONTRACT,
+    USAGE,
+    ENGAGEMENT,
+    SUPPORT,
+    SENTIMENT,
+    PAYMENT,
+    RELATIONSHIP,
+    CONTRACT,
 )
 SMOOTHING_WINDOWS: tuple[int, ...] = (3, 7, 14, 30)
 WEIGHT_TOLERANCE = 1e-9

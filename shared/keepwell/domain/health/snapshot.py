@@ -67,8 +67,13 @@ def _items(ranked: list[RankedEvidence]) -> list[EvidenceItem]:
 class Scorer:
     """Scores one customer day after day, carrying the smoothing window and hysteresis state."""
 
-    def __init__(self, model: HealthModel | PreparedModel, signals: CustomerSignals,
-                 prior: Sequence[HealthSnapshot] = (), top: int = TOP_EVIDENCE):
+    def __init__(
+        self,
+        model: HealthModel | PreparedModel,
+        signals: CustomerSignals,
+        prior: Sequence[HealthSnapshot] = (),
+        top: int = TOP_EVIDENCE,
+    ):
         self.prepared = model if isinstance(model, PreparedModel) else PreparedModel.of(model)
         self.model = self.prepared.model
         self.signals = signals
@@ -108,8 +113,15 @@ class Scorer:
             band=band_name,
             band_color=band_color,
             dimensions=[
-                DimensionSnapshot(key=d.key, label=d.label, value=d.value, weight=d.weight,
-                                  effective_weight=d.effective_weight, contribution=d.contribution, na=d.na)
+                DimensionSnapshot(
+                    key=d.key,
+                    label=d.label,
+                    value=d.value,
+                    weight=d.weight,
+                    effective_weight=d.effective_weight,
+                    contribution=d.contribution,
+                    na=d.na,
+                )
                 for d in result.dimensions
             ],
             na_dimensions=result.na_dimensions,
@@ -123,16 +135,22 @@ class Scorer:
         )
 
 
-def compute_snapshot(model: HealthModel | PreparedModel, signals: CustomerSignals, day: date,
-                     prior: Sequence[HealthSnapshot] = ()) -> HealthSnapshot:
+def compute_snapshot(
+    model: HealthModel | PreparedModel, signals: CustomerSignals, day: date, prior: Sequence[HealthSnapshot] = ()
+) -> HealthSnapshot:
     """Today's snapshot; `prior` (earlier snapshots, e.g. the last 30 days) feeds smoothing and hysteresis."""
     window_start = day - timedelta(days=31)
     recent = [s for s in prior if window_start <= s.date < day]
     return Scorer(model, signals, recent).score(day)
 
 
-def compute_history(model: HealthModel | PreparedModel, signals: CustomerSignals, end: date,
-                    days: int = HISTORY_DAYS, prior: Sequence[HealthSnapshot] = ()) -> list[HealthSnapshot]:
+def compute_history(
+    model: HealthModel | PreparedModel,
+    signals: CustomerSignals,
+    end: date,
+    days: int = HISTORY_DAYS,
+    prior: Sequence[HealthSnapshot] = (),
+) -> list[HealthSnapshot]:
     """Recompute `days` daily snapshots ending on `end`, oldest first (e.g. after the model changed).
 
     Signals are indexed once and each day is answered by bisects and a sliding window: linear in days."""

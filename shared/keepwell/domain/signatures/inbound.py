@@ -34,9 +34,7 @@ class SignatureRejected(Unauthorized):
 
     code = "invalid_signature"
 
-    def __init__(
-        self, provider: str, reason: str, message: str, header: str | None = None, field: str = "body"
-    ):
+    def __init__(self, provider: str, reason: str, message: str, header: str | None = None, field: str = "body"):
         details = [{"field": f"headers.{header}" if header else field, "issue": reason}]
         super().__init__(f"{provider} webhook rejected: {message}", details=details)
         self.provider = provider
@@ -118,9 +116,7 @@ def verify_zendesk(
     try:
         sent_at = datetime.fromisoformat(timestamp)
     except ValueError:
-        raise SignatureRejected(
-            "zendesk", "malformed_header", "timestamp is not ISO-8601", ZENDESK_TIMESTAMP
-        ) from None
+        raise SignatureRejected("zendesk", "malformed_header", "timestamp is not ISO-8601", ZENDESK_TIMESTAMP) from None
     if sent_at.tzinfo is None:
         sent_at = sent_at.replace(tzinfo=UTC)
     _check_window("zendesk", sent_at, now or clock.now(), ZENDESK_TIMESTAMP)

@@ -229,23 +229,17 @@ def _check(url: str, resolve: Resolver, allow_loopback_http: bool) -> PinnedTarg
         for ip in addresses:
             reason = blocked_reason(ip)
             if reason is not None:
-                raise UnsafeUrl(
-                    "blocked_address", f"The host {host} resolves to a non-public address ({reason}: {ip})"
-                )
+                raise UnsafeUrl("blocked_address", f"The host {host} resolves to a non-public address ({reason}: {ip})")
     path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
     return PinnedTarget(host=host, ip=str(addresses[0]), port=port, scheme=scheme, path=path)
 
 
-def validate_subscription_url(
-    url: str, resolve: Resolver = default_resolve, allow_loopback_http: bool = False
-) -> str:
+def validate_subscription_url(url: str, resolve: Resolver = default_resolve, allow_loopback_http: bool = False) -> str:
     """Check a URL when a subscription is created or changed: returns it, or raises `UnsafeUrl` (400)."""
     _check(url, resolve, allow_loopback_http)
     return url
 
 
-def check_before_send(
-    url: str, resolve: Resolver = default_resolve, allow_loopback_http: bool = False
-) -> PinnedTarget:
+def check_before_send(url: str, resolve: Resolver = default_resolve, allow_loopback_http: bool = False) -> PinnedTarget:
     """Re-resolve and re-check right before a delivery; connect only to the returned `ip`."""
     return _check(url, resolve, allow_loopback_http)
