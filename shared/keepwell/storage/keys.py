@@ -181,3 +181,8 @@ def product_activity_timeline_item_id(day: date) -> str:
 
 # The one cross-workspace partition: the hourly scheduler lists workspace ids (and nothing else) here.
 SCHEDULER_LISTING = "SCHEDULE"
+
+
+def signal_log(workspace_id: str, customer_id: str) -> Key:
+    """The customer's rolling signal log (emails, meetings, tickets, NPS) that scoring reads by key."""
+    return Key(customer_partition(workspace_id, customer_id), "SIGNALS")

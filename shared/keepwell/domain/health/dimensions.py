@@ -211,7 +211,9 @@ class SignalIndex:
         self._emails = emails
         inbound = [e.direction == "in" for e in emails]
         # Tone only of what the customer wrote; computed once per email however many days are scored.
-        tones = [sentiment.tone(e.text) if e.direction == "in" else 0.0 for e in emails]
+        tones = [
+            (e.tone if e.tone is not None else sentiment.tone(e.text)) if e.direction == "in" else 0.0 for e in emails
+        ]
         self._email = _Prefix(
             [_ts(e.sent_at) for e in emails],
             {
@@ -220,7 +222,10 @@ class SignalIndex:
                 "proactive": [float(e.direction == "out" and e.proactive) for e in emails],
                 "replies": [float(e.direction == "in" and e.reply_to_proactive) for e in emails],
                 "tone": tones,
-                "toned": [float(x and bool(e.text.strip())) for x, e in zip(inbound, emails, strict=True)],
+                "toned": [
+                    float(x and (e.tone is not None or bool(e.text.strip())))
+                    for x, e in zip(inbound, emails, strict=True)
+                ],
                 "champ_h": [(e.champion_response_hours or 0.0) if e.direction == "in" else 0.0 for e in emails],
                 "champ_n": [float(e.direction == "in" and e.champion_response_hours is not None) for e in emails],
             },

@@ -51,6 +51,7 @@ class Email:
     sent_at: datetime
     text: str = ""
     id: str | None = None  # timeline item id, used as evidence reference
+    tone: float | None = None  # VADER compound computed at ingestion; None = compute from text
     proactive: bool = False  # outbound, started by the CSM (not a reply)
     reply_to_proactive: bool = False  # inbound, answering a proactive CSM email
     champion_response_hours: float | None = None  # inbound from the champion: hours they took to answer
