@@ -2,15 +2,67 @@
 
 from __future__ import annotations
 
-from keepwell.schemas.events import EventBatchOut
-from keepwell.services.pending import not_implemented
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from keepwell.errors import BadRequest, InvalidInput, PayloadTooLarge, from_validation_error
+from keepwell.observability import logger
+from keepwell.schemas.events import MAX_EVENTS_PER_BATCH, EventBatchIn, EventBatchOut
+from keepwell.services import api_keys, event_ingestion
+
+
+def parse_event_batch(raw_body: bytes) -> list[Any]:
+    """The events of a body: `{"events": [...]}` or a bare JSON array of events. Each event is
+    validated later on its own; here only the envelope can make the whole request fail."""
+    if not raw_body.strip():
+        raise BadRequest('Request body is empty; send {"events": [...]}', code="empty_body")
+    try:
+        payload = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest(f"Malformed JSON: {error}", code="malformed_json") from error
+    if isinstance(payload, list):
+        payload = {"events": payload}
+    if not isinstance(payload, dict):
+        raise InvalidInput(
+            f'Invalid body: expected an object {{"events": [...]}} or an array of events, got {type(payload).__name__}',
+            details=[{"field": "events", "issue": "Field required", "type": "missing"}],
+        )
+    events = payload.get("events")
+    if isinstance(events, list) and len(events) > MAX_EVENTS_PER_BATCH:
+        raise PayloadTooLarge(
+            f"The batch has {len(events)} events; the limit is {MAX_EVENTS_PER_BATCH} per request: split it",
+            details=[{"field": "events", "issue": f"at most {MAX_EVENTS_PER_BATCH} events", "type": "too_long"}],
+            code="too_many_events",
+        )
+    try:
+        return EventBatchIn.model_validate(payload).events
+    except ValidationError as error:
+        raise from_validation_error(error) from error
 
 
 def receive_event_batch(api_key: str | None, raw_body: bytes) -> EventBatchOut:
     """Resolve the workspace from `api_key` (X-Api-Key), validate the batch body and ingest it.
 
-    To do: authenticate the key (services.api_keys), parse `EventBatchIn`, call
-    `services.event_ingestion.ingest_batch`, and queue rescoring for customers whose past days
-    changed. Raises Unauthorized for a missing/revoked key, InvalidInput for a bad body.
+    Raises Unauthorized for a missing, unknown or revoked key (before the body is read), BadRequest /
+    InvalidInput for a body that is not a batch, PayloadTooLarge for more than 1,000 events.
     """
-    raise not_implemented("event ingestion over HTTP")
+    workspace_id = api_keys.verify_api_key(api_key)
+    events = parse_event_batch(raw_body)
+    outcome = event_ingestion.ingest_batch(workspace_id, events)
+    answer = outcome.answer
+    # Rescoring of `outcome.affected_customer_ids` (from `outcome.recompute_from` for backfilled
+    # days) is queued by the scoring change; until then the daily recalculation picks them up.
+    logger.info(
+        "event batch ingested",
+        extra={
+            "workspace_id": workspace_id,
+            "received": len(events),
+            "accepted": answer.accepted,
+            "duplicates": answer.duplicates,
+            "rejected": len(answer.rejected),
+            "customers_changed": len(outcome.affected_customer_ids),
+        },
+    )
+    return answer

@@ -8,25 +8,33 @@ the service re-reads that day, so an event is counted once whatever the retries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.attributes import (
-    JSONAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.exceptions import UpdateError
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
+from pynamodb.connection.table import TableConnection
+from pynamodb.exceptions import GetError, PutError
 
-from keepwell.domain.ingestion import DayRollup
+from keepwell.domain.ingestion import RAW_FIELDS, DayActivity, DayRollup
 from keepwell.storage import keys
 from keepwell.storage.models import TableItem
+
+# A raw-events item holds at most this much JSON (DynamoDB's item limit is 400 KB).
+RAW_ITEM_MAX_BYTES = 300_000
+BATCH_WRITE_LIMIT = 25
+BATCH_GET_LIMIT = 100
+MAX_UNPROCESSED_RETRIES = 8
+_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class DailyMetricsItem(TableItem):
@@ -44,7 +52,8 @@ class DailyMetricsItem(TableItem):
 class RawEventsItem(TableItem):
     customer_id = UnicodeAttribute()
     day = UnicodeAttribute()
-    events_json = JSONAttribute()
+    event_count = NumberAttribute(default=0)
+    events_json = UnicodeAttribute()  # a JSON array of RAW_FIELDS rows, serialised once by `put_raw_events`
 
 
 @dataclass
@@ -59,32 +68,85 @@ class DailyMetrics:
     event_digests: set[str] = field(default_factory=set)
     version: int = 0
 
+    def activity(self) -> DayActivity:
+        return DayActivity(
+            events=self.events,
+            logins=self.logins,
+            event_counts=self.event_counts,
+            users=frozenset(self.active_users),
+            features=frozenset(self.features),
+        )
+
 
 class ConcurrentUpdate(Exception):
     """Another writer changed the day since we read it; read again and retry."""
 
 
-def _to_metrics(item: DailyMetricsItem) -> DailyMetrics:
-    counts = item.event_counts.as_dict() if hasattr(item.event_counts, "as_dict") else dict(item.event_counts or {})
+# Ingestion reads and writes day items as DynamoDB attribute maps rather than through model
+# instances: it does so for every customer-day of every batch, and building pynamodb models and
+# update expressions there costs more CPU than all the per-event work (bench/ingest.py).
+def _table() -> TableConnection:
+    return DailyMetricsItem._get_connection()
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def _strings(raw: dict[str, Any], name: str) -> set[str]:
+    return set(raw[name]["SS"]) if name in raw else set()
+
+
+def _from_raw(raw: dict[str, Any]) -> DailyMetrics:
     return DailyMetrics(
-        customer_id=item.customer_id,
-        day=date.fromisoformat(item.day),
-        events=int(item.events),
-        logins=int(item.logins),
-        event_counts={k: int(v) for k, v in counts.items()},
-        active_users=set(item.active_users or ()),
-        features=set(item.features or ()),
-        event_digests=set(item.event_digests or ()),
-        version=int(item.version),
+        customer_id=raw["customer_id"]["S"],
+        day=date.fromisoformat(raw["day"]["S"]),
+        events=int(raw["events"]["N"]) if "events" in raw else 0,
+        logins=int(raw["logins"]["N"]) if "logins" in raw else 0,
+        event_counts={name: int(v["N"]) for name, v in raw.get("event_counts", {}).get("M", {}).items()},
+        active_users=_strings(raw, "active_users"),
+        features=_strings(raw, "features"),
+        event_digests=_strings(raw, "event_digests"),
+        version=int(raw["version"]["N"]) if "version" in raw else 0,
     )
 
 
-def get_days(workspace_id: str, wanted: Iterable[tuple[str, date]]) -> dict[tuple[str, date], DailyMetrics]:
-    """Fetch customer-days by key in BatchGetItem pages of 100; absent days are simply missing."""
+def batch_get_raw(
+    item_keys: list[keys.Key], *, consistent: bool = False, attributes: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Raw items (attribute maps) of any keys of the table, in BatchGetItem pages of 100; unprocessed
+    keys are asked again with a backoff. Used on ingestion's hot path (customers, day items)."""
+    table = _table()
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(item_keys), BATCH_GET_LIMIT):
+        pending: list[Any] = [
+            {"pk": {"S": k.pk}, "sk": {"S": k.sk}} for k in item_keys[start : start + BATCH_GET_LIMIT]
+        ]
+        backoff = 0.05
+        for _attempt in range(MAX_UNPROCESSED_RETRIES):
+            answer = table.batch_get_item(pending, consistent_read=consistent or None, attributes_to_get=attributes)
+            found.extend(answer.get("Responses", {}).get(table.table_name, []))
+            pending = answer.get("UnprocessedKeys", {}).get(table.table_name, {}).get("Keys") or []
+            if not pending:
+                break
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 1.0)
+        else:
+            raise GetError(f"{len(pending)} keys still unprocessed after {MAX_UNPROCESSED_RETRIES} tries")
+    return found
+
+
+def get_days(
+    workspace_id: str, wanted: Iterable[tuple[str, date]], *, consistent: bool = False
+) -> dict[tuple[str, date], DailyMetrics]:
+    """Fetch customer-days by key in BatchGetItem pages of 100; absent days are simply missing.
+
+    Eventually consistent by default: a stale read only makes the version-conditioned write fail
+    and that day be read again (consistently)."""
     wanted_keys = [keys.daily_metrics(workspace_id, customer_id, day) for customer_id, day in set(wanted)]
     found: dict[tuple[str, date], DailyMetrics] = {}
-    for item in DailyMetricsItem.batch_get([(k.pk, k.sk) for k in wanted_keys]):
-        metrics = _to_metrics(item)
+    for raw in batch_get_raw(wanted_keys, consistent=consistent):
+        metrics = _from_raw(raw)
         found[(metrics.customer_id, metrics.day)] = metrics
     return found
 
@@ -92,63 +154,182 @@ def get_days(workspace_id: str, wanted: Iterable[tuple[str, date]]) -> dict[tupl
 def apply_rollup(
     workspace_id: str, customer_id: str, day: date, rollup: DayRollup, previous: DailyMetrics | None
 ) -> None:
-    """Add a rollup to a day if nobody wrote it since `previous` was read; else raise ConcurrentUpdate."""
-    seen_version = previous.version if previous else 0
+    """Add a rollup to a day if nobody wrote it since `previous` was read; else raise ConcurrentUpdate.
+
+    A new day is one conditional PutItem (`attribute_not_exists`); a day already counted is one
+    UpdateItem conditioned on its version that adds only what is new (the digests already there
+    are not sent again). Neither returns the item."""
     key = keys.daily_metrics(workspace_id, customer_id, day)
-    item = DailyMetricsItem(key.pk, key.sk)
-    actions: list[Action] = [
-        DailyMetricsItem.entity.set("daily_metrics"),
-        DailyMetricsItem.workspace_id.set(workspace_id),
-        DailyMetricsItem.customer_id.set(customer_id),
-        DailyMetricsItem.day.set(day.isoformat()),
-        DailyMetricsItem.events.add(rollup.events),
-        DailyMetricsItem.logins.add(rollup.logins),
-        DailyMetricsItem.version.set(seen_version + 1),
-        DailyMetricsItem.event_digests.add(rollup.digests),
-    ]
-    if rollup.users:
-        actions.append(DailyMetricsItem.active_users.add(rollup.users))
-    if rollup.features:
-        actions.append(DailyMetricsItem.features.add(rollup.features))
-    condition: Condition
+    table = _table()
+    request: dict[str, Any] = {"TableName": table.table_name}
     if previous is None:
-        condition = DailyMetricsItem.pk.does_not_exist()
-        actions.append(DailyMetricsItem.event_counts.set(dict(rollup.event_counts)))
+        item: dict[str, Any] = {
+            "pk": {"S": key.pk},
+            "sk": {"S": key.sk},
+            "entity": {"S": "daily_metrics"},
+            "workspace_id": {"S": workspace_id},
+            "customer_id": {"S": customer_id},
+            "day": {"S": day.isoformat()},
+            "events": _n(rollup.events),
+            "logins": _n(rollup.logins),
+            "version": _n(1),
+            "event_counts": {"M": {name: _n(count) for name, count in rollup.event_counts.items()}},
+        }
+        # Largest attributes last: moto (the local stack) re-measures every attribute already set
+        # each time it sets one. The order means nothing to DynamoDB.
+        if rollup.features:
+            item["features"] = {"SS": list(rollup.features)}
+        if rollup.users:
+            item["active_users"] = {"SS": list(rollup.users)}
+        item["event_digests"] = {"SS": list(rollup.digests)}
+        request.update(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        operation = "PutItem"
     else:
-        condition = DailyMetricsItem.version == seen_version
-        # Nested counters are set to absolute totals; the version condition makes that exact.
+        counts = dict(previous.event_counts)
         for name, count in rollup.event_counts.items():
-            total = previous.event_counts.get(name, 0) + count
-            actions.append(DailyMetricsItem.event_counts[name].set(total))
+            counts[name] = counts.get(name, 0) + count
+        values: dict[str, Any] = {
+            # The whole map as an absolute total (one value however many event names): the version
+            # condition makes that exact.
+            ":counts": {"M": {name: _n(count) for name, count in counts.items()}},
+            ":version": _n(previous.version + 1),
+            ":seen": _n(previous.version),
+            ":events": _n(rollup.events),
+            ":logins": _n(rollup.logins),
+            ":digests": {"SS": list(rollup.digests)},
+        }
+        names = {"#c": "event_counts", "#v": "version", "#e": "events", "#l": "logins", "#d": "event_digests"}
+        added = ["#e :events", "#l :logins", "#d :digests"]
+        for placeholder, name, new in (
+            ("#u", "active_users", rollup.users - previous.active_users),
+            ("#f", "features", rollup.features - previous.features),
+        ):
+            if new:
+                names[placeholder] = name
+                values[f":{name}"] = {"SS": list(new)}
+                added.append(f"{placeholder} :{name}")
+        request.update(
+            Key={"pk": {"S": key.pk}, "sk": {"S": key.sk}},
+            UpdateExpression="SET #c = :counts, #v = :version ADD " + ", ".join(added),
+            ConditionExpression="#v = :seen",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+        operation = "UpdateItem"
     try:
-        item.update(actions=actions, condition=condition)
-    except UpdateError as error:
-        if getattr(error, "cause_response_code", "") == "ConditionalCheckFailedException":
+        table.connection.dispatch(operation, request)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
             raise ConcurrentUpdate(f"{customer_id} {day}") from error
         raise
 
 
-def put_raw_events(
-    workspace_id: str,
-    batches: dict[tuple[str, date], list[dict[str, Any]]],
-    batch_digest: str,
-    retain_days: int,
-    now: datetime,
-) -> None:
-    """Keep the raw events of a batch, one item per customer-day, expiring after `retain_days`."""
-    expires = now + timedelta(days=retain_days)
-    with RawEventsItem.batch_write() as batch:
-        for (customer_id, day), events in batches.items():
-            key = keys.raw_events(workspace_id, customer_id, day, batch_digest)
-            batch.save(
-                RawEventsItem(
-                    key.pk,
-                    key.sk,
-                    entity="raw_events",
-                    workspace_id=workspace_id,
-                    customer_id=customer_id,
-                    day=day.isoformat(),
-                    events_json=events,
-                    expires_at=expires,
-                )
+@dataclass(frozen=True)
+class RawEvents:
+    """The raw events of one batch for one customer-day, as rows of RAW_FIELDS; `name` is stable for
+    the same events. `sizes` bounds each row's size as JSON (to split large days over items)."""
+
+    customer_id: str
+    day: date
+    name: str
+    records: list[tuple[Any, ...]]
+    sizes: list[int]
+
+
+def _chunks(raw: RawEvents) -> Iterator[list[tuple[Any, ...]]]:
+    """Consecutive runs of rows whose JSON stays under RAW_ITEM_MAX_BYTES."""
+    start, size = 0, 2
+    for index, record_size in enumerate(raw.sizes):
+        if index > start and size + record_size > RAW_ITEM_MAX_BYTES:
+            yield raw.records[start:index]
+            start, size = index, 2
+        size += record_size + 1
+    if start < len(raw.records):
+        yield raw.records[start:]
+
+
+def put_raw_events(workspace_id: str, batches: Iterable[RawEvents], retain_days: int, now: datetime) -> None:
+    """Keep raw events, one item per customer-day and batch (split when large), expiring after
+    `retain_days` (DynamoDB TTL). Writing the same events again overwrites the same items.
+
+    Items are serialised here (one JSON text per item) and sent in BatchWriteItems of 25;
+    unprocessed items are sent again with a backoff."""
+    expires = {"N": str(int((now + timedelta(days=retain_days)).timestamp()))}
+    entity, workspace = {"S": "raw_events"}, {"S": workspace_id}
+    items: list[dict[str, Any]] = []
+    for raw in batches:
+        customer, day = {"S": raw.customer_id}, {"S": raw.day.isoformat()}
+        for part, records in enumerate(_chunks(raw)):
+            key = keys.raw_events(workspace_id, raw.customer_id, raw.day, f"{raw.name}.{part}")
+            items.append(
+                {
+                    "pk": {"S": key.pk},
+                    "sk": {"S": key.sk},
+                    "entity": entity,
+                    "workspace_id": workspace,
+                    "customer_id": customer,
+                    "day": day,
+                    "event_count": _n(len(records)),
+                    "events_json": {"S": _json(records)},
+                    "expires_at": expires,
+                }
             )
+    _batch_write(items)
+
+
+def put_imported_days(workspace_id: str, days: Iterable[tuple[str, date, DayActivity]]) -> int:
+    """Write whole day items from an import of past usage (the demo seed's history), unconditionally.
+
+    Imported days carry totals but no event digests (an import has no event identities): events
+    sent later for such a day are added to it by `apply_rollup` like any other."""
+    items: list[dict[str, Any]] = []
+    entity, workspace = {"S": "daily_metrics"}, {"S": workspace_id}
+    for customer_id, day, activity in days:
+        key = keys.daily_metrics(workspace_id, customer_id, day)
+        item: dict[str, Any] = {
+            "pk": {"S": key.pk},
+            "sk": {"S": key.sk},
+            "entity": entity,
+            "workspace_id": workspace,
+            "customer_id": {"S": customer_id},
+            "day": {"S": day.isoformat()},
+            "events": _n(activity.events),
+            "logins": _n(activity.logins),
+            "version": _n(1),
+            "event_counts": {"M": {name: _n(count) for name, count in activity.event_counts.items()}},
+        }
+        if activity.features:  # largest last (see apply_rollup)
+            item["features"] = {"SS": sorted(activity.features)}
+        if activity.users:
+            item["active_users"] = {"SS": sorted(activity.users)}
+        items.append(item)
+    _batch_write(items)
+    return len(items)
+
+
+def _batch_write(items: list[dict[str, Any]]) -> None:
+    table = RawEventsItem._get_connection()
+    for start in range(0, len(items), BATCH_WRITE_LIMIT):
+        pending = items[start : start + BATCH_WRITE_LIMIT]
+        backoff = 0.05
+        for _attempt in range(MAX_UNPROCESSED_RETRIES):
+            answer = table.batch_write_item(put_items=pending)
+            unprocessed = answer.get("UnprocessedItems", {}).get(table.table_name) or []
+            pending = [request["PutRequest"]["Item"] for request in unprocessed]
+            if not pending:
+                break
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 1.0)
+        else:
+            raise PutError(f"{len(pending)} items still unprocessed after {MAX_UNPROCESSED_RETRIES} tries")
+
+
+def list_raw_events(workspace_id: str, customer_id: str, day: date, now: datetime) -> list[dict[str, Any]]:
+    """The raw events kept for a customer-day (RAW_FIELDS by name), oldest first. TTL deletion lags
+    expiry by up to days, so expired items are skipped here."""
+    records: list[dict[str, Any]] = []
+    prefix = keys.raw_events(workspace_id, customer_id, day, "")
+    for item in RawEventsItem.query(prefix.pk, RawEventsItem.sk.startswith(prefix.sk)):
+        if item.expires_at is None or item.expires_at > now:
+            records.extend(dict(zip(RAW_FIELDS, row, strict=True)) for row in json.loads(item.events_json))
+    return sorted(records, key=lambda r: (r["timestamp"], r["digest"]))
