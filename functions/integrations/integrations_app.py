@@ -11,9 +11,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice.app import Response
 
+from keepwell.domain.integrations.urls import public_base_url, request_url
 from keepwell.http import create_app, json_response, raw_body, route
 from keepwell.observability import logger, metrics, tracer
 from keepwell.services import integration_webhooks
+from keepwell.settings import get_settings
 
 app = create_app("keepwell-integrations")
 
@@ -21,9 +23,17 @@ app = create_app("keepwell-integrations")
 @route(app, "/v1/integrations/{provider}/{workspace_id}", methods=["POST"])
 def post_integration_webhook(provider: str, workspace_id: str) -> Response:
     request = app.current_request
-    headers = dict(request.headers) if request is not None else {}
+    assert request is not None
+    headers = dict(request.headers)
+    event = request.to_original_event()
+    # HubSpot v3 signs the URL as the provider called it; rebuilt from Host, the stage/base path and query.
+    base = public_base_url(headers, request.context, event["path"], local=get_settings().is_local)
+    url = request_url(base, event["path"], event.get("multiValueQueryStringParameters"))
     # Signatures cover the exact bytes received, so the raw body goes through, not parsed JSON.
-    return json_response(integration_webhooks.receive_webhook(provider, workspace_id, headers, raw_body(app)))
+    body = raw_body(app)
+    return json_response(
+        integration_webhooks.receive_webhook(provider, workspace_id, headers, body, method=request.method, url=url)
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

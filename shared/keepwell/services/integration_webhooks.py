@@ -1,19 +1,299 @@
-"""POST /v1/integrations/{provider}/{workspace_id}: signed inbound webhooks from support/CRM tools."""
+"""Signed integration webhooks, and the admin use cases around them (secrets, unmatched events).
+
+A delivery is handled in this order, and nothing is stored before its signature verified:
+verify (401) → parse (400) → drop events already seen → link to customers → write matched entries
+through `record_timeline_entries` and park the rest → remember the events as seen (conditional put,
+TTL) → queue rescoring. Every write is idempotent per provider id, so a crash before the seen markers
+are written only means the provider's retry does the same writes again.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from keepwell.services.pending import not_implemented
+from aws_lambda_powertools.metrics import MetricUnit
+
+from keepwell import clock
+from keepwell.adapters import queues, secrets
+from keepwell.auth import Caller
+from keepwell.domain.ingestion import CustomerRef
+from keepwell.domain.integrations import SIGNATURE_HEADERS, check_secret, parse_delivery
+from keepwell.domain.integrations.model import EventDraft, ParsedDelivery, TimelineDraft
+from keepwell.domain.integrations.tickets import merge_ticket_update, newest_per_item
+from keepwell.domain.integrations.urls import webhook_url
+from keepwell.domain.signatures.inbound import PROVIDERS, VERIFIERS, SignatureRejected
+from keepwell.errors import NotFound
+from keepwell.observability import logger, metrics
+from keepwell.schemas.integrations import (
+    IntegrationListOut,
+    IntegrationOut,
+    IntegrationSecretIn,
+    MapUnmatchedIn,
+    MapUnmatchedOut,
+    UnmatchedEventOut,
+    UnmatchedListOut,
+    UnmatchedQuery,
+    WebhookReceiptOut,
+)
+from keepwell.schemas.messages import WORKSPACE_ID, ScoringRequest
+from keepwell.services.timeline_recording import record_timeline_entries
+from keepwell.settings import get_settings
+from keepwell.storage import customers, keys
+from keepwell.storage import integrations as store
+from keepwell.storage.customer_lookup import resolve_customer_refs
+
+# After a mismatch, re-read a secret cached longer than this: it may have just been rotated.
+SECRET_REFRESH_SECONDS = 5.0
+_WORKSPACE = re.compile(WORKSPACE_ID)
 
 
-def receive_webhook(provider: str, workspace_id: str, headers: Mapping[str, str], raw_body: bytes) -> dict[str, Any]:
-    """Verify the provider's signature over `raw_body` with the workspace's secret, then record it.
+def _unknown_provider(provider: str) -> NotFound:
+    return NotFound(
+        f"Unknown integration provider {provider!r}; one of {', '.join(PROVIDERS)}",
+        [{"field": "provider", "issue": "unknown"}],
+        code="unknown_provider",
+    )
 
-    To do: look up the workspace's integration secret (Secrets Manager, keepwell/<ws>/<provider>),
-    verify e.g. Zendesk's X-Zendesk-Webhook-Signature (base64 HMAC-SHA256 of timestamp + body),
-    map the payload to timeline entries / signals, and queue rescoring. Unknown provider or
-    workspace → NotFound; bad signature → Unauthorized; nothing is written on failure.
+
+# --- the webhook ---------------------------------------------------------------------------------------
+def receive_webhook(
+    provider: str,
+    workspace_id: str,
+    headers: Mapping[str, str],
+    raw_body: bytes,
+    *,
+    method: str = "POST",
+    url: str = "",
+) -> WebhookReceiptOut | dict[str, Any]:
+    """Verify the provider's signature over `raw_body` with the workspace's secret, then record the events.
+
+    Returns the receipt, or the body the provider expects back (Slack's url_verification challenge).
+    Unknown provider → NotFound (404); missing/bad/stale signature or no secret → SignatureRejected (401);
+    a verified body of the wrong shape → 400.
     """
-    raise not_implemented(f"{provider} integration webhooks")
+    if provider not in VERIFIERS:
+        raise _unknown_provider(provider)
+    if not _WORKSPACE.fullmatch(workspace_id):
+        raise NotFound("Unknown workspace", [{"field": "workspace_id", "issue": "unknown"}])
+    _verify(provider, workspace_id, headers, raw_body, method=method, url=url)
+    parsed = parse_delivery(provider, headers, raw_body)
+    if parsed.reply is not None:
+        return parsed.reply
+    receipt = _record(workspace_id, provider, parsed)
+    for name, value in (("Recorded", receipt.recorded), ("Parked", receipt.parked), ("Duplicates", receipt.duplicates)):
+        if value:
+            metrics.add_metric(name=f"IntegrationEvents{name}", unit=MetricUnit.Count, value=value)
+    logger.info(
+        "integration webhook received",
+        extra={"provider": provider, "workspace_id": workspace_id, **receipt.model_dump(exclude={"provider"})},
+    )
+    return receipt
+
+
+def _verify(
+    provider: str, workspace_id: str, headers: Mapping[str, str], raw_body: bytes, *, method: str, url: str
+) -> None:
+    name = keys.integration_secret_name(workspace_id, provider)
+    verify = VERIFIERS[provider]
+    try:
+        secret = secrets.get_secret(name)
+        if secret is None:
+            raise SignatureRejected(provider, "not_configured", "no signing secret is set for this provider")
+        try:
+            verify(headers, raw_body, secret, method=method, url=url)
+        except SignatureRejected as rejected:
+            fresh = secrets.get_secret(name, max_age=SECRET_REFRESH_SECONDS) if rejected.reason == "mismatch" else None
+            if fresh is None or fresh == secret:
+                raise
+            verify(headers, raw_body, fresh, method=method, url=url)
+    except SignatureRejected as rejected:
+        metrics.add_metric(name="IntegrationWebhooksRejected", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "integration webhook rejected",
+            extra={"provider": provider, "workspace_id": workspace_id, "reason": rejected.reason},
+        )
+        raise
+
+
+def _record(workspace_id: str, provider: str, parsed: ParsedDelivery) -> WebhookReceiptOut:
+    now = clock.now()
+    unique: dict[str, EventDraft] = {}
+    for event in parsed.events:  # a batch may repeat an event: it counts once
+        unique.setdefault(event.event_id, event)
+    seen = store.seen_event_ids(workspace_id, provider, unique)
+    fresh = [event for event_id, event in unique.items() if event_id not in seen]
+    matched, unmatched = _link(workspace_id, provider, fresh)
+    _write(workspace_id, [(customer_id, event.draft) for customer_id, event in matched])
+    if unmatched:
+        store.park(workspace_id, provider, unmatched, clock.iso(now))
+    for event in fresh:
+        store.mark_seen(workspace_id, provider, event.event_id, now)
+    return WebhookReceiptOut(
+        provider=provider,
+        received=len(parsed.events),
+        recorded=len(matched),
+        parked=len(unmatched),
+        duplicates=len(parsed.events) - len(fresh),
+        ignored=parsed.ignored,
+        duplicate=bool(parsed.events) and not fresh,
+    )
+
+
+def _refs(event: EventDraft) -> list[CustomerRef]:
+    link = event.link
+    return [
+        *(CustomerRef("id", v) for v in link.customer_ids),
+        *(CustomerRef("external_id", v) for v in link.external_ids),
+        *(CustomerRef("domain", v) for v in link.domains),
+    ]
+
+
+def _link(
+    workspace_id: str, provider: str, events: list[EventDraft]
+) -> tuple[list[tuple[str, EventDraft]], list[EventDraft]]:
+    """An admin's mapping first, then Keepwell's id, external ids and domains, by key reads only."""
+    if not events:
+        return [], []
+    mapped = store.get_mappings(workspace_id, provider, {k for e in events for k in e.link.mapping_keys})
+    resolved = resolve_customer_refs(workspace_id, {ref for e in events for ref in _refs(e)})
+    matched: list[tuple[str, EventDraft]] = []
+    unmatched: list[EventDraft] = []
+    for event in events:
+        candidates = [mapped.get(k) for k in event.link.mapping_keys] + [resolved.get(r) for r in _refs(event)]
+        customer_id = next((c for c in candidates if c), None)
+        if customer_id is None:
+            unmatched.append(event)
+        else:
+            matched.append((customer_id, event))
+    return matched, unmatched
+
+
+def _write(workspace_id: str, drafts: Iterable[tuple[str, TimelineDraft]]) -> int:
+    """Write the entries (the newest state of each ticket wins) and ask for the changed customers' rescoring."""
+    entries = [draft.for_customer(customer_id) for customer_id, draft in newest_per_item(drafts)]
+    if not entries:
+        return 0
+    stored = store.stored_attributes(workspace_id, [e for e in entries if e.kind == "ticket"])
+    final = [
+        merged
+        for entry in entries
+        if (merged := merge_ticket_update(stored.get((entry.customer_id, entry.item_id)), entry)) is not None
+    ]
+    changed = record_timeline_entries(workspace_id, final)
+    _queue_rescoring(workspace_id, changed)
+    return len(final)
+
+
+def _queue_rescoring(workspace_id: str, customer_ids: set[str]) -> None:
+    queue_url = get_settings().scoring_queue_url
+    if customer_ids and queue_url:
+        queues.send_messages(
+            queue_url,
+            [
+                ScoringRequest(workspace_id=workspace_id, customer_id=c, reason="integration")
+                for c in sorted(customer_ids)
+            ],
+        )
+
+
+# --- admin: secrets ------------------------------------------------------------------------------------
+def _require_provider(provider: str) -> None:
+    if provider not in PROVIDERS:
+        raise _unknown_provider(provider)
+
+
+def _integration(workspace_id: str, provider: str, base_url: str) -> IntegrationOut:
+    info = secrets.describe_secret(keys.integration_secret_name(workspace_id, provider))
+    return IntegrationOut(
+        provider=provider,
+        configured=info is not None,
+        webhook_url=webhook_url(base_url, provider, workspace_id),
+        signature_headers=list(SIGNATURE_HEADERS[provider]),
+        updated_at=clock.iso(info.last_changed) if info and info.last_changed else None,
+    )
+
+
+def list_integrations(caller: Caller, base_url: str) -> IntegrationListOut:
+    """Every provider: whether a secret is set and the URL to give the provider. Never the secret."""
+    return IntegrationListOut(items=[_integration(caller.workspace_id, p, base_url) for p in PROVIDERS])
+
+
+def set_secret(caller: Caller, provider: str, body: IntegrationSecretIn, base_url: str) -> IntegrationOut:
+    _require_provider(provider)
+    value = body.secret.get_secret_value()
+    check_secret(provider, value)
+    secrets.put_secret(
+        keys.integration_secret_name(caller.workspace_id, provider),
+        value,
+        description=f"Keepwell {provider} webhook signing secret of workspace {caller.workspace_id}",
+    )
+    logger.info(
+        "integration secret set",
+        extra={"provider": provider, "workspace_id": caller.workspace_id, "by": caller.user_id},
+    )
+    return _integration(caller.workspace_id, provider, base_url)
+
+
+def delete_secret(caller: Caller, provider: str) -> None:
+    """After this, the provider's webhooks for this workspace are rejected (401) until a new secret is set."""
+    _require_provider(provider)
+    if not secrets.delete_secret(keys.integration_secret_name(caller.workspace_id, provider)):
+        raise NotFound(f"No {provider} secret is set", [{"field": "provider", "issue": "not configured"}])
+    logger.info(
+        "integration secret deleted",
+        extra={"provider": provider, "workspace_id": caller.workspace_id, "by": caller.user_id},
+    )
+
+
+# --- admin: unmatched events ---------------------------------------------------------------------------
+def _unmatched_out(event: store.UnmatchedEvent) -> UnmatchedEventOut:
+    return UnmatchedEventOut(
+        unmatched_id=event.unmatched_id,
+        provider=event.provider,
+        event_id=event.event_id,
+        received_at=event.received_at,
+        occurred_at=clock.iso(event.draft.occurred_at),
+        kind=event.draft.kind,
+        title=event.draft.title,
+        link_key=event.link.key,
+        link_label=event.link.label,
+        domains=list(event.link.domains),
+        external_ids=list(event.link.external_ids),
+    )
+
+
+def list_unmatched(caller: Caller, query: UnmatchedQuery) -> UnmatchedListOut:
+    page = store.list_unmatched(caller.workspace_id, limit=query.limit, cursor=query.cursor)
+    return UnmatchedListOut(items=[_unmatched_out(e) for e in page.items], next_cursor=page.next_cursor)
+
+
+def map_unmatched(caller: Caller, unmatched_id: str, body: MapUnmatchedIn) -> MapUnmatchedOut:
+    """Give a parked event its customer: write its entry, remember the mapping of its provider-side
+    identity (so later events go straight through), and release the other parked events of that identity."""
+    workspace_id = caller.workspace_id
+    event = store.get_unmatched(workspace_id, unmatched_id)
+    if event is None:
+        raise NotFound(f"No unmatched event {unmatched_id}", [{"field": "unmatched_id", "issue": "not found"}])
+    customers.require_customer(workspace_id, body.customer_id)
+    key = event.link.key
+    released = [event]
+    if key:
+        store.put_mapping(workspace_id, event.provider, key, body.customer_id, caller.user_id)
+        released += [
+            e for e in store.unmatched_with_link(workspace_id, event.provider, key) if e.unmatched_id != unmatched_id
+        ]
+    _write(workspace_id, [(body.customer_id, e.draft) for e in released])
+    store.delete_unmatched(workspace_id, [e.unmatched_id for e in released])
+    logger.info(
+        "unmatched integration events mapped",
+        extra={"workspace_id": workspace_id, "provider": event.provider, "count": len(released), "by": caller.user_id},
+    )
+    return MapUnmatchedOut(
+        unmatched_id=unmatched_id,
+        customer_id=body.customer_id,
+        provider=event.provider,
+        mapping_key=key,
+        recorded=len(released),
+    )
