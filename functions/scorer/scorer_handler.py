@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -25,17 +26,43 @@ def record_handler(record: SQSRecord) -> None:
     except ValidationError:
         logger.warning("invalid scoring message", extra={"message_id": record.message_id}, exc_info=True)
         raise
-    scoring_jobs.run_scoring_request(request)
+    try:
+        scoring_jobs.run_scoring_request(request)
+    except Exception:
+        receives = int(record.attributes.approximate_receive_count or 1)
+        logger.exception(
+            "scoring failed",
+            extra={
+                "message_id": record.message_id,
+                "workspace_id": request.workspace_id,
+                "customer_id": request.customer_id,
+                "job_id": request.job_id,
+                "receive_count": receives,
+            },
+        )
+        if receives >= scoring_jobs.MAX_RECEIVES:  # on its way to the DLQ: count it in its job
+            try:
+                scoring_jobs.record_failure(request)
+            except Exception:
+                logger.exception("could not count the failure in its job", extra={"job_id": request.job_id})
+        raise
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+    started = time.perf_counter()
+    with scoring_jobs.batched():  # the batch's domain events and job progress go out together
+        response = process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    failed = len(response.get("batchItemFailures", []))
+    metrics.add_metric(name="ScoringRecordsFailed", unit=MetricUnit.Count, value=failed)
+    metrics.add_metric(
+        name="ScoringRecordsProcessed", unit=MetricUnit.Count, value=len(event.get("Records", [])) - failed
     )
     metrics.add_metric(
-        name="ScoringRecordsFailed", unit=MetricUnit.Count, value=len(response.get("batchItemFailures", []))
+        name="ScoringBatchDuration", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000
     )
     return dict(response)

@@ -1,0 +1,133 @@
+"""Recalculations: recompute every customer's last 90 days with the current model, as a job whose
+progress a client can poll (manual `POST /v1/health/recalculate`, or a model change).
+
+Starting a job reads the customer ids (one Query), writes the job and its pages of 100 ids, and queues
+one message for page 0. The scorer expands a page into one `history` message per customer followed by
+the message of the next page, so the queue holds about one page at a time however large the
+workspace: the fan-out advances as fast as customers are scored (back-pressure), and no single
+invocation has to enqueue a whole workspace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keepwell import clock, ids
+from keepwell.adapters import queues
+from keepwell.auth import Caller
+from keepwell.errors import Forbidden, NotFound
+from keepwell.observability import logger
+from keepwell.schemas.messages import ScoringRequest
+from keepwell.services import scoring_jobs
+from keepwell.settings import get_settings
+from keepwell.storage import health_models, recalculations
+from keepwell.storage.recalculations import Job
+
+RECALCULATING_ROLES = frozenset({"admin", "director"})
+
+
+def require_recalculate(caller: Caller) -> None:
+    if caller.role not in RECALCULATING_ROLES:
+        raise Forbidden(f"Role {caller.role} may not start a recalculation; ask a director or admin")
+
+
+def job_summary(job: Job) -> dict[str, Any]:
+    done = min(job.done, job.total)
+    failed = min(job.failed, job.total - done)
+    return {
+        "job_id": job.job_id,
+        "workspace_id": job.workspace_id,
+        "status": job.status,
+        "total": job.total,
+        "done": done,
+        "failed": failed,
+        "percent": 100.0 if job.total == 0 else round((done + failed) * 100.0 / job.total, 1),
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "reason": job.reason,
+        "requested_by": job.requested_by,
+        "model_version": job.model_version,
+    }
+
+
+def start_recalculation(workspace_id: str, requested_by: str, reason: str = "manual") -> dict[str, Any]:
+    """Create a job that recomputes every (not archived) customer, 90-day history included, with the
+    current model; returns the job summary (its `job_id` to poll)."""
+    _, version = health_models.get_current_model(workspace_id, fresh=True)
+    day = scoring_jobs.workspace_today(workspace_id)  # one end day for the whole job
+    customer_ids = recalculations.active_customer_ids(workspace_id)
+    job_id = ids.new_id("rc")
+    job = recalculations.create_job(
+        workspace_id,
+        job_id,
+        customer_ids,
+        reason=reason,
+        requested_by=requested_by,
+        model_version=version,
+        started_at=clock.now(),
+    )
+    if job.pages:
+        first = ScoringRequest(
+            workspace_id=workspace_id,
+            reason=reason,  # type: ignore[arg-type]  # validated by the model
+            scoring_day=day,
+            job_id=job_id,
+            page=0,
+            history=True,
+            model_version=version,
+        )
+        queues.send_messages(get_settings().scoring_queue_url, [first])
+    logger.info(
+        "recalculation started",
+        extra={
+            "workspace_id": workspace_id,
+            "job_id": job_id,
+            "customers": job.total,
+            "model_version": version,
+            "reason": reason,
+            "requested_by": requested_by,
+        },
+    )
+    return job_summary(job)
+
+
+def fan_out_page(request: ScoringRequest) -> int:
+    """Queue a history message for each customer of the request's page, then the next page's message."""
+    assert request.job_id is not None and request.page is not None
+    customer_ids, has_next = recalculations.get_page(request.workspace_id, request.job_id, request.page)
+    if customer_ids is None:
+        logger.warning(
+            "recalculation page not found",
+            extra={"workspace_id": request.workspace_id, "job_id": request.job_id, "page": request.page},
+        )
+        return 0
+    common = request.model_dump(exclude={"customer_id", "page"})
+    messages = [ScoringRequest(**common, customer_id=c, page=request.page) for c in customer_ids]
+    if has_next:
+        messages.append(ScoringRequest(**common, page=request.page + 1))
+    return queues.send_messages(get_settings().scoring_queue_url, messages)
+
+
+def fail_pages_from(workspace_id: str, job_id: str, page: int) -> None:
+    """A page's fan-out failed for good: its customers and those of the pages after it will not be
+    scored by this job; count them failed so the job finishes and says so."""
+    for number in range(page, recalculations.page_count(workspace_id, job_id)):
+        customer_ids, _ = recalculations.get_page(workspace_id, job_id, number)
+        if customer_ids:
+            recalculations.record_progress(workspace_id, job_id, number, customer_ids, failed=True)
+
+
+def get_recalculation(caller: Caller, job_id: str) -> dict[str, Any]:
+    job = recalculations.get_job(caller.workspace_id, job_id) if _valid_id(job_id) else None
+    if job is None:
+        raise NotFound(f"No recalculation {job_id}", [{"field": "job_id", "issue": "not found"}])
+    return job_summary(job)
+
+
+def request_recalculation(caller: Caller) -> dict[str, Any]:
+    require_recalculate(caller)
+    return start_recalculation(caller.workspace_id, caller.user_id, "manual")
+
+
+def _valid_id(job_id: str) -> bool:
+    return 0 < len(job_id) <= 128 and all(c.isalnum() or c in "_-" for c in job_id)
