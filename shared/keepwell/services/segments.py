@@ -1,0 +1,175 @@
+"""Segments: save named conditions, list their members as the data stands now, and benchmark a
+customer against the segments it belongs to. Directors and admins write; everyone reads; a CSM sees
+only the members in their own portfolio (the customers they own)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keepwell import clock, ids
+from keepwell.auth import Caller
+from keepwell.domain import conditions
+from keepwell.domain.conditions import Rule
+from keepwell.domain.segments import SegmentRule, is_member, segment_benchmarks, segment_fields, stored_rule
+from keepwell.errors import Conflict, InvalidInput, NotFound
+from keepwell.schemas.customers import CustomerOut
+from keepwell.schemas.segments import (
+    CustomerBenchmarkOut,
+    SegmentBenchmarkOut,
+    SegmentIn,
+    SegmentMembersOut,
+    SegmentOut,
+    SegmentPatchIn,
+)
+from keepwell.services.health_models import require_configure
+from keepwell.storage import custom_fields as field_store
+from keepwell.storage import health_models as model_store
+from keepwell.storage import segments as store
+
+MAX_SEGMENTS = 100
+# Members are found by evaluating the condition customer by customer (in name order); one request
+# examines at most this many before answering with what it found and a cursor to continue.
+MAX_EXAMINED = 2000
+PORTFOLIO_ROLES = frozenset({"csm"})
+
+
+def _fields(workspace_id: str) -> dict[str, str]:
+    definitions = {d.key: d.type for d in field_store.list_definitions(workspace_id)}
+    model, _ = model_store.get_current_model(workspace_id)
+    return dict(segment_fields(definitions, [d.key for d in model.dimensions]))
+
+
+def _compile(condition: Any, fields: dict[str, str]) -> Rule:
+    return conditions.compile_condition(condition, fields, "condition")
+
+
+def segment_out(segment: store.Segment) -> SegmentOut:
+    return SegmentOut(
+        segment_id=segment.segment_id,
+        name=segment.name,
+        description=segment.description,
+        condition=segment.condition,
+        condition_text=conditions.to_text(stored_rule(segment.condition, {})),
+        created_at=segment.created_at,
+        created_by=segment.created_by,
+        updated_at=segment.updated_at,
+        version=segment.version,
+    )
+
+
+def _check_name(workspace_id: str, name: str, segment_id: str | None = None) -> list[store.Segment]:
+    existing = store.list_segments(workspace_id)
+    if any(s.name.lower() == name.lower() and s.segment_id != segment_id for s in existing):
+        raise Conflict(f"A segment named '{name}' already exists", [{"field": "name", "issue": "already used"}])
+    return existing
+
+
+# --- CRUD ----------------------------------------------------------------------------------------
+def create_segment(caller: Caller, body: SegmentIn) -> store.Segment:
+    require_configure(caller)
+    rule = _compile(body.condition, _fields(caller.workspace_id))
+    existing = _check_name(caller.workspace_id, body.name)
+    if len(existing) >= MAX_SEGMENTS:
+        raise InvalidInput(
+            f"A workspace has at most {MAX_SEGMENTS} segments", [{"field": "name", "issue": "too many segments"}]
+        )
+    now = clock.iso(clock.now())
+    segment = store.Segment(
+        segment_id=ids.new_id("seg"),
+        name=body.name,
+        description=body.description or None,
+        condition=conditions.to_dict(rule),
+        created_at=now,
+        created_by=caller.user_id,
+        updated_at=now,
+        version=1,
+    )
+    return store.create_segment(caller.workspace_id, segment)
+
+
+def list_segments(caller: Caller) -> list[store.Segment]:
+    return sorted(store.list_segments(caller.workspace_id), key=lambda s: (s.name.lower(), s.segment_id))
+
+
+def get_segment(caller: Caller, segment_id: str) -> store.Segment:
+    return store.get_segment(caller.workspace_id, segment_id)
+
+
+def update_segment(caller: Caller, segment_id: str, body: SegmentPatchIn) -> store.Segment:
+    require_configure(caller)
+    sent = body.model_fields_set
+    for name in ("name", "condition"):
+        if name in sent and getattr(body, name) is None:
+            raise InvalidInput(f"Invalid body: {name} cannot be null", [{"field": name, "issue": "cannot be null"}])
+    current = store.get_segment(caller.workspace_id, segment_id)
+    if body.version is not None and body.version != current.version:
+        raise Conflict(
+            f"Segment is at version {current.version}, not {body.version}",
+            [{"field": "version", "issue": "stale"}],
+            code="version_conflict",
+        )
+    condition = current.condition
+    if body.condition is not None:
+        condition = conditions.to_dict(_compile(body.condition, _fields(caller.workspace_id)))
+    name = body.name if body.name is not None else current.name
+    if name.lower() != current.name.lower():
+        _check_name(caller.workspace_id, name, segment_id)
+    description = (body.description or None) if "description" in sent else current.description
+    after = store.Segment(
+        **{
+            **current.__dict__,
+            "name": name,
+            "description": description,
+            "condition": condition,
+            "updated_at": clock.iso(clock.now()),
+        }
+    )
+    if after.__dict__ | {"updated_at": ""} == current.__dict__ | {"updated_at": ""}:
+        return current  # nothing changed
+    return store.update_segment(caller.workspace_id, current, after)
+
+
+def delete_segment(caller: Caller, segment_id: str) -> None:
+    require_configure(caller)
+    store.delete_segment(caller.workspace_id, segment_id)
+
+
+# --- members and benchmarks ------------------------------------------------------------------------
+def members(caller: Caller, segment_id: str, limit: int, cursor: str | None) -> SegmentMembersOut:
+    """The customers matching the segment now, by name. A CSM reads only their portfolio."""
+    segment = store.get_segment(caller.workspace_id, segment_id)
+    rule = stored_rule(segment.condition, _fields(caller.workspace_id))
+    owner = caller.user_id if caller.role in PORTFOLIO_ROLES else None
+    found: list[CustomerOut] = []
+    next_cursor: str | None = None
+    rows = store.iter_health_rows(caller.workspace_id, owner_id=owner, cursor=cursor)
+    for examined, (row, position) in enumerate(rows, start=1):
+        if is_member(rule, row):
+            found.append(CustomerOut.of(row.customer))
+        if len(found) == limit or examined >= MAX_EXAMINED:
+            next_cursor = position
+            break
+    return SegmentMembersOut(segment_id=segment.segment_id, items=found, next_cursor=next_cursor)
+
+
+def benchmark(caller: Caller, customer_id: str) -> CustomerBenchmarkOut:
+    """The customer's score and dimensions against the average of each segment it belongs to (averages
+    over every member of the segment in the workspace, the customer itself left out)."""
+    workspace_id = caller.workspace_id
+    row = store.get_health_row(workspace_id, customer_id)
+    if row is None:
+        raise NotFound(f"No customer {customer_id}", [{"field": "customer_id", "issue": "not found"}])
+    fields = _fields(workspace_id)
+    rules = [SegmentRule(s.segment_id, s.name, stored_rule(s.condition, fields)) for s in list_segments(caller)]
+    model, _ = model_store.get_current_model(workspace_id)
+    labels = {d.key: d.title for d in model.dimensions}
+    entries: list[dict[str, Any]] = []
+    if any(is_member(r.rule, row) for r in rules):
+        rows = (r for r, _ in store.iter_health_rows(workspace_id))
+        entries = segment_benchmarks(row, rules, rows, clock.today(), labels)
+    return CustomerBenchmarkOut(
+        customer_id=customer_id,
+        score=row.customer.health_score,
+        band=row.customer.health_band,
+        segments=[SegmentBenchmarkOut.model_validate(e) for e in entries],
+    )

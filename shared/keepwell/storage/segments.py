@@ -1,0 +1,224 @@
+"""Segments (`WS#w / SEGMENT#<id>`, the rule in its JSON form) and the walk over customer profiles that
+segment membership, benchmarks and model dry runs evaluate (Query on gsi1 / gsi2, never Scan).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+
+from keepwell.domain.segments import HealthRow
+from keepwell.errors import Conflict, NotFound
+from keepwell.storage import cursors, keys
+from keepwell.storage.customers import to_customer
+from keepwell.storage.models import CustomerItem, TableItem
+
+ENTITY = "segment"
+SEGMENT_PREFIX = "SEGMENT#"
+PROFILE_PAGE = 200
+
+
+class SegmentItem(TableItem):
+    segment_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    condition = UnicodeAttribute()  # the rule tree's JSON form
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+
+
+@dataclass(frozen=True)
+class Segment:
+    segment_id: str
+    name: str
+    description: str | None
+    condition: dict[str, Any]
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int
+
+
+def _to_segment(item: SegmentItem) -> Segment:
+    return Segment(
+        segment_id=item.segment_id,
+        name=item.name,
+        description=item.description,
+        condition=json.loads(item.condition),
+        created_at=item.created_at,
+        created_by=item.created_by,
+        updated_at=item.updated_at,
+        version=int(item.version),
+    )
+
+
+def _not_found(segment_id: str) -> NotFound:
+    return NotFound(f"No segment {segment_id}", [{"field": "segment_id", "issue": "not found"}])
+
+
+def _text(condition: Mapping[str, Any]) -> str:
+    return json.dumps(condition, separators=(",", ":"), sort_keys=True)
+
+
+# --- segments --------------------------------------------------------------------------------------
+def list_segments(workspace_id: str) -> list[Segment]:
+    pk = keys.workspace_partition(workspace_id)
+    return [_to_segment(item) for item in SegmentItem.query(pk, SegmentItem.sk.startswith(SEGMENT_PREFIX))]
+
+
+def get_segment(workspace_id: str, segment_id: str) -> Segment:
+    key = keys.segment(workspace_id, segment_id)
+    try:
+        return _to_segment(SegmentItem.get(key.pk, key.sk, consistent_read=True))
+    except DoesNotExist:
+        raise _not_found(segment_id) from None
+
+
+def create_segment(workspace_id: str, segment: Segment) -> Segment:
+    key = keys.segment(workspace_id, segment.segment_id)
+    item = SegmentItem(
+        key.pk,
+        key.sk,
+        entity=ENTITY,
+        workspace_id=workspace_id,
+        segment_id=segment.segment_id,
+        name=segment.name,
+        description=segment.description,
+        condition=_text(segment.condition),
+        created_at=segment.created_at,
+        created_by=segment.created_by,
+        updated_at=segment.updated_at,
+        version=segment.version,
+    )
+    try:
+        item.save(condition=SegmentItem.pk.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict(f"Segment {segment.segment_id} already exists") from error
+        raise
+    return segment
+
+
+def update_segment(workspace_id: str, before: Segment, after: Segment) -> Segment:
+    """Write `after` if the segment is still at `before`'s version (409 `version_conflict` otherwise)."""
+    key = keys.segment(workspace_id, before.segment_id)
+    after = Segment(**{**after.__dict__, "version": before.version + 1})
+    description = after.description
+    try:
+        SegmentItem(key.pk, key.sk).update(
+            actions=[
+                SegmentItem.name.set(after.name),
+                SegmentItem.description.set(description) if description else SegmentItem.description.remove(),
+                SegmentItem.condition.set(_text(after.condition)),
+                SegmentItem.updated_at.set(after.updated_at),
+                SegmentItem.version.set(after.version),
+            ],
+            condition=(SegmentItem.pk.exists() & (SegmentItem.version == before.version)),
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict(
+                "The segment changed or was deleted meanwhile; read it again and retry",
+                [{"field": "version", "issue": "stale"}],
+                code="version_conflict",
+            ) from error
+        raise
+    return after
+
+
+def delete_segment(workspace_id: str, segment_id: str) -> None:
+    key = keys.segment(workspace_id, segment_id)
+    try:
+        SegmentItem(key.pk, key.sk).delete(condition=SegmentItem.pk.exists())
+    except DeleteError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise _not_found(segment_id) from error
+        raise
+
+
+# --- customer profiles with their latest health ------------------------------------------------------
+# The scorer denormalises the latest dimension values onto the profile (one map, key -> 0-100 or null).
+DIMENSIONS_ATTRIBUTE = "health_dimensions"
+
+
+class CustomerHealthItem(CustomerItem):
+    """A customer profile read together with its denormalised dimension values."""
+
+    health_dimensions = MapAttribute[str, Any](null=True, attr_name=DIMENSIONS_ATTRIBUTE)
+
+
+_PROJECTION = [attribute.attr_name for attribute in CustomerHealthItem.get_attributes().values()]
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, Mapping):  # tolerate {"value": x} entries
+        value = value.get("value")
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _dimensions(item: CustomerHealthItem) -> dict[str, float | None]:
+    raw = item.health_dimensions
+    if raw is None:
+        return {}
+    plain = raw.as_dict() if hasattr(raw, "as_dict") else dict(raw)
+    return {str(k): _number(v) for k, v in plain.items()}
+
+
+def to_row(item: CustomerHealthItem) -> HealthRow:
+    return HealthRow(customer=to_customer(item), dimensions=_dimensions(item))
+
+
+def iter_health_rows(
+    workspace_id: str, *, owner_id: str | None = None, cursor: str | None = None, include_archived: bool = False
+) -> Iterator[tuple[HealthRow, str]]:
+    """Every customer by name (gsi1), or one owner's portfolio (gsi2), each with the cursor that
+    resumes right after it. Archived customers are left out unless asked for."""
+    if owner_id:
+        index, hash_name = CustomerHealthItem.gsi2, "gsi2"
+        partition = keys.customers_by_owner(workspace_id, owner_id)
+    else:
+        index, hash_name = CustomerHealthItem.gsi1, "gsi1"  # type: ignore[assignment]
+        partition = keys.customers_listing(workspace_id)
+    start = cursors.decode(
+        cursor,
+        expected={f"{hash_name}pk": partition, "sk": "PROFILE"},
+        prefixes={"pk": keys.customer_partition(workspace_id, ""), f"{hash_name}sk": ""},
+    )
+    condition = None if include_archived else (CustomerHealthItem.archived == False)  # noqa: E712
+    results = index.query(
+        partition,
+        filter_condition=condition,
+        page_size=PROFILE_PAGE,
+        last_evaluated_key=start,
+        attributes_to_get=_PROJECTION,  # the profile and its latest health, not the scorer's state
+    )
+    for item in results:
+        position = {
+            "pk": {"S": item.pk},
+            "sk": {"S": item.sk},
+            f"{hash_name}pk": {"S": partition},
+            f"{hash_name}sk": {"S": getattr(item, f"{hash_name}sk")},
+        }
+        yield to_row(item), cursors.encode(position) or ""
+
+
+def get_health_row(workspace_id: str, customer_id: str) -> HealthRow | None:
+    key = keys.customer(workspace_id, customer_id)
+    try:
+        return to_row(CustomerHealthItem.get(key.pk, key.sk, consistent_read=True))
+    except DoesNotExist:
+        return None
