@@ -18,12 +18,14 @@ from keepwell.services import webhook_deliveries
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
     try:
         message = WebhookDeliveryMessage.model_validate_json(record.body)
     except ValidationError:
         logger.warning("invalid webhook delivery message", extra={"message_id": record.message_id}, exc_info=True)
         raise
+    if lambda_context is not None:  # an attempt takes up to 15 s: do not start one the invocation cannot finish
+        webhook_deliveries.check_time_left(lambda_context.get_remaining_time_in_millis())
     webhook_deliveries.deliver(message)
 
 
