@@ -1,0 +1,45 @@
+"""Tasks (everyone but viewers writes; a CSM works on their own and their customers' tasks) and My day."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+from chalice.app import Response
+
+from keepwell import permissions
+from keepwell.http import current_caller, json_response, parse_body, parse_query, route
+from keepwell.schemas.tasks import TaskCreateIn, TaskListOut, TaskListQuery, TaskPatchIn
+from keepwell.services import tasks
+
+blueprint = Blueprint(__name__)
+
+
+@route(blueprint, "/v1/tasks", methods=["GET"])
+def list_tasks() -> Response:
+    items, next_cursor = tasks.list_tasks(current_caller(blueprint), parse_query(blueprint, TaskListQuery))
+    return json_response(TaskListOut(items=[tasks.task_out(t) for t in items], next_cursor=next_cursor))
+
+
+@route(blueprint, "/v1/tasks", methods=["POST"])
+def create_task() -> Response:
+    caller = current_caller(blueprint)
+    permissions.require_write(caller)
+    task = tasks.create_task(caller, parse_body(blueprint, TaskCreateIn))
+    return json_response(tasks.task_out(task), status=201)
+
+
+@route(blueprint, "/v1/tasks/{task_id}", methods=["GET"])
+def get_task(task_id: str) -> Response:
+    return json_response(tasks.task_out(tasks.get_task(current_caller(blueprint), task_id)))
+
+
+@route(blueprint, "/v1/tasks/{task_id}", methods=["PATCH"])
+def update_task(task_id: str) -> Response:
+    caller = current_caller(blueprint)
+    permissions.require_write(caller)
+    task = tasks.update_task(caller, task_id, parse_body(blueprint, TaskPatchIn))
+    return json_response(tasks.task_out(task))
+
+
+@route(blueprint, "/v1/my-day", methods=["GET"])
+def my_day() -> Response:
+    return json_response(tasks.my_day(current_caller(blueprint)))

@@ -1,0 +1,283 @@
+"""Task use cases: create, read, update (status machine), list with filters, and My day.
+
+Everyone but viewers writes; a CSM sees and changes only the tasks assigned to them and the tasks of
+the customers they own or co-own (another task answers 404, as if it did not exist).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from keepwell import clock, ids
+from keepwell.adapters import event_bus
+from keepwell.auth import Caller
+from keepwell.domain import tasks as rules
+from keepwell.domain.customers import Customer
+from keepwell.domain.tasks import Task
+from keepwell.errors import Conflict, Forbidden, InvalidInput, NotFound
+from keepwell.observability import logger
+from keepwell.schemas.tasks import (
+    CustomerAttentionOut,
+    MyDayOut,
+    NotificationOut,
+    TaskCreateIn,
+    TaskListQuery,
+    TaskOut,
+    TaskPatchIn,
+)
+from keepwell.storage import customers as customer_store
+from keepwell.storage import notifications as notification_store
+from keepwell.storage import tasks as store
+from keepwell.storage import workspaces
+
+MY_DAY_LIMIT = 200  # tasks per section of My day
+MAX_EXAMINED = 2000  # a filtered list reads at most this many tasks per request
+
+
+class _Customers:
+    """Customers looked up once per request (visibility checks need their owners)."""
+
+    def __init__(self, workspace_id: str):
+        self.workspace_id = workspace_id
+        self._seen: dict[str, Customer | None] = {}
+
+    def get(self, customer_id: str | None) -> Customer | None:
+        if customer_id is None:
+            return None
+        if customer_id not in self._seen:
+            self._seen[customer_id] = customer_store.get_customer(self.workspace_id, customer_id)
+        return self._seen[customer_id]
+
+
+def _visible(caller: Caller, task: Task, customers: _Customers) -> bool:
+    if caller.role not in rules.PORTFOLIO_ROLES or task.owner_id == caller.user_id:
+        return True
+    customer = customers.get(task.customer_id)
+    if customer is None:
+        return False
+    return rules.visible_to(caller.role, caller.user_id, task, customer.owner_id, customer.co_owner_ids)
+
+
+def _check_owner(workspace_id: str, owner_id: str) -> None:
+    user = workspaces.get_user(workspace_id, owner_id)
+    if user is None or not user.active:
+        raise InvalidInput(
+            f"Invalid body: owner_id {owner_id} is not a user of this workspace",
+            [{"field": "owner_id", "issue": f"{owner_id} is not a user of this workspace"}],
+        )
+
+
+def _require_customer(workspace_id: str, customer_id: str) -> Customer:
+    customer = customer_store.get_customer(workspace_id, customer_id)
+    if customer is None:
+        raise NotFound(f"No customer {customer_id}", [{"field": "customer_id", "issue": "not found"}])
+    return customer
+
+
+def task_out(task: Task) -> TaskOut:
+    return TaskOut.of(task, clock.today())
+
+
+# --- create, read, update -----------------------------------------------------------------------
+def create_task(caller: Caller, body: TaskCreateIn) -> Task:
+    workspace_id = caller.workspace_id
+    owner_id = body.owner_id or caller.user_id
+    if body.customer_id is not None:
+        _require_customer(workspace_id, body.customer_id)
+    if owner_id != caller.user_id:
+        _check_owner(workspace_id, owner_id)
+    now = clock.iso(clock.now())
+    task = Task(
+        task_id=ids.new_id("tsk"),
+        workspace_id=workspace_id,
+        title=body.title,
+        description=body.description or None,
+        owner_id=owner_id,
+        due_date=body.due_date or clock.today(),
+        status=body.status,
+        customer_id=body.customer_id,
+        source=body.source,
+        created_by=caller.user_id,
+        created_at=now,
+        updated_at=now,
+        started_at=now if body.status == "in_progress" else None,
+    )
+    if not _visible(caller, task, _Customers(workspace_id)):
+        raise Forbidden("A CSM creates tasks for their own customers or for themselves")
+    if not store.create_task(task):
+        raise Conflict("Task id collision; retry", [{"field": "task_id", "issue": "taken"}])
+    publish_created(task)
+    return task
+
+
+def create_playbook_task(task: Task) -> bool:
+    """A playbook step's task (its id is derived from the run and step): False if it already exists."""
+    created = store.create_task(task)
+    if created:
+        publish_created(task)
+    return created
+
+
+def publish_created(task: Task) -> None:
+    """`task.created` on the bus for outbound webhooks. The task is saved: a failed publish is logged."""
+    detail = {
+        "workspace_id": task.workspace_id,
+        "customer_id": task.customer_id,
+        "task": task_out(task).model_dump(mode="json"),
+    }
+    try:
+        event_bus.publish([event_bus.DomainEvent("task.created", detail)])
+    except Exception:
+        logger.exception("task.created was not published", extra={"task_id": task.task_id})
+
+
+def get_task(caller: Caller, task_id: str) -> Task:
+    task = store.get_task(caller.workspace_id, task_id)
+    if task is None or not _visible(caller, task, _Customers(caller.workspace_id)):
+        raise NotFound(f"No task {task_id}", [{"field": "task_id", "issue": "not found"}])
+    return task
+
+
+def update_task(caller: Caller, task_id: str, body: TaskPatchIn) -> Task:
+    changes = body.changes()
+    for name in ("title", "due_date", "status", "owner_id"):
+        if name in changes and changes[name] is None:
+            raise InvalidInput(f"Invalid body: {name} cannot be null", [{"field": name, "issue": "cannot be null"}])
+    current = get_task(caller, task_id)
+    if body.version is not None and body.version != current.version:
+        raise Conflict(
+            f"Task is at version {current.version}, not {body.version}",
+            [{"field": "version", "issue": "stale"}],
+            code="version_conflict",
+        )
+    if changes.get("owner_id") not in (None, current.owner_id):
+        _check_owner(caller.workspace_id, changes["owner_id"])
+    after = rules.apply_changes(current, changes, now_iso=clock.iso(clock.now()))
+    if not _visible(caller, after, _Customers(caller.workspace_id)):
+        raise Forbidden("A CSM cannot hand a task of another portfolio to someone else")
+    if after.model_dump(exclude={"updated_at"}) == current.model_dump(exclude={"updated_at"}):
+        return current
+    return store.update_task(current, after)
+
+
+# --- lists --------------------------------------------------------------------------------------
+def _due_range(query: TaskListQuery, today: date) -> store.DueRange:
+    if query.overdue and query.due_today:
+        return store.DueRange(up_to=today)
+    if query.overdue:
+        return store.DueRange(before=today)
+    if query.due_today:
+        return store.DueRange(on=today)
+    return store.DueRange()
+
+
+def _statuses(query: TaskListQuery) -> frozenset[str] | None:
+    if query.overdue or query.due_today:
+        wanted = rules.OPEN_STATUSES if query.status is None else rules.OPEN_STATUSES & {query.status}
+        return frozenset(wanted)
+    return frozenset({query.status}) if query.status else None
+
+
+def list_tasks(caller: Caller, query: TaskListQuery) -> tuple[list[Task], str | None]:
+    """Tasks by due date: of one customer, of one owner, or (by default, or `mine`) the caller's."""
+    workspace_id = caller.workspace_id
+    today = clock.today()
+    statuses = _statuses(query)
+    owner = caller.user_id if query.mine else query.owner_id
+    if query.customer_id is not None:
+        _require_customer(workspace_id, query.customer_id)
+        rows = store.iter_tasks(
+            workspace_id,
+            customer_id=query.customer_id,
+            due=_due_range(query, today),
+            statuses=statuses,
+            cursor=query.cursor,
+        )
+    else:
+        rows = store.iter_tasks(
+            workspace_id,
+            owner_id=owner or caller.user_id,
+            due=_due_range(query, today),
+            statuses=statuses,
+            cursor=query.cursor,
+        )
+    if statuses == frozenset():
+        return [], None
+    customers = _Customers(workspace_id)
+    found: list[Task] = []
+    next_cursor: str | None = None
+    for examined, (task, position) in enumerate(rows, start=1):
+        if (owner is None or task.owner_id == owner) and _visible(caller, task, customers):
+            found.append(task)
+        if len(found) == query.limit or examined >= MAX_EXAMINED:
+            next_cursor = position
+            break
+    return found, next_cursor
+
+
+def _take(rows: Iterator[tuple[Task, str]], limit: int) -> list[Task]:
+    out = []
+    for task, _ in rows:
+        out.append(task)
+        if len(out) == limit:
+            break
+    return out
+
+
+# --- My day -------------------------------------------------------------------------------------
+def my_day(caller: Caller) -> MyDayOut:
+    """The caller's open tasks due today and overdue, the customers they own that need attention
+    (new alerts, red flags from the latest health on their profile), and their notifications."""
+    workspace_id, today = caller.workspace_id, clock.today()
+    open_statuses = frozenset(rules.OPEN_STATUSES)
+    due_today = _take(
+        store.iter_tasks(workspace_id, owner_id=caller.user_id, due=store.DueRange(on=today), statuses=open_statuses),
+        MY_DAY_LIMIT,
+    )
+    overdue = _take(
+        store.iter_tasks(
+            workspace_id, owner_id=caller.user_id, due=store.DueRange(before=today), statuses=open_statuses
+        ),
+        MY_DAY_LIMIT,
+    )
+    attention = []
+    for customer, state in store.iter_portfolio(workspace_id, caller.user_id):
+        flags = rules.red_flags(customer.model_dump(), today)
+        alerts = rules.new_alerts(alerts_of(state), today)
+        if flags or alerts:
+            attention.append(
+                CustomerAttentionOut(
+                    customer_id=customer.customer_id,
+                    name=customer.name,
+                    health_score=customer.health_score,
+                    health_band=customer.health_band,
+                    red_flags=flags,
+                    new_alerts=alerts,
+                )
+            )
+    notifications = notification_store.list_notifications(workspace_id, caller.user_id)
+    return MyDayOut(
+        date=today,
+        due_today=[TaskOut.of(t, today) for t in due_today],
+        overdue=[TaskOut.of(t, today) for t in overdue],
+        customers=attention,
+        notifications=[NotificationOut.model_validate(vars(n)) for n in notifications],
+    )
+
+
+def alerts_of(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The alerts the scorer raised, from the scoring state it keeps on the profile (its last days,
+    each with the alerts raised that day: `sharp_drop`, `band_crossing:<band>`, `misalignment`)."""
+    from keepwell.services.scoring import ScoringState  # the scorer owns this format; only My day reads it
+
+    try:
+        days = ScoringState.from_json(state).days
+    except (KeyError, TypeError, ValueError, IndexError):
+        return []
+    return [
+        {"kind": key.split(":", 1)[0], "detail": key.split(":", 1)[1] if ":" in key else None, "day": d.isoformat()}
+        for d, entry in sorted(days.items())
+        for key in entry.alerts
+    ]

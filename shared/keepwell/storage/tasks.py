@@ -1,0 +1,221 @@
+"""Tasks: `WS#w#TASK#t / TASK`, listed by owner on gsi1 and by customer on gsi2, both sorted by
+`<due date>#<task id>` so "due today", "overdue" and "up to today" are key ranges, not filters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+
+from keepwell.domain.customers import Customer
+from keepwell.domain.tasks import Task
+from keepwell.errors import Conflict, NotFound
+from keepwell.storage import cursors, keys
+from keepwell.storage.customers import to_customer
+from keepwell.storage.models import CustomerItem, TableItem
+
+ENTITY = "task"
+PAGE_SIZE = 100
+
+
+class TaskItem(TableItem):
+    task_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    owner_id = UnicodeAttribute(null=True)
+    due_date = UnicodeAttribute()
+    status = UnicodeAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    source = UnicodeAttribute()
+    playbook_id = UnicodeAttribute(null=True)
+    run_id = UnicodeAttribute(null=True)
+    step_index = NumberAttribute(null=True)
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    started_at = UnicodeAttribute(null=True)
+    completed_at = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=1)
+
+
+def _sort(task: Task) -> str:
+    return f"{task.due_date.isoformat()}#{task.task_id}"
+
+
+def _attributes(task: Task) -> dict[str, Any]:
+    data = task.model_dump(exclude={"due_date"})
+    data["due_date"] = task.due_date.isoformat()
+    ws = task.workspace_id
+    data["gsi1pk"] = keys.tasks_by_owner(ws, task.owner_id) if task.owner_id else None
+    data["gsi1sk"] = _sort(task) if task.owner_id else None
+    data["gsi2pk"] = keys.tasks_by_customer(ws, task.customer_id) if task.customer_id else None
+    data["gsi2sk"] = _sort(task) if task.customer_id else None
+    return data
+
+
+def to_item(task: Task) -> TaskItem:
+    key = keys.task(task.workspace_id, task.task_id)
+    return TaskItem(key.pk, key.sk, entity=ENTITY, **_attributes(task))
+
+
+def to_task(item: TaskItem) -> Task:
+    return Task(
+        task_id=item.task_id,
+        workspace_id=item.workspace_id,
+        title=item.title,
+        description=item.description,
+        owner_id=item.owner_id,
+        due_date=date.fromisoformat(item.due_date),
+        status=item.status,  # type: ignore[arg-type]
+        customer_id=item.customer_id,
+        source=item.source,  # type: ignore[arg-type]
+        playbook_id=item.playbook_id,
+        run_id=item.run_id,
+        step_index=int(item.step_index) if item.step_index is not None else None,
+        created_by=item.created_by,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        started_at=item.started_at,
+        completed_at=item.completed_at,
+        version=int(item.version),
+    )
+
+
+def create_task(task: Task) -> bool:
+    """Put the task unless its id exists (a playbook step's task id is derived, so a retry finds it)."""
+    try:
+        to_item(task).save(condition=TaskItem.pk.does_not_exist())
+    except PutError as error:
+        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def get_task(workspace_id: str, task_id: str) -> Task | None:
+    key = keys.task(workspace_id, task_id)
+    try:
+        return to_task(TaskItem.get(key.pk, key.sk, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def require_task(workspace_id: str, task_id: str) -> Task:
+    task = get_task(workspace_id, task_id)
+    if task is None:
+        raise NotFound(f"No task {task_id}", [{"field": "task_id", "issue": "not found"}])
+    return task
+
+
+def update_task(before: Task, after: Task) -> Task:
+    """Write `after` if the task is still at `before.version` (409 version_conflict otherwise)."""
+    after = after.model_copy(update={"version": before.version + 1})
+    old, new = _attributes(before), _attributes(after)
+    actions = []
+    for name, value in new.items():
+        if name in ("task_id", "workspace_id") or old.get(name) == value:
+            continue
+        attribute = getattr(TaskItem, name)
+        actions.append(attribute.remove() if value is None else attribute.set(value))
+    key = keys.task(before.workspace_id, before.task_id)
+    try:
+        TaskItem(key.pk, key.sk).update(actions=actions, condition=(TaskItem.version == before.version))
+    except UpdateError as error:
+        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            raise Conflict(
+                "The task changed meanwhile; read it again and retry",
+                [{"field": "version", "issue": "stale"}],
+                code="version_conflict",
+            ) from error
+        raise
+    return after
+
+
+@dataclass(frozen=True)
+class DueRange:
+    """A due-date range on the index sort key: before a day, on a day, or up to a day (inclusive)."""
+
+    before: date | None = None
+    on: date | None = None
+    up_to: date | None = None
+
+
+def _range_condition(attribute: Any, due: DueRange) -> Condition | None:
+    if due.on is not None:
+        return attribute.startswith(f"{due.on.isoformat()}#")
+    if due.before is not None:
+        return attribute < f"{due.before.isoformat()}#"
+    if due.up_to is not None:
+        return attribute < f"{due.up_to.isoformat()}~"  # '~' sorts after '#'
+    return None
+
+
+def iter_tasks(
+    workspace_id: str,
+    *,
+    owner_id: str | None = None,
+    customer_id: str | None = None,
+    due: DueRange = DueRange(),
+    statuses: frozenset[str] | None = None,
+    cursor: str | None = None,
+) -> Iterator[tuple[Task, str]]:
+    """Tasks by due date of one owner (gsi1) or one customer (gsi2), each with the cursor that
+    resumes right after it; statuses are a FilterExpression."""
+    if owner_id is not None:
+        index, name, partition = TaskItem.gsi1, "gsi1", keys.tasks_by_owner(workspace_id, owner_id)
+        range_key = TaskItem.gsi1sk
+    elif customer_id is not None:
+        index, name, partition = TaskItem.gsi2, "gsi2", keys.tasks_by_customer(workspace_id, customer_id)  # type: ignore[assignment]
+        range_key = TaskItem.gsi2sk
+    else:
+        raise ValueError("list tasks by owner or by customer")
+    start = cursors.decode(
+        cursor,
+        expected={f"{name}pk": partition, "sk": "TASK"},
+        prefixes={"pk": keys.task(workspace_id, "").pk, f"{name}sk": ""},
+    )
+    condition = (TaskItem.status.is_in(*sorted(statuses))) if statuses else None
+    results = index.query(
+        partition,
+        _range_condition(range_key, due),
+        filter_condition=condition,
+        page_size=PAGE_SIZE,
+        last_evaluated_key=start,
+    )
+    for item in results:
+        position = {
+            "pk": {"S": item.pk},
+            "sk": {"S": item.sk},
+            f"{name}pk": {"S": partition},
+            f"{name}sk": {"S": getattr(item, f"{name}sk")},
+        }
+        yield to_task(item), cursors.encode(position) or ""
+
+
+# --- a user's portfolio, for My day --------------------------------------------------------------
+class PortfolioItem(CustomerItem):
+    """A profile read with the scorer's state of its last days (scores, bands, alerts raised)."""
+
+    health_state = UnicodeAttribute(null=True)
+
+
+def iter_portfolio(workspace_id: str, owner_id: str) -> Iterator[tuple[Customer, dict[str, Any]]]:
+    """The customers a user owns (gsi2, archived left out), each with its scoring state (or {})."""
+    results = PortfolioItem.gsi2.query(
+        keys.customers_by_owner(workspace_id, owner_id),
+        filter_condition=(PortfolioItem.archived == False),  # noqa: E712 (a DynamoDB condition)
+        page_size=PAGE_SIZE,
+    )
+    for item in results:
+        try:
+            state = json.loads(item.health_state) if item.health_state else {}
+        except ValueError:
+            state = {}
+        yield to_customer(item), state if isinstance(state, dict) else {}

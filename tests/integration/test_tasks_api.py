@@ -1,0 +1,246 @@
+"""Task routes and My day through the real API handler on moto: the status machine (409 on an invalid
+transition), filters, a CSM's view, viewers read-only, and tenancy."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from keepwell.auth import Caller
+from keepwell.services.scoring import DayEntry, ScoringState
+from keepwell.storage import keys
+from keepwell.storage.models import CustomerItem
+from keepwell.storage.tasks import PortfolioItem
+from tests.conftest import ApiClient
+
+TODAY = date(2026, 11, 20)
+
+
+def as_role(workspace: str, user_id: str, role: str) -> ApiClient:
+    return ApiClient(Caller(workspace, user_id, role))
+
+
+@pytest.fixture
+def csm1(workspace: str) -> ApiClient:
+    return as_role(workspace, "csm-1", "csm")
+
+
+@pytest.fixture
+def csm2(workspace: str) -> ApiClient:
+    return as_role(workspace, "csm-2", "csm")
+
+
+def create_customer(api: ApiClient, **fields: Any) -> str:
+    response = api.post("/v1/customers", {"name": "Initech", "owner_id": "csm-1", **fields})
+    assert response.status == 201, response.body
+    return str(response.body["customer_id"])
+
+
+def create_task(api: ApiClient, **fields: Any) -> dict[str, Any]:
+    response = api.post("/v1/tasks", {"title": "Call Dana", **fields})
+    assert response.status == 201, response.body
+    return dict(response.body)
+
+
+def day(offset: int) -> str:
+    return (TODAY + timedelta(days=offset)).isoformat()
+
+
+def titles(response: Any) -> list[str]:
+    assert response.status == 200, response.body
+    return [t["title"] for t in response.body["items"]]
+
+
+# --- create and the status machine -------------------------------------------------------------------
+def test_a_new_task_is_the_callers_pending_task_due_today(csm1: ApiClient) -> None:
+    task = create_task(csm1)
+    assert task["task_id"].startswith("tsk_")
+    assert (task["owner_id"], task["due_date"], task["status"], task["source"]) == (
+        "csm-1",
+        "2026-11-20",
+        "pending",
+        "manual",
+    )
+    assert task["overdue"] is False and task["version"] == 1
+    assert csm1.get(f"/v1/tasks/{task['task_id']}").body == task
+
+
+def test_a_task_moves_pending_in_progress_completed_and_then_stays_completed(csm1: ApiClient) -> None:
+    task_id = create_task(csm1)["task_id"]
+
+    started = csm1.patch(f"/v1/tasks/{task_id}", {"status": "in_progress"})
+    done = csm1.patch(f"/v1/tasks/{task_id}", {"status": "completed"})
+    reopened = csm1.patch(f"/v1/tasks/{task_id}", {"status": "pending"})
+    restarted = csm1.patch(f"/v1/tasks/{task_id}", {"status": "in_progress", "title": "again"})
+
+    assert started.status == 200 and started.body["started_at"] == "2026-11-20T09:30:00.000Z"
+    assert done.body["status"] == "completed" and done.body["completed_at"] is not None and done.body["version"] == 3
+    assert reopened.status == 409 and reopened.error_code == "invalid_transition"
+    assert restarted.status == 409
+    after = csm1.get(f"/v1/tasks/{task_id}").body
+    assert after["status"] == "completed" and after["title"] == "Call Dana" and after["version"] == 3
+
+
+def test_a_pending_task_can_be_skipped_and_a_skipped_one_not_completed(csm1: ApiClient) -> None:
+    task_id = create_task(csm1)["task_id"]
+    assert csm1.patch(f"/v1/tasks/{task_id}", {"status": "skipped"}).status == 200
+    assert csm1.patch(f"/v1/tasks/{task_id}", {"status": "completed"}).status == 409
+
+
+def test_stale_version_is_a_conflict(csm1: ApiClient) -> None:
+    task_id = create_task(csm1)["task_id"]
+    csm1.patch(f"/v1/tasks/{task_id}", {"title": "Call Dana today"})
+    response = csm1.patch(f"/v1/tasks/{task_id}", {"title": "x", "version": 1})
+    assert response.status == 409 and response.error_code == "version_conflict"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"title": ""}, "title"),
+        ({"title": "x", "due_date": "tomorrow"}, "due_date"),
+        ({"title": "x", "status": "completed"}, "status"),
+        ({"title": "x", "owner_id": "ghost"}, "owner_id"),
+        ({"title": "x", "colour": "red"}, "colour"),
+    ],
+)
+def test_invalid_tasks_are_rejected_naming_the_field(admin_api: ApiClient, body: dict[str, Any], field: str) -> None:
+    response = admin_api.post("/v1/tasks", body)
+    assert response.status == 400, response.body
+    assert field in {d["field"] for d in response.body["error"]["details"]}
+
+
+def test_a_task_for_an_unknown_or_foreign_customer_is_not_found(
+    admin_api: ApiClient, other_admin_api: ApiClient
+) -> None:
+    foreign = create_customer(other_admin_api, owner_id=None)
+    assert admin_api.post("/v1/tasks", {"title": "x", "customer_id": foreign}).status == 404
+    assert admin_api.post("/v1/tasks", {"title": "x", "customer_id": "cus_nobody"}).status == 404
+
+
+# --- lists -----------------------------------------------------------------------------------------------
+def test_filters_mine_overdue_due_today_status_and_customer(csm1: ApiClient, admin_api: ApiClient) -> None:
+    customer_id = create_customer(admin_api)
+    create_task(csm1, title="late", due_date=day(-3))
+    create_task(csm1, title="today", due_date=day(0), customer_id=customer_id)
+    create_task(csm1, title="later", due_date=day(5), customer_id=customer_id)
+    done_id = create_task(csm1, title="done late", due_date=day(-1))["task_id"]
+    csm1.patch(f"/v1/tasks/{done_id}", {"status": "completed"})
+    create_task(admin_api, title="admin's", owner_id="admin-1", due_date=day(-3))
+
+    assert titles(csm1.get("/v1/tasks")) == ["late", "done late", "today", "later"]
+    assert titles(csm1.get("/v1/tasks", mine="true")) == ["late", "done late", "today", "later"]
+    assert titles(csm1.get("/v1/tasks", overdue="true")) == ["late"]
+    assert titles(csm1.get("/v1/tasks", due_today="true")) == ["today"]
+    assert titles(csm1.get("/v1/tasks", overdue="true", due_today="true")) == ["late", "today"]
+    assert titles(csm1.get("/v1/tasks", status="completed")) == ["done late"]
+    assert titles(csm1.get("/v1/tasks", customer_id=customer_id)) == ["today", "later"]
+    assert titles(admin_api.get("/v1/tasks", owner_id="csm-1", status="pending")) == ["late", "today", "later"]
+    overdue = csm1.get("/v1/tasks", overdue="true").body["items"][0]
+    assert overdue["overdue"] is True
+    assert csm1.get("/v1/tasks", overdue="yes please").status == 400
+
+
+def test_lists_page_with_a_cursor(csm1: ApiClient) -> None:
+    for offset in range(5):
+        create_task(csm1, title=f"t{offset}", due_date=day(offset))
+    first = csm1.get("/v1/tasks", limit=2)
+    second = csm1.get("/v1/tasks", limit=2, cursor=first.body["next_cursor"])
+    third = csm1.get("/v1/tasks", limit=2, cursor=second.body["next_cursor"])
+    assert titles(first) + titles(second) + titles(third) == ["t0", "t1", "t2", "t3", "t4"]
+    assert csm1.get("/v1/tasks", customer_id="cus_x", cursor=first.body["next_cursor"]).status in (400, 404)
+
+
+# --- who sees and changes what ------------------------------------------------------------------------
+def test_a_csm_sees_tasks_assigned_to_them_and_of_their_customers_only(
+    admin_api: ApiClient, csm1: ApiClient, csm2: ApiClient
+) -> None:
+    mine = create_customer(admin_api, name="Mine", owner_id="csm-1")
+    shared = create_customer(admin_api, name="Shared", owner_id="csm-1", co_owner_ids=["csm-2"])
+    on_mine = create_task(admin_api, title="on mine", owner_id="admin-1", customer_id=mine)
+    for_csm2 = create_task(admin_api, title="for csm-2", owner_id="csm-2", customer_id=mine)
+    on_shared = create_task(admin_api, title="on shared", owner_id="admin-1", customer_id=shared)
+
+    assert csm1.get(f"/v1/tasks/{on_mine['task_id']}").status == 200
+    assert csm2.get(f"/v1/tasks/{on_mine['task_id']}").status == 404
+    assert csm2.patch(f"/v1/tasks/{on_mine['task_id']}", {"status": "skipped"}).status == 404
+    assert csm2.get(f"/v1/tasks/{for_csm2['task_id']}").status == 200
+    assert csm2.get(f"/v1/tasks/{on_shared['task_id']}").status == 200  # co-owner
+    assert titles(csm2.get("/v1/tasks", customer_id=mine)) == ["for csm-2"]
+    assert sorted(titles(csm1.get("/v1/tasks", customer_id=mine))) == ["for csm-2", "on mine"]
+    assert titles(csm2.get("/v1/tasks", owner_id="admin-1")) == ["on shared"]
+
+
+def test_a_csm_cannot_create_or_hand_off_tasks_outside_their_portfolio(
+    admin_api: ApiClient, csm1: ApiClient, csm2: ApiClient
+) -> None:
+    theirs = create_customer(admin_api, name="Theirs", owner_id="csm-1")
+    assert csm2.post("/v1/tasks", {"title": "x", "customer_id": theirs, "owner_id": "csm-1"}).status == 403
+    assert csm2.post("/v1/tasks", {"title": "mine", "customer_id": theirs}).status == 201  # assigned to self
+    task_id = create_task(csm2, title="own")["task_id"]
+    assert csm2.patch(f"/v1/tasks/{task_id}", {"owner_id": "csm-1"}).status == 403
+    assert csm1.patch(f"/v1/tasks/{task_id}", {"title": "x"}).status == 404
+
+
+def test_viewers_read_but_never_write(workspace: str, admin_api: ApiClient) -> None:
+    viewer = as_role(workspace, "viewer-1", "viewer")
+    task_id = create_task(admin_api, owner_id="csm-1")["task_id"]
+    assert viewer.get(f"/v1/tasks/{task_id}").status == 200
+    assert viewer.post("/v1/tasks", {"title": "x"}).error_code == "forbidden"
+    assert viewer.patch(f"/v1/tasks/{task_id}", {"status": "completed"}).status == 403
+    assert admin_api.get(f"/v1/tasks/{task_id}").body["status"] == "pending"
+
+
+def test_another_workspaces_task_is_not_found(admin_api: ApiClient, other_admin_api: ApiClient) -> None:
+    task_id = create_task(admin_api)["task_id"]
+    assert other_admin_api.get(f"/v1/tasks/{task_id}").status == 404
+    assert other_admin_api.patch(f"/v1/tasks/{task_id}", {"status": "completed"}).status == 404
+    assert admin_api.get(f"/v1/tasks/{task_id}").body["status"] == "pending"
+
+
+# --- My day -------------------------------------------------------------------------------------------------
+def test_my_day_shows_todays_and_overdue_tasks_and_customers_needing_attention(
+    admin_api: ApiClient, csm1: ApiClient, workspace: str
+) -> None:
+    sinking = create_customer(admin_api, name="Sinking", renewal_date=day(20))
+    create_customer(admin_api, name="Other csm", owner_id="csm-2")
+    state = ScoringState(
+        days={
+            TODAY - timedelta(days=5): DayEntry(score=60.0, band="Neutral", alerts=("misalignment",)),
+            TODAY: DayEntry(score=35.0, band="At risk", alerts=("sharp_drop", "band_crossing:At risk")),
+        }
+    )
+    key = keys.customer(workspace, sinking)
+    PortfolioItem(key.pk, key.sk).update(
+        actions=[
+            CustomerItem.health_score.set(35.0),
+            CustomerItem.health_band.set("At risk"),
+            PortfolioItem.health_state.set(json.dumps(state.to_json())),
+        ]
+    )
+    create_task(csm1, title="today", due_date=day(0), customer_id=sinking)
+    create_task(csm1, title="late", due_date=day(-2))
+    create_task(csm1, title="tomorrow", due_date=day(1))
+    done = create_task(csm1, title="done", due_date=day(-1))["task_id"]
+    csm1.patch(f"/v1/tasks/{done}", {"status": "completed"})
+
+    body = csm1.get("/v1/my-day").body
+
+    assert body["date"] == "2026-11-20"
+    assert [t["title"] for t in body["due_today"]] == ["today"]
+    assert [t["title"] for t in body["overdue"]] == ["late"]
+    (customer,) = body["customers"]
+    assert customer["name"] == "Sinking"
+    assert customer["red_flags"] == [
+        "health is At risk (35.0)",
+        "renews on 2026-12-10 and is not healthy",
+        "no champion",
+    ]
+    assert customer["new_alerts"] == [
+        {"kind": "sharp_drop", "detail": None, "day": "2026-11-20"},
+        {"kind": "band_crossing", "detail": "At risk", "day": "2026-11-20"},
+    ]
+    assert body["notifications"] == []
