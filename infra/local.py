@@ -1,7 +1,7 @@
 """The local stack: the whole system on moto, driven by template.yaml.
 
     python -m infra.local run      # moto server, every template resource, demo data, API on :3000
-    python -m infra.local recalc   # one scheduled recalculation on the running stack
+    python -m infra.local recalc   # recalculate every customer (with a progress bar) on the running stack
 
 `start_stack()` does the same programmatically (the integration tests use it on ephemeral ports).
 Handlers run in this process, with the environment template.yaml gives them, against moto's
@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
 from collections.abc import Callable
@@ -49,6 +50,7 @@ REGION = "us-east-1"
 DEFAULT_PORT = 3000
 DEFAULT_MOTO_PORT = 5000
 CONTROL_HEADER = "X-Keepwell-Local-Token"
+INGEST_BATCH = 1000  # events per POST /v1/events (the API's limit)
 # What the handlers see as AWS: moto's server, with credentials that only moto accepts.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
@@ -113,6 +115,7 @@ class LocalStack:
     other_workspace_id: str = ""
     other_workspace_token: str = ""
     ingest_api_key: str | None = None
+    product_events: dict[str, int] = field(default_factory=dict)  # the demo's POST /v1/events totals
     seed: DemoSeed | None = None  # the demo data when seeded (customers, in-memory usage, summary)
     _moto: Any = None
     _saved_environ: dict[str, str] = field(default_factory=dict)
@@ -343,6 +346,8 @@ def start_stack(
         if seed:
             _seed(stack, customers, today, say)
         stack.gateway.start()
+        if seed:
+            _send_product_events(stack, say)
         if start_pollers:
             for poller in stack.pollers:
                 poller.start()
@@ -397,6 +402,40 @@ def _seed(stack: LocalStack, customers: int | None, today: date | None, say: Cal
     _, stack.ingest_api_key = create_api_key(result.workspace_id, "Local demo ingestion", result.admin_id)
 
 
+def _send_product_events(stack: LocalStack, say: Callable[[str], None]) -> None:
+    """Send the demo's recent product usage (infra.seed: the live days) through POST /v1/events on the
+    running gateway with the printed ingestion key, in batches of 1,000, as a customer's app would."""
+    from keepwell import clock
+
+    if stack.seed is None or stack.ingest_api_key is None:
+        return
+    started = time.monotonic()
+    events = stack.seed.live_product_events(clock.now())
+    totals = {"sent": len(events), "accepted": 0, "duplicates": 0, "rejected": 0}
+    first_rejection: dict[str, Any] | None = None
+    for start in range(0, len(events), INGEST_BATCH):
+        request = urllib.request.Request(
+            f"{stack.api_url}/v1/events",
+            data=json.dumps({"events": events[start : start + INGEST_BATCH]}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "X-Api-Key": stack.ingest_api_key},
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:  # an error status raises: the seed failed
+            answer = json.loads(response.read())
+        totals["accepted"] += answer["accepted"]
+        totals["duplicates"] += answer["duplicates"]
+        totals["rejected"] += len(answer["rejected"])
+        first_rejection = first_rejection or next(iter(answer["rejected"]), None)
+    stack.product_events = totals
+    days = ", ".join(d.isoformat() for d in stack.seed.live_days) or "none"
+    say(
+        f"sent {totals['sent']} product events ({days}) through POST /v1/events: {totals['accepted']} accepted, "
+        f"{totals['duplicates']} duplicates, {totals['rejected']} rejected ({time.monotonic() - started:.1f}s)"
+    )
+    if first_rejection is not None:
+        say(f"first rejected event: {first_rejection}")
+
+
 # ---- CLI ---------------------------------------------------------------------------------------
 def _print_ready(stack: LocalStack, config_path: Path) -> None:
     print()
@@ -440,7 +479,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def recalc(args: argparse.Namespace) -> int:
+def scheduled_recalc(args: argparse.Namespace) -> int:
     try:
         config = json.loads(Path(args.config).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -483,6 +522,91 @@ def recalc(args: argparse.Namespace) -> int:
     return 0 if outcome["ok"] else 1
 
 
+def _call_api(config: dict[str, Any], method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """One request to the stack's API as the demo admin; (status, parsed body)."""
+    request = urllib.request.Request(
+        config["api_url"] + path,
+        data=json.dumps(body).encode() if body is not None else None,
+        method=method,
+        headers={"Authorization": f"Bearer {config['admin_token']}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def _progress_bar(job: dict[str, Any], width: int = 40) -> str:
+    settled, total = job["done"] + job["failed"], job["total"]
+    share = 1.0 if total == 0 else settled / total
+    filled = round(width * share)
+    failed = f", {job['failed']} failed" if job["failed"] else ""
+    return f"[{'#' * filled}{'.' * (width - filled)}] {settled}/{total} customers ({share:.0%}){failed}"
+
+
+def recalc(args: argparse.Namespace) -> int:
+    """POST /v1/health/recalculate as the admin, follow GET /v1/health/recalculations/{id} with a progress
+    bar, then show the band distribution and the most at-risk customers with why."""
+    if args.scheduled:
+        return scheduled_recalc(args)
+    try:
+        config = json.loads(Path(args.config).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        print(f"{args.config} not found: start the stack first (make run)", file=sys.stderr)
+        return 1
+    started = time.monotonic()
+    try:
+        status, job = _call_api(config, "POST", "/v1/health/recalculate", {})
+    except urllib.error.URLError as error:
+        print(f"the local stack at {config['api_url']} is not answering ({error.reason}): make run", file=sys.stderr)
+        return 1
+    if status != 202:
+        print(f"{status}: {(job or {}).get('error', {}).get('message', job)}", file=sys.stderr)
+        return 1
+    print(f"recalculation {job['job_id']}: every customer, 90 days of history, health model v{job['model_version']}")
+    while True:
+        print("\r  " + _progress_bar(job), end="", flush=True)
+        if job["status"] == "finished":
+            break
+        if time.monotonic() - started > args.timeout:
+            print(f"\n  still running after {args.timeout:.0f}s (GET /v1/health/recalculations/{job['job_id']})")
+            return 1
+        time.sleep(0.5)
+        status, job = _call_api(config, "GET", f"/v1/health/recalculations/{job['job_id']}")
+        if status != 200:
+            print(f"\n{status}: {job}", file=sys.stderr)
+            return 1
+    print(f"\n  done in {time.monotonic() - started:.1f}s")
+    customers: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        query = "limit=200" + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
+        status, page = _call_api(config, "GET", f"/v1/customers?{query}")
+        if status != 200:
+            print(f"{status}: {page}", file=sys.stderr)
+            return 1
+        customers.extend(page["items"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    bands: dict[str, int] = {}
+    for customer in customers:
+        label = customer.get("health_band") or "not scored"
+        bands[label] = bands.get(label, 0) + 1
+    print("\nband distribution")
+    for label, count in sorted(bands.items(), key=lambda kv: -kv[1]):
+        print(f"  {label:<12} {count:>5}  {'#' * round(40 * count / max(1, len(customers)))}")
+    scored = [c for c in customers if c.get("health_score") is not None]
+    print("\nmost at risk")
+    for customer in sorted(scored, key=lambda c: c["health_score"])[:5]:
+        _, health = _call_api(config, "GET", f"/v1/customers/{customer['customer_id']}/health")
+        reasons = [e["text"] for e in (health or {}).get("top_negative", [])][:3]
+        print(f"  {customer['health_score']:5.1f}  {customer['name']}")
+        print(f"         why: {'; '.join(reasons) or (health or {}).get('explanation', '')}")
+    return 0 if job["failed"] == 0 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -491,7 +615,13 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--moto-port", type=int, default=DEFAULT_MOTO_PORT)
     run_parser.add_argument("--customers", type=int, default=None, help="demo customers (default: full demo)")
     run_parser.add_argument("--config", type=Path, default=CONFIG_PATH)
-    recalc_parser = sub.add_parser("recalc", help="run one scheduled recalculation on the running stack")
+    recalc_parser = sub.add_parser(
+        "recalc", help="recalculate every customer's health on the running stack (POST /v1/health/recalculate)"
+    )
+    recalc_parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for the job")
+    recalc_parser.add_argument(
+        "--scheduled", action="store_true", help="instead, invoke the hourly schedule (--function, --at, --wait)"
+    )
     recalc_parser.add_argument("--function", default="ScheduleFunction")
     recalc_parser.add_argument("--at", help="scheduled time (ISO-8601 with timezone); default now")
     recalc_parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the queues to drain")

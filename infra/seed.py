@@ -21,6 +21,7 @@ from keepwell import clock, ids
 from keepwell.domain.contacts import Contact
 from keepwell.domain.customers import Customer, derive_revenue
 from keepwell.domain.health.signals import UsageDay
+from keepwell.domain.ingestion import DayActivity
 from keepwell.domain.timeline import TimelineEntry
 
 SEED = 42
@@ -406,10 +407,26 @@ class DemoData:
 
 @dataclass
 class DemoSeed:
-    """What `seed_demo` wrote, plus the in-memory daily usage (not stored: it goes through ingestion)."""
+    """What `seed_demo` wrote, plus the in-memory daily usage: days before `live_days` are imported as
+    day items, the live days are for the local stack to send through POST /v1/events."""
 
     data: DemoData
     token_users: dict[str, str] = field(default_factory=dict)  # role → user id in ws_demo
+    # ws_demo days whose product usage is sent as events through POST /v1/events (not imported)
+    live_days: list[date] = field(default_factory=list)
+
+    def live_product_events(self, now: datetime) -> list[dict[str, Any]]:
+        """ws_demo's product events of the live days that have happened by `now`, customer-day by
+        customer-day (so a batch of 1,000 touches few day items)."""
+        live, happened = set(self.live_days), clock.iso(now)
+        events: list[dict[str, Any]] = []
+        for demo_customer in self.data.demo.customers:
+            customer = demo_customer.customer
+            for usage in demo_customer.usage:
+                if usage.day in live:
+                    day = day_events(customer.customer_id, customer.external_id or "", usage)
+                    events.extend(e for e in day if e["timestamp"] <= happened)
+        return events
 
     @property
     def workspace_id(self) -> str:
@@ -889,7 +906,8 @@ def _all(items: Iterable[DemoCustomer], what: str) -> Iterable[Any]:
 
 
 def write_workspace(workspace: DemoWorkspace, seeded_at: datetime) -> None:
-    from keepwell.storage import contacts, customers, timeline, workspaces
+    from keepwell.domain import signal_log
+    from keepwell.storage import contacts, customers, signal_logs, timeline, workspaces
 
     with clock.frozen(seeded_at):  # created_at of the workspace and users
         workspaces.create_workspace(workspace.workspace_id, workspace.name)
@@ -899,17 +917,114 @@ def write_workspace(workspace: DemoWorkspace, seeded_at: datetime) -> None:
     customers.put_customers_batch(workspace.workspace_id, (c.customer for c in workspace.customers))
     contacts.put_contacts_batch(workspace.workspace_id, _all(workspace.customers, "contacts"))
     timeline.add_timeline_items(workspace.workspace_id, _all(workspace.customers, "timeline"))
+    # What scoring reads instead of the timeline: each customer's entries folded into its signal log.
+    logs = {}
+    for demo_customer in workspace.customers:
+        log = signal_log.SignalLog()
+        signal_log.fold(log, demo_customer.timeline)
+        logs[demo_customer.customer.customer_id] = signal_log.compact(log, seeded_at)
+    signal_logs.put_signal_logs(workspace.workspace_id, logs, clock.iso(seeded_at))
 
 
 def seed_demo(
     today: date, customers: int = DEMO_CUSTOMERS, other_customers: int = OTHER_CUSTOMERS, seed: int = SEED
 ) -> DemoSeed:
-    """Generate the demo and write it (workspaces, users, customers, contacts, timeline)."""
+    """Generate the demo and write it (workspaces, users, customers, contacts, timeline, product usage
+    except the live days' events)."""
     data = generate_demo(today, customers, other_customers, seed)
     seeded_at = datetime.combine(today, time(6, 0), UTC)
     write_workspace(data.demo, seeded_at)
     write_workspace(data.other, seeded_at)
+    live = live_event_days(today, clock.now())
+    import_product_usage(data.demo, skip=set(live))
+    import_product_usage(data.other, skip=set())  # no ingestion key is printed for ws_other
     token_users: dict[str, str] = {}
     for user_id, role, _ in data.demo.users:
         token_users.setdefault(role, user_id)
-    return DemoSeed(data=data, token_users=token_users)
+    return DemoSeed(data=data, token_users=token_users, live_days=live)
+
+
+# ---- product usage -----------------------------------------------------------------------------
+# The demo's product usage reaches Keepwell two ways. The last LIVE_EVENT_DAYS days (yesterday, and
+# today up to now) are sent by the local stack as product events through POST /v1/events with the
+# printed ingestion key, so the demo exercises the real path: per-event validation, exactly-once
+# counting, raw events, the day's timeline entry. Older days are imported straight into the day
+# items, as a historical backfill would be (~25,000 items by BatchWriteItem). Why not all 90 days as
+# events: that is ~2.3 M events over ~25,000 customer-days (one conditional write each), many
+# minutes on moto, and the stack must be ready in about a minute; two days are 45,000-60,000 events
+# over ~640 customer-days (~12 s on moto).
+# Every event of a live day is sent (no sampling), so both ways carry the same usage: the events of
+# a day roll up to exactly its UsageDay (tests/unit/test_seed.py checks it).
+LIVE_EVENT_DAYS = 2
+EVENT_HOURS = (8, 18)
+LOGIN_EVENT = "user_logged_in"
+
+
+def live_event_days(today: date, now: datetime) -> list[date]:
+    """The demo days sent as events: the last LIVE_EVENT_DAYS up to `today`, not after `now` and not
+    older than ingestion's 90-day backfill window (a seed dated long ago imports everything)."""
+    oldest = (now - timedelta(days=89)).date()
+    window = (today - timedelta(days=n) for n in range(LIVE_EVENT_DAYS))
+    return sorted(day for day in window if oldest <= day <= now.date())
+
+
+def feature_event(feature: str) -> str:
+    return feature.replace("-", "_") + "_used"
+
+
+def day_events(customer_id: str, external_id: str, usage: UsageDay) -> list[dict[str, Any]]:
+    """A customer-day's product events as the customer's app sends them: each active user's logins,
+    then one event per feature used that day. Same day and customer → same events, ids included."""
+    users = sorted(usage.users)
+    if not users:
+        return []
+    rng = random.Random(f"{SEED}:{customer_id}:{usage.day.isoformat()}")
+    start = datetime.combine(usage.day, time(EVENT_HOURS[0]), UTC)
+    span = (EVENT_HOURS[1] - EVENT_HOURS[0]) * 3600
+    logins = [1] * len(users)
+    for extra in range(usage.logins - len(users)):
+        logins[extra % len(users)] += 1
+    named: list[tuple[str, str, dict[str, Any]]] = [
+        (LOGIN_EVENT, user, {}) for user, count in zip(users, logins, strict=True) for _ in range(count)
+    ]
+    named += [(feature_event(f), rng.choice(users), {"feature": f}) for f in sorted(usage.features)]
+    return [
+        {
+            "event_id": f"demo-{customer_id}-{usage.day.isoformat()}-{n:05d}",
+            "event": name,
+            "customer_external_id": external_id,
+            "user_id": user,
+            "timestamp": clock.iso(start + timedelta(seconds=rng.randrange(span))),
+            "properties": properties,
+        }
+        for n, (name, user, properties) in enumerate(named)
+    ]
+
+
+def imported_activity(usage: UsageDay) -> DayActivity:
+    """What `day_events(…, usage)` adds up to once ingested: the day item an import writes."""
+    if not usage.users:
+        return DayActivity()
+    counts = {LOGIN_EVENT: usage.logins} | {feature_event(f): 1 for f in usage.features}
+    return DayActivity(
+        events=sum(counts.values()),
+        logins=usage.logins,
+        event_counts=counts,
+        users=frozenset(usage.users),
+        features=frozenset(usage.features),
+    )
+
+
+def import_product_usage(workspace: DemoWorkspace, skip: set[date]) -> int:
+    """Write the day items of every active customer-day not in `skip` (BatchWriteItem)."""
+    from keepwell.storage import metrics
+
+    return metrics.put_imported_days(
+        workspace.workspace_id,
+        (
+            (c.customer.customer_id, usage.day, imported_activity(usage))
+            for c in workspace.customers
+            for usage in c.usage
+            if usage.users and usage.day not in skip
+        ),
+    )

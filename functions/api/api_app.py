@@ -5,6 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import api_keys_routes
+import health_model_routes
+import health_routes
+import integrations_routes
+import playbooks_routes
+import renewals_routes
+import segments_routes
+import tasks_routes
+import webhooks_routes
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice.app import Response
@@ -26,6 +34,14 @@ from keepwell.services import contacts, custom_fields, customers, profile, timel
 
 app = create_app("keepwell-api")
 app.register_blueprint(api_keys_routes.blueprint)  # /v1/api-keys (admin only)
+app.register_blueprint(health_model_routes.blueprint)  # /v1/health/model, /v1/health/presets
+app.register_blueprint(health_routes.blueprint)  # recalculations, /v1/customers/{id}/health[/history]
+app.register_blueprint(integrations_routes.blueprint)  # /v1/integrations (admin only)
+app.register_blueprint(segments_routes.blueprint)  # /v1/segments, /v1/customers/{id}/benchmark
+app.register_blueprint(webhooks_routes.blueprint)  # /v1/webhooks (admin only)
+app.register_blueprint(playbooks_routes.blueprint)  # /v1/playbooks, /v1/settings/slack
+app.register_blueprint(tasks_routes.blueprint)  # /v1/tasks, /v1/my-day
+app.register_blueprint(renewals_routes.blueprint)  # renewals, churn, flags, scores, upsell, /v1/metrics/revenue
 
 
 @route(app, "/v1/me", methods=["GET"])

@@ -183,6 +183,37 @@ def test_local_json_holds_what_a_developer_needs(stack, tmp_path: Path):
     assert verify_api_key(config["ingest_api_key"]) == "ws_demo"
 
 
+def test_the_demos_recent_product_events_went_through_post_v1_events(stack):
+    from keepwell import clock
+    from keepwell.storage import metrics
+
+    if not stack.seed.live_days:
+        pytest.skip("the seed's date is outside ingestion's 90-day window: its usage was all imported")
+    sent = stack.product_events
+    assert sent["sent"] > 0 and sent["accepted"] == sent["sent"] and sent["rejected"] == 0
+    demo = next(c for c in stack.seed.data.demo.customers if any(u.users for u in c.usage[-2:]))
+    usage = next(u for u in reversed(demo.usage) if u.users and u.day in stack.seed.live_days)
+    customer_id = demo.customer.customer_id
+    status, _, timeline = call(
+        stack, "GET", f"/v1/customers/{customer_id}/timeline?kind=product_event", stack.admin_token
+    )
+    assert status == 200
+    entry = next(e for e in timeline["items"] if e["attributes"]["day"] == usage.day.isoformat())
+    assert entry["attributes"]["active_users"] == len(usage.users)
+    assert entry["attributes"]["event_counts"]["user_logged_in"] == usage.logins
+    day = metrics.get_days("ws_demo", [(customer_id, usage.day)])[(customer_id, usage.day)]
+    assert (day.logins, day.active_users) == (usage.logins, set(usage.users))
+    # Resending the demo's events changes nothing: each one was counted once.
+    status, _, again = call(
+        stack,
+        "POST",
+        "/v1/events",
+        body={"events": stack.seed.live_product_events(clock.now())[:200]},  # the handlers' (test) clock
+        headers={"X-Api-Key": stack.ingest_api_key},
+    )
+    assert (status, again["accepted"], again["duplicates"]) == (200, 0, 200)
+
+
 # ---- schedules -----------------------------------------------------------------------------------
 def test_schedule_control_endpoint_invokes_the_scheduled_function_with_a_scheduled_event(stack):
     received: list[dict[str, Any]] = []

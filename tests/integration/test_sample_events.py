@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -160,26 +159,7 @@ def test_api_samples_reach_their_views(aws, workspace):
     assert customers["statusCode"] == 200, customers["body"]
 
 
-# ------------------------------------------------------------------------------------- HTTP shells
-@pytest.mark.parametrize(
-    ("function_id", "sample"),
-    [
-        ("IngestFunction", "ingest/post-events.json"),
-        ("IngestFunction", "ingest/post-ingest-events-alias.json"),
-        ("IntegrationsFunction", "integrations/zendesk-ticket-status-changed.json"),
-    ],
-)
-def test_unwritten_http_use_cases_answer_501_in_the_envelope_and_say_so_in_the_log(
-    aws, workspace, caplog, function_id, sample
-):
-    caplog.set_level(logging.INFO, logger="keepwell")
-    result = invoke(function_id, load(EVENTS / sample))
-    assert result["statusCode"] == 501
-    error = json.loads(result["body"])["error"]
-    assert error["code"] == "not_implemented" and error["details"] == []
-    assert any(r.levelno == logging.INFO and r.getMessage() == "not implemented yet" for r in caplog.records)
-
-
+# ------------------------------------------------------------------------------------- HTTP functions
 def test_ingest_passes_the_api_key_and_raw_body_to_its_service(aws, monkeypatch):
     from keepwell.schemas.events import EventBatchOut
     from keepwell.services import ingest_requests
@@ -203,7 +183,7 @@ def test_integration_webhook_passes_provider_workspace_signature_and_exact_body(
 
     seen: dict[str, Any] = {}
 
-    def fake(provider: str, workspace_id: str, headers: Any, raw_body: bytes) -> dict[str, Any]:
+    def fake(provider: str, workspace_id: str, headers: Any, raw_body: bytes, **request: Any) -> dict[str, Any]:
         seen.update(provider=provider, workspace_id=workspace_id, headers=dict(headers), raw_body=raw_body)
         return {"received": True}
 

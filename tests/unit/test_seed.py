@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from statistics import mean
 
 import pytest
@@ -204,3 +204,68 @@ def test_seed_writes_both_workspaces_through_the_storage_layer(aws):
     assert page.items[0].occurred_at == max(e.occurred_at for e in sample.timeline)
     assert len(customer_store.customer_ids("ws_demo")) == 12
     assert len(customer_store.customer_ids("ws_other")) == 2
+
+
+# ---- product usage: live days as events, older days imported -----------------------------------
+def test_a_days_events_roll_up_through_ingestion_to_exactly_its_usage(demo):
+    from infra.seed import day_events, imported_activity
+    from keepwell.domain.ingestion import DayActivity, roll_up_new_events, validate_events
+
+    now = datetime.combine(TODAY + timedelta(days=1), datetime.min.time(), UTC)
+    checked = 0
+    for customer in customers(demo)[:12]:
+        for usage in customer.usage[-5:]:
+            events = day_events(customer.customer.customer_id, customer.customer.external_id or "", usage)
+            valid, rejected = validate_events(events, now)
+            assert rejected == []
+            rollup, fresh = roll_up_new_events(valid, set())
+            assert len(fresh) == len(events)  # every event id distinct
+            assert DayActivity().plus(rollup) == imported_activity(usage)
+            assert (rollup.logins, rollup.users, rollup.features) == (usage.logins, usage.users, usage.features)
+            checked += bool(events)
+    assert checked > 20
+
+
+def test_day_events_are_the_same_each_time_and_fall_in_business_hours(demo):
+    from infra.seed import day_events
+
+    customer = customers(demo)[0]
+    usage = next(u for u in reversed(customer.usage) if u.users)
+    first = day_events(customer.customer.customer_id, "crm-1", usage)
+    assert first == day_events(customer.customer.customer_id, "crm-1", usage)
+    assert {int(e["timestamp"][11:13]) for e in first} <= set(range(8, 18))
+
+
+def test_live_days_are_the_last_two_up_to_now_within_the_backfill_window():
+    from infra.seed import live_event_days
+
+    at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    assert live_event_days(TODAY, at) == [TODAY - timedelta(days=1), TODAY]
+    assert live_event_days(TODAY + timedelta(days=1), at) == [TODAY]  # tomorrow has not happened
+    assert live_event_days(TODAY, at + timedelta(days=200)) == []  # too old to send: all imported
+
+
+def test_seed_imports_the_history_and_leaves_the_live_days_to_ingestion(aws):
+    from keepwell.storage import metrics
+
+    seeded = seed_demo(TODAY, customers=6, other_customers=1)
+    live = seeded.live_days
+    assert live == [TODAY - timedelta(days=1), TODAY]
+    sample = next(c for c in seeded.data.demo.customers if c.customer.status == "active")
+    customer_id = sample.customer.customer_id
+    stored = metrics.get_days("ws_demo", [(customer_id, u.day) for u in sample.usage])
+    active_days = {u.day: u for u in sample.usage if u.users}
+    assert set(day for _, day in stored) == {d for d in active_days if d not in live}
+    some_day = max(day for _, day in stored)
+    kept = stored[(customer_id, some_day)]
+    assert (kept.logins, kept.active_users, kept.features) == (
+        active_days[some_day].logins,
+        set(active_days[some_day].users),
+        set(active_days[some_day].features),
+    )
+    other = seeded.data.other.customers[0]
+    other_days = metrics.get_days("ws_other", [(other.customer.customer_id, u.day) for u in other.usage])
+    assert len(other_days) == sum(1 for u in other.usage if u.users)  # ws_other: everything imported
+    events = seeded.live_product_events(datetime.combine(TODAY, time(12, 0), UTC))
+    assert events and all(e["timestamp"][:10] in {d.isoformat() for d in live} for e in events)
+    assert max(e["timestamp"] for e in events) <= f"{TODAY.isoformat()}T12:00:00.000Z"

@@ -30,6 +30,12 @@ class ScoringRequest(_Message):
     reason: Literal["schedule", "ingest", "integration", "manual", "model_changed"]
     scoring_day: date | None = None  # the workspace-local day to score; None → today in its timezone
     recompute_from: date | None = None  # late events: rebuild snapshots from this day on
+    # Recalculation jobs (services/recalculation.py): `history` recomputes the last 90 days with the
+    # current model; with no customer_id, `page` names the job's page of customers to fan out.
+    job_id: str | None = Field(default=None, pattern=ENTITY_ID)
+    history: bool = False
+    page: int | None = Field(default=None, ge=0, le=1_000_000)
+    model_version: int | None = Field(default=None, ge=0)  # score with at least this model version
 
 
 class PlaybookActionMessage(_Message):
@@ -39,8 +45,10 @@ class PlaybookActionMessage(_Message):
     run_id: str = Field(pattern=ENTITY_ID)
     customer_id: str = Field(pattern=ENTITY_ID)
     step_index: int = Field(ge=0, le=100)
-    action: Literal["email", "task", "webhook", "slack", "update_field", "wait"]
+    action: Literal["email", "task", "webhook", "slack", "update_field", "notify", "wait"]
     params: dict[str, JsonValue] = Field(default_factory=dict)
+    # The run's episode: with playbook and customer it addresses the run item (storage/playbooks.py).
+    episode: str | None = Field(default=None, pattern=ENTITY_ID)
 
 
 class WebhookDeliveryMessage(_Message):
@@ -51,6 +59,11 @@ class WebhookDeliveryMessage(_Message):
     event_type: str = Field(min_length=1, max_length=128)
     attempt: int = Field(default=1, ge=1, le=50)
     payload: dict[str, JsonValue]
+    # Outbound webhooks (services/webhook_deliveries.py, docs/webhooks.md):
+    occurred_at: datetime | None = None  # the event's time: the envelope `timestamp`, the same on every attempt
+    not_before: datetime | None = None  # a retry waiting longer than SQS's 900 s delay is re-enqueued in hops
+    round: int = Field(default=0, ge=0, le=1000)  # 0: the automatic schedule; n: n-th redelivery or DLQ redrive
+    manual: bool = False  # a test event or manual redelivery: one attempt, no automatic retries
 
 
 DomainEventType = Literal["health.scored", "health.band_changed", "health.alert", "customer.changed"]

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from keepwell import clock, ids
+from keepwell.adapters import event_bus
 from keepwell.auth import Caller
 from keepwell.domain import custom_fields as field_rules
-from keepwell.domain.customers import Customer, apply_patch, derive_revenue
+from keepwell.domain.customers import Customer, apply_patch, changed_fields, derive_revenue
 from keepwell.errors import Conflict, InvalidInput
+from keepwell.observability import logger
 from keepwell.schemas.customers import CustomerCreateIn, CustomerListQuery, CustomerPatchIn
 from keepwell.storage import custom_fields as field_store
 from keepwell.storage import customers as store
@@ -54,7 +56,9 @@ def create_customer(caller: Caller, body: CustomerCreateIn) -> Customer:
         updated_at=now,
         version=1,
     )
-    return store.create_customer(customer)
+    created = store.create_customer(customer)
+    _publish_changed(None, created)
+    return created
 
 
 def get_customer(caller: Caller, customer_id: str) -> Customer:
@@ -94,12 +98,34 @@ def _apply_with_retry(
         if updated.model_dump(exclude={"updated_at"}) == current.model_dump(exclude={"updated_at"}):
             return current  # nothing changed: no write, no version bump
         try:
-            return store.update_customer(current, updated)
+            saved = store.update_customer(current, updated)
+            _publish_changed(current, saved)
+            return saved
         except Conflict as error:
             last_try = attempt == UPDATE_ATTEMPTS - 1
             if error.code != "version_conflict" or expected_version is not None or last_try:
                 raise
     raise AssertionError("unreachable")
+
+
+def _publish_changed(before: Customer | None, after: Customer) -> None:
+    """`customer.changed` on the bus (playbooks: lifecycle and days-after triggers; webhooks). The
+    write already happened, so a failed publish is logged, not raised."""
+    detail = {
+        "workspace_id": after.workspace_id,
+        "customer_id": after.customer_id,
+        "change": "created" if before is None else "updated",
+        "before_status": before.status if before else None,
+        "after_status": after.status,
+        "owner_id": after.owner_id,
+        "changed_fields": sorted(set(changed_fields(before, after)) - {"updated_at", "version"}) if before else [],
+        "version": after.version,
+        "changed_at": after.updated_at,
+    }
+    try:
+        event_bus.publish([event_bus.DomainEvent("customer.changed", detail)])
+    except Exception:
+        logger.exception("customer.changed was not published", extra={"customer_id": after.customer_id})
 
 
 def list_customers(caller: Caller, query: CustomerListQuery) -> store.CustomerPage:

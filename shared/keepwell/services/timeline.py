@@ -5,6 +5,7 @@ from __future__ import annotations
 from keepwell import clock
 from keepwell.auth import Caller
 from keepwell.domain.timeline import TimelineEntry, note_title
+from keepwell.errors import Conflict
 from keepwell.schemas.timeline import NoteIn, TimelineQuery
 from keepwell.storage import customers
 from keepwell.storage import timeline as store
@@ -18,7 +19,12 @@ def list_timeline(caller: Caller, customer_id: str, query: TimelineQuery) -> sto
 
 
 def add_note(caller: Caller, customer_id: str, body: NoteIn) -> TimelineEntry:
-    customers.require_customer(caller.workspace_id, customer_id)
+    customer = customers.require_customer(caller.workspace_id, customer_id)
+    if customer.status == "churned":  # a churned customer's timeline is frozen (docs/renewals.md)
+        raise Conflict(
+            f"Customer {customer_id} has churned: its timeline is read-only",
+            [{"field": "customer_id", "issue": "churned"}],
+        )
     entry = TimelineEntry(
         customer_id=customer_id,
         kind="note",

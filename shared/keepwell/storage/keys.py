@@ -122,6 +122,50 @@ def playbook_run(workspace_id: str, playbook_id: str, customer_id: str, episode:
     return Key(f"{_ws(workspace_id)}#PLAYBOOK#{playbook_id}", f"RUN#{customer_id}#{episode}")
 
 
+PLAYBOOK_PREFIX = "PLAYBOOK#"
+PLAYBOOK_RUN_PREFIX = "RUN#"
+PLAYBOOK_STATE_PREFIX = "PBSTATE#"
+
+
+def playbook_partition(workspace_id: str, playbook_id: str) -> str:
+    return f"{_ws(workspace_id)}#PLAYBOOK#{playbook_id}"
+
+
+def playbook_version(workspace_id: str, playbook_id: str, version: int) -> Key:
+    """Every version of a playbook, kept (`PBVERSION#`, so it is not listed with the playbooks)."""
+    return Key(_ws(workspace_id), f"PBVERSION#{playbook_id}#v{version:06d}")
+
+
+def playbook_defaults_marker(workspace_id: str) -> Key:
+    """The five default playbooks were created (`PLAYBOOKS#…` is read by the same Query as them)."""
+    return Key(_ws(workspace_id), "PLAYBOOKS#DEFAULTS")
+
+
+def playbook_step(workspace_id: str, playbook_id: str, customer_id: str, episode: str, step_index: int) -> Key:
+    """The exactly-once marker and outcome of one step of one run (beside its run)."""
+    return Key(playbook_partition(workspace_id, playbook_id), f"STEP#{customer_id}#{episode}#{step_index:03d}")
+
+
+def playbook_state(workspace_id: str, customer_id: str, playbook_id: str) -> Key:
+    """A customer's standing with a playbook (in its episode or not, since when, last enrolment)."""
+    return Key(customer_partition(workspace_id, customer_id), f"{PLAYBOOK_STATE_PREFIX}{playbook_id}")
+
+
+def notification(workspace_id: str, user_id: str, created_at_iso: str, notification_id: str) -> Key:
+    """An in-app notification of a user, newest last."""
+    return Key(f"{_ws(workspace_id)}#USER#{user_id}#NOTIFICATIONS", f"{created_at_iso}#{notification_id}")
+
+
+def notifications_partition(workspace_id: str, user_id: str) -> str:
+    return f"{_ws(workspace_id)}#USER#{user_id}#NOTIFICATIONS"
+
+
+def slack_webhook_secret_name(workspace_id: str) -> str:
+    """Secrets Manager name of the workspace's Slack incoming webhook URL (a credential)."""
+    _ws(workspace_id)
+    return f"keepwell/{workspace_id}/slack/webhook-url"
+
+
 def task(workspace_id: str, task_id: str) -> Key:
     return Key(f"{_ws(workspace_id)}#TASK#{task_id}", "TASK")
 
@@ -186,3 +230,55 @@ SCHEDULER_LISTING = "SCHEDULE"
 def signal_log(workspace_id: str, customer_id: str) -> Key:
     """The customer's rolling signal log (emails, meetings, tickets, NPS) that scoring reads by key."""
     return Key(customer_partition(workspace_id, customer_id), "SIGNALS")
+
+
+# --- the recalculation pipeline ----------------------------------------------------------------
+HEALTH_PREFIX = "HEALTH#"
+
+
+def recalculation_partition(workspace_id: str, job_id: str) -> str:
+    return f"{_ws(workspace_id)}#RECALC#{job_id}"
+
+
+def recalculation(workspace_id: str, job_id: str) -> Key:
+    """A recalculation job (total, status, times); its customers are in page items beside it."""
+    return Key(recalculation_partition(workspace_id, job_id), "JOB")
+
+
+def recalculation_page(workspace_id: str, job_id: str, page: int) -> Key:
+    """Up to 100 customer ids of a job, with the ids scored and failed so far (idempotent progress)."""
+    return Key(recalculation_partition(workspace_id, job_id), f"PAGE#{page:05d}")
+
+
+def scheduled_scoring(workspace_id: str, day: date) -> Key:
+    """Marker: the hourly schedule enqueued this workspace's scoring for this local day (TTL)."""
+    return Key(_ws(workspace_id), f"SCHEDULED#{day.isoformat()}")
+
+
+def rescoring_marker(workspace_id: str, customer_id: str) -> Key:
+    """Debounce window of event-driven rescoring of one customer (TTL)."""
+    return Key(customer_partition(workspace_id, customer_id), "RESCORE")
+
+
+# --- renewals, churn, upsell (docs/renewals.md) ------------------------------------------------
+RENEWAL_PREFIX = "RENEWAL#"
+UPSELL_RULE_PREFIX = "UPSELLRULE#"
+
+
+def renewal_sort(renewal_date: date, customer_id: str, renewal_id: str) -> str:
+    """gsi1 sort key of a renewal on `WS#w#RENEWALS`: by renewal date, then customer and renewal."""
+    return f"{renewal_date.isoformat()}#{customer_id}#{renewal_id}"
+
+
+def renewal_settings(workspace_id: str) -> Key:
+    """The workspace's forecast categories."""
+    return Key(_ws(workspace_id), "RENEWALSETTINGS")
+
+
+def churn_record(workspace_id: str, customer_id: str) -> Key:
+    """Why and when a customer churned (reason, note, ARR lost, who marked it)."""
+    return Key(customer_partition(workspace_id, customer_id), "CHURN")
+
+
+def upsell_rule(workspace_id: str, rule_id: str) -> Key:
+    return Key(_ws(workspace_id), f"{UPSELL_RULE_PREFIX}{rule_id}")
