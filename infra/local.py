@@ -348,6 +348,7 @@ def start_stack(
         stack.gateway.start()
         if seed:
             _send_product_events(stack, say)
+            _send_support_tickets(stack, say)
         if start_pollers:
             for poller in stack.pollers:
                 poller.start()
@@ -434,6 +435,24 @@ def _send_product_events(stack: LocalStack, say: Callable[[str], None]) -> None:
     )
     if first_rejection is not None:
         say(f"first rejected event: {first_rejection}")
+
+
+def _send_support_tickets(stack: LocalStack, say: Callable[[str], None]) -> None:
+    """Send the demo's recent support tickets as Zendesk webhooks, signed with a workspace secret the
+    admin sets through PUT /v1/integrations/zendesk/secret, as a real Zendesk connection would."""
+    from infra.demo_tickets import send_demo_tickets, set_zendesk_secret
+
+    if stack.seed is None or stack.admin_token is None:
+        return
+    started = time.monotonic()
+    tickets = stack.seed.live_tickets()
+    zendesk_secret = secrets.token_urlsafe(32)
+    set_zendesk_secret(stack.api_url, stack.admin_token, zendesk_secret)
+    delivered = send_demo_tickets(stack.api_url, stack.workspace_id, zendesk_secret, tickets)
+    say(
+        f"sent {len(tickets)} support tickets ({delivered} Zendesk webhooks, signed) through "
+        f"POST /v1/integrations/zendesk/{stack.workspace_id} ({time.monotonic() - started:.1f}s)"
+    )
 
 
 # ---- CLI ---------------------------------------------------------------------------------------

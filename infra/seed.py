@@ -414,6 +414,11 @@ class DemoSeed:
     token_users: dict[str, str] = field(default_factory=dict)  # role → user id in ws_demo
     # ws_demo days whose product usage is sent as events through POST /v1/events (not imported)
     live_days: list[date] = field(default_factory=list)
+    # ws_demo tickets opened on or after this day are sent through the signed Zendesk endpoint
+    live_tickets_since: date | None = None
+
+    def live_tickets(self) -> list[TimelineEntry]:
+        return [e for e in _all(self.data.demo.customers, "timeline") if is_live_ticket(e, self.live_tickets_since)]
 
     def live_product_events(self, now: datetime) -> list[dict[str, Any]]:
         """ws_demo's product events of the live days that have happened by `now`, customer-day by
@@ -905,7 +910,12 @@ def _all(items: Iterable[DemoCustomer], what: str) -> Iterable[Any]:
         yield from getattr(item, what)
 
 
-def write_workspace(workspace: DemoWorkspace, seeded_at: datetime) -> None:
+def is_live_ticket(entry: TimelineEntry, since: date | None) -> bool:
+    """A ticket the local stack sends through the signed Zendesk endpoint instead of importing."""
+    return since is not None and entry.kind == "ticket" and entry.occurred_at.date() >= since
+
+
+def write_workspace(workspace: DemoWorkspace, seeded_at: datetime, live_tickets_since: date | None = None) -> None:
     from keepwell.domain import signal_log
     from keepwell.storage import contacts, customers, signal_logs, timeline, workspaces
 
@@ -916,12 +926,15 @@ def write_workspace(workspace: DemoWorkspace, seeded_at: datetime) -> None:
             workspaces.put_user(workspace.workspace_id, user_id, email, name, role)
     customers.put_customers_batch(workspace.workspace_id, (c.customer for c in workspace.customers))
     contacts.put_contacts_batch(workspace.workspace_id, _all(workspace.customers, "contacts"))
-    timeline.add_timeline_items(workspace.workspace_id, _all(workspace.customers, "timeline"))
+    timeline.add_timeline_items(
+        workspace.workspace_id,
+        (e for e in _all(workspace.customers, "timeline") if not is_live_ticket(e, live_tickets_since)),
+    )
     # What scoring reads instead of the timeline: each customer's entries folded into its signal log.
     logs = {}
     for demo_customer in workspace.customers:
         log = signal_log.SignalLog()
-        signal_log.fold(log, demo_customer.timeline)
+        signal_log.fold(log, (e for e in demo_customer.timeline if not is_live_ticket(e, live_tickets_since)))
         logs[demo_customer.customer.customer_id] = signal_log.compact(log, seeded_at)
     signal_logs.put_signal_logs(workspace.workspace_id, logs, clock.iso(seeded_at))
 
@@ -933,7 +946,8 @@ def seed_demo(
     except the live days' events)."""
     data = generate_demo(today, customers, other_customers, seed)
     seeded_at = datetime.combine(today, time(6, 0), UTC)
-    write_workspace(data.demo, seeded_at)
+    live_tickets_since = today - timedelta(days=LIVE_TICKET_DAYS - 1)
+    write_workspace(data.demo, seeded_at, live_tickets_since)
     write_workspace(data.other, seeded_at)
     live = live_event_days(today, clock.now())
     import_product_usage(data.demo, skip=set(live))
@@ -941,7 +955,7 @@ def seed_demo(
     token_users: dict[str, str] = {}
     for user_id, role, _ in data.demo.users:
         token_users.setdefault(role, user_id)
-    return DemoSeed(data=data, token_users=token_users, live_days=live)
+    return DemoSeed(data=data, token_users=token_users, live_days=live, live_tickets_since=live_tickets_since)
 
 
 # ---- product usage -----------------------------------------------------------------------------
@@ -956,6 +970,9 @@ def seed_demo(
 # Every event of a live day is sent (no sampling), so both ways carry the same usage: the events of
 # a day roll up to exactly its UsageDay (tests/unit/test_seed.py checks it).
 LIVE_EVENT_DAYS = 2
+# Support tickets of the last LIVE_TICKET_DAYS days reach ws_demo through the signed Zendesk endpoint
+# (created, then status changes), like product events: the real path, bounded to keep start-up short.
+LIVE_TICKET_DAYS = 7
 EVENT_HOURS = (8, 18)
 LOGIN_EVENT = "user_logged_in"
 

@@ -214,6 +214,25 @@ def test_the_demos_recent_product_events_went_through_post_v1_events(stack):
     assert (status, again["accepted"], again["duplicates"]) == (200, 0, 200)
 
 
+def test_the_demos_recent_tickets_went_through_the_signed_zendesk_endpoint(stack):
+    tickets = stack.seed.live_tickets()
+    if not tickets:
+        pytest.skip("the seed has no ticket in its live window")
+    ticket = tickets[0]
+    status, _, timeline = call(
+        stack, "GET", f"/v1/customers/{ticket.customer_id}/timeline?kind=ticket&limit=100", stack.admin_token
+    )
+    assert status == 200
+    number = str(ticket.attributes["ticket_id"]).removeprefix("ZD-")
+    landed = [e for e in timeline["items"] if e["source"] == "zendesk" and number in e["title"]]
+    assert len(landed) == 1, [e["title"] for e in timeline["items"]]
+    assert landed[0]["attributes"]["status"] == ticket.attributes["status"]
+    assert landed[0]["attributes"]["zendesk_event"] in ("created", "status_changed")  # set by the webhook
+    # Every demo ticket matched its customer: nothing waits in the unmatched list.
+    status, _, unmatched = call(stack, "GET", "/v1/integrations/unmatched", stack.admin_token)
+    assert status == 200 and unmatched["items"] == []
+
+
 # ---- schedules -----------------------------------------------------------------------------------
 def test_schedule_control_endpoint_invokes_the_scheduled_function_with_a_scheduled_event(stack):
     received: list[dict[str, Any]] = []
