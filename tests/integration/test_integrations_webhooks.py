@@ -437,3 +437,41 @@ def test_the_demos_zendesk_tickets_land_on_the_requesters_customer(admin_api, wo
         "ra": "2026-11-19T15:20:00.000Z",
         "esc": True,
     }
+
+
+# --- Zendesk → the next score ---------------------------------------------------------------------------
+def support_value(api: ApiClient, customer_id: str) -> float | None:
+    response = api.get(f"/v1/customers/{customer_id}/health")
+    assert response.status == 200, response.body
+    return next(d["value"] for d in response.body["dimensions"] if d["key"] == "support")
+
+
+def test_a_critical_zendesk_ticket_moves_the_support_dimension_on_the_next_score(
+    admin_api, workspace, customer_id, zendesk
+):
+    from keepwell.schemas.messages import ScoringRequest
+    from keepwell.services.scoring_jobs import run_scoring_request
+
+    def score() -> None:
+        run_scoring_request(ScoringRequest(workspace_id=workspace, customer_id=customer_id, reason="integration"))
+
+    routine = body(zendesk_ticket_event(ticket_id="1001", status="SOLVED", priority="LOW", requester=REQUESTER))
+    assert post("zendesk", workspace, routine, zendesk_headers(ZENDESK_SECRET, routine)).status == 200
+    score()
+    before = support_value(admin_api, customer_id)
+    assert before is not None  # Zendesk connected: support is measured, not N/A
+
+    critical = body(
+        zendesk_ticket_event(
+            ticket_id="1002",
+            status="OPEN",
+            priority="URGENT",
+            requester=REQUESTER,
+            event_id="5b0e1f7c-1d2e-4f3a-9b8c-7d6e5f4a3b2c",
+        )
+    )
+    assert post("zendesk", workspace, critical, zendesk_headers(ZENDESK_SECRET, critical)).status == 200
+    score()
+    after = support_value(admin_api, customer_id)
+
+    assert after is not None and after < before
