@@ -51,6 +51,7 @@ DEFAULT_PORT = 3000
 DEFAULT_MOTO_PORT = 5000
 CONTROL_HEADER = "X-Keepwell-Local-Token"
 INGEST_BATCH = 1000  # events per POST /v1/events (the API's limit)
+SCORING_SCHEDULE = "ScheduleFunction"  # template.yaml's hourly scoring schedule
 # What the handlers see as AWS: moto's server, with credentials that only moto accepts.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
@@ -276,11 +277,13 @@ def start_stack(
     run_schedules: bool = True,
     start_pollers: bool = True,
     host: str = "127.0.0.1",
+    log_level: str = "INFO",
     say: Callable[[str], None] = lambda _: None,
 ) -> LocalStack:
     """Start moto, the template's resources, the gateway and the event sources; seed demo data.
 
-    `port`/`moto_port` 0 choose free ports (tests). `customers` None seeds the full demo.
+    `port`/`moto_port` 0 choose free ports (tests). `customers` None seeds the full demo. `log_level` is
+    the template's LogLevel parameter: the level of every function's structured logs.
     """
     from moto.server import ThreadedMotoServer
 
@@ -304,10 +307,15 @@ def start_stack(
         os.environ.pop("AWS_PROFILE", None)
         template = load_template()
         resolver = create_stack_resources(
-            boto3.Session(region_name=REGION), parameters={"Stage": "local"}, stack_name=STACK_NAME
+            boto3.Session(region_name=REGION),
+            parameters={"Stage": "local", "LogLevel": log_level},
+            stack_name=STACK_NAME,
         )
         jwt_secret = secrets.token_urlsafe(32)
         os.environ.update(stack_environment(template, resolver), STAGE="local", LOCAL_JWT_SECRET=jwt_secret)
+        if log_level in ("WARNING", "ERROR"):
+            # Metrics go out as EMF lines on stdout for CloudWatch; locally, and quiet, they only flood.
+            os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
         _check_table_name(os.environ["TABLE_NAME"])
         reset_aws_clients()
         say(f"moto server on {moto_endpoint}; template resources created ({time.monotonic() - started:.1f}s)")
@@ -362,6 +370,8 @@ def start_stack(
                     )
                 else:
                     say(f"{schedule.function_id}: handler not available yet; not invoked")
+            if seed:
+                _score_demo_today(stack, say)
     except BaseException:
         stack.stop()
         raise
@@ -455,6 +465,76 @@ def _send_support_tickets(stack: LocalStack, say: Callable[[str], None]) -> None
     )
 
 
+def _score_demo_today(stack: LocalStack, say: Callable[[str], None]) -> None:
+    """Invoke the hourly schedule as it runs at the demo workspace's scoring hour today, so the demo
+    portfolio is scored through the real fan-out, scoring queue and scorer whatever the hour now."""
+    from keepwell import clock
+    from keepwell.domain.scheduling import WorkspaceClock, local_now
+    from keepwell.storage import workspaces
+
+    workspace = workspaces.get_workspace(stack.workspace_id)
+    if workspace is None:
+        return
+    local = WorkspaceClock(workspace.workspace_id, workspace.timezone, int(workspace.scoring_hour))
+    scoring_time = local_now(local, clock.now()).replace(hour=local.scoring_hour, minute=0, second=0, microsecond=0)
+    for schedule in stack.schedules:
+        if schedule.function_id == SCORING_SCHEDULE and stack.invoker.available(schedule.function_id):
+            outcome = stack.invoke_schedule(schedule.function_id, scoring_time)
+            queued = (outcome.get("result") or {}) if outcome["ok"] else {}
+            say(
+                f"{schedule.function_id} invoked for {stack.workspace_id}'s scoring hour "
+                f"({scoring_time.isoformat()}): "
+                + (f"{json.dumps(queued)[:200]}" if outcome["ok"] else f"failed: {outcome['error']}")
+            )
+
+
+def portfolio_lines(stack: LocalStack, at_risk: int = 5) -> list[str]:
+    """The demo portfolio as a CSM lead sees it after scoring: band distribution, the most at-risk
+    customers with why, and the playbooks that fired with the tasks they created."""
+    from keepwell.services.playbooks import summary_lines
+
+    config = stack.local_config()
+    lines = _health_lines(config, at_risk)
+    lines += ["", "playbooks that fired (runs, then what their actions did)"]
+    lines += [f"  {line}" for line in summary_lines(stack.workspace_id)]
+    return lines
+
+
+def _list_customers(config: dict[str, Any]) -> list[dict[str, Any]]:
+    customers: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        query = "limit=200" + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
+        status, page = _call_api(config, "GET", f"/v1/customers?{query}")
+        if status != 200:
+            raise RuntimeError(f"GET /v1/customers answered {status}: {page}")
+        customers.extend(page["items"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return customers
+
+
+def _health_lines(config: dict[str, Any], at_risk: int = 5) -> list[str]:
+    """Band distribution and the `at_risk` lowest scores with their top negative contributions, read
+    through the API as the demo admin."""
+    customers = _list_customers(config)
+    bands: dict[str, int] = {}
+    for customer in customers:
+        label = customer.get("health_band") or "not scored"
+        bands[label] = bands.get(label, 0) + 1
+    lines = ["band distribution"]
+    for label, count in sorted(bands.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {label:<12} {count:>5}  {'#' * round(40 * count / max(1, len(customers)))}")
+    scored = [c for c in customers if c.get("health_score") is not None]
+    lines += ["", "most at risk"]
+    for customer in sorted(scored, key=lambda c: c["health_score"])[:at_risk]:
+        _, health = _call_api(config, "GET", f"/v1/customers/{customer['customer_id']}/health")
+        reasons = [e["text"] for e in (health or {}).get("top_negative", [])][:3]
+        lines.append(f"  {customer['health_score']:5.1f}  {customer['name']}")
+        lines.append(f"         why: {'; '.join(reasons) or (health or {}).get('explanation', '')}")
+    return lines
+
+
 # ---- CLI ---------------------------------------------------------------------------------------
 def _print_ready(stack: LocalStack, config_path: Path) -> None:
     print()
@@ -481,7 +561,12 @@ def run(args: argparse.Namespace) -> int:
     # Every handler without custom metrics says so on each call; the test config silences it too.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     say: Callable[[str], None] = lambda message: print(f"[keepwell-local] {message}", flush=True)  # noqa: E731
-    stack = start_stack(port=args.port, moto_port=args.moto_port, customers=args.customers, say=say)
+    # The gateway's one line per request would flood the start-up (hundreds of demo webhooks): quiet
+    # until ready, then every API call made against the stack is shown.
+    log.setLevel(logging.WARNING)
+    stack = start_stack(
+        port=args.port, moto_port=args.moto_port, customers=args.customers, log_level=args.log_level, say=say
+    )
     stopping = threading.Event()
     # Ctrl-C (and a second one while stopping) only asks the main loop to stop: threads shut down cleanly.
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -489,6 +574,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         path = stack.write_config(args.config)
         _print_ready(stack, path)
+        say("scoring the demo portfolio and running its playbooks through the queues…")
+        started = time.monotonic()
+        drained = stack.drain(timeout=args.settle_timeout)
+        say(f"queues {'drained' if drained else 'still busy'} after {time.monotonic() - started:.1f}s")
+        print()
+        for line in portfolio_lines(stack):
+            print(f"  {line}")
+        print()
+        log.setLevel(logging.INFO)
+        say("serving; Ctrl-C to stop.")
         while not stopping.wait(0.5):
             pass
     finally:
@@ -596,33 +691,9 @@ def recalc(args: argparse.Namespace) -> int:
         if status != 200:
             print(f"\n{status}: {job}", file=sys.stderr)
             return 1
-    print(f"\n  done in {time.monotonic() - started:.1f}s")
-    customers: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        query = "limit=200" + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
-        status, page = _call_api(config, "GET", f"/v1/customers?{query}")
-        if status != 200:
-            print(f"{status}: {page}", file=sys.stderr)
-            return 1
-        customers.extend(page["items"])
-        cursor = page.get("next_cursor")
-        if not cursor:
-            break
-    bands: dict[str, int] = {}
-    for customer in customers:
-        label = customer.get("health_band") or "not scored"
-        bands[label] = bands.get(label, 0) + 1
-    print("\nband distribution")
-    for label, count in sorted(bands.items(), key=lambda kv: -kv[1]):
-        print(f"  {label:<12} {count:>5}  {'#' * round(40 * count / max(1, len(customers)))}")
-    scored = [c for c in customers if c.get("health_score") is not None]
-    print("\nmost at risk")
-    for customer in sorted(scored, key=lambda c: c["health_score"])[:5]:
-        _, health = _call_api(config, "GET", f"/v1/customers/{customer['customer_id']}/health")
-        reasons = [e["text"] for e in (health or {}).get("top_negative", [])][:3]
-        print(f"  {customer['health_score']:5.1f}  {customer['name']}")
-        print(f"         why: {'; '.join(reasons) or (health or {}).get('explanation', '')}")
+    print(f"\n  done in {time.monotonic() - started:.1f}s\n")
+    for line in _health_lines(config):
+        print(line)
     return 0 if job["failed"] == 0 else 1
 
 
@@ -634,6 +705,15 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--moto-port", type=int, default=DEFAULT_MOTO_PORT)
     run_parser.add_argument("--customers", type=int, default=None, help="demo customers (default: full demo)")
     run_parser.add_argument("--config", type=Path, default=CONFIG_PATH)
+    run_parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="the functions' structured logs (template LogLevel); INFO prints every handler's log",
+    )
+    run_parser.add_argument(
+        "--settle-timeout", type=float, default=300.0, help="seconds to wait for the start-up scoring and playbooks"
+    )
     recalc_parser = sub.add_parser(
         "recalc", help="recalculate every customer's health on the running stack (POST /v1/health/recalculate)"
     )

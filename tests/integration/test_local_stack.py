@@ -4,6 +4,7 @@ started in-process on ephemeral ports and driven over real HTTP and real SQS/Eve
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -16,7 +17,7 @@ import boto3
 import pytest
 
 from infra.invoker import Invoker
-from infra.local import CONTROL_HEADER, LocalStack, start_stack
+from infra.local import CONTROL_HEADER, LocalStack, portfolio_lines, start_stack
 from infra.pollers import QueueEventSource, QueuePoller, failed_message_ids, queue_depth
 
 TODAY = date(2026, 11, 20)
@@ -26,6 +27,8 @@ TODAY = date(2026, 11, 20)
 def stack() -> Iterator[LocalStack]:
     local = start_stack(port=0, moto_port=0, customers=20, today=TODAY)
     try:
+        # Start-up scores the demo through the queues; tests begin once that work has settled.
+        assert local.drain(timeout=300)
         yield local
     finally:
         local.stop()
@@ -231,6 +234,21 @@ def test_the_demos_recent_tickets_went_through_the_signed_zendesk_endpoint(stack
     # Every demo ticket matched its customer: nothing waits in the unmatched list.
     status, _, unmatched = call(stack, "GET", "/v1/integrations/unmatched", stack.admin_token)
     assert status == 200 and unmatched["items"] == []
+
+
+def test_start_up_scores_every_demo_customer_and_reports_bands_risks_and_playbooks(stack):
+    status, _, page = call(stack, "GET", "/v1/customers?limit=200", stack.admin_token)
+    assert status == 200 and len(page["items"]) == 20
+    assert all(c["health_band"] for c in page["items"]), [c["name"] for c in page["items"] if not c["health_band"]]
+    report = portfolio_lines(stack)
+    bands = report[1 : report.index("")]
+    assert sum(int(re.findall(r"\b\d+\b", line)[0]) for line in bands) == 20  # "  Healthy   7  ####" → 7
+    assert "not scored" not in "\n".join(bands)
+    lowest = min(page["items"], key=lambda c: c["health_score"])
+    assert any(lowest["name"] in line for line in report)
+    assert sum(line.strip().startswith("why: ") and len(line.strip()) > 5 for line in report) == 5
+    for playbook in ("At-risk", "Expansion", "Onboarding", "Renewal", "Win-back"):
+        assert any(line.strip().startswith(playbook) for line in report), playbook
 
 
 # ---- schedules -----------------------------------------------------------------------------------
