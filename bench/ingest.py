@@ -189,7 +189,11 @@ def moto_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a busy server can ignore SIGTERM: never leave it running
+            server.kill()
+            server.wait(timeout=10)
 
 
 @contextmanager

@@ -71,18 +71,20 @@ def test_a_concurrent_writer_on_the_same_day_loses_nothing_and_the_timeline_show
     workspace: str, customers: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ingest_batch(workspace, [event(n) for n in range(3)])
-    real_get_days = metrics.get_days
+    real_read = metrics.read_for_ingestion
 
     def stale_first_read(workspace_id: str, wanted: Any, *, consistent: bool = False) -> Any:
-        # The batch's first read misses the other writer's item (as a stale read or a race would).
-        return {} if not consistent else real_get_days(workspace_id, wanted, consistent=True)
+        # The batch's first read misses the other writer's items (as a stale read or a race would).
+        return ({}, {}) if not consistent else real_read(workspace_id, wanted, consistent=True)
 
-    monkeypatch.setattr(metrics, "get_days", stale_first_read)
+    monkeypatch.setattr(metrics, "read_for_ingestion", stale_first_read)
     outcome = ingest_batch(workspace, [event(n) for n in range(2, 6)])
 
     assert (outcome.answer.accepted, outcome.answer.duplicates) == (3, 1)
-    day = real_get_days(workspace, [("cus_0", TODAY)])[("cus_0", TODAY)]
+    day = metrics.get_days(workspace, [("cus_0", TODAY)])[("cus_0", TODAY)]
     assert (day.events, day.version) == (6, 2)
+    _, histories = real_read(workspace, [("cus_0", TODAY)])
+    assert histories["cus_0"].figures(TODAY) == (3, 3, 1, 6)  # logins, users, features, events: counted once
     assert day.event_counts == {"report_exported": 3, "user_logged_in": 3}
     [entry] = product_entry(workspace, "cus_0")
     assert entry.attributes["events"] == 6
@@ -93,19 +95,19 @@ def test_a_crash_before_a_day_is_counted_is_repaired_by_the_senders_retry_withou
     workspace: str, customers: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     batch = [event(n, customer=n % 2) for n in range(6)]
-    real_apply = metrics.apply_rollup
+    real_commit = metrics.commit_customer_days
     calls: list[str] = []
 
-    def crash_on_second_day(*args: Any, **kwargs: Any) -> None:
+    def crash_on_second_customer(*args: Any, **kwargs: Any) -> None:
         calls.append(args[1])
         if len(calls) == 2:
             raise RuntimeError("Lambda timed out")
-        real_apply(*args, **kwargs)
+        real_commit(*args, **kwargs)
 
-    monkeypatch.setattr(metrics, "apply_rollup", crash_on_second_day)
+    monkeypatch.setattr(metrics, "commit_customer_days", crash_on_second_customer)
     with pytest.raises(RuntimeError):
         ingest_batch(workspace, batch)
-    monkeypatch.setattr(metrics, "apply_rollup", real_apply)
+    monkeypatch.setattr(metrics, "commit_customer_days", real_commit)
 
     retried = ingest_batch(workspace, batch)
 
@@ -117,6 +119,8 @@ def test_a_crash_before_a_day_is_counted_is_repaired_by_the_senders_retry_withou
         assert len(kept) == 3 and len({r["event_id"] for r in kept}) == 3
         [entry] = product_entry(workspace, customer_id)
         assert entry.attributes["events"] == 3
+    _, histories = metrics.read_for_ingestion(workspace, [("cus_0", TODAY), ("cus_1", TODAY)])
+    assert {c: h.figures(TODAY).events for c, h in histories.items()} == {"cus_0": 3, "cus_1": 3}  # type: ignore[union-attr]
 
 
 def test_a_large_customer_day_is_kept_over_several_raw_items_and_read_back_whole(
@@ -133,3 +137,77 @@ def test_a_large_customer_day_is_kept_over_several_raw_items_and_read_back_whole
     items = list(metrics.RawEventsItem.query(prefix.pk, metrics.RawEventsItem.sk.startswith(prefix.sk)))
     assert len(items) >= 3
     assert all(len(item.events_json) <= metrics.RAW_ITEM_MAX_BYTES for item in items)
+
+
+def test_ingested_days_and_a_rebuild_from_the_day_items_give_the_same_usage_history(
+    workspace: str, customers: list[str]
+) -> None:
+    ingest_batch(workspace, [event(n, days_ago=d) for n in range(6) for d in (0, 2, 40)])
+    _, histories = metrics.read_for_ingestion(workspace, [("cus_0", TODAY)])
+    ingested = histories["cus_0"]
+    key = keys.usage_history(workspace, "cus_0")
+    metrics.UsageHistoryItem(key.pk, key.sk).delete()  # as if the days predated usage histories
+
+    assert metrics.rebuild_usage_histories(workspace, ["cus_0"], TODAY) == 3
+    _, rebuilt = metrics.read_for_ingestion(workspace, [("cus_0", TODAY)])
+    usage = {"newest", "days", "users", "features"}  # not the rescoring debounce the batch claimed
+    assert {k: v for k, v in rebuilt["cus_0"].to_document().items() if k in usage} == {
+        k: v for k, v in ingested.to_document().items() if k in usage
+    }
+    assert [d.day for d in ingested.usage_days(TODAY - timedelta(days=89), TODAY)] == [
+        TODAY - timedelta(days=40),
+        TODAY - timedelta(days=2),
+        TODAY,
+    ]
+
+
+def test_a_history_scored_after_ingestion_shows_the_usage_the_day_items_hold(
+    workspace: str, customers: list[str]
+) -> None:
+    from keepwell.domain.health.signals import UsageDay
+    from keepwell.domain.health.snapshot import compute_history
+    from keepwell.schemas.messages import ScoringRequest
+    from keepwell.services import scoring, scoring_jobs
+    from keepwell.storage import health_snapshots
+    from keepwell.storage.customers import get_customer
+
+    def day_events(days_ago: int, users: int, tag: str) -> list[dict[str, Any]]:
+        names = ("user_logged_in", "report_exported", "dashboard_viewed", f"feature_{days_ago % 4}")
+        return [
+            event(n, days_ago=days_ago, event_id=f"{tag}-{days_ago}-{n}", event=names[n % 4], user_id=f"u{n % users}")
+            for n in range(users * 2)
+        ]
+
+    # 60 days of usage fading from 9 users to 2, sent in three batches, the oldest days last (a backfill).
+    for span in (range(0, 20), range(20, 40), range(40, 60)):
+        ingest_batch(workspace, [e for d in span for e in day_events(d, 2 + (60 - d) // 9, "b")])
+
+    assert (
+        scoring_jobs.score_customer(
+            ScoringRequest(
+                workspace_id=workspace, customer_id="cus_0", reason="manual", history=True, scoring_day=TODAY
+            )
+        )
+        == "scored"
+    )
+
+    stored = health_snapshots.get_snapshots(workspace, "cus_0", TODAY - timedelta(days=89), TODAY)
+    prepared, _ = scoring_jobs.current_model(workspace)
+    day_items = metrics.get_days(workspace, [("cus_0", TODAY - timedelta(days=n)) for n in range(120)])
+    from_day_items = sorted(
+        (
+            UsageDay(day=d, logins=m.logins, users=frozenset(m.active_users), features=frozenset(m.features))
+            for (_, d), m in day_items.items()
+        ),
+        key=lambda u: u.day,
+    )
+    customer = get_customer(workspace, "cus_0")
+    assert customer is not None
+    signals = scoring.build_signals(customer, from_day_items, None, usage_connected=True)
+    expected = compute_history(prepared, signals, TODAY, days=90)
+
+    def usage(snapshots: list[Any]) -> list[tuple[Any, float | None]]:
+        return [(s.date, d.value if (d := s.dimension("usage")) else None) for s in snapshots]
+
+    assert [v for _, v in usage(stored) if v is not None], "usage was measured"
+    assert usage(stored) == usage(expected)

@@ -211,7 +211,7 @@ def test_the_inputs_digest_changes_with_what_was_scored_and_nothing_else():
         "first": END,
         "last": END,
         "customer": customer(),
-        "metric_versions": {END: 3},
+        "usage_version": 3,
         "signal_log_version": 5,
         "state": state,
     }
@@ -219,7 +219,7 @@ def test_the_inputs_digest_changes_with_what_was_scored_and_nothing_else():
     assert digest == scoring.inputs_digest(**base)  # type: ignore[arg-type]
     for change in (
         {"version": 3},
-        {"metric_versions": {END: 4}},
+        {"usage_version": 4},
         {"signal_log_version": 6},
         {"customer": customer(version=2)},
         {"state": ScoringState(days={END - timedelta(days=1): DayEntry(71.0, "Healthy")})},

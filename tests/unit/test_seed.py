@@ -263,6 +263,15 @@ def test_seed_imports_the_history_and_leaves_the_live_days_to_ingestion(aws):
         set(active_days[some_day].users),
         set(active_days[some_day].features),
     )
+    # The import lands in the usage history scoring reads, day for day.
+    _, histories = metrics.read_for_ingestion("ws_demo", [(customer_id, TODAY)])
+    imported = {u.day: u for u in histories[customer_id].usage_days(TODAY - timedelta(days=179), TODAY)}
+    assert set(imported) == {day for _, day in stored}
+    assert (imported[some_day].logins, imported[some_day].users, imported[some_day].features) == (
+        kept.logins,
+        frozenset(kept.active_users),
+        frozenset(kept.features),
+    )
     other = seeded.data.other.customers[0]
     other_days = metrics.get_days("ws_other", [(other.customer.customer_id, u.day) for u in other.usage])
     assert len(other_days) == sum(1 for u in other.usage if u.users)  # ws_other: everything imported

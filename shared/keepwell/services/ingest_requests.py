@@ -52,8 +52,7 @@ def receive_event_batch(api_key: str | None, raw_body: bytes) -> EventBatchOut:
     events = parse_event_batch(raw_body)
     outcome = event_ingestion.ingest_batch(workspace_id, events)
     answer = outcome.answer
-    # Rescoring of `outcome.affected_customer_ids` (from `outcome.recompute_from` for backfilled
-    # days) is queued by the scoring change; until then the daily recalculation picks them up.
+    rescoring = _rescore_critical_changes(workspace_id, outcome)
     logger.info(
         "event batch ingested",
         extra={
@@ -63,6 +62,20 @@ def receive_event_batch(api_key: str | None, raw_body: bytes) -> EventBatchOut:
             "duplicates": answer.duplicates,
             "rejected": len(answer.rejected),
             "customers_changed": len(outcome.affected_customer_ids),
+            "usage_drops": len(outcome.usage_drops),
+            "rescoring_queued": rescoring,
         },
     )
     return answer
+
+
+def _rescore_critical_changes(workspace_id: str, outcome: event_ingestion.BatchIngested) -> int:
+    """Queue the rescoring of customers whose usage dropped sharply and of those with backfilled days
+    (their history from the earliest such day), as debounced by the ingestion commit itself. Other
+    changes wait for the daily scoring: today's events arrive all day long and would rescore every
+    customer every minute."""
+    if not outcome.rescoring:
+        return 0
+    from keepwell.services.scoring_jobs import queue_claimed_rescoring  # only batches that need it pay the import
+
+    return queue_claimed_rescoring(workspace_id, outcome.rescoring, "ingest", recompute_from=outcome.recompute_from)

@@ -16,14 +16,16 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from keepwell import clock
-from keepwell.adapters import queues, secrets
+from keepwell.adapters import secrets
 from keepwell.auth import Caller
+from keepwell.domain import critical_signals
 from keepwell.domain.ingestion import CustomerRef
 from keepwell.domain.integrations import SIGNATURE_HEADERS, check_secret, parse_delivery
 from keepwell.domain.integrations.model import EventDraft, ParsedDelivery, TimelineDraft
 from keepwell.domain.integrations.tickets import merge_ticket_update, newest_per_item
 from keepwell.domain.integrations.urls import webhook_url
 from keepwell.domain.signatures.inbound import PROVIDERS, VERIFIERS, SignatureRejected
+from keepwell.domain.timeline import TimelineEntry
 from keepwell.errors import NotFound
 from keepwell.observability import logger, metrics
 from keepwell.schemas.integrations import (
@@ -37,9 +39,10 @@ from keepwell.schemas.integrations import (
     UnmatchedQuery,
     WebhookReceiptOut,
 )
-from keepwell.schemas.messages import WORKSPACE_ID, ScoringRequest
+from keepwell.schemas.messages import WORKSPACE_ID
 from keepwell.services.timeline_recording import record_timeline_entries
 from keepwell.settings import get_settings
+from keepwell.storage import audit as audit_store
 from keepwell.storage import customers, keys
 from keepwell.storage import integrations as store
 from keepwell.storage.customer_lookup import resolve_customer_refs
@@ -182,20 +185,26 @@ def _write(workspace_id: str, drafts: Iterable[tuple[str, TimelineDraft]]) -> in
         if (merged := merge_ticket_update(stored.get((entry.customer_id, entry.item_id)), entry)) is not None
     ]
     changed = record_timeline_entries(workspace_id, final)
-    _queue_rescoring(workspace_id, changed)
+    _queue_rescoring(workspace_id, [entry for entry in final if entry.customer_id in changed])
     return len(final)
 
 
-def _queue_rescoring(workspace_id: str, customer_ids: set[str]) -> None:
-    queue_url = get_settings().scoring_queue_url
-    if customer_ids and queue_url:
-        queues.send_messages(
-            queue_url,
-            [
-                ScoringRequest(workspace_id=workspace_id, customer_id=c, reason="integration")
-                for c in sorted(customer_ids)
-            ],
-        )
+def _queue_rescoring(workspace_id: str, recorded: list[TimelineEntry]) -> None:
+    """Rescore at once (debounced) the customers a critical signal just reached: an open urgent or
+    critical ticket, an inbound email naming a sentiment keyword. Other signals wait for the daily
+    scoring."""
+    if not recorded or not get_settings().scoring_queue_url:
+        return
+    keywords: list[str] = []
+    if critical_signals.has_inbound_email(recorded):
+        from keepwell.storage import health_models  # the model (cached) only when an email needs its keywords
+
+        keywords = health_models.get_current_model(workspace_id)[0].sentiment.keywords()
+    critical = critical_signals.customers_with_critical_signals(recorded, keywords)
+    if critical:
+        from keepwell.services.scoring_jobs import request_rescoring
+
+        request_rescoring(workspace_id, sorted(critical), "integration")
 
 
 # --- admin: secrets ------------------------------------------------------------------------------------
@@ -224,10 +233,21 @@ def set_secret(caller: Caller, provider: str, body: IntegrationSecretIn, base_ur
     _require_provider(provider)
     value = body.secret.get_secret_value()
     check_secret(provider, value)
+    name = keys.integration_secret_name(caller.workspace_id, provider)
+    was_configured = secrets.describe_secret(name) is not None
     secrets.put_secret(
-        keys.integration_secret_name(caller.workspace_id, provider),
+        name,
         value,
         description=f"Keepwell {provider} webhook signing secret of workspace {caller.workspace_id}",
+    )
+    # Never the secret itself: connecting and rotating are told apart by a marker.
+    audit_store.record_audit(
+        caller.workspace_id,
+        caller.user_id,
+        "integration.secret_rotated" if was_configured else "integration.connected",
+        f"integration:{provider}",
+        {"configured": was_configured},
+        {"configured": True, "secret_state": "rotated" if was_configured else "set"},
     )
     logger.info(
         "integration secret set",
@@ -241,6 +261,14 @@ def delete_secret(caller: Caller, provider: str) -> None:
     _require_provider(provider)
     if not secrets.delete_secret(keys.integration_secret_name(caller.workspace_id, provider)):
         raise NotFound(f"No {provider} secret is set", [{"field": "provider", "issue": "not configured"}])
+    audit_store.record_audit(
+        caller.workspace_id,
+        caller.user_id,
+        "integration.disconnected",
+        f"integration:{provider}",
+        {"configured": True},
+        {"configured": False, "secret_state": "removed"},
+    )
     logger.info(
         "integration secret deleted",
         extra={"provider": provider, "workspace_id": caller.workspace_id, "by": caller.user_id},
@@ -286,6 +314,19 @@ def map_unmatched(caller: Caller, unmatched_id: str, body: MapUnmatchedIn) -> Ma
         ]
     _write(workspace_id, [(body.customer_id, e.draft) for e in released])
     store.delete_unmatched(workspace_id, [e.unmatched_id for e in released])
+    audit_store.record_audit(
+        workspace_id,
+        caller.user_id,
+        "integration.unmatched_mapped",
+        f"integration:{event.provider}",
+        {"unmatched_id": unmatched_id, "mapping_key": key, "customer_id": None},
+        {
+            "unmatched_id": unmatched_id,
+            "mapping_key": key,
+            "customer_id": body.customer_id,
+            "released": sorted(e.unmatched_id for e in released),
+        },
+    )
     logger.info(
         "unmatched integration events mapped",
         extra={"workspace_id": workspace_id, "provider": event.provider, "count": len(released), "by": caller.user_id},

@@ -47,7 +47,7 @@ def lookback_days(model: HealthModel) -> int:
 
 
 def metric_days(model: HealthModel, first: date, last: date) -> list[date]:
-    """The metrics days needed to score every day from `first` to `last`."""
+    """The days of usage needed to score every day from `first` to `last` (read from the usage history)."""
     start = first - timedelta(days=lookback_days(model) - 1)
     return [start + timedelta(days=n) for n in range((last - start).days + 1)]
 
@@ -313,19 +313,20 @@ def inputs_digest(
     first: date,
     last: date,
     customer: Customer,
-    metric_versions: Mapping[date, int],
+    usage_version: int,
     signal_log_version: int,
     state: ScoringState,
     job_id: str | None = None,
 ) -> str:
     """What a scoring of `first`..`last` depended on. The same message delivered again finds the same
-    digest (so it writes and publishes nothing); a new signal, metric or model version changes it."""
+    digest (so it writes and publishes nothing); a new signal, usage (the usage history's version) or
+    model version changes it."""
     carried = [(d.isoformat(), e.score, e.band, e.pending_band, e.pending_days) for d, e in state.before(first)]
     material = {
         "model": version,
         "days": [first.isoformat(), last.isoformat()],
         "customer": customer.version,
-        "metrics": sorted((d.isoformat(), v) for d, v in metric_versions.items()),
+        "usage": usage_version,
         "signals": signal_log_version,
         "carried": carried,
         "job": job_id,

@@ -1,10 +1,10 @@
 """Scorer: compute and store health snapshots for the customers named by a ScoringRequest.
 
-A per-customer request costs, in steady state, one BatchGetItem (profile + the metrics days the model
-reads + the signal log) and one TransactWriteItems (the day's snapshot, conditioned on not having
-scored these inputs with this model version, + the profile's denormalised health); the model and the
-workspace's clock come from per-container caches. Domain events are published only when the write
-happened, so a redelivered message writes and publishes nothing.
+A per-customer request costs, in steady state, one BatchGetItem (profile, signal log and usage
+history: 3 keys) and one TransactWriteItems (the day's snapshot, conditioned on not having scored these
+inputs with this model version, + the profile's denormalised health); the model and the workspace's
+clock come from per-container caches. Domain events are published only when the write happened, so a
+redelivered message writes and publishes nothing.
 
 A `history` request (manual recalculation, model change) recomputes the last 90 days in one go; a
 request without a customer fans out: a job's page of customers, or every customer of the workspace.
@@ -13,7 +13,7 @@ request without a customer fans out: a job's page of customers, or every custome
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -23,7 +23,9 @@ from keepwell import clock
 from keepwell.adapters import event_bus, queues
 from keepwell.domain.health.dimensions import PreparedModel
 from keepwell.domain.health.model import HealthModel
+from keepwell.domain.health.snapshot import HISTORY_DAYS
 from keepwell.domain.scheduling import WorkspaceClock, scoring_day
+from keepwell.domain.usage_history import RESCORING_WINDOW_SECONDS
 from keepwell.observability import logger
 from keepwell.schemas.messages import ScoringRequest
 from keepwell.services import scoring
@@ -36,7 +38,7 @@ from keepwell.storage import health_snapshots as store
 MAX_RECEIVES = 5
 WRITE_ATTEMPTS = 3  # a concurrent scoring of the same customer bumped the profile: read again
 WORKSPACE_CACHE_SECONDS = 300.0
-DEBOUNCE = timedelta(seconds=30)
+DEBOUNCE = timedelta(seconds=RESCORING_WINDOW_SECONDS)
 
 Reason = Literal["schedule", "ingest", "integration", "manual", "model_changed"]
 Outcome = Literal["scored", "unchanged", "skipped"]
@@ -188,10 +190,10 @@ def score_customer(request: ScoringRequest) -> Outcome:
     prepared, version = current_model(workspace_id, request.model_version)
     history = request.history or request.recompute_from is not None
     first = scoring.history_start(day, request.recompute_from) if history else day
-    days = scoring.metric_days(prepared.model, first, day)
+    days = scoring.metric_days(prepared.model, first, day)  # the usage the dimension reads for first..day
     outcome: Outcome | None = None
     for _ in range(WRITE_ATTEMPTS):
-        inputs = store.read_scoring_inputs(workspace_id, customer_id, days)
+        inputs = store.read_scoring_inputs(workspace_id, customer_id, days[0], days[-1])
         customer = inputs.customer
         if customer is None or customer.archived:
             logger.warning(
@@ -212,7 +214,7 @@ def score_customer(request: ScoringRequest) -> Outcome:
             first=first,
             last=day,
             customer=customer,
-            metric_versions=inputs.metric_versions,
+            usage_version=inputs.usage_version,
             signal_log_version=inputs.signal_log_version,
             state=state,
             job_id=request.job_id if history else None,
@@ -322,10 +324,19 @@ def enqueue_customers(
     reason: Reason,
     day: date | None = None,
     delay_seconds: int = 0,
+    recompute_from: Mapping[str, date] | None = None,
 ) -> int:
-    """One ScoringRequest per customer, in SendMessageBatch requests of 10."""
+    """One ScoringRequest per customer (with its `recompute_from`, if any), in SendMessageBatch
+    requests of 10."""
+    recompute_from = recompute_from or {}
     messages = (
-        ScoringRequest(workspace_id=workspace_id, customer_id=customer_id, reason=reason, scoring_day=day)
+        ScoringRequest(
+            workspace_id=workspace_id,
+            customer_id=customer_id,
+            reason=reason,
+            scoring_day=day,
+            recompute_from=recompute_from.get(customer_id),
+        )
         for customer_id in customer_ids
     )
     return queues.send_messages(get_settings().scoring_queue_url, messages, delay_seconds=delay_seconds)
@@ -342,26 +353,55 @@ def enqueue_workspace(workspace_id: str, day: date, reason: Reason) -> int:
     return sent
 
 
-def request_rescoring(workspace_id: str, customer_ids: Iterable[str], reason: Reason = "ingest") -> int:
-    """Rescore customers soon after a critical signal (a critical ticket, a churn keyword, a usage
-    drop), debounced per customer: the first request of a 30-second window is queued at once, one
-    more is queued for the window's end if anything else arrives meanwhile, the rest are covered by
-    that one. Returns how many messages were queued."""
+def request_rescoring(
+    workspace_id: str,
+    customer_ids: Iterable[str],
+    reason: Reason = "ingest",
+    recompute_from: Mapping[str, date] | None = None,
+) -> int:
+    """Rescore customers soon after a critical signal (a critical ticket, a churn keyword), debounced
+    per customer with its `RESCORE` marker: the first request of a 30-second window is queued at once,
+    one more is queued for the window's end if anything else arrives meanwhile, the rest are covered
+    by that one. Returns how many messages were queued. (Ingestion claims the same debounce inside its
+    own commit and calls `queue_claimed_rescoring`.)"""
+    recompute_from = recompute_from or {}
     now = clock.now()
-    at_once: list[str] = []
-    trailing: dict[int, list[str]] = {}
-    for customer_id in dict.fromkeys(customer_ids):
+    claims: dict[str, tuple[str, int]] = {}
+    for customer_id in dict.fromkeys([*customer_ids, *recompute_from]):
         decision = recalculations.claim_rescoring(workspace_id, customer_id, now, DEBOUNCE)
-        if decision is None:
-            continue
-        kind, delay = decision
-        if kind == "now":
-            at_once.append(customer_id)
-        else:
+        if decision is not None:
+            claims[customer_id] = decision
+    return queue_claimed_rescoring(workspace_id, claims, reason, recompute_from)
+
+
+def queue_claimed_rescoring(
+    workspace_id: str,
+    claims: Mapping[str, tuple[str, int]],
+    reason: Reason,
+    recompute_from: Mapping[str, date] | None = None,
+) -> int:
+    """Queue the rescorings a debounce granted: ("now", 0) at once, ("trailing", delay) delayed.
+
+    `recompute_from` names customers whose past days changed: their message rebuilds the history from
+    that day. A trailing message rebuilds the whole 90-day history, whatever asked for it: the
+    requests it covers may have backfilled any day, and it is at most one per customer and window."""
+    recompute_from = recompute_from or {}
+    at_once = [customer_id for customer_id, (kind, _) in claims.items() if kind == "now"]
+    trailing: dict[int, list[str]] = {}
+    for customer_id, (kind, delay) in claims.items():
+        if kind != "now":
             trailing.setdefault(delay, []).append(customer_id)
-    sent = enqueue_customers(workspace_id, at_once, reason=reason) if at_once else 0
+    sent = enqueue_customers(workspace_id, at_once, reason=reason, recompute_from=recompute_from) if at_once else 0
+    # Clamped by the scorer to its own 90 days (history_start): no read of the workspace's clock here.
+    whole_history = clock.now().date() - timedelta(days=HISTORY_DAYS)
     for delay, ids in trailing.items():
-        sent += enqueue_customers(workspace_id, ids, reason=reason, delay_seconds=delay)
+        sent += enqueue_customers(
+            workspace_id,
+            ids,
+            reason=reason,
+            delay_seconds=delay,
+            recompute_from=dict.fromkeys(ids, whole_history),
+        )
     if sent:
         logger.info("rescoring queued", extra={"workspace_id": workspace_id, "customers": sent, "reason": reason})
     return sent

@@ -8,8 +8,9 @@
   from. Only scoring writes these attributes, with UpdateItem on them alone, so a concurrent customer
   edit is never overwritten (and the customer's `version` is not bumped).
 
-Scoring a customer-day costs one BatchGetItem (profile + metrics days + signal log, ≤ 100 keys) and one
-TransactWriteItems (snapshot + profile). See docs/decisions/0007-scoring-pipeline.md.
+Scoring a customer-day costs one BatchGetItem (profile + signal log + usage history: 3 keys, for a day
+or a whole history) and one TransactWriteItems (snapshot + profile). See
+docs/decisions/0007-scoring-pipeline.md.
 """
 
 from __future__ import annotations
@@ -32,15 +33,15 @@ from keepwell.domain.customers import Customer
 from keepwell.domain.health.signals import UsageDay
 from keepwell.domain.health.snapshot import HealthSnapshot
 from keepwell.domain.signal_log import SignalLog
+from keepwell.domain.usage_history import UsageHistory
 from keepwell.storage import keys
 from keepwell.storage.customers import to_customer
-from keepwell.storage.metrics import DailyMetricsItem
+from keepwell.storage.metrics import UsageHistoryItem, batch_write_raw
 from keepwell.storage.models import CustomerItem, TableItem
 from keepwell.storage.signal_logs import SignalLogItem
 
 ENTITY = "health_snapshot"
 BATCH_GET_LIMIT = 100
-METRICS_PREFIX = "METRICS#"
 
 
 class SnapshotItem(TableItem):
@@ -115,7 +116,7 @@ class ScoringInputs:
     customer: Customer | None
     health: ProfileHealth
     usage_days: list[UsageDay]
-    metric_versions: dict[date, int]
+    usage_version: int  # the usage history's version (0: none yet)
     signal_log: SignalLog | None
     signal_log_version: int
 
@@ -148,15 +149,6 @@ def _profile_health(item: ProfileHealthItem) -> ProfileHealth:
     )
 
 
-def _usage_day(item: DailyMetricsItem) -> UsageDay:
-    return UsageDay(
-        day=date.fromisoformat(item.sk.removeprefix(METRICS_PREFIX)),
-        logins=int(item.logins or 0),
-        users=frozenset(item.active_users or ()),
-        features=frozenset(item.features or ()),
-    )
-
-
 # --- reads ---------------------------------------------------------------------------------------
 def _connection() -> Connection:
     # The model's cached connection (one botocore client per container); a new Connection per call
@@ -186,13 +178,14 @@ def batch_get_raw(
     return found
 
 
-def read_scoring_inputs(workspace_id: str, customer_id: str, days: Sequence[date]) -> ScoringInputs:
-    """The profile, the signal log and the metrics of `days`, by key: one BatchGetItem for a day's
-    scoring (≤ 98 days), two for a 90-day history (~120 days)."""
+def read_scoring_inputs(workspace_id: str, customer_id: str, first: date, last: date) -> ScoringInputs:
+    """The profile, the signal log and the usage of the days from `first` to `last` (from the usage
+    history), by key: one BatchGetItem of 3 keys, for a day's scoring as for a 90-day history."""
     profile_key = keys.customer(workspace_id, customer_id)
     log_key = keys.signal_log(workspace_id, customer_id)
-    found = batch_get_raw([profile_key, log_key, *(keys.daily_metrics(workspace_id, customer_id, d) for d in days)])
-    inputs = ScoringInputs(None, ProfileHealth(), [], {}, None, 0)
+    usage_key = keys.usage_history(workspace_id, customer_id)
+    found = batch_get_raw([profile_key, log_key, usage_key])
+    inputs = ScoringInputs(None, ProfileHealth(), [], 0, None, 0)
     for raw in found:
         sort_key = raw["sk"]["S"]
         if sort_key == profile_key.sk:
@@ -202,12 +195,10 @@ def read_scoring_inputs(workspace_id: str, customer_id: str, days: Sequence[date
             item = SignalLogItem.from_raw_data(raw)
             inputs.signal_log = SignalLog.from_document(json.loads(item.document))
             inputs.signal_log_version = int(item.version)
-        elif sort_key.startswith(METRICS_PREFIX):
-            day_item = DailyMetricsItem.from_raw_data(raw)
-            usage = _usage_day(day_item)
-            inputs.usage_days.append(usage)
-            inputs.metric_versions[usage.day] = int(day_item.version or 0)
-    inputs.usage_days.sort(key=lambda d: d.day)
+        elif sort_key == usage_key.sk:
+            usage = UsageHistoryItem.from_raw_data(raw)
+            inputs.usage_version = int(usage.version or 0)
+            inputs.usage_days = UsageHistory.decode(usage.document, inputs.usage_version).usage_days(first, last)
     return inputs
 
 
@@ -358,10 +349,27 @@ def write_history(
     version: int,
     inputs: str,
 ) -> None:
-    """Put a recomputed history (BatchWriteItem, 25 snapshots a request); same inputs, same items."""
-    with SnapshotItem.batch_write() as batch:
-        for snapshot in snapshots:
-            batch.save(_snapshot_item(workspace_id, customer_id, snapshot, version, inputs))
+    """Put a recomputed history (BatchWriteItem, 25 snapshots a request); same inputs, same items.
+
+    The items are built as attribute maps rather than model instances: a recalculation writes 90 per
+    customer, and pynamodb's per-attribute serialisation was a fifth of the scorer's own CPU."""
+    entity, workspace = {"S": ENTITY}, {"S": workspace_id}
+    model_version, digest = {"N": str(version)}, {"S": inputs}
+    items: list[dict[str, Any]] = []
+    for snapshot in snapshots:
+        key = keys.health_snapshot(workspace_id, customer_id, snapshot.date)
+        items.append(
+            {
+                "pk": {"S": key.pk},
+                "sk": {"S": key.sk},
+                "entity": entity,
+                "workspace_id": workspace,
+                "model_version": model_version,
+                "inputs": digest,
+                "document": {"S": snapshot.model_dump_json()},  # largest last (see storage/metrics.py)
+            }
+        )
+    batch_write_raw(items)
 
 
 def apply_profile_health(workspace_id: str, customer_id: str, update: ProfileHealthUpdate) -> bool:

@@ -1,9 +1,14 @@
-"""Per-customer daily product metrics and the raw events behind them.
+"""Per-customer daily product metrics, their compact usage history, and the raw events behind them.
 
-One item per customer-day (`METRICS#<date>`), addressed by key so scoring reads 90 days in one
-BatchGetItem. Ingestion reads the day items of a batch, rolls up only events not counted before,
-and writes each day with a version condition: a concurrent writer makes the condition fail and
-the service re-reads that day, so an event is counted once whatever the retries.
+One item per customer-day (`METRICS#<date>`) holds the day's totals and the digests of the events
+counted. Beside them one item per customer (`USAGE`, domain/usage_history.py) holds what scoring
+reads of the last 180 days, so scoring a whole history reads one item instead of ~120 days.
+
+Ingestion reads a batch's day items and usage histories in one BatchGetItem, rolls up only events
+not counted before, and commits each customer with one TransactWriteItems: its changed days, each
+with a version condition, and its usage history set to the days' new totals, conditioned on the
+history's version. A concurrent writer cancels the transaction and the service re-reads that
+customer, so an event is counted once, in the day and in the history, whatever the retries.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pynamodb.connection.table import TableConnection
 from pynamodb.exceptions import GetError, PutError
 
 from keepwell.domain.ingestion import RAW_FIELDS, DayActivity, DayRollup
+from keepwell.domain.usage_history import KEPT_DAYS, UsageHistory
 from keepwell.storage import keys
 from keepwell.storage.models import TableItem
 
@@ -46,6 +52,12 @@ class DailyMetricsItem(TableItem):
     active_users = UnicodeSetAttribute(null=True)
     features = UnicodeSetAttribute(null=True)
     event_digests = UnicodeSetAttribute(null=True)
+    version = NumberAttribute(default=0)
+
+
+class UsageHistoryItem(TableItem):
+    customer_id = UnicodeAttribute()
+    document = UnicodeAttribute()  # UsageHistory as compact JSON: one attribute to read
     version = NumberAttribute(default=0)
 
 
@@ -151,17 +163,49 @@ def get_days(
     return found
 
 
-def apply_rollup(
-    workspace_id: str, customer_id: str, day: date, rollup: DayRollup, previous: DailyMetrics | None
-) -> None:
-    """Add a rollup to a day if nobody wrote it since `previous` was read; else raise ConcurrentUpdate.
+def read_for_ingestion(
+    workspace_id: str, wanted: Iterable[tuple[str, date]], *, consistent: bool = False
+) -> tuple[dict[tuple[str, date], DailyMetrics], dict[str, UsageHistory]]:
+    """The customer-days of a batch and their customers' usage histories, in one BatchGetItem (pages
+    of 100). Absent days and histories are missing. Eventually consistent by default: a stale read
+    only makes the commit's conditions fail and that customer be read again (consistently)."""
+    wanted = set(wanted)
+    customers = sorted({customer_id for customer_id, _ in wanted})
+    item_keys = [keys.daily_metrics(workspace_id, customer_id, day) for customer_id, day in wanted]
+    item_keys += [keys.usage_history(workspace_id, customer_id) for customer_id in customers]
+    days: dict[tuple[str, date], DailyMetrics] = {}
+    histories: dict[str, UsageHistory] = {}
+    for raw in batch_get_raw(item_keys, consistent=consistent):
+        if raw["sk"]["S"] == USAGE_SORT_KEY:
+            histories[raw["customer_id"]["S"]] = _history_from_raw(raw)
+        else:
+            metrics = _from_raw(raw)
+            days[(metrics.customer_id, metrics.day)] = metrics
+    return days, histories
 
-    A new day is one conditional PutItem (`attribute_not_exists`); a day already counted is one
-    UpdateItem conditioned on its version that adds only what is new (the digests already there
-    are not sent again). Neither returns the item."""
-    key = keys.daily_metrics(workspace_id, customer_id, day)
-    table = _table()
-    request: dict[str, Any] = {"TableName": table.table_name}
+
+USAGE_SORT_KEY = "USAGE"
+
+
+def _history_from_raw(raw: dict[str, Any]) -> UsageHistory:
+    return UsageHistory.decode(raw["document"]["S"], int(raw["version"]["N"]) if "version" in raw else 0)
+
+
+@dataclass(frozen=True)
+class DayChange:
+    """What a batch adds to one customer-day, and the day as it was read (None: a new day)."""
+
+    day: date
+    rollup: DayRollup
+    previous: DailyMetrics | None
+
+
+def _day_write(workspace_id: str, customer_id: str, change: DayChange, table_name: str) -> dict[str, Any]:
+    """A new day is a Put conditioned on `attribute_not_exists`; a day already counted is an Update
+    conditioned on its version that adds only what is new (the digests already there are not sent
+    again). Both as TransactWriteItems entries."""
+    key = keys.daily_metrics(workspace_id, customer_id, change.day)
+    rollup, previous = change.rollup, change.previous
     if previous is None:
         item: dict[str, Any] = {
             "pk": {"S": key.pk},
@@ -169,7 +213,7 @@ def apply_rollup(
             "entity": {"S": "daily_metrics"},
             "workspace_id": {"S": workspace_id},
             "customer_id": {"S": customer_id},
-            "day": {"S": day.isoformat()},
+            "day": {"S": change.day.isoformat()},
             "events": _n(rollup.events),
             "logins": _n(rollup.logins),
             "version": _n(1),
@@ -182,46 +226,91 @@ def apply_rollup(
         if rollup.users:
             item["active_users"] = {"SS": list(rollup.users)}
         item["event_digests"] = {"SS": list(rollup.digests)}
-        request.update(Item=item, ConditionExpression="attribute_not_exists(pk)")
-        operation = "PutItem"
-    else:
-        counts = dict(previous.event_counts)
-        for name, count in rollup.event_counts.items():
-            counts[name] = counts.get(name, 0) + count
-        values: dict[str, Any] = {
-            # The whole map as an absolute total (one value however many event names): the version
-            # condition makes that exact.
-            ":counts": {"M": {name: _n(count) for name, count in counts.items()}},
-            ":version": _n(previous.version + 1),
-            ":seen": _n(previous.version),
-            ":events": _n(rollup.events),
-            ":logins": _n(rollup.logins),
-            ":digests": {"SS": list(rollup.digests)},
+        return {"Put": {"TableName": table_name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+    counts = dict(previous.event_counts)
+    for name, count in rollup.event_counts.items():
+        counts[name] = counts.get(name, 0) + count
+    values: dict[str, Any] = {
+        # The whole map as an absolute total (one value however many event names): the version
+        # condition makes that exact.
+        ":counts": {"M": {name: _n(count) for name, count in counts.items()}},
+        ":version": _n(previous.version + 1),
+        ":seen": _n(previous.version),
+        ":events": _n(rollup.events),
+        ":logins": _n(rollup.logins),
+        ":digests": {"SS": list(rollup.digests)},
+    }
+    names = {"#c": "event_counts", "#v": "version", "#e": "events", "#l": "logins", "#d": "event_digests"}
+    added = ["#e :events", "#l :logins", "#d :digests"]
+    for placeholder, name, new in (
+        ("#u", "active_users", rollup.users - previous.active_users),
+        ("#f", "features", rollup.features - previous.features),
+    ):
+        if new:
+            names[placeholder] = name
+            values[f":{name}"] = {"SS": list(new)}
+            added.append(f"{placeholder} :{name}")
+    return {
+        "Update": {
+            "TableName": table_name,
+            "Key": {"pk": {"S": key.pk}, "sk": {"S": key.sk}},
+            "UpdateExpression": "SET #c = :counts, #v = :version ADD " + ", ".join(added),
+            "ConditionExpression": "#v = :seen",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
         }
-        names = {"#c": "event_counts", "#v": "version", "#e": "events", "#l": "logins", "#d": "event_digests"}
-        added = ["#e :events", "#l :logins", "#d :digests"]
-        for placeholder, name, new in (
-            ("#u", "active_users", rollup.users - previous.active_users),
-            ("#f", "features", rollup.features - previous.features),
-        ):
-            if new:
-                names[placeholder] = name
-                values[f":{name}"] = {"SS": list(new)}
-                added.append(f"{placeholder} :{name}")
-        request.update(
-            Key={"pk": {"S": key.pk}, "sk": {"S": key.sk}},
-            UpdateExpression="SET #c = :counts, #v = :version ADD " + ", ".join(added),
+    }
+
+
+def _history_write(workspace_id: str, customer_id: str, history: UsageHistory, table_name: str) -> dict[str, Any]:
+    """The whole history, conditioned on the version read (absent when `history.version` is 0)."""
+    key = keys.usage_history(workspace_id, customer_id)
+    item = {
+        "pk": {"S": key.pk},
+        "sk": {"S": key.sk},
+        "entity": {"S": "usage_history"},
+        "workspace_id": {"S": workspace_id},
+        "customer_id": {"S": customer_id},
+        "version": _n(history.version + 1),
+        "document": {"S": history.encode()},
+    }
+    put: dict[str, Any] = {"TableName": table_name, "Item": item}
+    if history.version == 0:
+        put["ConditionExpression"] = "attribute_not_exists(pk)"
+    else:
+        put.update(
             ConditionExpression="#v = :seen",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
+            ExpressionAttributeNames={"#v": "version"},
+            ExpressionAttributeValues={":seen": _n(history.version)},
         )
-        operation = "UpdateItem"
+    return {"Put": put}
+
+
+def commit_customer_days(workspace_id: str, customer_id: str, changes: list[DayChange], history: UsageHistory) -> None:
+    """Commit a batch's changes to one customer's days and its usage history (already holding the
+    days' new totals, `history.version` as read) in one TransactWriteItems: all or nothing. Raises
+    ConcurrentUpdate when another writer changed any of them since they were read."""
+    table = _table()
+    items = [_day_write(workspace_id, customer_id, change, table.table_name) for change in changes]
+    items.append(_history_write(workspace_id, customer_id, history, table.table_name))
     try:
-        table.connection.dispatch(operation, request)
+        table.connection.dispatch("TransactWriteItems", {"TransactItems": items})
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-            raise ConcurrentUpdate(f"{customer_id} {day}") from error
+        if _lost_a_race(error):
+            raise ConcurrentUpdate(f"{customer_id} {[c.day.isoformat() for c in changes]}") from error
         raise
+
+
+_RACE_REASONS = frozenset({"None", "ConditionalCheckFailed", "TransactionConflict"})
+
+
+def _lost_a_race(error: ClientError) -> bool:
+    """A transaction cancelled only because a condition failed or another transaction held an item."""
+    response: dict[str, Any] = dict(error.response)
+    if response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return False
+    reasons = [str(r.get("Code", "None")) for r in response.get("CancellationReasons", [])]
+    return not reasons or all(code in _RACE_REASONS for code in reasons)
 
 
 @dataclass(frozen=True)
@@ -274,17 +363,20 @@ def put_raw_events(workspace_id: str, batches: Iterable[RawEvents], retain_days:
                     "expires_at": expires,
                 }
             )
-    _batch_write(items)
+    batch_write_raw(items)
 
 
 def put_imported_days(workspace_id: str, days: Iterable[tuple[str, date, DayActivity]]) -> int:
-    """Write whole day items from an import of past usage (the demo seed's history), unconditionally.
+    """Write whole day items from an import of past usage (the demo seed's history), unconditionally,
+    then set those days in each customer's usage history (`import_into_histories`).
 
     Imported days carry totals but no event digests (an import has no event identities): events
-    sent later for such a day are added to it by `apply_rollup` like any other."""
+    sent later for such a day are added to it by `commit_customer_days` like any other."""
     items: list[dict[str, Any]] = []
     entity, workspace = {"S": "daily_metrics"}, {"S": workspace_id}
+    by_customer: dict[str, list[tuple[date, DayActivity]]] = {}
     for customer_id, day, activity in days:
+        by_customer.setdefault(customer_id, []).append((day, activity))
         key = keys.daily_metrics(workspace_id, customer_id, day)
         item: dict[str, Any] = {
             "pk": {"S": key.pk},
@@ -303,11 +395,57 @@ def put_imported_days(workspace_id: str, days: Iterable[tuple[str, date, DayActi
         if activity.users:
             item["active_users"] = {"SS": sorted(activity.users)}
         items.append(item)
-    _batch_write(items)
+    batch_write_raw(items)
+    import_into_histories(workspace_id, by_customer)
     return len(items)
 
 
-def _batch_write(items: list[dict[str, Any]]) -> None:
+MAX_IMPORT_ATTEMPTS = 5
+
+
+def import_into_histories(workspace_id: str, days: dict[str, list[tuple[date, DayActivity]]]) -> None:
+    """Set imported days (whole totals) in the customers' usage histories: one BatchGetItem per 100
+    customers, then one PutItem per customer conditioned on the version read; a customer whose history
+    changed meanwhile (ingestion) is read again and retried. Setting a day twice changes nothing."""
+    pending = dict(days)
+    table = _table()
+    for _attempt in range(MAX_IMPORT_ATTEMPTS):
+        if not pending:
+            return
+        found = batch_get_raw([keys.usage_history(workspace_id, c) for c in pending], consistent=True)
+        current = {raw["customer_id"]["S"]: _history_from_raw(raw) for raw in found}
+        conflicted: dict[str, list[tuple[date, DayActivity]]] = {}
+        for customer_id, changes in pending.items():
+            history = current.get(customer_id, UsageHistory()).with_days(changes)
+            put = _history_write(workspace_id, customer_id, history, table.table_name)["Put"]
+            try:
+                table.connection.dispatch("PutItem", put)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                conflicted[customer_id] = changes
+        pending = conflicted
+    if pending:
+        raise PutError(f"usage histories of {sorted(pending)} kept changing during the import")
+
+
+def rebuild_usage_histories(workspace_id: str, customer_ids: Iterable[str], today: date) -> int:
+    """Set the last KEPT_DAYS days of each customer's usage history from its day items (for day items
+    written before usage histories existed): BatchGetItems of the day items, then the histories as an
+    import sets them. Idempotent. Returns how many customer-days were found."""
+    customers = list(dict.fromkeys(customer_ids))
+    wanted = [(c, today - timedelta(days=n)) for c in customers for n in range(KEPT_DAYS)]
+    found = get_days(workspace_id, wanted)
+    by_customer: dict[str, list[tuple[date, DayActivity]]] = {}
+    for (customer_id, day), metrics in found.items():
+        by_customer.setdefault(customer_id, []).append((day, metrics.activity()))
+    import_into_histories(workspace_id, by_customer)
+    return len(found)
+
+
+def batch_write_raw(items: list[dict[str, Any]]) -> None:
+    """Put raw items (attribute maps) in BatchWriteItems of 25; unprocessed items are sent again with a
+    backoff."""
     table = RawEventsItem._get_connection()
     for start in range(0, len(items), BATCH_WRITE_LIMIT):
         pending = items[start : start + BATCH_WRITE_LIMIT]
