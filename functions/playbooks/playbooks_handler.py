@@ -1,4 +1,5 @@
-"""Playbooks: domain events (EventBridge) start runs; PlaybookActionsQueue records execute their steps."""
+"""Playbooks: domain events (EventBridge) start runs and deliver health alerts to owners; PlaybookActionsQueue
+records execute the runs' steps."""
 
 from __future__ import annotations
 
@@ -53,6 +54,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | N
         return dict(response)
     if "detail-type" in event:
         # Invalid detail raises: the invocation fails visibly (Errors metric) and Lambda retries it.
-        playbook_runs.start_runs_for_event(domain_event(EventBridgeEvent(event)))
+        playbook_runs.on_domain_event(domain_event(EventBridgeEvent(event)))
         return None
     raise ValueError("expected an SQS batch (Records) or an EventBridge event (detail-type)")

@@ -1,6 +1,7 @@
 """Playbook runs end to end on moto: domain events into the playbooks handler (EventBridge shape), its
-steps drained from the real PlaybookActionsQueue into the same handler (SQS batch shape), a Slack
-stand-in on loopback, SES and the bus recorded by moto. Exactly once throughout."""
+steps drained from the real PlaybookActionsQueue into the same handler (SQS batch shape), Slack messages
+drained from the real WebhookDeliveryQueue into the webhooks handler and posted to a Slack stand-in on
+loopback, SES and the bus recorded by moto. Exactly once throughout."""
 
 from __future__ import annotations
 
@@ -35,13 +36,22 @@ class SlackStandIn:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.status = 200
+        self.statuses: list[int] = []  # scripted answers, one per request, before `status` applies
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
-                stand_in.requests.append({"path": self.path, "body": json.loads(self.rfile.read(length))})
-                self.send_response(stand_in.status)
+                stand_in.requests.append(
+                    {
+                        "path": self.path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "body": json.loads(self.rfile.read(length)),
+                    }
+                )
+                status = stand_in.statuses.pop(0) if stand_in.statuses else stand_in.status
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
 
@@ -71,6 +81,10 @@ def slack(admin_api: ApiClient) -> Iterator[SlackStandIn]:
 
 def playbooks_handler(event: dict[str, Any]) -> Any:
     return load_handler("PlaybooksFunction")(event, FakeLambdaContext("PlaybooksFunction"))
+
+
+def webhooks_handler(event: dict[str, Any]) -> Any:
+    return load_handler("WebhooksFunction")(event, FakeLambdaContext("WebhooksFunction", timeout_ms=60_000))
 
 
 def domain_event(detail_type: str, detail: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
@@ -131,8 +145,28 @@ def sqs_batch(bodies: list[str]) -> dict[str, Any]:
     }
 
 
+def delivery_queue() -> str:
+    return os.environ["WEBHOOK_QUEUE_URL"]
+
+
+def deliver_slack(passes: int = 3) -> list[dict[str, Any]]:
+    """Send what is on the webhook delivery queue through the webhooks function (Slack messages here);
+    returns the delivery messages handled. Retries wait on the queue (SQS delay) and are not handed back."""
+    handled: list[dict[str, Any]] = []
+    for _ in range(passes):
+        messages = receive_all(delivery_queue())
+        if not messages:
+            break
+        for start in range(0, len(messages), 10):
+            chunk = [m["Body"] for m in messages[start : start + 10]]
+            assert webhooks_handler(sqs_batch(chunk)) == {"batchItemFailures": []}
+            handled.extend(json.loads(b) for b in chunk)
+    return handled
+
+
 def drain(passes: int = 5) -> list[dict[str, Any]]:
-    """Execute what is on the actions queue (as Lambda's SQS source would); returns the messages run."""
+    """Execute what is on the actions queue (as Lambda's SQS source would), then send the Slack
+    deliveries the steps queued; returns the action messages run."""
     executed: list[dict[str, Any]] = []
     for _ in range(passes):
         messages = receive_all(actions_queue())
@@ -142,6 +176,7 @@ def drain(passes: int = 5) -> list[dict[str, Any]]:
             chunk = [m["Body"] for m in messages[start : start + 10]]
             assert playbooks_handler(sqs_batch(chunk)) == {"batchItemFailures": []}
             executed.extend(json.loads(b) for b in chunk)
+    deliver_slack()
     return executed
 
 
@@ -242,7 +277,8 @@ def test_dropping_into_at_risk_gets_one_task_and_one_slack_message_and_nothing_t
     (task,) = tasks_of(admin_api, customer_id, AT_RISK)
     assert task["title"] == "Call the champion of Globex Corp" and task["owner_id"] == "csm-1"
     assert task["due_date"] == "2026-11-20"
-    assert len(slack.requests) == 1
+    assert len(slack.requests) == 1  # through the delivery queue, unsigned, Slack's own body
+    assert not any(name.startswith("webhook-") for name in slack.requests[0]["headers"])
     message = slack.requests[0]["body"]
     assert message["blocks"][0]["text"]["text"] == "Globex Corp"
     assert "*Globex Corp* entered *At risk* (health 42)" in message["blocks"][1]["text"]["text"]
@@ -325,16 +361,19 @@ def test_a_duplicate_action_message_never_makes_a_second_task_slack_message_emai
     assert playbooks_handler(sqs_batch(messages + messages)) == {"batchItemFailures": []}  # redelivered twice over
     playbooks_handler(alert)  # and the event again
     assert receive_all(actions_queue()) == []
+    deliver_slack()
 
     (task,) = tasks_of(admin_api, customer_id, playbook_id)
     assert task["owner_id"] == "director-1" and task["due_date"] == "2026-11-22"
-    assert len(slack.requests) == 1
+    # one from the playbook's slack step, one for the alert itself (tests/integration/test_alert_delivery.py)
+    texts = sorted(r["body"]["text"] for r in slack.requests)
+    assert texts == ["Umbrella: Sharp drop at *Umbrella*", "Umbrella: sharp drop"]
     from moto.ses.models import ses_backends
 
     sent = ses_backends["123456789012"]["us-east-1"].sent_messages
-    assert len(sent) == 1
-    assert sent[0].destinations["ToAddresses"] == ["dana@umbrella.test"]
-    assert sent[0].source == "csm-1@acme.test" and "Hi Dana, Csm-1 here." in sent[0].body
+    champion_mail = [m for m in sent if m.destinations["ToAddresses"] == ["dana@umbrella.test"]]
+    assert len(champion_mail) == 1 and len(sent) == 2  # and the owner's alert email, once
+    assert champion_mail[0].source == "csm-1@acme.test" and "Hi Dana, Csm-1 here." in champion_mail[0].body
     published = [json.loads(m["Body"]) for m in receive_all(recorder)]
     triggered = [e for e in published if e["detail-type"] == "playbook.triggered"]
     assert len(triggered) == 1 and triggered[0]["detail"]["playbook_id"] == playbook_id
@@ -347,25 +386,39 @@ def test_a_duplicate_action_message_never_makes_a_second_task_slack_message_emai
     assert [s["outcome"]["status"] for s in run["steps"]] == ["done"] * 6
 
 
-def test_slack_down_releases_the_step_and_the_retry_sends_exactly_one(
-    admin_api: ApiClient, workspace: str, slack: SlackStandIn
+def test_slack_down_does_not_fail_the_step_and_the_delivery_retry_posts_exactly_one(
+    admin_api: ApiClient, workspace: str, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     customer_id = create_customer(admin_api)
     set_health(workspace, customer_id, 30.0, "At risk")
     playbooks_handler(scored(workspace, customer_id))
     bodies = [m["Body"] for m in receive_all(actions_queue())]
     slack_body = next(b for b in bodies if json.loads(b)["action"] == "slack")
+    requeued: list[Any] = []
+    real_send = queues.send_messages
 
-    slack.status = 503
-    failed = playbooks_handler(sqs_batch([slack_body]))
-    slack.status = 200
-    retried = playbooks_handler(sqs_batch([slack_body]))
+    def keep_retries(queue_url: str, messages: Any, delay_seconds: int = 0) -> int:
+        messages = list(messages)
+        if queue_url == delivery_queue() and delay_seconds:
+            requeued.extend(messages)  # a retry waiting its SQS delay: handed back below at its time
+        return real_send(queue_url, messages, delay_seconds)
 
-    assert failed == {"batchItemFailures": [{"itemIdentifier": "msg-0"}]}
-    assert retried == {"batchItemFailures": []}
+    monkeypatch.setattr(queues, "send_messages", keep_retries)
+
+    slack.statuses = [503]
+    assert playbooks_handler(sqs_batch([slack_body])) == {"batchItemFailures": []}  # queued: the step is done
+    deliver_slack()  # Slack answers 503: the delivery is retried later
+    (retry,) = requeued
+    with clock.frozen(retry.not_before):
+        assert webhooks_handler(sqs_batch([retry.model_dump_json()])) == {"batchItemFailures": []}
+    assert playbooks_handler(sqs_batch([slack_body])) == {"batchItemFailures": []}  # the step again: nothing
+    deliver_slack()
+
     assert len(slack.requests) == 2  # one refused with 503, then the one that was posted
-    assert playbooks_handler(sqs_batch([slack_body])) == {"batchItemFailures": []}
-    assert len(slack.requests) == 2
+    assert slack.requests[0]["body"] == slack.requests[1]["body"]
+    (run,) = admin_api.get(f"/v1/playbooks/{AT_RISK}/runs").body["items"]
+    assert run["steps"][1]["outcome"]["status"] == "done"
+    assert slack.url.split("/services/")[1] not in json.dumps(run)
 
 
 def test_without_a_slack_webhook_the_slack_step_is_skipped_and_the_task_still_made(

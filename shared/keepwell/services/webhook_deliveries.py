@@ -11,6 +11,13 @@ message (SQS delay hops of ≤ 900 s until `not_before`), the same `webhook-id` 
 `webhook-timestamp`. After the last attempt the message is put on the DLQ (ready to be redriven as a fresh
 round), the subscription is marked failing and a `webhook.subscription_failing` domain event names the
 workspace admins to notify. Every attempt is appended to the delivery log.
+
+Slack: messages for the workspace's Slack incoming webhook (playbook `slack` steps, health alerts) are
+deliveries too, addressed to the reserved pseudo-subscription `slack` (`queue_slack_message`): the same
+log, retries, SSRF pinning and redirect refusal, but sent unsigned with Slack's own JSON body, to the URL
+read from Secrets Manager at each attempt. That URL is a credential: it is never stored, logged or put in
+a domain event; the log and the log lines say "slack". A 410 stops posting to Slack until an admin sets
+the webhook again; exhausting the retries marks the Slack channel failing (docs/webhooks.md).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import httpx
 from aws_lambda_powertools.metrics import MetricUnit
 
 from keepwell import clock, ids
-from keepwell.adapters import event_bus, queues
+from keepwell.adapters import event_bus, queues, secrets
 from keepwell.adapters.aws import client
 from keepwell.domain.signatures.outbound import envelope_bytes, sign
 from keepwell.domain.webhooks import retry, ssrf
@@ -38,8 +45,9 @@ from keepwell.domain.webhooks.subscriptions import Attempt, Delivery, DeliverySt
 from keepwell.observability import logger, metrics
 from keepwell.schemas.messages import DomainEventIn, WebhookDeliveryMessage
 from keepwell.settings import get_settings
+from keepwell.storage import keys, workspaces
+from keepwell.storage import notifications as channel_store
 from keepwell.storage import webhooks as store
-from keepwell.storage import workspaces
 
 ATTEMPT_TIMEOUT_SECONDS = 15.0
 # A record is only started when the invocation has this much time left (one attempt plus its writes);
@@ -47,6 +55,7 @@ ATTEMPT_TIMEOUT_SECONDS = 15.0
 MIN_REMAINING_MS = 20_000
 MAX_RESPONSE_BYTES = 4 * rules.MAX_RESPONSE_CHARS
 USER_AGENT = "Keepwell-Webhooks/1.0"
+SLACK_LABEL = "slack"  # what logs and the delivery log say instead of the Slack webhook URL (a credential)
 FAILING_EVENT = "webhook.subscription_failing"
 
 # Jitter of the retry schedule; tests seed or replace it.
@@ -64,6 +73,85 @@ class SendResult:
     response_body: str | None
     latency_ms: int | None
     error: TransportError | None = None
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where one delivery goes: a subscription (signed Standard Webhooks envelope) or the workspace's
+    Slack incoming webhook (unsigned, Slack's body; the URL never leaves this object)."""
+
+    workspace_id: str
+    subscription_id: str
+    url: str
+    enabled: bool
+    failing_since: str | None
+    signing: bool
+
+    @property
+    def is_slack(self) -> bool:
+        return not self.signing
+
+
+def _destination(workspace_id: str, subscription_id: str) -> Destination | None:
+    if rules.is_slack_channel(subscription_id):
+        settings = channel_store.slack_settings(workspace_id)
+        url = secrets.get_secret(keys.slack_webhook_secret_name(workspace_id)) if settings else None
+        if settings is None or not url:
+            return None
+        return Destination(
+            workspace_id,
+            subscription_id,
+            url,
+            enabled=not settings.get("gone_at"),
+            failing_since=settings.get("failing_since"),
+            signing=False,
+        )
+    subscription = store.get_subscription(workspace_id, subscription_id)
+    if subscription is None:
+        return None
+    return Destination(
+        workspace_id,
+        subscription_id,
+        subscription.url,
+        enabled=subscription.enabled,
+        failing_since=subscription.failing_since,
+        signing=True,
+    )
+
+
+# --- Slack ---------------------------------------------------------------------------------------
+def slack_connected(workspace_id: str) -> bool:
+    """Whether the workspace set a Slack webhook that has not answered 410 since."""
+    settings = channel_store.slack_settings(workspace_id)
+    return bool(settings) and not (settings or {}).get("gone_at")
+
+
+def queue_slack_message(workspace_id: str, source_id: str, occurred_at: datetime, message: dict[str, Any]) -> bool:
+    """Queue one Slack message (`{"text": …, "blocks": …}`) as a delivery to the workspace's Slack
+    channel, once per `source_id` (a playbook step, an alert): the delivery id is derived from it, so a
+    retried caller finds the delivery there and queues nothing twice. True if this call queued it."""
+    channel = rules.SLACK_CHANNEL
+    delivery_id = rules.delivery_id(workspace_id, channel, source_id, occurred_at)
+    created = store.create_delivery(
+        workspace_id, channel, delivery_id, rules.SLACK_EVENT_TYPE, source_id, clock.iso(occurred_at), message
+    )
+    if created is None:
+        existing = store.get_delivery(workspace_id, channel, delivery_id)
+        if existing is None or existing.queued:
+            return False  # queued before: the machinery owns it now
+    _send(
+        WebhookDeliveryMessage(
+            workspace_id=workspace_id,
+            subscription_id=channel,
+            delivery_id=delivery_id,
+            event_type=rules.SLACK_EVENT_TYPE,
+            payload=message,
+            occurred_at=occurred_at,
+        )
+    )
+    store.mark_queued(workspace_id, channel, delivery_id)
+    logger.info("slack message queued", extra={"workspace_id": workspace_id, "delivery_id": delivery_id})
+    return True
 
 
 # --- fan-out -------------------------------------------------------------------------------------
@@ -176,9 +264,12 @@ def deliver(message: WebhookDeliveryMessage) -> None:
         return
     ws, sub_id, delivery_id = message.workspace_id, message.subscription_id, message.delivery_id
     context = {"workspace_id": ws, "subscription_id": sub_id, "delivery_id": delivery_id}
-    subscription = store.get_subscription(ws, sub_id)
-    if subscription is None:
-        logger.info("webhook subscription deleted; delivery dropped", extra=context)
+    destination = _destination(ws, sub_id)
+    if destination is None:
+        if rules.is_slack_channel(sub_id) and store.get_delivery(ws, sub_id, delivery_id) is not None:
+            # Slack was never connected or its secret is gone: the log says so instead of "queued" forever.
+            store.set_delivery_status(ws, sub_id, delivery_id, DeliveryStatus.CANCELLED, None)
+        logger.info("webhook subscription (or Slack webhook) gone; delivery dropped", extra=context)
         return
     delivery = store.get_delivery(ws, sub_id, delivery_id) or _record_unknown_delivery(message, now)
     if delivery.has_attempted(message.round, message.attempt):
@@ -187,17 +278,22 @@ def deliver(message: WebhookDeliveryMessage) -> None:
     if delivery.status is DeliveryStatus.SUCCEEDED and not message.manual:
         logger.info("already delivered; automatic retry skipped", extra=context)
         return
-    if not subscription.enabled:
+    if not destination.enabled:
         store.set_delivery_status(ws, sub_id, delivery_id, DeliveryStatus.CANCELLED, None)
         logger.info("webhook subscription disabled; delivery cancelled", extra=context)
         return
 
     occurred_at = message.occurred_at or datetime.fromisoformat(delivery.occurred_at)
-    body = envelope_bytes(message.event_type, occurred_at, message.payload)
-    headers = sign(store.get_signing_secrets(ws, sub_id), delivery_id, now, body, now=now)
-    result = post(subscription.url, body, headers)
+    if destination.signing:
+        body = envelope_bytes(message.event_type, occurred_at, message.payload)
+        headers = sign(store.get_signing_secrets(ws, sub_id), delivery_id, now, body, now=now)
+        result = post(destination.url, body, headers)
+    else:
+        # Slack reads its own body and verifies nothing: no envelope, no webhook-* headers.
+        body = json.dumps(message.payload, separators=(",", ":"), ensure_ascii=False).encode()
+        result = _redacted(post(destination.url, body, {}, label=SLACK_LABEL), destination.url)
     decision = retry.decide(message.attempt, result.status, now, rng, error=result.error, headers=result.headers)
-    outcome, status, next_attempt_at = _act_on(decision, message, subscription, delivery, occurred_at, now)
+    outcome, status, next_attempt_at = _act_on(decision, message, destination, delivery, occurred_at, now)
 
     attempt = Attempt(
         round=message.round,
@@ -226,25 +322,49 @@ def deliver(message: WebhookDeliveryMessage) -> None:
     )
 
 
+def _redacted(result: SendResult, url: str) -> SendResult:
+    """A Slack webhook's URL (its path is the credential) never reaches the delivery log."""
+    if result.response_body is None:
+        return result
+    return SendResult(
+        result.status,
+        result.headers,
+        rules.redact(result.response_body, url),
+        result.latency_ms,
+        result.error,
+    )
+
+
 def _act_on(
     decision: retry.Decision,
     message: WebhookDeliveryMessage,
-    subscription: Subscription,
+    destination: Destination,
     delivery: Delivery,
     occurred_at: datetime,
     now: datetime,
 ) -> tuple[str, DeliveryStatus, str | None]:
     """Do what the attempt's verdict asks; returns the logged outcome, the delivery status, the next due time."""
-    ws, sub_id = subscription.workspace_id, subscription.subscription_id
+    ws, sub_id = destination.workspace_id, destination.subscription_id
     if decision.outcome is Outcome.SUCCESS:
-        if subscription.failing_since is not None:
-            store.mark_healthy(ws, sub_id)
+        if destination.failing_since is not None:
+            if destination.is_slack:
+                channel_store.record_slack_failing(ws, reason="", at_iso=None)
+            else:
+                store.mark_healthy(ws, sub_id)
         return decision.outcome.value, DeliveryStatus.SUCCEEDED, None
     if decision.outcome is Outcome.DISABLE:
-        store.disable_subscription(ws, sub_id, decision.reason)
-        logger.warning(
-            "receiver answered 410 Gone; subscription disabled", extra={"workspace_id": ws, "subscription_id": sub_id}
-        )
+        if destination.is_slack:
+            channel_store.record_slack_gone(ws, reason=decision.reason, at_iso=clock.iso(now))
+            logger.warning(
+                "Slack answered 410 Gone; Slack messages stop until the webhook is set again",
+                extra={"workspace_id": ws, "subscription_id": SLACK_LABEL},
+            )
+        else:
+            store.disable_subscription(ws, sub_id, decision.reason)
+            logger.warning(
+                "receiver answered 410 Gone; subscription disabled",
+                extra={"workspace_id": ws, "subscription_id": sub_id},
+            )
         return decision.outcome.value, DeliveryStatus.GONE, None
     if message.manual:
         return "failed", DeliveryStatus.FAILED, None  # test events and manual redeliveries get one attempt
@@ -254,7 +374,7 @@ def _act_on(
         )
         _send(follow_up, delay_seconds=retry.sqs_delay(decision.not_before, now))
         return decision.outcome.value, DeliveryStatus.RETRYING, clock.iso(decision.not_before)
-    _exhausted(subscription, delivery, message, occurred_at, decision.reason)
+    _exhausted(destination, delivery, message, occurred_at, decision.reason)
     return Outcome.EXHAUSTED.value, DeliveryStatus.EXHAUSTED, None
 
 
@@ -276,17 +396,20 @@ def _record_unknown_delivery(message: WebhookDeliveryMessage, now: datetime) -> 
 
 
 def _exhausted(
-    subscription: Subscription, delivery: Delivery, message: WebhookDeliveryMessage, occurred_at: datetime, reason: str
+    destination: Destination, delivery: Delivery, message: WebhookDeliveryMessage, occurred_at: datetime, reason: str
 ) -> None:
     """Park the delivery on the DLQ as a fresh round (a redrive starts the schedule over), mark the
-    subscription failing and tell the workspace admins through a domain event."""
-    ws, sub_id = subscription.workspace_id, subscription.subscription_id
+    subscription (or the Slack channel) failing and tell the workspace admins through a domain event."""
+    ws, sub_id = destination.workspace_id, destination.subscription_id
     round_ = store.start_round(ws, sub_id, delivery.delivery_id, max_rounds=None)
     parked = message.model_copy(
         update={"round": round_, "attempt": 1, "not_before": None, "manual": False, "occurred_at": occurred_at}
     )
     queues.send_messages(dead_letter_queue_url(get_settings().webhook_queue_url), [parked])
-    store.mark_failing(ws, sub_id, reason)
+    if destination.is_slack:
+        channel_store.record_slack_failing(ws, reason=reason, at_iso=clock.iso(clock.now()))
+    else:
+        store.mark_failing(ws, sub_id, reason)
     admins = sorted(u.user_id for u in workspaces.list_users(ws) if u.role == "admin" and u.active)
     event_bus.publish(
         [
@@ -295,7 +418,8 @@ def _exhausted(
                 {
                     "workspace_id": ws,
                     "subscription_id": sub_id,
-                    "url": subscription.url,
+                    # The Slack webhook's URL is a credential: the event names the channel instead.
+                    "url": SLACK_LABEL if destination.is_slack else destination.url,
                     "delivery_id": delivery.delivery_id,
                     "event_type": delivery.event_type,
                     "reason": reason,
@@ -343,12 +467,16 @@ def http_client() -> httpx.Client:
     return httpx.Client(timeout=httpx.Timeout(ATTEMPT_TIMEOUT_SECONDS), follow_redirects=False, trust_env=False)
 
 
-def post(url: str, body: bytes, signed_headers: dict[str, str]) -> SendResult:
-    """POST the exact signed bytes to the address the SSRF guard checked, with Host and SNI of the URL's host."""
+def post(url: str, body: bytes, signed_headers: dict[str, str], label: str | None = None) -> SendResult:
+    """POST the exact signed bytes to the address the SSRF guard checked, with Host and SNI of the URL's host.
+    `label` names the destination in log lines instead of its URL (the Slack webhook's URL is a credential)."""
     try:
         target = ssrf.check_before_send(url, resolver(), allow_loopback_http=get_settings().is_local)
     except ssrf.UnsafeUrl as blocked:
-        logger.warning("webhook destination blocked at send time", extra={"reason": blocked.message})
+        logger.warning(
+            "webhook destination blocked at send time",
+            extra={"reason": blocked.reason if label else blocked.message, "destination": label},
+        )
         return SendResult(None, {}, blocked.message, None, TransportError.BLOCKED)
     headers = {
         **signed_headers,

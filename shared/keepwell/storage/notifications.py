@@ -1,19 +1,29 @@
-"""In-app notifications (`WS#w#USER#u#NOTIFICATIONS / <created ISO>#<id>`) and the workspace's
-notification channels (who set the Slack webhook and when, in the workspace's settings map; the URL
-itself is in Secrets Manager)."""
+"""In-app notifications (`WS#w#USER#u#NOTIFICATIONS / <created ISO>#<id>`), the alert notices that make
+health alerts reach their owners once (`WS#w#CUST#c / ALERT#<day>#<alert key>`), and the workspace's
+notification channels (who set the Slack webhook and when, and whether Slack answered 410 since, in the
+workspace's settings map; the URL itself is in Secrets Manager)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import PutError
+from pynamodb.attributes import ListAttribute, MapAttribute, UnicodeAttribute
+from pynamodb.exceptions import PutError, UpdateError
 
-from keepwell.storage import keys
+from keepwell import clock
+from keepwell.storage import cursors, keys
 from keepwell.storage.models import TableItem, WorkspaceItem
 
 ENTITY = "notification"
+ALERT_NOTICE_ENTITY = "alert_notice"
+# Notifications and alert notices expire after this (TTL): a user's partition stays small, so finding
+# one by id (mark read) reads a few pages at most.
+RETENTION = timedelta(days=90)
+ALERT_NOTICE_PREFIX = "ALERT#"
+_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 class NotificationItem(TableItem):
@@ -25,6 +35,8 @@ class NotificationItem(TableItem):
     playbook_id = UnicodeAttribute(null=True)
     run_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
+    kind = UnicodeAttribute(null=True)  # playbook (a notify step) or health_alert
+    read_at = UnicodeAttribute(null=True)  # when the user marked it read; absent while unread
 
 
 @dataclass(frozen=True)
@@ -37,38 +49,239 @@ class Notification:
     playbook_id: str | None
     run_id: str | None
     created_at: str
+    kind: str | None = None
+    read_at: str | None = None
+
+
+def _condition_failed(error: PutError | UpdateError) -> bool:
+    return getattr(error, "cause_response_code", None) == _CONDITION_FAILED
+
+
+def _expires(created_at_iso: str) -> datetime:
+    try:
+        return datetime.fromisoformat(created_at_iso) + RETENTION
+    except ValueError:
+        return clock.now() + RETENTION
 
 
 def put_notification(workspace_id: str, notification: Notification) -> bool:
     """Idempotent: the same id at the same time is written once."""
     key = keys.notification(workspace_id, notification.user_id, notification.created_at, notification.notification_id)
-    item = NotificationItem(key.pk, key.sk, entity=ENTITY, workspace_id=workspace_id, **vars(notification))
+    item = NotificationItem(
+        key.pk,
+        key.sk,
+        entity=ENTITY,
+        workspace_id=workspace_id,
+        expires_at=_expires(notification.created_at),
+        **vars(notification),
+    )
     try:
         item.save(condition=NotificationItem.pk.does_not_exist())
     except PutError as error:
-        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if _condition_failed(error):
             return False
         raise
     return True
 
 
+def _to_notification(item: NotificationItem) -> Notification:
+    return Notification(
+        notification_id=item.notification_id,
+        user_id=item.user_id,
+        title=item.title,
+        body=item.body,
+        customer_id=item.customer_id,
+        playbook_id=item.playbook_id,
+        run_id=item.run_id,
+        created_at=item.created_at,
+        kind=item.kind,
+        read_at=item.read_at,
+    )
+
+
 def list_notifications(workspace_id: str, user_id: str, limit: int = 20) -> list[Notification]:
     """A user's newest notifications first."""
+    return page_notifications(workspace_id, user_id, limit)[0]
+
+
+def page_notifications(
+    workspace_id: str, user_id: str, limit: int, *, unread_only: bool = False, cursor: str | None = None
+) -> tuple[list[Notification], str | None]:
+    """One page of a user's notifications, newest first, and the next page's cursor (None at the end).
+    The cursor only resumes this user's partition (another user's cursor is refused)."""
     pk = keys.notifications_partition(workspace_id, user_id)
-    items = NotificationItem.query(pk, scan_index_forward=False, limit=limit)
-    return [
-        Notification(
-            notification_id=i.notification_id,
-            user_id=i.user_id,
-            title=i.title,
-            body=i.body,
-            customer_id=i.customer_id,
-            playbook_id=i.playbook_id,
-            run_id=i.run_id,
-            created_at=i.created_at,
+    start = cursors.decode(cursor, expected={"pk": pk}, prefixes={"sk": ""})
+    results = NotificationItem.query(
+        pk,
+        filter_condition=NotificationItem.read_at.does_not_exist() if unread_only else None,
+        scan_index_forward=False,
+        limit=limit,
+        last_evaluated_key=start,
+    )
+    items = [_to_notification(item) for item in results]
+    next_key = results.last_evaluated_key if len(items) == limit else None
+    return items, cursors.encode(next_key)
+
+
+def _items(workspace_id: str, user_id: str, *, unread_only: bool = False) -> Iterator[NotificationItem]:
+    pk = keys.notifications_partition(workspace_id, user_id)
+    condition = NotificationItem.read_at.does_not_exist() if unread_only else None
+    yield from NotificationItem.query(pk, filter_condition=condition, scan_index_forward=False, page_size=100)
+
+
+def find_notification(workspace_id: str, user_id: str, notification_id: str) -> Notification | None:
+    """The user's notification with this id (only ever in the user's own partition), or None.
+    The id is not in the sort key, so this reads the partition newest first until it is found."""
+    pk = keys.notifications_partition(workspace_id, user_id)
+    for item in NotificationItem.query(
+        pk, filter_condition=NotificationItem.notification_id == notification_id, scan_index_forward=False
+    ):
+        return _to_notification(item)
+    return None
+
+
+def mark_read(workspace_id: str, notification: Notification, at_iso: str) -> Notification:
+    """Set `read_at` once: marking a read notification again keeps the first time it was read."""
+    key = keys.notification(workspace_id, notification.user_id, notification.created_at, notification.notification_id)
+    item = NotificationItem(key.pk, key.sk)
+    try:
+        item.update(
+            actions=[NotificationItem.read_at.set(at_iso)],
+            condition=NotificationItem.pk.exists() & NotificationItem.read_at.does_not_exist(),
         )
-        for i in items
-    ]
+    except UpdateError as error:
+        if not _condition_failed(error):
+            raise
+        return _to_notification(NotificationItem.get(key.pk, key.sk, consistent_read=True))
+    return _to_notification(item)
+
+
+def mark_all_read(workspace_id: str, user_id: str, at_iso: str, limit: int) -> int:
+    """Mark up to `limit` unread notifications of the user read; returns how many this call marked."""
+    marked = 0
+    for item in _items(workspace_id, user_id, unread_only=True):
+        if marked >= limit:
+            break
+        try:
+            item.update(
+                actions=[NotificationItem.read_at.set(at_iso)],
+                condition=NotificationItem.pk.exists() & NotificationItem.read_at.does_not_exist(),
+            )
+        except UpdateError as error:
+            if not _condition_failed(error):
+                raise
+            continue
+        marked += 1
+    return marked
+
+
+# --- alert notices: one per alert, with each channel's outcome ---------------------------------------
+class AlertNoticeItem(TableItem):
+    alert_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    alert_kind = UnicodeAttribute()
+    scored_day = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    recipients = ListAttribute[str](of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
+    # channel ("in_app:<user>", "email:<user>", "slack") -> {"status": claimed|done|skipped|failed, ...}
+    channels = MapAttribute[str, Any](default=dict)
+
+
+@dataclass(frozen=True)
+class AlertNotice:
+    workspace_id: str
+    alert_id: str
+    customer_id: str
+    alert_kind: str
+    scored_day: str
+    created_at: str
+    recipients: tuple[str, ...]
+    channels: dict[str, dict[str, Any]]
+
+    def outcome(self, channel: str) -> dict[str, Any] | None:
+        return self.channels.get(channel)
+
+
+def _alert_notice_key(workspace_id: str, customer_id: str, scored_day: str, alert_key: str) -> keys.Key:
+    # The customer's partition, beside its profile: an alert belongs to the customer.
+    sk = f"{ALERT_NOTICE_PREFIX}{scored_day}#{alert_key}"
+    return keys.Key(keys.customer_partition(workspace_id, customer_id), sk)
+
+
+def _to_notice(item: AlertNoticeItem) -> AlertNotice:
+    raw = item.channels.as_dict() if hasattr(item.channels, "as_dict") else dict(item.channels or {})
+    return AlertNotice(
+        workspace_id=item.workspace_id,
+        alert_id=item.alert_id,
+        customer_id=item.customer_id,
+        alert_kind=item.alert_kind,
+        scored_day=item.scored_day,
+        created_at=item.created_at,
+        recipients=tuple(item.recipients or ()),
+        channels={name: dict(value) for name, value in raw.items()},
+    )
+
+
+def create_alert_notice(
+    workspace_id: str,
+    customer_id: str,
+    alert_id: str,
+    alert_key: str,
+    alert_kind: str,
+    scored_day: str,
+    recipients: Sequence[str],
+) -> AlertNotice:
+    """The alert's notice, created once (conditional put on the alert's identity); an alert seen before
+    returns the stored notice, whose `created_at` and recipients every retry reuses."""
+    key = _alert_notice_key(workspace_id, customer_id, scored_day, alert_key)
+    now = clock.iso(clock.now())
+    item = AlertNoticeItem(
+        key.pk,
+        key.sk,
+        entity=ALERT_NOTICE_ENTITY,
+        workspace_id=workspace_id,
+        alert_id=alert_id,
+        customer_id=customer_id,
+        alert_kind=alert_kind,
+        scored_day=scored_day,
+        created_at=now,
+        recipients=list(recipients),
+        channels={},
+        expires_at=_expires(now),
+    )
+    try:
+        item.save(condition=AlertNoticeItem.pk.does_not_exist())
+    except PutError as error:
+        if not _condition_failed(error):
+            raise
+        item = AlertNoticeItem.get(key.pk, key.sk, consistent_read=True)
+    return _to_notice(item)
+
+
+def claim_alert_channel(notice: AlertNotice, alert_key: str, channel: str, at_iso: str) -> bool:
+    """Claim one channel of the alert before its side effect; False if it was claimed (or done) before."""
+    key = _alert_notice_key(notice.workspace_id, notice.customer_id, notice.scored_day, alert_key)
+    try:
+        AlertNoticeItem(key.pk, key.sk).update(
+            actions=[AlertNoticeItem.channels[channel].set({"status": "claimed", "at": at_iso})],
+            condition=AlertNoticeItem.pk.exists() & AlertNoticeItem.channels[channel].does_not_exist(),
+        )
+    except UpdateError as error:
+        if _condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def finish_alert_channel(notice: AlertNotice, alert_key: str, channel: str, outcome: dict[str, Any]) -> None:
+    key = _alert_notice_key(notice.workspace_id, notice.customer_id, notice.scored_day, alert_key)
+    AlertNoticeItem(key.pk, key.sk).update(actions=[AlertNoticeItem.channels[channel].set(outcome)])
+
+
+def release_alert_channel(notice: AlertNotice, alert_key: str, channel: str) -> None:
+    """Give a claim back when its side effect certainly did not happen (the retry claims it again)."""
+    key = _alert_notice_key(notice.workspace_id, notice.customer_id, notice.scored_day, alert_key)
+    AlertNoticeItem(key.pk, key.sk).update(actions=[AlertNoticeItem.channels[channel].remove()])
 
 
 # --- the Slack channel --------------------------------------------------------------------------
@@ -90,3 +303,29 @@ def slack_settings(workspace_id: str) -> dict[str, Any] | None:
     raw = item.settings.as_dict() if hasattr(item.settings, "as_dict") else dict(item.settings or {})
     value = raw.get(SLACK_SETTING)
     return dict(value) if isinstance(value, dict) else None
+
+
+def record_slack_gone(workspace_id: str, *, reason: str, at_iso: str) -> None:
+    """Slack answered 410 Gone (webhook revoked, channel archived): stop posting until an admin sets the
+    webhook again (PUT /v1/settings/slack replaces the whole setting, clearing this)."""
+    key = keys.workspace(workspace_id)
+    path = WorkspaceItem.settings[SLACK_SETTING]
+    WorkspaceItem(key.pk, key.sk).update(
+        actions=[path["gone_at"].set(at_iso), path["gone_reason"].set(reason)],
+        condition=path.exists(),
+    )
+
+
+def record_slack_failing(workspace_id: str, *, reason: str, at_iso: str | None) -> None:
+    """A Slack delivery exhausted its retries (`at_iso`), or one succeeded again (None clears it)."""
+    key = keys.workspace(workspace_id)
+    path = WorkspaceItem.settings[SLACK_SETTING]
+    if at_iso is None:
+        actions = [path["failing_since"].remove(), path["failure_reason"].remove()]
+    else:
+        actions = [path["failing_since"].set(at_iso), path["failure_reason"].set(reason)]
+    try:
+        WorkspaceItem(key.pk, key.sk).update(actions=actions, condition=path.exists())
+    except UpdateError as error:
+        if not _condition_failed(error):
+            raise

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 # The fixed catalogue subscribers choose from (docs/webhooks.md lists it with each payload).
 EVENT_TYPES: dict[str, str] = {
@@ -34,6 +35,13 @@ _FROM_DOMAIN: dict[str, str] = {
     "health.band_changed": "customer.health.band_changed",
     "health.alert": "customer.health.alert",
 }
+
+# Slack incoming-webhook messages (playbook actions, health alerts) travel the same delivery machinery,
+# addressed to this reserved pseudo-subscription of the workspace (real subscription ids are `whs_…`):
+# their log is `WS#w#WEBHOOK#slack / DELIVERY#…`, the URL stays in Secrets Manager, and they are sent
+# unsigned with Slack's own body (docs/decisions/0012-slack-through-deliveries.md).
+SLACK_CHANNEL = "slack"
+SLACK_EVENT_TYPE = "slack.message"
 
 MAX_SUBSCRIPTIONS_PER_WORKSPACE = 50
 MAX_DESCRIPTION = 500
@@ -134,6 +142,11 @@ def attempt_key(round_: int, attempt: int) -> str:
     return f"r{round_}a{attempt}"
 
 
+def is_slack_channel(subscription_id: str) -> bool:
+    """Whether a delivery goes to the workspace's Slack incoming webhook rather than a subscription."""
+    return subscription_id == SLACK_CHANNEL
+
+
 def webhook_event_type(domain_detail_type: str) -> str | None:
     """The webhook event type a domain event is delivered as, or None when no subscriber can want it."""
     mapped = _FROM_DOMAIN.get(domain_detail_type, domain_detail_type)
@@ -174,3 +187,13 @@ def truncate_response(body: bytes, limit: int = MAX_RESPONSE_CHARS) -> str:
     """What the delivery log keeps of a receiver's answer: at most `limit` characters of its text."""
     text = body.decode("utf-8", errors="replace")
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def redact(text: str, url: str, label: str = SLACK_CHANNEL) -> str:
+    """`text` without the URL or its path and query (a Slack webhook's path is its credential)."""
+    parts = urlsplit(url)
+    secret_part = parts.path + (f"?{parts.query}" if parts.query else "")
+    for needle in (url, secret_part, parts.path):
+        if len(needle) > 1:
+            text = text.replace(needle, f"<{label}>")
+    return text
