@@ -48,6 +48,28 @@ _DOMAIN_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 _DOMAIN_RE = re.compile(rf"^(?:{_DOMAIN_LABEL}\.)+[a-z]{{2,63}}$")
 
 
+class FlagNote(BaseModel):
+    """One piece of evidence behind a stored flag (domain/flags.Evidence as stored)."""
+
+    text: str
+    ref: str | None = None
+    at: str | None = None
+
+
+class StoredFlag(BaseModel):
+    code: str
+    title: str
+    evidence: list[FlagNote] = Field(default_factory=list)
+
+
+class CustomerFlags(BaseModel):
+    """The red and green flags computed after the customer's latest daily score (services/customer_flags)."""
+
+    scored_on: date
+    red: list[StoredFlag] = Field(default_factory=list)
+    green: list[StoredFlag] = Field(default_factory=list)
+
+
 class Customer(BaseModel):
     """One paying account of a workspace, as the API and the other modules see it."""
 
@@ -83,6 +105,9 @@ class Customer(BaseModel):
     created_at: str
     updated_at: str
     version: int = 1
+    # Derived, written only by storage.customers.save_flags: left out of dumps, so profile writes
+    # (create, PATCH diffs, webhooks) never carry or overwrite it.
+    flags: CustomerFlags | None = Field(default=None, exclude=True)
 
 
 def normalise_domain(raw: str) -> str:
@@ -149,6 +174,7 @@ def apply_patch(current: Customer, changes: dict[str, Any], *, now_iso: str) -> 
     if revenue_sent:
         data["arr"], data["mrr"] = derive_revenue(revenue_sent.get("arr"), revenue_sent.get("mrr"))
     data["updated_at"] = now_iso
+    data["flags"] = current.flags  # not in the dump (derived); the answer still shows them
     return Customer.model_validate(data)
 
 

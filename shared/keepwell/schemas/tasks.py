@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from keepwell.domain.tasks import Task, TaskStatus
+from keepwell.schemas.customers import CustomerFlagOut
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
@@ -96,7 +97,8 @@ class CustomerAttentionOut(BaseModel):
     name: str
     health_score: float | None
     health_band: str | None
-    red_flags: list[str]
+    red_flags: list[str]  # why, as short sentences: the profile's rules, then the stored flags' titles
+    flags: list[CustomerFlagOut] = Field(default_factory=list)  # the stored red flags with their evidence
     new_alerts: list[dict[str, Any]]
 
 

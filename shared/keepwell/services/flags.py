@@ -95,10 +95,16 @@ class Assessment:
     escalation: EscalationSuggestion
 
 
+def compute(workspace_id: str, customer: Customer, today: date) -> tuple[FlagInputs, FlagResult]:
+    """The customer's flags as of `today` (usage windows end the day before): what the flags API shows
+    and what services/customer_flags stores after each daily score."""
+    inputs = flag_inputs(workspace_id, customer, today)
+    return inputs, rules.compute_flags(inputs, flag_settings(workspace_id))
+
+
 def assess(workspace_id: str, customer: Customer, today: date | None = None) -> Assessment:
     today = today or clock.today()
-    inputs = flag_inputs(workspace_id, customer, today)
-    result = rules.compute_flags(inputs, flag_settings(workspace_id))
+    inputs, result = compute(workspace_id, customer, today)
     renewals = renewal_store.list_customer_renewals(workspace_id, customer.customer_id)
     next_renewal = renewal_rules.next_open(renewals)
     forecast = renewal_store.get_forecast_settings(workspace_id)

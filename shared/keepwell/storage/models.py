@@ -130,6 +130,10 @@ class CustomerItem(TableItem):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=1)
+    # Red and green flags of the latest scored day (domain.customers.CustomerFlags as JSON) and that
+    # day, which conditions the write so an older day never replaces a newer one.
+    flags_json = UnicodeAttribute(null=True)
+    flags_scored_on = UnicodeAttribute(null=True)
 
 
 class CustomerAliasItem(TableItem):

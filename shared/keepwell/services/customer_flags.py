@@ -1,0 +1,77 @@
+"""Red and green flags computed with each score and kept on the customer's profile.
+
+The scorer publishes `health.scored` for a customer's latest scored day only; the playbooks function
+hands it here (services/playbook_runs.on_domain_event). The flags are computed as of that day with
+services/flags (the rules of domain/flags.py, the same reads as GET /v1/customers/{id}/flags) and
+stored on the profile (`flags_json`, `flags_scored_on`) with one conditional UpdateItem, so a
+redelivered event rewrites the same value and an older day never replaces a newer one. The scorer
+itself reads nothing more: its request budget stays as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from keepwell.domain import flags as rules
+from keepwell.domain.customers import CustomerFlags, FlagNote, StoredFlag
+from keepwell.observability import logger
+from keepwell.schemas.messages import DomainEventIn
+from keepwell.services import flags as flag_service
+from keepwell.storage import customers as customer_store
+
+SCORED_EVENT = "health.scored"
+
+
+def scored_day(event: DomainEventIn) -> date:
+    """The day the scorer scored (`scored_day`), else the day the event happened."""
+    value = (event.detail.model_extra or {}).get("scored_day")
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            pass
+    return event.time.date()
+
+
+def stored(flags: Iterable[rules.Flag]) -> list[StoredFlag]:
+    return [
+        StoredFlag(
+            code=f.code,
+            title=f.title,
+            evidence=[FlagNote(text=e.text, ref=e.ref, at=e.at) for e in f.evidence],
+        )
+        for f in flags
+    ]
+
+
+def record_flags(workspace_id: str, customer_id: str, day: date) -> CustomerFlags | None:
+    """Compute the customer's flags as of `day` and store them; None when there is no active customer
+    or flags of a later day are already stored."""
+    customer = customer_store.get_customer(workspace_id, customer_id)
+    if customer is None or customer.archived:
+        return None
+    if customer.flags is not None and customer.flags.scored_on > day:
+        return None  # saves the reads; the write's condition is what guarantees it
+    _, result = flag_service.compute(workspace_id, customer, day)
+    flags = CustomerFlags(scored_on=day, red=stored(result.red), green=stored(result.green))
+    if not customer_store.save_flags(workspace_id, customer_id, flags):
+        return None
+    return flags
+
+
+def on_domain_event(event: DomainEventIn) -> None:
+    """Store the flags of a scored customer; other events are not about a new score."""
+    if event.detail_type != SCORED_EVENT or event.detail.customer_id is None:
+        return
+    day = scored_day(event)
+    flags = record_flags(event.detail.workspace_id, event.detail.customer_id, day)
+    logger.info(
+        "customer flags recorded" if flags is not None else "customer flags not recorded (older day or no customer)",
+        extra={
+            "customer_id": event.detail.customer_id,
+            "scored_day": day.isoformat(),
+            "red": [f.code for f in flags.red] if flags else None,
+            "green": [f.code for f in flags.green] if flags else None,
+        },
+    )
