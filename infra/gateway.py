@@ -245,7 +245,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         log.info("%s %s → %d (%.0f ms)", self.command, self.path, status, (time.perf_counter() - started) * 1000)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+    # TRACE/CONNECT too, so an unknown method is an enveloped 405 like API Gateway's, not http.server's HTML 501.
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _dispatch
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # _dispatch logs one line per request

@@ -387,3 +387,18 @@ def test_an_invalid_proposal_is_a_400_for_the_dry_run_too(admin_api: ApiClient) 
 
     assert response.status == 400
     assert "weights sum to 120" in response.body["error"]["message"]
+
+
+def test_a_competitor_name_over_100_characters_is_rejected_naming_the_list_and_nothing_saved(
+    admin_api: ApiClient,
+) -> None:
+    body = {
+        "dimensions": dims(usage=40, engagement=30, support=20, sentiment=10),
+        "sentiment": {"competitors": ["Acme", "x" * 101]},
+    }
+
+    response = put_model(admin_api, body)
+
+    assert (response.status, response.error_code) == (400, "validation_error")
+    assert any("competitors" in d["field"] for d in response.body["error"]["details"]), response.body
+    assert saved_versions(admin_api) == []

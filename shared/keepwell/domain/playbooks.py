@@ -32,7 +32,10 @@ MAX_ACTIONS = 20
 MAX_PLAYBOOKS = 100
 _BODY = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-ConditionSpec = str | dict[str, Any]  # the text form or the JSON tree; stored as the JSON tree
+# The text form or the JSON tree (stored as the tree); bounded like a segment's condition.
+ConditionSpec = (
+    Annotated[str, StringConstraints(min_length=1, max_length=2000)] | Annotated[dict[str, Any], Field(max_length=20)]
+)
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -156,7 +159,7 @@ class UpdateFieldAction(BaseModel):
     type: Literal["update_field"]
     field: str = Field(pattern=r"^(tags|custom\.[a-z][a-z0-9_]{0,39})$")
     operation: Literal["add", "remove", "set"] = "add"
-    value: str | float | bool | None = None
+    value: Annotated[str, StringConstraints(max_length=500)] | float | bool | None = None
 
     @model_validator(mode="after")
     def _fits_field(self) -> UpdateFieldAction:

@@ -15,7 +15,7 @@ from keepwell.domain.health.model import (
     PresetName,
     SentimentConfig,
 )
-from keepwell.schemas.health import HealthModelOut
+from keepwell.schemas.health import HealthModelOut, VariableName
 
 
 class HealthModelPutIn(BaseModel):
@@ -28,7 +28,7 @@ class HealthModelPutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     preset: PresetName | None = None
     dimensions: list[DimensionConfig] | None = Field(default=None, min_length=1, max_length=20)
-    variables: list[str] | None = Field(default=None, max_length=200)
+    variables: list[VariableName] | None = Field(default=None, max_length=200)
     targets: NormalisationTargets | None = None
     sentiment: SentimentConfig | None = None
     bands: list[Band] | None = Field(default=None, min_length=1, max_length=10)

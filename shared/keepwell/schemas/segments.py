@@ -12,7 +12,9 @@ from keepwell.schemas.health import BenchmarkOut
 SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 # The condition language in either form: the text form, or the JSON rule tree.
-Condition = Annotated[str, StringConstraints(min_length=1, max_length=2000)] | dict[str, Any]
+Condition = (
+    Annotated[str, StringConstraints(min_length=1, max_length=2000)] | Annotated[dict[str, Any], Field(max_length=20)]
+)
 
 
 class SegmentIn(BaseModel):

@@ -3,9 +3,9 @@ answers to creation and rotation."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from keepwell.domain.webhooks.ssrf import MAX_URL_LENGTH
 from keepwell.domain.webhooks.subscriptions import (
@@ -17,6 +17,9 @@ from keepwell.domain.webhooks.subscriptions import (
     normalise_event_types,
 )
 
+# An event type name ("health.band_changed", "*"); the list is checked against EVENT_TYPES.
+EventTypeName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
 
 def _event_types(value: list[str]) -> list[str]:
     return list(normalise_event_types(value))
@@ -26,7 +29,7 @@ class WebhookSubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     url: str = Field(min_length=1, max_length=MAX_URL_LENGTH)
-    event_types: list[str] = Field(min_length=1, max_length=len(EVENT_TYPES))
+    event_types: list[EventTypeName] = Field(min_length=1, max_length=len(EVENT_TYPES))
     description: str = Field(default="", max_length=MAX_DESCRIPTION)
     enabled: bool = True
 
@@ -40,7 +43,7 @@ class WebhookSubscriptionPatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     url: str | None = Field(default=None, min_length=1, max_length=MAX_URL_LENGTH)
-    event_types: list[str] | None = Field(default=None, min_length=1, max_length=len(EVENT_TYPES))
+    event_types: list[EventTypeName] | None = Field(default=None, min_length=1, max_length=len(EVENT_TYPES))
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
     enabled: bool | None = None
 

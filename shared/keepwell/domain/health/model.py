@@ -4,9 +4,17 @@ smoothing, hysteresis and alert thresholds. Pure pydantic configuration; no I/O.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from keepwell.errors import InvalidInput, from_validation_error
 
@@ -88,11 +96,14 @@ class NormalisationTargets(BaseModel):
     contractions: Target = Target(good=0, bad=2)
 
 
+Keyword = Annotated[str, StringConstraints(max_length=100)]  # a competitor or keyword to look for in emails
+
+
 class SentimentConfig(BaseModel):
     model_config = _STRICT
-    competitors: list[str] = Field(default_factory=list)
-    critical_keywords: list[str] = Field(default_factory=lambda: ["cancel", "terminate contract"])
-    extra_keywords: list[str] = Field(default_factory=list)
+    competitors: list[Keyword] = Field(default_factory=list, max_length=200)
+    critical_keywords: list[Keyword] = Field(default_factory=lambda: ["cancel", "terminate contract"], max_length=200)
+    extra_keywords: list[Keyword] = Field(default_factory=list, max_length=200)
     keyword_penalty: float = Field(default=15.0, ge=0, le=100)  # points off the dimension per keyword hit
     keyword_penalty_cap: float = Field(default=45.0, ge=0, le=100)
 
