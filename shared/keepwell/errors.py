@@ -61,6 +61,42 @@ class PayloadTooLarge(KeepwellError):
     code = "payload_too_large"
 
 
+class ServiceUnavailable(KeepwellError):
+    status = 503
+    code = "service_unavailable"
+
+
+# AWS answers that mean "try again shortly": throttling and server-side faults, seen after the SDK's
+# own retries gave up (botocore ClientError codes; pynamodb wraps them and keeps them as the cause).
+TRANSIENT_AWS_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "InternalServerError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+
+
+def transient_aws_error(error: BaseException) -> str | None:
+    """The AWS error code if `error` (or what caused it) is a throttle or a server-side fault of AWS."""
+    seen: BaseException | None = error
+    for _ in range(10):  # the cause chain is short; never loop on a cycle
+        if seen is None:
+            return None
+        response = getattr(seen, "response", None)
+        code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+        if code in TRANSIENT_AWS_CODES:
+            return str(code)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def from_validation_error(error: ValidationError, where: str = "body") -> InvalidInput:
     """Turn a pydantic error into a 400 whose message names every offending field."""
     details = []

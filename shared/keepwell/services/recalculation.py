@@ -15,20 +15,14 @@ from typing import Any
 from keepwell import clock, ids
 from keepwell.adapters import queues
 from keepwell.auth import Caller
-from keepwell.errors import Forbidden, NotFound
+from keepwell.errors import NotFound
 from keepwell.observability import logger
 from keepwell.schemas.messages import ScoringRequest
 from keepwell.services import scoring_jobs
 from keepwell.settings import get_settings
+from keepwell.storage import audit as audit_store
 from keepwell.storage import health_models, recalculations
 from keepwell.storage.recalculations import Job
-
-RECALCULATING_ROLES = frozenset({"admin", "director"})
-
-
-def require_recalculate(caller: Caller) -> None:
-    if caller.role not in RECALCULATING_ROLES:
-        raise Forbidden(f"Role {caller.role} may not start a recalculation; ask a director or admin")
 
 
 def job_summary(job: Job) -> dict[str, Any]:
@@ -94,18 +88,25 @@ def start_recalculation(workspace_id: str, requested_by: str, reason: str = "man
 def fan_out_page(request: ScoringRequest) -> int:
     """Queue a history message for each customer of the request's page, then the next page's message."""
     assert request.job_id is not None and request.page is not None
-    customer_ids, has_next = recalculations.get_page(request.workspace_id, request.job_id, request.page)
+    where = {"workspace_id": request.workspace_id, "job_id": request.job_id, "page": request.page}
+    customer_ids, has_next, fanned_out = recalculations.get_page_for_fan_out(
+        request.workspace_id, request.job_id, request.page
+    )
     if customer_ids is None:
-        logger.warning(
-            "recalculation page not found",
-            extra={"workspace_id": request.workspace_id, "job_id": request.job_id, "page": request.page},
-        )
+        logger.warning("recalculation page not found", extra=where)
+        return 0
+    if fanned_out:
+        # A redelivered page message: queueing its customers and the next page again would double
+        # the rest of the job's work (each duplicate page message fans out a duplicate next page).
+        logger.info("recalculation page already fanned out", extra=where)
         return 0
     common = request.model_dump(exclude={"customer_id", "page"})
     messages = [ScoringRequest(**common, customer_id=c, page=request.page) for c in customer_ids]
     if has_next:
         messages.append(ScoringRequest(**common, page=request.page + 1))
-    return queues.send_messages(get_settings().scoring_queue_url, messages)
+    sent = queues.send_messages(get_settings().scoring_queue_url, messages)
+    recalculations.mark_page_fanned_out(request.workspace_id, request.job_id, request.page)
+    return sent
 
 
 def fail_pages_from(workspace_id: str, job_id: str, page: int) -> None:
@@ -125,8 +126,16 @@ def get_recalculation(caller: Caller, job_id: str) -> dict[str, Any]:
 
 
 def request_recalculation(caller: Caller) -> dict[str, Any]:
-    require_recalculate(caller)
-    return start_recalculation(caller.workspace_id, caller.user_id, "manual")
+    summary = start_recalculation(caller.workspace_id, caller.user_id, "manual")
+    audit_store.record_audit(
+        caller.workspace_id,
+        caller.user_id,
+        "recalculation.requested",
+        f"recalculation:{summary['job_id']}",
+        None,
+        {k: summary.get(k) for k in ("job_id", "total", "model_version")},
+    )
+    return summary
 
 
 def _valid_id(job_id: str) -> bool:

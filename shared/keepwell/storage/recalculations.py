@@ -57,6 +57,7 @@ class RecalculationPageItem(TableItem):
     customer_ids = UnicodeSetAttribute()
     done_ids = UnicodeSetAttribute(null=True)
     failed_ids = UnicodeSetAttribute(null=True)
+    fanned_out = BooleanAttribute(null=True)  # its customers' messages were queued (a redelivery skips)
 
 
 @dataclass(frozen=True)
@@ -188,15 +189,31 @@ def get_job(workspace_id: str, job_id: str) -> Job | None:
 def get_page(workspace_id: str, job_id: str, page: int) -> tuple[list[str] | None, bool]:
     """A page's customer ids (None if there is no such page) and whether a next page exists: one
     BatchGetItem of both pages."""
+    customer_ids, has_next, _ = get_page_for_fan_out(workspace_id, job_id, page)
+    return customer_ids, has_next
+
+
+def get_page_for_fan_out(workspace_id: str, job_id: str, page: int) -> tuple[list[str] | None, bool, bool]:
+    """`get_page`, plus whether the page was already fanned out (its message came again)."""
     wanted = [keys.recalculation_page(workspace_id, job_id, n) for n in (page, page + 1)]
     found = {
         int(item.page): item
         for item in RecalculationPageItem.batch_get(
-            [(k.pk, k.sk) for k in wanted], attributes_to_get=["pk", "sk", "page", "customer_ids"]
+            [(k.pk, k.sk) for k in wanted], attributes_to_get=["pk", "sk", "page", "customer_ids", "fanned_out"]
         )
     }
     current = found.get(page)
-    return (sorted(current.customer_ids) if current is not None else None), (page + 1) in found
+    fanned_out = bool(current is not None and current.fanned_out)
+    return (sorted(current.customer_ids) if current is not None else None), (page + 1) in found, fanned_out
+
+
+def mark_page_fanned_out(workspace_id: str, job_id: str, page: int) -> None:
+    """Set after the page's messages were queued: a crash before it means the retry queues them again
+    (at least once), never that a page is skipped."""
+    key = keys.recalculation_page(workspace_id, job_id, page)
+    RecalculationPageItem(key.pk, key.sk).update(
+        actions=[RecalculationPageItem.fanned_out.set(True)], condition=RecalculationPageItem.pk.exists()
+    )
 
 
 def page_count(workspace_id: str, job_id: str) -> int:

@@ -391,7 +391,9 @@ def record_attempt(
     status: DeliveryStatus,
     next_attempt_at: str | None,
 ) -> None:
-    """Append one attempt to the log and set the delivery's status in the same write."""
+    """Append one attempt to the log and set the delivery's status in the same write, once: a write
+    whose answer was lost and is sent again (SDK retry) finds the attempt's key in `done` and adds
+    nothing, so the log never shows an attempt twice."""
     key = keys.webhook_delivery(workspace_id, subscription_id, delivery_id)
     attr = WebhookDeliveryItem
     entry = AttemptMap(
@@ -412,7 +414,11 @@ def record_attempt(
         attr.updated_at.set(clock.iso(clock.now())),
         attr.next_attempt_at.set(next_attempt_at) if next_attempt_at else attr.next_attempt_at.remove(),
     ]
-    WebhookDeliveryItem(key.pk, key.sk).update(actions=actions)
+    try:
+        WebhookDeliveryItem(key.pk, key.sk).update(actions=actions, condition=~attr.done.contains(attempt.key))
+    except UpdateError as error:
+        if error.cause_response_code != _CONDITION_FAILED:
+            raise
 
 
 def list_deliveries(
