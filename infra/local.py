@@ -25,7 +25,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -52,6 +52,7 @@ DEFAULT_MOTO_PORT = 5000
 CONTROL_HEADER = "X-Keepwell-Local-Token"
 INGEST_BATCH = 1000  # events per POST /v1/events (the API's limit)
 SCORING_SCHEDULE = "ScheduleFunction"  # template.yaml's hourly scoring schedule
+SCORER = "ScorerFunction"
 # What the handlers see as AWS: moto's server, with credentials that only moto accepts.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
@@ -166,18 +167,20 @@ class LocalStack:
             outcome["error"] = f"{type(error).__name__}: {error}"
         return outcome
 
-    def drain(self, timeout: float = 30.0) -> bool:
-        """Wait until every polled queue is empty and no poller is busy (twice in a row)."""
+    def drain(self, timeout: float = 30.0, functions: Collection[str] | None = None, interval: float = 0.25) -> bool:
+        """Wait until every polled queue (of `functions`, default all) is empty and no poller is busy
+        (twice in a row). Each depth check walks the queue in moto: long waits use a longer `interval`."""
         sqs = self.sqs()
         deadline = time.monotonic() + timeout
         quiet = 0
         while time.monotonic() < deadline:
-            polled = [p for p in self.pollers if self.invoker.available(p.source.function_id)]
+            watched = [p for p in self.pollers if functions is None or p.source.function_id in functions]
+            polled = [p for p in watched if self.invoker.available(p.source.function_id)]
             idle = all(not p.busy for p in polled) and all(queue_depth(sqs, p.source.queue_url) == 0 for p in polled)
             quiet = quiet + 1 if idle else 0
             if quiet >= 2:
                 return True
-            time.sleep(0.25)
+            time.sleep(interval)
         return False
 
     def status(self) -> dict[str, Any]:
@@ -286,6 +289,12 @@ def start_stack(
     the template's LogLevel parameter: the level of every function's structured logs.
     """
     from moto.server import ThreadedMotoServer
+
+    from infra.moto_patches import install_fast_queries, install_fast_transactions
+
+    # moto copies the whole table per transaction and sorts it per Query otherwise (see the module).
+    install_fast_transactions()
+    install_fast_queries()
 
     started = time.monotonic()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
@@ -480,24 +489,23 @@ def _score_demo_today(stack: LocalStack, say: Callable[[str], None]) -> None:
     for schedule in stack.schedules:
         if schedule.function_id == SCORING_SCHEDULE and stack.invoker.available(schedule.function_id):
             outcome = stack.invoke_schedule(schedule.function_id, scoring_time)
-            queued = (outcome.get("result") or {}) if outcome["ok"] else {}
             say(
-                f"{schedule.function_id} invoked for {stack.workspace_id}'s scoring hour "
-                f"({scoring_time.isoformat()}): "
-                + (f"{json.dumps(queued)[:200]}" if outcome["ok"] else f"failed: {outcome['error']}")
+                f"{schedule.function_id} invoked as at {stack.workspace_id}'s scoring hour "
+                f"({scoring_time.isoformat()}): " + ("ok" if outcome["ok"] else f"failed: {outcome['error']}")
             )
 
 
 def portfolio_lines(stack: LocalStack, at_risk: int = 5) -> list[str]:
     """The demo portfolio as a CSM lead sees it after scoring: band distribution, the most at-risk
     customers with why, and the playbooks that fired with the tasks they created."""
+    return [*_health_lines(stack.local_config(), at_risk), "", *_playbook_lines(stack)]
+
+
+def _playbook_lines(stack: LocalStack) -> list[str]:
     from keepwell.services.playbooks import summary_lines
 
-    config = stack.local_config()
-    lines = _health_lines(config, at_risk)
-    lines += ["", "playbooks that fired (runs, then what their actions did)"]
-    lines += [f"  {line}" for line in summary_lines(stack.workspace_id)]
-    return lines
+    lines = ["playbooks that fired (runs, then what their actions did)"]
+    return lines + [f"  {line}" for line in summary_lines(stack.workspace_id)]
 
 
 def _list_customers(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -574,12 +582,23 @@ def run(args: argparse.Namespace) -> int:
     try:
         path = stack.write_config(args.config)
         _print_ready(stack, path)
-        say("scoring the demo portfolio and running its playbooks through the queues…")
         started = time.monotonic()
-        drained = stack.drain(timeout=args.settle_timeout)
-        say(f"queues {'drained' if drained else 'still busy'} after {time.monotonic() - started:.1f}s")
+        say("scoring the demo portfolio through the scoring queue…")
+        scored = stack.drain(timeout=args.settle_timeout, functions={SCORER}, interval=1.0)
+        say(f"scoring {'done' if scored else 'still running'} after {time.monotonic() - started:.1f}s")
         print()
-        for line in portfolio_lines(stack):
+        for line in _health_lines(stack.local_config()):
+            print(f"  {line}")
+        print()
+        say("running the playbooks those scores triggered (domain events, then actions)…")
+        remaining = max(0.0, args.settle_timeout - (time.monotonic() - started))
+        settled = stack.drain(timeout=remaining, interval=1.0)
+        say(
+            f"playbooks {'settled' if settled else 'still running (shown so far; the pollers go on)'} "
+            f"after {time.monotonic() - started:.1f}s"
+        )
+        print()
+        for line in _playbook_lines(stack):
             print(f"  {line}")
         print()
         log.setLevel(logging.INFO)
@@ -712,7 +731,7 @@ def main(argv: list[str] | None = None) -> int:
         help="the functions' structured logs (template LogLevel); INFO prints every handler's log",
     )
     run_parser.add_argument(
-        "--settle-timeout", type=float, default=300.0, help="seconds to wait for the start-up scoring and playbooks"
+        "--settle-timeout", type=float, default=600.0, help="seconds to wait for the start-up scoring and playbooks"
     )
     recalc_parser = sub.add_parser(
         "recalc", help="recalculate every customer's health on the running stack (POST /v1/health/recalculate)"

@@ -30,6 +30,9 @@ log = logging.getLogger("infra.local")
 
 SQS_RECEIVE_LIMIT = 10
 DEFAULT_ASYNC_RETRIES = 2  # Lambda's default for asynchronous (EventBridge) invocations
+# A rule's events are received up to 10 at a time (each SQS call walks the whole queue in moto) but
+# still invoked one event per invocation, as EventBridge invokes a Lambda target asynchronously.
+EVENTBRIDGE_RECEIVE = 10
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,9 @@ def create_eventbridge_rules(
         dlq_url = sqs.create_queue(QueueName=f"{base}-dlq")["QueueUrl"]
         dlq_arn = f"arn:aws:sqs:{resolver.region}:{resolver.account_id}:{base}-dlq"
         redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": retries + 1}
-        queue_url = sqs.create_queue(QueueName=base, Attributes={"RedrivePolicy": json.dumps(redrive)})["QueueUrl"]
+        # Held while a received group is invoked one event at a time (see EVENTBRIDGE_RECEIVE).
+        attributes = {"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": "900"}
+        queue_url = sqs.create_queue(QueueName=base, Attributes=attributes)["QueueUrl"]
         queue_arn = f"arn:aws:sqs:{resolver.region}:{resolver.account_id}:{base}"
         events.put_rule(
             Name=base,
@@ -117,7 +122,13 @@ def create_eventbridge_rules(
         events.put_targets(Rule=base, EventBusName=bus, Targets=[{"Id": "local-queue", "Arn": queue_arn}])
         sources.append(
             QueueEventSource(
-                function_id, event_name, "eventbridge", queue_url, queue_arn, batch_size=1, dlq_url=dlq_url
+                function_id,
+                event_name,
+                "eventbridge",
+                queue_url,
+                queue_arn,
+                batch_size=EVENTBRIDGE_RECEIVE,
+                dlq_url=dlq_url,
             )
         )
     return sources

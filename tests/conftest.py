@@ -34,6 +34,7 @@ from moto import mock_aws
 
 from infra.apigw import match_route, proxy_event
 from infra.functions import FakeLambdaContext, load_handler
+from infra.moto_patches import install_fast_queries, install_fast_transactions
 from infra.resources import create_stack_resources
 from infra.template import Resolver, function_environment, load_template
 from keepwell import clock, ids
@@ -42,6 +43,10 @@ from keepwell.auth import Caller
 from keepwell.settings import reset_settings
 
 FROZEN_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+# The same embedded DynamoDB as the local stack: transactions back up what they touch, not the table.
+install_fast_transactions()
+install_fast_queries()
 
 
 @pytest.fixture(autouse=True)
