@@ -6,44 +6,43 @@ from chalice import Blueprint
 from chalice.app import Response
 
 from keepwell.http import current_caller, json_response, parse_body, parse_query, route
+from keepwell.permissions import Permission
 from keepwell.schemas.health_model_api import HealthModelPutIn, HealthModelSavedOut, VersionListQuery
 from keepwell.services import health_models
 
 blueprint = Blueprint(__name__)
 
 
-@route(blueprint, "/v1/health/model", methods=["GET"])
+@route(blueprint, "/v1/health/model", methods=["GET"], permission=Permission("health_model", "read"))
 def get_health_model() -> Response:
     return json_response(health_models.model_out(health_models.get_model(current_caller(blueprint))))
 
 
-@route(blueprint, "/v1/health/model", methods=["PUT"])
+@route(blueprint, "/v1/health/model", methods=["PUT"], permission=Permission("health_model", "configure"))
 def put_health_model() -> Response:
     caller = current_caller(blueprint)
-    health_models.require_configure(caller)
     stored, job_id = health_models.save_model(caller, parse_body(blueprint, HealthModelPutIn))
     out = health_models.model_out(stored)
     return json_response(HealthModelSavedOut(**out.model_dump(), recalculation_job_id=job_id))
 
 
-@route(blueprint, "/v1/health/model/versions", methods=["GET"])
+@route(blueprint, "/v1/health/model/versions", methods=["GET"], permission=Permission("health_model", "read"))
 def list_health_model_versions() -> Response:
     query = parse_query(blueprint, VersionListQuery)
     return json_response(health_models.list_versions(current_caller(blueprint), query.limit, query.cursor))
 
 
-@route(blueprint, "/v1/health/model/versions/{version}", methods=["GET"])
+@route(blueprint, "/v1/health/model/versions/{version}", methods=["GET"], permission=Permission("health_model", "read"))
 def get_health_model_version(version: str) -> Response:
     return json_response(health_models.model_out(health_models.get_version(current_caller(blueprint), version)))
 
 
-@route(blueprint, "/v1/health/model/dry-run", methods=["POST"])
+@route(blueprint, "/v1/health/model/dry-run", methods=["POST"], permission=Permission("health_model", "configure"))
 def dry_run_health_model() -> Response:
     caller = current_caller(blueprint)
-    health_models.require_configure(caller)
     return json_response(health_models.dry_run_model(caller, parse_body(blueprint, HealthModelPutIn)))
 
 
-@route(blueprint, "/v1/health/presets", methods=["GET"])
+@route(blueprint, "/v1/health/presets", methods=["GET"], permission=Permission("health_model", "read"))
 def list_health_presets() -> Response:
     return json_response(health_models.list_presets())

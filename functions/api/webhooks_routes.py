@@ -5,8 +5,9 @@ from __future__ import annotations
 from chalice import Blueprint
 from chalice.app import Response
 
-from keepwell import clock, permissions
+from keepwell import clock
 from keepwell.http import current_caller, json_response, parse_body, parse_query, route
+from keepwell.permissions import Permission
 from keepwell.schemas.webhooks import (
     WebhookDeliveryListOut,
     WebhookDeliveryListQuery,
@@ -24,49 +25,48 @@ from keepwell.services import webhook_subscriptions as subscriptions
 blueprint = Blueprint(__name__)
 
 
-@route(blueprint, "/v1/webhooks", methods=["GET"])
+@route(blueprint, "/v1/webhooks", methods=["GET"], permission=Permission("webhooks", "read"))
 def list_webhooks() -> Response:
     caller = current_caller(blueprint)
-    permissions.require_admin(caller)
     items = subscriptions.list_subscriptions(caller)
     return json_response(WebhookSubscriptionListOut(items=[WebhookSubscriptionOut.of(s) for s in items]))
 
 
-@route(blueprint, "/v1/webhooks", methods=["POST"])
+@route(blueprint, "/v1/webhooks", methods=["POST"], permission=Permission("webhooks", "configure"))
 def create_webhook() -> Response:
     caller = current_caller(blueprint)
-    permissions.require_admin(caller)
     subscription, secret = subscriptions.create_subscription(caller, parse_body(blueprint, WebhookSubscriptionIn))
     return json_response(WebhookSubscriptionCreatedOut.with_secret(subscription, secret), status=201)
 
 
-@route(blueprint, "/v1/webhooks/{subscription_id}", methods=["GET"])
+@route(blueprint, "/v1/webhooks/{subscription_id}", methods=["GET"], permission=Permission("webhooks", "read"))
 def get_webhook(subscription_id: str) -> Response:
     caller = current_caller(blueprint)
-    permissions.require_admin(caller)
     return json_response(WebhookSubscriptionOut.of(subscriptions.get_subscription(caller, subscription_id)))
 
 
-@route(blueprint, "/v1/webhooks/{subscription_id}", methods=["PATCH"])
+@route(blueprint, "/v1/webhooks/{subscription_id}", methods=["PATCH"], permission=Permission("webhooks", "configure"))
 def update_webhook(subscription_id: str) -> Response:
     caller = current_caller(blueprint)
-    permissions.require_admin(caller)
     patch = parse_body(blueprint, WebhookSubscriptionPatchIn)
     return json_response(WebhookSubscriptionOut.of(subscriptions.update_subscription(caller, subscription_id, patch)))
 
 
-@route(blueprint, "/v1/webhooks/{subscription_id}", methods=["DELETE"])
+@route(blueprint, "/v1/webhooks/{subscription_id}", methods=["DELETE"], permission=Permission("webhooks", "configure"))
 def delete_webhook(subscription_id: str) -> Response:
     caller = current_caller(blueprint)
-    permissions.require_admin(caller)
     subscriptions.delete_subscription(caller, subscription_id)
     return Response(body="", status_code=204)
 
 
-@route(blueprint, "/v1/webhooks/{subscription_id}/rotate-secret", methods=["POST"])
+@route(
+    blueprint,
+    "/v1/webhooks/{subscription_id}/rotate-secret",
+    methods=["POST"],
+    permission=Permission("webhooks", "configure"),
+)
 def rotate_webhook_secret(subscription_id: str) -> Response:
     caller = current_caller(blueprint)
-    permissions.require_admin(caller)
     secret, previous_ends = subscriptions.rotate_secret(caller, subscription_id)
     return json_response(
         WebhookSecretRotatedOut(
@@ -77,10 +77,14 @@ def rotate_webhook_secret(subscription_id: str) -> Response:
     )
 
 
-@route(blueprint, "/v1/webhooks/{subscription_id}/test", methods=["POST"])
+@route(
+    blueprint,
+    "/v1/webhooks/{subscription_id}/test",
+    methods=["POST"],
+    permission=Permission("webhooks", "configure"),
+)
 def send_test_webhook(subscription_id: str) -> Response:
     caller = current_caller(blueprint)
-    permissions.require_admin(caller)
     delivery = subscriptions.send_test_event(caller, subscription_id)
     queued = WebhookDeliveryQueuedOut(
         delivery_id=delivery.delivery_id, subscription_id=subscription_id, event_type=delivery.event_type, round=0
@@ -88,10 +92,14 @@ def send_test_webhook(subscription_id: str) -> Response:
     return json_response(queued, status=202)
 
 
-@route(blueprint, "/v1/webhooks/{subscription_id}/deliveries", methods=["GET"])
+@route(
+    blueprint,
+    "/v1/webhooks/{subscription_id}/deliveries",
+    methods=["GET"],
+    permission=Permission("webhooks", "read"),
+)
 def list_webhook_deliveries(subscription_id: str) -> Response:
     caller = current_caller(blueprint)
-    permissions.require_admin(caller)
     query = parse_query(blueprint, WebhookDeliveryListQuery)
     items, next_cursor = subscriptions.list_deliveries(caller, subscription_id, query)
     return json_response(
@@ -99,10 +107,14 @@ def list_webhook_deliveries(subscription_id: str) -> Response:
     )
 
 
-@route(blueprint, "/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver", methods=["POST"])
+@route(
+    blueprint,
+    "/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver",
+    methods=["POST"],
+    permission=Permission("webhooks", "configure"),
+)
 def redeliver_webhook(subscription_id: str, delivery_id: str) -> Response:
     caller = current_caller(blueprint)
-    permissions.require_admin(caller)
     delivery, round_ = subscriptions.redeliver(caller, subscription_id, delivery_id)
     queued = WebhookDeliveryQueuedOut(
         delivery_id=delivery.delivery_id, subscription_id=subscription_id, event_type=delivery.event_type, round=round_

@@ -15,6 +15,7 @@ from chalice.app import Response
 
 from keepwell.http import create_app, json_response, raw_body, route
 from keepwell.observability import logger, metrics, tracer
+from keepwell.permissions import INGEST_API_KEY
 from keepwell.services import ingest_requests
 
 app = create_app("keepwell-ingest")
@@ -29,13 +30,13 @@ def _ingest() -> Response:
     return json_response(answer)
 
 
-@route(app, "/v1/events", methods=["POST"])
+@route(app, "/v1/events", methods=["POST"], permission=INGEST_API_KEY)
 def post_events() -> Response:
     return _ingest()
 
 
 # Alias kept for SDKs that post to the older path; same behaviour.
-@route(app, "/v1/ingest/events", methods=["POST"])
+@route(app, "/v1/ingest/events", methods=["POST"], permission=INGEST_API_KEY)
 def post_ingest_events() -> Response:
     return _ingest()
 

@@ -14,13 +14,14 @@ from chalice.app import Response
 from keepwell.domain.integrations.urls import public_base_url, request_url
 from keepwell.http import create_app, json_response, raw_body, route
 from keepwell.observability import logger, metrics, tracer
+from keepwell.permissions import PROVIDER_SIGNATURE
 from keepwell.services import integration_webhooks
 from keepwell.settings import get_settings
 
 app = create_app("keepwell-integrations")
 
 
-@route(app, "/v1/integrations/{provider}/{workspace_id}", methods=["POST"])
+@route(app, "/v1/integrations/{provider}/{workspace_id}", methods=["POST"], permission=PROVIDER_SIGNATURE)
 def post_integration_webhook(provider: str, workspace_id: str) -> Response:
     request = app.current_request
     assert request is not None

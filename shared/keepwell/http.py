@@ -14,10 +14,21 @@ from typing import Any, TypeVar
 from chalice import Blueprint, Chalice, Response
 from pydantic import BaseModel, ValidationError
 
+from keepwell import permissions
 from keepwell.auth import Caller
-from keepwell.errors import BadRequest, KeepwellError, PayloadTooLarge, from_validation_error
+from keepwell.errors import (
+    BadRequest,
+    KeepwellError,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    from_validation_error,
+    transient_aws_error,
+)
+from keepwell.observability import logger
+from keepwell.permissions import Permission, RoutePermission
 
 MAX_BODY_BYTES = 1_048_576  # API Gateway's own limit is 10 MB; ours is 1 MB per request.
+RETRY_AFTER_SECONDS = "1"  # with a 503 when AWS throttles us
 
 Model = TypeVar("Model", bound=BaseModel)
 View = Callable[..., Any]
@@ -63,20 +74,47 @@ def json_response(payload: BaseModel | dict[str, Any] | list[Any], status: int =
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
 
-def route(app: Routable, path: str, methods: list[str]) -> Callable[[View], View]:
-    """Register a view whose domain errors become enveloped 4xx responses."""
+PERMISSION_ATTRIBUTE = "keepwell_permission"  # where a registered view keeps what it needs
+
+
+def route(
+    app: Routable, path: str, methods: list[str], *, permission: RoutePermission
+) -> Callable[[View], View]:
+    """Register a view whose domain errors become enveloped 4xx responses.
+
+    `permission` is required: a (feature, action) of the permission table, checked here before the
+    view runs (403 `forbidden` otherwise), or a `NoRole` marker for routes authenticated another way.
+    """
+    if not isinstance(permission, Permission | permissions.NoRole):
+        raise TypeError(f"{path}: permission must be a Permission or a NoRole marker, not {permission!r}")
+    if isinstance(permission, Permission) and not permissions.allowed_roles(permission.feature, permission.action):
+        raise ValueError(f"{path}: {permission} is not in the permission table")
 
     def register(view: View) -> View:
         @functools.wraps(view)
         def guarded(**kwargs: Any) -> Any:
             try:
+                if isinstance(permission, Permission):
+                    permissions.require(current_caller(app), permission.feature, permission.action)
                 return view(**kwargs)
             except KeepwellError as error:
                 return error_response(error.status, error.code, error.message, error.details)
             except ValidationError as error:
                 problem = from_validation_error(error)
                 return error_response(problem.status, problem.code, problem.message, problem.details)
+            except Exception as error:
+                code = transient_aws_error(error)
+                if code is None:
+                    raise
+                # Throttled (or an AWS 5xx) after the SDK's retries: a 503 the client may retry, since
+                # every write is idempotent or conditional (ingestion counts each event_id once).
+                logger.warning("AWS throttled or failed; answered 503", extra={"aws_error": code})
+                busy = ServiceUnavailable("The service is busy; retry the same request shortly")
+                response = error_response(busy.status, busy.code, busy.message)
+                response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+                return response
 
+        setattr(guarded, PERMISSION_ATTRIBUTE, permission)
         app.route(path, methods=methods, content_types=["application/json", "text/plain"])(guarded)
         return view
 

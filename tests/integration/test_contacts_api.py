@@ -172,6 +172,7 @@ def test_other_workspace_customer_is_404_on_every_contact_route_and_nothing_writ
 
 def test_viewer_cannot_change_contacts(admin_api: ApiClient, workspace: str, customer_id: str) -> None:
     contact = add_contact(admin_api, customer_id)
+    admin_api.patch(f"/v1/customers/{customer_id}", {"co_owner_ids": ["viewer-1"]})  # assigned to the viewer
     viewer = ApiClient(Caller(workspace, "viewer-1", "viewer"))
     before = table_items()
     path = f"/v1/customers/{customer_id}/contacts"

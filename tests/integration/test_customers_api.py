@@ -513,7 +513,8 @@ def test_other_workspace_customer_is_404_on_every_customer_route_and_nothing_wri
 
 
 def test_viewer_cannot_write_but_can_read(admin_api: ApiClient, workspace: str) -> None:
-    created = create(admin_api)
+    created = create(admin_api, co_owner_ids=["viewer-1"])  # a viewer reads the customers assigned to them
+    unassigned = create(admin_api, name="Not theirs")
     viewer = ApiClient(Caller(workspace, "viewer-1", "viewer"))
     before = table_items()
     path = f"/v1/customers/{created['customer_id']}"
@@ -529,6 +530,7 @@ def test_viewer_cannot_write_but_can_read(admin_api: ApiClient, workspace: str) 
     assert table_items() == before
     assert viewer.get(path).status == 200
     assert viewer.get("/v1/customers").status == 200
+    assert viewer.get(f"/v1/customers/{unassigned['customer_id']}").status == 404
 
 
 def test_csm_can_create_customers(workspace: str) -> None:

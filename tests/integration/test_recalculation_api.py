@@ -211,10 +211,12 @@ def test_csms_see_the_health_of_their_own_customers_only(workspace: str, portfol
     csm = api(workspace, "csm-1", "csm")
     assert csm.get("/v1/customers/c0/health").status == 200
     response = csm.get("/v1/customers/other/health")
-    assert (response.status, response.error_code) == (403, "forbidden")
-    assert csm.get("/v1/customers/other/health/history").status == 403
+    # Outside the portfolio is the same answer as no such customer (docs/permissions.md).
+    assert (response.status, response.error_code) == (404, "not_found")
+    assert csm.get("/v1/customers/other/health/history").status == 404
     assert api(workspace, "csm-2", "csm").get("/v1/customers/other/health").status == 200
-    assert api(workspace, "viewer-1", "viewer").get("/v1/customers/other/health").status == 200
+    assert api(workspace, "viewer-1", "viewer").get("/v1/customers/other/health").status == 404
+    assert api(workspace, "director-1", "director").get("/v1/customers/other/health").status == 200
 
 
 def test_another_workspaces_customer_is_not_found(workspace: str, other_workspace: str, portfolio: list[str]):

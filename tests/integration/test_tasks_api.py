@@ -187,8 +187,10 @@ def test_a_csm_cannot_create_or_hand_off_tasks_outside_their_portfolio(
 
 def test_viewers_read_but_never_write(workspace: str, admin_api: ApiClient) -> None:
     viewer = as_role(workspace, "viewer-1", "viewer")
-    task_id = create_task(admin_api, owner_id="csm-1")["task_id"]
+    task_id = create_task(admin_api, owner_id="viewer-1")["task_id"]
+    not_theirs = create_task(admin_api, owner_id="csm-1")["task_id"]
     assert viewer.get(f"/v1/tasks/{task_id}").status == 200
+    assert viewer.get(f"/v1/tasks/{not_theirs}").status == 404
     assert viewer.post("/v1/tasks", {"title": "x"}).error_code == "forbidden"
     assert viewer.patch(f"/v1/tasks/{task_id}", {"status": "completed"}).status == 403
     assert admin_api.get(f"/v1/tasks/{task_id}").body["status"] == "pending"
@@ -244,3 +246,19 @@ def test_my_day_shows_todays_and_overdue_tasks_and_customers_needing_attention(
         {"kind": "band_crossing", "detail": "At risk", "day": "2026-11-20"},
     ]
     assert body["notifications"] == []
+
+
+def test_my_day_lists_a_customer_the_csm_only_co_owns_and_not_one_they_have_no_part_in(
+    admin_api: ApiClient, csm1: ApiClient, workspace: str
+) -> None:
+    shared = create_customer(admin_api, name="Shared account", owner_id="csm-2", co_owner_ids=["csm-1"])
+    foreign = create_customer(admin_api, name="Not mine", owner_id="csm-2")
+    for customer_id in (shared, foreign):
+        key = keys.customer(workspace, customer_id)
+        PortfolioItem(key.pk, key.sk).update(
+            actions=[CustomerItem.health_score.set(30.0), CustomerItem.health_band.set("At risk")]
+        )
+
+    names = [c["name"] for c in csm1.get("/v1/my-day").body["customers"]]
+
+    assert names == ["Shared account"]

@@ -135,6 +135,7 @@ def test_writing_the_same_entries_again_does_not_duplicate_them(admin_api: ApiCl
 
 def test_note_is_added_by_the_caller_and_shows_first(admin_api: ApiClient, customer_id: str, workspace: str) -> None:
     timeline_store.add_timeline_items("ws_acme", history(customer_id, 3))
+    admin_api.patch(f"/v1/customers/{customer_id}", {"owner_id": "csm-1"})  # a CSM writes in their portfolio
     csm = ApiClient(Caller(workspace, "csm-1", "csm"))
 
     response = csm.post(f"/v1/customers/{customer_id}/notes", {"body": "Renewal call went well.\nFollow up in Q1."})
@@ -223,6 +224,7 @@ def test_unknown_customer_timeline_is_404(admin_api: ApiClient) -> None:
 
 
 def test_viewer_can_read_the_timeline_but_not_add_notes(admin_api: ApiClient, workspace: str, customer_id: str) -> None:
+    admin_api.patch(f"/v1/customers/{customer_id}", {"co_owner_ids": ["viewer-1"]})  # assigned to the viewer
     viewer = ApiClient(Caller(workspace, "viewer-1", "viewer"))
     before = table_items()
     response = viewer.post(f"/v1/customers/{customer_id}/notes", {"body": "hello"})

@@ -86,10 +86,11 @@ def test_the_checker_compares_exact_path_strings():
 
 def test_the_checker_reads_a_real_chalice_app():
     from keepwell.http import create_app, route
+    from keepwell.permissions import PUBLIC
 
     app = create_app("parity-probe")
 
-    @route(app, "/v1/things/{thing_id}", methods=["GET", "PATCH"])
+    @route(app, "/v1/things/{thing_id}", methods=["GET", "PATCH"], permission=PUBLIC)
     def thing(thing_id: str) -> dict[str, str]:
         return {"id": thing_id}
 

@@ -1,8 +1,9 @@
 """Tasks: the work a CSM does for a customer, from a playbook run, by hand, or suggested.
 
 Pure rules: the status machine (pending → in_progress → completed | skipped; a pending task may
-also be completed or skipped directly; completed and skipped are final), who may see a task, and
-what My day shows. Storage keeps tasks by owner and by customer, each sorted by due date.
+also be completed or skipped directly; completed and skipped are final) and what My day shows.
+Who may see a task is the portfolio rule's business (keepwell.permissions, used by services/tasks.py).
+Storage keeps tasks by owner and by customer, each sorted by due date.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "completed": frozenset(),
     "skipped": frozenset(),
 }
-PORTFOLIO_ROLES = frozenset({"csm"})  # roles that see only their own customers' and their own tasks
 
 
 class Task(BaseModel):
@@ -89,16 +89,6 @@ def is_overdue(task: Task, today: date) -> bool:
 
 def is_due_today(task: Task, today: date) -> bool:
     return task.status in OPEN_STATUSES and task.due_date == today
-
-
-def visible_to(role: str, user_id: str, task: Task, customer_owner: str | None, co_owners: Iterable[str] = ()) -> bool:
-    """A CSM sees the tasks assigned to them and the tasks of the customers they own or co-own;
-    every other role sees the whole workspace."""
-    if role not in PORTFOLIO_ROLES:
-        return True
-    if task.owner_id == user_id:
-        return True
-    return task.customer_id is not None and (customer_owner == user_id or user_id in set(co_owners))
 
 
 # --- My day -------------------------------------------------------------------------------------

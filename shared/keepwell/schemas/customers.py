@@ -113,6 +113,20 @@ class CustomerListQuery(BaseModel):
     cursor: str | None = Field(default=None, max_length=2048)
 
 
+class FlagEvidenceOut(BaseModel):
+    text: str
+    ref: str | None
+    at: str | None
+
+
+class CustomerFlagOut(BaseModel):
+    """A red or green flag stored after the customer's latest score, with its evidence."""
+
+    code: str
+    title: str
+    evidence: list[FlagEvidenceOut]
+
+
 class CustomerOut(BaseModel):
     customer_id: str
     name: str
@@ -143,10 +157,21 @@ class CustomerOut(BaseModel):
     created_at: str
     updated_at: str
     version: int
+    red_flags: list[CustomerFlagOut] = Field(default_factory=list)  # empty until flags were computed
+    green_flags: list[CustomerFlagOut] = Field(default_factory=list)
+    flags_scored_on: date | None = None  # the scored day the flags were computed for
 
     @classmethod
     def of(cls, customer: Customer) -> CustomerOut:
-        return cls.model_validate(customer.model_dump(exclude={"workspace_id"}))
+        flags = customer.flags
+        return cls.model_validate(
+            {
+                **customer.model_dump(exclude={"workspace_id"}),
+                "red_flags": flags.model_dump()["red"] if flags else [],
+                "green_flags": flags.model_dump()["green"] if flags else [],
+                "flags_scored_on": flags.scored_on if flags else None,
+            }
+        )
 
 
 class CustomerListOut(BaseModel):

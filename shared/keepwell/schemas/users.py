@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class MeOut(BaseModel):
@@ -10,3 +12,61 @@ class MeOut(BaseModel):
     role: str
     workspace_id: str
     workspace_name: str
+
+
+Role = Literal["admin", "director", "csm", "viewer"]
+
+
+class UserOut(BaseModel):
+    user_id: str
+    email: str
+    name: str
+    role: str
+    active: bool
+    created_at: str
+
+
+class UserListOut(BaseModel):
+    items: list[UserOut]
+
+
+class InvitationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    name: str = Field(min_length=1, max_length=120)
+    role: Role
+
+
+class InvitationOut(BaseModel):
+    invitation_id: str
+    email: str
+    name: str
+    role: str
+    invited_by: str
+    created_at: str
+    valid_until: str
+    accepted_at: str | None = None
+    accepted_by: str | None = None
+
+
+class InvitationCreatedOut(InvitationOut):
+    """Answer to an invitation: the only time the one-time token is shown (only its hash is stored)."""
+
+    token: str
+
+
+class InvitationListOut(BaseModel):
+    items: list[InvitationOut]
+
+
+class InvitationAcceptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    token: str = Field(min_length=10, max_length=400)
+
+
+class RoleChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role

@@ -9,6 +9,7 @@ from keepwell.auth import Caller
 from keepwell.domain import api_keys as rules
 from keepwell.errors import NotFound, Unauthorized
 from keepwell.storage import api_keys as store
+from keepwell.storage import audit as audit_store
 from keepwell.storage.models import ApiKeyItem
 
 ROTATION_OVERLAP = timedelta(hours=24)
@@ -27,6 +28,11 @@ def _summary(item: ApiKeyItem) -> dict[str, str | bool | None]:
     }
 
 
+def _audited(item: ApiKeyItem) -> dict[str, str | bool | None]:
+    """What the audit keeps of a key: its display prefix, never the key or its hash."""
+    return {k: v for k, v in _summary(item).items() if k in ("name", "prefix", "active", "revoked_at")}
+
+
 def create_api_key(workspace_id: str, name: str, created_by: str) -> tuple[dict[str, str | bool | None], str]:
     """Returns the key's summary and its plaintext, which is shown this once and never stored."""
     plaintext = rules.generate(workspace_id)
@@ -38,6 +44,9 @@ def create_api_key(workspace_id: str, name: str, created_by: str) -> tuple[dict[
         name,
         clock.iso(clock.now()),
         created_by,
+    )
+    audit_store.record_audit(
+        workspace_id, created_by, "api_key.created", f"api_key:{item.key_id}", None, _audited(item)
     )
     return _summary(item), plaintext
 
@@ -56,15 +65,28 @@ def _find(workspace_id: str, key_id: str) -> ApiKeyItem:
 def revoke_api_key(caller: Caller, key_id: str) -> dict[str, str | bool | None]:
     item = _find(caller.workspace_id, key_id)
     if item.revoked_at is None or item.revoked_at > clock.iso(clock.now()):
+        before = _audited(item)
         store.set_revoked_at(item, clock.iso(clock.now()))
+        audit_store.record_audit(
+            caller.workspace_id, caller.user_id, "api_key.revoked", f"api_key:{key_id}", before, _audited(item)
+        )
     return _summary(item)
 
 
 def rotate_api_key(caller: Caller, key_id: str) -> tuple[dict[str, str | bool | None], str]:
     """A new key now; the old one keeps working for ROTATION_OVERLAP so senders can switch."""
     old = _find(caller.workspace_id, key_id)
+    before = _audited(old)
     summary, plaintext = create_api_key(caller.workspace_id, f"{old.name} (rotated)", caller.user_id)
     store.set_revoked_at(old, clock.iso(clock.now() + ROTATION_OVERLAP))
+    audit_store.record_audit(
+        caller.workspace_id,
+        caller.user_id,
+        "api_key.rotated",
+        f"api_key:{key_id}",
+        before,
+        {**_audited(old), "replaced_by": summary["key_id"], "replacement_prefix": summary["prefix"]},
+    )
     return summary, plaintext
 
 

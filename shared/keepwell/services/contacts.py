@@ -1,4 +1,4 @@
-"""Contact use cases. Every route first loads the customer in the caller's workspace (404 otherwise)."""
+"""Contact use cases. Every route first loads the customer the caller may see (404 otherwise)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from keepwell.auth import Caller
 from keepwell.domain.contacts import Contact, apply_patch
 from keepwell.errors import NotFound
 from keepwell.schemas.contacts import ContactCreateIn, ContactPatchIn
+from keepwell.services.customers import visible_customer
 from keepwell.storage import contacts as store
-from keepwell.storage import customers
 
 
 def _require_contact(caller: Caller, customer_id: str, contact_id: str) -> Contact:
-    customer = customers.require_customer(caller.workspace_id, customer_id)
+    customer = visible_customer(caller, customer_id)
     contact = store.get_contact(caller.workspace_id, customer_id, contact_id, customer.champion_contact_id)
     if contact is None:
         raise NotFound(
@@ -23,12 +23,12 @@ def _require_contact(caller: Caller, customer_id: str, contact_id: str) -> Conta
 
 
 def list_contacts(caller: Caller, customer_id: str) -> list[Contact]:
-    customer = customers.require_customer(caller.workspace_id, customer_id)
+    customer = visible_customer(caller, customer_id)
     return store.list_contacts(caller.workspace_id, customer_id, customer.champion_contact_id)
 
 
 def create_contact(caller: Caller, customer_id: str, body: ContactCreateIn) -> Contact:
-    customers.require_customer(caller.workspace_id, customer_id)
+    visible_customer(caller, customer_id)
     now = clock.iso(clock.now())
     contact = Contact(
         **body.model_dump(),

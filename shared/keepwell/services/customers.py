@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from keepwell import clock, ids
+from keepwell import clock, ids, permissions
 from keepwell.adapters import event_bus
 from keepwell.auth import Caller
 from keepwell.domain import custom_fields as field_rules
 from keepwell.domain.customers import Customer, apply_patch, changed_fields, derive_revenue
-from keepwell.errors import Conflict, InvalidInput
+from keepwell.errors import Conflict, InvalidInput, NotFound
 from keepwell.observability import logger
 from keepwell.schemas.customers import CustomerCreateIn, CustomerListQuery, CustomerPatchIn
+from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
 from keepwell.storage import customers as store
 from keepwell.storage import workspaces
 
 UPDATE_ATTEMPTS = 3  # re-read and re-apply when a concurrent write (e.g. a champion switch) bumped the version
+OWNER_FIELDS = ("owner_id", "co_owner_ids")
 
 
 def _check_users(workspace_id: str, owner_id: str | None, co_owner_ids: list[str] | None) -> None:
@@ -61,30 +63,61 @@ def create_customer(caller: Caller, body: CustomerCreateIn) -> Customer:
     return created
 
 
+def visible_customer(caller: Caller, customer_id: str) -> Customer:
+    """The customer if the caller may see it (the portfolio rule); 404 otherwise, exactly like an
+    unknown id or another workspace's customer."""
+    customer = store.require_customer(caller.workspace_id, customer_id)
+    if not permissions.can_see_customer(caller, customer):
+        raise NotFound(f"No customer {customer_id}", [{"field": "customer_id", "issue": "not found"}])
+    return customer
+
+
 def get_customer(caller: Caller, customer_id: str) -> Customer:
-    return store.require_customer(caller.workspace_id, customer_id)
+    return visible_customer(caller, customer_id)
 
 
 def update_customer(caller: Caller, customer_id: str, body: CustomerPatchIn) -> Customer:
     workspace_id = caller.workspace_id
     changes = body.changes()
-    store.require_customer(workspace_id, customer_id)  # 404 before any other check
+    visible_customer(caller, customer_id)  # 404 before any other check
     if changes.get("owner_id") is not None or changes.get("co_owner_ids"):
         _check_users(workspace_id, changes.get("owner_id"), changes.get("co_owner_ids"))
     if changes.get("custom_fields"):
         changes["custom_fields"] = _check_custom_fields(workspace_id, changes["custom_fields"])
-    return _apply_with_retry(workspace_id, customer_id, changes, expected_version=body.version)
+    return _apply_with_retry(workspace_id, customer_id, changes, expected_version=body.version, actor_id=caller.user_id)
 
 
 def archive_customer(caller: Caller, customer_id: str) -> Customer:
-    current = store.require_customer(caller.workspace_id, customer_id)
+    current = visible_customer(caller, customer_id)
     if current.archived:
         return current  # archiving twice is not an error
-    return _apply_with_retry(caller.workspace_id, customer_id, {"archived": True}, expected_version=None)
+    return _apply_with_retry(
+        caller.workspace_id, customer_id, {"archived": True}, expected_version=None, actor_id=caller.user_id
+    )
+
+
+def _audit_entry(actor_id: str, before: Customer, after: Customer) -> audit_store.AuditItem | None:
+    """Archiving and owner changes are audited (in the update's transaction); other edits are not."""
+    fields = [f for f in ("archived", *OWNER_FIELDS) if getattr(before, f) != getattr(after, f)]
+    if not fields:
+        return None
+    action = "customer.archived" if "archived" in fields else "customer.owner_changed"
+    return audit_store.audit_item(
+        after.workspace_id,
+        actor_id,
+        action,
+        f"customer:{after.customer_id}",
+        before.model_dump(mode="json", include=set(fields)),
+        after.model_dump(mode="json", include=set(fields)),
+    )
 
 
 def _apply_with_retry(
-    workspace_id: str, customer_id: str, changes: dict[str, Any], expected_version: int | None
+    workspace_id: str,
+    customer_id: str,
+    changes: dict[str, Any],
+    expected_version: int | None,
+    actor_id: str | None = None,
 ) -> Customer:
     for attempt in range(UPDATE_ATTEMPTS):
         current = store.require_customer(workspace_id, customer_id)
@@ -98,7 +131,8 @@ def _apply_with_retry(
         if updated.model_dump(exclude={"updated_at"}) == current.model_dump(exclude={"updated_at"}):
             return current  # nothing changed: no write, no version bump
         try:
-            saved = store.update_customer(current, updated)
+            audit = _audit_entry(actor_id, current, updated) if actor_id is not None else None
+            saved = store.update_customer(current, updated, audit=audit)
             _publish_changed(current, saved)
             return saved
         except Conflict as error:
@@ -129,9 +163,12 @@ def _publish_changed(before: Customer | None, after: Customer) -> None:
 
 
 def list_customers(caller: Caller, query: CustomerListQuery) -> store.CustomerPage:
+    """Customers by name. A csm or viewer lists their own book (owned and co-owned); `owner_id` then
+    narrows it to what that user owns."""
     filters = store.CustomerFilters(
         status=query.status,
         owner_id=query.owner_id,
+        portfolio_of=permissions.portfolio_of(caller),
         tier=query.tier,
         industry=query.industry,
         region=query.region,

@@ -12,7 +12,7 @@ from keepwell.auth import Caller
 from keepwell.domain.health.dry_run import PROFILE_FIELDS, DryRunResult, LatestHealth, dry_run
 from keepwell.domain.health.expressions import compile_expression, expression_names
 from keepwell.domain.health.model import DEFAULT_PRESET, PRESETS, HealthModel, parse_health_model
-from keepwell.errors import Conflict, Forbidden, InvalidInput, NotFound
+from keepwell.errors import Conflict, InvalidInput, NotFound
 from keepwell.observability import logger
 from keepwell.schemas.health import HealthModelOut
 from keepwell.schemas.health_model_api import (
@@ -26,10 +26,10 @@ from keepwell.schemas.health_model_api import (
     PresetListOut,
     PresetOut,
 )
+from keepwell.storage import audit as audit_store
 from keepwell.storage import health_models as store
 from keepwell.storage import segments as profiles
 
-CONFIGURING_ROLES = frozenset({"admin", "director"})
 PRESET_LABELS = {
     "balanced": "Balanced",
     "usage_heavy": "Usage Heavy",
@@ -39,12 +39,7 @@ PRESET_LABELS = {
 }
 MAX_CHANGED = 500
 MODEL_CHANGED = "model_changed"
-
-
-def require_configure(caller: Caller) -> None:
-    """Only directors and admins change the health model and segments (403 otherwise)."""
-    if caller.role not in CONFIGURING_ROLES:
-        raise Forbidden(f"Role {caller.role} may not change the health configuration; ask a director or admin")
+HEALTH_MODEL_TARGET = "workspace:health_model"
 
 
 # --- reads -----------------------------------------------------------------------------------------
@@ -150,6 +145,17 @@ def propose(current: HealthModel, body: HealthModelPutIn) -> HealthModel:
 
 
 # --- writes --------------------------------------------------------------------------------------
+def _changed_fields(before: HealthModel, after: HealthModel, versions: tuple[int, int]) -> tuple[dict[str, Any], ...]:
+    """The audit's before/after: only the model fields that changed (bands, dimensions, weights, …), plus
+    the version numbers, rather than two whole models."""
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    changed = sorted(k for k in old.keys() | new.keys() if k != "version" and old.get(k) != new.get(k))
+    return (
+        {"version": versions[0], **{k: old.get(k) for k in changed}},
+        {"version": versions[1], **{k: new.get(k) for k in changed}},
+    )
+
+
 def _start_recalculation(workspace_id: str, requested_by: str) -> str | None:
     """Start the 90-day history recomputation if the pipeline provides it; its job id, or None.
 
@@ -175,7 +181,6 @@ def _start_recalculation(workspace_id: str, requested_by: str) -> str | None:
 
 def save_model(caller: Caller, body: HealthModelPutIn) -> tuple[store.StoredModel, str | None]:
     """Validate and store the change as a new version, then start the history recomputation."""
-    require_configure(caller)
     current = store.get_current(caller.workspace_id, fresh=True)
     if body.expected_version is not None and body.expected_version != current.version:
         raise Conflict(
@@ -184,6 +189,15 @@ def save_model(caller: Caller, body: HealthModelPutIn) -> tuple[store.StoredMode
             code="version_conflict",
         )
     proposed = propose(current.model, body)
+    before, after = _changed_fields(current.model, proposed, (current.version, current.version + 1))
+    entry = audit_store.audit_item(
+        caller.workspace_id,
+        caller.user_id,
+        "health_model.preset_applied" if body.preset else "health_model.updated",
+        HEALTH_MODEL_TARGET,
+        before,
+        after,
+    )
     stored = store.save_version(
         caller.workspace_id,
         proposed,
@@ -191,6 +205,7 @@ def save_model(caller: Caller, body: HealthModelPutIn) -> tuple[store.StoredMode
         created_at=clock.iso(clock.now()),
         created_by=caller.user_id,
         reason=f"preset {body.preset}" if body.preset else "edited",
+        audit=entry,
     )
     logger.info(
         "health model saved",
@@ -214,7 +229,6 @@ def _latest(workspace_id: str) -> Iterator[LatestHealth]:
 
 def dry_run_model(caller: Caller, body: HealthModelPutIn) -> DryRunOut:
     """Score the workspace under the proposal from the customers' latest dimension values; save nothing."""
-    require_configure(caller)
     current = store.get_current(caller.workspace_id)
     proposed = propose(current.model, body)
     result: DryRunResult = dry_run(current.model, proposed, _latest(caller.workspace_id))

@@ -10,8 +10,12 @@ per step goes to the PlaybookActionsQueue.
 Execution (execute_action): each step is claimed with a conditional put of its marker before its
 side effect, so a duplicate message does nothing; its outcome is written on the marker and on the
 run. A failure that certainly had no effect gives the claim back and raises (the message is
-retried, then dead-lettered); one that may have had an effect (Slack or SES timing out after the
-request left) is recorded as failed and not repeated: never a second Slack message or email.
+retried, then dead-lettered); one that may have had an effect (SES timing out after the request left)
+is recorded as failed and not repeated: never a second email. A Slack step queues one delivery to the
+workspace's Slack channel on the webhook delivery queue (its id derived from run and step, so queueing
+twice queues once); the delivery machinery sends it with retries and logs every attempt.
+
+Alerts (on_domain_event): a `health.alert` also reaches the customer's owners (services/alert_notifications).
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from keepwell import clock
 from keepwell.adapters import email as email_adapter
 from keepwell.adapters import queues
-from keepwell.adapters import slack as slack_adapter
 from keepwell.adapters.event_bus import DomainEvent, PublishError, publish
 from keepwell.domain import custom_fields as field_rules
 from keepwell.domain import playbooks as rules
@@ -38,6 +41,7 @@ from keepwell.domain.timeline import TimelineEntry
 from keepwell.errors import Conflict, KeepwellError
 from keepwell.observability import logger, metrics
 from keepwell.schemas.messages import DomainEventIn, PlaybookActionMessage
+from keepwell.services import alert_notifications, customer_flags, webhook_deliveries
 from keepwell.services import playbooks as playbook_service
 from keepwell.services import tasks as task_service
 from keepwell.services.timeline_recording import record_timeline_entries
@@ -55,7 +59,8 @@ from keepwell.storage import workspaces
 STEP_LEASE = timedelta(minutes=5)  # a claim older than this was left by a crashed attempt
 USAGE_WINDOW_DAYS = 30
 # The effect of these cannot be taken back or recognised on retry: a claim left running is not redone.
-AT_MOST_ONCE_ACTIONS = frozenset({"slack", "email"})
+# (A Slack step only queues an idempotent delivery, so it is safe to redo.)
+AT_MOST_ONCE_ACTIONS = frozenset({"email"})
 DAY_FIELDS = ("scored_day", "scoring_day", "day", "date", "changed_at", "occurred_at")
 
 
@@ -142,6 +147,15 @@ def _event_day(event: DomainEventIn) -> date:
 
 
 # --- enrolment ----------------------------------------------------------------------------------
+def on_domain_event(event: DomainEventIn) -> None:
+    """A domain event from the bus: playbooks that it makes a customer enter start their runs, and a
+    health alert is delivered to the customer's owners. Both are idempotent, so a retried event is safe."""
+    start_runs_for_event(event)
+    if event.detail_type == alert_notifications.ALERT_EVENT:
+        alert_notifications.notify_alert(event)
+    customer_flags.on_domain_event(event)  # a new score: recompute and store the customer's flags
+
+
 def start_runs_for_event(event: DomainEventIn) -> None:
     """Evaluate every enabled playbook of the workspace for the event's customer; enrol those it enters."""
     workspace_id, customer_id = event.detail.workspace_id, event.detail.customer_id
@@ -352,7 +366,7 @@ def _perform(run: store.Run, message: PlaybookActionMessage) -> Outcome:
     if message.action == "task":
         return _create_task(run, message, row)
     if message.action == "slack":
-        return _send_slack(run, row, str(params.get("text", "")))
+        return _send_slack(run, row, str(params.get("text", "")), message.step_index)
     if message.action == "email":
         return _send_email(run, row, params)
     if message.action == "webhook":
@@ -405,9 +419,10 @@ def _create_task(run: store.Run, message: PlaybookActionMessage, row: HealthRow)
     return Outcome("done", detail if created else {**detail, "detail": "the task already existed"})
 
 
-def _send_slack(run: store.Run, row: HealthRow, template: str) -> Outcome:
-    url = playbook_service.slack_webhook_url(run.workspace_id)
-    if not url:
+def _send_slack(run: store.Run, row: HealthRow, template: str, step_index: int) -> Outcome:
+    """Queue the message as a delivery to the workspace's Slack channel (retries and the attempt log are
+    the delivery machinery's; docs/webhooks.md)."""
+    if not webhook_deliveries.slack_connected(run.workspace_id):
         return Outcome("skipped", {"detail": "Slack is not configured (PUT /v1/settings/slack)"})
     values = _values(run, row)
     text = rules.render(template, values, escape=rules.slack_escape)
@@ -417,17 +432,11 @@ def _send_slack(run: store.Run, row: HealthRow, template: str) -> Outcome:
     payload = rules.slack_message(
         text, customer_name=row.customer.name, playbook_name=run.playbook_name, reason=run.reason, facts=facts
     )
-    try:
-        answer = slack_adapter.post_message(url, payload)
-    except slack_adapter.SlackNotSent as error:
-        raise ActionNotDone(str(error)) from error
-    except slack_adapter.SlackUncertain as error:
-        return Outcome("failed", {"detail": f"{error}; not resent, it may have been posted"})
-    if 200 <= answer.status < 300:
-        return Outcome("done", {"http_status": answer.status})
-    if answer.status == 429 or answer.status >= 500:
-        raise ActionNotDone(f"Slack answered {answer.status}")
-    return Outcome("failed", {"http_status": answer.status, "detail": answer.body})
+    source_id = f"{run.run_id}:{step_index}"
+    queued = webhook_deliveries.queue_slack_message(
+        run.workspace_id, source_id, datetime.fromisoformat(run.enrolled_at), payload
+    )
+    return Outcome("done", {"channel": "slack", "detail": "queued for delivery" if queued else "already queued"})
 
 
 def _send_email(run: store.Run, row: HealthRow, params: Mapping[str, Any]) -> Outcome:
@@ -550,6 +559,7 @@ def _notify(run: store.Run, message: PlaybookActionMessage, row: HealthRow) -> O
                 playbook_id=run.playbook_id,
                 run_id=run.run_id,
                 created_at=run.enrolled_at,
+                kind="playbook",
             ),
         )
     return Outcome("done", {"notified": recipients})

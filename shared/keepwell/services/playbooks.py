@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from keepwell import clock, ids
+from keepwell import clock, ids, permissions
 from keepwell.adapters import secrets
 from keepwell.auth import Caller
 from keepwell.domain import conditions
@@ -27,8 +27,7 @@ from keepwell.domain.playbooks import (
     UpdateFieldAction,
 )
 from keepwell.domain.segments import segment_fields, stored_rule
-from keepwell.errors import Conflict, Forbidden, InvalidInput
-from keepwell.permissions import require_admin
+from keepwell.errors import Conflict, InvalidInput
 from keepwell.schemas.playbooks import (
     DryRunEntryOut,
     DryRunOut,
@@ -45,6 +44,7 @@ from keepwell.schemas.playbooks import (
     SlackSettingsOut,
 )
 from keepwell.settings import Settings, get_settings
+from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
 from keepwell.storage import health_models as model_store
 from keepwell.storage import keys, workspaces
@@ -52,15 +52,8 @@ from keepwell.storage import notifications as notification_store
 from keepwell.storage import playbooks as store
 from keepwell.storage import segments as profile_store
 
-EDITOR_ROLES = frozenset({"admin", "director"})
-PORTFOLIO_ROLES = frozenset({"csm"})
 SYSTEM_USER = "keepwell"
 STATE_BATCH = 100
-
-
-def require_editor(caller: Caller) -> None:
-    if caller.role not in EDITOR_ROLES:
-        raise Forbidden(f"Role {caller.role} may not change playbooks; ask a director or admin")
 
 
 # --- conditions: validated against the workspace's fields on save, rebuilt leniently to evaluate ----
@@ -208,7 +201,6 @@ def get_playbook(caller: Caller, playbook_id: str) -> Playbook:
 
 
 def create_playbook(caller: Caller, body: PlaybookIn) -> Playbook:
-    require_editor(caller)
     existing = ensure_default_playbooks(caller.workspace_id)
     if len(existing) >= rules.MAX_PLAYBOOKS:
         raise InvalidInput(
@@ -227,7 +219,15 @@ def create_playbook(caller: Caller, body: PlaybookIn) -> Playbook:
         updated_at=now,
         updated_by=caller.user_id,
     )
-    if not store.create_playbook(playbook):
+    entry = audit_store.audit_item(
+        caller.workspace_id,
+        caller.user_id,
+        "playbook.created",
+        _target(playbook.playbook_id),
+        None,
+        {"version": 1, **definition.model_dump(mode="json")},
+    )
+    if not store.create_playbook(playbook, audit=entry):
         raise Conflict("Playbook id collision; retry", [{"field": "playbook_id", "issue": "taken"}])
     forget_cached(caller.workspace_id)
     return playbook
@@ -237,7 +237,6 @@ REQUIRED_ON_PATCH = ("name", "enabled", "trigger", "actions", "reenrollment")
 
 
 def update_playbook(caller: Caller, playbook_id: str, body: PlaybookPatchIn) -> Playbook:
-    require_editor(caller)
     changes = body.changes()
     for name in REQUIRED_ON_PATCH:
         if name in changes and changes[name] is None:
@@ -262,9 +261,31 @@ def update_playbook(caller: Caller, playbook_id: str, body: PlaybookPatchIn) -> 
             "updated_by": caller.user_id,
         }
     )
-    updated = store.update_playbook(current, after)
+    updated = store.update_playbook(current, after, audit=_update_entry(caller, current, after))
     forget_cached(caller.workspace_id)
     return updated
+
+
+def _target(playbook_id: str) -> str:
+    return f"playbook:{playbook_id}"
+
+
+def _update_entry(caller: Caller, before: Playbook, after: Playbook) -> audit_store.AuditItem:
+    """The audit entry of an edit: only the changed definition fields; a change of `enabled` alone is
+    recorded as `playbook.enabled` / `playbook.disabled`."""
+    old, new = before.definition.model_dump(mode="json"), after.definition.model_dump(mode="json")
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    action = "playbook.updated"
+    if changed == ["enabled"]:
+        action = "playbook.enabled" if new["enabled"] else "playbook.disabled"
+    return audit_store.audit_item(
+        caller.workspace_id,
+        caller.user_id,
+        action,
+        _target(after.playbook_id),
+        {"version": before.version, **{k: old.get(k) for k in changed}},
+        {"version": after.version, **{k: new.get(k) for k in changed}},
+    )
 
 
 def _plain(changes: dict[str, Any]) -> dict[str, Any]:
@@ -280,10 +301,18 @@ def _plain(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_playbook(caller: Caller, playbook_id: str) -> None:
-    require_editor(caller)
     ensure_default_playbooks(caller.workspace_id)
+    before = store.get_playbook(caller.workspace_id, playbook_id)
     store.delete_playbook(caller.workspace_id, playbook_id)
     forget_cached(caller.workspace_id)
+    audit_store.record_audit(
+        caller.workspace_id,
+        caller.user_id,
+        "playbook.deleted",
+        _target(playbook_id),
+        {"version": before.version, "name": before.definition.name} if before else None,
+        None,
+    )
 
 
 def list_versions(caller: Caller, playbook_id: str) -> list[Playbook]:
@@ -325,15 +354,12 @@ def list_runs(caller: Caller, playbook_id: str, query: RunListQuery) -> RunListO
         caller.workspace_id, playbook_id, limit=query.limit, cursor=query.cursor, customer_id=query.customer_id
     )
     items = page.items
-    if caller.role in PORTFOLIO_ROLES:
+    if permissions.sees_portfolio_only(caller):
         mine: dict[str, bool] = {}
         for run in items:
             if run.customer_id not in mine:
                 row = profile_store.get_health_row(caller.workspace_id, run.customer_id)
-                customer = row.customer if row else None
-                mine[run.customer_id] = customer is not None and (
-                    customer.owner_id == caller.user_id or caller.user_id in customer.co_owner_ids
-                )
+                mine[run.customer_id] = row is not None and permissions.can_see_customer(caller, row.customer)
         items = [r for r in items if mine[r.customer_id]]
     return RunListOut(items=[run_out(r) for r in items], next_cursor=page.next_cursor)
 
@@ -367,7 +393,7 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
 
 
 def dry_run(caller: Caller, playbook_id: str, query: DryRunQuery) -> DryRunOut:
-    """Evaluate the playbook for every customer (a CSM: their portfolio) as if its daily evaluation ran
+    """Evaluate the playbook for every customer (a csm or viewer: their book) as if its daily evaluation ran
     now, against each customer's stored standing. Reads only: no run, state, task or message."""
     from keepwell.services import playbook_runs  # the evaluation is shared with the live path
 
@@ -377,8 +403,8 @@ def dry_run(caller: Caller, playbook_id: str, query: DryRunQuery) -> DryRunOut:
     today = clock.today()
     occurrence = Occurrence("dry_run", today, {})
     users = playbook_runs.active_users(workspace_id)
-    owner = caller.user_id if caller.role in PORTFOLIO_ROLES else None
-    rows = [row for row, _ in profile_store.iter_health_rows(workspace_id, owner_id=owner)]
+    book = permissions.portfolio_of(caller)  # a csm or viewer: what they own or co-own
+    rows = [row for row, _ in profile_store.iter_health_rows(workspace_id, portfolio_of=book)]
     entering: list[DryRunEntryOut] = []
     not_entering: Counter[str] = Counter()
     matching_conditions = 0
@@ -448,20 +474,28 @@ def dry_run(caller: Caller, playbook_id: str, query: DryRunQuery) -> DryRunOut:
 
 # --- the Slack channel --------------------------------------------------------------------------
 def set_slack_webhook(caller: Caller, body: SlackSettingsIn) -> SlackSettingsOut:
-    require_admin(caller)
     url = rules.check_slack_webhook_url(body.webhook_url, allow_loopback=get_settings().is_local)
     if workspaces.get_workspace(caller.workspace_id) is None:
         raise InvalidInput("The workspace does not exist", [{"field": "workspace_id", "issue": "unknown"}])
     secrets.put_secret(
         keys.slack_webhook_secret_name(caller.workspace_id), url, description="Keepwell: Slack incoming webhook URL"
     )
+    was_configured = bool(notification_store.slack_settings(caller.workspace_id))
     now = clock.iso(clock.now())
     notification_store.record_slack_configured(caller.workspace_id, by=caller.user_id, at_iso=now)
+    # The incoming-webhook URL is a credential: the entry says only that it was set or replaced.
+    audit_store.record_audit(
+        caller.workspace_id,
+        caller.user_id,
+        "slack.configured",
+        "workspace:slack",
+        {"configured": was_configured},
+        {"configured": True, "secret_state": "rotated" if was_configured else "set"},
+    )
     return SlackSettingsOut(configured=True, configured_by=caller.user_id, configured_at=now)
 
 
 def get_slack_settings(caller: Caller) -> SlackSettingsOut:
-    require_admin(caller)
     settings = notification_store.slack_settings(caller.workspace_id)
     if not settings:
         return SlackSettingsOut(configured=False)

@@ -22,7 +22,7 @@ from keepwell.domain import renewals as rules
 from keepwell.domain import signal_log
 from keepwell.domain.customers import Customer, derive_revenue
 from keepwell.domain.renewals import ForecastSettings, Renewal
-from keepwell.errors import Conflict, Forbidden, InvalidInput, NotFound
+from keepwell.errors import Conflict, InvalidInput, NotFound
 from keepwell.observability import logger
 from keepwell.schemas.renewals import (
     AuditEntryOut,
@@ -45,8 +45,6 @@ from keepwell.storage import customers as customer_store
 from keepwell.storage import renewals as store
 from keepwell.storage import signal_logs, workspaces
 
-PORTFOLIO_ROLES = frozenset({"csm"})  # see only the customers they own or co-own
-OVERSIGHT_ROLES = frozenset({"director", "admin"})
 FORECAST_ACTION = "renewal.forecast_changed"
 PIPELINE_MAX_ROWS = 2000
 SAVE_TASK_DUE_DAYS = 3
@@ -66,31 +64,13 @@ CSV_COLUMNS = (
 
 
 # --- access ------------------------------------------------------------------------------------------
-def can_see(caller: Caller, customer: Customer) -> bool:
-    if caller.role not in PORTFOLIO_ROLES:
-        return True
-    return customer.owner_id == caller.user_id or caller.user_id in customer.co_owner_ids
-
-
 def visible_customer(caller: Caller, customer_id: str) -> Customer:
     """The customer if the caller may see it; 404 otherwise (another CSM's customer, another
     workspace's id, or no such customer: the same answer)."""
     customer = customer_store.get_customer(caller.workspace_id, customer_id)
-    if customer is None or not can_see(caller, customer):
+    if customer is None or not permissions.can_see_customer(caller, customer):
         raise NotFound(f"No customer {customer_id}", [{"field": "customer_id", "issue": "not found"}])
     return customer
-
-
-def _book_owner(caller: Caller, owner_id: str | None) -> str | None:
-    """The owner filter of a list: a CSM always reads their own book."""
-    if caller.role in PORTFOLIO_ROLES:
-        return caller.user_id
-    return owner_id
-
-
-def require_oversight(caller: Caller) -> None:
-    if caller.role not in OVERSIGHT_ROLES:
-        raise Forbidden("Only directors and admins may see this")
 
 
 # --- events and tasks (best effort: the write already happened) ---------------------------------------------
@@ -189,7 +169,6 @@ def forecast_settings(caller: Caller) -> ForecastSettings:
 
 
 def put_forecast_settings(caller: Caller, body: ForecastSettingsIn) -> ForecastSettings:
-    permissions.require_admin(caller)
     try:
         settings = ForecastSettings.model_validate(body.model_dump())
     except ValueError as error:
@@ -256,7 +235,6 @@ def sync_profile_renewal_date(caller: Caller, customer: Customer) -> None:
 
 
 def create_renewal(caller: Caller, customer_id: str, body: RenewalCreateIn) -> Renewal:
-    permissions.require_write(caller)
     customer = visible_customer(caller, customer_id)
     settings = store.get_forecast_settings(caller.workspace_id)
     category = rules.check_category(settings, body.forecast_category or settings.default_category)
@@ -321,7 +299,6 @@ def _check_version(renewal: Renewal, version: int | None) -> None:
 
 
 def update_renewal(caller: Caller, customer_id: str, renewal_id: str, body: RenewalPatchIn) -> Renewal:
-    permissions.require_write(caller)
     customer = visible_customer(caller, customer_id)
     current = store.require_renewal(caller.workspace_id, customer_id, renewal_id)
     _check_version(current, body.version)
@@ -353,7 +330,6 @@ def change_forecast(caller: Caller, customer_id: str, renewal_id: str, body: For
     without one); the renewal and its audit entry (actor, before, after, reason) are one transaction.
     Moving to the at-risk category notifies the directors (domain event) and, if asked, opens a save
     task; the best-case category on a `sales_handoff` customer hands it to its account executive."""
-    permissions.require_write(caller)
     reason = rules.require_reason(body.reason)
     customer = visible_customer(caller, customer_id)
     settings = store.get_forecast_settings(caller.workspace_id)
@@ -432,7 +408,6 @@ def _hand_off_to_sales(caller: Caller, customer: Customer, renewal: Renewal) -> 
 
 
 def close_renewal(caller: Caller, customer_id: str, renewal_id: str, body: RenewalCloseIn) -> Renewal:
-    permissions.require_write(caller)
     customer = visible_customer(caller, customer_id)
     current = store.require_renewal(caller.workspace_id, customer_id, renewal_id)
     if not current.is_open:
@@ -468,7 +443,6 @@ def close_renewal(caller: Caller, customer_id: str, renewal_id: str, body: Renew
 
 def forecast_changes(caller: Caller, days: int) -> list[AuditEntryOut]:
     """The director's view: every forecast change of the last `days` days, newest first."""
-    require_oversight(caller)
     since = clock.now() - timedelta(days=days)
     entries = audit_store.list_since(caller.workspace_id, since, action=FORECAST_ACTION)
     return [AuditEntryOut.model_validate(e.as_dict()) for e in entries]
@@ -492,11 +466,11 @@ def _visible_rows(
     caller: Caller, renewals: list[Renewal], owner_id: str | None
 ) -> tuple[list[Renewal], dict[str, Customer]]:
     profiles = store.get_profiles(caller.workspace_id, {r.customer_id for r in renewals})
-    wanted = _book_owner(caller, owner_id)
+    wanted = permissions.portfolio_owner(caller, owner_id)
     kept = []
     for renewal in renewals:
         customer = profiles.get(renewal.customer_id)
-        if customer is None or customer.archived or not can_see(caller, customer):
+        if customer is None or customer.archived or not permissions.can_see_customer(caller, customer):
             continue
         if wanted is not None and customer.owner_id != wanted and wanted not in customer.co_owner_ids:
             continue

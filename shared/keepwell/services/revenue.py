@@ -7,11 +7,11 @@ the workspace and every book, or one book with `owner`.
 
 from __future__ import annotations
 
+from keepwell import permissions
 from keepwell.auth import Caller
 from keepwell.domain import revenue_metrics as rules
 from keepwell.errors import InvalidInput
 from keepwell.schemas.renewals import BookMetricsOut, RevenueMetricsOut, RevenueOut, RevenueQuery
-from keepwell.services.renewals import PORTFOLIO_ROLES
 from keepwell.storage import renewals as store
 
 MAX_PERIOD_DAYS = 3 * 366
@@ -31,7 +31,7 @@ def revenue_metrics(caller: Caller, query: RevenueQuery) -> RevenueOut:
         return customer.owner_id if customer is not None else None
 
     workspace, books = rules.by_book(renewals, owner_of)
-    portfolio = caller.role in PORTFOLIO_ROLES
+    portfolio = permissions.sees_portfolio_only(caller)
     wanted = caller.user_id if portfolio else query.owner
     if wanted is not None:
         books = {wanted: books.get(wanted, rules.compute([]))}

@@ -1,12 +1,12 @@
 """Segments: save named conditions, list their members as the data stands now, and benchmark a
 customer against the segments it belongs to. Directors and admins write; everyone reads; a CSM sees
-only the members in their own portfolio (the customers they own)."""
+only the members in their own book (the customers they own or co-own)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from keepwell import clock, ids
+from keepwell import clock, ids, permissions
 from keepwell.auth import Caller
 from keepwell.domain import conditions
 from keepwell.domain.conditions import Rule
@@ -21,7 +21,7 @@ from keepwell.schemas.segments import (
     SegmentOut,
     SegmentPatchIn,
 )
-from keepwell.services.health_models import require_configure
+from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
 from keepwell.storage import health_models as model_store
 from keepwell.storage import segments as store
@@ -30,7 +30,6 @@ MAX_SEGMENTS = 100
 # Members are found by evaluating the condition customer by customer (in name order); one request
 # examines at most this many before answering with what it found and a cursor to continue.
 MAX_EXAMINED = 2000
-PORTFOLIO_ROLES = frozenset({"csm"})
 
 
 def _fields(workspace_id: str) -> dict[str, str]:
@@ -57,6 +56,10 @@ def segment_out(segment: store.Segment) -> SegmentOut:
     )
 
 
+def _audited(segment: store.Segment) -> dict[str, Any]:
+    return {"name": segment.name, "description": segment.description, "condition": segment.condition}
+
+
 def _check_name(workspace_id: str, name: str, segment_id: str | None = None) -> list[store.Segment]:
     existing = store.list_segments(workspace_id)
     if any(s.name.lower() == name.lower() and s.segment_id != segment_id for s in existing):
@@ -66,7 +69,6 @@ def _check_name(workspace_id: str, name: str, segment_id: str | None = None) -> 
 
 # --- CRUD ----------------------------------------------------------------------------------------
 def create_segment(caller: Caller, body: SegmentIn) -> store.Segment:
-    require_configure(caller)
     rule = _compile(body.condition, _fields(caller.workspace_id))
     existing = _check_name(caller.workspace_id, body.name)
     if len(existing) >= MAX_SEGMENTS:
@@ -84,7 +86,11 @@ def create_segment(caller: Caller, body: SegmentIn) -> store.Segment:
         updated_at=now,
         version=1,
     )
-    return store.create_segment(caller.workspace_id, segment)
+    created = store.create_segment(caller.workspace_id, segment)
+    audit_store.record_audit(
+        caller.workspace_id, caller.user_id, "segment.created", f"segment:{created.segment_id}", None, _audited(created)
+    )
+    return created
 
 
 def list_segments(caller: Caller) -> list[store.Segment]:
@@ -96,7 +102,6 @@ def get_segment(caller: Caller, segment_id: str) -> store.Segment:
 
 
 def update_segment(caller: Caller, segment_id: str, body: SegmentPatchIn) -> store.Segment:
-    require_configure(caller)
     sent = body.model_fields_set
     for name in ("name", "condition"):
         if name in sent and getattr(body, name) is None:
@@ -126,23 +131,35 @@ def update_segment(caller: Caller, segment_id: str, body: SegmentPatchIn) -> sto
     )
     if after.__dict__ | {"updated_at": ""} == current.__dict__ | {"updated_at": ""}:
         return current  # nothing changed
-    return store.update_segment(caller.workspace_id, current, after)
+    updated = store.update_segment(caller.workspace_id, current, after)
+    audit_store.record_audit(
+        caller.workspace_id,
+        caller.user_id,
+        "segment.updated",
+        f"segment:{segment_id}",
+        _audited(current),
+        _audited(updated),
+    )
+    return updated
 
 
 def delete_segment(caller: Caller, segment_id: str) -> None:
-    require_configure(caller)
+    current = store.get_segment(caller.workspace_id, segment_id)  # 404 first; the entry keeps what it was
     store.delete_segment(caller.workspace_id, segment_id)
+    audit_store.record_audit(
+        caller.workspace_id, caller.user_id, "segment.deleted", f"segment:{segment_id}", _audited(current), None
+    )
 
 
 # --- members and benchmarks ------------------------------------------------------------------------
 def members(caller: Caller, segment_id: str, limit: int, cursor: str | None) -> SegmentMembersOut:
-    """The customers matching the segment now, by name. A CSM reads only their portfolio."""
+    """The customers matching the segment now, by name. A csm or viewer reads only their book (the
+    customers they own or co-own)."""
     segment = store.get_segment(caller.workspace_id, segment_id)
     rule = stored_rule(segment.condition, _fields(caller.workspace_id))
-    owner = caller.user_id if caller.role in PORTFOLIO_ROLES else None
     found: list[CustomerOut] = []
     next_cursor: str | None = None
-    rows = store.iter_health_rows(caller.workspace_id, owner_id=owner, cursor=cursor)
+    rows = store.iter_health_rows(caller.workspace_id, portfolio_of=permissions.portfolio_of(caller), cursor=cursor)
     for examined, (row, position) in enumerate(rows, start=1):
         if is_member(rule, row):
             found.append(CustomerOut.of(row.customer))
@@ -157,7 +174,7 @@ def benchmark(caller: Caller, customer_id: str) -> CustomerBenchmarkOut:
     over every member of the segment in the workspace, the customer itself left out)."""
     workspace_id = caller.workspace_id
     row = store.get_health_row(workspace_id, customer_id)
-    if row is None:
+    if row is None or not permissions.can_see_customer(caller, row.customer):
         raise NotFound(f"No customer {customer_id}", [{"field": "customer_id", "issue": "not found"}])
     fields = _fields(workspace_id)
     rules = [SegmentRule(s.segment_id, s.name, stored_rule(s.condition, fields)) for s in list_segments(caller)]

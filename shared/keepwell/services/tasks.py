@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from keepwell import clock, ids
+from keepwell import clock, ids, permissions
 from keepwell.adapters import event_bus
 from keepwell.auth import Caller
 from keepwell.domain import tasks as rules
@@ -18,6 +18,7 @@ from keepwell.domain.customers import Customer
 from keepwell.domain.tasks import Task
 from keepwell.errors import Conflict, Forbidden, InvalidInput, NotFound
 from keepwell.observability import logger
+from keepwell.schemas.customers import CustomerFlagOut
 from keepwell.schemas.tasks import (
     CustomerAttentionOut,
     MyDayOut,
@@ -52,12 +53,12 @@ class _Customers:
 
 
 def _visible(caller: Caller, task: Task, customers: _Customers) -> bool:
-    if caller.role not in rules.PORTFOLIO_ROLES or task.owner_id == caller.user_id:
+    """A portfolio caller (csm, viewer) sees the tasks assigned to them and those of the customers
+    they may see; others see the whole workspace."""
+    if not permissions.sees_portfolio_only(caller) or task.owner_id == caller.user_id:
         return True
     customer = customers.get(task.customer_id)
-    if customer is None:
-        return False
-    return rules.visible_to(caller.role, caller.user_id, task, customer.owner_id, customer.co_owner_ids)
+    return customer is not None and permissions.can_see_customer(caller, customer)
 
 
 def _check_owner(workspace_id: str, owner_id: str) -> None:
@@ -245,6 +246,9 @@ def my_day(caller: Caller) -> MyDayOut:
     attention = []
     for customer, state in store.iter_portfolio(workspace_id, caller.user_id):
         flags = rules.red_flags(customer.model_dump(), today)
+        # The red flags stored after the latest score (services/customer_flags), with their evidence.
+        stored = [CustomerFlagOut.model_validate(f.model_dump()) for f in customer.flags.red] if customer.flags else []
+        flags += [f.title for f in stored if f.title not in flags]
         alerts = rules.new_alerts(alerts_of(state), today)
         if flags or alerts:
             attention.append(
@@ -254,6 +258,7 @@ def my_day(caller: Caller) -> MyDayOut:
                     health_score=customer.health_score,
                     health_band=customer.health_band,
                     red_flags=flags,
+                    flags=stored,
                     new_alerts=alerts,
                 )
             )

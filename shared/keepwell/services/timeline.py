@@ -7,19 +7,19 @@ from keepwell.auth import Caller
 from keepwell.domain.timeline import TimelineEntry, note_title
 from keepwell.errors import Conflict
 from keepwell.schemas.timeline import NoteIn, TimelineQuery
-from keepwell.storage import customers
+from keepwell.services.customers import visible_customer
 from keepwell.storage import timeline as store
 
 
 def list_timeline(caller: Caller, customer_id: str, query: TimelineQuery) -> store.TimelinePage:
-    customers.require_customer(caller.workspace_id, customer_id)
+    visible_customer(caller, customer_id)
     return store.list_timeline(
         caller.workspace_id, customer_id, limit=query.limit, cursor=query.cursor, kind=query.kind
     )
 
 
 def add_note(caller: Caller, customer_id: str, body: NoteIn) -> TimelineEntry:
-    customer = customers.require_customer(caller.workspace_id, customer_id)
+    customer = visible_customer(caller, customer_id)
     if customer.status == "churned":  # a churned customer's timeline is frozen (docs/renewals.md)
         raise Conflict(
             f"Customer {customer_id} has churned: its timeline is read-only",

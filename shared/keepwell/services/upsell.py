@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from keepwell import clock, ids, permissions
+from keepwell import clock, ids
 from keepwell.auth import Caller
 from keepwell.domain import upsell as rules
 from keepwell.domain.customers import Customer
@@ -27,17 +27,14 @@ OPPORTUNITY_DUE_DAYS = 7
 
 # --- rules (admin only) ---------------------------------------------------------------------------------
 def list_rules(caller: Caller) -> list[UpsellRule]:
-    permissions.require_admin(caller)
     return store.list_rules(caller.workspace_id)
 
 
 def get_rule(caller: Caller, rule_id: str) -> UpsellRule:
-    permissions.require_admin(caller)
     return store.require_rule(caller.workspace_id, rule_id)
 
 
 def create_rule(caller: Caller, body: UpsellRuleIn) -> UpsellRule:
-    permissions.require_admin(caller)
     if len(store.list_rules(caller.workspace_id)) >= MAX_RULES:
         raise InvalidInput(
             f"A workspace has at most {MAX_RULES} upsell rules", [{"field": "name", "issue": "too many rules"}]
@@ -57,7 +54,6 @@ def create_rule(caller: Caller, body: UpsellRuleIn) -> UpsellRule:
 
 
 def update_rule(caller: Caller, rule_id: str, body: UpsellRulePatchIn) -> UpsellRule:
-    permissions.require_admin(caller)
     current = store.require_rule(caller.workspace_id, rule_id)
     if body.version is not None and body.version != current.version:
         raise Conflict(
@@ -78,7 +74,6 @@ def update_rule(caller: Caller, rule_id: str, body: UpsellRulePatchIn) -> Upsell
 
 
 def delete_rule(caller: Caller, rule_id: str) -> None:
-    permissions.require_admin(caller)
     store.delete_rule(caller.workspace_id, rule_id)
 
 
@@ -108,7 +103,6 @@ def create_opportunity(caller: Caller, customer_id: str, rule_id: str, body: Opp
     """Turn a recommendation into a task for the customer's owner (or `owner_id`). 404 when the rule
     is not among what the customer is recommended now (inactive, ineligible); 501 when this build has
     no tasks service yet (nothing is written)."""
-    permissions.require_write(caller)
     customer = renewal_service.visible_customer(caller, customer_id)
     rule = store.require_rule(caller.workspace_id, rule_id)
     account = facts(caller.workspace_id, customer, clock.today())

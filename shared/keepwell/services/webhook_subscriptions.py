@@ -17,6 +17,7 @@ from keepwell.schemas.messages import ENTITY_ID
 from keepwell.schemas.webhooks import WebhookDeliveryListQuery, WebhookSubscriptionIn, WebhookSubscriptionPatchIn
 from keepwell.services import webhook_deliveries
 from keepwell.settings import get_settings
+from keepwell.storage import audit as audit_store
 from keepwell.storage import webhooks as store
 
 ADMIN_DISABLED = "disabled_by_admin"
@@ -38,6 +39,20 @@ def _get(caller: Caller, subscription_id: str) -> Subscription:
             f"No webhook subscription {subscription_id}", [{"field": "subscription_id", "issue": "not found"}]
         )
     return subscription
+
+
+def _audited(subscription: Subscription) -> dict[str, object]:
+    """What the audit keeps of a subscription: never a secret (rotation is a marker)."""
+    return {
+        "url": subscription.url,
+        "event_types": list(subscription.event_types),
+        "description": subscription.description,
+        "enabled": subscription.enabled,
+    }
+
+
+def _record(caller: Caller, action: str, subscription_id: str, before: object, after: object) -> None:
+    audit_store.record_audit(caller.workspace_id, caller.user_id, action, f"webhook:{subscription_id}", before, after)
 
 
 def _require_enabled(subscription: Subscription) -> None:
@@ -74,6 +89,7 @@ def create_subscription(caller: Caller, body: WebhookSubscriptionIn) -> tuple[Su
     except Exception:
         store.delete_signing_secrets(caller.workspace_id, subscription.subscription_id)
         raise
+    _record(caller, "webhook.created", created.subscription_id, None, {**_audited(created), "secret_state": "set"})
     return created, secret
 
 
@@ -100,14 +116,26 @@ def update_subscription(caller: Caller, subscription_id: str, patch: WebhookSubs
     elif patch.enabled is False and current.enabled:
         changes.update(enabled=False, disabled_reason=ADMIN_DISABLED)
     updated = dataclasses.replace(current, **changes)  # type: ignore[arg-type]
-    return store.save_subscription_changes(updated, current.version)
+    saved = store.save_subscription_changes(updated, current.version)
+    old, new = _audited(current), _audited(saved)
+    changed = sorted(k for k in old if old[k] != new[k])
+    if changed:
+        _record(
+            caller,
+            "webhook.updated",
+            subscription_id,
+            {k: old[k] for k in changed},
+            {k: new[k] for k in changed},
+        )
+    return saved
 
 
 def delete_subscription(caller: Caller, subscription_id: str) -> None:
     """Deletes the subscription and schedules its secret's deletion; queued deliveries are then dropped."""
-    _get(caller, subscription_id)
+    current = _get(caller, subscription_id)
     store.delete_subscription(caller.workspace_id, subscription_id)
     store.delete_signing_secrets(caller.workspace_id, subscription_id)
+    _record(caller, "webhook.deleted", subscription_id, _audited(current), None)
 
 
 def rotate_secret(caller: Caller, subscription_id: str) -> tuple[str, datetime | None]:
@@ -120,7 +148,19 @@ def rotate_secret(caller: Caller, subscription_id: str) -> tuple[str, datetime |
     store.put_signing_secrets(caller.workspace_id, subscription.subscription_id, rotated)
     store.set_secret_rotated_at(caller.workspace_id, subscription.subscription_id, clock.iso(now))
     previous_ends = [key.not_after for key in rotated if key.not_after is not None]
-    return new_secret, max(previous_ends) if previous_ends else None
+    previous_until = max(previous_ends) if previous_ends else None
+    _record(
+        caller,
+        "webhook.secret_rotated",
+        subscription_id,
+        {"secret_rotated_at": subscription.secret_rotated_at},
+        {
+            "secret_state": "rotated",
+            "secret_rotated_at": clock.iso(now),
+            "previous_secret_valid_until": clock.iso(previous_until) if previous_until else None,
+        },
+    )
+    return new_secret, previous_until
 
 
 def send_test_event(caller: Caller, subscription_id: str) -> Delivery:

@@ -2,29 +2,36 @@
 
 A profile lives at `WS#w#CUST#c / PROFILE`, listed by name on gsi1 and by owner on gsi2. Each
 domain and external id has an alias item whose existence makes it unique within the workspace;
-profile and aliases always change together in one transaction.
+profile and aliases always change together in one transaction. So do the portfolio memberships:
+one small item per user who owns or co-owns the customer (`WS#w#USER#u#PORTFOLIO / <name>#c`),
+which is how a csm's or viewer's lists find their whole book with one Query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import ValidationError
+from pynamodb.attributes import UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from keepwell.domain.customers import Customer, normalise_domain
+from keepwell.domain.customers import Customer, CustomerFlags, normalise_domain
 from keepwell.errors import Conflict, NotFound
 from keepwell.storage import cursors, keys
-from keepwell.storage.models import CustomerAliasItem, CustomerItem, Gsi1, Gsi2
+from keepwell.storage.audit import AuditItem
+from keepwell.storage.models import CustomerAliasItem, CustomerItem, Gsi1, Gsi2, TableItem
 
 ENTITY = "customer"
 ALIAS_ENTITY = "customer_alias"
+MEMBERSHIP_ENTITY = "portfolio_membership"
+PORTFOLIO_PAGE = 100  # memberships read per Query page and profiles per BatchGetItem (its maximum)
 _NUMBER_FIELDS = ("arr", "mrr", "employee_count", "seats", "nps", "health_score")
 _SET_FIELDS = ("co_owner_ids", "tags")
 
@@ -95,7 +102,17 @@ def to_customer(item: CustomerItem) -> Customer:
         created_at=item.created_at,
         updated_at=item.updated_at,
         version=int(item.version),
+        flags=_flags(item.flags_json),
     )
+
+
+def _flags(text: str | None) -> CustomerFlags | None:
+    if not text:
+        return None
+    try:
+        return CustomerFlags.model_validate_json(text)
+    except ValidationError:  # an unreadable note must not make the customer unreadable
+        return None
 
 
 def _alias_item(key: keys.Key, customer: Customer) -> CustomerAliasItem:
@@ -115,6 +132,56 @@ def _alias_keys(customer: Customer) -> dict[str, keys.Key]:
     if customer.external_id:
         found["external_id"] = keys.customer_by_external_id(customer.workspace_id, customer.external_id)
     return found
+
+
+class PortfolioMembershipItem(TableItem):
+    """The customer is in the user's book: they own it (`relation` owner) or co-own it."""
+
+    customer_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    relation = UnicodeAttribute()
+
+
+def portfolio_members(owner_id: str | None, co_owner_ids: Iterable[str]) -> dict[str, str]:
+    """user id -> relation (owner, co_owner) of everyone whose book holds the customer."""
+    members = {user_id: "co_owner" for user_id in co_owner_ids}
+    if owner_id:
+        members[owner_id] = "owner"
+    return members
+
+
+def _membership_items(
+    workspace_id: str, customer_id: str, name: str, members: dict[str, str]
+) -> dict[keys.Key, PortfolioMembershipItem]:
+    found: dict[keys.Key, PortfolioMembershipItem] = {}
+    for user_id, relation in members.items():
+        key = keys.portfolio_membership(workspace_id, user_id, name, customer_id)
+        found[key] = PortfolioMembershipItem(
+            key.pk,
+            key.sk,
+            entity=MEMBERSHIP_ENTITY,
+            workspace_id=workspace_id,
+            customer_id=customer_id,
+            user_id=user_id,
+            relation=relation,
+        )
+    return found
+
+
+def _memberships(customer: Customer) -> dict[keys.Key, PortfolioMembershipItem]:
+    members = portfolio_members(customer.owner_id, customer.co_owner_ids)
+    return _membership_items(customer.workspace_id, customer.customer_id, customer.name, members)
+
+
+def _membership_changes(
+    before: Customer, after: Customer
+) -> tuple[list[PortfolioMembershipItem], list[PortfolioMembershipItem]]:
+    """(to delete, to put) so the memberships match `after`: an owner or co-owner removed, added or
+    switched, or a rename (the sort key holds the name)."""
+    old, new = _memberships(before), _memberships(after)
+    deletes = [item for key, item in old.items() if key not in new]
+    puts = [item for key, item in new.items() if key not in old or old[key].relation != item.relation]
+    return deletes, puts
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -154,15 +221,35 @@ def find_customer_id(workspace_id: str, *, domain: str | None = None, external_i
 def put_customers_batch(workspace_id: str, customers: Iterable[Customer]) -> int:
     """Profiles and alias items by batch write, unconditionally (seeding and imports of trusted data)."""
     count = 0
-    with CustomerItem.batch_write() as profiles, CustomerAliasItem.batch_write() as aliases:
+    with (
+        CustomerItem.batch_write() as profiles,
+        CustomerAliasItem.batch_write() as aliases,
+        PortfolioMembershipItem.batch_write() as memberships,
+    ):
         for customer in customers:
             if customer.workspace_id != workspace_id:
                 raise ValueError(f"customer {customer.customer_id} belongs to {customer.workspace_id}")
             profiles.save(to_item(customer))
             for key in _alias_keys(customer).values():
                 aliases.save(_alias_item(key, customer))
+            for membership in _memberships(customer).values():
+                memberships.save(membership)
             count += 1
     return count
+
+
+def backfill_portfolio_memberships(workspace_id: str) -> int:
+    """Write the membership items of every customer of a workspace (profiles created before they
+    existed). Idempotent: run it once per workspace after deploying (docs/operations.md)."""
+    attributes = ["pk", "sk", "customer_id", "name", "owner_id", "co_owner_ids"]
+    written = 0
+    with PortfolioMembershipItem.batch_write() as batch:
+        for item in CustomerItem.gsi1.query(keys.customers_listing(workspace_id), attributes_to_get=attributes):
+            members = portfolio_members(item.owner_id, item.co_owner_ids or ())
+            for membership in _membership_items(workspace_id, item.customer_id, item.name, members).values():
+                batch.save(membership)
+                written += 1
+    return written
 
 
 def _raise_conflicts(error: TransactWriteError, labels: list[str], customer: Customer) -> None:
@@ -203,6 +290,10 @@ def create_customer(customer: Customer) -> Customer:
         with TransactWrite(connection=_connection()) as tx:
             for key in aliases.values():
                 tx.save(_alias_item(key, customer), condition=CustomerAliasItem.pk.does_not_exist())
+            memberships = list(_memberships(customer).values())
+            labels[len(aliases) : len(aliases)] = ["membership"] * len(memberships)
+            for membership in memberships:
+                tx.save(membership)
             tx.save(item, condition=CustomerItem.pk.does_not_exist())
     except TransactWriteError as error:
         _raise_conflicts(error, labels, customer)
@@ -221,22 +312,38 @@ def _update_actions(before: Customer, after: Customer) -> list[Action]:
     return actions
 
 
-def update_customer(before: Customer, after: Customer) -> Customer:
+def update_customer(before: Customer, after: Customer, audit: AuditItem | None = None) -> Customer:
     """Write `after` over `before` if nobody changed it meanwhile (version condition); domain and
-    external id aliases move in the same transaction."""
+    external id aliases and the portfolio memberships move in the same transaction, and so does the
+    audit entry when given."""
     after = after.model_copy(update={"version": before.version + 1})
     old_aliases, new_aliases = _alias_keys(before), _alias_keys(after)
     deletes = [(label, key) for label, key in old_aliases.items() if new_aliases.get(label) != key]
     puts = [(label, key) for label, key in new_aliases.items() if old_aliases.get(label) != key]
+    left, joined = _membership_changes(before, after)
     # Order of the cancellation reasons: deletes, puts, updates (pynamodb's TransactWrite order).
-    labels = [f"old_{label}" for label, _ in deletes] + [label for label, _ in puts] + ["profile"]
+    audit_labels = ["audit"] if audit is not None else []
+    labels = (
+        [f"old_{label}" for label, _ in deletes]
+        + ["membership"] * len(left)
+        + [label for label, _ in puts]
+        + ["membership"] * len(joined)
+        + audit_labels
+        + ["profile"]
+    )
     profile_key = keys.customer(before.workspace_id, before.customer_id)
     try:
         with TransactWrite(connection=_connection()) as tx:
             for _, key in deletes:
                 tx.delete(_alias_item(key, before), condition=CustomerAliasItem.customer_id == before.customer_id)
+            for membership in left:
+                tx.delete(membership)
             for _, key in puts:
                 tx.save(_alias_item(key, after), condition=CustomerAliasItem.pk.does_not_exist())
+            for membership in joined:
+                tx.save(membership)
+            if audit is not None:
+                tx.save(audit, condition=AuditItem.pk.does_not_exist())
             tx.update(
                 CustomerItem(profile_key.pk, profile_key.sk),
                 actions=_update_actions(before, after),
@@ -247,11 +354,36 @@ def update_customer(before: Customer, after: Customer) -> Customer:
     return after
 
 
+def save_flags(workspace_id: str, customer_id: str, flags: CustomerFlags) -> bool:
+    """Store the flags computed for a scored day on the profile, unless flags of a later day are there
+    (a late or redelivered event of an older day). The same day is rewritten: a rescoring later that
+    day refreshes them, and a redelivery writes the same value. Leaves the profile's version alone
+    (derived data, like the health). False when nothing was written (older day or no profile)."""
+    key = keys.customer(workspace_id, customer_id)
+    day = flags.scored_on.isoformat()
+    try:
+        CustomerItem(key.pk, key.sk).update(
+            actions=[
+                CustomerItem.flags_json.set(flags.model_dump_json()),
+                CustomerItem.flags_scored_on.set(day),
+            ],
+            condition=CustomerItem.pk.exists()
+            & (CustomerItem.flags_scored_on.does_not_exist() | (CustomerItem.flags_scored_on <= day)),
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
 # --- listing ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CustomerFilters:
     status: str | None = None
     owner_id: str | None = None
+    # Only the customers this user owns or co-owns (their portfolio memberships), not an index filter.
+    portfolio_of: str | None = None
     tier: str | None = None
     industry: str | None = None
     region: str | None = None
@@ -283,10 +415,83 @@ def _filter_condition(filters: CustomerFilters) -> Condition | None:
     return combined
 
 
+def matches(customer: Customer, filters: CustomerFilters) -> bool:
+    """`_filter_condition` evaluated on a profile already read (the portfolio list reads by key)."""
+    if not filters.include_archived and customer.archived:
+        return False
+    for name in ("status", "owner_id", "tier", "industry", "region", "country", "plan"):
+        wanted = getattr(filters, name)
+        if wanted is not None and getattr(customer, name) != wanted:
+            return False
+    if filters.renewal_before is not None:
+        return customer.renewal_date is not None and customer.renewal_date < filters.renewal_before
+    return True
+
+
+Profile = TypeVar("Profile", bound=CustomerItem)
+
+
+def iter_portfolio(
+    workspace_id: str,
+    user_id: str,
+    cursor: str | None = None,
+    *,
+    model: type[Profile],
+    attributes: list[str] | None = None,
+) -> Iterator[tuple[Profile, str]]:
+    """The profiles of the customers a user owns or co-owns, by name, each with the cursor that
+    resumes right after it: a Query of the user's memberships (strongly consistent: written in the
+    customer's own transaction), then one BatchGetItem per page of them."""
+    partition = keys.portfolio_partition(workspace_id, user_id)
+    start = cursors.decode(cursor, expected={"pk": partition}, prefixes={"sk": ""})
+    results = PortfolioMembershipItem.query(
+        partition, consistent_read=True, page_size=PORTFOLIO_PAGE, last_evaluated_key=start
+    )
+    page: list[PortfolioMembershipItem] = []
+
+    def profiles() -> Iterator[tuple[Profile, str]]:
+        wanted = [keys.customer(workspace_id, m.customer_id) for m in page]
+        found = {
+            item.customer_id: item
+            for item in model.batch_get(
+                [(k.pk, k.sk) for k in wanted], consistent_read=True, attributes_to_get=attributes
+            )
+        }
+        for membership in page:
+            profile = found.get(membership.customer_id)
+            if profile is not None:
+                yield profile, cursors.encode({"pk": {"S": membership.pk}, "sk": {"S": membership.sk}}) or ""
+
+    for membership in results:
+        page.append(membership)
+        if len(page) == PORTFOLIO_PAGE:
+            yield from profiles()
+            page = []
+    if page:
+        yield from profiles()
+
+
+def _list_portfolio(workspace_id: str, filters: CustomerFilters, limit: int, cursor: str | None) -> CustomerPage:
+    assert filters.portfolio_of is not None
+    items: list[Customer] = []
+    next_cursor: str | None = None
+    for item, position in iter_portfolio(workspace_id, filters.portfolio_of, cursor, model=CustomerItem):
+        customer = to_customer(item)
+        if matches(customer, filters):
+            items.append(customer)
+            if len(items) == limit:
+                next_cursor = position
+                break
+    return CustomerPage(items=items, next_cursor=next_cursor)
+
+
 def list_customers(workspace_id: str, filters: CustomerFilters, limit: int, cursor: str | None) -> CustomerPage:
-    """Customers sorted by name: gsi1 (whole workspace) or gsi2 (one owner's portfolio), other filters
-    as a FilterExpression. Keeps querying until `limit` matches or the index ends (pynamodb's
-    result iterator), and resumes exactly after the last returned item."""
+    """Customers sorted by name: a user's portfolio memberships (what they own or co-own), gsi2 (what
+    one owner owns) or gsi1 (the whole workspace), other filters as a FilterExpression (on the
+    profiles read by key, for a portfolio). Keeps reading until `limit` matches or the list ends,
+    and resumes exactly after the last returned item."""
+    if filters.portfolio_of is not None:
+        return _list_portfolio(workspace_id, filters, limit, cursor)
     condition = _filter_condition(filters)
     customer_prefix = keys.customer_partition(workspace_id, "")
     index: Gsi1 | Gsi2
@@ -302,7 +507,9 @@ def list_customers(workspace_id: str, filters: CustomerFilters, limit: int, curs
         prefixes={"pk": customer_prefix, f"{hash_name}sk": ""},
     )
     # Only filters (archived is always one unless included) can make pages short: read ahead then.
-    selective = any(v is not None for k, v in vars(filters).items() if k not in ("owner_id", "include_archived"))
+    selective = any(
+        v is not None for k, v in vars(filters).items() if k not in ("owner_id", "portfolio_of", "include_archived")
+    )
     page_size = min(max(limit * 2, 100), 500) if selective else limit + 1
     results = index.query(
         partition, filter_condition=condition, limit=limit, page_size=page_size, last_evaluated_key=start

@@ -24,6 +24,7 @@ from keepwell.domain.health.model import HealthModel
 from keepwell.errors import Conflict
 from keepwell.settings import Settings, get_settings
 from keepwell.storage import cursors, keys
+from keepwell.storage.audit import AuditItem
 from keepwell.storage.models import TableItem
 
 ENTITY = "health_model"
@@ -161,9 +162,17 @@ def _item(key: keys.Key, entity: str, workspace_id: str, stored: StoredModel) ->
 
 
 def save_version(
-    workspace_id: str, model: HealthModel, *, previous_version: int, created_at: str, created_by: str, reason: str
+    workspace_id: str,
+    model: HealthModel,
+    *,
+    previous_version: int,
+    created_at: str,
+    created_by: str,
+    reason: str,
+    audit: AuditItem | None = None,
 ) -> StoredModel:
-    """Store `model` as version previous_version + 1 and make it current, in one transaction.
+    """Store `model` as version previous_version + 1 and make it current, in one transaction (with
+    its audit entry, when given: no entry without the change, no change without the entry).
 
     409 `version_conflict` if someone saved meanwhile (the pointer moved, or the version exists)."""
     version = previous_version + 1
@@ -179,6 +188,8 @@ def save_version(
         with TransactWrite(connection=Connection(region=HealthModelItem.Meta.region)) as tx:
             tx.save(_item(version_key, ENTITY, workspace_id, stored), condition=HealthModelItem.pk.does_not_exist())
             tx.save(_item(pointer_key, POINTER_ENTITY, workspace_id, stored), condition=pointer_condition)
+            if audit is not None:
+                tx.save(audit, condition=AuditItem.pk.does_not_exist())
     except TransactWriteError as error:
         reasons = error.cancellation_reasons or []
         if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):

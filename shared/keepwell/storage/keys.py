@@ -43,6 +43,14 @@ def api_key(workspace_id: str, key_hash: str) -> Key:
 APIKEY_PREFIX = "APIKEY#"
 
 
+def invitation(workspace_id: str, token_hash: str) -> Key:
+    """Keyed by the one-time token's hash (like API keys): accepting is one GetItem."""
+    return Key(_ws(workspace_id), f"INVITE#{token_hash}")
+
+
+INVITATION_PREFIX = "INVITE#"
+
+
 def custom_field(workspace_id: str, field_key: str) -> Key:
     return Key(_ws(workspace_id), f"CFIELD#{field_key}")
 
@@ -90,6 +98,15 @@ def customer_by_domain(workspace_id: str, domain: str) -> Key:
 
 def customer_by_external_id(workspace_id: str, external_id: str) -> Key:
     return Key(f"{_ws(workspace_id)}#EXTID#{external_id}", "ALIAS")
+
+
+def portfolio_partition(workspace_id: str, user_id: str) -> str:
+    """A user's book: one membership item per customer they own or co-own, sorted by name."""
+    return f"{_ws(workspace_id)}#USER#{user_id}#PORTFOLIO"
+
+
+def portfolio_membership(workspace_id: str, user_id: str, customer_name: str, customer_id: str) -> Key:
+    return Key(portfolio_partition(workspace_id, user_id), customer_sort(customer_name, customer_id))
 
 
 def contact(workspace_id: str, customer_id: str, contact_id: str) -> Key:
@@ -230,6 +247,12 @@ SCHEDULER_LISTING = "SCHEDULE"
 def signal_log(workspace_id: str, customer_id: str) -> Key:
     """The customer's rolling signal log (emails, meetings, tickets, NPS) that scoring reads by key."""
     return Key(customer_partition(workspace_id, customer_id), "SIGNALS")
+
+
+def usage_history(workspace_id: str, customer_id: str) -> Key:
+    """The customer's compact usage of the last 180 days (domain/usage_history.py), kept by ingestion
+    with the day items and read by scoring instead of them."""
+    return Key(customer_partition(workspace_id, customer_id), "USAGE")
 
 
 # --- the recalculation pipeline ----------------------------------------------------------------

@@ -35,6 +35,7 @@ from pynamodb.transactions import TransactWrite
 from keepwell.domain.playbooks import EnrolmentState, Playbook, PlaybookDefinition
 from keepwell.errors import Conflict, NotFound
 from keepwell.storage import cursors, keys
+from keepwell.storage.audit import AuditItem
 from keepwell.storage.models import TableItem
 
 PLAYBOOK_ENTITY = "playbook"
@@ -137,8 +138,9 @@ def require_playbook(workspace_id: str, playbook_id: str) -> Playbook:
     return playbook
 
 
-def create_playbook(playbook: Playbook) -> bool:
-    """The playbook and its first version in one transaction; False if the id is taken."""
+def create_playbook(playbook: Playbook, audit: AuditItem | None = None) -> bool:
+    """The playbook and its first version (and its audit entry, when given) in one transaction;
+    False if the id is taken."""
     ws, pid = playbook.workspace_id, playbook.playbook_id
     try:
         with TransactWrite(connection=_connection()) as tx:
@@ -147,6 +149,8 @@ def create_playbook(playbook: Playbook) -> bool:
                 condition=PlaybookItem.pk.does_not_exist(),
             )
             tx.save(_item(keys.playbook_version(ws, pid, playbook.version), VERSION_ENTITY, playbook))
+            if audit is not None:
+                tx.save(audit, condition=AuditItem.pk.does_not_exist())
     except TransactWriteError as error:
         reasons = error.cancellation_reasons or []
         if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
@@ -155,8 +159,9 @@ def create_playbook(playbook: Playbook) -> bool:
     return True
 
 
-def update_playbook(before: Playbook, after: Playbook) -> Playbook:
-    """Replace the current playbook if it is still at `before.version`, and keep the new version."""
+def update_playbook(before: Playbook, after: Playbook, audit: AuditItem | None = None) -> Playbook:
+    """Replace the current playbook if it is still at `before.version`, and keep the new version
+    (with its audit entry, when given, in the same transaction)."""
     ws, pid = after.workspace_id, after.playbook_id
     try:
         with TransactWrite(connection=_connection()) as tx:
@@ -168,6 +173,8 @@ def update_playbook(before: Playbook, after: Playbook) -> Playbook:
                 _item(keys.playbook_version(ws, pid, after.version), VERSION_ENTITY, after),
                 condition=PlaybookItem.pk.does_not_exist(),
             )
+            if audit is not None:
+                tx.save(audit, condition=AuditItem.pk.does_not_exist())
     except TransactWriteError as error:
         raise Conflict(
             "The playbook changed meanwhile; read it again and retry",

@@ -1,5 +1,6 @@
 """Segments (`WS#w / SEGMENT#<id>`, the rule in its JSON form) and the walk over customer profiles that
-segment membership, benchmarks and model dry runs evaluate (Query on gsi1 / gsi2, never Scan).
+segment membership, benchmarks and model dry runs evaluate (Query on gsi1 / gsi2 or a user's portfolio
+memberships, never Scan).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from keepwell.domain.segments import HealthRow
 from keepwell.errors import Conflict, NotFound
 from keepwell.storage import cursors, keys
-from keepwell.storage.customers import to_customer
+from keepwell.storage.customers import iter_portfolio, to_customer
 from keepwell.storage.models import CustomerItem, TableItem
 
 ENTITY = "segment"
@@ -183,10 +184,22 @@ def to_row(item: CustomerHealthItem) -> HealthRow:
 
 
 def iter_health_rows(
-    workspace_id: str, *, owner_id: str | None = None, cursor: str | None = None, include_archived: bool = False
+    workspace_id: str,
+    *,
+    owner_id: str | None = None,
+    portfolio_of: str | None = None,
+    cursor: str | None = None,
+    include_archived: bool = False,
 ) -> Iterator[tuple[HealthRow, str]]:
-    """Every customer by name (gsi1), or one owner's portfolio (gsi2), each with the cursor that
-    resumes right after it. Archived customers are left out unless asked for."""
+    """Every customer by name (gsi1), what one owner owns (gsi2), or one user's book — owned and
+    co-owned — (their portfolio memberships), each with the cursor that resumes right after it.
+    Archived customers are left out unless asked for."""
+    if portfolio_of:
+        rows = iter_portfolio(workspace_id, portfolio_of, cursor, model=CustomerHealthItem, attributes=_PROJECTION)
+        for profile, resume_after in rows:
+            if include_archived or not profile.archived:
+                yield to_row(profile), resume_after
+        return
     if owner_id:
         index, hash_name = CustomerHealthItem.gsi2, "gsi2"
         partition = keys.customers_by_owner(workspace_id, owner_id)

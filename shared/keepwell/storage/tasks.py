@@ -18,6 +18,7 @@ from keepwell.domain.customers import Customer
 from keepwell.domain.tasks import Task
 from keepwell.errors import Conflict, NotFound
 from keepwell.storage import cursors, keys
+from keepwell.storage import customers as customer_store
 from keepwell.storage.customers import to_customer
 from keepwell.storage.models import CustomerItem, TableItem
 
@@ -206,14 +207,12 @@ class PortfolioItem(CustomerItem):
     health_state = UnicodeAttribute(null=True)
 
 
-def iter_portfolio(workspace_id: str, owner_id: str) -> Iterator[tuple[Customer, dict[str, Any]]]:
-    """The customers a user owns (gsi2, archived left out), each with its scoring state (or {})."""
-    results = PortfolioItem.gsi2.query(
-        keys.customers_by_owner(workspace_id, owner_id),
-        filter_condition=(PortfolioItem.archived == False),  # noqa: E712 (a DynamoDB condition)
-        page_size=PAGE_SIZE,
-    )
-    for item in results:
+def iter_portfolio(workspace_id: str, user_id: str) -> Iterator[tuple[Customer, dict[str, Any]]]:
+    """The customers a user owns or co-owns (their portfolio memberships; archived left out), each
+    with its scoring state (or {})."""
+    for item, _ in customer_store.iter_portfolio(workspace_id, user_id, model=PortfolioItem):
+        if item.archived:
+            continue
         try:
             state = json.loads(item.health_state) if item.health_state else {}
         except ValueError:

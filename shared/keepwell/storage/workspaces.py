@@ -1,17 +1,51 @@
-"""Workspaces and their users."""
+"""Workspaces and their users.
+
+The workspace item counts its active admins (`active_admins`). Every write that makes a user an
+active admin or stops them being one changes the count in the same transaction as the user, and a
+decrement is conditioned on the count staying ≥ 1: "never fewer than one active admin" holds even
+when two admins demote each other at the same instant (one of the two transactions is refused).
+"""
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from keepwell import clock
+from keepwell.errors import Conflict
+from keepwell.permissions import WORKSPACE_ADMIN
 from keepwell.storage import keys
-from keepwell.storage.models import UserItem, WorkspaceItem
+from keepwell.storage.models import TableItem, UserItem, WorkspaceItem
+
+
+class CountedWorkspaceItem(WorkspaceItem):
+    """The workspace item with its count of active admins (absent on workspaces created before it:
+    `ensure_admin_count` fills it in from the user list before the first change that needs it)."""
+
+    active_admins = NumberAttribute(null=True)
+
+
+class InvitationItem(TableItem):
+    """An invitation to join a workspace; only the one-time token's hash is stored (in the key)."""
+
+    invitation_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    role = UnicodeAttribute()
+    invited_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    valid_until = UnicodeAttribute()
+    accepted_at = UnicodeAttribute(null=True)
+    accepted_by = UnicodeAttribute(null=True)
 
 
 def create_workspace(workspace_id: str, name: str, timezone: str = "UTC", scoring_hour: int = 5) -> WorkspaceItem:
     key = keys.workspace(workspace_id)
-    item = WorkspaceItem(
+    item = CountedWorkspaceItem(
         key.pk,
         key.sk,
         entity="workspace",
@@ -22,6 +56,7 @@ def create_workspace(workspace_id: str, name: str, timezone: str = "UTC", scorin
         created_at=clock.iso(clock.now()),
         gsi1pk=keys.SCHEDULER_LISTING,
         gsi1sk=workspace_id,
+        active_admins=0,
     )
     item.save(condition=WorkspaceItem.pk.does_not_exist())
     return item
@@ -36,20 +71,9 @@ def get_workspace(workspace_id: str) -> WorkspaceItem | None:
 
 
 def put_user(workspace_id: str, user_id: str, email: str, name: str, role: str) -> UserItem:
-    key = keys.user(workspace_id, user_id)
-    item = UserItem(
-        key.pk,
-        key.sk,
-        entity="user",
-        workspace_id=workspace_id,
-        user_id=user_id,
-        email=email,
-        name=name,
-        role=role,
-        active=True,
-        created_at=clock.iso(clock.now()),
-    )
-    item.save()
+    """Create or replace a user (seeding, tests), keeping the admin count right."""
+    item = new_user_item(workspace_id, user_id, email, name, role)
+    _write_user(get_user(workspace_id, user_id), item)
     return item
 
 
@@ -64,6 +88,192 @@ def get_user(workspace_id: str, user_id: str) -> UserItem | None:
 def list_users(workspace_id: str) -> list[UserItem]:
     pk = keys.workspace_partition(workspace_id)
     return list(UserItem.query(pk, UserItem.sk.startswith(keys.USER_PREFIX)))
+
+
+def update_user(item: UserItem, *, role: str | None = None, active: bool | None = None) -> UserItem:
+    """Change a user's role or active flag, only if nobody changed them since `item` was read
+    (a concurrent change answers 409 `version_conflict` rather than being overwritten). Taking the
+    last active admin away answers 409 `last_admin` and changes nothing."""
+    actions: list[Action] = []
+    if role is not None:
+        actions.append(UserItem.role.set(role))
+    if active is not None:
+        actions.append(UserItem.active.set(active))
+    delta = _admin_delta(item, role if role is not None else item.role, active if active is not None else item.active)
+    unchanged = (UserItem.role == item.role) & (UserItem.active == item.active)
+    if delta == 0:
+        try:
+            item.update(actions=actions, condition=unchanged)
+        except UpdateError as error:
+            raise _changed_meanwhile(item.user_id) from error
+        return item
+    ensure_admin_count(item.workspace_id)
+    try:
+        with TransactWrite(connection=_connection()) as transaction:
+            transaction.update(item, actions=actions, condition=unchanged)  # first: reason 0
+            _count_admins(transaction, item.workspace_id, item.user_id, delta)
+    except TransactWriteError as error:
+        raise _refused(error, item.user_id) from error
+    if role is not None:  # a transaction does not hand the new values back, unlike UpdateItem
+        item.role = role
+    if active is not None:
+        item.active = active
+    return item
+
+
+# --- the admin count --------------------------------------------------------------------------------
+def _connection() -> Connection:
+    return Connection(region=UserItem.Meta.region)
+
+
+def _is_active_admin(role: str | None, active: bool | None) -> bool:
+    return role == WORKSPACE_ADMIN and bool(active)
+
+
+def _admin_delta(before: UserItem | None, role: str, active: bool) -> int:
+    was = before is not None and _is_active_admin(before.role, before.active)
+    return int(_is_active_admin(role, active)) - int(was)
+
+
+def _count_admins(transaction: TransactWrite, workspace_id: str, user_id: str, delta: int) -> None:
+    """Add `delta` to the workspace's admin count in `transaction`; a decrement only while another
+    active admin remains (the count is > 1 before it)."""
+    key = keys.workspace(workspace_id)
+    condition: Condition = CountedWorkspaceItem.pk.exists()
+    if delta < 0:
+        condition &= CountedWorkspaceItem.active_admins > -delta
+    transaction.update(
+        CountedWorkspaceItem(key.pk, key.sk),
+        actions=[CountedWorkspaceItem.active_admins.add(delta)],
+        condition=condition,
+    )
+
+
+def _changed_meanwhile(user_id: str) -> Conflict:
+    return Conflict(f"User {user_id} changed meanwhile; read it again", code="version_conflict")
+
+
+def _refused(error: TransactWriteError, user_id: str) -> Conflict:
+    """The Conflict a refused user + count transaction means: the user changed (reason 0), or the
+    count said this was the last active admin (reason 1)."""
+    reasons = [r.code if r is not None else None for r in (error.cancellation_reasons or [])]
+    if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed" and reasons[0] != "ConditionalCheckFailed":
+        return Conflict(
+            f"{user_id} is the workspace's last admin; make another user admin first",
+            [{"field": "user_id", "issue": "last admin"}],
+            code="last_admin",
+        )
+    return _changed_meanwhile(user_id)
+
+
+def admin_count(workspace_id: str) -> int | None:
+    """The workspace's count of active admins (None: not counted yet, or no such workspace)."""
+    key = keys.workspace(workspace_id)
+    try:
+        item = CountedWorkspaceItem.get(key.pk, key.sk, consistent_read=True, attributes_to_get=["active_admins"])
+    except DoesNotExist:
+        return None
+    return None if item.active_admins is None else int(item.active_admins)
+
+
+def ensure_admin_count(workspace_id: str) -> None:
+    """Count the active admins of a workspace created before the count existed (one GetItem when it
+    is there). Set only if still absent: every change that moves the count first comes here, so no
+    change can land between the user list read and this write without this write being refused."""
+    if admin_count(workspace_id) is not None:
+        return
+    counted = sum(1 for u in list_users(workspace_id) if _is_active_admin(u.role, u.active))
+    key = keys.workspace(workspace_id)
+    try:
+        CountedWorkspaceItem(key.pk, key.sk).update(
+            actions=[CountedWorkspaceItem.active_admins.set(counted)],
+            condition=CountedWorkspaceItem.pk.exists() & CountedWorkspaceItem.active_admins.does_not_exist(),
+        )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        # Counted meanwhile by another change (or no such workspace, which the change itself reports).
+
+
+def _write_user(before: UserItem | None, after: UserItem) -> None:
+    """Put `after` if the user is still `before` (or still absent), the count in the same transaction."""
+    if before is None:
+        unchanged = UserItem.pk.does_not_exist()
+    else:
+        unchanged = (UserItem.role == before.role) & (UserItem.active == before.active)
+    delta = _admin_delta(before, after.role, after.active)
+    if delta == 0:
+        try:
+            after.save(condition=unchanged)
+        except PutError as error:
+            raise _changed_meanwhile(after.user_id) from error
+        return
+    ensure_admin_count(after.workspace_id)
+    try:
+        with TransactWrite(connection=_connection()) as transaction:
+            transaction.save(after, condition=unchanged)  # puts before updates: reason 0
+            _count_admins(transaction, after.workspace_id, after.user_id, delta)
+    except TransactWriteError as error:
+        raise _refused(error, after.user_id) from error
+
+
+def put_invitation(item: InvitationItem) -> InvitationItem:
+    try:
+        item.save(condition=InvitationItem.pk.does_not_exist())
+    except PutError as error:
+        raise Conflict("Invitation token collision; retry") from error
+    return item
+
+
+def get_invitation(workspace_id: str, token_hash: str) -> InvitationItem | None:
+    key = keys.invitation(workspace_id, token_hash)
+    try:
+        return InvitationItem.get(key.pk, key.sk)
+    except DoesNotExist:
+        return None
+
+
+def list_invitations(workspace_id: str) -> list[InvitationItem]:
+    pk = keys.workspace_partition(workspace_id)
+    return list(InvitationItem.query(pk, InvitationItem.sk.startswith(keys.INVITATION_PREFIX)))
+
+
+def accept_invitation(invitation: InvitationItem, user: UserItem, accepted_at: str) -> None:
+    """Mark the invitation used and create the user (and count a new admin), all or nothing: a token
+    works once, and an existing user of the workspace is never overwritten."""
+    if _is_active_admin(user.role, user.active):
+        ensure_admin_count(user.workspace_id)
+    try:
+        with TransactWrite(connection=_connection()) as transaction:
+            transaction.update(
+                invitation,
+                actions=[
+                    InvitationItem.accepted_at.set(accepted_at),
+                    InvitationItem.accepted_by.set(user.user_id),
+                ],
+                condition=InvitationItem.accepted_at.does_not_exist(),
+            )
+            transaction.save(user, condition=UserItem.pk.does_not_exist())
+            if _is_active_admin(user.role, user.active):
+                _count_admins(transaction, user.workspace_id, user.user_id, 1)
+    except TransactWriteError as error:
+        raise Conflict("The invitation was already used, or the user already belongs to the workspace") from error
+
+
+def new_user_item(workspace_id: str, user_id: str, email: str, name: str, role: str) -> UserItem:
+    key = keys.user(workspace_id, user_id)
+    return UserItem(
+        key.pk,
+        key.sk,
+        entity="user",
+        workspace_id=workspace_id,
+        user_id=user_id,
+        email=email,
+        name=name,
+        role=role,
+        active=True,
+        created_at=clock.iso(clock.now()),
+    )
 
 
 def list_workspaces_for_scheduler() -> list[WorkspaceItem]:

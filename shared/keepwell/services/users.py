@@ -1,0 +1,186 @@
+"""Users and invitations of a workspace: list, invite, accept, change a role, deactivate.
+
+Who may call what is the permission table's business (feature `users`); this module keeps the
+workspace's own rules: one-time invitation tokens stored only as a hash (like API keys), never
+fewer than one active admin (a count on the workspace item, changed in the user's own transaction:
+storage/workspaces.py), and every role change or deactivation in the audit log.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from keepwell import clock, ids
+from keepwell.auth import Caller, TokenIdentity, verify_bearer
+from keepwell.domain import api_keys
+from keepwell.errors import Conflict, NotFound, Unauthorized
+from keepwell.schemas.users import (
+    InvitationAcceptIn,
+    InvitationCreatedOut,
+    InvitationIn,
+    InvitationOut,
+    RoleChangeIn,
+    UserOut,
+)
+from keepwell.settings import Settings
+from keepwell.storage import audit, keys, workspaces
+from keepwell.storage.models import UserItem
+from keepwell.storage.workspaces import InvitationItem
+
+INVITATION_PREFIX = "kwi"
+INVITATION_VALID_FOR = timedelta(days=7)
+
+
+def user_out(item: UserItem) -> UserOut:
+    return UserOut(
+        user_id=item.user_id,
+        email=item.email,
+        name=item.name,
+        role=item.role,
+        active=bool(item.active),
+        created_at=item.created_at,
+    )
+
+
+def invitation_out(item: InvitationItem) -> InvitationOut:
+    return InvitationOut(
+        invitation_id=item.invitation_id,
+        email=item.email,
+        name=item.name,
+        role=item.role,
+        invited_by=item.invited_by,
+        created_at=item.created_at,
+        valid_until=item.valid_until,
+        accepted_at=item.accepted_at,
+        accepted_by=item.accepted_by,
+    )
+
+
+def list_users(caller: Caller) -> list[UserOut]:
+    return [user_out(u) for u in sorted(workspaces.list_users(caller.workspace_id), key=lambda u: u.user_id)]
+
+
+def list_invitations(caller: Caller) -> list[InvitationOut]:
+    items = workspaces.list_invitations(caller.workspace_id)
+    return [invitation_out(i) for i in sorted(items, key=lambda i: (i.created_at, i.invitation_id))]
+
+
+# --- invitations ---------------------------------------------------------------------------------
+def _token(workspace_id: str) -> str:
+    # The workspace travels in the token so accepting is one GetItem in that workspace's partition.
+    return f"{INVITATION_PREFIX}.{workspace_id}.{secrets.token_urlsafe(32)}"
+
+
+def _parse_token(token: str) -> tuple[str, str] | None:
+    parts = token.strip().split(".")
+    if len(parts) != 3 or parts[0] != INVITATION_PREFIX or not parts[1] or len(parts[2]) < 32:
+        return None
+    return parts[1], api_keys.hash_key(token.strip())
+
+
+def invite(caller: Caller, body: InvitationIn) -> InvitationCreatedOut:
+    """An invitation with its one-time token, shown in this answer only."""
+    email = body.email.lower()
+    if any(u.email.lower() == email and u.active for u in workspaces.list_users(caller.workspace_id)):
+        raise Conflict(f"{email} is already a user of this workspace", [{"field": "email", "issue": "taken"}])
+    token = _token(caller.workspace_id)
+    now = clock.now()
+    key = keys.invitation(caller.workspace_id, api_keys.hash_key(token))
+    item = workspaces.put_invitation(
+        InvitationItem(
+            key.pk,
+            key.sk,
+            entity="invitation",
+            workspace_id=caller.workspace_id,
+            invitation_id=ids.new_id("inv"),
+            email=email,
+            name=body.name,
+            role=body.role,
+            invited_by=caller.user_id,
+            created_at=clock.iso(now),
+            valid_until=clock.iso(now + INVITATION_VALID_FOR),
+        )
+    )
+    audit.record_audit(
+        caller.workspace_id,
+        caller.user_id,
+        "user.invited",
+        f"invitation:{item.invitation_id}",
+        None,
+        {"email": email, "role": body.role},
+    )
+    return InvitationCreatedOut(**invitation_out(item).model_dump(), token=token)
+
+
+def invitee(authorization: str | None, settings: Settings) -> TokenIdentity:
+    """Who is accepting: their bearer token names them and the workspace, though no user exists yet
+    (so the gateway's authorizer, which needs one, is not in front of this route)."""
+    return verify_bearer(authorization, settings)
+
+
+def accept_invitation(identity: TokenIdentity, body: InvitationAcceptIn) -> UserOut:
+    """The signed-in invitee presents the one-time token: the user is created with the invited role."""
+    parsed = _parse_token(body.token)
+    invitation = workspaces.get_invitation(*parsed) if parsed else None
+    # A token of another workspace than the bearer's is the same answer as an unknown one.
+    if invitation is None or parsed is None or parsed[0] != identity.workspace_id:
+        raise NotFound("No such invitation", [{"field": "token", "issue": "not found"}])
+    if invitation.accepted_at is not None:
+        raise Conflict("This invitation was already used", [{"field": "token", "issue": "used"}])
+    if invitation.valid_until <= clock.iso(clock.now()):
+        raise Unauthorized("This invitation has expired; ask an admin for a new one")
+    user = workspaces.new_user_item(
+        identity.workspace_id, identity.user_id, invitation.email, invitation.name, invitation.role
+    )
+    workspaces.accept_invitation(invitation, user, clock.iso(clock.now()))
+    audit.record_audit(
+        identity.workspace_id,
+        identity.user_id,
+        "user.joined",
+        f"user:{identity.user_id}",
+        None,
+        {"role": invitation.role, "invitation_id": invitation.invitation_id},
+    )
+    return user_out(user)
+
+
+# --- role changes and deactivation ------------------------------------------------------------------
+def _require_user(caller: Caller, user_id: str) -> UserItem:
+    user = workspaces.get_user(caller.workspace_id, user_id)
+    if user is None:
+        raise NotFound(f"No user {user_id}", [{"field": "user_id", "issue": "not found"}])
+    return user
+
+
+def change_role(caller: Caller, user_id: str, body: RoleChangeIn) -> UserOut:
+    user = _require_user(caller, user_id)
+    if user.role == body.role:
+        return user_out(user)  # nothing changes, nothing is audited
+    before = user.role
+    workspaces.update_user(user, role=body.role)  # 409 last_admin when it would leave no active admin
+    audit.record_audit(
+        caller.workspace_id,
+        caller.user_id,
+        "user.role_changed",
+        f"user:{user_id}",
+        {"role": before},
+        {"role": body.role},
+    )
+    return user_out(user)
+
+
+def deactivate(caller: Caller, user_id: str) -> UserOut:
+    user = _require_user(caller, user_id)
+    if not user.active:
+        return user_out(user)
+    workspaces.update_user(user, active=False)  # 409 last_admin when it would leave no active admin
+    audit.record_audit(
+        caller.workspace_id,
+        caller.user_id,
+        "user.deactivated",
+        f"user:{user_id}",
+        {"active": True, "role": user.role},
+        {"active": False, "role": user.role},
+    )
+    return user_out(user)

@@ -1,0 +1,136 @@
+"""Users and invitations through the real API handler on moto: admins invite (a one-time token shown
+once, stored hashed), the invitee accepts with their own bearer token, admins change roles and
+deactivate (never the last admin), every change is audited, and other roles cannot."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from keepwell.auth import Caller, issue_local_token
+from keepwell.domain import api_keys
+from keepwell.storage import audit, keys, workspaces
+from tests.conftest import ApiClient
+
+INVITE = {"email": "Nora@Acme.test", "name": "Nora", "role": "csm"}
+
+
+def bearer(workspace_id: str, user_id: str) -> dict[str, str]:
+    token = issue_local_token(os.environ["LOCAL_JWT_SECRET"], workspace_id, user_id)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def accept(workspace_id: str, user_id: str, token: str) -> Any:
+    return ApiClient(None, bearer(workspace_id, user_id)).post("/v1/invitations/accept", {"token": token})
+
+
+def test_an_invited_user_accepts_once_and_gets_the_invited_role(admin_api: ApiClient, workspace: str) -> None:
+    invited = admin_api.post("/v1/invitations", INVITE)
+    assert invited.status == 201, invited.body
+    token = invited.body["token"]
+    assert invited.body["email"] == "nora@acme.test" and invited.body["role"] == "csm"
+    assert invited.body["valid_until"] == "2026-11-27T09:30:00.000Z"  # 7 days
+    # Only the hash is stored, and listings never show the token.
+    stored = workspaces.get_invitation(workspace, api_keys.hash_key(token))
+    assert stored is not None and token not in str(stored.attribute_values)
+    assert "token" not in admin_api.get("/v1/invitations").body["items"][0]
+
+    joined = accept(workspace, "nora-1", token)
+    assert joined.status == 201, joined.body
+    assert joined.body == {
+        "user_id": "nora-1",
+        "email": "nora@acme.test",
+        "name": "Nora",
+        "role": "csm",
+        "active": True,
+        "created_at": "2026-11-20T09:30:00.000Z",
+    }
+    assert ApiClient(Caller(workspace, "nora-1", "csm")).get("/v1/me").body["role"] == "csm"
+    again = accept(workspace, "someone-else", token)
+    assert (again.status, again.error_code) == (409, "conflict")
+    assert workspaces.get_user(workspace, "someone-else") is None
+    listed = admin_api.get("/v1/invitations").body["items"]
+    assert [(i["accepted_by"], i["accepted_at"]) for i in listed] == [("nora-1", "2026-11-20T09:30:00.000Z")]
+
+
+def test_accepting_needs_the_invitees_bearer_token_of_the_same_workspace(
+    admin_api: ApiClient, workspace: str, other_workspace: str
+) -> None:
+    token = admin_api.post("/v1/invitations", INVITE).body["token"]
+    assert ApiClient(None).post("/v1/invitations/accept", {"token": token}).status == 401
+    assert accept(other_workspace, "nora-1", token).status == 404
+    assert accept(workspace, "nora-1", token[:-4] + "AAAA").status == 404
+    assert workspaces.get_user(workspace, "nora-1") is None and workspaces.get_user(other_workspace, "nora-1") is None
+
+
+def test_an_email_already_in_the_workspace_is_not_invited_again(admin_api: ApiClient) -> None:
+    response = admin_api.post("/v1/invitations", {**INVITE, "email": "csm-1@acme.test"})
+    assert (response.status, response.error_code) == (409, "conflict")
+    assert admin_api.post("/v1/invitations", {**INVITE, "role": "owner"}).status == 400
+
+
+def test_a_role_change_is_audited_with_before_and_after(admin_api: ApiClient, workspace: str) -> None:
+    response = admin_api.request("PUT", "/v1/users/csm-2/role", body={"role": "director"})
+    assert response.status == 200 and response.body["role"] == "director"
+    user = workspaces.get_user(workspace, "csm-2")
+    assert user is not None and user.role == "director"
+    entries = audit.list_by_target(workspace, "user:csm-2")
+    assert [(e.action, e.actor_id, e.before, e.after) for e in entries] == [
+        ("user.role_changed", "admin-1", {"role": "csm"}, {"role": "director"})
+    ]
+    # The same role again changes nothing and records nothing.
+    assert admin_api.request("PUT", "/v1/users/csm-2/role", body={"role": "director"}).status == 200
+    assert len(audit.list_by_target(workspace, "user:csm-2")) == 1
+    assert admin_api.request("PUT", "/v1/users/ghost/role", body={"role": "csm"}).status == 404
+
+
+def test_a_deactivated_user_can_no_longer_sign_in_and_it_is_audited(admin_api: ApiClient, workspace: str) -> None:
+    from keepwell.errors import Unauthorized
+    from keepwell.services.authentication import authenticate
+    from keepwell.settings import get_settings
+
+    response = admin_api.post("/v1/users/viewer-1/deactivate")
+    assert response.status == 200 and response.body["active"] is False
+    with pytest.raises(Unauthorized):
+        authenticate(bearer(workspace, "viewer-1")["Authorization"], get_settings())
+    entries = audit.list_by_target(workspace, "user:viewer-1")
+    assert [(e.action, e.before["active"], e.after["active"]) for e in entries] == [("user.deactivated", True, False)]
+    listed = {u["user_id"]: u["active"] for u in admin_api.get("/v1/users").body["items"]}
+    assert listed["viewer-1"] is False and listed["admin-1"] is True
+
+
+def test_the_last_admin_cannot_be_demoted_or_deactivated(admin_api: ApiClient, workspace: str) -> None:
+    demote = admin_api.request("PUT", "/v1/users/admin-1/role", body={"role": "csm"})
+    deactivate = admin_api.post("/v1/users/admin-1/deactivate")
+    assert [(r.status, r.error_code) for r in (demote, deactivate)] == [(409, "last_admin"), (409, "last_admin")]
+    user = workspaces.get_user(workspace, "admin-1")
+    assert user is not None and (user.role, user.active) == ("admin", True)
+    assert audit.list_by_target(workspace, "user:admin-1") == []
+    # With a second admin, the first may step down.
+    assert admin_api.request("PUT", "/v1/users/director-1/role", body={"role": "admin"}).status == 200
+    assert admin_api.request("PUT", "/v1/users/admin-1/role", body={"role": "csm"}).status == 200
+
+
+@pytest.mark.parametrize(("user_id", "role"), [("director-1", "director"), ("csm-1", "csm"), ("viewer-1", "viewer")])
+def test_only_admins_manage_users_and_directors_may_read_them(user_id: str, role: str, workspace: str) -> None:
+    api = ApiClient(Caller(workspace, user_id, role))
+    writes = [
+        api.post("/v1/invitations", INVITE),
+        api.request("PUT", "/v1/users/csm-2/role", body={"role": "admin"}),
+        api.post("/v1/users/csm-2/deactivate"),
+    ]
+    assert [w.status for w in writes] == [403, 403, 403]
+    user = workspaces.get_user(workspace, "csm-2")
+    assert user is not None and (user.role, user.active) == ("csm", True)
+    assert workspaces.list_invitations(workspace) == []
+    reads = [api.get("/v1/users").status, api.get("/v1/invitations").status]
+    assert reads == ([200, 200] if role == "director" else [403, 403])
+
+
+def test_invitation_tokens_are_kept_under_their_hash_in_the_workspace_partition(admin_api: ApiClient) -> None:
+    token = admin_api.post("/v1/invitations", INVITE).body["token"]
+    key = keys.invitation("ws_acme", api_keys.hash_key(token))
+    assert key.pk == "WS#ws_acme" and key.sk.startswith(keys.INVITATION_PREFIX)
+    assert token.startswith("kwi.ws_acme.")
