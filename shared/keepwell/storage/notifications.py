@@ -140,10 +140,8 @@ def find_notification(workspace_id: str, user_id: str, notification_id: str) -> 
     return None
 
 
-def mark_read(workspace_id: str, notification: Notification, at_iso: str) -> Notification:
-    """Set `read_at` once: marking a read notification again keeps the first time it was read."""
-    key = keys.notification(workspace_id, notification.user_id, notification.created_at, notification.notification_id)
-    item = NotificationItem(key.pk, key.sk)
+def _set_read_once(item: NotificationItem, at_iso: str) -> bool:
+    """Set `read_at` unless it is set already (then False: the first time read is kept)."""
     try:
         item.update(
             actions=[NotificationItem.read_at.set(at_iso)],
@@ -152,6 +150,15 @@ def mark_read(workspace_id: str, notification: Notification, at_iso: str) -> Not
     except UpdateError as error:
         if not _condition_failed(error):
             raise
+        return False
+    return True
+
+
+def mark_read(workspace_id: str, notification: Notification, at_iso: str) -> Notification:
+    """Set `read_at` once: marking a read notification again keeps the first time it was read."""
+    key = keys.notification(workspace_id, notification.user_id, notification.created_at, notification.notification_id)
+    item = NotificationItem(key.pk, key.sk)
+    if not _set_read_once(item, at_iso):
         return _to_notification(NotificationItem.get(key.pk, key.sk, consistent_read=True))
     return _to_notification(item)
 
@@ -162,16 +169,7 @@ def mark_all_read(workspace_id: str, user_id: str, at_iso: str, limit: int) -> i
     for item in _items(workspace_id, user_id, unread_only=True):
         if marked >= limit:
             break
-        try:
-            item.update(
-                actions=[NotificationItem.read_at.set(at_iso)],
-                condition=NotificationItem.pk.exists() & NotificationItem.read_at.does_not_exist(),
-            )
-        except UpdateError as error:
-            if not _condition_failed(error):
-                raise
-            continue
-        marked += 1
+        marked += _set_read_once(item, at_iso)
     return marked
 
 
