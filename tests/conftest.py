@@ -38,9 +38,12 @@ from infra.moto_patches import install_fast_queries, install_fast_transactions
 from infra.resources import create_stack_resources
 from infra.template import Resolver, function_environment, load_template
 from keepwell import clock, ids
+from keepwell.adapters import event_bus
 from keepwell.adapters.aws import reset_clients
 from keepwell.auth import Caller
+from keepwell.services import scoring_jobs
 from keepwell.settings import reset_settings
+from keepwell.storage import health_models
 
 FROZEN_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -55,6 +58,31 @@ def frozen_clock() -> Iterator[datetime]:
     with clock.frozen(FROZEN_NOW):
         yield FROZEN_NOW
     ids.seed(None)
+
+
+@pytest.fixture(autouse=True)
+def fresh_scoring_caches() -> Iterator[None]:
+    """Scoring caches the model and the workspace clock per container; each test starts cold."""
+    scoring_jobs.reset_caches()
+    health_models.reset_cache()
+    yield
+    scoring_jobs.reset_caches()
+    health_models.reset_cache()
+
+
+@pytest.fixture
+def published(monkeypatch: pytest.MonkeyPatch) -> list[event_bus.DomainEvent]:
+    """Domain events put on the bus (they still go to moto's bus)."""
+    sent: list[event_bus.DomainEvent] = []
+    real = event_bus.publish
+
+    def record(events: Any) -> int:
+        events = list(events)
+        sent.extend(events)
+        return real(events)
+
+    monkeypatch.setattr(event_bus, "publish", record)
+    return sent
 
 
 @pytest.fixture

@@ -3,25 +3,12 @@ value with the events behind it, its segment benchmark, and who may see it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from keepwell.auth import Caller
 from keepwell.domain import signal_log
-from keepwell.services import scoring_jobs
-from keepwell.storage import health_models
 from tests.conftest import ApiClient
 from tests.integration.test_scoring_pipeline import add_customer, request, score, usage_days
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    scoring_jobs.reset_caches()
-    health_models.reset_cache()
-    yield
-    scoring_jobs.reset_caches()
-    health_models.reset_cache()
 
 
 def api(workspace: str, user_id: str, role: str) -> ApiClient:

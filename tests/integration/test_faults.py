@@ -28,9 +28,8 @@ from botocore.retries.standard import ExponentialBackoff
 from keepwell.adapters import event_bus
 from keepwell.domain.customers import Customer
 from keepwell.schemas.messages import ScoringRequest
-from keepwell.services import scoring_jobs
-from keepwell.storage import health_models, metrics
 from keepwell.storage import health_snapshots as snapshots
+from keepwell.storage import metrics
 from tests.conftest import FROZEN_NOW, ApiClient
 
 TODAY = FROZEN_NOW.date()
@@ -126,15 +125,6 @@ def dynamo_faults(monkeypatch: pytest.MonkeyPatch) -> DynamoFaults:
     monkeypatch.setattr(HierarchicalEmitter, "emit", emit)
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", no_sleep)
     return faults
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    scoring_jobs.reset_caches()
-    health_models.reset_cache()
-    yield
-    scoring_jobs.reset_caches()
-    health_models.reset_cache()
 
 
 def test_the_injector_reaches_pynamodb_and_boto3_and_botocore_retries_a_short_throttle(
@@ -296,20 +286,6 @@ def scorer_batch(*requests: ScoringRequest) -> dict[str, Any]:
     from tests.integration.test_scoring_pipeline import score
 
     return score(*requests)
-
-
-@pytest.fixture
-def published(monkeypatch: pytest.MonkeyPatch) -> list[event_bus.DomainEvent]:
-    sent: list[event_bus.DomainEvent] = []
-    real = event_bus.publish
-
-    def record(events: Any) -> int:
-        events = list(events)
-        sent.extend(events)
-        return real(events)
-
-    monkeypatch.setattr(event_bus, "publish", record)
-    return sent
 
 
 def test_a_scorer_batch_with_one_customers_writes_failing_names_only_that_message_and_its_redelivery_scores_once(

@@ -4,7 +4,6 @@ drained by the real scorer handler (as the local stack's poller would)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -18,19 +17,12 @@ from infra.template import Resolver, load_template
 from keepwell.auth import Caller
 from keepwell.schemas.messages import ScoringRequest
 from keepwell.services import recalculation, scoring_jobs
-from keepwell.storage import health_models, recalculations
 from keepwell.storage import health_snapshots as snapshots
+from keepwell.storage import recalculations
 from tests.conftest import ApiClient
 from tests.integration.test_scoring_pipeline import add_customer, usage_days
 
 TODAY = date(2026, 11, 20)
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    scoring_jobs.reset_caches()
-    health_models.reset_cache()
-    yield
 
 
 def api(workspace: str, user_id: str, role: str) -> ApiClient:

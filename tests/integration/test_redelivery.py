@@ -19,9 +19,9 @@ from infra.template import Resolver
 from keepwell import clock
 from keepwell.adapters import event_bus, queues
 from keepwell.schemas.messages import ScoringRequest, WebhookDeliveryMessage
-from keepwell.services import recalculation, scoring_jobs, webhook_deliveries
-from keepwell.storage import health_models, recalculations
+from keepwell.services import recalculation, webhook_deliveries
 from keepwell.storage import health_snapshots as snapshots
+from keepwell.storage import recalculations
 from tests.conftest import ApiClient
 from tests.integration.test_scoring_pipeline import add_customer, queued, score, usage_days
 from tests.integration.test_webhook_delivery import (
@@ -35,29 +35,6 @@ from tests.integration.test_webhook_delivery import (
 )
 
 TODAY = date(2026, 11, 20)
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    scoring_jobs.reset_caches()
-    health_models.reset_cache()
-    yield
-    scoring_jobs.reset_caches()
-    health_models.reset_cache()
-
-
-@pytest.fixture
-def published(monkeypatch: pytest.MonkeyPatch) -> list[event_bus.DomainEvent]:
-    sent: list[event_bus.DomainEvent] = []
-    real = event_bus.publish
-
-    def record(events: Any) -> int:
-        events = list(events)
-        sent.extend(events)
-        return real(events)
-
-    monkeypatch.setattr(event_bus, "publish", record)
-    return sent
 
 
 def scored_customers(published: list[event_bus.DomainEvent]) -> Counter[str]:

@@ -4,7 +4,6 @@ event-driven rescoring, idempotency under redelivery, poison messages and the Dy
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -27,8 +26,8 @@ from keepwell.schemas.messages import ScoringRequest
 from keepwell.services import schedule_runs, scoring_jobs
 from keepwell.settings import get_settings
 from keepwell.storage import customers as customer_store
-from keepwell.storage import health_models, keys, signal_logs, workspaces
 from keepwell.storage import health_snapshots as snapshots
+from keepwell.storage import keys, signal_logs, workspaces
 from keepwell.storage.signal_logs import SignalLogItem
 
 TODAY = date(2026, 11, 20)
@@ -139,30 +138,6 @@ def queued(resolver: Resolver, queue: str = "ScoringQueue") -> list[dict[str, An
         sqs.delete_message_batch(
             QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
         )
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    scoring_jobs.reset_caches()
-    health_models.reset_cache()
-    yield
-    scoring_jobs.reset_caches()
-    health_models.reset_cache()
-
-
-@pytest.fixture
-def published(monkeypatch: pytest.MonkeyPatch) -> list[event_bus.DomainEvent]:
-    """Domain events put on the bus (they still go to moto's bus)."""
-    sent: list[event_bus.DomainEvent] = []
-    real = event_bus.publish
-
-    def record(events: Any) -> int:
-        events = list(events)
-        sent.extend(events)
-        return real(events)
-
-    monkeypatch.setattr(event_bus, "publish", record)
-    return sent
 
 
 # --- daily scoring ------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import standardwebhooks.webhooks as sw
 from infra.functions import FakeLambdaContext, load_handler
 from infra.template import ROOT
 from keepwell import clock
-from keepwell.adapters import event_bus, queues
+from keepwell.adapters import queues
 from keepwell.domain.webhooks import ssrf
 from keepwell.schemas.messages import WebhookDeliveryMessage
 from keepwell.services import webhook_deliveries
@@ -156,20 +156,6 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[Sent]:
         return real(queue_url, messages, delay_seconds)
 
     monkeypatch.setattr(queues, "send_messages", spy)
-    return log
-
-
-@pytest.fixture
-def published(monkeypatch: pytest.MonkeyPatch) -> list[event_bus.DomainEvent]:
-    real = event_bus.publish
-    log: list[event_bus.DomainEvent] = []
-
-    def spy(events: Any) -> int:
-        events = list(events)
-        log.extend(events)
-        return real(events)
-
-    monkeypatch.setattr(event_bus, "publish", spy)
     return log
 
 
