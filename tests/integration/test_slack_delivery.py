@@ -23,11 +23,11 @@ from tests.integration.test_playbooks_runs import create_customer, playbooks_han
 from tests.integration.test_webhook_delivery import Receiver, Reply, Sent, queued_for_delivery, run
 from tests.rbac_routes import table_items
 
-# The loopback receiver, the queue and bus spies and the seeded jitter of the signed-webhook tests.
+# The loopback receiver, the queue spy and the seeded jitter of the signed-webhook tests (the bus spy
+# `published` is in conftest).
 receivers = webhook_harness.receivers
 receiver_for = webhook_harness.receiver_for
 sent = webhook_harness.sent
-published = webhook_harness.published
 seeded_jitter = webhook_harness.seeded_jitter
 
 SECRET_PATH = "/services/T0KEEPWELL/B0SLACK/xoxSecretToken42"
