@@ -77,6 +77,7 @@ def add_customer(
     archived: bool = False,
     usage: list[UsageDay] | None = None,
     log: signal_log.SignalLog | None = None,
+    **fields: Any,
 ) -> str:
     now = clock.iso(clock.now())
     customer = Customer(
@@ -88,6 +89,7 @@ def add_customer(
         archived=archived,
         created_at=now,
         updated_at=now,
+        **fields,
     )
     customer_store.put_customers_batch(workspace_id, [customer])
     write_metrics_days(workspace_id, {customer_id: usage if usage is not None else usage_days()})

@@ -18,7 +18,7 @@ from keepwell.auth import Caller
 from keepwell.errors import NotFound
 from keepwell.observability import logger
 from keepwell.schemas.messages import ScoringRequest
-from keepwell.services import scoring_jobs
+from keepwell.services import scoring_jobs, segment_baselines
 from keepwell.settings import get_settings
 from keepwell.storage import audit as audit_store
 from keepwell.storage import health_models, recalculations
@@ -49,7 +49,7 @@ def start_recalculation(workspace_id: str, requested_by: str, reason: str = "man
     current model; returns the job summary (its `job_id` to poll)."""
     _, version = health_models.get_current_model(workspace_id, fresh=True)
     day = scoring_jobs.workspace_today(workspace_id)  # one end day for the whole job
-    customer_ids = recalculations.active_customer_ids(workspace_id)
+    customer_ids = segment_baselines.refresh(workspace_id, day)  # the customers, and the alerts' baselines
     job_id = ids.new_id("rc")
     job = recalculations.create_job(
         workspace_id,

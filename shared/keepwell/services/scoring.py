@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -32,6 +32,8 @@ from keepwell.domain.health.signals import (
     UsageSignals,
 )
 from keepwell.domain.health.snapshot import HISTORY_DAYS, HealthSnapshot, compute_history, compute_snapshot
+from keepwell.domain.segment_baselines import PeerAverage, SegmentBaselines
+from keepwell.domain.segments import HealthRow
 from keepwell.domain.signal_log import SignalLog
 
 STATE_DAYS = 31  # the longest smoothing window (30) plus one day
@@ -232,6 +234,61 @@ def _entry(snapshot: HealthSnapshot, alert_state: AlertState, alerts: Iterable[s
     )
 
 
+# --- the segment baseline of the misalignment alert --------------------------------------------------
+# Given the snapshot just computed, the segment average it is compared with (None: in no segment with
+# enough peers, so not misaligned). No baseline function at all: nothing known, the episode carries on.
+Baseline = Callable[[HealthSnapshot], PeerAverage | None]
+
+
+def segment_baseline(
+    baselines: SegmentBaselines | None,
+    customer: Customer,
+    previous_dimensions: Mapping[str, float | None],
+    day: date,
+) -> Baseline | None:
+    """The customer's baseline from the workspace's tally, when there is a recent one."""
+    if baselines is None or not baselines.usable_on(day):
+        return None
+    before = HealthRow(customer, dict(previous_dimensions))
+
+    def baseline(snapshot: HealthSnapshot) -> PeerAverage | None:
+        scored = customer.model_copy(update={"health_score": snapshot.display_score, "health_band": snapshot.band})
+        return baselines.peer_average(HealthRow(scored, dimension_values(snapshot)), before)
+
+    return baseline
+
+
+def _alerts(
+    snapshot: HealthSnapshot,
+    recent: Sequence[tuple[date, float | None]],
+    model: HealthModel,
+    state: AlertState | None,
+    baseline: Baseline | None,
+) -> tuple[list[Alert], AlertState]:
+    peer = baseline(snapshot) if baseline is not None else None
+    alerts, new_state = detect_alerts(
+        snapshot.date,
+        snapshot.score,
+        snapshot.band,
+        recent,
+        model.alerts,
+        model.bands,
+        state,
+        segment_avg=peer.average if peer is not None else None,
+        segment=peer.name if peer is not None else None,
+    )
+    if baseline is not None and peer is None and snapshot.score is not None and new_state.misaligned:
+        new_state = new_state.model_copy(update={"misaligned": False})  # left its segments: episode over
+    if peer is not None:
+        alerts = [
+            a.model_copy(update={"details": {**a.details, "segment_id": peer.segment_id, "peers": peer.peers}})
+            if a.kind == "misalignment"
+            else a
+            for a in alerts
+        ]
+    return alerts, new_state
+
+
 # --- computing ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Scored:
@@ -258,15 +315,18 @@ def _first_usage(signals: CustomerSignals) -> date | None:
 
 
 def score_day(
-    prepared: PreparedModel, signals: CustomerSignals, day: date, state: ScoringState, version: int
+    prepared: PreparedModel,
+    signals: CustomerSignals,
+    day: date,
+    state: ScoringState,
+    version: int,
+    baseline: Baseline | None = None,
 ) -> Scored:
     """Today's snapshot continuing yesterday's smoothing, hysteresis and alert episodes."""
     model = prepared.model
     snapshot = _stamp(compute_snapshot(prepared, signals, day, state.prior_snapshots(day, version)), version)
     recent = [(d, e.score) for d, e in state.before(day)]
-    alerts, alert_state = detect_alerts(
-        day, snapshot.score, snapshot.band, recent, model.alerts, model.bands, state.alert_state(day)
-    )
+    alerts, alert_state = _alerts(snapshot, recent, model, state.alert_state(day), baseline)
     raised_before = set(state.days[day].alerts) if day in state.days else set()
     fresh = [a for a in alerts if alert_key(a) not in raised_before]
     entry = _entry(snapshot, alert_state, raised_before | {alert_key(a) for a in alerts})
@@ -274,12 +334,19 @@ def score_day(
 
 
 def score_history(
-    prepared: PreparedModel, signals: CustomerSignals, start: date, end: date, state: ScoringState, version: int
+    prepared: PreparedModel,
+    signals: CustomerSignals,
+    start: date,
+    end: date,
+    state: ScoringState,
+    version: int,
+    baseline: Baseline | None = None,
 ) -> Scored:
     """Every day from `start` to `end` under the model, continuing from the state before `start`.
 
     Alerts of past days are replayed only to rebuild the episode flags; the last day's alerts that were
-    not raised for it before are returned to publish."""
+    not raised for it before are returned to publish. The segment baseline (today's tally) judges the
+    last day only: past days' segment averages are not kept."""
     model = prepared.model
     days = (end - start).days + 1
     snapshots = [
@@ -291,8 +358,8 @@ def score_history(
     entries: dict[date, DayEntry] = {}
     fresh: list[Alert] = []
     for snapshot in snapshots:
-        alerts, alert_state = detect_alerts(
-            snapshot.date, snapshot.score, snapshot.band, recent[-STATE_DAYS:], model.alerts, model.bands, alert_state
+        alerts, alert_state = _alerts(
+            snapshot, recent[-STATE_DAYS:], model, alert_state, baseline if snapshot.date == end else None
         )
         raised = {alert_key(a) for a in alerts}
         if snapshot.date == end:

@@ -1,10 +1,10 @@
 """Scorer: compute and store health snapshots for the customers named by a ScoringRequest.
 
-A per-customer request costs, in steady state, one BatchGetItem (profile, signal log and usage
-history: 3 keys) and one TransactWriteItems (the day's snapshot, conditioned on not having scored these
-inputs with this model version, + the profile's denormalised health); the model and the workspace's
-clock come from per-container caches. Domain events are published only when the write happened, so a
-redelivered message writes and publishes nothing.
+A per-customer request costs, in steady state, one BatchGetItem (profile, signal log, usage history
+and the workspace's segment baselines: 4 keys) and one TransactWriteItems (the day's snapshot,
+conditioned on not having scored these inputs with this model version, + the profile's denormalised
+health); the model and the workspace's clock come from per-container caches. Domain events are
+published only when the write happened, so a redelivered message writes and publishes nothing.
 
 A `history` request (manual recalculation, model change) recomputes the last 90 days in one go; a
 request without a customer fans out: a job's page of customers, or every customer of the workspace.
@@ -28,7 +28,7 @@ from keepwell.domain.scheduling import WorkspaceClock, scoring_day
 from keepwell.domain.usage_history import RESCORING_WINDOW_SECONDS
 from keepwell.observability import logger
 from keepwell.schemas.messages import ScoringRequest
-from keepwell.services import scoring
+from keepwell.services import scoring, segment_baselines
 from keepwell.settings import Settings, get_settings
 from keepwell.storage import health_models, recalculations, workspaces
 from keepwell.storage import health_snapshots as store
@@ -219,10 +219,11 @@ def score_customer(request: ScoringRequest) -> Outcome:
             state=state,
             job_id=request.job_id if history else None,
         )
+        baseline = scoring.segment_baseline(inputs.baselines, customer, inputs.health.dimensions, day)
         if history:
-            scored = scoring.score_history(prepared, signals, first, day, state, version)
+            scored = scoring.score_history(prepared, signals, first, day, state, version, baseline)
         else:
-            scored = scoring.score_day(prepared, signals, day, state, version)
+            scored = scoring.score_day(prepared, signals, day, state, version, baseline)
         outcome = _store(request, inputs, scored, version, digest, prepared.model)
         if outcome is not None:
             break
@@ -343,8 +344,9 @@ def enqueue_customers(
 
 
 def enqueue_workspace(workspace_id: str, day: date, reason: Reason) -> int:
-    """Queue the day's scoring of every (not archived) customer of the workspace."""
-    customer_ids = recalculations.active_customer_ids(workspace_id)
+    """Queue the day's scoring of every (not archived) customer of the workspace, tallying the segment
+    baselines its alerts compare with on the way (the same walk over the customers)."""
+    customer_ids = segment_baselines.refresh(workspace_id, day)
     sent = enqueue_customers(workspace_id, customer_ids, reason=reason, day=day)
     logger.info(
         "workspace scoring queued",

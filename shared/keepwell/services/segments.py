@@ -32,7 +32,7 @@ MAX_SEGMENTS = 100
 MAX_EXAMINED = 2000
 
 
-def _fields(workspace_id: str) -> dict[str, str]:
+def condition_fields(workspace_id: str) -> dict[str, str]:
     definitions = {d.key: d.type for d in field_store.list_definitions(workspace_id)}
     model, _ = model_store.get_current_model(workspace_id)
     return dict(segment_fields(definitions, [d.key for d in model.dimensions]))
@@ -69,7 +69,7 @@ def _check_name(workspace_id: str, name: str, segment_id: str | None = None) -> 
 
 # --- CRUD ----------------------------------------------------------------------------------------
 def create_segment(caller: Caller, body: SegmentIn) -> store.Segment:
-    rule = _compile(body.condition, _fields(caller.workspace_id))
+    rule = _compile(body.condition, condition_fields(caller.workspace_id))
     existing = _check_name(caller.workspace_id, body.name)
     if len(existing) >= MAX_SEGMENTS:
         raise InvalidInput(
@@ -115,7 +115,7 @@ def update_segment(caller: Caller, segment_id: str, body: SegmentPatchIn) -> sto
         )
     condition = current.condition
     if body.condition is not None:
-        condition = conditions.to_dict(_compile(body.condition, _fields(caller.workspace_id)))
+        condition = conditions.to_dict(_compile(body.condition, condition_fields(caller.workspace_id)))
     name = body.name if body.name is not None else current.name
     if name.lower() != current.name.lower():
         _check_name(caller.workspace_id, name, segment_id)
@@ -156,7 +156,7 @@ def members(caller: Caller, segment_id: str, limit: int, cursor: str | None) -> 
     """The customers matching the segment now, by name. A csm or viewer reads only their book (the
     customers they own or co-own)."""
     segment = store.get_segment(caller.workspace_id, segment_id)
-    rule = stored_rule(segment.condition, _fields(caller.workspace_id))
+    rule = stored_rule(segment.condition, condition_fields(caller.workspace_id))
     found: list[CustomerOut] = []
     next_cursor: str | None = None
     rows = store.iter_health_rows(caller.workspace_id, portfolio_of=permissions.portfolio_of(caller), cursor=cursor)
@@ -176,7 +176,7 @@ def benchmark(caller: Caller, customer_id: str) -> CustomerBenchmarkOut:
     row = store.get_health_row(workspace_id, customer_id)
     if row is None or not permissions.can_see_customer(caller, row.customer):
         raise NotFound(f"No customer {customer_id}", [{"field": "customer_id", "issue": "not found"}])
-    fields = _fields(workspace_id)
+    fields = condition_fields(workspace_id)
     rules = [SegmentRule(s.segment_id, s.name, stored_rule(s.condition, fields)) for s in list_segments(caller)]
     model, _ = model_store.get_current_model(workspace_id)
     labels = {d.key: d.title for d in model.dimensions}

@@ -8,8 +8,8 @@
   from. Only scoring writes these attributes, with UpdateItem on them alone, so a concurrent customer
   edit is never overwritten (and the customer's `version` is not bumped).
 
-Scoring a customer-day costs one BatchGetItem (profile + signal log + usage history: 3 keys, for a day
-or a whole history) and one TransactWriteItems (snapshot + profile). See
+Scoring a customer-day costs one BatchGetItem (profile + signal log + usage history + the workspace's
+segment baselines: 4 keys, for a day or a whole history) and one TransactWriteItems (snapshot + profile). See
 docs/decisions/0007-scoring-pipeline.md.
 """
 
@@ -32,9 +32,11 @@ from pynamodb.transactions import TransactWrite
 from keepwell.domain.customers import Customer
 from keepwell.domain.health.signals import UsageDay
 from keepwell.domain.health.snapshot import HealthSnapshot
+from keepwell.domain.segment_baselines import SegmentBaselines
 from keepwell.domain.signal_log import SignalLog
 from keepwell.domain.usage_history import UsageHistory
 from keepwell.storage import keys
+from keepwell.storage import segments as segment_store
 from keepwell.storage.customers import to_customer
 from keepwell.storage.metrics import UsageHistoryItem, batch_write_raw
 from keepwell.storage.models import CustomerItem, TableItem
@@ -119,6 +121,7 @@ class ScoringInputs:
     usage_version: int  # the usage history's version (0: none yet)
     signal_log: SignalLog | None
     signal_log_version: int
+    baselines: SegmentBaselines | None = None  # the workspace's segment tally (misalignment alert)
 
 
 def _number(value: Any) -> float | None:
@@ -179,16 +182,20 @@ def batch_get_raw(
 
 
 def read_scoring_inputs(workspace_id: str, customer_id: str, first: date, last: date) -> ScoringInputs:
-    """The profile, the signal log and the usage of the days from `first` to `last` (from the usage
-    history), by key: one BatchGetItem of 3 keys, for a day's scoring as for a 90-day history."""
+    """The profile, the signal log, the usage of the days from `first` to `last` (from the usage
+    history) and the workspace's segment baselines, by key: one BatchGetItem of 4 keys, for a day's
+    scoring as for a 90-day history."""
     profile_key = keys.customer(workspace_id, customer_id)
     log_key = keys.signal_log(workspace_id, customer_id)
     usage_key = keys.usage_history(workspace_id, customer_id)
-    found = batch_get_raw([profile_key, log_key, usage_key])
+    baselines_key = keys.segment_baselines(workspace_id)
+    found = batch_get_raw([profile_key, log_key, usage_key, baselines_key])
     inputs = ScoringInputs(None, ProfileHealth(), [], 0, None, 0)
     for raw in found:
         sort_key = raw["sk"]["S"]
-        if sort_key == profile_key.sk:
+        if sort_key == baselines_key.sk:
+            inputs.baselines = segment_store.baselines_of(raw)
+        elif sort_key == profile_key.sk:
             inputs.customer = to_customer(CustomerItem.from_raw_data(raw))
             inputs.health = _profile_health(ProfileHealthItem.from_raw_data(raw))
         elif sort_key == log_key.sk:

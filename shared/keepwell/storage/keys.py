@@ -278,6 +278,12 @@ def scheduled_scoring(workspace_id: str, day: date) -> Key:
     return Key(_ws(workspace_id), f"SCHEDULED#{day.isoformat()}")
 
 
+def segment_baselines(workspace_id: str) -> Key:
+    """Every segment's score tally as of the last fan-out: the misalignment alert's baseline, read by
+    the scorer by key with the customer's inputs."""
+    return Key(_ws(workspace_id), "SEGMENTBASELINES")
+
+
 def rescoring_marker(workspace_id: str, customer_id: str) -> Key:
     """Debounce window of event-driven rescoring of one customer (TTL)."""
     return Key(customer_partition(workspace_id, customer_id), "RESCORE")

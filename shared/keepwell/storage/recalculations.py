@@ -27,7 +27,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from keepwell import clock
 from keepwell.storage import keys
-from keepwell.storage.models import CustomerItem, TableItem
+from keepwell.storage.models import TableItem
 
 PAGE_SIZE = 100
 JOB_ENTITY = "recalculation"
@@ -104,17 +104,6 @@ def pages_of(customer_ids: Sequence[str]) -> list[list[str]]:
 
 
 # --- the customers a run scores ------------------------------------------------------------------
-def active_customer_ids(workspace_id: str) -> list[str]:
-    """Every customer of the workspace that is not archived, by name (Query on gsi1; only the id is
-    returned). Archived customers keep their last health."""
-    results = CustomerItem.gsi1.query(
-        keys.customers_listing(workspace_id),
-        filter_condition=CustomerItem.archived == False,  # noqa: E712 (a DynamoDB condition)
-        attributes_to_get=["customer_id"],
-    )
-    return [item.customer_id for item in results]
-
-
 # --- jobs --------------------------------------------------------------------------------------
 def create_job(
     workspace_id: str,

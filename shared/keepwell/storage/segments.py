@@ -14,6 +14,7 @@ from typing import Any
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
+from keepwell.domain.segment_baselines import SegmentBaselines
 from keepwell.domain.segments import HealthRow
 from keepwell.errors import Conflict, NotFound
 from keepwell.storage import cursors, keys
@@ -21,6 +22,7 @@ from keepwell.storage.customers import iter_portfolio, to_customer
 from keepwell.storage.models import CustomerItem, TableItem
 
 ENTITY = "segment"
+BASELINES_ENTITY = "segment_baselines"
 SEGMENT_PREFIX = "SEGMENT#"
 PROFILE_PAGE = 200
 
@@ -61,6 +63,13 @@ def _to_segment(item: SegmentItem) -> Segment:
     )
 
 
+class SegmentBaselinesItem(TableItem):
+    """`WS#w / SEGMENTBASELINES`: every segment's tally as of `day` (domain/segment_baselines.py)."""
+
+    day = UnicodeAttribute()
+    document = UnicodeAttribute()  # SegmentBaselines as JSON
+
+
 def _not_found(segment_id: str) -> NotFound:
     return NotFound(f"No segment {segment_id}", [{"field": "segment_id", "issue": "not found"}])
 
@@ -73,6 +82,24 @@ def _text(condition: Mapping[str, Any]) -> str:
 def list_segments(workspace_id: str) -> list[Segment]:
     pk = keys.workspace_partition(workspace_id)
     return [_to_segment(item) for item in SegmentItem.query(pk, SegmentItem.sk.startswith(SEGMENT_PREFIX))]
+
+
+def put_segment_baselines(workspace_id: str, baselines: SegmentBaselines) -> None:
+    """Replace the workspace's segment baselines (one PutItem; the latest tally wins)."""
+    key = keys.segment_baselines(workspace_id)
+    SegmentBaselinesItem(
+        key.pk,
+        key.sk,
+        entity=BASELINES_ENTITY,
+        workspace_id=workspace_id,
+        day=baselines.day.isoformat(),
+        document=json.dumps(baselines.to_document(), separators=(",", ":"), sort_keys=True),
+    ).save()
+
+
+def baselines_of(raw: dict[str, Any]) -> SegmentBaselines:
+    """The baselines in a raw item read with the scorer's BatchGetItem."""
+    return SegmentBaselines.from_document(json.loads(SegmentBaselinesItem.from_raw_data(raw).document))
 
 
 def get_segment(workspace_id: str, segment_id: str) -> Segment:

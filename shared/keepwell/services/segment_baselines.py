@@ -1,0 +1,42 @@
+"""Tally the workspace's segment baselines while walking its customers for a fan-out.
+
+The daily fan-out and a manual recalculation's start both list every customer that is not archived;
+that Query now reads the profiles' denormalised health too (the same pages, a larger projection), so
+the segments' score tallies (domain/segment_baselines.py) cost one PutItem per workspace and run, and
+the scorer reads them by key with each customer's inputs.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from keepwell.domain.segment_baselines import SavedSegment, tally_segments
+from keepwell.domain.segments import segment_fields
+from keepwell.observability import logger
+from keepwell.storage import custom_fields as field_store
+from keepwell.storage import health_models as model_store
+from keepwell.storage import segments as segment_store
+
+
+def refresh(workspace_id: str, day: date) -> list[str]:
+    """Store the workspace's segment tallies as of now and return its (not archived) customer ids, by
+    name. Without segments the customers are listed all the same and the (empty) tally is stored, so a
+    deleted last segment stops the alert."""
+    saved = [SavedSegment(s.segment_id, s.name, s.condition) for s in segment_store.list_segments(workspace_id)]
+    fields: dict[str, str] = {}
+    if saved:
+        definitions = {d.key: d.type for d in field_store.list_definitions(workspace_id)}
+        model, _ = model_store.get_current_model(workspace_id)
+        fields = dict(segment_fields(definitions, [d.key for d in model.dimensions]))
+    rows = [row for row, _ in segment_store.iter_health_rows(workspace_id)]
+    baselines = tally_segments(day, saved, fields, rows)
+    segment_store.put_segment_baselines(workspace_id, baselines)
+    logger.info(
+        "segment baselines tallied",
+        extra={
+            "workspace_id": workspace_id,
+            "day": day.isoformat(),
+            "segments": {t.name: {"count": t.count, "total": round(t.total, 1)} for t in baselines.segments},
+        },
+    )
+    return [row.customer.customer_id for row in rows]
