@@ -939,6 +939,29 @@ def write_workspace(workspace: DemoWorkspace, seeded_at: datetime, live_tickets_
     signal_logs.put_signal_logs(workspace.workspace_id, logs, clock.iso(seeded_at))
 
 
+# The demo's saved segments: what benchmarks and the misalignment alert compare customers with.
+DEMO_SEGMENTS = (
+    ("seg_enterprise", "Enterprise", 'tier = "Enterprise" AND status IN ("active", "paused")'),
+    ("seg_mid_market", "Mid-Market", 'tier = "Mid-Market" AND status IN ("active", "paused")'),
+    ("seg_smb", "SMB", 'tier = "SMB" AND status IN ("active", "paused")'),
+    ("seg_emea", "EMEA", 'region = "EMEA" AND status != "churned"'),
+)
+
+
+def write_segments(workspace: DemoWorkspace, seeded_at: datetime) -> None:
+    from keepwell.domain import conditions
+    from keepwell.domain.segments import segment_fields
+    from keepwell.storage import segments
+
+    admin = next(user_id for user_id, role, _ in workspace.users if role == "admin")
+    fields = segment_fields({})
+    stamp = clock.iso(seeded_at)
+    for segment_id, name, text in DEMO_SEGMENTS:
+        rule = conditions.compile_condition(text, fields)
+        segment = segments.Segment(segment_id, name, None, conditions.to_dict(rule), stamp, admin, stamp, 1)
+        segments.create_segment(workspace.workspace_id, segment)
+
+
 def seed_demo(
     today: date, customers: int = DEMO_CUSTOMERS, other_customers: int = OTHER_CUSTOMERS, seed: int = SEED
 ) -> DemoSeed:
@@ -948,6 +971,7 @@ def seed_demo(
     seeded_at = datetime.combine(today, time(6, 0), UTC)
     live_tickets_since = today - timedelta(days=LIVE_TICKET_DAYS - 1)
     write_workspace(data.demo, seeded_at, live_tickets_since)
+    write_segments(data.demo, seeded_at)
     write_workspace(data.other, seeded_at)
     live = live_event_days(today, clock.now())
     import_product_usage(data.demo, skip=set(live))

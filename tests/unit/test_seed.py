@@ -206,6 +206,23 @@ def test_seed_writes_both_workspaces_through_the_storage_layer(aws):
     assert len(customer_store.customer_ids("ws_other")) == 2
 
 
+def test_the_demo_has_saved_segments_that_its_customers_fall_into(aws):
+    from keepwell.domain.segments import HealthRow, is_member, segment_fields, stored_rule
+    from keepwell.storage import segments
+
+    seeded = seed_demo(TODAY, customers=40, other_customers=1)
+    saved = {s.name: stored_rule(s.condition, segment_fields({})) for s in segments.list_segments("ws_demo")}
+    assert set(saved) == {"Enterprise", "Mid-Market", "SMB", "EMEA"}
+    assert segments.list_segments("ws_other") == []
+    for demo_customer in seeded.data.demo.customers:
+        customer = demo_customer.customer
+        in_tier = is_member(saved[customer.tier or "SMB"], HealthRow(customer))
+        assert in_tier == (customer.status in ("active", "paused"))
+        assert is_member(saved["EMEA"], HealthRow(customer)) == (
+            customer.region == "EMEA" and customer.status != "churned"
+        )
+
+
 # ---- product usage: live days as events, older days imported -----------------------------------
 def test_a_days_events_roll_up_through_ingestion_to_exactly_its_usage(demo):
     from infra.seed import day_events, imported_activity
