@@ -10,6 +10,8 @@ Churn risk (docs/renewals.md) is a sum of points, clamped to 0-100; each part is
     downsell      a downsell is proposed on it: +5
     churned       an already churned customer is 100, whatever the rest
 
+Level: low below 30, medium from 30, high from 60 (a customer with no score, nothing else: 25, low).
+
 CLTV (customer lifetime value, expected from today):
 
     annual churn probability p = max(risk / 100, 0.05)       (floor: a lifetime of at most 20 years)
@@ -41,6 +43,9 @@ AT_RISK_POINTS = 10.0
 DOWNSELL_POINTS = 5.0
 DEFAULT_GROSS_MARGIN = 0.8
 MIN_ANNUAL_CHURN = 0.05
+
+RiskLevel = Literal["low", "medium", "high"]
+MEDIUM_FROM, HIGH_FROM = 30.0, 60.0
 
 
 def check_reason(reason: str, note: str | None) -> tuple[str, str | None]:
@@ -81,13 +86,21 @@ class RiskInputs:
     today: date | None = None
 
 
+def risk_level(score: float) -> RiskLevel:
+    return "high" if score >= HIGH_FROM else "medium" if score >= MEDIUM_FROM else "low"
+
+
 @dataclass(frozen=True)
 class ChurnRisk:
     score: float
     parts: tuple[Part, ...]
 
+    @property
+    def level(self) -> RiskLevel:
+        return risk_level(self.score)
+
     def as_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "parts": [p.as_dict() for p in self.parts]}
+        return {"score": self.score, "level": self.level, "parts": [p.as_dict() for p in self.parts]}
 
 
 def churn_risk(inputs: RiskInputs) -> ChurnRisk:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from keepwell.domain.churn import RiskLevel
 from keepwell.errors import InvalidInput
 
 CustomerStatus = Literal["active", "trial", "churned", "paused"]
@@ -62,12 +63,38 @@ class StoredFlag(BaseModel):
     evidence: list[FlagNote] = Field(default_factory=list)
 
 
+class RiskPart(BaseModel):
+    """One part of a stored churn risk (domain/churn.Part as stored)."""
+
+    factor: str
+    points: float
+    detail: str
+
+
+class StoredChurnRisk(BaseModel):
+    score: float
+    level: RiskLevel
+    parts: list[RiskPart] = Field(default_factory=list)
+
+
+class StoredCltv(BaseModel):
+    value: float
+    arr: float
+    gross_margin: float
+    annual_churn_probability: float
+    expected_lifetime_years: float
+    explanation: str
+
+
 class CustomerFlags(BaseModel):
-    """The red and green flags computed after the customer's latest daily score (services/customer_flags)."""
+    """The red and green flags, churn risk and CLTV computed after the customer's latest daily score
+    (services/customer_flags). Items stored before churn risk and CLTV were kept read them as None."""
 
     scored_on: date
     red: list[StoredFlag] = Field(default_factory=list)
     green: list[StoredFlag] = Field(default_factory=list)
+    churn_risk: StoredChurnRisk | None = None
+    cltv: StoredCltv | None = None
 
 
 class Customer(BaseModel):

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from keepwell.domain.churn import RiskLevel
 from keepwell.domain.customers import NPS_MAX, NPS_MIN, Customer, CustomerStatus, normalise_domain
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -160,16 +161,22 @@ class CustomerOut(BaseModel):
     red_flags: list[CustomerFlagOut] = Field(default_factory=list)  # empty until flags were computed
     green_flags: list[CustomerFlagOut] = Field(default_factory=list)
     flags_scored_on: date | None = None  # the scored day the flags were computed for
+    # Churn risk of that same scored day (GET .../scores explains it); null until stored with a score.
+    churn_risk_score: float | None = None
+    churn_risk_level: RiskLevel | None = None
 
     @classmethod
     def of(cls, customer: Customer) -> CustomerOut:
         flags = customer.flags
+        risk = flags.churn_risk if flags else None
         return cls.model_validate(
             {
                 **customer.model_dump(exclude={"workspace_id"}),
                 "red_flags": flags.model_dump()["red"] if flags else [],
                 "green_flags": flags.model_dump()["green"] if flags else [],
                 "flags_scored_on": flags.scored_on if flags else None,
+                "churn_risk_score": risk.score if risk else None,
+                "churn_risk_level": risk.level if risk else None,
             }
         )
 

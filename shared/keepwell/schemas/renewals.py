@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from keepwell.domain.churn import CHURN_NOTE_MAX, ChurnReason
+from keepwell.domain.churn import CHURN_NOTE_MAX, ChurnReason, RiskLevel
 from keepwell.domain.renewals import UPCOMING_WINDOWS, ForecastCategory, Renewal
 from keepwell.domain.upsell import Recommendation, RuleBody, Trigger, UpsellRule
 
@@ -280,6 +280,7 @@ class ScorePartOut(BaseModel):
 
 class ChurnRiskOut(BaseModel):
     score: float
+    level: RiskLevel  # low < 30 <= medium < 60 <= high
     parts: list[ScorePartOut]
 
 
@@ -296,6 +297,10 @@ class ScoresOut(BaseModel):
     customer_id: str
     as_of: date
     health_score: float | None
+    # with_score: churn risk and CLTV as stored with the latest daily score, of `scored_on`;
+    # on_request: none were stored yet (or the customer churned since), computed as of `as_of`.
+    computed: Literal["with_score", "on_request"]
+    scored_on: date | None
     churn_risk: ChurnRiskOut
     cltv: CltvOut
     upsell: list[dict[str, Any]]

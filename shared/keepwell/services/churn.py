@@ -5,14 +5,21 @@ Marking churned is one transaction (profile, churn record, open renewals closed 
 entry); then `customer.changed` (before/after status, which the win-back playbook's day-7 trigger
 reads) and `customer.churned` are published. From then on the customer's timeline is frozen: the
 notes route answers 409 (services/timeline.py).
+
+Churn risk and CLTV are computed with each daily score (services/customer_flags, via `churn_scores`)
+and stored on the profile; /scores answers the stored ones and computes them only when none are stored.
 """
 
 from __future__ import annotations
+
+from datetime import date
+from typing import Literal
 
 from keepwell import clock
 from keepwell.auth import Caller
 from keepwell.domain import churn as rules
 from keepwell.domain.churn import ChurnRisk, RiskInputs
+from keepwell.domain.customers import Customer, StoredChurnRisk, StoredCltv
 from keepwell.domain.renewals import Renewal, proposed_delta
 from keepwell.domain.timeline import TimelineEntry
 from keepwell.errors import Conflict
@@ -156,17 +163,47 @@ def risk_of(found: flag_service.Assessment) -> ChurnRisk:
     )
 
 
-def scores(caller: Caller, customer_id: str) -> ScoresOut:
-    customer = renewal_service.visible_customer(caller, customer_id)
-    found = flag_service.assess(caller.workspace_id, customer)
+def churn_scores(found: flag_service.Assessment) -> tuple[StoredChurnRisk, StoredCltv]:
+    """Churn risk and CLTV of an assessment, as stored with each score and answered by /scores."""
     risk = risk_of(found)
-    value = rules.cltv(customer.arr, risk, customer.status)
-    upsell = upsell_service.recommendations_for(caller.workspace_id, customer, found.today)
+    value = rules.cltv(found.customer.arr, risk, found.customer.status)
+    return StoredChurnRisk.model_validate(risk.as_dict()), StoredCltv.model_validate(value.as_dict())
+
+
+def stored_scores(customer: Customer) -> tuple[date, StoredChurnRisk, StoredCltv] | None:
+    """(scored day, churn risk, CLTV) stored with the customer's latest score; None when none are stored
+    yet, or the customer churned after that score (a churned customer is 100 / CLTV 0 by the rules; the
+    next daily score stores that)."""
+    flags = customer.flags
+    if flags is None or flags.churn_risk is None or flags.cltv is None:
+        return None
+    if customer.status == "churned" and all(p.factor != "churned" for p in flags.churn_risk.parts):
+        return None
+    return flags.scored_on, flags.churn_risk, flags.cltv
+
+
+def scores(caller: Caller, customer_id: str) -> ScoresOut:
+    """The churn risk and CLTV stored with the latest score (no further read), else computed now from
+    the same reads as the flags API; upsell is always computed now."""
+    customer = renewal_service.visible_customer(caller, customer_id)
+    today = clock.today()
+    stored = stored_scores(customer)
+    computed: Literal["with_score", "on_request"]
+    scored_on: date | None
+    if stored is not None:
+        scored_on, risk, value = stored
+        computed = "with_score"
+    else:
+        risk, value = churn_scores(flag_service.assess(caller.workspace_id, customer, today))
+        computed, scored_on = "on_request", None
+    upsell = upsell_service.recommendations_for(caller.workspace_id, customer, today)
     return ScoresOut(
         customer_id=customer_id,
-        as_of=found.today,
+        as_of=today,
         health_score=customer.health_score,
-        churn_risk=ChurnRiskOut.model_validate(risk.as_dict()),
-        cltv=CltvOut.model_validate(value.as_dict()),
+        computed=computed,
+        scored_on=scored_on,
+        churn_risk=ChurnRiskOut.model_validate(risk.model_dump()),
+        cltv=CltvOut.model_validate(value.model_dump()),
         upsell=upsell_service.as_dicts(upsell),
     )

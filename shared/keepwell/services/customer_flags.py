@@ -1,11 +1,15 @@
-"""Red and green flags computed with each score and kept on the customer's profile.
+"""Red and green flags, churn risk and CLTV computed with each score and kept on the customer's profile.
 
 The scorer publishes `health.scored` for a customer's latest scored day only; the playbooks function
-hands it here (services/playbook_runs.on_domain_event). The flags are computed as of that day with
-services/flags (the rules of domain/flags.py, the same reads as GET /v1/customers/{id}/flags) and
-stored on the profile (`flags_json`, `flags_scored_on`) with one conditional UpdateItem, so a
-redelivered event rewrites the same value and an older day never replaces a newer one. The scorer
-itself reads nothing more: its request budget stays as it is.
+hands it here (services/playbook_runs.on_domain_event). Everything is computed as of that day with
+services/flags.assess (the rules of domain/flags.py and domain/churn.py, the same reads as GET
+/v1/customers/{id}/flags) and stored on the profile (`flags_json`, `flags_scored_on`) with one
+conditional UpdateItem, so a redelivered event rewrites the same value and an older day never replaces
+a newer one. The scorer itself reads nothing more: its request budget stays as it is.
+
+DynamoDB requests per event: GetItem profile; BatchGetItem 60 metric days; GetItem signal log; Query
+contacts; Query renewals and GetItem forecast settings (what churn risk adds); the health model comes
+from the per-container cache after the first; one UpdateItem. So 7 requests, 8 on a cold container.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from keepwell.domain import flags as rules
 from keepwell.domain.customers import CustomerFlags, FlagNote, StoredFlag
 from keepwell.observability import logger
 from keepwell.schemas.messages import DomainEventIn
+from keepwell.services import churn
 from keepwell.services import flags as flag_service
 from keepwell.storage import customers as customer_store
 
@@ -46,15 +51,18 @@ def stored(flags: Iterable[rules.Flag]) -> list[StoredFlag]:
 
 
 def record_flags(workspace_id: str, customer_id: str, day: date) -> CustomerFlags | None:
-    """Compute the customer's flags as of `day` and store them; None when there is no active customer
-    or flags of a later day are already stored."""
+    """Compute the customer's flags, churn risk and CLTV as of `day` and store them; None when there is
+    no active customer or those of a later day are already stored."""
     customer = customer_store.get_customer(workspace_id, customer_id)
     if customer is None or customer.archived:
         return None
     if customer.flags is not None and customer.flags.scored_on > day:
         return None  # saves the reads; the write's condition is what guarantees it
-    _, result = flag_service.compute(workspace_id, customer, day)
-    flags = CustomerFlags(scored_on=day, red=stored(result.red), green=stored(result.green))
+    found = flag_service.assess(workspace_id, customer, day)
+    risk, value = churn.churn_scores(found)
+    flags = CustomerFlags(
+        scored_on=day, red=stored(found.result.red), green=stored(found.result.green), churn_risk=risk, cltv=value
+    )
     if not customer_store.save_flags(workspace_id, customer_id, flags):
         return None
     return flags
@@ -73,5 +81,6 @@ def on_domain_event(event: DomainEventIn) -> None:
             "scored_day": day.isoformat(),
             "red": [f.code for f in flags.red] if flags else None,
             "green": [f.code for f in flags.green] if flags else None,
+            "churn_risk": flags.churn_risk.score if flags and flags.churn_risk else None,
         },
     )

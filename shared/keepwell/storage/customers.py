@@ -355,8 +355,9 @@ def update_customer(before: Customer, after: Customer, audit: AuditItem | None =
 
 
 def save_flags(workspace_id: str, customer_id: str, flags: CustomerFlags) -> bool:
-    """Store the flags computed for a scored day on the profile, unless flags of a later day are there
-    (a late or redelivered event of an older day). The same day is rewritten: a rescoring later that
+    """Store the flags, churn risk and CLTV computed for a scored day on the profile (all in
+    `flags_json`, so they change together), unless those of a later day are there (a late or
+    redelivered event of an older day). The same day is rewritten: a rescoring later that
     day refreshes them, and a redelivery writes the same value. Leaves the profile's version alone
     (derived data, like the health). False when nothing was written (older day or no profile)."""
     key = keys.customer(workspace_id, customer_id)
