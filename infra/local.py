@@ -290,11 +290,10 @@ def start_stack(
     """
     from moto.server import ThreadedMotoServer
 
-    from infra.moto_patches import install_fast_queries, install_fast_transactions
+    from infra.moto_patches import install_all
 
     # moto copies the whole table per transaction and sorts it per Query otherwise (see the module).
-    install_fast_transactions()
-    install_fast_queries()
+    install_all()
 
     started = time.monotonic()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request

@@ -1,13 +1,22 @@
-"""Make moto's TransactWriteItems cost what the transaction touches, not what the table holds.
+"""Make moto cost what a request touches, not what the table or queue holds, nor what its generic
+machinery spends per attribute. Each patch keeps moto's semantics (the same results and errors):
 
-moto 5.2 backs up a transaction by deep-copying the whole table once per transaction item, so a
-two-item transaction costs ~230 ms on a 5,000-item table and over a second on 20,000 items: the
-local stack's daily scoring and ingestion commits slowed down as the demo grew. This keeps moto's
-semantics (all or nothing, the same errors) but backs up only the items the transaction names, and
-puts them back if it is cancelled.
+- `install_fast_transactions`: moto 5.2 backs up a transaction by deep-copying the whole table once
+  per transaction item, so a two-item transaction costs ~230 ms on a 5,000-item table and over a
+  second on 20,000 items: the local stack's daily scoring and ingestion commits slowed down as the
+  demo grew. This backs up only the items the transaction names, and puts them back if it is
+  cancelled.
+- `install_fast_queries`: a Query on the table's own key reads that partition, not a sorted table.
+- `install_fast_items`: moto re-measures the whole item for every attribute it stores (quadratic in
+  the attributes); the 400 KB limit is checked once per item instead.
+- `install_fast_attribute_values`: moto's request parser and response serializer walk each of an
+  AttributeValue's 10 members (the serializer with their aliases) for every value; only the one type
+  it holds is handled.
+- `install_fast_receives`: moto's ReceiveMessage computes every queue attribute, counting the queue's
+  messages, for each message it returns, only to read its retention period.
 
-    from infra.moto_patches import install_fast_transactions
-    install_fast_transactions()  # before handlers run; idempotent
+    from infra.moto_patches import install_all
+    install_all()  # before handlers run; idempotent
 
 Only for moto in this process (the local stack's ThreadedMotoServer, benchmarks, tests).
 """
@@ -111,3 +120,127 @@ def install_fast_queries() -> None:
     setattr(query, _INSTALLED, True)
     Table.all_items = all_items  # type: ignore[method-assign]
     Table.query = query  # type: ignore[method-assign]
+
+
+_MOTO_ITEM_LIMIT = 405000  # moto's LimitedSizeDict limit (between the real 400 KB and 410 KB)
+
+
+def install_fast_items() -> None:
+    """Check an item's size once when moto builds it, instead of once per attribute.
+
+    moto 5.2 stores an item's attributes in a `LimitedSizeDict` whose every insert sums the sizes of all
+    the attributes already there (each string re-encoded): quadratic in the attributes, ~50 µs to store
+    a 7-attribute health snapshot instead of ~20. Sizes only add up, so one check of the total raises
+    the same `ItemSizeTooLarge` for the same items; later updates of an item keep moto's own check.
+    """
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    if getattr(Item.__init__, _INSTALLED, False):
+        return
+
+    def item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        built = LimitedSizeDict.__new__(LimitedSizeDict)
+        dict.__init__(built)
+        size = 0
+        for key, value in attrs.items():
+            typed = DynamoType(value)
+            size += bytesize(key) + typed.size()
+            dict.__setitem__(built, key, typed)
+        if size > _MOTO_ITEM_LIMIT:
+            raise ItemSizeTooLarge
+        self.attrs = built
+
+    setattr(item_init, _INSTALLED, True)
+    Item.__init__ = item_init  # type: ignore[method-assign]
+
+
+def install_fast_attribute_values() -> None:
+    """Parse and serialise a DynamoDB AttributeValue by the one type it holds.
+
+    An AttributeValue is a structure of 10 optional members (S, N, B, SS, NS, BS, M, L, NULL, BOOL) of
+    which a value sets exactly one. moto 5.2's generic request parser and response serializer walk
+    all 10 for every value (the serializer also tries each member's aliases), which was most of what
+    they spent on a BatchWriteItem of 25 snapshots or a BatchGetItem of a few large items. For a dict
+    with a single key that is one of the members, no other member (nor any alias of one: lower case,
+    or the shape name of a set or list) can match, so handling that member alone, through the same
+    code, gives the same result. Anything else, and responses with key-path transformers, go the
+    original way.
+    """
+    from moto.core.parse import BaseJSONParser
+    from moto.core.serialize import BaseJSONSerializer
+
+    original_serialize = BaseJSONSerializer._serialize_type_structure
+    original_parse = BaseJSONParser._parse_structure
+    if getattr(original_serialize, _INSTALLED, False):
+        return
+
+    def single_member(shape: Any, value: Any) -> str | None:
+        if shape.name != "AttributeValue" or type(value) is not dict or len(value) != 1 or shape.is_document_type:
+            return None
+        key = next(iter(value))
+        member = shape.members.get(key)
+        return key if member is not None and member.serialization.get("name", key) == key else None
+
+    def serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        member_key = single_member(shape, value)
+        if member_key is None or getattr(self._value_picker, "response_transformers", None):
+            original_serialize(self, serialized, value, shape, key)
+            return
+        wrapper: Any = self.MAP_TYPE() if key else serialized
+        member_shape = shape.members[member_key]
+        member_shape.parent = shape  # as the original loop does
+        self._serialize_structure_member(wrapper, value, member_shape, member_key)
+        if key:
+            self._default_serialize(serialized, wrapper, shape, key)
+
+    def parse_structure(self: Any, shape: Any, value: Any) -> Any:
+        member_key = single_member(shape, value)
+        if member_key is None:
+            return original_parse(self, shape, value)
+        parsed = self.MAP_TYPE()
+        raw_value = value[member_key]
+        if raw_value is not None:
+            parsed[member_key] = self._parse_shape(shape.members[member_key], raw_value)
+        return parsed
+
+    setattr(serialize_type_structure, _INSTALLED, True)
+    BaseJSONSerializer._serialize_type_structure = serialize_type_structure  # type: ignore[method-assign]
+    BaseJSONParser._parse_structure = parse_structure  # type: ignore[method-assign]
+
+
+def install_fast_receives() -> None:
+    """Read a queue's retention period directly when moto checks a received message against it.
+
+    moto 5.2 calls `get_queue_attributes(queue, ["MessageRetentionPeriod"])` for every message a
+    ReceiveMessage returns, which builds the queue's whole attribute map three times, counting every
+    message in the queue each time: milliseconds per message with a hundred queued, as a recalculation's
+    fan-out keeps them. The period is the queue's `message_retention_period`, the attribute that map
+    reads.
+    """
+    from moto.sqs import models
+
+    original = models.SQSBackend.is_message_valid_based_on_retention_period
+    if getattr(original, _INSTALLED, False):
+        return
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention_period = self.get_queue(queue_name).message_retention_period
+        return bool(retention_period + message.sent_timestamp / 1000 > models.unix_time())
+
+    setattr(is_message_valid_based_on_retention_period, _INSTALLED, True)
+    models.SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+        is_message_valid_based_on_retention_period
+    )
+
+
+def install_all() -> None:
+    """Every patch above (idempotent): what the local stack, the tests and the benchmarks run on."""
+    install_fast_transactions()
+    install_fast_queries()
+    install_fast_items()
+    install_fast_attribute_values()
+    install_fast_receives()

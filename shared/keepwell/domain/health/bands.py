@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 
 from keepwell.domain.health.model import Band, HysteresisConfig
@@ -38,11 +39,12 @@ def check_band_table(bands: Sequence[Band]) -> list[Band]:
     return list(reversed(ordered))
 
 
+_TENTH = Decimal("0.1")
+
+
 def display_round(value: float) -> float:
     """Round half up to one decimal (what users see); floats like 70.25 are nudged by repr, not binary."""
-    from decimal import ROUND_HALF_UP, Decimal
-
-    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return float(Decimal(repr(value)).quantize(_TENTH, rounding=ROUND_HALF_UP))
 
 
 def classify(score: float, bands: Sequence[Band]) -> Band:

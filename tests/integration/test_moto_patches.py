@@ -1,0 +1,145 @@
+"""The embedded moto the tests, the local stack and the benchmarks run on (infra/moto_patches.py) answers
+as plain moto does: the patches change what a request costs, never what it returns or rejects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from infra.template import Resolver
+
+TABLE = "moto-patch-check"
+
+
+@pytest.fixture
+def dynamodb(aws: Resolver) -> Iterator[Any]:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    yield client
+
+
+EVERY_TYPE: dict[str, Any] = {
+    "pk": {"S": "p"},
+    "sk": {"S": "s"},
+    "text": {"S": "héllo"},
+    "empty": {"S": ""},
+    "number": {"N": "-12.5"},
+    "binary": {"B": b"\x00\x01\xff"},
+    "strings": {"SS": ["a", "b"]},
+    "numbers": {"NS": ["1", "2.5"]},
+    "binaries": {"BS": [b"x", b"y"]},
+    "nothing": {"NULL": True},
+    "yes": {"BOOL": True},
+    "no": {"BOOL": False},
+    "nested": {
+        "M": {
+            "list": {"L": [{"S": "x"}, {"N": "3"}, {"M": {"deep": {"BOOL": False}}}, {"L": []}]},
+            "empty_map": {"M": {}},
+            "set": {"SS": ["only"]},
+        }
+    },
+}
+
+
+def _normalised(item: dict[str, Any]) -> dict[str, Any]:
+    """Sets compare unordered; binaries as bytes whatever the client returned."""
+    out: dict[str, Any] = {}
+    for name, value in item.items():
+        ((kind, inner),) = value.items()
+        if kind in ("SS", "NS"):
+            out[name] = {kind: sorted(inner)}
+        elif kind == "BS":
+            out[name] = {kind: sorted(bytes(v) for v in inner)}
+        elif kind == "B":
+            out[name] = {kind: bytes(inner)}
+        elif kind == "M":
+            out[name] = {kind: _normalised(inner)}
+        elif kind == "L":
+            out[name] = {kind: [_normalised({"v": v})["v"] for v in inner]}
+        else:
+            out[name] = value
+    return out
+
+
+def test_every_attribute_type_comes_back_as_written_through_every_read(dynamodb: Any) -> None:
+    dynamodb.put_item(TableName=TABLE, Item=EVERY_TYPE)
+    dynamodb.batch_write_item(
+        RequestItems={TABLE: [{"PutRequest": {"Item": {**EVERY_TYPE, "sk": {"S": f"s{i}"}}}} for i in range(25)]}
+    )
+
+    got = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "s"}})["Item"]
+    batch = dynamodb.batch_get_item(RequestItems={TABLE: {"Keys": [{"pk": {"S": "p"}, "sk": {"S": "s7"}}]}})
+    queried = dynamodb.query(
+        TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}}
+    )["Items"]
+
+    assert _normalised(got) == _normalised(EVERY_TYPE)
+    assert _normalised(batch["Responses"][TABLE][0]) == _normalised({**EVERY_TYPE, "sk": {"S": "s7"}})
+    assert len(queried) == 26
+    assert all(_normalised({**q, "sk": {"S": "s"}}) == _normalised(EVERY_TYPE) for q in queried)
+
+
+def test_an_update_sees_and_returns_typed_values(dynamodb: Any) -> None:
+    dynamodb.put_item(TableName=TABLE, Item=EVERY_TYPE)
+
+    answer = dynamodb.update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "p"}, "sk": {"S": "s"}},
+        UpdateExpression="SET #n = #n + :one, nested.#l[0] = :b REMOVE yes",
+        ConditionExpression="#n = :before AND attribute_exists(#b)",
+        ExpressionAttributeNames={"#n": "number", "#l": "list", "#b": "binary"},
+        ExpressionAttributeValues={":one": {"N": "1"}, ":before": {"N": "-12.5"}, ":b": {"B": b"\x02"}},
+        ReturnValues="ALL_NEW",
+    )["Attributes"]
+
+    assert answer["number"] == {"N": "-11.5"}
+    assert bytes(answer["nested"]["M"]["list"]["L"][0]["B"]) == b"\x02"
+    assert "yes" not in answer
+    resource = boto3.resource("dynamodb", region_name="us-east-1").Table(TABLE)
+    assert resource.get_item(Key={"pk": "p", "sk": "s"})["Item"]["number"] == Decimal("-11.5")
+
+
+def test_an_item_over_the_size_limit_is_still_rejected_and_one_under_it_kept(dynamodb: Any) -> None:
+    half = "x" * 200_000
+    with pytest.raises(ClientError) as error:
+        dynamodb.put_item(
+            TableName=TABLE,
+            Item={"pk": {"S": "p"}, "sk": {"S": "big"}, "a": {"S": half}, "b": {"S": half + "y" * 6_000}},
+        )
+    assert "Item size has exceeded the maximum allowed size" in str(error.value)
+    dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "p"}, "sk": {"S": "fits"}, "a": {"S": half}, "b": {"S": half}})
+
+    kept = dynamodb.scan(TableName=TABLE)["Items"]
+    assert [item["sk"]["S"] for item in kept] == ["fits"]
+
+
+def test_a_message_is_received_within_its_queue_retention_and_not_past_it(aws: Resolver) -> None:
+    from moto.sqs.models import sqs_backends
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="patch-check", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    queue = sqs_backends["123456789012"]["us-east-1"].queues["patch-check"]
+    sqs.send_message(QueueUrl=url, MessageBody="fresh")
+    fresh = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=fresh[0]["ReceiptHandle"])
+    sqs.send_message(QueueUrl=url, MessageBody="stale")
+    stale_message: Any = queue._messages[0]
+    stale_message.sent_timestamp -= 61_000  # sent 61 s ago, past the 60 s retention
+
+    stale = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+
+    assert [m["Body"] for m in fresh] == ["fresh"]
+    assert stale == []
