@@ -28,8 +28,10 @@ run: $(STAMP)
 recalc: $(STAMP)
 	$(BIN)/python -m infra.local recalc
 
+# Two pytest workers, one per core (pytest-xdist); --dist loadfile keeps each test file on one worker, so a
+# module's local stack, seed or `sam build` is built once. Run one file serially with plain `pytest FILE`.
 test: $(STAMP) $(SAM_STAMP)
-	KEEPWELL_SAM=$(CURDIR)/$(SAM_VENV)/bin/sam $(BIN)/python -m pytest
+	KEEPWELL_SAM=$(CURDIR)/$(SAM_VENV)/bin/sam $(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check functions shared infra tests bench

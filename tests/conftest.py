@@ -3,6 +3,7 @@ that drives the real handlers with API Gateway proxy events built from the templ
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterator
@@ -29,12 +30,15 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
+from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
 from infra.apigw import match_route, proxy_event
 from infra.functions import FakeLambdaContext, load_handler
-from infra.moto_patches import install_fast_queries, install_fast_transactions
+from infra.moto_patches import install_all
 from infra.resources import create_stack_resources
 from infra.template import Resolver, function_environment, load_template
 from keepwell import clock, ids
@@ -47,9 +51,20 @@ from keepwell.storage import health_models
 
 FROZEN_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
-# The same embedded DynamoDB as the local stack: transactions back up what they touch, not the table.
-install_fast_transactions()
-install_fast_queries()
+# The same embedded moto as the local stack and the benchmarks: the patches keep its semantics and drop
+# its per-table and per-attribute costs (transactions back up what they touch, not the table).
+install_all()
+
+# Each botocore session parses the service JSON again (~30,000 objects for DynamoDB), pynamodb opens one
+# session per model class and every test opens more: the cyclic GC then rescanned about a million
+# long-lived objects several times a test, half the suite's time. The models are read-only: one loader.
+botocore.session.create_loader = functools.lru_cache(maxsize=None)(botocore.loaders.create_loader)
+
+# Property tests must prove the same thing on every run and every worker: examples come from a hash of
+# the test (derandomize, which also means no example database), and no wall-clock deadline or slowness
+# check, which a loaded machine or a second pytest worker would trip at random. Counts stay per test.
+settings.register_profile("keepwell", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("keepwell")
 
 
 @pytest.fixture(autouse=True)
