@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from keepwell.domain.churn import CHURN_NOTE_MAX, ChurnReason, RiskLevel
+from keepwell.domain.churn import CHURN_NOTE_MAX, ChurnReason
+from keepwell.domain.customers import StoredChurnRisk, StoredCltv
 from keepwell.domain.renewals import UPCOMING_WINDOWS, ForecastCategory, Renewal
 from keepwell.domain.upsell import Recommendation, RuleBody, Trigger, UpsellRule
 
@@ -272,25 +273,13 @@ class FlagsOut(BaseModel):
     escalation: EscalationOut
 
 
-class ScorePartOut(BaseModel):
-    factor: str
-    points: float
-    detail: str
+# The API shows churn risk and CLTV as they are stored with each score (domain/customers.py).
+class ChurnRiskOut(StoredChurnRisk):
+    """Score 0-100, level (low < 30 <= medium < 60 <= high) and the parts that add up to it."""
 
 
-class ChurnRiskOut(BaseModel):
-    score: float
-    level: RiskLevel  # low < 30 <= medium < 60 <= high
-    parts: list[ScorePartOut]
-
-
-class CltvOut(BaseModel):
-    value: float
-    arr: float
-    gross_margin: float
-    annual_churn_probability: float
-    expected_lifetime_years: float
-    explanation: str
+class CltvOut(StoredCltv):
+    pass
 
 
 class ScoresOut(BaseModel):
