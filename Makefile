@@ -35,6 +35,7 @@ test: $(STAMP) $(SAM_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check functions shared infra tests bench
+	$(BIN)/ruff format --check functions shared infra tests bench
 	$(BIN)/mypy shared functions infra
 
 sam-build: $(SAM_STAMP)

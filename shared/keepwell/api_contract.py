@@ -58,6 +58,8 @@ CUSTOMER = "/v1/customers/{customer_id}"
 RENEWAL = CUSTOMER + "/renewals/{renewal_id}"
 WEBHOOK = "/v1/webhooks/{subscription_id}"
 
+# One operation a line or two, read as a table.
+# fmt: off
 OPERATIONS: tuple[Operation, ...] = (
     _op("GET", "/v1/openapi.json", "This document (OpenAPI 3.1)", "meta", auth="public"),
     _op("GET", "/v1/me", "The caller's user and workspace", "me", answer=users.MeOut),
@@ -240,6 +242,7 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("POST", "/v1/integrations/{provider}/{workspace_id}", "A provider's signed webhook", "integrations",
         auth="signature"),
 )
+# fmt: on
 
 
 def operations() -> tuple[Operation, ...]:

@@ -77,9 +77,7 @@ def json_response(payload: BaseModel | dict[str, Any] | list[Any], status: int =
 PERMISSION_ATTRIBUTE = "keepwell_permission"  # where a registered view keeps what it needs
 
 
-def route(
-    app: Routable, path: str, methods: list[str], *, permission: RoutePermission
-) -> Callable[[View], View]:
+def route(app: Routable, path: str, methods: list[str], *, permission: RoutePermission) -> Callable[[View], View]:
     """Register a view whose domain errors become enveloped 4xx responses.
 
     `permission` is required: a (feature, action) of the permission table, checked here before the

@@ -253,9 +253,11 @@ def test_the_api_stage_throttles_every_method_and_answers_429_in_the_envelope():
     assert {"ResourcePath": "/*", "HttpMethod": "*"}.items() <= settings[0].items()
     assert settings[0]["ThrottlingRateLimit"] == {"Ref": "ApiThrottleRateLimit"}
     assert settings[0]["ThrottlingBurstLimit"] == {"Ref": "ApiThrottleBurstLimit"}
-    assert 0 < template["Parameters"]["ApiThrottleRateLimit"]["Default"] <= template["Parameters"][
-        "ApiThrottleBurstLimit"
-    ]["Default"]
+    assert (
+        0
+        < template["Parameters"]["ApiThrottleRateLimit"]["Default"]
+        <= template["Parameters"]["ApiThrottleBurstLimit"]["Default"]
+    )
     throttled = api["Properties"]["GatewayResponses"]["THROTTLED"]
     assert throttled["StatusCode"] == "429"
     body = json.loads(throttled["ResponseTemplates"]["application/json"])

@@ -64,9 +64,11 @@ def test_require_allows_exactly_the_roles_of_the_table(role):
 
 def test_the_roles_rights_follow_the_issue():
     assert all(permissions.is_allowed("admin", f, a) for f, actions in permissions.TABLE.items() for a in actions)
-    assert all(permissions.is_allowed("director", f, "read") for f in permissions.TABLE if f not in {
-        "integrations", "api_keys", "webhooks", "settings"
-    })
+    assert all(
+        permissions.is_allowed("director", f, "read")
+        for f in permissions.TABLE
+        if f not in {"integrations", "api_keys", "webhooks", "settings"}
+    )
     assert [a for f, actions in permissions.TABLE.items() for a in actions if permissions.is_allowed("viewer", f, a)]
     viewer_rights = [(f, a) for f, actions in permissions.TABLE.items() for a in actions if a != "read"]
     assert not any(permissions.is_allowed("viewer", f, a) for f, a in viewer_rights)
