@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict
+
 from keepwell.errors import InvalidInput
 
 ChurnReason = Literal["price", "competition", "strategy_shift", "product", "executive_churn", "other"]
@@ -134,8 +136,11 @@ def churn_risk(inputs: RiskInputs) -> ChurnRisk:
     return ChurnRisk(round(max(0.0, min(100.0, total)), 1), tuple(parts))
 
 
-@dataclass(frozen=True)
-class Cltv:
+class Cltv(BaseModel):
+    """A CLTV and how it was reached; stored as it is with each score (domain/customers.CustomerFlags)."""
+
+    model_config = ConfigDict(frozen=True)
+
     value: float
     arr: float
     gross_margin: float
@@ -144,12 +149,19 @@ class Cltv:
     explanation: str
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return self.model_dump()
 
 
 def cltv(arr: float, risk: ChurnRisk, status: str, gross_margin: float = DEFAULT_GROSS_MARGIN) -> Cltv:
     if status == "churned":
-        return Cltv(0.0, arr, gross_margin, 1.0, 0.0, "a churned customer has no future value")
+        return Cltv(
+            value=0.0,
+            arr=arr,
+            gross_margin=gross_margin,
+            annual_churn_probability=1.0,
+            expected_lifetime_years=0.0,
+            explanation="a churned customer has no future value",
+        )
     probability = max(risk.score / 100, MIN_ANNUAL_CHURN)
     lifetime = 1 / probability
     value = round(arr * gross_margin * lifetime, 2)
@@ -157,4 +169,11 @@ def cltv(arr: float, risk: ChurnRisk, status: str, gross_margin: float = DEFAULT
         f"ARR {arr:,.2f} x gross margin {gross_margin:g} x expected lifetime {lifetime:.2f} years "
         f"(1 / annual churn probability {probability:.2f}, from churn risk {risk.score:g}) = {value:,.2f}"
     )
-    return Cltv(value, arr, gross_margin, round(probability, 4), round(lifetime, 2), explanation)
+    return Cltv(
+        value=value,
+        arr=arr,
+        gross_margin=gross_margin,
+        annual_churn_probability=round(probability, 4),
+        expected_lifetime_years=round(lifetime, 2),
+        explanation=explanation,
+    )

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from keepwell.domain.churn import RiskLevel
+from keepwell.domain.churn import Cltv, RiskLevel
 from keepwell.errors import InvalidInput
 
 CustomerStatus = Literal["active", "trial", "churned", "paused"]
@@ -77,15 +77,6 @@ class StoredChurnRisk(BaseModel):
     parts: list[RiskPart] = Field(default_factory=list)
 
 
-class StoredCltv(BaseModel):
-    value: float
-    arr: float
-    gross_margin: float
-    annual_churn_probability: float
-    expected_lifetime_years: float
-    explanation: str
-
-
 class CustomerFlags(BaseModel):
     """The red and green flags, churn risk and CLTV computed after the customer's latest daily score
     (services/customer_flags). Items stored before churn risk and CLTV were kept read them as None."""
@@ -94,7 +85,7 @@ class CustomerFlags(BaseModel):
     red: list[StoredFlag] = Field(default_factory=list)
     green: list[StoredFlag] = Field(default_factory=list)
     churn_risk: StoredChurnRisk | None = None
-    cltv: StoredCltv | None = None
+    cltv: Cltv | None = None
 
 
 class Customer(BaseModel):

@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from keepwell.domain.churn import CHURN_NOTE_MAX, ChurnReason
-from keepwell.domain.customers import StoredChurnRisk, StoredCltv
+from keepwell.domain.churn import CHURN_NOTE_MAX, ChurnReason, Cltv
+from keepwell.domain.customers import StoredChurnRisk
 from keepwell.domain.renewals import UPCOMING_WINDOWS, ForecastCategory, Renewal
 from keepwell.domain.upsell import Recommendation, RuleBody, Trigger, UpsellRule
 
@@ -278,7 +278,7 @@ class ChurnRiskOut(StoredChurnRisk):
     """Score 0-100, level (low < 30 <= medium < 60 <= high) and the parts that add up to it."""
 
 
-class CltvOut(StoredCltv):
+class CltvOut(Cltv):
     pass
 
 

@@ -18,8 +18,8 @@ from typing import Literal
 from keepwell import clock
 from keepwell.auth import Caller
 from keepwell.domain import churn as rules
-from keepwell.domain.churn import ChurnRisk, RiskInputs
-from keepwell.domain.customers import Customer, StoredChurnRisk, StoredCltv
+from keepwell.domain.churn import ChurnRisk, Cltv, RiskInputs
+from keepwell.domain.customers import Customer, StoredChurnRisk
 from keepwell.domain.renewals import Renewal, proposed_delta
 from keepwell.domain.timeline import TimelineEntry
 from keepwell.errors import Conflict
@@ -163,14 +163,14 @@ def risk_of(found: flag_service.Assessment) -> ChurnRisk:
     )
 
 
-def churn_scores(found: flag_service.Assessment) -> tuple[StoredChurnRisk, StoredCltv]:
+def churn_scores(found: flag_service.Assessment) -> tuple[StoredChurnRisk, Cltv]:
     """Churn risk and CLTV of an assessment, as stored with each score and answered by /scores."""
     risk = risk_of(found)
     value = rules.cltv(found.customer.arr, risk, found.customer.status)
-    return StoredChurnRisk.model_validate(risk.as_dict()), StoredCltv.model_validate(value.as_dict())
+    return StoredChurnRisk.model_validate(risk.as_dict()), value
 
 
-def stored_scores(customer: Customer) -> tuple[date, StoredChurnRisk, StoredCltv] | None:
+def stored_scores(customer: Customer) -> tuple[date, StoredChurnRisk, Cltv] | None:
     """(scored day, churn risk, CLTV) stored with the customer's latest score; None when none are stored
     yet, or the customer churned after that score (a churned customer is 100 / CLTV 0 by the rules; the
     next daily score stores that)."""
