@@ -18,16 +18,20 @@ from keepwell.storage import health_models as model_store
 from keepwell.storage import segments as segment_store
 
 
+def condition_fields(workspace_id: str) -> dict[str, str]:
+    """The fields a segment condition of this workspace may name, with their types (custom field
+    definitions and the model's dimensions included)."""
+    definitions = {d.key: d.type for d in field_store.list_definitions(workspace_id)}
+    model, _ = model_store.get_current_model(workspace_id)
+    return dict(segment_fields(definitions, [d.key for d in model.dimensions]))
+
+
 def refresh(workspace_id: str, day: date) -> list[str]:
     """Store the workspace's segment tallies as of now and return its (not archived) customer ids, by
     name. Without segments the customers are listed all the same and the (empty) tally is stored, so a
     deleted last segment stops the alert."""
     saved = [SavedSegment(s.segment_id, s.name, s.condition) for s in segment_store.list_segments(workspace_id)]
-    fields: dict[str, str] = {}
-    if saved:
-        definitions = {d.key: d.type for d in field_store.list_definitions(workspace_id)}
-        model, _ = model_store.get_current_model(workspace_id)
-        fields = dict(segment_fields(definitions, [d.key for d in model.dimensions]))
+    fields = condition_fields(workspace_id) if saved else {}
     rows = [row for row, _ in segment_store.iter_health_rows(workspace_id)]
     baselines = tally_segments(day, saved, fields, rows)
     segment_store.put_segment_baselines(workspace_id, baselines)

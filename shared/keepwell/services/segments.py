@@ -10,7 +10,7 @@ from keepwell import clock, ids, permissions
 from keepwell.auth import Caller
 from keepwell.domain import conditions
 from keepwell.domain.conditions import Rule
-from keepwell.domain.segments import SegmentRule, is_member, segment_benchmarks, segment_fields, stored_rule
+from keepwell.domain.segments import SegmentRule, is_member, segment_benchmarks, stored_rule
 from keepwell.errors import Conflict, InvalidInput, NotFound
 from keepwell.schemas.customers import CustomerOut
 from keepwell.schemas.segments import (
@@ -21,8 +21,8 @@ from keepwell.schemas.segments import (
     SegmentOut,
     SegmentPatchIn,
 )
+from keepwell.services.segment_baselines import condition_fields
 from keepwell.storage import audit as audit_store
-from keepwell.storage import custom_fields as field_store
 from keepwell.storage import health_models as model_store
 from keepwell.storage import segments as store
 
@@ -30,12 +30,6 @@ MAX_SEGMENTS = 100
 # Members are found by evaluating the condition customer by customer (in name order); one request
 # examines at most this many before answering with what it found and a cursor to continue.
 MAX_EXAMINED = 2000
-
-
-def condition_fields(workspace_id: str) -> dict[str, str]:
-    definitions = {d.key: d.type for d in field_store.list_definitions(workspace_id)}
-    model, _ = model_store.get_current_model(workspace_id)
-    return dict(segment_fields(definitions, [d.key for d in model.dimensions]))
 
 
 def _compile(condition: Any, fields: dict[str, str]) -> Rule:
