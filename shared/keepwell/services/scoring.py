@@ -305,7 +305,7 @@ class Scored:
 
 
 def _stamp(snapshot: HealthSnapshot, version: int) -> HealthSnapshot:
-    # The stored model version (0 = the default model never saved) rather than the model's own field.
+    # The version the caller stores under; scoring_jobs prepares models with it already, so no copy there.
     return snapshot if snapshot.model_version == version else snapshot.model_copy(update={"model_version": version})
 
 

@@ -99,7 +99,7 @@ def _prepare(workspace_id: str, version: int, model: HealthModel) -> PreparedMod
     if cached is None or (cached.model is not model and cached.model != model):
         if len(_prepared) > 256:
             _prepared.clear()
-        cached = PreparedModel.of(model)
+        cached = PreparedModel.of(model, version)
         _prepared[(workspace_id, version)] = cached
     return cached
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -17,14 +16,10 @@ from pynamodb.transactions import TransactWrite
 from keepwell.domain.contacts import Contact
 from keepwell.errors import NotFound
 from keepwell.storage import keys
-from keepwell.storage.models import ContactItem, CustomerItem
+from keepwell.storage.models import ContactItem, CustomerItem, table_connection
 
 ENTITY = "contact"
 ChampionChange = Literal["set", "unset"] | None
-
-
-def _connection() -> Connection:
-    return Connection(region=ContactItem.Meta.region)
 
 
 def to_item(contact: Contact) -> ContactItem:
@@ -103,7 +98,7 @@ def save_contact(contact: Contact, *, create: bool, champion: ChampionChange, no
     profile = keys.customer(contact.workspace_id, contact.customer_id)
     exists = ContactItem.pk.exists() if not create else ContactItem.pk.does_not_exist()
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=table_connection()) as tx:
             tx.save(item, condition=exists)
             if champion is None:
                 tx.condition_check(CustomerItem, profile.pk, profile.sk, condition=CustomerItem.pk.exists())
@@ -131,7 +126,7 @@ def delete_contact(contact: Contact, *, now_iso: str) -> None:
     item = to_item(contact)
     profile = keys.customer(contact.workspace_id, contact.customer_id)
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=table_connection()) as tx:
             tx.delete(item, condition=ContactItem.pk.exists())
             if contact.is_champion:
                 tx.update(

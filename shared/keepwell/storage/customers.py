@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -26,7 +25,7 @@ from keepwell.domain.customers import Customer, CustomerFlags, normalise_domain
 from keepwell.errors import Conflict, NotFound
 from keepwell.storage import cursors, keys
 from keepwell.storage.audit import AuditItem
-from keepwell.storage.models import CustomerAliasItem, CustomerItem, Gsi1, Gsi2, TableItem
+from keepwell.storage.models import CustomerAliasItem, CustomerItem, Gsi1, Gsi2, TableItem, table_connection
 
 ENTITY = "customer"
 ALIAS_ENTITY = "customer_alias"
@@ -34,10 +33,6 @@ MEMBERSHIP_ENTITY = "portfolio_membership"
 PORTFOLIO_PAGE = 100  # memberships read per Query page and profiles per BatchGetItem (its maximum)
 _NUMBER_FIELDS = ("arr", "mrr", "employee_count", "seats", "nps", "health_score")
 _SET_FIELDS = ("co_owner_ids", "tags")
-
-
-def _connection() -> Connection:
-    return Connection(region=CustomerItem.Meta.region)
 
 
 # --- mapping between the entity and its items ---------------------------------------------------
@@ -287,7 +282,7 @@ def create_customer(customer: Customer) -> Customer:
     aliases = _alias_keys(customer)
     labels = [*aliases, "profile"]  # TransactWrite sends puts in the order they were added
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=table_connection()) as tx:
             for key in aliases.values():
                 tx.save(_alias_item(key, customer), condition=CustomerAliasItem.pk.does_not_exist())
             memberships = list(_memberships(customer).values())
@@ -333,7 +328,7 @@ def update_customer(before: Customer, after: Customer, audit: AuditItem | None =
     )
     profile_key = keys.customer(before.workspace_id, before.customer_id)
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=table_connection()) as tx:
             for _, key in deletes:
                 tx.delete(_alias_item(key, before), condition=CustomerAliasItem.customer_id == before.customer_id)
             for membership in left:

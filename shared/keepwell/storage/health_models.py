@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -25,7 +24,7 @@ from keepwell.errors import Conflict
 from keepwell.settings import Settings, get_settings
 from keepwell.storage import cursors, keys
 from keepwell.storage.audit import AuditItem
-from keepwell.storage.models import TableItem
+from keepwell.storage.models import TableItem, table_connection
 
 ENTITY = "health_model"
 POINTER_ENTITY = "health_model_current"
@@ -185,7 +184,7 @@ def save_version(
         else HealthModelItem.version == previous_version
     )
     try:
-        with TransactWrite(connection=Connection(region=HealthModelItem.Meta.region)) as tx:
+        with TransactWrite(connection=table_connection()) as tx:
             tx.save(_item(version_key, ENTITY, workspace_id, stored), condition=HealthModelItem.pk.does_not_exist())
             tx.save(_item(pointer_key, POINTER_ENTITY, workspace_id, stored), condition=pointer_condition)
             if audit is not None:

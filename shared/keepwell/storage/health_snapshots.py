@@ -23,7 +23,6 @@ from datetime import date
 from typing import Any, Literal
 
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -39,7 +38,7 @@ from keepwell.storage import keys
 from keepwell.storage import segments as segment_store
 from keepwell.storage.customers import to_customer
 from keepwell.storage.metrics import UsageHistoryItem, batch_write_raw
-from keepwell.storage.models import CustomerItem, TableItem
+from keepwell.storage.models import CustomerItem, TableItem, table_connection
 from keepwell.storage.signal_logs import SignalLogItem
 
 ENTITY = "health_snapshot"
@@ -153,12 +152,6 @@ def _profile_health(item: ProfileHealthItem) -> ProfileHealth:
 
 
 # --- reads ---------------------------------------------------------------------------------------
-def _connection() -> Connection:
-    # The model's cached connection (one botocore client per container); a new Connection per call
-    # would build a new botocore session and client every time.
-    return SnapshotItem._get_connection().connection
-
-
 def batch_get_raw(
     item_keys: Sequence[keys.Key], attributes: Sequence[str] | None = None, consistent: bool = False
 ) -> list[dict[str, Any]]:
@@ -327,7 +320,7 @@ def write_day(
     )
     profile_key = keys.customer(workspace_id, customer_id)
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=table_connection()) as tx:
             tx.save(
                 _snapshot_item(workspace_id, customer_id, snapshot, version, inputs),
                 condition=snapshot_condition,

@@ -28,7 +28,6 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
@@ -36,7 +35,7 @@ from keepwell.domain.playbooks import EnrolmentState, Playbook, PlaybookDefiniti
 from keepwell.errors import Conflict, NotFound
 from keepwell.storage import cursors, keys
 from keepwell.storage.audit import AuditItem
-from keepwell.storage.models import TableItem
+from keepwell.storage.models import TableItem, table_connection
 
 PLAYBOOK_ENTITY = "playbook"
 VERSION_ENTITY = "playbook_version"
@@ -45,11 +44,6 @@ RUN_ENTITY = "playbook_run"
 STEP_ENTITY = "playbook_step"
 STATE_ENTITY = "playbook_state"
 LISTING_PREFIX = "PLAYBOOK"  # PLAYBOOK#<id> items and the PLAYBOOKS#DEFAULTS marker, in one Query
-
-
-def _connection() -> Connection:
-    """The table's own connection (creating a client per transaction costs more than the write)."""
-    return PlaybookItem._get_connection().connection
 
 
 def _conditional_failed(error: Exception) -> bool:
@@ -143,7 +137,7 @@ def create_playbook(playbook: Playbook, audit: AuditItem | None = None) -> bool:
     False if the id is taken."""
     ws, pid = playbook.workspace_id, playbook.playbook_id
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=table_connection()) as tx:
             tx.save(
                 _item(keys.playbook(ws, pid), PLAYBOOK_ENTITY, playbook),
                 condition=PlaybookItem.pk.does_not_exist(),
@@ -164,7 +158,7 @@ def update_playbook(before: Playbook, after: Playbook, audit: AuditItem | None =
     (with its audit entry, when given, in the same transaction)."""
     ws, pid = after.workspace_id, after.playbook_id
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=table_connection()) as tx:
             tx.save(
                 _item(keys.playbook(ws, pid), PLAYBOOK_ENTITY, after),
                 condition=(PlaybookItem.version == before.version),

@@ -14,7 +14,6 @@ from datetime import date
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -24,7 +23,7 @@ from keepwell.errors import Conflict, NotFound
 from keepwell.storage import keys
 from keepwell.storage.audit import AuditItem
 from keepwell.storage.customers import to_customer
-from keepwell.storage.models import CustomerItem, TableItem
+from keepwell.storage.models import CustomerItem, TableItem, table_connection
 
 ENTITY = "renewal"
 SETTINGS_ENTITY = "renewal_settings"
@@ -68,10 +67,6 @@ class ChurnRecordItem(TableItem):
     churned_by = UnicodeAttribute()
     arr_lost = NumberAttribute(default=0)
     previous_status = UnicodeAttribute()
-
-
-def _connection() -> Connection:
-    return Connection(region=RenewalItem.Meta.region)
 
 
 # --- mapping ----------------------------------------------------------------------------------------
@@ -169,7 +164,7 @@ def update_renewal(before: Renewal, after: Renewal, audit: AuditItem | None = No
     in the same transaction (nothing is written when either fails)."""
     after = after.model_copy(update={"version": before.version + 1})
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=table_connection()) as tx:
             tx.save(to_item(after), condition=RenewalItem.version == before.version)
             if audit is not None:
                 tx.save(audit, condition=AuditItem.pk.does_not_exist())
@@ -267,7 +262,7 @@ def mark_churned(
         }
     )
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=table_connection()) as tx:
             tx.update(
                 CustomerItem(profile_key.pk, profile_key.sk),
                 actions=[

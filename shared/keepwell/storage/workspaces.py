@@ -9,7 +9,6 @@ when two admins demote each other at the same instant (one of the two transactio
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -19,7 +18,7 @@ from keepwell import clock
 from keepwell.errors import Conflict
 from keepwell.permissions import WORKSPACE_ADMIN
 from keepwell.storage import keys
-from keepwell.storage.models import TableItem, UserItem, WorkspaceItem
+from keepwell.storage.models import TableItem, UserItem, WorkspaceItem, table_connection
 
 
 class CountedWorkspaceItem(WorkspaceItem):
@@ -109,7 +108,7 @@ def update_user(item: UserItem, *, role: str | None = None, active: bool | None 
         return item
     ensure_admin_count(item.workspace_id)
     try:
-        with TransactWrite(connection=_connection()) as transaction:
+        with TransactWrite(connection=table_connection()) as transaction:
             transaction.update(item, actions=actions, condition=unchanged)  # first: reason 0
             _count_admins(transaction, item.workspace_id, item.user_id, delta)
     except TransactWriteError as error:
@@ -122,10 +121,6 @@ def update_user(item: UserItem, *, role: str | None = None, active: bool | None 
 
 
 # --- the admin count --------------------------------------------------------------------------------
-def _connection() -> Connection:
-    return Connection(region=UserItem.Meta.region)
-
-
 def _is_active_admin(role: str | None, active: bool | None) -> bool:
     return role == WORKSPACE_ADMIN and bool(active)
 
@@ -210,7 +205,7 @@ def _write_user(before: UserItem | None, after: UserItem) -> None:
         return
     ensure_admin_count(after.workspace_id)
     try:
-        with TransactWrite(connection=_connection()) as transaction:
+        with TransactWrite(connection=table_connection()) as transaction:
             transaction.save(after, condition=unchanged)  # puts before updates: reason 0
             _count_admins(transaction, after.workspace_id, after.user_id, delta)
     except TransactWriteError as error:
@@ -244,7 +239,7 @@ def accept_invitation(invitation: InvitationItem, user: UserItem, accepted_at: s
     if _is_active_admin(user.role, user.active):
         ensure_admin_count(user.workspace_id)
     try:
-        with TransactWrite(connection=_connection()) as transaction:
+        with TransactWrite(connection=table_connection()) as transaction:
             transaction.update(
                 invitation,
                 actions=[

@@ -502,12 +502,13 @@ class PreparedModel:
 
     model: HealthModel
     expressions: Mapping[str, CompiledExpression]
+    version: int  # what snapshots record: the stored version (0 = the default model, never saved)
 
     @classmethod
-    def of(cls, model: HealthModel) -> PreparedModel:
+    def of(cls, model: HealthModel, version: int | None = None) -> PreparedModel:
         allowed = expression_names(model.variables)
         compiled = {d.key: compile_expression(d.expression, allowed) for d in model.dimensions if d.expression}
-        return cls(model, compiled)
+        return cls(model, compiled, model.version if version is None else version)
 
     def index(self, signals: CustomerSignals) -> SignalIndex:
         config = self.model.sentiment

@@ -126,7 +126,7 @@ class Scorer:
             ],
             na_dimensions=result.na_dimensions,
             coverage=result.coverage,
-            model_version=self.model.version,
+            model_version=self.prepared.version,
             top_positive=_items(positives),
             top_negative=_items(negatives),
             explanation=explain(result, ranked, band_name, name),
