@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -27,7 +29,23 @@ def load_handler(function_id: str) -> Handler:
     if code_dir not in sys.path:
         sys.path.insert(0, code_dir)
     module = importlib.import_module(module_name)
-    return getattr(module, attribute)
+    return _dropping_disabled_metrics(getattr(module, attribute))
+
+
+def _dropping_disabled_metrics(handler: Handler) -> Handler:
+    """Locally, quiet runs disable metrics; powertools then neither prints nor clears them at the end of
+    an invocation, so they pile up and print as EMF lines whenever a metric reaches 100 values."""
+    from keepwell.observability import metrics
+
+    @functools.wraps(handler)
+    def invoke(event: dict[str, Any], context: Any) -> Any:
+        try:
+            return handler(event, context)
+        finally:
+            if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
+                metrics.clear_metrics()
+
+    return invoke
 
 
 class FakeLambdaContext:

@@ -320,6 +320,18 @@ def test_a_poison_record_fails_alone_while_its_batch_mates_are_scored(
     assert [e.detail["customer_id"] for e in published] == ["good"]
 
 
+def test_disabled_metrics_print_no_emf_lines_however_many_batches_the_scorer_handles(
+    workspace: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    # The local stack and the benchmarks disable metrics; powertools would still keep every invocation's
+    # values and print them all once a metric reached 100 (the flood `make run` used to show).
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    capsys.readouterr()
+    for _ in range(101):
+        assert score("not json")["batchItemFailures"]
+    assert '"_aws"' not in capsys.readouterr().out
+
+
 def test_scorer_max_receives_is_the_scoring_queues_max_receive_count():
     queue = resources_of_type(load_template(), "AWS::SQS::Queue")["ScoringQueue"]
     assert int(queue["Properties"]["RedrivePolicy"]["maxReceiveCount"]) == scoring_jobs.MAX_RECEIVES
