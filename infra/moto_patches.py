@@ -90,8 +90,10 @@ def install_fast_queries() -> None:
     so a two-item Query cost ~90 ms at 40 demo customers and ~0.5 s at 320. For a Query on the
     table's partition key (not an index) the candidates are exactly that partition's items, which
     moto keeps in a dict per hash key: hand those to the unchanged Query code, sorted as
-    `all_items` would sort them. Index queries are left as they are. Thread-local, so a concurrent
-    request in moto's threaded server still sees the whole table.
+    `all_items` would sort them. An index Query still looks at every item (moto keeps no index), but
+    without sorting the whole table first: at 10,000 customers (~30,000 items) each page of the
+    customer listing took ~2 s. Thread-local, so a concurrent request in moto's threaded server still
+    sees the whole table.
     """
     from moto.dynamodb.models.table import Table
 
@@ -108,10 +110,17 @@ def install_fast_queries() -> None:
 
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = kwargs.get("index_name") if len(args) < 7 else args[6]
-        if index_name or not self.range_key_attr or hash_key is None:
+        if not self.range_key_attr:
             return original_query(self, hash_key, *args, **kwargs)
-        partition = self.items.get(hash_key, {})
-        _PARTITION.scope = (self, sorted(partition.values(), key=lambda item: item.range_key))
+        if index_name:
+            # moto sorts an index query's matches by the index and table keys (a total order) after
+            # filtering them, so the table-wide sort before it decides nothing: skip it.
+            candidates = [item for partition in self.items.values() for item in partition.values()]
+        elif hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        else:
+            candidates = sorted(self.items.get(hash_key, {}).values(), key=lambda item: item.range_key)
+        _PARTITION.scope = (self, candidates)
         try:
             return original_query(self, hash_key, *args, **kwargs)
         finally:

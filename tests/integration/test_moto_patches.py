@@ -92,6 +92,44 @@ def test_every_attribute_type_comes_back_as_written_through_every_read(dynamodb:
     assert all(_normalised({**q, "sk": {"S": "s"}}) == _normalised(EVERY_TYPE) for q in queried)
 
 
+def test_queries_return_their_partition_or_index_entries_in_key_order_page_by_page(aws: Resolver) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    table = aws.physical["KeepwellTable"]["Ref"]
+    # Interleaved partitions; index entries with tied index sort keys and items missing from the index.
+    items = [
+        {
+            "pk": {"S": f"P#{n % 3}"},
+            "sk": {"S": f"S#{n:02}"},
+            **({"gsi1pk": {"S": "L"}, "gsi1sk": {"S": f"k{n % 4}"}} if n % 5 else {}),
+        }
+        for n in range(20)
+    ]
+    client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": i}} for i in items]})
+
+    def pages(**query: Any) -> list[tuple[str, str]]:
+        got: list[tuple[str, str]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            answer = client.query(TableName=table, Limit=2, **query, **({"ExclusiveStartKey": start} if start else {}))
+            got += [(i["pk"]["S"], i["sk"]["S"]) for i in answer["Items"]]
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                return got
+
+    # By index sort key; moto breaks ties by the table's keys (DynamoDB leaves their order unspecified).
+    indexed = sorted((i["gsi1sk"]["S"], i["pk"]["S"], i["sk"]["S"]) for i in items if "gsi1pk" in i)
+    gsi_order = [(pk, sk) for _, pk, sk in indexed]
+    index = {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :l",
+        "ExpressionAttributeValues": {":l": {"S": "L"}},
+    }
+    assert pages(**index) == gsi_order
+    assert pages(**index, ScanIndexForward=False) == gsi_order[::-1]
+    partition = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "P#1"}}}
+    assert pages(**partition) == sorted((i["pk"]["S"], i["sk"]["S"]) for i in items if i["pk"]["S"] == "P#1")
+
+
 def test_an_update_sees_and_returns_typed_values(dynamodb: Any) -> None:
     dynamodb.put_item(TableName=TABLE, Item=EVERY_TYPE)
 
