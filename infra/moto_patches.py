@@ -6,7 +6,10 @@ machinery spends per attribute. Each patch keeps moto's semantics (the same resu
   second on 20,000 items: the local stack's daily scoring and ingestion commits slowed down as the
   demo grew. This backs up only the items the transaction names, and puts them back if it is
   cancelled.
-- `install_fast_queries`: a Query on the table's own key reads that partition, not a sorted table.
+- `install_fast_queries`: a Query on the table's own key reads that partition, not a sorted table;
+  an index Query gets its matches after the page's start key, already in moto's order.
+- `install_fast_projections`: moto converts the whole item to plain JSON once per projected
+  attribute; top-level attribute names are now copied once each.
 - `install_fast_items`: moto re-measures the whole item for every attribute it stores (quadratic in
   the attributes); the 400 KB limit is checked once per item instead.
 - `install_fast_attribute_values`: moto's request parser and response serializer walk each of an
@@ -91,9 +94,10 @@ def install_fast_queries() -> None:
     table's partition key (not an index) the candidates are exactly that partition's items, which
     moto keeps in a dict per hash key: hand those to the unchanged Query code, sorted as
     `all_items` would sort them. An index Query still looks at every item (moto keeps no index), but
-    without sorting the whole table first: at 10,000 customers (~30,000 items) each page of the
-    customer listing took ~2 s. Thread-local, so a concurrent request in moto's threaded server still
-    sees the whole table.
+    hands moto only the matches after the page's start key, in moto's order (`_index_candidates`): at
+    10,000 customers (~30,000 items) each 200-customer page of the listing that starts a recalculation
+    took ~2 s. Thread-local, so a concurrent request in moto's threaded server still sees the whole
+    table.
     """
     from moto.dynamodb.models.table import Table
 
@@ -113,9 +117,9 @@ def install_fast_queries() -> None:
         if not self.range_key_attr:
             return original_query(self, hash_key, *args, **kwargs)
         if index_name:
-            # moto sorts an index query's matches by the index and table keys (a total order) after
-            # filtering them, so the table-wide sort before it decides nothing: skip it.
-            candidates = [item for partition in self.items.values() for item in partition.values()]
+            start = args[3] if len(args) > 3 else kwargs.get("exclusive_start_key")
+            forward = args[4] if len(args) > 4 else kwargs.get("scan_index_forward", True)
+            candidates = _index_candidates(self, index_name, kwargs.get("hash_key_conditions") or [], start, forward)
         elif hash_key is None:
             return original_query(self, hash_key, *args, **kwargs)
         else:
@@ -129,6 +133,43 @@ def install_fast_queries() -> None:
     setattr(query, _INSTALLED, True)
     Table.all_items = all_items  # type: ignore[method-assign]
     Table.query = query  # type: ignore[method-assign]
+
+
+def _index_candidates(
+    table: Any, index_name: str, hash_conditions: list[tuple[str, Any]], start: dict[str, Any] | None, forward: bool
+) -> list[Any]:
+    """What an index Query has to look at, cheaper than moto's sorted table but in moto's own order.
+
+    moto filters every item of the table on the index's hash key, sorts the matches by index keys then
+    table keys (`Table.sorted_items`, a total order) and walks a page's predecessors to find its start
+    key, comparing DynamoType objects in Python all the way. Here: only the matching items, already in
+    that order (by their cast values), and only those after the start key, so moto's filter, sort and
+    walk have nothing left to drop. An index of another shape gets every item, unsorted (moto sorts)."""
+    items = [item for partition in table.items.values() for item in partition.values()]
+    index = next((i for i in table.all_indexes() if i.name == index_name), None)
+    hash_names = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"] if index else []
+    range_names = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"] if index else []
+    wanted = dict(hash_conditions)
+    if len(hash_names) != 1 or len(range_names) != 1 or set(wanted) != set(hash_names):
+        return items
+    (hash_name,), (range_name,) = hash_names, range_names
+    value = wanted[hash_name]
+    order = table._generate_attr_to_sort_by([hash_name, table.hash_key_attr], [range_name, table.range_key_attr])
+    matching = [
+        item
+        for item in items
+        if (found := item.attrs.get(hash_name)) is not None
+        and found.type == value.type
+        and found.value == value.value
+        and item.attrs.get(range_name)
+    ]
+    keyed = sorted(((tuple(item.attrs[a].cast_value for a in order), item) for item in matching), key=lambda p: p[0])
+    if start and all(a in start for a in order):
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        after = tuple(DynamoType(start[a]).cast_value for a in order)
+        keyed = [p for p in keyed if (p[0] > after if forward else p[0] < after)]
+    return [item for _, item in keyed]
 
 
 _MOTO_ITEM_LIMIT = 405000  # moto's LimitedSizeDict limit (between the real 400 KB and 410 KB)
@@ -246,10 +287,35 @@ def install_fast_receives() -> None:
     )
 
 
+def install_fast_projections() -> None:
+    """Project an item on top-level attribute names by copying those attributes.
+
+    moto 5.2's `Item.project` deep-copies and deserialises the whole item once per projected name,
+    then serialises the result back: listing 10,000 customers with the 41 attributes a list shows
+    converted every profile 41 times (~25 s of the ~45 s that starts a 10,000-customer
+    recalculation). Nested paths and list elements keep moto's own code."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    if getattr(Item.project, _INSTALLED, False):
+        return
+    original_project = Item.project
+
+    def project(self: Any, projection_expressions: list[list[str]]) -> Any:
+        names = [path[0] for path in projection_expressions if len(path) == 1 and "[" not in path[0]]
+        if len(names) != len(projection_expressions):
+            return original_project(self, projection_expressions)
+        kept = {name: self.attrs[name].to_regular_json() for name in dict.fromkeys(names) if name in self.attrs}
+        return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=kept)
+
+    setattr(project, _INSTALLED, True)
+    Item.project = project  # type: ignore[method-assign]
+
+
 def install_all() -> None:
     """Every patch above (idempotent): what the local stack, the tests and the benchmarks run on."""
     install_fast_transactions()
     install_fast_queries()
+    install_fast_projections()
     install_fast_items()
     install_fast_attribute_values()
     install_fast_receives()

@@ -86,10 +86,43 @@ def test_every_attribute_type_comes_back_as_written_through_every_read(dynamodb:
         TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}}
     )["Items"]
 
+    projected = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :p AND sk = :s",
+        ExpressionAttributeValues={":p": {"S": "p"}, ":s": {"S": "s"}},
+        ProjectionExpression="#t, #ns, #m, #b, #null, #no, #gone",
+        ExpressionAttributeNames={
+            "#t": "text",
+            "#ns": "numbers",
+            "#m": "nested",
+            "#b": "binary",
+            "#null": "nothing",
+            "#no": "no",
+            "#gone": "missing",
+        },
+    )["Items"]
+    top_level = dynamodb.get_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "p"}, "sk": {"S": "s"}},
+        ProjectionExpression="#bs, #y, #e, #n",
+        ExpressionAttributeNames={"#bs": "binaries", "#y": "yes", "#e": "empty", "#n": "number"},
+    )["Item"]
+
     assert _normalised(got) == _normalised(EVERY_TYPE)
     assert _normalised(batch["Responses"][TABLE][0]) == _normalised({**EVERY_TYPE, "sk": {"S": "s7"}})
     assert len(queried) == 26
     assert all(_normalised({**q, "sk": {"S": "s"}}) == _normalised(EVERY_TYPE) for q in queried)
+    nested_path = dynamodb.get_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "p"}, "sk": {"S": "s"}},
+        ProjectionExpression="#m.#l, #m.#s",
+        ExpressionAttributeNames={"#m": "nested", "#l": "list", "#s": "set"},
+    )["Item"]
+    nested = EVERY_TYPE["nested"]["M"]
+    assert _normalised(nested_path) == _normalised({"nested": {"M": {"list": nested["list"], "set": nested["set"]}}})
+    wanted = ("text", "numbers", "nested", "binary", "nothing", "no")
+    assert _normalised(projected[0]) == _normalised({k: EVERY_TYPE[k] for k in wanted})
+    assert _normalised(top_level) == _normalised({k: EVERY_TYPE[k] for k in ("binaries", "yes", "empty", "number")})
 
 
 def test_queries_return_their_partition_or_index_entries_in_key_order_page_by_page(aws: Resolver) -> None:
