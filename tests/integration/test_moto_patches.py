@@ -214,3 +214,26 @@ def test_a_message_is_received_within_its_queue_retention_and_not_past_it(aws: R
 
     assert [m["Body"] for m in fresh] == ["fresh"]
     assert stale == []
+
+
+def test_a_deleted_message_is_gone_for_good_and_only_it(aws: Resolver) -> None:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="delete-check", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"m{n}"} for n in range(5)])
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=30)["Messages"]
+    handles = [m["ReceiptHandle"] for m in first]
+
+    deleted = sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[{"Id": "a", "ReceiptHandle": handles[0]}, {"Id": "b", "ReceiptHandle": "not-a-receipt-handle"}],
+    )
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=handles[0])  # twice is accepted, as moto does
+    with pytest.raises(ClientError) as invalid:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-receipt-handle")
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handles[1], VisibilityTimeout=0)
+    left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+
+    assert [s["Id"] for s in deleted["Successful"]] == ["a"]
+    assert [f["Id"] for f in deleted["Failed"]] == ["b"]
+    assert invalid.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
+    assert sorted(m["Body"] for m in left) == sorted({"m0", "m1", "m2", "m3", "m4"} - {first[0]["Body"]})
