@@ -237,3 +237,22 @@ def test_a_deleted_message_is_gone_for_good_and_only_it(aws: Resolver) -> None:
     assert [f["Id"] for f in deleted["Failed"]] == ["b"]
     assert invalid.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
     assert sorted(m["Body"] for m in left) == sorted({"m0", "m1", "m2", "m3", "m4"} - {first[0]["Body"]})
+
+
+def test_content_based_deduplication_holds_on_fifo_queues_only_and_attributes_still_count(aws: Resolver) -> None:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    fifo = sqs.create_queue(
+        QueueName="dedupe-check.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    standard = sqs.create_queue(QueueName="dedupe-check")["QueueUrl"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
+        sqs.send_message_batch(QueueUrl=standard, Entries=[{"Id": "1", "MessageBody": "same"}])
+
+    fifo_attributes = sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["All"])["Attributes"]
+    standard_attributes = sqs.get_queue_attributes(QueueUrl=standard, AttributeNames=["All"])["Attributes"]
+
+    assert fifo_attributes["ApproximateNumberOfMessages"] == "1"
+    assert fifo_attributes["ContentBasedDeduplication"] == "true"
+    assert standard_attributes["ApproximateNumberOfMessages"] == "2"
+    assert "ContentBasedDeduplication" not in standard_attributes
