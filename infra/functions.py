@@ -6,6 +6,7 @@ import functools
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,9 @@ def _dropping_disabled_metrics(handler: Handler) -> Handler:
     """Locally, quiet runs disable metrics; powertools then neither prints nor clears them at the end of
     an invocation, so they pile up and print as EMF lines whenever a metric reaches 100 values."""
     from keepwell.observability import metrics
+
+    # Cleared, a handler that records no metric makes powertools warn that it has none to publish.
+    warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
     @functools.wraps(handler)
     def invoke(event: dict[str, Any], context: Any) -> Any:
