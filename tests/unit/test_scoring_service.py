@@ -18,7 +18,7 @@ from keepwell.services import scoring
 from keepwell.services.scoring import DayEntry, ScoringState
 
 END = date(2026, 11, 20)
-MODEL = PreparedModel.of(HealthModel.from_preset("balanced"))
+MODEL = PreparedModel.of(HealthModel.from_preset("balanced"), 0)  # stored as 0: the default, never saved
 
 
 def customer(**fields: object) -> Customer:
@@ -77,7 +77,7 @@ def test_sources_without_data_are_not_connected_so_their_dimensions_are_na_not_z
     built = scoring.build_signals(customer(), [], None, usage_connected=False)
     assert built.usage is None and built.emails is None and built.tickets is None and built.nps is None
     assert built.contract is None and built.payment is None and built.relationship is None
-    snapshot = scoring.score_day(MODEL, built, END, ScoringState(), 0).latest
+    snapshot = scoring.score_day(MODEL, built, END, ScoringState()).latest
     assert snapshot.score is None and set(snapshot.na_dimensions) == {"usage", "engagement", "support", "sentiment"}
 
 
@@ -127,9 +127,9 @@ def test_the_scoring_state_round_trips_through_json_and_keeps_31_days():
 
 def test_daily_scoring_continues_smoothing_from_the_carried_state():
     built = signals()
-    history = scoring.score_history(MODEL, built, END - timedelta(days=20), END - timedelta(days=1), ScoringState(), 0)
-    today = scoring.score_day(MODEL, built, END, history.state, 0).latest
-    fresh = scoring.score_day(MODEL, built, END, ScoringState(), 0).latest
+    history = scoring.score_history(MODEL, built, END - timedelta(days=20), END - timedelta(days=1), ScoringState())
+    today = scoring.score_day(MODEL, built, END, history.state).latest
+    fresh = scoring.score_day(MODEL, built, END, ScoringState()).latest
     assert today.score == fresh.score  # same day, same inputs
     window = [e.score for d, e in history.state.days.items() if d > END - timedelta(days=7)] + [today.score]
     assert today.smoothed_score == pytest.approx(sum(window) / len(window))
@@ -139,11 +139,12 @@ def test_daily_scoring_continues_smoothing_from_the_carried_state():
 def test_history_gives_the_same_days_as_scoring_them_one_by_one():
     built = signals(usage(drop_after=15))
     start = END - timedelta(days=30)
-    history = scoring.score_history(MODEL, built, start, END, ScoringState(), 3)
+    version_3 = PreparedModel.of(MODEL.model, 3)
+    history = scoring.score_history(version_3, built, start, END, ScoringState())
     state = ScoringState()
     one_by_one = []
     for offset in range(31):
-        scored = scoring.score_day(MODEL, built, start + timedelta(days=offset), state, 3)
+        scored = scoring.score_day(version_3, built, start + timedelta(days=offset), state)
         state = scored.state
         one_by_one.append(scored.latest)
     assert [(s.date, s.score, s.smoothed_score, s.band) for s in history.snapshots] == [
@@ -155,16 +156,14 @@ def test_history_gives_the_same_days_as_scoring_them_one_by_one():
 
 def test_a_sharp_drop_alerts_once_however_often_the_day_is_rescored():
     built_before = signals(usage())
-    warm = scoring.score_history(
-        MODEL, built_before, END - timedelta(days=10), END - timedelta(days=1), ScoringState(), 0
-    )
+    warm = scoring.score_history(MODEL, built_before, END - timedelta(days=10), END - timedelta(days=1), ScoringState())
     dropped = signals(usage(drop_after=1), signal_log.SignalLog())  # today: no usage, no emails, no meetings
-    first = scoring.score_day(MODEL, dropped, END, warm.state, 0)
+    first = scoring.score_day(MODEL, dropped, END, warm.state)
     assert "sharp_drop" in [a.kind for a in first.alerts]
-    again = scoring.score_day(MODEL, dropped, END, first.state, 0)
+    again = scoring.score_day(MODEL, dropped, END, first.state)
     assert again.alerts == []  # re-scoring the same day raises nothing new
     assert again.state.days[END].in_drop and "sharp_drop" in again.state.days[END].alerts
-    tomorrow = scoring.score_day(MODEL, dropped, END + timedelta(days=1), again.state, 0)
+    tomorrow = scoring.score_day(MODEL, dropped, END + timedelta(days=1), again.state)
     assert "sharp_drop" not in [a.kind for a in tomorrow.alerts]  # the same episode
 
 
@@ -195,11 +194,11 @@ def crisis_today() -> signal_log.SignalLog:
 
 def test_history_replay_returns_only_the_last_days_alerts_not_raised_before():
     built = signals(usage(), crisis_today())
-    replay = scoring.score_history(MODEL, built, END - timedelta(days=20), END, ScoringState(), 0)
+    replay = scoring.score_history(MODEL, built, END - timedelta(days=20), END, ScoringState())
     assert all(a.date == END for a in replay.alerts)
     assert "sharp_drop" in [a.kind for a in replay.alerts]
     raised = ScoringState(days={END: DayEntry(10.0, "At risk", alerts=("sharp_drop",))})
-    again = scoring.score_history(MODEL, built, END - timedelta(days=20), END, raised, 0)
+    again = scoring.score_history(MODEL, built, END - timedelta(days=20), END, raised)
     assert "sharp_drop" not in [a.kind for a in again.alerts]
 
 
@@ -234,7 +233,7 @@ def test_the_inputs_digest_changes_with_what_was_scored_and_nothing_else():
 # --- events -----------------------------------------------------------------------------------------
 def test_events_say_who_what_before_and_after_and_band_changes_only_when_the_band_moved():
     snapshot = scoring.score_day(
-        MODEL, signals(usage(drop_after=20), signal_log.SignalLog()), END, ScoringState(), 4
+        PreparedModel.of(MODEL.model, 4), signals(usage(drop_after=20), signal_log.SignalLog()), END, ScoringState()
     ).latest
     assert snapshot.band == "At risk"
     events = scoring.domain_events(
@@ -285,8 +284,8 @@ def test_events_say_who_what_before_and_after_and_band_changes_only_when_the_ban
 
 def test_each_alert_is_its_own_event_with_its_kind():
     built = signals(usage(drop_after=1), signal_log.SignalLog())
-    warm = scoring.score_history(MODEL, signals(), END - timedelta(days=10), END - timedelta(days=1), ScoringState(), 0)
-    scored = scoring.score_day(MODEL, built, END, warm.state, 0)
+    warm = scoring.score_history(MODEL, signals(), END - timedelta(days=10), END - timedelta(days=1), ScoringState())
+    scored = scoring.score_day(MODEL, built, END, warm.state)
     events = scoring.domain_events(
         customer=customer(),
         model=MODEL.model,

@@ -23,7 +23,7 @@ DAY = date(2026, 11, 20)
 FIELDS = segment_fields({})
 ENTERPRISE = SavedSegment("seg_ent", "Enterprise", {"field": "tier", "op": "eq", "value": "enterprise"})
 EMEA = SavedSegment("seg_emea", "EMEA", {"field": "region", "op": "eq", "value": "emea"})
-MODEL = PreparedModel.of(HealthModel.from_preset("balanced"))
+MODEL = PreparedModel.of(HealthModel.from_preset("balanced"), 0)
 
 
 def customer(customer_id: str, score: float | None, tier: str = "enterprise", region: str = "amer") -> Customer:
@@ -131,7 +131,7 @@ def low_signals() -> CustomerSignals:
 def score(state: ScoringState, day: date, baselines: SegmentBaselines | None, tier: str = "enterprise"):
     me = customer("eve", 30, tier=tier)
     baseline = scoring.segment_baseline(baselines, me, {}, day)
-    return scoring.score_day(MODEL, low_signals(), day, state, 0, baseline)
+    return scoring.score_day(MODEL, low_signals(), day, state, baseline)
 
 
 def test_a_customer_far_below_its_segment_is_alerted_once_per_episode():

@@ -304,11 +304,6 @@ class Scored:
         return self.snapshots[-1]
 
 
-def _stamp(snapshot: HealthSnapshot, version: int) -> HealthSnapshot:
-    # The version the caller stores under; scoring_jobs prepares models with it already, so no copy there.
-    return snapshot if snapshot.model_version == version else snapshot.model_copy(update={"model_version": version})
-
-
 def _first_usage(signals: CustomerSignals) -> date | None:
     days = signals.usage.days if signals.usage is not None else ()
     return min((d.day for d in days), default=None)
@@ -319,12 +314,11 @@ def score_day(
     signals: CustomerSignals,
     day: date,
     state: ScoringState,
-    version: int,
     baseline: Baseline | None = None,
 ) -> Scored:
     """Today's snapshot continuing yesterday's smoothing, hysteresis and alert episodes."""
     model = prepared.model
-    snapshot = _stamp(compute_snapshot(prepared, signals, day, state.prior_snapshots(day, version)), version)
+    snapshot = compute_snapshot(prepared, signals, day, state.prior_snapshots(day, prepared.version))
     recent = [(d, e.score) for d, e in state.before(day)]
     alerts, alert_state = _alerts(snapshot, recent, model, state.alert_state(day), baseline)
     raised_before = set(state.days[day].alerts) if day in state.days else set()
@@ -339,7 +333,6 @@ def score_history(
     start: date,
     end: date,
     state: ScoringState,
-    version: int,
     baseline: Baseline | None = None,
 ) -> Scored:
     """Every day from `start` to `end` under the model, continuing from the state before `start`.
@@ -349,10 +342,8 @@ def score_history(
     last day only: past days' segment averages are not kept."""
     model = prepared.model
     days = (end - start).days + 1
-    snapshots = [
-        _stamp(s, version)
-        for s in compute_history(prepared, signals, end, days=days, prior=state.prior_snapshots(start, version))
-    ]
+    prior = state.prior_snapshots(start, prepared.version)
+    snapshots = compute_history(prepared, signals, end, days=days, prior=prior)
     recent: list[tuple[date, float | None]] = [(d, e.score) for d, e in state.before(start)]
     alert_state = state.alert_state(start)
     entries: dict[date, DayEntry] = {}

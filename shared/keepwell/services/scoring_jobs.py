@@ -221,9 +221,9 @@ def score_customer(request: ScoringRequest) -> Outcome:
         )
         baseline = scoring.segment_baseline(inputs.baselines, customer, inputs.health.dimensions, day)
         if history:
-            scored = scoring.score_history(prepared, signals, first, day, state, version, baseline)
+            scored = scoring.score_history(prepared, signals, first, day, state, baseline)
         else:
-            scored = scoring.score_day(prepared, signals, day, state, version, baseline)
+            scored = scoring.score_day(prepared, signals, day, state, baseline)
         outcome = _store(request, inputs, scored, version, digest, prepared.model)
         if outcome is not None:
             break
