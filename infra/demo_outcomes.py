@@ -6,7 +6,7 @@ to ws_demo, what a workspace that used Keepwell for a year would have stored:
 - churned customers (about one per nine demo customers), churned 90 to 365 days ago and archived since
   (out of lists and daily scoring), each with a churn record and the daily health stored for the 97 days
   before it; their signals decayed in different ways
-  (usage collapse, slow fade, support storm, gone quiet, a late drop) — and a few churned with good
+  (usage collapse, slow fade, support storm, gone quiet, a long decline, a late drop) — and a few churned with good
   signals throughout (a strategy shift, a new executive): the surprises no score could see;
 - renewals closed 90 to 365 days ago for some of the demo's active customers (about one in six):
   renewed flat, expanded, or contracted, with their daily health before the renewal.
@@ -49,10 +49,11 @@ DECAYS: dict[str, dict[str, tuple[float, float, int, int]]] = {
         "engagement": (65, 45, 60, 20),
     },
     "gone_quiet": {"engagement": (70, 5, 90, 45), "usage": (70, 35, 80, 30)},
+    "long_decline": {d: (50, 22, 97, 30) for d in DIMENSIONS},  # at risk for months before leaving
     "late_drop": {"usage": (78, 15, 25, 5), "engagement": (72, 15, 25, 5)},  # too late to flag 30 days out
     "surprise": {},  # good signals to the end
 }
-DECAY_WEIGHTS = (5, 4, 3, 3, 2, 2)
+DECAY_WEIGHTS = (5, 3, 3, 3, 3, 2, 2)
 SURPRISE_REASONS = ("strategy_shift", "executive_churn")
 DECAY_REASONS = ("price", "competition", "product", "other")
 # Renewals: (kind, typical level of every dimension)
