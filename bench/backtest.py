@@ -19,7 +19,7 @@ import argparse
 import random
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
 
@@ -137,7 +137,10 @@ def run(customers: int) -> dict[str, Any]:
         reset_aws_clients()
         started = time.perf_counter()
         seed_outcomes(customers)
-        print(f"seeded {customers} customers with an outcome and 97 days of stored health in {time.perf_counter() - started:.1f}s")
+        print(
+            f"seeded {customers} customers with an outcome and 97 days of stored health "
+            f"in {time.perf_counter() - started:.1f}s"
+        )
         caller = Caller(WORKSPACE, "usr_admin", "admin")
         proposal = BacktestIn.model_validate({"preset": "usage_heavy"})
         with clock.frozen(datetime.combine(TODAY, clock_time(9, 30), UTC)), recalc.count_aws_requests() as counter:
