@@ -2,7 +2,7 @@
 
 * `WS#w#BACKTEST#<job> / JOB`: the models compared (JSON), the period, progress (`pages_done`,
   `done` of `total` customers) and, once finished, the result (JSON). Kept 30 days (TTL).
-* `… / PAGE#00000`: up to `PAGE_SIZE` customers with their outcomes, then (once that page ran) their
+* `… / PAGE#00000`: up to `PAGE_SIZE` (40) customers with their outcomes, then (once that page ran) their
   replays under each model, which the last page aggregates. Kept 30 days (TTL).
 
 A backtest writes nothing else: outcomes come from the churn records and closed renewals, the stored
@@ -30,7 +30,7 @@ from keepwell.storage import segments as customer_rows
 from keepwell.storage.models import TableItem
 from keepwell.storage.renewals import ChurnRecordItem
 
-PAGE_SIZE = 50  # a page item holds ~50 x 2 models x 90 scores: well under DynamoDB's 400 KB
+PAGE_SIZE = 40  # a page holds 40 x 2 models x (90 scores + a missed churner's story): < 300 KB of 400
 JOB_ENTITY = "backtest"
 PAGE_ENTITY = "backtest_page"
 RETENTION = timedelta(days=30)

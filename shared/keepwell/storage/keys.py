@@ -324,5 +324,5 @@ def backtest(workspace_id: str, job_id: str) -> Key:
 
 
 def backtest_page(workspace_id: str, job_id: str, page: int) -> Key:
-    """Up to 50 of a backtest's customers with their outcomes, then their replays under each model (TTL)."""
+    """Up to 40 of a backtest's customers with their outcomes, then their replays under each model (TTL)."""
     return Key(backtest_partition(workspace_id, job_id), f"PAGE#{page:05d}")

@@ -38,7 +38,8 @@ FLAG_HORIZON = 30  # "at risk" is judged this many days before the outcome
 CHURN_WINDOW = 90  # the AUC's question: does the customer churn within this many days?
 WARM_UP_DAYS = 30  # stored days read before the window so smoothing and hysteresis start warm
 CALIBRATION_BINS = 10
-MAX_MISSED = 100  # missed churners listed (greenest first); the count is always exact
+MAX_MISSED = 50  # missed churners listed (greenest first; the result stays one item); the count is exact
+EXPLANATION_CHARS = 1000  # of the stored explanation quoted for a missed churner
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ def replay(
                     for d in result.dimensions
                 ],
                 "why": _why(model, result, label, basis, FLAG_HORIZON, outcome.name),
-                "explanation_that_day": stored.explanation,
+                "explanation_that_day": stored.explanation[:EXPLANATION_CHARS],
                 "concerns_that_day": list(stored.concerns),
                 "strengths_that_day": list(stored.strengths),
                 "scored_that_day_with_version": stored.model_version,
