@@ -275,14 +275,14 @@ def test_a_redelivered_page_counts_once_and_a_page_failing_its_last_try_fails_th
     fixture: str, monkeypatch: pytest.MonkeyPatch
 ):
     from keepwell.schemas.messages import BacktestRequest
-    from keepwell.services import backtest_jobs
+    from keepwell.services import backtest_runs
     from keepwell.storage import backtests
 
     director = api(fixture, "director-1", "director")
     job_id = director.post("/v1/health/model/backtest", {}).body["job_id"]
     page = BacktestRequest(workspace_id=fixture, backtest_id=job_id, page=0)
-    backtest_jobs.run_page(page)
-    backtest_jobs.run_page(page)  # the same message again
+    backtest_runs.run_page(page)
+    backtest_runs.run_page(page)  # the same message again
     job = director.get(f"/v1/health/model/backtest/{job_id}").body
     assert (job["status"], job["done"], job["total"]) == ("finished", 10, 10)
 
@@ -294,9 +294,9 @@ def test_a_redelivered_page_counts_once_and_a_page_failing_its_last_try_fails_th
     monkeypatch.setattr(backtests, "stored_days", broken)
     body = BacktestRequest(workspace_id=fixture, backtest_id=other, page=0).model_dump_json()
     with pytest.raises(RuntimeError):
-        backtest_jobs.run_message(body, receives=1)
+        backtest_runs.run_message(body, receives=1)
     assert director.get(f"/v1/health/model/backtest/{other}").body["status"] == "running"  # retried
     with pytest.raises(RuntimeError):
-        backtest_jobs.run_message(body, receives=5)  # the last try: on its way to the DLQ
+        backtest_runs.run_message(body, receives=5)  # the last try: on its way to the DLQ
     failed = director.get(f"/v1/health/model/backtest/{other}").body
     assert (failed["status"], failed["error"]) == ("failed", "page 0 failed")

@@ -91,7 +91,7 @@ class DomainEventIn(BaseModel):
 
 
 class BacktestRequest(_Message):
-    """ScoringQueue: run one page of a model backtest (services/backtest_jobs.py); told apart from a
+    """ScoringQueue: run one page of a model backtest (services/backtest_runs.py); told apart from a
     ScoringRequest by `backtest_id`. Pages run one after another; the last one writes the result."""
 
     backtest_id: str = Field(pattern=ENTITY_ID)
