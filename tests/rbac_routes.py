@@ -117,6 +117,7 @@ def seed(admin: ApiClient, workspace: str) -> dict[str, dict[str, str]]:
         ),
         "key_id": created(admin.post("/v1/api-keys", {"name": "matrix"}), "key_id"),
         "job_id": created(admin.post("/v1/health/recalculate"), "job_id"),
+        "backtest_id": created(admin.post("/v1/health/model/backtest"), "job_id"),
         "field_key": created(
             admin.post("/v1/custom-fields", {"key": "matrix_sla", "label": "SLA", "type": "text"}), "key"
         ),

@@ -86,7 +86,7 @@ FEATURES: dict[str, str] = {
     "contacts": "a customer's contacts",
     "timeline": "a customer's timeline and notes",
     "custom_fields": "custom field definitions",
-    "health_model": "the health model, its versions, presets and dry runs",
+    "health_model": "the health model, its versions, presets, dry runs and backtests",
     "segments": "segments, their members and benchmarks",
     "health": "customer health scores; starting a recalculation",
     "playbooks": "playbooks, their versions, runs and dry runs",

@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from infra.invoker import Invoker
-from infra.local import CONTROL_HEADER, LocalStack, portfolio_lines, start_stack
+from infra.local import CONTROL_HEADER, LocalStack, backtest_lines, portfolio_lines, start_stack
 from infra.pollers import QueueEventSource, QueuePoller, failed_message_ids, queue_depth
 
 TODAY = date(2026, 11, 20)
@@ -253,6 +253,17 @@ def test_start_up_scores_every_demo_customer_and_reports_bands_risks_and_playboo
     assert sum(line.strip().startswith("why: ") and len(line.strip()) > 5 for line in report) == 5
     for playbook in ("At-risk", "Expansion", "Onboarding", "Renewal", "Win-back"):
         assert any(line.strip().startswith(playbook) for line in report), playbook
+
+
+def test_make_runs_backtest_headline_judges_the_model_on_the_demos_year_of_outcomes(stack):
+    lines = backtest_lines(stack.local_config())
+    assert lines[0].startswith("Health model backtest, outcomes 2025-11-20 to 2026-11-20"), lines
+    # 20 demo customers: 3 former customers churned, 4 renewals, over the year before the last 90 days
+    assert re.fullmatch(
+        r"  AUC (0\.\d\d|1\.00); \d+% of 3 churned customers flagged 'At risk' >= 30 days ahead \(7 outcomes\)",
+        lines[1],
+    ), lines
+    assert lines[-1].startswith("  details: GET /v1/health/model/backtest/bt_")
 
 
 # ---- schedules -----------------------------------------------------------------------------------

@@ -88,3 +88,11 @@ class DomainEventIn(BaseModel):
     source: Literal["keepwell"]
     time: datetime
     detail: DomainEventDetail
+
+
+class BacktestRequest(_Message):
+    """ScoringQueue: run one page of a model backtest (services/backtest_runs.py); told apart from a
+    ScoringRequest by `backtest_id`. Pages run one after another; the last one writes the result."""
+
+    backtest_id: str = Field(pattern=ENTITY_ID)
+    page: int = Field(ge=0, le=1_000_000)
