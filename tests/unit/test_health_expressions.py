@@ -219,6 +219,14 @@ def test_text_in_arithmetic_is_rejected_at_save_time_with_its_position(source):
     assert error.details[0]["line"] == 1 and error.details[0]["col"] >= 1
 
 
+def test_numeric_functions_fed_text_or_a_huge_round_are_rejected_at_save_time():
+    assert "ABS takes numbers, not text" in rejection('ABS("%999999999d")').message
+    assert "CLAMP takes numbers" in rejection('CLAMP(0, 100, "x")').message
+    error = rejection("ROUND(mrr, -1000000000)")
+    assert "at most 15 digits" in error.message and error.details[0]["col"] == 12
+    assert value_of("ROUND(mrr, -2)", mrr=1234) == 100  # within the bound it still works (then clamped)
+
+
 @pytest.mark.parametrize(
     "source",
     [
@@ -226,7 +234,7 @@ def test_text_in_arithmetic_is_rejected_at_save_time_with_its_position(source):
         "IF((wide % big) == 0, 1, 50)",
         "IF((long_text * 1000) == 0, 1, 50)",
         "IF((long_text + long_text) == 0, 1, 50)",
-        "ROUND(big, -1000000000)",
+        "ROUND(big, small)",  # digits from a field: bounded when evaluated
         "(big * big * big * big * big * big * big) / big",
         "(big ** 100) / big",
         "(1.5 ** 100) ** 100",

@@ -235,6 +235,20 @@ _SYMBOLS: dict[type[ast.AST], str] = {
 }
 
 
+NUMERIC_FUNCTIONS = frozenset({"CLAMP", "ABS", "ROUND"})
+
+
+def _constant_number(node: ast.expr) -> float | None:
+    """The value of a number literal, possibly negated; None for anything else."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        sign = -1 if isinstance(node.op, ast.USub) else 1
+        node = node.operand
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+        return sign * node.value
+    return None
+
+
 def _is_text(*operands: ast.expr) -> bool:
     return any(isinstance(o, ast.Constant) and isinstance(o.value, str) for o in operands)
 
@@ -287,6 +301,13 @@ def compile_expression(source: str, allowed_names: Iterable[str]) -> CompiledExp
             if not low <= len(node.args) <= high:
                 expected = str(low) if low == high else f"{low} to {high}"
                 raise _error(f"{name} takes {expected} arguments, got {len(node.args)}", *pos(node), issue="arity")
+            if name in NUMERIC_FUNCTIONS and _is_text(*node.args):
+                raise _error(f"{name} takes numbers, not text", *pos(node), issue="disallowed")
+            if name == "ROUND" and len(node.args) == 2:
+                digits = _constant_number(node.args[1])
+                if digits is not None and abs(digits) > MAX_ROUND_DIGITS:
+                    message = f"ROUND takes at most {MAX_ROUND_DIGITS} digits either way, got {digits:g}"
+                    raise _error(message, *pos(node.args[1]), issue="too_large")
         elif isinstance(node, ast.Name):
             continue  # checked below, knowing which names are call targets
         elif isinstance(node, ast.Constant):
