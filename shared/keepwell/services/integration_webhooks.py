@@ -132,7 +132,8 @@ def _secret_state(workspace_id: str, provider: str, name: str) -> secret_store.S
         return state
     # No state yet: a secret set before versions existed (or put in Secrets Manager by hand) is adopted
     # once; a provider never configured writes nothing (a URL with any workspace id must not add items).
-    if secrets.describe_secret(name) is None:
+    # (GetSecretValue, uncached: the integrations function may read secrets but not describe them.)
+    if secrets.get_secret(name, max_age=0) is None:
         return secret_store.SecretState(configured=False, version="")
     return (
         secret_store.adopt(workspace_id, provider, configured=True)
