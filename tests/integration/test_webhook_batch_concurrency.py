@@ -133,6 +133,29 @@ def test_records_to_one_destination_keep_their_order_and_others_run_beside_them(
     assert processor.response() == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
 
 
+def test_failures_are_reported_in_batch_order_whichever_thread_finishes_first() -> None:
+    first_may_fail = threading.Event()
+
+    def handle(record: Any) -> None:
+        if record.body == "x-late":
+            assert first_may_fail.wait(HANG_SECONDS)
+        else:
+            first_may_fail.set()
+        raise ValueError("poison")
+
+    processor = GroupedConcurrentBatchProcessor(lambda record: record["body"], raise_on_entire_batch_failure=False)
+    records = [
+        {"messageId": f"m-{body}", "body": body, "receiptHandle": "r", "attributes": {}, "messageAttributes": {}}
+        for body in ("x-late", "y-early")
+    ]
+    with processor(records, handle):
+        processor.process()
+
+    assert processor.response() == {
+        "batchItemFailures": [{"itemIdentifier": "m-x-late"}, {"itemIdentifier": "m-y-early"}]
+    }
+
+
 def test_an_unreadable_record_is_a_destination_of_its_own() -> None:
     assert webhook_deliveries.destination_of({"messageId": "m-1", "body": "not json"}) == "record/m-1"
     good = {"messageId": "m-2", "body": '{"workspace_id": "ws_a", "subscription_id": "wh_1"}'}

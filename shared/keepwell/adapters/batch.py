@@ -41,4 +41,15 @@ class GroupedConcurrentBatchProcessor(BatchProcessor):
         for records, outcomes in zip(groups.values(), self._pool.map(self._run_group, groups.values()), strict=True):
             for record, outcome in zip(records, outcomes, strict=True):
                 results[id(record)] = outcome
+        # Report in batch order, as the sequential processor does (threads finish in any order).
+        position = {record.get("messageId"): index for index, record in enumerate(self.records)}
+        self.fail_messages.sort(key=lambda message: position.get(_message_id(message), len(position)))
+        self.success_messages.sort(key=lambda message: position.get(_message_id(message), len(position)))
         return [results[id(record)] for record in self.records]
+
+
+def _message_id(message: Any) -> str | None:
+    """Powertools keeps a record as the raw dict or as its data class, depending on the path it took."""
+    if isinstance(message, dict):
+        return message.get("messageId")
+    return getattr(message, "message_id", None)
