@@ -158,15 +158,16 @@ def call(
 # --- references in a query string or a body (issue #16) ----------------------------------------------
 # Every field of a route's query or body that names another object, with what it names. A customer
 # reference is portfolio-scoped: outside a CSM's or viewer's book it must read exactly like an unknown
-# id. A user reference names a workspace member (validated against the users, not a portfolio object);
-# a portfolio caller's list filtered by another user must still never show another book.
+# id. A user reference names a workspace member (validated against the users, not a portfolio object)
+# and a segment reference a workspace-wide segment: a portfolio caller's list filtered by either must
+# still never show another book.
 # tests/integration/test_rbac_matrix.py checks that the contract has no reference missing from here.
 @dataclass(frozen=True)
 class Reference:
     route: str  # "METHOD /path" as registered
     where: str  # "query" or "body"
     field: str
-    names: str  # "customer" or "user"
+    names: str  # "customer", "user" or "segment"
     extra: tuple[tuple[str, Any], ...] = ()  # other fields a valid request needs
 
     def request(self, api: ApiClient, params: dict[str, str], value: Any) -> Any:

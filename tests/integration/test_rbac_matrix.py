@@ -234,14 +234,17 @@ def test_a_customer_reference_outside_the_portfolio_reads_exactly_like_an_unknow
             assert response.status in (200, 201), (reference, response.body)
 
 
-def test_a_user_reference_never_widens_a_portfolio_callers_lists_to_another_book(
+def test_a_user_or_segment_reference_never_widens_a_portfolio_callers_lists_to_another_book(
     workspace: str, seeded: dict[str, dict[str, str]]
 ) -> None:
+    """Users and segments are workspace-wide: naming another CSM, or a segment that holds their customer,
+    only narrows a csm's or viewer's own book."""
     theirs = seeded["theirs"]
+    value = {"user": "csm-2", "segment": seeded["mine"]["segment_id"]}  # the segment holds every active customer
     for role in ("csm", "viewer"):
         api = ApiClient(Caller(workspace, USER_OF_ROLE[role], role))
-        for reference in (r for r in REFERENCES if r.names == "user" and r.route.startswith("GET ")):
-            response = reference.request(api, seeded["mine"], "csm-2")
+        for reference in (r for r in REFERENCES if r.names in value and r.route.startswith("GET ")):
+            response = reference.request(api, seeded["mine"], value[reference.names])
             assert response.status == 200, (role, reference, response.body)
             shown = json.dumps(response.body)
             assert theirs["customer_id"] not in shown and "Theirs" not in shown, (role, reference, shown)
