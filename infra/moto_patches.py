@@ -31,11 +31,68 @@ Only for moto in this process (the local stack's ThreadedMotoServer, benchmarks,
 from __future__ import annotations
 
 import copy
+import importlib.metadata
+import sys
 import threading
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _INSTALLED = "_keepwell_fast_transactions"
+# The moto these patches were written for and checked against (tests/integration/test_moto_parity.py runs
+# the storage layer's access patterns on stock and on patched moto). They replace moto internals by
+# private name, so any other version must be re-checked before they are installed on it.
+MOTO_VERSION = "5.2.5"
+_MISSING = object()
+# (owner, attribute, what it held before: _MISSING if it had none of its own), in installation order.
+_REPLACED: list[tuple[Any, str, Any]] = []
+
+
+class MotoVersionMismatch(RuntimeError):
+    """The installed moto is not the one the patches were written for."""
+
+
+def check_version(installed: str | None = None) -> None:
+    """Refuse another moto than `MOTO_VERSION`, saying what to do."""
+    installed = installed or importlib.metadata.version("moto")
+    if installed == MOTO_VERSION:
+        return
+    raise MotoVersionMismatch(
+        f"infra/moto_patches.py was written for moto {MOTO_VERSION} and replaces its internals by private "
+        f"name, but moto {installed} is installed. Either pin moto=={MOTO_VERSION} again in pyproject.toml "
+        f"(then `make clean test`), or move to {installed}: drop each patch whose fix moto now ships "
+        f"(docs/moto-patches/), port the rest, set MOTO_VERSION = {installed!r} and run "
+        f"tests/integration/test_moto_parity.py, which compares stock and patched moto."
+    )
+
+
+def _replace(owner: Any, name: str, value: Any) -> None:
+    """Set `owner.name`, remembering what it was so `uninstall_all` can put it back."""
+    _REPLACED.append((owner, name, vars(owner).get(name, _MISSING)))
+    setattr(owner, name, value)
+
+
+def uninstall_all() -> None:
+    """Put back every moto attribute a patch replaced: stock moto again (the comparison suite's baseline)."""
+    while _REPLACED:
+        owner, name, original = _REPLACED.pop()
+        if original is _MISSING:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, original)
+
+
+@contextmanager
+def stock_moto() -> Iterator[None]:
+    """Run a block on moto as released, then reinstall the patches that were installed."""
+    was_installed = bool(_REPLACED)
+    uninstall_all()
+    try:
+        yield
+    finally:
+        if was_installed:
+            install_all()
 
 
 def install_fast_transactions() -> None:
@@ -53,7 +110,7 @@ def install_fast_transactions() -> None:
         return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
     # moto's module calls `copy.deepcopy`: give it a `copy` whose deepcopy skips tables.
-    models.copy = types.SimpleNamespace(deepcopy=deepcopy_but_tables, copy=copy.copy)  # type: ignore[assignment]
+    _replace(models, "copy", types.SimpleNamespace(deepcopy=deepcopy_but_tables, copy=copy.copy))
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         saved: list[tuple[Table, DynamoType, DynamoType | None, Any]] = []
@@ -84,7 +141,7 @@ def install_fast_transactions() -> None:
             raise
 
     setattr(transact_write_items, _INSTALLED, True)
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _replace(DynamoDBBackend, "transact_write_items", transact_write_items)
 
 
 _PARTITION = threading.local()
@@ -135,8 +192,8 @@ def install_fast_queries() -> None:
             _PARTITION.scope = None
 
     setattr(query, _INSTALLED, True)
-    Table.all_items = all_items  # type: ignore[method-assign]
-    Table.query = query  # type: ignore[method-assign]
+    _replace(Table, "all_items", all_items)
+    _replace(Table, "query", query)
 
 
 def _index_candidates(
@@ -209,7 +266,7 @@ def install_fast_items() -> None:
         self.attrs = built
 
     setattr(item_init, _INSTALLED, True)
-    Item.__init__ = item_init  # type: ignore[method-assign]
+    _replace(Item, "__init__", item_init)
 
 
 def install_fast_attribute_values() -> None:
@@ -262,8 +319,8 @@ def install_fast_attribute_values() -> None:
         return parsed
 
     setattr(serialize_type_structure, _INSTALLED, True)
-    BaseJSONSerializer._serialize_type_structure = serialize_type_structure  # type: ignore[method-assign]
-    BaseJSONParser._parse_structure = parse_structure  # type: ignore[method-assign]
+    _replace(BaseJSONSerializer, "_serialize_type_structure", serialize_type_structure)
+    _replace(BaseJSONParser, "_parse_structure", parse_structure)
 
 
 def install_fast_receives() -> None:
@@ -286,8 +343,8 @@ def install_fast_receives() -> None:
         return bool(retention_period + message.sent_timestamp / 1000 > models.unix_time())
 
     setattr(is_message_valid_based_on_retention_period, _INSTALLED, True)
-    models.SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
-        is_message_valid_based_on_retention_period
+    _replace(
+        models.SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period
     )
 
 
@@ -317,7 +374,7 @@ def install_fast_deletes() -> None:
         raise ReceiptHandleIsInvalid()
 
     setattr(delete_message, _INSTALLED, True)
-    models.Queue.delete_message = delete_message  # type: ignore[method-assign]
+    _replace(models.Queue, "delete_message", delete_message)
 
 
 _SENDING = threading.local()
@@ -355,8 +412,8 @@ def install_fast_sends() -> None:
             _SENDING.queue = None
 
     setattr(send_message, _INSTALLED, True)
-    models.Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
-    models.SQSBackend.send_message = send_message  # type: ignore[method-assign]
+    _replace(models.Queue, "attributes", property(attributes))
+    _replace(models.SQSBackend, "send_message", send_message)
 
 
 def install_fast_projections() -> None:
@@ -380,11 +437,13 @@ def install_fast_projections() -> None:
         return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=kept)
 
     setattr(project, _INSTALLED, True)
-    Item.project = project  # type: ignore[method-assign]
+    _replace(Item, "project", project)
 
 
 def install_all() -> None:
-    """Every patch above (idempotent): what the local stack, the tests and the benchmarks run on."""
+    """Every patch above (idempotent): what the local stack, the tests and the benchmarks run on.
+    Raises `MotoVersionMismatch` on another moto than the patches were written for."""
+    check_version()
     install_fast_transactions()
     install_fast_queries()
     install_fast_projections()
@@ -393,3 +452,11 @@ def install_all() -> None:
     install_fast_receives()
     install_fast_deletes()
     install_fast_sends()
+
+
+if __name__ == "__main__":  # `python -m infra.moto_patches --check`: the version guard alone (make gates)
+    try:
+        check_version()
+    except MotoVersionMismatch as mismatch:
+        sys.exit(f"moto patches: {mismatch}")
+    print(f"moto patches: moto {MOTO_VERSION}, as written for")
