@@ -40,6 +40,7 @@ from keepwell.domain.tasks import Task
 from keepwell.domain.timeline import TimelineEntry
 from keepwell.errors import Conflict, KeepwellError
 from keepwell.observability import logger, metrics
+from keepwell.retries import conflict_attempts
 from keepwell.schemas.messages import DomainEventIn, PlaybookActionMessage
 from keepwell.services import alert_notifications, customer_flags, webhook_deliveries
 from keepwell.services import playbooks as playbook_service
@@ -442,7 +443,7 @@ UPDATE_ATTEMPTS = 3
 
 def _update_field(run: store.Run, params: Mapping[str, Any]) -> Outcome:
     field, operation, value = str(params.get("field")), params.get("operation"), params.get("value")
-    for _attempt in range(UPDATE_ATTEMPTS):
+    for _attempt in conflict_attempts(UPDATE_ATTEMPTS):
         current = customer_store.get_customer(run.workspace_id, run.customer_id)
         if current is None:
             return Outcome("skipped", {"detail": "the customer no longer exists"})

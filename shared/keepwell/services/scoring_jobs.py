@@ -24,6 +24,7 @@ from keepwell.domain import customer_scoring as scoring
 from keepwell.domain.health.dimensions import PreparedModel
 from keepwell.domain.health.model import HealthModel
 from keepwell.observability import logger
+from keepwell.retries import conflict_attempts
 from keepwell.schemas.messages import ScoringRequest
 from keepwell.services import scoring_queue
 from keepwell.storage import health_models, recalculations
@@ -155,7 +156,7 @@ def score_customer(request: ScoringRequest) -> Outcome:
     first = scoring.history_start(day, request.recompute_from) if history else day
     days = scoring.metric_days(prepared.model, first, day)  # the usage the dimension reads for first..day
     outcome: Outcome | None = None
-    for _ in range(WRITE_ATTEMPTS):
+    for _ in conflict_attempts(WRITE_ATTEMPTS):
         inputs = store.read_scoring_inputs(workspace_id, customer_id, days[0], days[-1])
         customer = inputs.customer
         if customer is None or customer.archived:
