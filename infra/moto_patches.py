@@ -2,10 +2,9 @@
 machinery spends per attribute. Each patch keeps moto's semantics (the same results and errors):
 
 - `install_fast_transactions`: moto 5.2 backs up a transaction by deep-copying the whole table once
-  per transaction item, so a two-item transaction costs ~230 ms on a 5,000-item table and over a
-  second on 20,000 items: the local stack's daily scoring and ingestion commits slowed down as the
-  demo grew. This backs up only the items the transaction names, and puts them back if it is
-  cancelled.
+  per transaction item, so a transaction costs in proportion to the table: the local stack's daily
+  scoring and ingestion commits slowed down as the demo grew. This backs up only the items the
+  transaction names, and puts them back if it is cancelled.
 - `install_fast_queries`: a Query on the table's own key reads that partition, not a sorted table;
   an index Query gets its matches after the page's start key, already in moto's order.
 - `install_fast_projections`: moto converts the whole item to plain JSON once per projected
@@ -25,7 +24,10 @@ machinery spends per attribute. Each patch keeps moto's semantics (the same resu
     from infra.moto_patches import install_all
     install_all()  # before handlers run; idempotent
 
-Only for moto in this process (the local stack's ThreadedMotoServer, benchmarks, tests).
+Only for moto in this process (the local stack's ThreadedMotoServer, benchmarks, tests), and only on
+the moto version they were written for (`MOTO_VERSION`; anything else is refused). What each one saves
+is measured by `python -m bench.moto_patches` (figures in README); that they change no answer, by
+tests/integration/test_moto_parity.py; each is written up for upstream in docs/moto-patches/.
 """
 
 from __future__ import annotations
@@ -151,13 +153,13 @@ def install_fast_queries() -> None:
     """Make moto's Query on the table's own key read the one partition instead of sorting the table.
 
     moto 5.2 answers every Query by listing and sorting every item of the table (`Table.all_items`),
-    so a two-item Query cost ~90 ms at 40 demo customers and ~0.5 s at 320. For a Query on the
+    so a two-item Query cost grew with the whole table. For a Query on the
     table's partition key (not an index) the candidates are exactly that partition's items, which
     moto keeps in a dict per hash key: hand those to the unchanged Query code, sorted as
     `all_items` would sort them. An index Query still looks at every item (moto keeps no index), but
     hands moto only the matches after the page's start key, in moto's order (`_index_candidates`): at
-    10,000 customers (~30,000 items) each 200-customer page of the listing that starts a recalculation
-    took ~2 s. Thread-local, so a concurrent request in moto's threaded server still sees the whole
+    10,000 customers (~30,000 items) the listing that starts a recalculation paid for the whole table
+    on every page. Thread-local, so a concurrent request in moto's threaded server still sees the whole
     table.
     """
     from moto.dynamodb.models.table import Table
@@ -240,9 +242,9 @@ def install_fast_items() -> None:
     """Check an item's size once when moto builds it, instead of once per attribute.
 
     moto 5.2 stores an item's attributes in a `LimitedSizeDict` whose every insert sums the sizes of all
-    the attributes already there (each string re-encoded): quadratic in the attributes, ~50 µs to store
-    a 7-attribute health snapshot instead of ~20. Sizes only add up, so one check of the total raises
-    the same `ItemSizeTooLarge` for the same items; later updates of an item keep moto's own check.
+    the attributes already there (each string re-encoded): quadratic in the attributes. Sizes only add
+    up, so one check of the total raises the same `ItemSizeTooLarge` for the same items; later updates
+    of an item keep moto's own check.
     """
     from moto.dynamodb.exceptions import ItemSizeTooLarge
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
@@ -421,8 +423,8 @@ def install_fast_projections() -> None:
 
     moto 5.2's `Item.project` deep-copies and deserialises the whole item once per projected name,
     then serialises the result back: listing 10,000 customers with the 41 attributes a list shows
-    converted every profile 41 times (~25 s of the ~45 s that starts a 10,000-customer
-    recalculation). Nested paths and list elements keep moto's own code."""
+    converted every profile 41 times (most of the time that starts a 10,000-customer recalculation).
+    Nested paths and list elements keep moto's own code."""
     from moto.dynamodb.models.dynamo_type import Item
 
     if getattr(Item.project, _INSTALLED, False):
