@@ -132,7 +132,7 @@ def _seed_and_score(resolver: Resolver) -> tuple[str, str, list[str]]:
     from infra.invoker import Invoker
     from infra.seed import seed_demo
 
-    seed = seed_demo(TODAY, customers=8, other_customers=2)
+    seed = seed_demo(TODAY, customers=5, other_customers=1)
     workspace = seed.data.demo
     customer_ids = [c.customer.customer_id for c in workspace.customers]
     sqs = boto3.client("sqs", region_name="us-east-1")
