@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAM_STAMP := $(SAM_VENV)/.installed
 
-.PHONY: run test recalc lint typecheck sam-build clean
+.PHONY: run test recalc lint gates typecheck sam-build clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +30,20 @@ recalc: $(STAMP)
 
 # Two pytest workers, one per core (pytest-xdist); --dist loadfile keeps each test file on one worker, so a
 # module's local stack, seed or `sam build` is built once. Run one file serially with plain `pytest FILE`.
-test: $(STAMP) $(SAM_STAMP)
+test: $(STAMP) $(SAM_STAMP) gates
 	KEEPWELL_SAM=$(CURDIR)/$(SAM_VENV)/bin/sam $(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check functions shared infra tests bench
 	$(BIN)/ruff format --check functions shared infra tests bench
 	$(BIN)/mypy shared functions infra
+	PYTHONPATH=. $(BIN)/lint-imports --no-cache
+
+# What `make test` (so CI) checks before the suite, each failing with the tool's own message: lint and
+# type errors, an import against .importlinter's contracts (cycles, layers, handlers), and a moto other
+# than the one infra/moto_patches.py was written for.
+gates: lint
+	$(BIN)/python -m infra.moto_patches --check
 
 sam-build: $(SAM_STAMP)
 	$(SAM_VENV)/bin/sam build --template template.yaml

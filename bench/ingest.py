@@ -68,6 +68,9 @@ def _environment() -> None:
         POWERTOOLS_SERVICE_NAME="keepwell",
         POWERTOOLS_METRICS_NAMESPACE="Keepwell",
     )
+    from infra.resources import planned_settings
+
+    os.environ.update({**planned_settings(), "STAGE": os.environ["STAGE"]})  # the rest the settings require
     for name in ("AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         os.environ.pop(name, None)
 

@@ -31,6 +31,8 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
 
+from infra.resources import planned_settings  # imports no keepwell
+
 os.environ.update(
     AWS_ACCESS_KEY_ID="bench",
     AWS_SECRET_ACCESS_KEY="bench",
@@ -46,6 +48,7 @@ os.environ.update(
 )
 os.environ.pop("AWS_SESSION_TOKEN", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.update(planned_settings())  # the rest the settings require
 
 from botocore.client import BaseClient
 from botocore.hooks import HierarchicalEmitter
@@ -330,12 +333,12 @@ def score_next_day() -> dict[str, Any]:
     """The next day's scheduled scoring of every customer, as the hourly schedule queues it (one message
     per customer) and the scorer handles it: what a day of routine scoring costs."""
     from keepwell import clock
-    from keepwell.services import scoring_jobs
+    from keepwell.services import scoring_queue
 
     tomorrow = TODAY + timedelta(days=1)
     with clock.frozen(datetime.combine(tomorrow, clock_time(9, 30), UTC)), count_aws_requests() as counter:
         started, cpu_started = time.perf_counter(), time.process_time()
-        queued = scoring_jobs.enqueue_workspace(WORKSPACE, tomorrow, "schedule")
+        queued = scoring_queue.enqueue_workspace(WORKSPACE, tomorrow, "schedule")
         batches, failed = drain_scoring_queue()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     return {

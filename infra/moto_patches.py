@@ -2,10 +2,9 @@
 machinery spends per attribute. Each patch keeps moto's semantics (the same results and errors):
 
 - `install_fast_transactions`: moto 5.2 backs up a transaction by deep-copying the whole table once
-  per transaction item, so a two-item transaction costs ~230 ms on a 5,000-item table and over a
-  second on 20,000 items: the local stack's daily scoring and ingestion commits slowed down as the
-  demo grew. This backs up only the items the transaction names, and puts them back if it is
-  cancelled.
+  per transaction item, so a transaction costs in proportion to the table: the local stack's daily
+  scoring and ingestion commits slowed down as the demo grew. This backs up only the items the
+  transaction names, and puts them back if it is cancelled.
 - `install_fast_queries`: a Query on the table's own key reads that partition, not a sorted table;
   an index Query gets its matches after the page's start key, already in moto's order.
 - `install_fast_projections`: moto converts the whole item to plain JSON once per projected
@@ -25,17 +24,77 @@ machinery spends per attribute. Each patch keeps moto's semantics (the same resu
     from infra.moto_patches import install_all
     install_all()  # before handlers run; idempotent
 
-Only for moto in this process (the local stack's ThreadedMotoServer, benchmarks, tests).
+Only for moto in this process (the local stack's ThreadedMotoServer, benchmarks, tests), and only on
+the moto version they were written for (`MOTO_VERSION`; anything else is refused). What each one saves
+is measured by `python -m bench.moto_patches` (figures in README); that they change no answer, by
+tests/integration/test_moto_parity.py; each is written up for upstream in docs/moto-patches/.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib.metadata
+import sys
 import threading
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _INSTALLED = "_keepwell_fast_transactions"
+# The moto these patches were written for and checked against (tests/integration/test_moto_parity.py runs
+# the storage layer's access patterns on stock and on patched moto). They replace moto internals by
+# private name, so any other version must be re-checked before they are installed on it.
+MOTO_VERSION = "5.2.5"
+_MISSING = object()
+# (owner, attribute, what it held before: _MISSING if it had none of its own), in installation order.
+_REPLACED: list[tuple[Any, str, Any]] = []
+
+
+class MotoVersionMismatch(RuntimeError):
+    """The installed moto is not the one the patches were written for."""
+
+
+def check_version(installed: str | None = None) -> None:
+    """Refuse another moto than `MOTO_VERSION`, saying what to do."""
+    installed = installed or importlib.metadata.version("moto")
+    if installed == MOTO_VERSION:
+        return
+    raise MotoVersionMismatch(
+        f"infra/moto_patches.py was written for moto {MOTO_VERSION} and replaces its internals by private "
+        f"name, but moto {installed} is installed. Either pin moto=={MOTO_VERSION} again in pyproject.toml "
+        f"(then `make clean test`), or move to {installed}: drop each patch whose fix moto now ships "
+        f"(docs/moto-patches/), port the rest, set MOTO_VERSION = {installed!r} and run "
+        f"tests/integration/test_moto_parity.py, which compares stock and patched moto."
+    )
+
+
+def _replace(owner: Any, name: str, value: Any) -> None:
+    """Set `owner.name`, remembering what it was so `uninstall_all` can put it back."""
+    _REPLACED.append((owner, name, vars(owner).get(name, _MISSING)))
+    setattr(owner, name, value)
+
+
+def uninstall_all() -> None:
+    """Put back every moto attribute a patch replaced: stock moto again (the comparison suite's baseline)."""
+    while _REPLACED:
+        owner, name, original = _REPLACED.pop()
+        if original is _MISSING:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, original)
+
+
+@contextmanager
+def stock_moto() -> Iterator[None]:
+    """Run a block on moto as released, then reinstall the patches that were installed."""
+    was_installed = bool(_REPLACED)
+    uninstall_all()
+    try:
+        yield
+    finally:
+        if was_installed:
+            install_all()
 
 
 def install_fast_transactions() -> None:
@@ -53,7 +112,7 @@ def install_fast_transactions() -> None:
         return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
     # moto's module calls `copy.deepcopy`: give it a `copy` whose deepcopy skips tables.
-    models.copy = types.SimpleNamespace(deepcopy=deepcopy_but_tables, copy=copy.copy)  # type: ignore[assignment]
+    _replace(models, "copy", types.SimpleNamespace(deepcopy=deepcopy_but_tables, copy=copy.copy))
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         saved: list[tuple[Table, DynamoType, DynamoType | None, Any]] = []
@@ -84,7 +143,7 @@ def install_fast_transactions() -> None:
             raise
 
     setattr(transact_write_items, _INSTALLED, True)
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _replace(DynamoDBBackend, "transact_write_items", transact_write_items)
 
 
 _PARTITION = threading.local()
@@ -94,13 +153,13 @@ def install_fast_queries() -> None:
     """Make moto's Query on the table's own key read the one partition instead of sorting the table.
 
     moto 5.2 answers every Query by listing and sorting every item of the table (`Table.all_items`),
-    so a two-item Query cost ~90 ms at 40 demo customers and ~0.5 s at 320. For a Query on the
+    so a two-item Query cost grew with the whole table. For a Query on the
     table's partition key (not an index) the candidates are exactly that partition's items, which
     moto keeps in a dict per hash key: hand those to the unchanged Query code, sorted as
     `all_items` would sort them. An index Query still looks at every item (moto keeps no index), but
     hands moto only the matches after the page's start key, in moto's order (`_index_candidates`): at
-    10,000 customers (~30,000 items) each 200-customer page of the listing that starts a recalculation
-    took ~2 s. Thread-local, so a concurrent request in moto's threaded server still sees the whole
+    10,000 customers (~30,000 items) the listing that starts a recalculation paid for the whole table
+    on every page. Thread-local, so a concurrent request in moto's threaded server still sees the whole
     table.
     """
     from moto.dynamodb.models.table import Table
@@ -135,8 +194,8 @@ def install_fast_queries() -> None:
             _PARTITION.scope = None
 
     setattr(query, _INSTALLED, True)
-    Table.all_items = all_items  # type: ignore[method-assign]
-    Table.query = query  # type: ignore[method-assign]
+    _replace(Table, "all_items", all_items)
+    _replace(Table, "query", query)
 
 
 def _index_candidates(
@@ -183,9 +242,9 @@ def install_fast_items() -> None:
     """Check an item's size once when moto builds it, instead of once per attribute.
 
     moto 5.2 stores an item's attributes in a `LimitedSizeDict` whose every insert sums the sizes of all
-    the attributes already there (each string re-encoded): quadratic in the attributes, ~50 µs to store
-    a 7-attribute health snapshot instead of ~20. Sizes only add up, so one check of the total raises
-    the same `ItemSizeTooLarge` for the same items; later updates of an item keep moto's own check.
+    the attributes already there (each string re-encoded): quadratic in the attributes. Sizes only add
+    up, so one check of the total raises the same `ItemSizeTooLarge` for the same items; later updates
+    of an item keep moto's own check.
     """
     from moto.dynamodb.exceptions import ItemSizeTooLarge
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
@@ -209,7 +268,7 @@ def install_fast_items() -> None:
         self.attrs = built
 
     setattr(item_init, _INSTALLED, True)
-    Item.__init__ = item_init  # type: ignore[method-assign]
+    _replace(Item, "__init__", item_init)
 
 
 def install_fast_attribute_values() -> None:
@@ -262,8 +321,8 @@ def install_fast_attribute_values() -> None:
         return parsed
 
     setattr(serialize_type_structure, _INSTALLED, True)
-    BaseJSONSerializer._serialize_type_structure = serialize_type_structure  # type: ignore[method-assign]
-    BaseJSONParser._parse_structure = parse_structure  # type: ignore[method-assign]
+    _replace(BaseJSONSerializer, "_serialize_type_structure", serialize_type_structure)
+    _replace(BaseJSONParser, "_parse_structure", parse_structure)
 
 
 def install_fast_receives() -> None:
@@ -286,8 +345,8 @@ def install_fast_receives() -> None:
         return bool(retention_period + message.sent_timestamp / 1000 > models.unix_time())
 
     setattr(is_message_valid_based_on_retention_period, _INSTALLED, True)
-    models.SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
-        is_message_valid_based_on_retention_period
+    _replace(
+        models.SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period
     )
 
 
@@ -317,7 +376,7 @@ def install_fast_deletes() -> None:
         raise ReceiptHandleIsInvalid()
 
     setattr(delete_message, _INSTALLED, True)
-    models.Queue.delete_message = delete_message  # type: ignore[method-assign]
+    _replace(models.Queue, "delete_message", delete_message)
 
 
 _SENDING = threading.local()
@@ -355,8 +414,8 @@ def install_fast_sends() -> None:
             _SENDING.queue = None
 
     setattr(send_message, _INSTALLED, True)
-    models.Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
-    models.SQSBackend.send_message = send_message  # type: ignore[method-assign]
+    _replace(models.Queue, "attributes", property(attributes))
+    _replace(models.SQSBackend, "send_message", send_message)
 
 
 def install_fast_projections() -> None:
@@ -364,8 +423,8 @@ def install_fast_projections() -> None:
 
     moto 5.2's `Item.project` deep-copies and deserialises the whole item once per projected name,
     then serialises the result back: listing 10,000 customers with the 41 attributes a list shows
-    converted every profile 41 times (~25 s of the ~45 s that starts a 10,000-customer
-    recalculation). Nested paths and list elements keep moto's own code."""
+    converted every profile 41 times (most of the time that starts a 10,000-customer recalculation).
+    Nested paths and list elements keep moto's own code."""
     from moto.dynamodb.models.dynamo_type import Item
 
     if getattr(Item.project, _INSTALLED, False):
@@ -380,11 +439,13 @@ def install_fast_projections() -> None:
         return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=kept)
 
     setattr(project, _INSTALLED, True)
-    Item.project = project  # type: ignore[method-assign]
+    _replace(Item, "project", project)
 
 
 def install_all() -> None:
-    """Every patch above (idempotent): what the local stack, the tests and the benchmarks run on."""
+    """Every patch above (idempotent): what the local stack, the tests and the benchmarks run on.
+    Raises `MotoVersionMismatch` on another moto than the patches were written for."""
+    check_version()
     install_fast_transactions()
     install_fast_queries()
     install_fast_projections()
@@ -393,3 +454,11 @@ def install_all() -> None:
     install_fast_receives()
     install_fast_deletes()
     install_fast_sends()
+
+
+if __name__ == "__main__":  # `python -m infra.moto_patches --check`: the version guard alone (make gates)
+    try:
+        check_version()
+    except MotoVersionMismatch as mismatch:
+        sys.exit(f"moto patches: {mismatch}")
+    print(f"moto patches: moto {MOTO_VERSION}, as written for")

@@ -86,3 +86,22 @@ def create_stack_resources(
     for logical_id in resources_of_type(template, "AWS::Serverless::Api"):
         resolver.physical[logical_id] = {"Ref": "local"}
     return resolver
+
+
+def planned_settings(region: str = "us-east-1", stack_name: str = STACK_NAME) -> dict[str, str]:
+    """The variables the template gives every function (Globals), named as `create_stack_resources`
+    names the resources on moto: for scripts and tests that import keepwell (whose settings are
+    required, keepwell/settings.py) before the stack exists. The stack's own environment replaces them."""
+    template = load_template()
+    resolver = Resolver(
+        parameters=parameter_defaults(template) | {"Stage": "local"}, physical={}, region=region, stack_name=stack_name
+    )
+    for logical_id in resources_of_type(template, "AWS::DynamoDB::Table"):
+        resolver.physical[logical_id] = {"Ref": f"{stack_name}-{logical_id}"}
+    for logical_id in resources_of_type(template, "AWS::SQS::Queue"):
+        url = f"https://sqs.{region}.amazonaws.com/{resolver.account_id}/{stack_name}-{logical_id}"
+        resolver.physical[logical_id] = {"Ref": url}
+    for logical_id, bus in resources_of_type(template, "AWS::Events::EventBus").items():
+        resolver.physical[logical_id] = {"Ref": resolver.resolve(bus["Properties"]["Name"])}
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    return {name: str(resolver.resolve(value)) for name, value in variables.items() if not name.startswith("POWER")}

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from infra.resources import planned_settings  # imports no keepwell
+
 # Before any keepwell import: the table name is read when the storage models are imported.
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
@@ -28,6 +30,9 @@ os.environ.update(
     POWERTOOLS_DEV="false",
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
+# What the template gives every function, named as the `aws` fixture's stack names it: the settings
+# refuse to load without it (keepwell/settings.py).
+os.environ.update(planned_settings())
 
 import boto3
 import botocore.loaders

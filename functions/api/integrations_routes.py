@@ -6,8 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint
 from chalice.app import Response
 
-from keepwell.domain.integrations.urls import public_base_url
-from keepwell.http import current_caller, json_response, parse_body, parse_query, route
+from keepwell.http import current_caller, json_response, parse_body, parse_query, public_base_url, route
 from keepwell.permissions import Permission
 from keepwell.schemas.integrations import IntegrationSecretIn, MapUnmatchedIn, UnmatchedQuery
 from keepwell.services import integration_webhooks

@@ -16,6 +16,11 @@ from keepwell.observability import logger, tracer
 from keepwell.services.authentication import authenticate
 from keepwell.settings import get_settings
 
+# Deployed, tokens are RS256-signed by an issuer: without its JWKS URL and name the authorizer refuses
+# to start (naming the variables) rather than answer every request 401 or skip the issuer check.
+if not get_settings().is_local:
+    get_settings().require("jwks_url", "jwt_issuer")
+
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler

@@ -11,8 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice.app import Response
 
-from keepwell.domain.integrations.urls import public_base_url, request_url
-from keepwell.http import create_app, json_response, raw_body, route
+from keepwell.http import create_app, json_response, public_base_url, raw_body, request_url, route
 from keepwell.observability import logger, metrics, tracer
 from keepwell.permissions import PROVIDER_SIGNATURE
 from keepwell.services import integration_webhooks

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import secrets
 
+# What an id in a path, a body or a message may look like (ours and callers' own).
+ENTITY_ID = r"^[A-Za-z0-9_\-]{1,128}$"
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
 _rng: random.Random | None = None
 

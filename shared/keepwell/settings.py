@@ -1,48 +1,82 @@
-"""One settings object, read from the environment once per container."""
+"""One settings object, read from the environment once per container, that refuses to start without
+what the function needs (pydantic-settings; docs/decisions/0019).
+
+A setting the template gives every function (Globals.Function.Environment) is required: declared
+without a default, and an empty value counts as missing. A deployed function without one fails its
+cold start with the variable's name (`MissingSettings`) instead of running with an empty value that
+quietly skips the check or the queue it feeds. A setting only some functions read (the authorizer's
+JWT settings) is optional here and required by that function at import: `require("jwt_issuer", ...)`.
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Required: a string of at least one character (an empty variable is as missing as an absent one).
+Required = Annotated[str, Field(min_length=1)]
 
 
-@dataclass(frozen=True)
-class Settings:
-    table_name: str
-    region: str
-    scoring_queue_url: str
-    playbook_queue_url: str
-    webhook_queue_url: str
-    event_bus_name: str
-    jwt_issuer: str
-    jwt_audience: str
-    jwks_url: str
+class MissingSettings(RuntimeError):
+    """The function cannot start: these environment variables are missing or empty."""
+
+    def __init__(self, variables: list[str], detail: str = ""):
+        self.variables = variables
+        hint = "set them in the function's environment (template.yaml sets them when deployed)"
+        super().__init__(f"missing required setting(s): {', '.join(variables)}; {hint}{detail}")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False, env_ignore_empty=False)
+
+    table_name: Required = Field(validation_alias="TABLE_NAME")
+    event_bus_name: Required = Field(validation_alias="EVENT_BUS_NAME")
+    scoring_queue_url: Required = Field(validation_alias="SCORING_QUEUE_URL")
+    playbook_queue_url: Required = Field(validation_alias="PLAYBOOK_QUEUE_URL")
+    webhook_queue_url: Required = Field(validation_alias="WEBHOOK_QUEUE_URL")
+    # Lambda always sets AWS_REGION; scripts and tests may set only the SDK's default region.
+    region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
+    stage: str = Field(default="prod", validation_alias="STAGE")  # unset reads as deployed: the strict side
+    # The authorizer's (it requires them when deployed, see `require`).
+    jwt_issuer: str = Field(default="", validation_alias="JWT_ISSUER")
+    jwt_audience: str = Field(default="", validation_alias="JWT_AUDIENCE")
+    jwks_url: str = Field(default="", validation_alias="JWKS_URL")
     # Only the local stack sets this: HS256 tokens signed with a shared key instead of RS256 + JWKS.
-    local_jwt_secret: str
-    stage: str
+    local_jwt_secret: str = Field(default="", validation_alias="LOCAL_JWT_SECRET")
 
     @property
     def is_local(self) -> bool:
         return self.stage == "local"
 
+    def require(self, *fields: str) -> Settings:
+        """Settings one function needs beyond the common ones: raise `MissingSettings` naming each
+        empty one's environment variable. Call it at the function's import, so a cold start fails."""
+        missing = [_variable(name) for name in fields if not getattr(self, name)]
+        if missing:
+            raise MissingSettings(missing)
+        return self
+
+
+def _variable(field_name: str) -> str:
+    """The environment variable of a field (a validation error names either)."""
+    if field_name not in Settings.model_fields:
+        return field_name.upper()
+    alias = Settings.model_fields[field_name].validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return str(alias or field_name.upper())
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    env = os.environ
-    return Settings(
-        table_name=env.get("TABLE_NAME", "keepwell"),
-        region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
-        scoring_queue_url=env.get("SCORING_QUEUE_URL", ""),
-        playbook_queue_url=env.get("PLAYBOOK_QUEUE_URL", ""),
-        webhook_queue_url=env.get("WEBHOOK_QUEUE_URL", ""),
-        event_bus_name=env.get("EVENT_BUS_NAME", "keepwell"),
-        jwt_issuer=env.get("JWT_ISSUER", ""),
-        jwt_audience=env.get("JWT_AUDIENCE", ""),
-        jwks_url=env.get("JWKS_URL", ""),
-        local_jwt_secret=env.get("LOCAL_JWT_SECRET", ""),
-        stage=env.get("STAGE", "prod"),
-    )
+    try:
+        return Settings()  # type: ignore[call-arg]  # every field is read from the environment
+    except ValidationError as error:
+        names = sorted({_variable(str(e["loc"][0])) for e in error.errors() if e.get("loc")})
+        raise MissingSettings(names or ["(unknown)"]) from None
 
 
 def reset_settings() -> None:

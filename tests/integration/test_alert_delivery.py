@@ -35,7 +35,7 @@ TODAY = date(2026, 11, 20)
 def alert(
     workspace: str, customer_id: str, kind: str = "sharp_drop", day: date = TODAY, event_id: str | None = None
 ) -> dict[str, Any]:
-    """What the scorer publishes (services/scoring.py domain_events) for one alert."""
+    """What the scorer publishes (domain/customer_scoring.py domain_events) for one alert."""
     details: dict[str, Any] = {"from": 78.0, "to": 55.0, "days": 7}
     message = "Health dropped 23.0 points in 7 days (from 78.0 to 55.0)"
     if kind == "band_crossing":

@@ -164,10 +164,11 @@ def test_ingested_days_and_a_rebuild_from_the_day_items_give_the_same_usage_hist
 def test_a_history_scored_after_ingestion_shows_the_usage_the_day_items_hold(
     workspace: str, customers: list[str]
 ) -> None:
+    from keepwell.domain import customer_scoring as scoring
     from keepwell.domain.health.signals import UsageDay
     from keepwell.domain.health.snapshot import compute_history
     from keepwell.schemas.messages import ScoringRequest
-    from keepwell.services import scoring, scoring_jobs
+    from keepwell.services import scoring_jobs
     from keepwell.storage import health_snapshots
     from keepwell.storage.customers import get_customer
 

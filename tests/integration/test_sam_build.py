@@ -101,6 +101,8 @@ def lambda_like_environment(function_id: str) -> dict[str, str]:
         for logical_id in TEMPLATE["Resources"]
     }
     parameters = {name: str(spec.get("Default", "")) for name, spec in TEMPLATE.get("Parameters", {}).items()}
+    # As a deployment must give them: without an issuer and its keys the authorizer refuses to start.
+    parameters |= {"JwtIssuer": "https://issuer.test", "JwksUrl": "https://issuer.test/.well-known/jwks.json"}
     env = function_environment(TEMPLATE, function_id, Resolver(parameters, physical))
     return {
         **env,

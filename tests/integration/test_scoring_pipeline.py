@@ -23,7 +23,7 @@ from keepwell.domain.customers import Customer
 from keepwell.domain.health.signals import UsageDay
 from keepwell.domain.timeline import TimelineEntry
 from keepwell.schemas.messages import ScoringRequest
-from keepwell.services import schedule_runs, scoring_jobs
+from keepwell.services import schedule_runs, scoring_jobs, scoring_queue
 from keepwell.settings import get_settings
 from keepwell.storage import customers as customer_store
 from keepwell.storage import health_snapshots as snapshots
@@ -346,7 +346,7 @@ def test_a_poison_message_ends_in_the_dlq_after_max_receives_while_its_batch_mat
     sqs = boto3.client("sqs", region_name="us-east-1")
     source = next(s for s in sqs_event_sources(load_template(), aws) if s.function_id == "ScorerFunction")
     poller = QueuePoller(replace(source, batching_window_s=0.0), sqs, Invoker())
-    scoring_jobs.enqueue_customers(workspace, ["good", "broken"], reason="schedule", day=TODAY)
+    scoring_queue.enqueue_customers(workspace, ["good", "broken"], reason="schedule", day=TODAY)
 
     for _ in range(scoring_jobs.MAX_RECEIVES + 2):
         poller.poll_once(wait_seconds=0)
@@ -389,15 +389,15 @@ def test_a_schedule_run_that_fails_part_way_lets_the_retry_enqueue_the_day(
 ):
     add_customer(workspace, "a")
     run_at = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
-    real = scoring_jobs.enqueue_customers
+    real = scoring_queue.enqueue_customers
 
     def fail(*args: Any, **kwargs: Any) -> int:
         raise RuntimeError("SQS unavailable")
 
-    monkeypatch.setattr(scoring_jobs, "enqueue_customers", fail)
+    monkeypatch.setattr(scoring_queue, "enqueue_customers", fail)
     with pytest.raises(RuntimeError):
         schedule_runs.fan_out_due_workspaces(run_at)
-    monkeypatch.setattr(scoring_jobs, "enqueue_customers", real)
+    monkeypatch.setattr(scoring_queue, "enqueue_customers", real)
     assert schedule_runs.fan_out_due_workspaces(run_at) == {workspace: 1}
 
 
@@ -420,13 +420,13 @@ def test_rescoring_requests_are_debounced_per_customer(aws: Resolver, workspace:
     sqs = boto3.client("sqs", region_name="us-east-1")
     url = get_settings().scoring_queue_url
 
-    assert scoring_jobs.request_rescoring(workspace, ["a", "b", "a"], "integration") == 2  # at once
+    assert scoring_queue.request_rescoring(workspace, ["a", "b", "a"], "integration") == 2  # at once
     with clock.frozen(clock.now() + timedelta(seconds=5)):
-        assert scoring_jobs.request_rescoring(workspace, ["a"], "ingest") == 1  # one trailing message
+        assert scoring_queue.request_rescoring(workspace, ["a"], "ingest") == 1  # one trailing message
     with clock.frozen(clock.now() + timedelta(seconds=10)):
-        assert scoring_jobs.request_rescoring(workspace, ["a"], "ingest") == 0  # covered by the trailing one
-    with clock.frozen(clock.now() + timedelta(seconds=scoring_jobs.DEBOUNCE.total_seconds() + 1)):
-        assert scoring_jobs.request_rescoring(workspace, ["a"], "ingest") == 1  # a new window
+        assert scoring_queue.request_rescoring(workspace, ["a"], "ingest") == 0  # covered by the trailing one
+    with clock.frozen(clock.now() + timedelta(seconds=scoring_queue.DEBOUNCE.total_seconds() + 1)):
+        assert scoring_queue.request_rescoring(workspace, ["a"], "ingest") == 1  # a new window
 
     visible = queued(aws)
     assert sorted(b["customer_id"] for b in visible) == ["a", "a", "b"]  # the trailing one is still delayed

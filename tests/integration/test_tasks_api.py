@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from keepwell.auth import Caller
-from keepwell.services.scoring import DayEntry, ScoringState
+from keepwell.domain.customer_scoring import DayEntry, ScoringState
 from keepwell.storage import keys
 from keepwell.storage.models import CustomerItem
 from keepwell.storage.tasks import PortfolioItem

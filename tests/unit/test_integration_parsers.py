@@ -15,8 +15,8 @@ import pytest
 from keepwell.domain.integrations import check_secret, delivery_id, parse_delivery
 from keepwell.domain.integrations.model import TimelineDraft
 from keepwell.domain.integrations.tickets import merge_ticket_update, newest_per_item
-from keepwell.domain.integrations.urls import public_base_url, request_url
 from keepwell.errors import BadRequest, InvalidInput
+from keepwell.http import public_base_url, request_url
 
 NOW_EPOCH = 1795167000  # 2026-11-20T09:30:00Z, the tests' frozen clock
 

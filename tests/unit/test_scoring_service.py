@@ -1,4 +1,4 @@
-"""The pure part of the scoring pipeline (services/scoring.py): signals, the scoring state carried on the
+"""The pure part of the scoring pipeline (domain/customer_scoring.py): signals, the scoring state carried on the
 profile, daily vs history scoring, idempotency digests and the domain events. No AWS."""
 
 from __future__ import annotations
@@ -8,14 +8,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from keepwell.domain import customer_scoring as scoring
 from keepwell.domain import signal_log
+from keepwell.domain.customer_scoring import DayEntry, ScoringState
 from keepwell.domain.customers import Customer
 from keepwell.domain.health.dimensions import PreparedModel
 from keepwell.domain.health.model import HealthModel
 from keepwell.domain.health.signals import UsageDay
 from keepwell.domain.timeline import TimelineEntry
-from keepwell.services import scoring
-from keepwell.services.scoring import DayEntry, ScoringState
 
 END = date(2026, 11, 20)
 MODEL = PreparedModel.of(HealthModel.from_preset("balanced"), 0)  # stored as 0: the default, never saved

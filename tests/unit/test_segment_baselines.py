@@ -1,4 +1,4 @@
-"""Segment baselines and the misalignment alert (domain/segment_baselines.py, services/scoring.py): the
+"""Segment baselines and the misalignment alert (domain/segment_baselines.py, domain/customer_scoring.py): the
 tally of each segment's scores, the peer average a customer is compared with, and the alert it raises
 once per episode. No AWS."""
 
@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from keepwell.domain import customer_scoring as scoring
 from keepwell.domain import signal_log
+from keepwell.domain.customer_scoring import ScoringState
 from keepwell.domain.customers import Customer
 from keepwell.domain.health.dimensions import PreparedModel
 from keepwell.domain.health.model import HealthModel
@@ -16,8 +18,6 @@ from keepwell.domain.health.signals import CustomerSignals
 from keepwell.domain.segment_baselines import MIN_PEERS, SavedSegment, SegmentBaselines, tally_segments
 from keepwell.domain.segments import HealthRow, segment_fields
 from keepwell.domain.timeline import TimelineEntry
-from keepwell.services import scoring
-from keepwell.services.scoring import ScoringState
 
 DAY = date(2026, 11, 20)
 FIELDS = segment_fields({})

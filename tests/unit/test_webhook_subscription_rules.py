@@ -26,7 +26,7 @@ from keepwell.domain.webhooks.subscriptions import (
     truncate_response,
     webhook_event_type,
 )
-from keepwell.schemas.messages import ENTITY_ID
+from keepwell.ids import ENTITY_ID
 from keepwell.services import webhook_deliveries
 
 AT = datetime(2026, 11, 20, 9, 31, 4, tzinfo=UTC)

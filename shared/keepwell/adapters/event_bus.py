@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
 
 from keepwell.adapters.aws import client
+from keepwell.domain.events import DomainEvent  # re-exported: what `publish` takes
 from keepwell.settings import get_settings
 
 SOURCE = "keepwell"
 PUT_EVENTS_LIMIT = 10
-
-
-@dataclass(frozen=True)
-class DomainEvent:
-    detail_type: str  # e.g. health.scored, health.band_changed, health.alert
-    detail: dict[str, Any]
 
 
 class PublishError(RuntimeError):

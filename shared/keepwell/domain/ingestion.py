@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from keepwell.domain.customers import normalise_domain
+from keepwell.domain.product_events import MAX_PROPERTIES_BYTES, ProductEventIn, RejectedEvent
 from keepwell.domain.timeline import TimelineEntry
-from keepwell.schemas.events import MAX_PROPERTIES_BYTES, ProductEventIn, RejectedEvent
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 BACKFILL_WINDOW = timedelta(days=90)

@@ -11,9 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from keepwell.ids import ENTITY_ID  # re-exported: messages name entities by these ids
+
 # Every key starts with WS#<workspace_id>, and `#` would break that prefix (storage/keys.py).
 WORKSPACE_ID = r"^[A-Za-z0-9_\-]{1,64}$"
-ENTITY_ID = r"^[A-Za-z0-9_\-]{1,128}$"
 
 
 class _Message(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from keepwell.storage.notifications import Notification
+from keepwell.domain.notifications import Notification
 
 
 class NotificationListQuery(BaseModel):

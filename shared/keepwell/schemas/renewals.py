@@ -5,6 +5,7 @@ Bodies are strict and forbid unknown fields (a read-only or misspelt field is a 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from keepwell.domain.churn import CHURN_NOTE_MAX, ChurnReason, Cltv
 from keepwell.domain.customers import StoredChurnRisk
 from keepwell.domain.renewals import UPCOMING_WINDOWS, ForecastCategory, Renewal
+from keepwell.domain.revenue_metrics import RevenueMetrics
 from keepwell.domain.upsell import Recommendation, RuleBody, Trigger, UpsellRule
 
 _BODY = ConfigDict(extra="forbid", strict=True)
@@ -391,27 +393,15 @@ class RevenueQuery(BaseModel):
     owner: str | None = Field(default=None, max_length=128)
 
 
-class RevenueMetricsOut(BaseModel):
-    renewals_closed: int
-    renewals_open: int
-    open_arr: float
-    starting_arr: float
-    ending_arr: float
-    expansion_arr: float
-    contraction_arr: float
-    churned_arr: float
-    renewed: int
-    churned: int
-    closed_early: int
-    expansion_target_arr: float
-    expansion_achieved_arr: float
-    grr_percent: float | None
-    nrr_percent: float | None
-    early_close_percent: float | None
-    expansion_ratio_percent: float | None
+# The figures are the domain's RevenueMetrics, answered as they are (pydantic serialises the dataclass):
+# the field list is written once, in domain/revenue_metrics.py.
+RevenueMetricsOut = RevenueMetrics
 
 
-class BookMetricsOut(RevenueMetricsOut):
+@dataclass(frozen=True)
+class BookMetricsOut(RevenueMetrics):
+    """One CSM's book: the same figures, and whose book it is (null: customers without an owner)."""
+
     owner_id: str | None
 
 

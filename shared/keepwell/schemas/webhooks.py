@@ -133,17 +133,7 @@ class WebhookAttemptOut(BaseModel):
 
     @classmethod
     def of(cls, attempt: Attempt) -> WebhookAttemptOut:
-        return cls(
-            round=attempt.round,
-            attempt=attempt.attempt,
-            attempted_at=attempt.attempted_at,
-            outcome=attempt.outcome,
-            reason=attempt.reason,
-            status_code=attempt.status_code,
-            latency_ms=attempt.latency_ms,
-            response_body=attempt.response_body,
-            manual=attempt.manual,
-        )
+        return cls.model_validate(attempt, from_attributes=True)
 
 
 class WebhookDeliveryOut(BaseModel):

@@ -24,6 +24,7 @@ from keepwell.domain.renewals import Renewal, proposed_delta
 from keepwell.domain.timeline import TimelineEntry
 from keepwell.errors import Conflict
 from keepwell.observability import logger
+from keepwell.retries import conflict_attempts
 from keepwell.schemas.renewals import ChurnIn, ChurnOut, ChurnRiskOut, CltvOut, ScoresOut
 from keepwell.services import flags as flag_service
 from keepwell.services import renewals as renewal_service
@@ -37,7 +38,7 @@ ATTEMPTS = 3  # a concurrent change of the profile (version bump) is re-read and
 
 def mark_churned(caller: Caller, customer_id: str, body: ChurnIn) -> ChurnOut:
     reason, note = rules.check_reason(body.churn_reason, body.churn_note)
-    for attempt in range(ATTEMPTS):
+    for attempt in conflict_attempts(ATTEMPTS):
         customer = renewal_service.visible_customer(caller, customer_id)
         if customer.status == "churned":
             raise Conflict(f"Customer {customer_id} is already churned", [{"field": "status", "issue": "churned"}])

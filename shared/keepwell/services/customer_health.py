@@ -37,7 +37,7 @@ def _require_visible(caller: Caller, customer_id: str) -> tuple[Customer, store.
 
 def _window(caller: Caller, health: store.ProfileHealth, days: int) -> tuple[date, date]:
     """The last `days` days up to today (or the latest scored day, when the workspace's today lags it)."""
-    from keepwell.services.scoring_jobs import workspace_today
+    from keepwell.services.scoring_queue import workspace_today
 
     end = max(health.day or workspace_today(caller.workspace_id), workspace_today(caller.workspace_id))
     return end - timedelta(days=days - 1), end

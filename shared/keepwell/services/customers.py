@@ -11,6 +11,7 @@ from keepwell.domain import custom_fields as field_rules
 from keepwell.domain.customers import Customer, apply_patch, changed_fields, derive_revenue
 from keepwell.errors import Conflict, InvalidInput, NotFound
 from keepwell.observability import logger
+from keepwell.retries import conflict_attempts
 from keepwell.schemas.customers import CustomerCreateIn, CustomerListQuery, CustomerPatchIn
 from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
@@ -119,7 +120,7 @@ def _apply_with_retry(
     expected_version: int | None,
     actor_id: str | None = None,
 ) -> Customer:
-    for attempt in range(UPDATE_ATTEMPTS):
+    for attempt in conflict_attempts(UPDATE_ATTEMPTS):
         current = store.require_customer(workspace_id, customer_id)
         if expected_version is not None and current.version != expected_version:
             raise Conflict(

@@ -76,6 +76,6 @@ def _rescore_critical_changes(workspace_id: str, outcome: event_ingestion.BatchI
     customer every minute."""
     if not outcome.rescoring:
         return 0
-    from keepwell.services.scoring_jobs import queue_claimed_rescoring  # only batches that need it pay the import
+    from keepwell.services.scoring_queue import queue_claimed_rescoring  # only batches that need it pay the import
 
     return queue_claimed_rescoring(workspace_id, outcome.rescoring, "ingest", recompute_from=outcome.recompute_from)

@@ -41,7 +41,6 @@ from keepwell.schemas.integrations import (
 )
 from keepwell.schemas.messages import WORKSPACE_ID
 from keepwell.services.timeline_recording import record_timeline_entries
-from keepwell.settings import get_settings
 from keepwell.storage import audit as audit_store
 from keepwell.storage import customers, keys
 from keepwell.storage import integration_secrets as secret_store
@@ -215,7 +214,7 @@ def _queue_rescoring(workspace_id: str, recorded: list[TimelineEntry]) -> None:
     """Rescore at once (debounced) the customers a critical signal just reached: an open urgent or
     critical ticket, an inbound email naming a sentiment keyword. Other signals wait for the daily
     scoring."""
-    if not recorded or not get_settings().scoring_queue_url:
+    if not recorded:
         return
     keywords: list[str] = []
     if critical_signals.has_inbound_email(recorded):
@@ -224,7 +223,7 @@ def _queue_rescoring(workspace_id: str, recorded: list[TimelineEntry]) -> None:
         keywords = health_models.get_current_model(workspace_id)[0].sentiment.keywords()
     critical = critical_signals.customers_with_critical_signals(recorded, keywords)
     if critical:
-        from keepwell.services.scoring_jobs import request_rescoring
+        from keepwell.services.scoring_queue import request_rescoring
 
         request_rescoring(workspace_id, sorted(critical), "integration")
 

@@ -34,30 +34,29 @@ from keepwell.adapters.event_bus import DomainEvent, PublishError, publish
 from keepwell.domain import custom_fields as field_rules
 from keepwell.domain import playbooks as rules
 from keepwell.domain.customers import Customer, apply_patch
-from keepwell.domain.playbooks import CompiledPlaybook, Decision, EnrolmentState, History, Occurrence
+from keepwell.domain.playbooks import CompiledPlaybook, Decision, EnrolmentState, Occurrence
 from keepwell.domain.segments import HealthRow
 from keepwell.domain.tasks import Task
 from keepwell.domain.timeline import TimelineEntry
 from keepwell.errors import Conflict, KeepwellError
 from keepwell.observability import logger, metrics
+from keepwell.retries import conflict_attempts
 from keepwell.schemas.messages import DomainEventIn, PlaybookActionMessage
 from keepwell.services import alert_notifications, customer_flags, webhook_deliveries
 from keepwell.services import playbooks as playbook_service
 from keepwell.services import tasks as task_service
+from keepwell.services.playbook_evaluation import active_users, decide, template_values
 from keepwell.services.timeline_recording import record_timeline_entries
 from keepwell.settings import get_settings
 from keepwell.storage import contacts as contact_store
 from keepwell.storage import custom_fields as field_store
 from keepwell.storage import customers as customer_store
-from keepwell.storage import health_snapshots as snapshot_store
-from keepwell.storage import metrics as metrics_store
 from keepwell.storage import notifications as notification_store
 from keepwell.storage import playbooks as store
 from keepwell.storage import segments as profile_store
 from keepwell.storage import workspaces
 
 STEP_LEASE = timedelta(minutes=5)  # a claim older than this was left by a crashed attempt
-USAGE_WINDOW_DAYS = 30
 # The effect of these cannot be taken back or recognised on retry: a claim left running is not redone.
 # (A Slack step only queues an idempotent delivery, so it is safe to redo.)
 AT_MOST_ONCE_ACTIONS = frozenset({"email"})
@@ -70,67 +69,6 @@ class ActionNotDone(Exception):
 
 class StepBusy(Exception):
     """Another attempt holds the step right now; the message is retried later."""
-
-
-# --- evaluation (shared with the dry run) -------------------------------------------------------
-def active_users(workspace_id: str) -> list[tuple[str, str]]:
-    return sorted((u.user_id, u.role) for u in workspaces.list_users(workspace_id) if u.active)
-
-
-def usage_totals(workspace_id: str, customer_id: str, today: date) -> tuple[float | None, float | None]:
-    """Product events + logins of the last 30 days and of the 30 days before (None if no data)."""
-    days = [today - timedelta(days=n) for n in range(2 * USAGE_WINDOW_DAYS)]
-    found = metrics_store.get_days(workspace_id, [(customer_id, d) for d in days])
-    if not found:
-        return None, None
-    recent = previous = 0.0
-    for (_, day), metrics_day in found.items():
-        amount = float(metrics_day.events + metrics_day.logins)
-        if (today - day).days < USAGE_WINDOW_DAYS:
-            recent += amount
-        else:
-            previous += amount
-    return recent, previous
-
-
-def history_for(compiled: CompiledPlaybook, row: HealthRow, today: date) -> History | None:
-    """The past a sustained trigger needs, read only when its condition holds today."""
-    if not rules.needs_history(compiled, row.record):
-        return None
-    window = rules.usage_window_days(compiled) + 1
-    workspace_id, customer_id = row.customer.workspace_id, row.customer.customer_id
-    snapshots = snapshot_store.get_snapshots(workspace_id, customer_id, today - timedelta(days=window), today)
-    health = {
-        s.date: {"health_score": s.display_score if s.display_score is not None else s.score, "health_band": s.band}
-        for s in snapshots
-    }
-    recent, previous = usage_totals(workspace_id, customer_id, today)
-    return History(health=health, usage_recent=recent, usage_previous=previous)
-
-
-def decide(compiled: CompiledPlaybook, row: HealthRow, state: EnrolmentState, occurrence: Occurrence) -> Decision:
-    return rules.evaluate(compiled, row.record, state, occurrence, history_for(compiled, row, occurrence.day))
-
-
-def template_values(
-    row: HealthRow, playbook_name: str, reason: str = "", owner_name: str | None = None
-) -> dict[str, Any]:
-    customer = row.customer
-    return {
-        "customer.name": customer.name,
-        "customer.health_score": customer.health_score,
-        "customer.health_band": customer.health_band,
-        "customer.renewal_date": customer.renewal_date.isoformat() if customer.renewal_date else None,
-        "customer.arr": customer.arr,
-        "customer.status": customer.status,
-        "owner.name": owner_name or customer.owner_id,
-        "playbook.name": playbook_name,
-        "reason": reason,
-    }
-
-
-def render_for(text: Any, row: HealthRow, playbook: rules.Playbook) -> str:
-    return rules.render(str(text or ""), template_values(row, playbook.definition.name))
 
 
 def _event_day(event: DomainEventIn) -> date:
@@ -505,7 +443,7 @@ UPDATE_ATTEMPTS = 3
 
 def _update_field(run: store.Run, params: Mapping[str, Any]) -> Outcome:
     field, operation, value = str(params.get("field")), params.get("operation"), params.get("value")
-    for _attempt in range(UPDATE_ATTEMPTS):
+    for _attempt in conflict_attempts(UPDATE_ATTEMPTS):
         current = customer_store.get_customer(run.workspace_id, run.customer_id)
         if current is None:
             return Outcome("skipped", {"detail": "the customer no longer exists"})

@@ -43,6 +43,7 @@ from keepwell.schemas.playbooks import (
     SlackSettingsIn,
     SlackSettingsOut,
 )
+from keepwell.services import playbook_evaluation as evaluation
 from keepwell.settings import Settings, get_settings
 from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
@@ -395,14 +396,12 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
 def dry_run(caller: Caller, playbook_id: str, query: DryRunQuery) -> DryRunOut:
     """Evaluate the playbook for every customer (a csm or viewer: their book) as if its daily evaluation ran
     now, against each customer's stored standing. Reads only: no run, state, task or message."""
-    from keepwell.services import playbook_runs  # the evaluation is shared with the live path
-
     workspace_id = caller.workspace_id
     playbook = get_playbook(caller, playbook_id)
     compiled = compile_stored(playbook)
     today = clock.today()
     occurrence = Occurrence("dry_run", today, {})
-    users = playbook_runs.active_users(workspace_id)
+    users = evaluation.active_users(workspace_id)
     book = permissions.portfolio_of(caller)  # a csm or viewer: what they own or co-own
     rows = [row for row, _ in profile_store.iter_health_rows(workspace_id, portfolio_of=book)]
     entering: list[DryRunEntryOut] = []
@@ -412,7 +411,7 @@ def dry_run(caller: Caller, playbook_id: str, query: DryRunQuery) -> DryRunOut:
         states = store.get_states(workspace_id, playbook_id, [r.customer.customer_id for r in chunk])
         for row in chunk:
             state = states.get(row.customer.customer_id, EnrolmentState())
-            decision = playbook_runs.decide(compiled, row, state, occurrence)
+            decision = evaluation.decide(compiled, row, state, occurrence)
             if compiled.conditions is None or conditions.evaluate(compiled.conditions, row.record):
                 matching_conditions += 1
             if not decision.enter:
@@ -429,7 +428,7 @@ def dry_run(caller: Caller, playbook_id: str, query: DryRunQuery) -> DryRunOut:
                         row.customer.co_owner_ids,
                         users,
                     )
-                params = {**step.params, "title": playbook_runs.render_for(step.params.get("title"), row, playbook)}
+                params = {**step.params, "title": evaluation.render_for(step.params.get("title"), row, playbook)}
                 steps.append(
                     PlannedStepOut(
                         index=step.index,

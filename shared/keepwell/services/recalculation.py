@@ -18,7 +18,7 @@ from keepwell.auth import Caller
 from keepwell.errors import NotFound
 from keepwell.observability import logger
 from keepwell.schemas.messages import ScoringRequest
-from keepwell.services import scoring_jobs, segment_baselines
+from keepwell.services import scoring_queue, segment_baselines
 from keepwell.settings import get_settings
 from keepwell.storage import audit as audit_store
 from keepwell.storage import health_models, recalculations
@@ -48,7 +48,7 @@ def start_recalculation(workspace_id: str, requested_by: str, reason: str = "man
     """Create a job that recomputes every (not archived) customer, 90-day history included, with the
     current model; returns the job summary (its `job_id` to poll)."""
     _, version = health_models.get_current_model(workspace_id, fresh=True)
-    day = scoring_jobs.workspace_today(workspace_id)  # one end day for the whole job
+    day = scoring_queue.workspace_today(workspace_id)  # one end day for the whole job
     customer_ids = segment_baselines.refresh(workspace_id, day)  # the customers, and the alerts' baselines
     job_id = ids.new_id("rc")
     job = recalculations.create_job(
@@ -83,39 +83,6 @@ def start_recalculation(workspace_id: str, requested_by: str, reason: str = "man
         },
     )
     return job_summary(job)
-
-
-def fan_out_page(request: ScoringRequest) -> int:
-    """Queue a history message for each customer of the request's page, then the next page's message."""
-    assert request.job_id is not None and request.page is not None
-    where = {"workspace_id": request.workspace_id, "job_id": request.job_id, "page": request.page}
-    customer_ids, has_next, fanned_out = recalculations.get_page_for_fan_out(
-        request.workspace_id, request.job_id, request.page
-    )
-    if customer_ids is None:
-        logger.warning("recalculation page not found", extra=where)
-        return 0
-    if fanned_out:
-        # A redelivered page message: queueing its customers and the next page again would double
-        # the rest of the job's work (each duplicate page message fans out a duplicate next page).
-        logger.info("recalculation page already fanned out", extra=where)
-        return 0
-    common = request.model_dump(exclude={"customer_id", "page"})
-    messages = [ScoringRequest(**common, customer_id=c, page=request.page) for c in customer_ids]
-    if has_next:
-        messages.append(ScoringRequest(**common, page=request.page + 1))
-    sent = queues.send_messages(get_settings().scoring_queue_url, messages)
-    recalculations.mark_page_fanned_out(request.workspace_id, request.job_id, request.page)
-    return sent
-
-
-def fail_pages_from(workspace_id: str, job_id: str, page: int) -> None:
-    """A page's fan-out failed for good: its customers and those of the pages after it will not be
-    scored by this job; count them failed so the job finishes and says so."""
-    for number in range(page, recalculations.page_count(workspace_id, job_id)):
-        customer_ids, _ = recalculations.get_page(workspace_id, job_id, number)
-        if customer_ids:
-            recalculations.record_progress(workspace_id, job_id, number, customer_ids, failed=True)
 
 
 def get_recalculation(caller: Caller, job_id: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from keepwell import permissions
 from keepwell.auth import Caller
 from keepwell.domain import revenue_metrics as rules
 from keepwell.errors import InvalidInput
-from keepwell.schemas.renewals import BookMetricsOut, RevenueMetricsOut, RevenueOut, RevenueQuery
+from keepwell.schemas.renewals import BookMetricsOut, RevenueOut, RevenueQuery
 from keepwell.storage import renewals as store
 
 MAX_PERIOD_DAYS = 3 * 366
@@ -38,9 +38,9 @@ def revenue_metrics(caller: Caller, query: RevenueQuery) -> RevenueOut:
     return RevenueOut(
         period={"from": start, "to": end},
         owner=wanted,
-        workspace=None if portfolio else RevenueMetricsOut.model_validate(workspace.as_dict()),
+        workspace=None if portfolio else workspace,
         books=[
-            BookMetricsOut.model_validate({**metrics.as_dict(), "owner_id": owner})
+            BookMetricsOut(**metrics.as_dict(), owner_id=owner)
             for owner, metrics in sorted(books.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
         ],
     )

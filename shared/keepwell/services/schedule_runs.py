@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from keepwell import clock
 from keepwell.domain.scheduling import WorkspaceClock, is_due, scoring_day
 from keepwell.observability import logger
-from keepwell.services import scoring_jobs
+from keepwell.services import scoring_queue
 from keepwell.storage import recalculations, workspaces
 
 RUN_TIMEOUT = timedelta(seconds=300)  # template.yaml ScheduleFunction Timeout
@@ -41,7 +41,7 @@ def fan_out_due_workspaces(run_at: datetime) -> dict[str, int]:
             queued[workspace.workspace_id] = 0
             continue
         try:
-            sent = scoring_jobs.enqueue_workspace(workspace.workspace_id, scoring_day(workspace, run_at), "schedule")
+            sent = scoring_queue.enqueue_workspace(workspace.workspace_id, scoring_day(workspace, run_at), "schedule")
         except Exception:
             recalculations.release_scheduled_scoring(workspace.workspace_id, day)
             raise

@@ -13,34 +13,28 @@ request without a customer fans out: a job's page of customers, or every custome
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from typing import Literal
 
 from keepwell import clock
-from keepwell.adapters import event_bus, queues
+from keepwell.adapters import event_bus
+from keepwell.domain import customer_scoring as scoring
 from keepwell.domain.health.dimensions import PreparedModel
 from keepwell.domain.health.model import HealthModel
-from keepwell.domain.health.snapshot import HISTORY_DAYS
-from keepwell.domain.scheduling import WorkspaceClock, scoring_day
-from keepwell.domain.usage_history import RESCORING_WINDOW_SECONDS
 from keepwell.observability import logger
+from keepwell.retries import conflict_attempts
 from keepwell.schemas.messages import ScoringRequest
-from keepwell.services import scoring, segment_baselines
-from keepwell.settings import Settings, get_settings
-from keepwell.storage import health_models, recalculations, workspaces
+from keepwell.services import scoring_queue
+from keepwell.storage import health_models, recalculations
 from keepwell.storage import health_snapshots as store
 
 # Mirrors template.yaml ScoringQueue RedrivePolicy.maxReceiveCount: the receive after which a failing
 # message goes to the DLQ (tests/unit/test_scoring_pipeline.py checks the two agree).
 MAX_RECEIVES = 5
 WRITE_ATTEMPTS = 3  # a concurrent scoring of the same customer bumped the profile: read again
-WORKSPACE_CACHE_SECONDS = 300.0
-DEBOUNCE = timedelta(seconds=RESCORING_WINDOW_SECONDS)
 
-Reason = Literal["schedule", "ingest", "integration", "manual", "model_changed"]
 Outcome = Literal["scored", "unchanged", "skipped"]
 
 
@@ -49,40 +43,12 @@ class ScoringConflict(RuntimeError):
 
 
 # --- per-container caches ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Cached:
-    value: object
-    expires: float
-    settings: Settings
-
-
-_clocks: dict[str, _Cached] = {}
 _prepared: dict[tuple[str, int], PreparedModel] = {}
 
 
 def reset_caches() -> None:
-    _clocks.clear()
+    scoring_queue.reset_caches()
     _prepared.clear()
-
-
-def workspace_clock(workspace_id: str) -> WorkspaceClock:
-    """The workspace's timezone and scoring hour (one GetItem, then cached a few minutes)."""
-    entry = _clocks.get(workspace_id)
-    if entry is not None and entry.settings is get_settings() and entry.expires > time.monotonic():
-        assert isinstance(entry.value, WorkspaceClock)
-        return entry.value
-    item = workspaces.get_workspace(workspace_id)
-    found = WorkspaceClock(
-        workspace_id,
-        item.timezone if item is not None else "UTC",
-        int(item.scoring_hour) if item is not None else 5,
-    )
-    _clocks[workspace_id] = _Cached(found, time.monotonic() + WORKSPACE_CACHE_SECONDS, get_settings())
-    return found
-
-
-def workspace_today(workspace_id: str) -> date:
-    return scoring_day(workspace_clock(workspace_id), clock.now())
 
 
 def current_model(workspace_id: str, at_least: int | None = None) -> tuple[PreparedModel, int]:
@@ -160,12 +126,10 @@ def run_scoring_request(request: ScoringRequest) -> None:
     """Score one customer (a day, or a history), or fan out. Raising fails only this record."""
     if request.customer_id is None:
         if request.job_id is not None and request.page is not None:
-            from keepwell.services import recalculation
-
-            recalculation.fan_out_page(request)
+            scoring_queue.fan_out_page(request)
         else:
-            day = request.scoring_day or workspace_today(request.workspace_id)
-            enqueue_workspace(request.workspace_id, day, request.reason)
+            day = request.scoring_day or scoring_queue.workspace_today(request.workspace_id)
+            scoring_queue.enqueue_workspace(request.workspace_id, day, request.reason)
         return
     started = time.perf_counter()
     outcome = score_customer(request)
@@ -186,13 +150,13 @@ def run_scoring_request(request: ScoringRequest) -> None:
 def score_customer(request: ScoringRequest) -> Outcome:
     assert request.customer_id is not None
     workspace_id, customer_id = request.workspace_id, request.customer_id
-    day = request.scoring_day or workspace_today(workspace_id)
+    day = request.scoring_day or scoring_queue.workspace_today(workspace_id)
     prepared, version = current_model(workspace_id, request.model_version)
     history = request.history or request.recompute_from is not None
     first = scoring.history_start(day, request.recompute_from) if history else day
     days = scoring.metric_days(prepared.model, first, day)  # the usage the dimension reads for first..day
     outcome: Outcome | None = None
-    for _ in range(WRITE_ATTEMPTS):
+    for _ in conflict_attempts(WRITE_ATTEMPTS):
         inputs = store.read_scoring_inputs(workspace_id, customer_id, days[0], days[-1])
         customer = inputs.customer
         if customer is None or customer.archived:
@@ -312,98 +276,4 @@ def record_failure(request: ScoringRequest) -> None:
             request.workspace_id, request.job_id, request.page, [request.customer_id], failed=True
         )
         return
-    from keepwell.services import recalculation
-
-    recalculation.fail_pages_from(request.workspace_id, request.job_id, request.page)
-
-
-# --- fan-out ---------------------------------------------------------------------------------------
-def enqueue_customers(
-    workspace_id: str,
-    customer_ids: Iterable[str],
-    *,
-    reason: Reason,
-    day: date | None = None,
-    delay_seconds: int = 0,
-    recompute_from: Mapping[str, date] | None = None,
-) -> int:
-    """One ScoringRequest per customer (with its `recompute_from`, if any), in SendMessageBatch
-    requests of 10."""
-    recompute_from = recompute_from or {}
-    messages = (
-        ScoringRequest(
-            workspace_id=workspace_id,
-            customer_id=customer_id,
-            reason=reason,
-            scoring_day=day,
-            recompute_from=recompute_from.get(customer_id),
-        )
-        for customer_id in customer_ids
-    )
-    return queues.send_messages(get_settings().scoring_queue_url, messages, delay_seconds=delay_seconds)
-
-
-def enqueue_workspace(workspace_id: str, day: date, reason: Reason) -> int:
-    """Queue the day's scoring of every (not archived) customer of the workspace, tallying the segment
-    baselines its alerts compare with on the way (the same walk over the customers)."""
-    customer_ids = segment_baselines.refresh(workspace_id, day)
-    sent = enqueue_customers(workspace_id, customer_ids, reason=reason, day=day)
-    logger.info(
-        "workspace scoring queued",
-        extra={"workspace_id": workspace_id, "scoring_day": day.isoformat(), "customers": sent, "reason": reason},
-    )
-    return sent
-
-
-def request_rescoring(
-    workspace_id: str,
-    customer_ids: Iterable[str],
-    reason: Reason = "ingest",
-    recompute_from: Mapping[str, date] | None = None,
-) -> int:
-    """Rescore customers soon after a critical signal (a critical ticket, a churn keyword), debounced
-    per customer with its `RESCORE` marker: the first request of a 30-second window is queued at once,
-    one more is queued for the window's end if anything else arrives meanwhile, the rest are covered
-    by that one. Returns how many messages were queued. (Ingestion claims the same debounce inside its
-    own commit and calls `queue_claimed_rescoring`.)"""
-    recompute_from = recompute_from or {}
-    now = clock.now()
-    claims: dict[str, tuple[str, int]] = {}
-    for customer_id in dict.fromkeys([*customer_ids, *recompute_from]):
-        decision = recalculations.claim_rescoring(workspace_id, customer_id, now, DEBOUNCE)
-        if decision is not None:
-            claims[customer_id] = decision
-    return queue_claimed_rescoring(workspace_id, claims, reason, recompute_from)
-
-
-def queue_claimed_rescoring(
-    workspace_id: str,
-    claims: Mapping[str, tuple[str, int]],
-    reason: Reason,
-    recompute_from: Mapping[str, date] | None = None,
-) -> int:
-    """Queue the rescorings a debounce granted: ("now", 0) at once, ("trailing", delay) delayed.
-
-    `recompute_from` names customers whose past days changed: their message rebuilds the history from
-    that day. A trailing message rebuilds the whole 90-day history, whatever asked for it: the
-    requests it covers may have backfilled any day, and it is at most one per customer and window."""
-    recompute_from = recompute_from or {}
-    at_once = [customer_id for customer_id, (kind, _) in claims.items() if kind == "now"]
-    trailing: dict[int, list[str]] = {}
-    for customer_id, (kind, delay) in claims.items():
-        if kind != "now":
-            trailing.setdefault(delay, []).append(customer_id)
-    sent = enqueue_customers(workspace_id, at_once, reason=reason, recompute_from=recompute_from) if at_once else 0
-    # Clamped by the scorer to its own 90 days (history_start): no read of the workspace's clock here.
-    whole_history = clock.now().date() - timedelta(days=HISTORY_DAYS)
-    for delay, ids in trailing.items():
-        sent += enqueue_customers(
-            workspace_id,
-            ids,
-            reason=reason,
-            delay_seconds=delay,
-            recompute_from=dict.fromkeys(ids, whole_history),
-        )
-    if sent:
-        logger.info("rescoring queued", extra={"workspace_id": workspace_id, "customers": sent, "reason": reason})
-    return sent
+    scoring_queue.fail_pages_from(request.workspace_id, request.job_id, request.page)

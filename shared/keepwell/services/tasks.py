@@ -277,7 +277,7 @@ def my_day(caller: Caller) -> MyDayOut:
 def alerts_of(state: dict[str, Any]) -> list[dict[str, Any]]:
     """The alerts the scorer raised, from the scoring state it keeps on the profile (its last days,
     each with the alerts raised that day: `sharp_drop`, `band_crossing:<band>`, `misalignment`)."""
-    from keepwell.services.scoring import ScoringState  # the scorer owns this format; only My day reads it
+    from keepwell.domain.customer_scoring import ScoringState  # the scorer owns this format; only My day reads it
 
     try:
         days = ScoringState.from_json(state).days

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from keepwell import clock
 from keepwell.domain import signal_log
 from keepwell.domain.timeline import TimelineEntry
+from keepwell.retries import conflict_attempts
 from keepwell.storage import signal_logs, timeline
 
 SIGNAL_KINDS = frozenset({"email", "meeting", "ticket", "nps"})
@@ -32,7 +33,7 @@ def record_timeline_entries(workspace_id: str, entries: Iterable[TimelineEntry])
 
 
 def _fold_into_log(workspace_id: str, customer_id: str, entries: list[TimelineEntry]) -> bool:
-    for _attempt in range(MAX_ATTEMPTS):
+    for _attempt in conflict_attempts(MAX_ATTEMPTS):
         log, version = signal_logs.get_signal_log(workspace_id, customer_id)
         if not signal_log.fold(log, entries):
             return False

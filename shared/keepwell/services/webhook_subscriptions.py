@@ -13,7 +13,7 @@ from keepwell.domain.signatures.outbound import DEFAULT_OVERLAP, SigningSecret, 
 from keepwell.domain.webhooks import ssrf
 from keepwell.domain.webhooks.subscriptions import MAX_SUBSCRIPTIONS_PER_WORKSPACE, Delivery, Subscription
 from keepwell.errors import Conflict, NotFound
-from keepwell.schemas.messages import ENTITY_ID
+from keepwell.ids import ENTITY_ID
 from keepwell.schemas.webhooks import WebhookDeliveryListQuery, WebhookSubscriptionIn, WebhookSubscriptionPatchIn
 from keepwell.services import webhook_deliveries
 from keepwell.settings import get_settings

@@ -14,7 +14,6 @@ customer, so an event is counted once, in the day and in the history, whatever t
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -28,10 +27,11 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 from pynamodb.connection.table import TableConnection
-from pynamodb.exceptions import GetError, PutError
+from pynamodb.exceptions import PutError
 
 from keepwell.domain.ingestion import RAW_FIELDS, DayActivity, DayRollup
 from keepwell.domain.usage_history import KEPT_DAYS, UsageHistory
+from keepwell.retries import conflict_attempts, until_processed
 from keepwell.storage import keys
 from keepwell.storage.models import TableItem
 
@@ -39,7 +39,6 @@ from keepwell.storage.models import TableItem
 RAW_ITEM_MAX_BYTES = 300_000
 BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
-MAX_UNPROCESSED_RETRIES = 8
 _json = json.JSONEncoder(separators=(",", ":")).encode
 
 
@@ -134,17 +133,13 @@ def batch_get_raw(
         pending: list[Any] = [
             {"pk": {"S": k.pk}, "sk": {"S": k.sk}} for k in item_keys[start : start + BATCH_GET_LIMIT]
         ]
-        backoff = 0.05
-        for _attempt in range(MAX_UNPROCESSED_RETRIES):
-            answer = table.batch_get_item(pending, consistent_read=consistent or None, attributes_to_get=attributes)
+
+        def get(batch: list[Any]) -> list[Any]:
+            answer = table.batch_get_item(batch, consistent_read=consistent or None, attributes_to_get=attributes)
             found.extend(answer.get("Responses", {}).get(table.table_name, []))
-            pending = answer.get("UnprocessedKeys", {}).get(table.table_name, {}).get("Keys") or []
-            if not pending:
-                break
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 1.0)
-        else:
-            raise GetError(f"{len(pending)} keys still unprocessed after {MAX_UNPROCESSED_RETRIES} tries")
+            return answer.get("UnprocessedKeys", {}).get(table.table_name, {}).get("Keys") or []
+
+        until_processed(get, pending, what="keys")
     return found
 
 
@@ -409,7 +404,7 @@ def import_into_histories(workspace_id: str, days: dict[str, list[tuple[date, Da
     changed meanwhile (ingestion) is read again and retried. Setting a day twice changes nothing."""
     pending = dict(days)
     table = _table()
-    for _attempt in range(MAX_IMPORT_ATTEMPTS):
+    for _attempt in conflict_attempts(MAX_IMPORT_ATTEMPTS):
         if not pending:
             return
         found = batch_get_raw([keys.usage_history(workspace_id, c) for c in pending], consistent=True)
@@ -448,18 +443,13 @@ def batch_write_raw(items: list[dict[str, Any]]) -> None:
     backoff."""
     table = RawEventsItem._get_connection()
     for start in range(0, len(items), BATCH_WRITE_LIMIT):
-        pending = items[start : start + BATCH_WRITE_LIMIT]
-        backoff = 0.05
-        for _attempt in range(MAX_UNPROCESSED_RETRIES):
-            answer = table.batch_write_item(put_items=pending)
-            unprocessed = answer.get("UnprocessedItems", {}).get(table.table_name) or []
-            pending = [request["PutRequest"]["Item"] for request in unprocessed]
-            if not pending:
-                break
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 1.0)
-        else:
-            raise PutError(f"{len(pending)} items still unprocessed after {MAX_UNPROCESSED_RETRIES} tries")
+        until_processed(lambda batch: _put_batch(table, batch), items[start : start + BATCH_WRITE_LIMIT])
+
+
+def _put_batch(table: TableConnection, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One BatchWriteItem of puts; returns the items it left unprocessed."""
+    answer = table.batch_write_item(put_items=items)
+    return [request["PutRequest"]["Item"] for request in answer.get("UnprocessedItems", {}).get(table.table_name) or []]
 
 
 def list_raw_events(workspace_id: str, customer_id: str, day: date, now: datetime) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ their sort keys (built in `keys.py`) and the `entity` attribute.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from pynamodb.attributes import (
@@ -22,11 +21,13 @@ from pynamodb.connection import Connection, TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from keepwell.settings import get_settings
+
 
 class _TableMeta:
-    # Read from the environment at import; the template passes TABLE_NAME to every function.
-    table_name = os.environ.get("TABLE_NAME", "keepwell")
-    region = os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    # Read from the settings at import (a function without TABLE_NAME does not start).
+    table_name = get_settings().table_name
+    region = get_settings().region
     max_retry_attempts = 3
 
 

@@ -14,6 +14,7 @@ from pynamodb.attributes import ListAttribute, MapAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, UpdateError
 
 from keepwell import clock
+from keepwell.domain.notifications import Notification  # re-exported: the entity this module stores
 from keepwell.storage import cursors, keys
 from keepwell.storage.models import TableItem, WorkspaceItem
 
@@ -37,20 +38,6 @@ class NotificationItem(TableItem):
     created_at = UnicodeAttribute()
     kind = UnicodeAttribute(null=True)  # playbook (a notify step) or health_alert
     read_at = UnicodeAttribute(null=True)  # when the user marked it read; absent while unread
-
-
-@dataclass(frozen=True)
-class Notification:
-    notification_id: str
-    user_id: str
-    title: str
-    body: str | None
-    customer_id: str | None
-    playbook_id: str | None
-    run_id: str | None
-    created_at: str
-    kind: str | None = None
-    read_at: str | None = None
 
 
 def _condition_failed(error: PutError | UpdateError) -> bool:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -396,17 +397,7 @@ def record_attempt(
     nothing, so the log never shows an attempt twice."""
     key = keys.webhook_delivery(workspace_id, subscription_id, delivery_id)
     attr = WebhookDeliveryItem
-    entry = AttemptMap(
-        round=attempt.round,
-        attempt=attempt.attempt,
-        attempted_at=attempt.attempted_at,
-        outcome=attempt.outcome,
-        reason=attempt.reason,
-        status_code=attempt.status_code,
-        latency_ms=attempt.latency_ms,
-        response_body=attempt.response_body,
-        manual=attempt.manual,
-    )
+    entry = AttemptMap(**dataclasses.asdict(attempt))  # the map's attributes are the domain's fields
     actions: list[Action] = [
         attr.attempts.set(attr.attempts.append([entry])),
         attr.done.add({attempt.key}),

@@ -5,39 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from itertools import pairwise
 
 from keepwell.domain.health.model import Band, HysteresisConfig
-
-
-def check_band_table(bands: Sequence[Band]) -> list[Band]:
-    """Bands must be contiguous integer ranges covering exactly 0-100; returned highest first."""
-    labels = [b.label.strip().lower() for b in bands]
-    repeated = sorted({label for label in labels if labels.count(label) > 1})
-    if repeated:
-        raise ValueError(f"band labels must be unique; repeated: {', '.join(repeated)}")
-    for band in bands:
-        if band.min > band.max:
-            raise ValueError(f"band '{band.label}' has min {band.min} above max {band.max}")
-    ordered = sorted(bands, key=lambda b: b.min)
-    if ordered[0].min != 0:
-        lowest = ordered[0]
-        raise ValueError(f"bands must start at 0; the lowest band '{lowest.label}' starts at {lowest.min}")
-    if ordered[-1].max != 100:
-        highest = ordered[-1]
-        raise ValueError(f"bands must reach 100; the highest band '{highest.label}' ends at {highest.max}")
-    for lower, upper in pairwise(ordered):
-        if upper.min <= lower.max:
-            raise ValueError(
-                f"bands '{lower.label}' ({lower.min}-{lower.max}) and '{upper.label}' ({upper.min}-{upper.max}) overlap"
-            )
-        if upper.min > lower.max + 1:
-            raise ValueError(
-                f"gap between '{lower.label}' (max {lower.max}) and '{upper.label}' (min {upper.min}): "
-                f"scores {lower.max + 1}-{upper.min - 1} have no band"
-            )
-    return list(reversed(ordered))
-
 
 _TENTH = Decimal("0.1")
 

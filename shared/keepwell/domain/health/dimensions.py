@@ -21,18 +21,17 @@ from keepwell.domain.health.expressions import (
     evaluate,
     expression_names,
 )
-from keepwell.domain.health.model import (
+from keepwell.domain.health.model import HealthModel, NormalisationTargets, Target
+from keepwell.domain.health.names import (
     CONTRACT,
     ENGAGEMENT,
+    METRICS,
     PAYMENT,
     RELATIONSHIP,
     SENTIMENT,
     STANDARD_DIMENSIONS,
     SUPPORT,
     USAGE,
-    HealthModel,
-    NormalisationTargets,
-    Target,
 )
 from keepwell.domain.health.signals import (
     HIGH_PRIORITIES,
@@ -48,45 +47,6 @@ QBR_WINDOW_DAYS = 90
 POSITIVE_AT = 70.0  # a metric scoring at least this is positive evidence
 NEGATIVE_AT = 40.0  # at most this, negative evidence
 Scored = tuple[str, float, float]  # metric key, raw value, 0-100 score
-
-
-@dataclass(frozen=True, slots=True)
-class Metric:
-    dimension: str
-    template: str  # {v} raw value, {p} value x 100, {dir} "at" / "down to" / "up to", {w} window days
-    boolean: tuple[str, str] | None = None  # (text when true, text when false)
-
-
-METRICS: dict[str, Metric] = {
-    "logins_per_seat_week": Metric(USAGE, "logins per seat {dir} {v:.1f}/week"),
-    "distinct_features": Metric(USAGE, "{v:.0f} distinct features used in the last {w} days"),
-    "dau_mau": Metric(USAGE, "DAU/MAU {dir} {p:.0f}%"),
-    "new_feature_adoption_pct": Metric(USAGE, "new-feature adoption {dir} {v:.0f}%"),
-    "emails_in_per_week": Metric(ENGAGEMENT, "{v:.1f} customer emails/week"),
-    "emails_out_per_week": Metric(ENGAGEMENT, "{v:.1f} CSM emails/week"),
-    "meetings": Metric(ENGAGEMENT, "{v:.0f} meetings in the last {w} days"),
-    "meeting_minutes": Metric(ENGAGEMENT, "{v:.0f} meeting minutes in the last {w} days"),
-    "proactive_reply_rate_pct": Metric(ENGAGEMENT, "reply rate to proactive emails {dir} {v:.0f}%"),
-    "champion_response_hours": Metric(ENGAGEMENT, "champion answers in {v:.0f} h on average"),
-    "open_tickets": Metric(SUPPORT, "{v:.0f} tickets open or pending"),
-    "resolution_hours": Metric(SUPPORT, "tickets take {v:.0f} h to resolve on average"),
-    "critical_high_pct": Metric(SUPPORT, "{v:.0f}% of recent tickets are high/critical"),
-    "escalations": Metric(SUPPORT, "{v:.0f} escalated tickets in the last {w} days"),
-    "email_tone": Metric(SENTIMENT, "email tone {dir} {v:+.2f} (VADER, last 30 days)"),
-    "nps": Metric(SENTIMENT, "latest NPS answer {v:.0f}/10"),
-    "days_to_pay": Metric(PAYMENT, "invoices paid in {v:.0f} days on average"),
-    "overdue_invoices": Metric(PAYMENT, "{v:.0f} overdue invoices"),
-    "contacts": Metric(RELATIONSHIP, "{v:.0f} contacts known"),
-    "champion_identified": Metric(RELATIONSHIP, "", ("champion identified", "no champion identified")),
-    "qbr_recent": Metric(RELATIONSHIP, "", ("QBR held in the last 90 days", "no QBR in the last 90 days")),
-    "auto_renew": Metric(CONTRACT, "", ("contract auto-renews", "contract does not auto-renew")),
-    "renewal_runway_days": Metric(CONTRACT, "renewal in {v:.0f} days"),
-    "expansions": Metric(CONTRACT, "{v:.0f} expansions in the contract history"),
-    "contractions": Metric(CONTRACT, "{v:.0f} contractions in the contract history"),
-}
-# Raw inputs exposed to expressions that are not scored metrics themselves.
-EXTRA_METRICS = frozenset({"seats", "keyword_hits", "days_to_renewal", "critical_open_tickets"})
-METRIC_NAMES: frozenset[str] = frozenset(METRICS) | EXTRA_METRICS
 
 
 @dataclass(frozen=True, slots=True)

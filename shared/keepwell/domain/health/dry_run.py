@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keepwell.domain.health.bands import classify
-from keepwell.domain.health.dimensions import METRIC_NAMES
 from keepwell.domain.health.expressions import CompiledExpression, compile_expression, evaluate, expression_names
 from keepwell.domain.health.model import STANDARD_DIMENSIONS, HealthModel
+from keepwell.domain.health.names import METRIC_NAMES
 from keepwell.domain.health.scoring import score_values
 
 # Customer fields the profile carries and expressions may read (a customer field wins over a metric

@@ -22,6 +22,7 @@ from typing import Any
 
 from simpleeval import DEFAULT_OPERATORS, SimpleEval
 
+from keepwell.domain.health.names import METRIC_NAMES, STANDARD_DIMENSIONS
 from keepwell.errors import InvalidInput
 
 MAX_LENGTH = 500
@@ -192,9 +193,6 @@ _CONSTRUCT_NAMES: dict[type[ast.AST], str] = {
 
 def expression_names(variables: Iterable[str]) -> frozenset[str]:
     """Names an expression may use: the declared variables plus every standard metric and dimension."""
-    from keepwell.domain.health.dimensions import METRIC_NAMES
-    from keepwell.domain.health.model import STANDARD_DIMENSIONS
-
     return frozenset(variables) | METRIC_NAMES | frozenset(STANDARD_DIMENSIONS)
 
 

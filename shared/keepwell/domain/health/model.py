@@ -4,6 +4,8 @@ smoothing, hysteresis and alert thresholds. Pure pydantic configuration; no I/O.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -16,19 +18,19 @@ from pydantic import (
     model_validator,
 )
 
-from keepwell.errors import InvalidInput, from_validation_error
-
-USAGE, ENGAGEMENT, SUPPORT, SENTIMENT = "usage", "engagement", "support", "sentiment"
-PAYMENT, RELATIONSHIP, CONTRACT = "payment", "relationship", "contract"
-STANDARD_DIMENSIONS: tuple[str, ...] = (
-    USAGE,
+from keepwell.domain.health.expressions import compile_expression, expression_names
+from keepwell.domain.health.names import (  # re-exported: the model's own vocabulary
+    CONTRACT,
     ENGAGEMENT,
-    SUPPORT,
-    SENTIMENT,
     PAYMENT,
     RELATIONSHIP,
-    CONTRACT,
+    SENTIMENT,
+    STANDARD_DIMENSIONS,
+    SUPPORT,
+    USAGE,
 )
+from keepwell.errors import InvalidInput, from_validation_error
+
 SMOOTHING_WINDOWS: tuple[int, ...] = (3, 7, 14, 30)
 WEIGHT_TOLERANCE = 1e-9
 
@@ -201,8 +203,6 @@ class HealthModel(BaseModel):
     @field_validator("bands")
     @classmethod
     def _bands(cls, bands: list[Band]) -> list[Band]:
-        from keepwell.domain.health.bands import check_band_table
-
         return check_band_table(bands)
 
     @model_validator(mode="after")
@@ -226,8 +226,6 @@ class HealthModel(BaseModel):
             if not dim.is_custom and dim.expression:
                 raise ValueError(f"standard dimension '{dim.key}' cannot have an expression")
         if any(d.is_custom for d in self.dimensions):
-            from keepwell.domain.health.expressions import compile_expression, expression_names
-
             allowed = expression_names(self.variables)
             for dim in self.dimensions:
                 if dim.expression:
@@ -257,3 +255,32 @@ def parse_health_model(data: Any) -> HealthModel:
         return HealthModel.model_validate(data)
     except ValidationError as error:
         raise from_validation_error(error, "health model") from error
+
+
+def check_band_table(bands: Sequence[Band]) -> list[Band]:
+    """Bands must be contiguous integer ranges covering exactly 0-100; returned highest first."""
+    labels = [b.label.strip().lower() for b in bands]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise ValueError(f"band labels must be unique; repeated: {', '.join(repeated)}")
+    for band in bands:
+        if band.min > band.max:
+            raise ValueError(f"band '{band.label}' has min {band.min} above max {band.max}")
+    ordered = sorted(bands, key=lambda b: b.min)
+    if ordered[0].min != 0:
+        lowest = ordered[0]
+        raise ValueError(f"bands must start at 0; the lowest band '{lowest.label}' starts at {lowest.min}")
+    if ordered[-1].max != 100:
+        highest = ordered[-1]
+        raise ValueError(f"bands must reach 100; the highest band '{highest.label}' ends at {highest.max}")
+    for lower, upper in pairwise(ordered):
+        if upper.min <= lower.max:
+            raise ValueError(
+                f"bands '{lower.label}' ({lower.min}-{lower.max}) and '{upper.label}' ({upper.min}-{upper.max}) overlap"
+            )
+        if upper.min > lower.max + 1:
+            raise ValueError(
+                f"gap between '{lower.label}' (max {lower.max}) and '{upper.label}' (min {upper.min}): "
+                f"scores {lower.max + 1}-{upper.min - 1} have no band"
+            )
+    return list(reversed(ordered))

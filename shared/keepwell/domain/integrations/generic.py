@@ -1,5 +1,5 @@
 """Generic sources (mail, calendar, surveys, Zapier/Make, PostHog, ...): one event per Standard Webhooks
-message, in Keepwell's normalised schema (`keepwell.schemas.integrations.GenericEvent`, documented in
+message, in Keepwell's normalised schema (`keepwell.domain.integrations.generic_events`, documented in
 docs/integrations.md). The customer is named in `data.customer`; without it, the email, attendee,
 requester or respondent addresses' domains are tried.
 """
@@ -11,6 +11,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from keepwell.domain.integrations.common import domain_or_none, email_domains, iso
+from keepwell.domain.integrations.generic_events import (
+    GENERIC_EVENT,
+    CustomerRefIn,
+    EmailEvent,
+    MeetingEvent,
+    NoteEvent,
+    NpsEvent,
+    ProductEvent,
+    TicketEvent,
+)
 from keepwell.domain.integrations.model import (
     BODY_MAX,
     EventDraft,
@@ -22,16 +32,6 @@ from keepwell.domain.integrations.model import (
     title,
 )
 from keepwell.errors import InvalidInput, from_validation_error
-from keepwell.schemas.integrations import (
-    GENERIC_EVENT,
-    CustomerRefIn,
-    EmailEvent,
-    MeetingEvent,
-    NoteEvent,
-    NpsEvent,
-    ProductEvent,
-    TicketEvent,
-)
 
 PROVIDER = "generic"
 KINDS = ("email", "meeting", "ticket", "note", "nps", "product_event")

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from keepwell.adapters.event_bus import DomainEvent
 from keepwell.domain import signal_log as logs
 from keepwell.domain.customers import Customer
+from keepwell.domain.events import DomainEvent
 from keepwell.domain.health.alerts import Alert, AlertState, detect_alerts
 from keepwell.domain.health.bands import band_rank
 from keepwell.domain.health.dimensions import PreparedModel

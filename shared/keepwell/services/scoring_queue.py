@@ -1,0 +1,192 @@
+"""The scoring queue's messages and everything that puts them there: a customer's scoring (scheduled,
+after ingestion or an integration, debounced rescoring), a workspace's daily fan-out, and a
+recalculation job's page-by-page fan-out. The scorer (`scoring_jobs`) and the recalculation jobs
+(`recalculation`) both import this; neither imports the other.
+
+The workspace's clock (timezone and scoring hour) lives here too: it decides which day a message scores.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+from keepwell import clock
+from keepwell.adapters import queues
+from keepwell.domain.health.snapshot import HISTORY_DAYS
+from keepwell.domain.scheduling import WorkspaceClock, scoring_day
+from keepwell.domain.usage_history import RESCORING_WINDOW_SECONDS
+from keepwell.observability import logger
+from keepwell.schemas.messages import ScoringRequest
+from keepwell.services import segment_baselines
+from keepwell.settings import Settings, get_settings
+from keepwell.storage import recalculations, workspaces
+
+WORKSPACE_CACHE_SECONDS = 300.0
+DEBOUNCE = timedelta(seconds=RESCORING_WINDOW_SECONDS)
+
+Reason = Literal["schedule", "ingest", "integration", "manual", "model_changed"]
+
+
+# --- the workspace's clock (per-container cache) -------------------------------------------------------
+@dataclass(frozen=True)
+class _Cached:
+    value: object
+    expires: float
+    settings: Settings
+
+
+_clocks: dict[str, _Cached] = {}
+
+
+def reset_caches() -> None:
+    _clocks.clear()
+
+
+def workspace_clock(workspace_id: str) -> WorkspaceClock:
+    """The workspace's timezone and scoring hour (one GetItem, then cached a few minutes)."""
+    entry = _clocks.get(workspace_id)
+    if entry is not None and entry.settings is get_settings() and entry.expires > time.monotonic():
+        assert isinstance(entry.value, WorkspaceClock)
+        return entry.value
+    item = workspaces.get_workspace(workspace_id)
+    found = WorkspaceClock(
+        workspace_id,
+        item.timezone if item is not None else "UTC",
+        int(item.scoring_hour) if item is not None else 5,
+    )
+    _clocks[workspace_id] = _Cached(found, time.monotonic() + WORKSPACE_CACHE_SECONDS, get_settings())
+    return found
+
+
+def workspace_today(workspace_id: str) -> date:
+    return scoring_day(workspace_clock(workspace_id), clock.now())
+
+
+# --- fan-out ---------------------------------------------------------------------------------------
+def enqueue_customers(
+    workspace_id: str,
+    customer_ids: Iterable[str],
+    *,
+    reason: Reason,
+    day: date | None = None,
+    delay_seconds: int = 0,
+    recompute_from: Mapping[str, date] | None = None,
+) -> int:
+    """One ScoringRequest per customer (with its `recompute_from`, if any), in SendMessageBatch
+    requests of 10."""
+    recompute_from = recompute_from or {}
+    messages = (
+        ScoringRequest(
+            workspace_id=workspace_id,
+            customer_id=customer_id,
+            reason=reason,
+            scoring_day=day,
+            recompute_from=recompute_from.get(customer_id),
+        )
+        for customer_id in customer_ids
+    )
+    return queues.send_messages(get_settings().scoring_queue_url, messages, delay_seconds=delay_seconds)
+
+
+def enqueue_workspace(workspace_id: str, day: date, reason: Reason) -> int:
+    """Queue the day's scoring of every (not archived) customer of the workspace, tallying the segment
+    baselines its alerts compare with on the way (the same walk over the customers)."""
+    customer_ids = segment_baselines.refresh(workspace_id, day)
+    sent = enqueue_customers(workspace_id, customer_ids, reason=reason, day=day)
+    logger.info(
+        "workspace scoring queued",
+        extra={"workspace_id": workspace_id, "scoring_day": day.isoformat(), "customers": sent, "reason": reason},
+    )
+    return sent
+
+
+def request_rescoring(
+    workspace_id: str,
+    customer_ids: Iterable[str],
+    reason: Reason = "ingest",
+    recompute_from: Mapping[str, date] | None = None,
+) -> int:
+    """Rescore customers soon after a critical signal (a critical ticket, a churn keyword), debounced
+    per customer with its `RESCORE` marker: the first request of a 30-second window is queued at once,
+    one more is queued for the window's end if anything else arrives meanwhile, the rest are covered
+    by that one. Returns how many messages were queued. (Ingestion claims the same debounce inside its
+    own commit and calls `queue_claimed_rescoring`.)"""
+    recompute_from = recompute_from or {}
+    now = clock.now()
+    claims: dict[str, tuple[str, int]] = {}
+    for customer_id in dict.fromkeys([*customer_ids, *recompute_from]):
+        decision = recalculations.claim_rescoring(workspace_id, customer_id, now, DEBOUNCE)
+        if decision is not None:
+            claims[customer_id] = decision
+    return queue_claimed_rescoring(workspace_id, claims, reason, recompute_from)
+
+
+def queue_claimed_rescoring(
+    workspace_id: str,
+    claims: Mapping[str, tuple[str, int]],
+    reason: Reason,
+    recompute_from: Mapping[str, date] | None = None,
+) -> int:
+    """Queue the rescorings a debounce granted: ("now", 0) at once, ("trailing", delay) delayed.
+
+    `recompute_from` names customers whose past days changed: their message rebuilds the history from
+    that day. A trailing message rebuilds the whole 90-day history, whatever asked for it: the
+    requests it covers may have backfilled any day, and it is at most one per customer and window."""
+    recompute_from = recompute_from or {}
+    at_once = [customer_id for customer_id, (kind, _) in claims.items() if kind == "now"]
+    trailing: dict[int, list[str]] = {}
+    for customer_id, (kind, delay) in claims.items():
+        if kind != "now":
+            trailing.setdefault(delay, []).append(customer_id)
+    sent = enqueue_customers(workspace_id, at_once, reason=reason, recompute_from=recompute_from) if at_once else 0
+    # Clamped by the scorer to its own 90 days (history_start): no read of the workspace's clock here.
+    whole_history = clock.now().date() - timedelta(days=HISTORY_DAYS)
+    for delay, ids in trailing.items():
+        sent += enqueue_customers(
+            workspace_id,
+            ids,
+            reason=reason,
+            delay_seconds=delay,
+            recompute_from=dict.fromkeys(ids, whole_history),
+        )
+    if sent:
+        logger.info("rescoring queued", extra={"workspace_id": workspace_id, "customers": sent, "reason": reason})
+    return sent
+
+
+# --- a recalculation job's pages -------------------------------------------------------------------
+def fan_out_page(request: ScoringRequest) -> int:
+    """Queue a history message for each customer of the request's page, then the next page's message."""
+    assert request.job_id is not None and request.page is not None
+    where = {"workspace_id": request.workspace_id, "job_id": request.job_id, "page": request.page}
+    customer_ids, has_next, fanned_out = recalculations.get_page_for_fan_out(
+        request.workspace_id, request.job_id, request.page
+    )
+    if customer_ids is None:
+        logger.warning("recalculation page not found", extra=where)
+        return 0
+    if fanned_out:
+        # A redelivered page message: queueing its customers and the next page again would double
+        # the rest of the job's work (each duplicate page message fans out a duplicate next page).
+        logger.info("recalculation page already fanned out", extra=where)
+        return 0
+    common = request.model_dump(exclude={"customer_id", "page"})
+    messages = [ScoringRequest(**common, customer_id=c, page=request.page) for c in customer_ids]
+    if has_next:
+        messages.append(ScoringRequest(**common, page=request.page + 1))
+    sent = queues.send_messages(get_settings().scoring_queue_url, messages)
+    recalculations.mark_page_fanned_out(request.workspace_id, request.job_id, request.page)
+    return sent
+
+
+def fail_pages_from(workspace_id: str, job_id: str, page: int) -> None:
+    """A page's fan-out failed for good: its customers and those of the pages after it will not be
+    scored by this job; count them failed so the job finishes and says so."""
+    for number in range(page, recalculations.page_count(workspace_id, job_id)):
+        customer_ids, _ = recalculations.get_page(workspace_id, job_id, number)
+        if customer_ids:
+            recalculations.record_progress(workspace_id, job_id, number, customer_ids, failed=True)
