@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from keepwell.adapters.batch import GroupedConcurrentBatchProcessor
+from keepwell.batching import GroupedConcurrentBatchProcessor
 from keepwell.observability import logger, metrics, tracer
 from keepwell.schemas.messages import DomainEventIn, WebhookDeliveryMessage
 from keepwell.services import webhook_deliveries

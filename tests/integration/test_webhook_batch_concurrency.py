@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from keepwell.adapters import queues
-from keepwell.adapters.batch import GroupedConcurrentBatchProcessor
+from keepwell.batching import GroupedConcurrentBatchProcessor
 from keepwell.schemas.messages import WebhookDeliveryMessage
 from keepwell.services import webhook_deliveries
 from tests.conftest import ApiClient
