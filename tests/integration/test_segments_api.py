@@ -196,7 +196,7 @@ def test_members_follow_the_customers_data_as_it_changes(admin_api: ApiClient) -
     assert admin_api.patch(f"/v1/customers/{birch}", {"arr": 60000}).status == 200
     assert member_names(admin_api, segment_id) == ["Acme", "Birch"]
 
-    assert admin_api.patch(f"/v1/customers/{birch}", {"status": "churned"}).status == 200
+    assert admin_api.post(f"/v1/customers/{birch}/churn", {"churn_reason": "price"}).status == 200
     assert member_names(admin_api, segment_id) == ["Acme"]
 
 

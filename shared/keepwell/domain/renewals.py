@@ -10,6 +10,7 @@ explains each rule.
 from __future__ import annotations
 
 import calendar
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -275,3 +276,47 @@ def escalation(
     target = settings.at_risk_category
     suggested = bool(reasons) and renewal is not None and target is not None and current != target
     return EscalationSuggestion(suggested, target if suggested else None, current, tuple(reasons))
+
+
+# --- the profile's renewal date and the renewal records ---------------------------------------------
+@dataclass(frozen=True)
+class ProfileDateFollowUp:
+    """What a customer's renewal records need once its profile `renewal_date` is set or changed:
+    nothing, a new open account-level renewal (`create`), or the next open one moved (`move`)."""
+
+    create: bool = False
+    move: Renewal | None = None
+
+    @property
+    def needed(self) -> bool:
+        return self.create or self.move is not None
+
+
+def follow_profile_date(
+    renewal_date: date | None, *, tracked: bool, account_renewals: Sequence[Renewal]
+) -> ProfileDateFollowUp:
+    """A customer with a renewal date has its open account-level renewal on that date:
+
+    - no date, or a customer whose renewals are not tracked (churned, archived) → nothing;
+    - an account-level renewal (open or closed) already on that date → nothing (so the date a closed
+      renewal left on the profile does not open a new term, and every call is idempotent);
+    - an open account-level renewal on another date → the next open one moves to the new date;
+    - none open → a new open renewal on that date.
+    Subscription renewals (`product` set) are never touched: they have their own dates.
+    """
+    if renewal_date is None or not tracked:
+        return ProfileDateFollowUp()
+    account = [r for r in account_renewals if r.product is None]
+    if any(r.renewal_date == renewal_date for r in account):
+        return ProfileDateFollowUp()
+    upcoming = next_open(account)
+    if upcoming is not None:
+        return ProfileDateFollowUp(move=upcoming)
+    return ProfileDateFollowUp(create=True)
+
+
+def profile_renewal_id(customer_id: str, renewal_date: date) -> str:
+    """The id of the renewal opened from a profile's renewal date: derived from the customer and the
+    date, so two writers (a redelivered import row, two requests at once) create it once."""
+    digest = hashlib.sha256(f"{customer_id}#{renewal_date.isoformat()}".encode()).hexdigest()
+    return f"ren_{digest[:16]}"

@@ -12,6 +12,7 @@ from keepwell.domain.customers import Customer, apply_patch, changed_fields, der
 from keepwell.errors import Conflict, InvalidInput, NotFound
 from keepwell.observability import logger
 from keepwell.schemas.customers import CustomerCreateIn, CustomerListQuery, CustomerPatchIn
+from keepwell.services import renewal_schedule
 from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
 from keepwell.storage import customers as store
@@ -60,6 +61,7 @@ def create_customer(caller: Caller, body: CustomerCreateIn) -> Customer:
     )
     created = store.create_customer(customer)
     _publish_changed(None, created)
+    renewal_schedule.follow_renewal_date(created, caller.user_id)
     return created
 
 
@@ -80,11 +82,22 @@ def update_customer(caller: Caller, customer_id: str, body: CustomerPatchIn) -> 
     workspace_id = caller.workspace_id
     changes = body.changes()
     visible_customer(caller, customer_id)  # 404 before any other check
+    if changes.get("status") == "churned":
+        raise InvalidInput(
+            f"status churned is set by POST /v1/customers/{customer_id}/churn (a churn reason is required "
+            "and the churn is audited), not by PATCH",
+            [{"field": "status", "issue": f"use POST /v1/customers/{customer_id}/churn with a churn_reason"}],
+        )
     if changes.get("owner_id") is not None or changes.get("co_owner_ids"):
         _check_users(workspace_id, changes.get("owner_id"), changes.get("co_owner_ids"))
     if changes.get("custom_fields"):
         changes["custom_fields"] = _check_custom_fields(workspace_id, changes["custom_fields"])
-    return _apply_with_retry(workspace_id, customer_id, changes, expected_version=body.version, actor_id=caller.user_id)
+    updated = _apply_with_retry(
+        workspace_id, customer_id, changes, expected_version=body.version, actor_id=caller.user_id
+    )
+    if "renewal_date" in changes:  # also when unchanged: a retried PATCH repairs a missed follow-up
+        renewal_schedule.follow_renewal_date(updated, caller.user_id)
+    return updated
 
 
 def archive_customer(caller: Caller, customer_id: str) -> Customer:

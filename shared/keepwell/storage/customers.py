@@ -515,6 +515,12 @@ def list_customers(workspace_id: str, filters: CustomerFilters, limit: int, curs
     return CustomerPage(items=items, next_cursor=cursors.encode(next_key))
 
 
+def iter_customers(workspace_id: str) -> Iterator[Customer]:
+    """Every profile of a workspace, by name (a Query of gsi1), for one-off jobs such as backfills."""
+    for item in CustomerItem.gsi1.query(keys.customers_listing(workspace_id)):
+        yield to_customer(item)
+
+
 def customer_ids(workspace_id: str) -> list[str]:
     """Every customer id of a workspace (keys-only read of gsi1), for fan-out jobs."""
     return [

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from keepwell.domain.customers import Customer
@@ -116,8 +116,26 @@ def to_renewal(item: RenewalItem) -> Renewal:
 
 # --- renewals -----------------------------------------------------------------------------------------
 def create_renewal(renewal: Renewal) -> Renewal:
-    to_item(renewal).save(condition=RenewalItem.pk.does_not_exist())
+    """A new renewal; Conflict when one with its id exists (ids derived from the data repeat)."""
+    try:
+        to_item(renewal).save(condition=RenewalItem.pk.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict(
+                f"Renewal {renewal.renewal_id} already exists", [{"field": "renewal_id", "issue": "exists"}]
+            ) from error
+        raise
     return renewal
+
+
+def put_renewals_batch(renewals: Iterable[Renewal]) -> int:
+    """Renewals by batch write, unconditionally (seeding and imports of trusted data)."""
+    count = 0
+    with RenewalItem.batch_write() as batch:
+        for renewal in renewals:
+            batch.save(to_item(renewal))
+            count += 1
+    return count
 
 
 def get_renewal(workspace_id: str, customer_id: str, renewal_id: str) -> Renewal | None:
