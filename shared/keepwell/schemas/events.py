@@ -45,7 +45,7 @@ class EventBatchIn(BaseModel):
 
 class RejectedEvent(BaseModel):
     index: int
-    code: str  # invalid_event, invalid_timestamp, timestamp_in_future, too_old, unknown_customer
+    code: str  # invalid_event, invalid_timestamp, timestamp_in_future, too_old, unknown_customer, customer_churned
     message: str
 
 

@@ -69,6 +69,10 @@ class UnmatchedEventOut(BaseModel):
     link_label: str
     domains: list[str]
     external_ids: list[str]
+    # `unmatched`: no customer matched; `customer_churned`: it matched `customer_id`, which has churned
+    # (its timeline is frozen), so it waits here instead.
+    parked_reason: Literal["unmatched", "customer_churned"] = "unmatched"
+    customer_id: str | None = None
 
 
 class UnmatchedListOut(BaseModel):

@@ -129,7 +129,9 @@ def _after_churn(
             "after_status": "churned",
             "status": "churned",
             "churn_reason": record.churn_reason,
+            "changed_fields": ["churn_reason", "status"],
             "version": version,
+            "changed_at": record.churned_at,  # the day a days-after trigger counts from (not the bus's time)
         },
     )
     renewal_service.publish(
