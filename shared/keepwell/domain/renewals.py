@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from keepwell.domain.health.signals import ContractSignals
 from keepwell.errors import InvalidInput
 
 RenewalStatus = Literal["open", "renewed", "churned"]
@@ -320,3 +321,33 @@ def profile_renewal_id(customer_id: str, renewal_date: date) -> str:
     date, so two writers (a redelivered import row, two requests at once) create it once."""
     digest = hashlib.sha256(f"{customer_id}#{renewal_date.isoformat()}".encode()).hexdigest()
     return f"ren_{digest[:16]}"
+
+
+# --- what the health model's Contract dimension reads -------------------------------------------------
+def contract_signals(renewals: Sequence[Renewal]) -> ContractSignals | None:
+    """The Contract dimension's inputs from a customer's renewal records (None: no record, so the
+    dimension is N/A rather than 0):
+
+    - renewal proximity and auto-renew: of the next open renewal (earliest date, the account before
+      subscriptions); no open renewal → no date and no auto-renew;
+    - expansion history: renewals closed as renewed above their term's ARR (beyond the flat tolerance
+      of `proposed_delta`) are expansions; renewed below it, or a subscription closed as churned, are
+      contractions.
+    """
+    if not renewals:
+        return None
+    upcoming = next_open(renewals)
+    expansions = contractions = 0
+    for renewal in renewals:
+        if renewal.status == "renewed" and renewal.closed_arr is not None:
+            kind = proposed_delta(renewal.current_arr, renewal.closed_arr).kind
+            expansions += kind == "expansion"
+            contractions += kind == "downsell"
+        elif renewal.status == "churned" and renewal.product is not None:
+            contractions += 1
+    return ContractSignals(
+        renewal_date=upcoming.renewal_date if upcoming is not None else None,
+        auto_renew=upcoming.auto_renew if upcoming is not None else False,
+        expansions=expansions,
+        contractions=contractions,
+    )

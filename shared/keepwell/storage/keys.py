@@ -311,3 +311,10 @@ def churn_record(workspace_id: str, customer_id: str) -> Key:
 
 def upsell_rule(workspace_id: str, rule_id: str) -> Key:
     return Key(_ws(workspace_id), f"{UPSELL_RULE_PREFIX}{rule_id}")
+
+
+def contract_summary(workspace_id: str, customer_id: str) -> Key:
+    """What the health model's Contract dimension reads of a customer's renewal records (next renewal
+    date, auto-renew, expansions, contractions), kept with every renewal write so the scorer reads it
+    by key in its one BatchGetItem."""
+    return Key(customer_partition(workspace_id, customer_id), "CONTRACT")
