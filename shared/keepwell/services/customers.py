@@ -9,14 +9,17 @@ from keepwell.adapters import event_bus
 from keepwell.auth import Caller
 from keepwell.domain import custom_fields as field_rules
 from keepwell.domain.customers import Customer, apply_patch, changed_fields, derive_revenue
+from keepwell.domain.segments import stored_rule
 from keepwell.errors import Conflict, InvalidInput, NotFound
 from keepwell.observability import logger
 from keepwell.schemas.customers import CustomerCreateIn, CustomerListQuery, CustomerPatchIn
 from keepwell.services import renewal_schedule
+from keepwell.services.segment_baselines import condition_fields
 from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
+from keepwell.storage import customer_lists, workspaces
 from keepwell.storage import customers as store
-from keepwell.storage import workspaces
+from keepwell.storage import segments as segment_store
 
 UPDATE_ATTEMPTS = 3  # re-read and re-apply when a concurrent write (e.g. a champion switch) bumped the version
 OWNER_FIELDS = ("owner_id", "co_owner_ids")
@@ -176,9 +179,10 @@ def _publish_changed(before: Customer | None, after: Customer) -> None:
 
 
 def list_customers(caller: Caller, query: CustomerListQuery) -> store.CustomerPage:
-    """Customers by name. A csm or viewer lists their own book (owned and co-owned); `owner_id` then
-    narrows it to what that user owns."""
-    filters = store.CustomerFilters(
+    """Customers in the order asked (by name by default), with any filters. A csm or viewer lists
+    their own book (owned and co-owned); `owner_id` then narrows it to what that user owns. The costs
+    of each combination: storage/customer_lists.py."""
+    base = store.CustomerFilters(
         status=query.status,
         owner_id=query.owner_id,
         portfolio_of=permissions.portfolio_of(caller),
@@ -190,4 +194,15 @@ def list_customers(caller: Caller, query: CustomerListQuery) -> store.CustomerPa
         renewal_before=query.renewal_before,
         include_archived=query.include_archived,
     )
-    return store.list_customers(caller.workspace_id, filters, query.limit, query.cursor)
+    segment = None
+    if query.segment_id is not None:  # an unknown segment is a 404 naming segment_id
+        saved = segment_store.get_segment(caller.workspace_id, query.segment_id)
+        segment = stored_rule(saved.condition, condition_fields(caller.workspace_id))
+    filters = customer_lists.ListFilters(
+        base=base,
+        name_prefix=query.q.strip().lower() if query.q else None,
+        band=query.band,
+        segment=segment,
+    )
+    order = customer_lists.ListOrder.parse(query.sort)
+    return customer_lists.list_customers(caller.workspace_id, filters, order, query.limit, query.cursor)

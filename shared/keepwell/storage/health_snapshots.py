@@ -272,7 +272,7 @@ def _snapshot_item(
     )
 
 
-def _profile_actions(update: ProfileHealthUpdate, seen_rev: int | None) -> list[Action]:
+def _profile_actions(update: ProfileHealthUpdate, seen_rev: int | None, customer_id: str) -> list[Action]:
     state = json.dumps(update.state, separators=(",", ":"), sort_keys=True)
     actions: list[Action] = [
         ProfileHealthItem.health_state.set(state),
@@ -298,6 +298,7 @@ def _profile_actions(update: ProfileHealthUpdate, seen_rev: int | None) -> list[
             ProfileHealthItem.health_scored_at.set(latest.scored_at),
             ProfileHealthItem.health_dimensions.set(dict(latest.dimensions)),
             ProfileHealthItem.health_latest.set(json.dumps(details, separators=(",", ":"))),
+            ProfileHealthItem.gsi3sk.set(keys.customer_health_order(latest.score, customer_id)),
         ]
     return actions
 
@@ -335,7 +336,7 @@ def write_day(
             )
             tx.update(
                 ProfileHealthItem(profile_key.pk, profile_key.sk),
-                actions=_profile_actions(profile, seen_rev),
+                actions=_profile_actions(profile, seen_rev, customer_id),
                 condition=ProfileHealthItem.pk.exists() & rev_condition,
             )
     except TransactWriteError as error:
@@ -389,7 +390,7 @@ def apply_profile_health(workspace_id: str, customer_id: str, update: ProfileHea
     )
     try:
         ProfileHealthItem._get_connection().update_item(
-            key.pk, range_key=key.sk, actions=_profile_actions(update, None), condition=condition
+            key.pk, range_key=key.sk, actions=_profile_actions(update, None, customer_id), condition=condition
         )
     except UpdateError as error:
         if getattr(error, "cause_response_code", "") == "ConditionalCheckFailedException":

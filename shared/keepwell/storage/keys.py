@@ -318,3 +318,19 @@ def contract_summary(workspace_id: str, customer_id: str) -> Key:
     date, auto-renew, expansions, contractions), kept with every renewal write so the scorer reads it
     by key in its one BatchGetItem."""
     return Key(customer_partition(workspace_id, customer_id), "CONTRACT")
+
+
+# --- the orders of the customer list (gsi3..gsi5 on the workspace's list partition) ----------------------
+NO_VALUE = "~"  # sorts after every digit: customers without the value come last in ascending order
+
+
+def customer_health_order(score: float | None, customer_id: str) -> str:
+    return f"{score:06.2f}#{customer_id}" if score is not None else f"{NO_VALUE}#{customer_id}"
+
+
+def customer_arr_order(arr: float, customer_id: str) -> str:
+    return f"{arr:016.2f}#{customer_id}"
+
+
+def customer_renewal_order(renewal_date: date | None, customer_id: str) -> str:
+    return f"{renewal_date.isoformat()}#{customer_id}" if renewal_date else f"{NO_VALUE}#{customer_id}"
