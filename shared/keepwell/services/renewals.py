@@ -367,6 +367,8 @@ def change_forecast(caller: Caller, customer_id: str, renewal_id: str, body: For
             "actor_id": caller.user_id,
             "at_risk": at_risk,
             "notify_user_ids": directors if at_risk else [],
+            "version": saved.version,  # with the renewal id: this change's identity (notified once)
+            "changed_at": saved.updated_at,
         },
     )
     if at_risk and body.open_save_task:
@@ -404,6 +406,8 @@ def _hand_off_to_sales(caller: Caller, customer: Customer, renewal: Renewal) -> 
             "account_executive_id": executive,
             "actor_id": caller.user_id,
             "notify_user_ids": [executive],
+            "version": renewal.version,
+            "changed_at": renewal.updated_at,
         },
     )
 
