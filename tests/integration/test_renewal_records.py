@@ -156,3 +156,21 @@ def test_the_one_off_backfill_opens_the_missing_records_once(admin_api: ApiClien
 
     rows = admin_api.get("/v1/renewals").body["groups"]["next_90_days"]
     assert [(r["customer_name"], r["renewal_date"]) for r in rows] == [("Alpha", "2027-01-10"), ("Beta", "2027-01-20")]
+
+
+def test_a_customer_churned_without_any_renewal_still_counts_its_lost_arr(admin_api: ApiClient) -> None:
+    lost = customer(admin_api, "Lost", arr=24_000, owner_id="csm-1")  # no renewal date, no record
+
+    churned = admin_api.post(f"/v1/customers/{lost}/churn", {"churn_reason": "product"})
+
+    assert churned.status == 200, churned.body
+    [term] = admin_api.get(f"/v1/customers/{lost}/renewals").body["items"]
+    assert (term["status"], term["current_arr"], term["closed_arr"], term["closed_on"]) == (
+        "churned",
+        24_000,
+        0,
+        "2026-11-20",
+    )
+    assert churned.body["renewals_closed"] == [term["renewal_id"]]
+    body = admin_api.get("/v1/metrics/revenue", **{"from": "2026-11-01", "to": "2026-11-30"}).body
+    assert (body["workspace"]["churned_arr"], body["workspace"]["grr_percent"]) == (24_000, 0.0)

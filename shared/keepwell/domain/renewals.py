@@ -351,3 +351,35 @@ def contract_signals(renewals: Sequence[Renewal]) -> ContractSignals | None:
         expansions=expansions,
         contractions=contractions,
     )
+
+
+def lost_term(
+    customer_id: str,
+    workspace_id: str,
+    *,
+    arr: float,
+    mrr: float,
+    today: date,
+    category: str,
+    actor: str,
+    now: str,
+    renewal_id: str,
+) -> Renewal:
+    """The term a customer churned with when it had no open account-level renewal: recorded as a
+    renewal closed as churned today (its ARR lost), so every churned customer counts in GRR and NRR."""
+    return Renewal(
+        renewal_id=renewal_id,
+        workspace_id=workspace_id,
+        customer_id=customer_id,
+        renewal_date=today,
+        current_arr=arr,
+        mrr=mrr,
+        forecast_category=category,
+        status="churned",
+        closed_on=today,
+        closed_arr=0.0,
+        notes="Recorded when the customer churned without an open renewal",
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )

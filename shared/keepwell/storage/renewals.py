@@ -326,6 +326,7 @@ def mark_churned(
     closures: Sequence[tuple[Renewal, Renewal]],
     audit: AuditItem,
     now_iso: str,
+    opened: Sequence[Renewal] = (),
 ) -> Customer:
     """One transaction: the profile becomes churned (version-conditioned), the churn record is
     written, the open renewals are closed as churned, and the audit entry is added."""
@@ -366,6 +367,8 @@ def mark_churned(
                     to_item(new.model_copy(update={"version": old.version + 1})),
                     condition=RenewalItem.version == old.version,
                 )
+            for renewal in opened:  # the lost term of a customer without an open renewal
+                tx.save(to_item(renewal), condition=RenewalItem.pk.does_not_exist())
             tx.save(audit, condition=AuditItem.pk.does_not_exist())
     except TransactWriteError as error:
         raise Conflict(
@@ -373,6 +376,6 @@ def mark_churned(
             [{"field": "version", "issue": "stale"}],
             code="version_conflict",
         ) from error
-    if closures:
+    if closures or opened:
         refresh_contract_summary(workspace_id, before.customer_id)
     return after
