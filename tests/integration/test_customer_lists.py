@@ -196,3 +196,15 @@ def test_profiles_stored_before_the_orders_existed_are_listed_after_the_one_off_
 
     assert names(admin_api, sort="arr") == ORDERS["arr"]
     assert names(admin_api, sort="-health_score") == ORDERS["-health_score"]
+
+
+def test_another_workspaces_segment_or_cursor_reads_as_unknown(
+    admin_api: ApiClient, other_admin_api: ApiClient, book: dict[str, str]
+) -> None:
+    segment_id = admin_api.post("/v1/segments", {"name": "All", "condition": "arr >= 0"}).body["segment_id"]
+    foreign = other_admin_api.get("/v1/customers", segment_id=segment_id)
+    assert foreign.status == 404 and foreign.body["error"]["details"][0]["field"] == "segment_id"
+    cursor = admin_api.get("/v1/customers", sort="-arr", limit=2).body["next_cursor"]
+    stolen = other_admin_api.get("/v1/customers", sort="-arr", cursor=cursor)
+    assert stolen.status == 400 and stolen.body["error"]["details"][0]["field"] == "cursor"
+    assert names(other_admin_api, sort="-health_score", q="a") == []
