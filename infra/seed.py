@@ -22,6 +22,7 @@ from keepwell.domain.contacts import Contact
 from keepwell.domain.customers import Customer, derive_revenue
 from keepwell.domain.health.signals import UsageDay
 from keepwell.domain.ingestion import DayActivity
+from keepwell.domain.renewals import Renewal, profile_renewal_id
 from keepwell.domain.timeline import TimelineEntry
 
 SEED = 42
@@ -915,9 +916,83 @@ def is_live_ticket(entry: TimelineEntry, since: date | None) -> bool:
     return since is not None and entry.kind == "ticket" and entry.occurred_at.date() >= since
 
 
+# The demo's renewal pipeline: what the profile's renewal date opens (services/renewal_schedule), plus
+# the term each older customer renewed in the last year and the churned customers' lost terms, so the
+# pipeline shows every group and the revenue metrics have a cohort. Forecast category by trajectory.
+DEMO_FORECAST = {
+    "healthy": ("commit", "commit", "probable"),
+    "steady": ("probable", "commit", "best_case"),
+    "recovering": ("probable", "best_case"),
+    "declining": ("probable", "at_risk"),
+    "at_risk": ("at_risk", "at_risk", "probable"),
+}
+
+
+def demo_renewals(demo_customer: DemoCustomer, today: date) -> list[Renewal]:
+    """A customer's renewal records, deterministic per customer id (their own random stream, so the
+    rest of the demo does not change): the open term on its renewal date (churned customers: that
+    term closed as churned on the date), and for customers older than a year the previous term,
+    renewed with an ARR change within -10 %..+25 %, closed up to 30 days early."""
+    customer = demo_customer.customer
+    if customer.renewal_date is None or customer.status == "trial":
+        return []
+    rng = random.Random(f"renewals:{customer.customer_id}")
+    stamp = customer.updated_at
+
+    def term(renewal_date: date, arr: float, **fields: Any) -> Renewal:
+        return Renewal(
+            renewal_id=profile_renewal_id(customer.customer_id, renewal_date),
+            workspace_id=customer.workspace_id,
+            customer_id=customer.customer_id,
+            renewal_date=renewal_date,
+            current_arr=arr,
+            mrr=round(arr / 12, 2),
+            created_by="system:seed",
+            created_at=stamp,
+            updated_at=stamp,
+            **fields,
+        )
+
+    records: list[Renewal] = []
+    current = customer.renewal_date
+    if customer.status == "churned":
+        records.append(
+            term(
+                current, customer.arr, forecast_category="at_risk", status="churned", closed_on=current, closed_arr=0.0
+            )
+        )
+    else:
+        proposed = round(customer.arr * rng.choice((1.0, 1.05, 1.1, 1.2, 0.9)), -2) if rng.random() < 0.4 else None
+        records.append(
+            term(
+                current,
+                customer.arr,
+                forecast_category=rng.choice(DEMO_FORECAST[demo_customer.trajectory]),
+                auto_renew=rng.random() < 0.3,
+                proposed_arr=proposed,
+                expansion_target_arr=round(customer.arr * 0.1, -2) if rng.random() < 0.3 else None,
+            )
+        )
+    previous = current - timedelta(days=365)
+    if previous <= today and date.fromisoformat(customer.created_at[:10]) < previous:
+        before = round(customer.arr / rng.uniform(0.9, 1.25), -2)
+        records.append(
+            term(
+                previous,
+                before,
+                forecast_category="commit",
+                status="renewed",
+                closed_on=previous - timedelta(days=rng.randint(0, 30)),
+                closed_arr=customer.arr,
+                expansion_target_arr=round(before * 0.1, -2) if rng.random() < 0.3 else None,
+            )
+        )
+    return records
+
+
 def write_workspace(workspace: DemoWorkspace, seeded_at: datetime, live_tickets_since: date | None = None) -> None:
     from keepwell.domain import signal_log
-    from keepwell.storage import contacts, customers, signal_logs, timeline, workspaces
+    from keepwell.storage import contacts, customers, renewals, signal_logs, timeline, workspaces
 
     with clock.frozen(seeded_at):  # created_at of the workspace and users
         workspaces.create_workspace(workspace.workspace_id, workspace.name)
@@ -926,6 +1001,8 @@ def write_workspace(workspace: DemoWorkspace, seeded_at: datetime, live_tickets_
             workspaces.put_user(workspace.workspace_id, user_id, email, name, role)
     customers.put_customers_batch(workspace.workspace_id, (c.customer for c in workspace.customers))
     contacts.put_contacts_batch(workspace.workspace_id, _all(workspace.customers, "contacts"))
+    today = seeded_at.date()
+    renewals.put_renewals_batch(r for c in workspace.customers for r in demo_renewals(c, today))
     timeline.add_timeline_items(
         workspace.workspace_id,
         (e for e in _all(workspace.customers, "timeline") if not is_live_ticket(e, live_tickets_since)),

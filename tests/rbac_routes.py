@@ -189,6 +189,7 @@ REFERENCES = (
     Reference("POST /v1/tasks", "body", "owner_id", "user", (("title", "Call"),)),
     Reference("PATCH /v1/tasks/{task_id}", "body", "owner_id", "user"),
     Reference("GET /v1/customers", "query", "owner_id", "user"),
+    Reference("GET /v1/customers", "query", "segment_id", "segment"),
     Reference("POST /v1/customers", "body", "owner_id", "user", (("name", "Ref"),)),
     Reference("POST /v1/customers", "body", "co_owner_ids", "user", (("name", "Ref"),)),
     Reference("PATCH /v1/customers/{customer_id}", "body", "owner_id", "user"),

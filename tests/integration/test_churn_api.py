@@ -186,3 +186,20 @@ def test_scores_explain_churn_risk_and_cltv(admin_api: ApiClient, workspace: str
 @pytest.mark.parametrize("path", ["flags", "scores", "recommendations"])
 def test_customer_reads_answer_404_for_an_unknown_customer(admin_api: ApiClient, path: str) -> None:
     assert admin_api.get(f"/v1/customers/cus_0000000000000000/{path}").status == 404
+
+
+def test_every_writer_through_the_recording_service_respects_the_freeze(admin_api: ApiClient, workspace: str) -> None:
+    from keepwell.domain.timeline import TimelineEntry
+    from keepwell.services.timeline_recording import record_timeline_entries
+
+    cid = customer(admin_api)
+    assert admin_api.post(f"/v1/customers/{cid}/churn", {"churn_reason": "price"}).status == 200
+    email = TimelineEntry(customer_id=cid, kind="email", occurred_at=clock.now(), title="Re: renewal")
+    run = TimelineEntry(
+        customer_id=cid, kind="playbook_run", occurred_at=clock.now(), title="Playbook Win-back started"
+    )
+
+    record_timeline_entries(workspace, [email, run])
+
+    titles = sorted(i["title"] for i in admin_api.get(f"/v1/customers/{cid}/timeline").body["items"])
+    assert titles == ["Marked churned: price", "Playbook Win-back started"]

@@ -116,3 +116,24 @@ def test_a_patch_keeps_the_stored_flags_and_shows_them(admin_api: ApiClient, wor
     assert response.status == 200, response.body
     assert codes(response.body["red_flags"]) == ["usage_drop", "stale_severe_tickets"]
     assert codes(profile(admin_api, sinking)["red_flags"]) == ["usage_drop", "stale_severe_tickets"]
+
+
+def test_my_day_shows_a_customers_green_flags_with_their_evidence(
+    admin_api: ApiClient, csm1: ApiClient, workspace: str
+) -> None:
+    growing = customer(admin_api, "Globex")  # owned by csm-1
+    put_usage(workspace, growing, previous_per_day=100, recent_per_day=130)
+    put_signals(
+        workspace,
+        growing,
+        SignalLog(meetings={"tl_m1": {"at": at(3), "min": 30.0}, "tl_m2": {"at": at(10), "min": 45.0}}),
+    )
+    playbooks_handler(scored(workspace, growing))
+    green = profile(admin_api, growing)["green_flags"]
+    assert {"growing_usage", "high_engagement"} <= set(codes(green))
+
+    (attention,) = [c for c in csm1.get("/v1/my-day").body["customers"] if c["customer_id"] == growing]
+
+    assert attention["green_flags"] == [f["title"] for f in green]
+    assert attention["green_flag_details"] == green
+    assert all(f["evidence"] for f in attention["green_flag_details"])

@@ -408,3 +408,27 @@ def test_the_sample_api_gateway_event_with_a_real_key_is_ingested(workspace: str
 
     assert result["statusCode"] == 200, result["body"]
     assert json.loads(result["body"]) == {"accepted": 2, "duplicates": 0, "rejected": []}
+
+
+def test_events_of_a_churned_customer_are_rejected_by_index_and_never_reach_its_timeline(
+    sender: ApiClient, admin_api: ApiClient, customers: list[Customer]
+) -> None:
+    churned, active = customers[1], customers[2]
+    assert admin_api.post(f"/v1/customers/{churned.customer_id}/churn", {"churn_reason": "price"}).status == 200
+    events = [
+        event(1, customer_external_id=churned.external_id),
+        event(2, customer_external_id=active.external_id),
+        event(3, customer_external_id=None, customer_id=churned.customer_id),
+    ]
+
+    response = sender.post("/v1/events", {"events": events})
+
+    assert response.status == 200, response.body
+    assert response.body["accepted"] == 1
+    assert [(r["index"], r["code"]) for r in response.body["rejected"]] == [
+        (0, "customer_churned"),
+        (2, "customer_churned"),
+    ]
+    items = admin_api.get(f"/v1/customers/{churned.customer_id}/timeline").body["items"]
+    assert [i["kind"] for i in items] == ["system"]  # only "Marked churned"
+    assert admin_api.get(f"/v1/customers/{active.customer_id}/timeline", kind="product_event").body["items"]

@@ -475,3 +475,24 @@ def test_a_critical_zendesk_ticket_moves_the_support_dimension_on_the_next_score
     after = support_value(admin_api, customer_id)
 
     assert after is not None and after < before
+
+
+# --- a churned customer's timeline is frozen ----------------------------------------------------------------
+def test_an_event_for_a_churned_customer_is_parked_not_written_and_cannot_be_mapped_to_it(
+    admin_api, workspace, customer_id, zendesk
+):
+    assert admin_api.post(f"/v1/customers/{customer_id}/churn", {"churn_reason": "price"}).status == 200
+    raw = body(zendesk_ticket_event(requester=REQUESTER, organization_id=None))
+
+    response = post("zendesk", workspace, raw, zendesk_headers(ZENDESK_SECRET, raw))
+
+    assert response.status == 200, response.body
+    assert (response.body["recorded"], response.body["parked"]) == (0, 1)
+    assert timeline(admin_api, customer_id, kind="ticket") == []
+    log, _ = signal_logs.get_signal_log(workspace, customer_id)
+    assert log.tickets == {}
+    [parked] = admin_api.get("/v1/integrations/unmatched").body["items"]
+    assert (parked["parked_reason"], parked["customer_id"]) == ("customer_churned", customer_id)
+    refused = admin_api.post(f"/v1/integrations/unmatched/{parked['unmatched_id']}/map", {"customer_id": customer_id})
+    assert refused.status == 409 and refused.body["error"]["details"][0]["issue"] == "churned"
+    assert timeline(admin_api, customer_id, kind="ticket") == []

@@ -266,6 +266,17 @@ def test_make_runs_backtest_headline_judges_the_model_on_the_demos_year_of_outco
     assert lines[-1].startswith("  details: GET /v1/health/model/backtest/bt_")
 
 
+def test_the_demo_shows_a_renewal_pipeline_to_the_admin_and_to_a_csm_over_http(stack):
+    status, _, admin = call(stack, "GET", "/v1/renewals", stack.admin_token)
+    assert status == 200
+    counts = {group: total["count"] for group, total in admin["totals"].items()}
+    assert sum(counts.values()) > 0 and counts["historical"] > 0, counts
+    assert all(type(count) is int for count in counts.values())  # 3, not 3.0
+    status, _, mine = call(stack, "GET", "/v1/renewals", stack.tokens["csm"])
+    rows = [row for group in mine["groups"].values() for row in group]
+    assert status == 200 and rows and 0 < len(rows) < sum(counts.values())
+
+
 # ---- schedules -----------------------------------------------------------------------------------
 def test_schedule_control_endpoint_invokes_the_scheduled_function_with_a_scheduled_event(stack):
     received: list[dict[str, Any]] = []

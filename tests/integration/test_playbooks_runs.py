@@ -487,7 +487,7 @@ def test_win_back_waits_seven_days_after_churn_then_creates_its_tasks(
     churned = create_customer(admin_api, name="Gone Co")
     back = create_customer(admin_api, name="Back Co")
     for customer_id in (churned, back):
-        assert admin_api.patch(f"/v1/customers/{customer_id}", {"status": "churned"}).status == 200
+        assert admin_api.post(f"/v1/customers/{customer_id}/churn", {"churn_reason": "price"}).status == 200
     deliver(inbox)
 
     drain(passes=2)  # the steps wait for 2026-11-27

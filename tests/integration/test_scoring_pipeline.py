@@ -445,3 +445,51 @@ def test_latest_snapshots_of_many_customers_are_read_by_key(workspace: str):
         latest = snapshots.get_latest_snapshots(workspace, ["a", "b", "never", "unknown"])
     assert {c: s.date for c, s in latest.items()} == {"a": TODAY, "b": TODAY - timedelta(days=1)}
     assert requests.operations("dynamodb") == {"BatchGetItem": 2}
+
+
+# --- the Contract dimension reads the renewal records ---------------------------------------------------
+def test_the_contract_dimension_reads_the_renewal_records_not_the_auto_renew_custom_field(workspace: str, admin_api):
+    from keepwell.domain.renewals import Renewal
+    from keepwell.storage import renewals as renewal_store
+
+    assert admin_api.request("PUT", "/v1/health/model", body={"preset": "six_factor"}).status == 200
+    # The custom fields say auto-renew and two expansions; the records say otherwise.
+    add_customer(workspace, "c1", arr=12_000.0, mrr=1_000.0, custom_fields={"auto_renew": True, "expansions": 2})
+    stamp = clock.iso(clock.now())
+
+    def term(renewal_id: str, day: date, **fields: Any) -> Renewal:
+        return Renewal(
+            renewal_id=renewal_id,
+            workspace_id=workspace,
+            customer_id="c1",
+            renewal_date=day,
+            current_arr=10_000.0,
+            mrr=833.33,
+            forecast_category="probable",
+            created_by="csm-1",
+            created_at=stamp,
+            updated_at=stamp,
+            **fields,
+        )
+
+    renewal_store.put_renewals_batch(
+        [
+            term("ren_last", date(2025, 12, 20), status="renewed", closed_on=date(2025, 12, 1), closed_arr=12_000.0),
+            term("ren_next", TODAY + timedelta(days=30), auto_renew=False),
+        ]
+    )
+
+    def contract() -> float | None:
+        snapshot = snapshots.get_snapshot(workspace, "c1", TODAY)
+        assert snapshot is not None
+        return next(d.value for d in snapshot.dimensions if d.key == "contract")
+
+    assert score(request("c1", scoring_day=TODAY)) == {"batchItemFailures": []}
+    # auto-renew no: 0; 30 days of runway (180 → 0): 16.67; 1 expansion (2 → 0): 50; 0 contractions: 100
+    assert contract() == pytest.approx((0 + 100 * 30 / 180 + 50 + 100) / 4)
+
+    current = renewal_store.require_renewal(workspace, "c1", "ren_next")
+    renewal_store.update_renewal(current, current.model_copy(update={"auto_renew": True}))
+    assert score(request("c1", scoring_day=TODAY, reason="ingest")) == {"batchItemFailures": []}
+    # the same day rescored (the records changed): auto-renews, so the near date is no risk
+    assert contract() == pytest.approx((100 + 50 + 100) / 3)

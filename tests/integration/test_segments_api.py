@@ -196,7 +196,7 @@ def test_members_follow_the_customers_data_as_it_changes(admin_api: ApiClient) -
     assert admin_api.patch(f"/v1/customers/{birch}", {"arr": 60000}).status == 200
     assert member_names(admin_api, segment_id) == ["Acme", "Birch"]
 
-    assert admin_api.patch(f"/v1/customers/{birch}", {"status": "churned"}).status == 200
+    assert admin_api.post(f"/v1/customers/{birch}/churn", {"churn_reason": "price"}).status == 200
     assert member_names(admin_api, segment_id) == ["Acme"]
 
 
@@ -326,3 +326,52 @@ def test_benchmark_of_an_unknown_or_other_workspaces_customer_is_404(
 
     assert admin_api.get("/v1/customers/cus_0000000000000000/benchmark").status == 404
     assert other_admin_api.get(f"/v1/customers/{acme}/benchmark").status == 404
+
+
+def test_benchmark_reads_the_segment_tallies_the_scorer_keeps_with_the_same_answer_as_a_walk(
+    admin_api: ApiClient, workspace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keepwell import clock
+    from keepwell.services import segment_baselines
+    from keepwell.storage import segments as segment_store
+
+    ids = {}
+    for name, tier, country, score, values in (
+        ("Acme", "Enterprise", "BR", 72.0, {"usage": 80, "engagement": 55, "support": 70, "sentiment": None}),
+        ("Birch", "Enterprise", "MX", 60.0, {"usage": 50, "engagement": 70, "support": 60, "sentiment": 40}),
+        ("Cobalt", "Enterprise", "US", 70.0, {"usage": 60, "engagement": 50, "support": 80, "sentiment": 60}),
+        ("Dune", "SMB", "BR", 20.0, {"usage": 10, "engagement": 10, "support": 10, "sentiment": 10}),
+        ("Elm", "Enterprise", "AR", 41.3, {"usage": 33.3, "engagement": None, "support": 49, "sentiment": 70}),
+    ):
+        ids[name] = create_customer(admin_api, name, tier=tier, country=country, arr=120000)
+        set_latest_health(workspace, ids[name], score, values)
+    create_segment(admin_api, "Enterprise", 'tier = "Enterprise"')
+    create_segment(admin_api, "Enterprise LATAM", ENTERPRISE_LATAM)
+    walked = {name: admin_api.get(f"/v1/customers/{cid}/benchmark").body for name, cid in ids.items()}
+
+    segment_baselines.refresh(workspace, clock.today())  # the daily fan-out's tally
+    monkeypatch.setattr(segment_store, "iter_health_rows", lambda *a, **k: pytest.fail("walked the customers"))
+
+    for name, cid in ids.items():
+        tallied = admin_api.get(f"/v1/customers/{cid}/benchmark")
+        assert tallied.status == 200 and tallied.body == walked[name], name
+    assert [s["segment_size"] for s in walked["Acme"]["segments"]] == [3, 3]
+
+
+def test_a_segment_edited_since_the_tally_is_benchmarked_by_walking_the_customers(
+    admin_api: ApiClient, workspace: str
+) -> None:
+    from keepwell import clock
+    from keepwell.services import segment_baselines
+
+    acme = create_customer(admin_api, "Acme", tier="Enterprise", arr=1)
+    birch = create_customer(admin_api, "Birch", tier="Enterprise", arr=2)
+    set_latest_health(workspace, acme, 80.0, {"usage": 80})
+    set_latest_health(workspace, birch, 40.0, {"usage": 40})
+    segment_id = create_segment(admin_api, "Big", 'tier = "Enterprise" AND arr > 1')["segment_id"]
+    segment_baselines.refresh(workspace, clock.today())  # Birch alone is in it: Acme is in no segment
+    assert admin_api.patch(f"/v1/segments/{segment_id}", {"condition": 'tier = "Enterprise"'}).status == 200
+
+    [entry] = admin_api.get(f"/v1/customers/{acme}/benchmark").body["segments"]
+
+    assert (entry["segment_avg"], entry["segment_size"]) == (40.0, 1)

@@ -199,3 +199,39 @@ def test_the_next_open_renewal_is_the_earliest_with_the_account_first_on_a_tie()
     closed = renewal(renewal_id="ren_c", renewal_date=date(2026, 12, 1), status="renewed", closed_arr=1.0)
     assert rules.next_open([subscription, closed, account]) == account
     assert rules.next_open([closed]) is None
+
+
+# --- the profile's renewal date and the records --------------------------------------------------------------
+def test_a_profile_date_opens_a_renewal_moves_the_open_one_or_changes_nothing() -> None:
+    open_ = renewal(renewal_date=date(2027, 1, 15))
+    closed = renewal(renewal_id="ren_0", renewal_date=date(2026, 1, 15), status="renewed", closed_arr=1.0)
+    sub = renewal(renewal_id="ren_s", product="Add-on", renewal_date=date(2026, 12, 1))
+    follow = rules.follow_profile_date
+    assert follow(date(2027, 1, 15), tracked=True, account_renewals=[open_]).needed is False
+    assert follow(date(2027, 3, 1), tracked=True, account_renewals=[closed, open_, sub]).move == open_
+    assert follow(date(2027, 3, 1), tracked=True, account_renewals=[closed, sub]).create is True
+    assert follow(date(2026, 1, 15), tracked=True, account_renewals=[closed]).needed is False
+    assert follow(date(2027, 3, 1), tracked=False, account_renewals=[]).needed is False
+    assert follow(None, tracked=True, account_renewals=[]).needed is False
+    assert rules.profile_renewal_id("cus_1", date(2027, 3, 1)) == rules.profile_renewal_id("cus_1", date(2027, 3, 1))
+    assert rules.profile_renewal_id("cus_1", date(2027, 3, 1)) != rules.profile_renewal_id("cus_1", date(2027, 3, 2))
+
+
+# --- what the Contract dimension reads -------------------------------------------------------------------
+def test_contract_signals_read_the_next_renewal_and_the_expansion_history() -> None:
+    history = [
+        renewal(renewal_id="ren_a", renewal_date=date(2024, 1, 15), status="renewed", closed_arr=15_000.0),
+        renewal(renewal_id="ren_b", renewal_date=date(2025, 1, 15), status="renewed", closed_arr=10_000.0),
+        renewal(renewal_id="ren_c", renewal_date=date(2026, 1, 15), status="renewed", closed_arr=12_030.0),  # flat
+        renewal(renewal_id="ren_d", product="Add-on", renewal_date=date(2026, 3, 1), status="churned", closed_arr=0.0),
+        renewal(renewal_id="ren_e", product="Data", renewal_date=date(2026, 12, 1), auto_renew=True),
+        renewal(renewal_id="ren_f", renewal_date=date(2027, 1, 15), auto_renew=False),
+    ]
+    found = rules.contract_signals(history)
+    assert found is not None
+    # the next open renewal is the subscription on 2026-12-01, which auto-renews
+    assert (found.renewal_date, found.auto_renew) == (date(2026, 12, 1), True)
+    assert (found.expansions, found.contractions) == (1, 2)  # a: up; b: down, d: a subscription lost
+    assert rules.contract_signals([]) is None  # no record: N/A, not 0
+    closed_only = rules.contract_signals(history[:2])
+    assert closed_only is not None and (closed_only.renewal_date, closed_only.auto_renew) == (None, False)

@@ -93,3 +93,15 @@ def test_an_empty_cohort_has_no_rates_rather_than_zero() -> None:
     found = metrics.compute([renewal("cus_f", date(2026, 6, 20), 8_000)])
     assert found.grr_percent is None and found.nrr_percent is None
     assert found.early_close_percent is None and found.expansion_ratio_percent is None
+
+
+def test_a_renewal_churned_ahead_of_its_date_counts_in_the_period_it_churned() -> None:
+    # Churned on 2026-03-10 (the churn route closes the open renewal that day); its term ran to 2026-09-30.
+    early = renewal("cus_g", date(2026, 9, 30), 12_000, status="churned", closed_arr=0.0, closed_on=date(2026, 3, 10))
+    assert metrics.in_period(early, *PERIOD)
+    assert not metrics.in_period(early, date(2026, 7, 1), date(2026, 12, 31))  # counted once, not twice
+    found = metrics.compute([*cohort(), early])
+    assert (found.churned, found.churned_arr, found.starting_arr) == (2, 17_000, 92_000)
+    assert found.grr_percent == 78.3  # (92 000 - 3 000 - 17 000) / 92 000
+    # A renewed renewal still counts at its renewal date, however early it closed.
+    assert not metrics.in_period(BOOK[-1], *PERIOD)

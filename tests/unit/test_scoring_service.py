@@ -14,7 +14,7 @@ from keepwell.domain.customer_scoring import DayEntry, ScoringState
 from keepwell.domain.customers import Customer
 from keepwell.domain.health.dimensions import PreparedModel
 from keepwell.domain.health.model import HealthModel
-from keepwell.domain.health.signals import UsageDay
+from keepwell.domain.health.signals import ContractSignals, UsageDay
 from keepwell.domain.timeline import TimelineEntry
 
 END = date(2026, 11, 20)
@@ -86,16 +86,20 @@ def test_a_signal_log_without_tickets_is_connected_support_with_no_tickets():
     assert built.tickets == () and built.emails
 
 
-def test_contract_and_payment_come_from_custom_fields_when_the_workspace_records_them():
+def test_payment_comes_from_custom_fields_and_contract_from_the_renewal_records_not_a_custom_field():
+    records = ContractSignals(renewal_date=END, auto_renew=True, expansions=1)
     built = scoring.build_signals(
         customer(custom_fields={"auto_renew": False, "expansions": 2, "overdue_invoices": 1}, renewal_date=END),
         [],
         None,
         usage_connected=False,
+        contract=records,
     )
-    assert built.contract is not None and built.contract.expansions == 2 and built.contract.renewal_date == END
+    assert built.contract == records  # the `auto_renew` / `expansions` custom fields are not read
     assert built.payment is not None and built.payment.overdue_invoices == 1 and built.payment.avg_days_to_pay is None
     assert built.fields["seats"] == 10 and built.custom["auto_renew"] is False
+    without = scoring.build_signals(customer(custom_fields={"auto_renew": True}), [], None, usage_connected=False)
+    assert without.contract is None  # no renewal record: the Contract dimension is N/A
 
 
 def test_metric_days_cover_the_usage_window_before_the_first_scored_day():

@@ -16,6 +16,7 @@ from infra.seed import (
     generate_demo,
     seed_demo,
 )
+from keepwell import clock
 
 TODAY = date(2026, 11, 20)
 
@@ -297,3 +298,23 @@ def test_seed_imports_the_history_and_leaves_the_live_days_to_ingestion(aws):
     events = seeded.live_product_events(datetime.combine(TODAY, time(12, 0), UTC))
     assert events and all(e["timestamp"][:10] in {d.isoformat() for d in live} for e in events)
     assert max(e["timestamp"] for e in events) <= f"{TODAY.isoformat()}T12:00:00.000Z"
+
+
+def test_the_demo_has_a_full_renewal_pipeline_and_revenue_cohort(aws):
+    from keepwell.auth import Caller
+    from keepwell.schemas.renewals import PipelineQuery, RevenueQuery
+    from keepwell.services import renewals, revenue
+
+    seed_demo(TODAY, customers=60, other_customers=2)
+    with clock.frozen(datetime.combine(TODAY, time(9, 0), UTC)):
+        admin = renewals.pipeline(Caller("ws_demo", "usr_admin", "admin"), PipelineQuery())
+        csm = renewals.pipeline(Caller("ws_demo", "usr_csm_priya", "csm"), PipelineQuery())
+        year = revenue.revenue_metrics(
+            Caller("ws_demo", "usr_admin", "admin"),
+            RevenueQuery.model_validate({"from": TODAY - timedelta(days=365), "to": TODAY}),
+        )
+    assert all(total.count > 0 for total in admin.totals.values()), admin.totals
+    assert 0 < sum(t.count for t in csm.totals.values()) < sum(t.count for t in admin.totals.values())
+    assert {r.owner_id for g in csm.groups.values() for r in g} == {"usr_csm_priya"}
+    assert year.workspace is not None and year.workspace.churned > 0 and year.workspace.renewed > 0
+    assert year.workspace.grr_percent is not None and 0 < year.workspace.grr_percent < 100

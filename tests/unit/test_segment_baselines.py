@@ -170,3 +170,22 @@ def test_within_the_threshold_of_its_segment_nothing_is_raised():
     scored = score(ScoringState(), DAY, baselines)
     assert scored.latest.score is not None and 47.5 - scored.latest.score <= 20
     assert scored.alerts == []
+
+
+def test_the_tally_keeps_each_dimensions_sum_and_count_and_survives_its_document() -> None:
+    from keepwell.domain.conditions import compile_condition, to_dict
+    from keepwell.domain.segment_baselines import SavedSegment, SegmentBaselines, tally_segments
+    from keepwell.domain.segments import HealthRow, segment_fields
+
+    fields = segment_fields({})
+    everyone = SavedSegment("seg_all", "All", to_dict(compile_condition('status = "active"', fields)))
+    rows = [
+        HealthRow(customer("a", 80.0), {"usage": 70.0, "support": None}),
+        HealthRow(customer("b", 60.0), {"usage": 50.0, "support": 30.0}),
+        HealthRow(customer("c", None), {}),  # never scored: in no average
+    ]
+    tally = tally_segments(DAY, [everyone], fields, rows)
+    [segment] = tally.segments
+    assert (segment.total, segment.count) == (140.0, 2)
+    assert dict(segment.dimensions) == {"support": (30.0, 1), "usage": (120.0, 2)}
+    assert SegmentBaselines.from_document(tally.to_document()) == tally

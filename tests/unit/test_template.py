@@ -152,8 +152,13 @@ def test_the_single_table_has_the_keys_billing_ttl_and_backups_storage_relies_on
     assert indexes == {
         "gsi1": {"gsi1pk": "HASH", "gsi1sk": "RANGE"},
         "gsi2": {"gsi2pk": "HASH", "gsi2sk": "RANGE"},
+        # the customer list's other orders (health score, ARR, renewal date) on its partition
+        "gsi3": {"gsi1pk": "HASH", "gsi3sk": "RANGE"},
+        "gsi4": {"gsi1pk": "HASH", "gsi4sk": "RANGE"},
+        "gsi5": {"gsi1pk": "HASH", "gsi5sk": "RANGE"},
     }
     assert all(attributes[name] == "S" for name in ("gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"))
+    assert all(attributes[name] == "S" for name in ("gsi3sk", "gsi4sk", "gsi5sk"))
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True

@@ -68,28 +68,28 @@ def _number(value: Any) -> float | None:
 
 
 def build_signals(
-    customer: Customer, usage_days: Sequence[UsageDay], log: SignalLog | None, *, usage_connected: bool
+    customer: Customer,
+    usage_days: Sequence[UsageDay],
+    log: SignalLog | None,
+    *,
+    usage_connected: bool,
+    contract: ContractSignals | None = None,
 ) -> CustomerSignals:
     """A customer's inputs for the engine. A source with no data at all is N/A (None), never 0:
 
     - usage: connected once the customer ever had a metrics day (kept in the scoring state);
     - emails, meetings, tickets, NPS: connected when the customer has a signal log (an empty list in
       it is a real signal: no tickets is good support);
-    - contract and payment: from the custom fields `auto_renew`, `expansions`, `contractions`,
-      `avg_days_to_pay` and `overdue_invoices` when the workspace records them;
+    - contract: from the customer's renewal records (`domain/renewals.contract_signals`: the next
+      renewal's date and auto-renew, the expansions and contractions of its history), as stored with
+      them; no record → N/A;
+    - payment: from the custom fields `avg_days_to_pay` and `overdue_invoices` when the workspace
+      records them;
     - relationship: not connected yet (contact depth needs a contacts read; see decision 0007).
     """
     custom = dict(customer.custom_fields)
     fields = {name: getattr(customer, name) for name in EXPRESSION_FIELDS}
     usage = UsageSignals(days=tuple(usage_days), seats=customer.seats) if usage_connected else None
-    contract = None
-    if isinstance(custom.get("auto_renew"), bool):
-        contract = ContractSignals(
-            renewal_date=customer.renewal_date,
-            auto_renew=bool(custom["auto_renew"]),
-            expansions=int(_number(custom.get("expansions")) or 0),
-            contractions=int(_number(custom.get("contractions")) or 0),
-        )
     payment = None
     if "avg_days_to_pay" in custom or "overdue_invoices" in custom:
         payment = PaymentSignals(
@@ -375,10 +375,11 @@ def inputs_digest(
     signal_log_version: int,
     state: ScoringState,
     job_id: str | None = None,
+    contract: str | None = None,
 ) -> str:
     """What a scoring of `first`..`last` depended on. The same message delivered again finds the same
     digest (so it writes and publishes nothing); a new signal, usage (the usage history's version) or
-    model version changes it."""
+    model version changes it (and so does a change of the renewal records' contract summary)."""
     carried = [(d.isoformat(), e.score, e.band, e.pending_band, e.pending_days) for d, e in state.before(first)]
     material = {
         "model": version,
@@ -388,6 +389,7 @@ def inputs_digest(
         "signals": signal_log_version,
         "carried": carried,
         "job": job_id,
+        "contract": contract,  # the renewal records' summary: a renewal change rescores
     }
     text = json.dumps(material, separators=(",", ":"), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -36,5 +36,5 @@ class ProductEventIn(BaseModel):
 
 class RejectedEvent(BaseModel):
     index: int
-    code: str  # invalid_event, invalid_timestamp, timestamp_in_future, too_old, unknown_customer
+    code: str  # invalid_event, invalid_timestamp, timestamp_in_future, too_old, unknown_customer, customer_churned
     message: str

@@ -10,6 +10,7 @@ explains each rule.
 from __future__ import annotations
 
 import calendar
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from keepwell.domain.health.signals import ContractSignals
 from keepwell.errors import InvalidInput
 
 RenewalStatus = Literal["open", "renewed", "churned"]
@@ -275,3 +277,109 @@ def escalation(
     target = settings.at_risk_category
     suggested = bool(reasons) and renewal is not None and target is not None and current != target
     return EscalationSuggestion(suggested, target if suggested else None, current, tuple(reasons))
+
+
+# --- the profile's renewal date and the renewal records ---------------------------------------------
+@dataclass(frozen=True)
+class ProfileDateFollowUp:
+    """What a customer's renewal records need once its profile `renewal_date` is set or changed:
+    nothing, a new open account-level renewal (`create`), or the next open one moved (`move`)."""
+
+    create: bool = False
+    move: Renewal | None = None
+
+    @property
+    def needed(self) -> bool:
+        return self.create or self.move is not None
+
+
+def follow_profile_date(
+    renewal_date: date | None, *, tracked: bool, account_renewals: Sequence[Renewal]
+) -> ProfileDateFollowUp:
+    """A customer with a renewal date has its open account-level renewal on that date:
+
+    - no date, or a customer whose renewals are not tracked (churned, archived) → nothing;
+    - an account-level renewal (open or closed) already on that date → nothing (so the date a closed
+      renewal left on the profile does not open a new term, and every call is idempotent);
+    - an open account-level renewal on another date → the next open one moves to the new date;
+    - none open → a new open renewal on that date.
+    Subscription renewals (`product` set) are never touched: they have their own dates.
+    """
+    if renewal_date is None or not tracked:
+        return ProfileDateFollowUp()
+    account = [r for r in account_renewals if r.product is None]
+    if any(r.renewal_date == renewal_date for r in account):
+        return ProfileDateFollowUp()
+    upcoming = next_open(account)
+    if upcoming is not None:
+        return ProfileDateFollowUp(move=upcoming)
+    return ProfileDateFollowUp(create=True)
+
+
+def profile_renewal_id(customer_id: str, renewal_date: date) -> str:
+    """The id of the renewal opened from a profile's renewal date: derived from the customer and the
+    date, so two writers (a redelivered import row, two requests at once) create it once."""
+    digest = hashlib.sha256(f"{customer_id}#{renewal_date.isoformat()}".encode()).hexdigest()
+    return f"ren_{digest[:16]}"
+
+
+# --- what the health model's Contract dimension reads -------------------------------------------------
+def contract_signals(renewals: Sequence[Renewal]) -> ContractSignals | None:
+    """The Contract dimension's inputs from a customer's renewal records (None: no record, so the
+    dimension is N/A rather than 0):
+
+    - renewal proximity and auto-renew: of the next open renewal (earliest date, the account before
+      subscriptions); no open renewal → no date and no auto-renew;
+    - expansion history: renewals closed as renewed above their term's ARR (beyond the flat tolerance
+      of `proposed_delta`) are expansions; renewed below it, or a subscription closed as churned, are
+      contractions.
+    """
+    if not renewals:
+        return None
+    upcoming = next_open(renewals)
+    expansions = contractions = 0
+    for renewal in renewals:
+        if renewal.status == "renewed" and renewal.closed_arr is not None:
+            kind = proposed_delta(renewal.current_arr, renewal.closed_arr).kind
+            expansions += kind == "expansion"
+            contractions += kind == "downsell"
+        elif renewal.status == "churned" and renewal.product is not None:
+            contractions += 1
+    return ContractSignals(
+        renewal_date=upcoming.renewal_date if upcoming is not None else None,
+        auto_renew=upcoming.auto_renew if upcoming is not None else False,
+        expansions=expansions,
+        contractions=contractions,
+    )
+
+
+def lost_term(
+    customer_id: str,
+    workspace_id: str,
+    *,
+    arr: float,
+    mrr: float,
+    today: date,
+    category: str,
+    actor: str,
+    now: str,
+    renewal_id: str,
+) -> Renewal:
+    """The term a customer churned with when it had no open account-level renewal: recorded as a
+    renewal closed as churned today (its ARR lost), so every churned customer counts in GRR and NRR."""
+    return Renewal(
+        renewal_id=renewal_id,
+        workspace_id=workspace_id,
+        customer_id=customer_id,
+        renewal_date=today,
+        current_arr=arr,
+        mrr=mrr,
+        forecast_category=category,
+        status="churned",
+        closed_on=today,
+        closed_arr=0.0,
+        notes="Recorded when the customer churned without an open renewal",
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )

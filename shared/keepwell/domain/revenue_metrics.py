@@ -1,7 +1,8 @@
 """Revenue metrics over a cohort of renewals: GRR, NRR, early-close %, expansion ratio. Pure.
 
-The cohort of a period is every renewal whose renewal date falls in it and that is closed (renewed
-or churned). Open renewals of the period are reported beside the metrics (count and ARR) but not
+The cohort of a period is every closed renewal (renewed or churned) whose renewal date falls in it,
+and every renewal churned in it ahead of its date (a customer churned mid-term counts when it
+churns). Open renewals of the period are reported beside the metrics (count and ARR) but not
 counted: their outcome is not known yet. For each closed renewal:
 
     start       = current_arr (the ARR of the term being renewed)
@@ -57,8 +58,21 @@ def _pct(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator * 100, 1) if denominator else None
 
 
+# How far past a period's end a churned renewal's date may lie and still have it counted in the
+# period of its churn (an annual term churned early): the revenue metrics read this much further.
+EARLY_CHURN_LOOKAHEAD_DAYS = 366
+
+
+def cohort_date(renewal: Renewal) -> date:
+    """The day a renewal counts on: its renewal date, or the day it was churned when that came first
+    (a customer churned mid-term is lost when it churns, not at the date its term would have ended)."""
+    if renewal.status == "churned" and renewal.closed_on is not None:
+        return min(renewal.renewal_date, renewal.closed_on)
+    return renewal.renewal_date
+
+
 def in_period(renewal: Renewal, start: date, end: date) -> bool:
-    return start <= renewal.renewal_date <= end
+    return start <= cohort_date(renewal) <= end
 
 
 def compute(renewals: Iterable[Renewal], *, early_days: int = EARLY_CLOSE_DAYS) -> RevenueMetrics:

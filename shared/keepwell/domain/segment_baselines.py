@@ -39,6 +39,8 @@ class SegmentTally:
     condition: Mapping[str, Any]
     total: float  # the members' scores summed
     count: int  # members with a score
+    # Per dimension, (sum, count) over the members with a value: what the benchmark compares with.
+    dimensions: Mapping[str, tuple[float, int]] = field(default_factory=dict)
 
     def rule(self, fields: Mapping[str, str]) -> Rule:
         return stored_rule(self.condition, fields)
@@ -102,6 +104,7 @@ class SegmentBaselines:
                     "condition": dict(t.condition),
                     "total": t.total,
                     "count": t.count,
+                    "dimensions": {k: [v[0], v[1]] for k, v in t.dimensions.items()},
                 }
                 for t in self.segments
             ],
@@ -119,6 +122,7 @@ class SegmentBaselines:
                     condition=s["condition"],
                     total=float(s["total"]),
                     count=int(s["count"]),
+                    dimensions={k: (float(v[0]), int(v[1])) for k, v in s.get("dimensions", {}).items()},
                 )
                 for s in data.get("segments", [])
             ),
@@ -135,20 +139,33 @@ class SavedSegment:
 def tally_segments(
     day: date, segments: Sequence[SavedSegment], fields: Mapping[str, str], rows: Iterable[HealthRow]
 ) -> SegmentBaselines:
-    """One pass over the customers: each segment's members' current scores summed and counted
-    (customers never scored count in no average)."""
+    """One pass over the customers: each segment's members' current scores, and each of their
+    dimension values, summed and counted (a customer never scored, or a dimension N/A, counts in no
+    average)."""
     rules = [(segment, stored_rule(segment.condition, fields)) for segment in segments]
     totals = {segment.segment_id: [0.0, 0] for segment in segments}
+    dimension_totals: dict[str, dict[str, list[float]]] = {segment.segment_id: {} for segment in segments}
     for row in rows:
+        if not rules:
+            break
         score = row.customer.health_score
-        if score is None or not math.isfinite(score) or not rules:
+        scored = score is not None and math.isfinite(score)
+        values = {k: v for k, v in row.dimensions.items() if v is not None and math.isfinite(v)}
+        if not scored and not values:
             continue
         record = row.record
         for segment, rule in rules:
             if conditions.evaluate(rule, record):
-                entry = totals[segment.segment_id]
-                entry[0] += score
-                entry[1] += 1
+                if scored:
+                    assert score is not None
+                    entry = totals[segment.segment_id]
+                    entry[0] += score
+                    entry[1] += 1
+                per_dimension = dimension_totals[segment.segment_id]
+                for key, value in values.items():
+                    pair = per_dimension.setdefault(key, [0.0, 0])
+                    pair[0] += value
+                    pair[1] += 1
     return SegmentBaselines(
         day=day,
         fields=dict(fields),
@@ -159,7 +176,42 @@ def tally_segments(
                 condition=segment.condition,
                 total=round(float(totals[segment.segment_id][0]), 6),
                 count=int(totals[segment.segment_id][1]),
+                dimensions={
+                    key: (round(float(pair[0]), 6), int(pair[1]))
+                    for key, pair in sorted(dimension_totals[segment.segment_id].items())
+                },
             )
             for segment in segments
         ),
     )
+
+
+# --- the customer benchmark from the tallies ------------------------------------------------------------
+def benchmark_from_tallies(
+    row: HealthRow, segments: Sequence[tuple[str, str, Rule, Mapping[str, Any]]], baselines: SegmentBaselines
+) -> list[tuple[str, str, tuple[float, int], dict[str, tuple[float, int]]]] | None:
+    """For each saved segment (id, name, rule, condition as saved) the customer belongs to now, by name:
+    the peers' score (sum, count) and per-dimension (sum, count) from the tally, the customer's own
+    current values taken back out. None when the tally cannot answer: a segment the customer is in is
+    missing from it or was edited since (its condition differs) — the caller then walks the customers."""
+    tallies = {t.segment_id: t for t in baselines.segments}
+    found = []
+    own_score = row.customer.health_score
+    own_values = {k: v for k, v in row.dimensions.items() if v is not None and math.isfinite(v)}
+    for segment_id, name, rule, condition in sorted(segments, key=lambda s: s[1].lower()):
+        if not conditions.evaluate(rule, row.record):
+            continue
+        tally = tallies.get(segment_id)
+        if tally is None or dict(tally.condition) != dict(condition):
+            return None
+        total, count = tally.total, tally.count
+        if own_score is not None and math.isfinite(own_score) and count > 0:
+            total, count = total - own_score, count - 1
+        dimensions: dict[str, tuple[float, int]] = {}
+        for key in row.dimensions:
+            value_total, value_count = tally.dimensions.get(key, (0.0, 0))
+            if key in own_values and value_count > 0:
+                value_total, value_count = value_total - own_values[key], value_count - 1
+            dimensions[key] = (value_total, value_count)
+        found.append((segment_id, name, (total, count), dimensions))
+    return found

@@ -51,3 +51,21 @@ def note_title(title: str | None, body: str) -> str:
         return title.strip()
     first_line = body.strip().splitlines()[0] if body.strip() else "Note"
     return first_line if len(first_line) <= 80 else first_line[:79] + "…"
+
+
+# --- the freeze ----------------------------------------------------------------------------------
+# A churned customer's timeline is frozen: nothing more happens *with* the customer, so no product
+# event, integration event or note is added. Keepwell's own records of what it did stay possible —
+# the churn's own "Marked churned" entry and the run of a playbook meant for churned customers (win-back).
+FROZEN_STATUSES = frozenset({"churned"})
+KEEPWELL_RECORD_KINDS = frozenset({"system", "playbook_run"})
+
+
+def timeline_frozen(status: str | None) -> bool:
+    """Whether a customer in this status takes no new timeline entries from outside."""
+    return status in FROZEN_STATUSES
+
+
+def accepts_entry(kind: str, frozen: bool) -> bool:
+    """The one rule every timeline writer applies: a frozen timeline only takes Keepwell's own records."""
+    return not frozen or kind in KEEPWELL_RECORD_KINDS

@@ -7,7 +7,7 @@ so a typo or a read-only field (health_score, champion_contact_id, …) is refus
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -23,6 +23,7 @@ Count = Annotated[int, Field(ge=0, le=10_000_000)]
 Nps = Annotated[int, Field(ge=NPS_MIN, le=NPS_MAX)]
 
 _BODY = ConfigDict(extra="forbid", strict=True)
+CustomerSort = Literal["name", "-name", "health_score", "-health_score", "arr", "-arr", "renewal_date", "-renewal_date"]
 
 
 def _domain(value: str | None) -> str | None:
@@ -112,6 +113,12 @@ class CustomerListQuery(BaseModel):
     include_archived: bool = False
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = Field(default=None, max_length=2048)
+    # The console's list: an order (a leading `-` is descending), a band, a saved segment's members
+    # and a case-insensitive name prefix, combinable with the filters above (storage/customer_lists.py).
+    sort: CustomerSort | None = None
+    band: str | None = Field(default=None, min_length=1, max_length=60)
+    segment_id: str | None = Field(default=None, min_length=1, max_length=64)
+    q: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class FlagEvidenceOut(BaseModel):

@@ -4,6 +4,8 @@ The normalised schema a generic (Standard Webhooks) source posts is the domain's
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -65,6 +67,10 @@ class UnmatchedEventOut(BaseModel):
     link_label: str
     domains: list[str]
     external_ids: list[str]
+    # `unmatched`: no customer matched; `customer_churned`: it matched `customer_id`, which has churned
+    # (its timeline is frozen), so it waits here instead.
+    parked_reason: Literal["unmatched", "customer_churned"] = "unmatched"
+    customer_id: str | None = None
 
 
 class UnmatchedListOut(BaseModel):

@@ -150,10 +150,15 @@ class PipelineRowOut(BaseModel):
     closed_arr: float | None
 
 
+class PipelineTotalOut(BaseModel):
+    count: int
+    current_arr: float
+
+
 class PipelineOut(BaseModel):
     as_of: date
     groups: dict[str, list[PipelineRowOut]]
-    totals: dict[str, dict[str, float]]
+    totals: dict[str, PipelineTotalOut]
     truncated: bool
 
 

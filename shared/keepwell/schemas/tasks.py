@@ -99,6 +99,8 @@ class CustomerAttentionOut(BaseModel):
     health_band: str | None
     red_flags: list[str]  # why, as short sentences: the profile's rules, then the stored flags' titles
     flags: list[CustomerFlagOut] = Field(default_factory=list)  # the stored red flags with their evidence
+    green_flags: list[str] = Field(default_factory=list)  # the stored green flags' titles
+    green_flag_details: list[CustomerFlagOut] = Field(default_factory=list)  # the same, with their evidence
     new_alerts: list[dict[str, Any]]
 
 

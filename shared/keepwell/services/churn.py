@@ -15,9 +15,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from keepwell import clock
+from keepwell import clock, ids
 from keepwell.auth import Caller
 from keepwell.domain import churn as rules
+from keepwell.domain import renewals as renewal_rules
 from keepwell.domain.churn import ChurnRisk, Cltv, RiskInputs
 from keepwell.domain.customers import Customer, StoredChurnRisk
 from keepwell.domain.renewals import Renewal, proposed_delta
@@ -60,6 +61,22 @@ def mark_churned(caller: Caller, customer_id: str, body: ChurnIn) -> ChurnOut:
             for r in store.list_customer_renewals(caller.workspace_id, customer_id)
             if r.is_open
         ]
+        opened: list[Renewal] = []
+        if customer.arr > 0 and not closures:
+            # No open term to close: the lost ARR is still a churned renewal of the period (GRR, NRR).
+            opened.append(
+                renewal_rules.lost_term(
+                    customer_id,
+                    caller.workspace_id,
+                    arr=customer.arr,
+                    mrr=customer.mrr,
+                    today=today,
+                    category=store.get_forecast_settings(caller.workspace_id).default_category,
+                    actor=caller.user_id,
+                    now=now_iso,
+                    renewal_id=ids.new_id("ren"),
+                )
+            )
         record = store.ChurnRecord(
             customer_id=customer_id,
             churn_reason=reason,
@@ -79,12 +96,15 @@ def mark_churned(caller: Caller, customer_id: str, body: ChurnIn) -> ChurnOut:
             note or reason,
         )
         try:
-            after = store.mark_churned(customer, record=record, closures=closures, audit=entry, now_iso=now_iso)
+            after = store.mark_churned(
+                customer, record=record, closures=closures, audit=entry, now_iso=now_iso, opened=opened
+            )
         except Conflict:
             if body.version is not None or attempt == ATTEMPTS - 1:
                 raise
             continue
-        _after_churn(caller, customer.status, after.version, record, [new for _, new in closures])
+        closed = [new for _, new in closures] + opened
+        _after_churn(caller, customer.status, after.version, record, closed)
         return ChurnOut(
             customer_id=customer_id,
             status="churned",
@@ -93,7 +113,7 @@ def mark_churned(caller: Caller, customer_id: str, body: ChurnIn) -> ChurnOut:
             churned_at=now_iso,
             churned_by=caller.user_id,
             arr_lost=customer.arr,
-            renewals_closed=[new.renewal_id for _, new in closures],
+            renewals_closed=[r.renewal_id for r in closed],
             version=after.version,
         )
     raise AssertionError("unreachable")
@@ -130,7 +150,9 @@ def _after_churn(
             "after_status": "churned",
             "status": "churned",
             "churn_reason": record.churn_reason,
+            "changed_fields": ["churn_reason", "status"],
             "version": version,
+            "changed_at": record.churned_at,  # the day a days-after trigger counts from (not the bus's time)
         },
     )
     renewal_service.publish(

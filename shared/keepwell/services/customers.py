@@ -9,14 +9,18 @@ from keepwell.adapters import event_bus
 from keepwell.auth import Caller
 from keepwell.domain import custom_fields as field_rules
 from keepwell.domain.customers import Customer, apply_patch, changed_fields, derive_revenue
+from keepwell.domain.segments import stored_rule
 from keepwell.errors import Conflict, InvalidInput, NotFound
 from keepwell.observability import logger
 from keepwell.retries import conflict_attempts
 from keepwell.schemas.customers import CustomerCreateIn, CustomerListQuery, CustomerPatchIn
+from keepwell.services import renewal_schedule
+from keepwell.services.segment_baselines import condition_fields
 from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
+from keepwell.storage import customer_lists, workspaces
 from keepwell.storage import customers as store
-from keepwell.storage import workspaces
+from keepwell.storage import segments as segment_store
 
 UPDATE_ATTEMPTS = 3  # re-read and re-apply when a concurrent write (e.g. a champion switch) bumped the version
 OWNER_FIELDS = ("owner_id", "co_owner_ids")
@@ -61,6 +65,7 @@ def create_customer(caller: Caller, body: CustomerCreateIn) -> Customer:
     )
     created = store.create_customer(customer)
     _publish_changed(None, created)
+    renewal_schedule.follow_renewal_date(created, caller.user_id)
     return created
 
 
@@ -81,11 +86,22 @@ def update_customer(caller: Caller, customer_id: str, body: CustomerPatchIn) -> 
     workspace_id = caller.workspace_id
     changes = body.changes()
     visible_customer(caller, customer_id)  # 404 before any other check
+    if changes.get("status") == "churned":
+        raise InvalidInput(
+            f"status churned is set by POST /v1/customers/{customer_id}/churn (a churn reason is required "
+            "and the churn is audited), not by PATCH",
+            [{"field": "status", "issue": f"use POST /v1/customers/{customer_id}/churn with a churn_reason"}],
+        )
     if changes.get("owner_id") is not None or changes.get("co_owner_ids"):
         _check_users(workspace_id, changes.get("owner_id"), changes.get("co_owner_ids"))
     if changes.get("custom_fields"):
         changes["custom_fields"] = _check_custom_fields(workspace_id, changes["custom_fields"])
-    return _apply_with_retry(workspace_id, customer_id, changes, expected_version=body.version, actor_id=caller.user_id)
+    updated = _apply_with_retry(
+        workspace_id, customer_id, changes, expected_version=body.version, actor_id=caller.user_id
+    )
+    if "renewal_date" in changes:  # also when unchanged: a retried PATCH repairs a missed follow-up
+        renewal_schedule.follow_renewal_date(updated, caller.user_id)
+    return updated
 
 
 def archive_customer(caller: Caller, customer_id: str) -> Customer:
@@ -164,9 +180,10 @@ def _publish_changed(before: Customer | None, after: Customer) -> None:
 
 
 def list_customers(caller: Caller, query: CustomerListQuery) -> store.CustomerPage:
-    """Customers by name. A csm or viewer lists their own book (owned and co-owned); `owner_id` then
-    narrows it to what that user owns."""
-    filters = store.CustomerFilters(
+    """Customers in the order asked (by name by default), with any filters. A csm or viewer lists
+    their own book (owned and co-owned); `owner_id` then narrows it to what that user owns. The costs
+    of each combination: storage/customer_lists.py."""
+    base = store.CustomerFilters(
         status=query.status,
         owner_id=query.owner_id,
         portfolio_of=permissions.portfolio_of(caller),
@@ -178,4 +195,15 @@ def list_customers(caller: Caller, query: CustomerListQuery) -> store.CustomerPa
         renewal_before=query.renewal_before,
         include_archived=query.include_archived,
     )
-    return store.list_customers(caller.workspace_id, filters, query.limit, query.cursor)
+    segment = None
+    if query.segment_id is not None:  # an unknown segment is a 404 naming segment_id
+        saved = segment_store.get_segment(caller.workspace_id, query.segment_id)
+        segment = stored_rule(saved.condition, condition_fields(caller.workspace_id))
+    filters = customer_lists.ListFilters(
+        base=base,
+        name_prefix=query.q.strip().lower() if query.q else None,
+        band=query.band,
+        segment=segment,
+    )
+    order = customer_lists.ListOrder.parse(query.sort)
+    return customer_lists.list_customers(caller.workspace_id, filters, order, query.limit, query.cursor)

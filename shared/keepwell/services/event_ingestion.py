@@ -30,9 +30,10 @@ from keepwell.domain.ingestion import (
     roll_up_new_events,
     validate_events,
 )
-from keepwell.domain.timeline import TimelineEntry
+from keepwell.domain.timeline import TimelineEntry, accepts_entry
 from keepwell.domain.usage_history import RescoringClaim, UsageHistory, sharp_usage_drop
 from keepwell.schemas.events import EventBatchOut, RejectedEvent
+from keepwell.services.timeline_recording import frozen_customers
 from keepwell.storage import keys, metrics, timeline
 from keepwell.storage.customer_lookup import resolve_customer_refs
 
@@ -92,16 +93,26 @@ class _DayPlan:
 def _group_by_customer_day(
     workspace_id: str, valid: list[ValidEvent], rejected: list[RejectedEvent]
 ) -> dict[tuple[str, date], list[ValidEvent]]:
-    """Events by (customer id, day); events naming no customer of the workspace are rejected."""
+    """Events by (customer id, day); events naming no customer of the workspace are rejected, and so
+    are those of a churned customer (its timeline is frozen: `customer_churned`)."""
     resolved = resolve_customer_refs(workspace_id, {e.customer for e in valid})
+    frozen = frozen_customers(workspace_id, resolved.values()) if resolved else set()
     groups: dict[tuple[str, date], list[ValidEvent]] = defaultdict(list)
     for event in valid:
         customer_id = resolved.get(event.customer)
+        ref = event.customer
         if customer_id is None:
-            ref = event.customer
             rejected.append(
                 RejectedEvent(
                     index=event.position, code="unknown_customer", message=f"no customer with {ref.kind} {ref.value!r}"
+                )
+            )
+        elif not accepts_entry("product_event", customer_id in frozen):
+            rejected.append(
+                RejectedEvent(
+                    index=event.position,
+                    code="customer_churned",
+                    message=f"customer {customer_id} ({ref.kind} {ref.value!r}) has churned: its timeline is frozen",
                 )
             )
         else:

@@ -25,7 +25,7 @@ from keepwell.domain.integrations.model import EventDraft, ParsedDelivery, Timel
 from keepwell.domain.integrations.tickets import merge_ticket_update, newest_per_item
 from keepwell.domain.integrations.urls import webhook_url
 from keepwell.domain.signatures.inbound import PROVIDERS, VERIFIERS, SignatureRejected
-from keepwell.domain.timeline import TimelineEntry
+from keepwell.domain.timeline import TimelineEntry, accepts_entry
 from keepwell.errors import NotFound
 from keepwell.observability import logger, metrics
 from keepwell.schemas.integrations import (
@@ -40,7 +40,7 @@ from keepwell.schemas.integrations import (
     WebhookReceiptOut,
 )
 from keepwell.schemas.messages import WORKSPACE_ID
-from keepwell.services.timeline_recording import record_timeline_entries
+from keepwell.services.timeline_recording import frozen_customers, record_timeline_entries, require_open_timeline
 from keepwell.storage import audit as audit_store
 from keepwell.storage import customers, keys
 from keepwell.storage import integration_secrets as secret_store
@@ -149,9 +149,15 @@ def _record(workspace_id: str, provider: str, parsed: ParsedDelivery) -> Webhook
     seen = store.seen_event_ids(workspace_id, provider, unique)
     fresh = [event for event_id, event in unique.items() if event_id not in seen]
     matched, unmatched = _link(workspace_id, provider, fresh)
-    _write(workspace_id, [(customer_id, event.draft) for customer_id, event in matched])
+    # A churned customer's timeline is frozen (domain/timeline.accepts_entry): its events are parked
+    # with the customer they matched, as unmatched ones are, so nothing is lost or written.
+    frozen = frozen_customers(workspace_id, {customer_id for customer_id, _ in matched}) if matched else set()
+    held = {e.event_id: c for c, e in matched if not accepts_entry(e.draft.kind, c in frozen)}
+    matched = [(c, e) for c, e in matched if e.event_id not in held]
+    _write(workspace_id, [(customer_id, event.draft) for customer_id, event in matched], frozen=frozen)
+    unmatched += [e for e in fresh if e.event_id in held]
     if unmatched:
-        store.park(workspace_id, provider, unmatched, clock.iso(now))
+        store.park(workspace_id, provider, unmatched, clock.iso(now), held_for=held)
     for event in fresh:
         store.mark_seen(workspace_id, provider, event.event_id, now)
     return WebhookReceiptOut(
@@ -194,7 +200,7 @@ def _link(
     return matched, unmatched
 
 
-def _write(workspace_id: str, drafts: Iterable[tuple[str, TimelineDraft]]) -> int:
+def _write(workspace_id: str, drafts: Iterable[tuple[str, TimelineDraft]], *, frozen: set[str] | None = None) -> int:
     """Write the entries (the newest state of each ticket wins) and ask for the changed customers' rescoring."""
     entries = [draft.for_customer(customer_id) for customer_id, draft in newest_per_item(drafts)]
     if not entries:
@@ -205,7 +211,7 @@ def _write(workspace_id: str, drafts: Iterable[tuple[str, TimelineDraft]]) -> in
         for entry in entries
         if (merged := merge_ticket_update(stored.get((entry.customer_id, entry.item_id)), entry)) is not None
     ]
-    changed = record_timeline_entries(workspace_id, final)
+    changed = record_timeline_entries(workspace_id, final, frozen=frozen)
     _queue_rescoring(workspace_id, [entry for entry in final if entry.customer_id in changed])
     return len(final)
 
@@ -316,6 +322,8 @@ def _unmatched_out(event: store.UnmatchedEvent) -> UnmatchedEventOut:
         link_label=event.link.label,
         domains=list(event.link.domains),
         external_ids=list(event.link.external_ids),
+        parked_reason="customer_churned" if event.held_for else "unmatched",
+        customer_id=event.held_for,
     )
 
 
@@ -331,7 +339,8 @@ def map_unmatched(caller: Caller, unmatched_id: str, body: MapUnmatchedIn) -> Ma
     event = store.get_unmatched(workspace_id, unmatched_id)
     if event is None:
         raise NotFound(f"No unmatched event {unmatched_id}", [{"field": "unmatched_id", "issue": "not found"}])
-    customers.require_customer(workspace_id, body.customer_id)
+    target = customers.require_customer(workspace_id, body.customer_id)
+    require_open_timeline(target.customer_id, target.status)  # 409: a churned customer takes no event
     key = event.link.key
     released = [event]
     if key:

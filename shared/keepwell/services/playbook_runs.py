@@ -42,7 +42,7 @@ from keepwell.errors import Conflict, KeepwellError
 from keepwell.observability import logger, metrics
 from keepwell.retries import conflict_attempts
 from keepwell.schemas.messages import DomainEventIn, PlaybookActionMessage
-from keepwell.services import alert_notifications, customer_flags, webhook_deliveries
+from keepwell.services import alert_notifications, customer_flags, event_notifications, webhook_deliveries
 from keepwell.services import playbooks as playbook_service
 from keepwell.services import tasks as task_service
 from keepwell.services.playbook_evaluation import active_users, decide, template_values
@@ -86,11 +86,13 @@ def _event_day(event: DomainEventIn) -> date:
 
 # --- enrolment ----------------------------------------------------------------------------------
 def on_domain_event(event: DomainEventIn) -> None:
-    """A domain event from the bus: playbooks that it makes a customer enter start their runs, and a
-    health alert is delivered to the customer's owners. Both are idempotent, so a retried event is safe."""
+    """A domain event from the bus: playbooks that it makes a customer enter start their runs, a
+    health alert is delivered to the customer's owners, and the people an event names (at-risk
+    renewal, sales hand-off, failing webhook) are told. All idempotent, so a retried event is safe."""
     start_runs_for_event(event)
     if event.detail_type == alert_notifications.ALERT_EVENT:
         alert_notifications.notify_alert(event)
+    event_notifications.on_domain_event(event)  # at-risk renewals, sales hand-offs, failing webhooks
     customer_flags.on_domain_event(event)  # a new score: recompute and store the customer's flags
 
 

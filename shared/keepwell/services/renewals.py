@@ -31,6 +31,7 @@ from keepwell.schemas.renewals import (
     PipelineOut,
     PipelineQuery,
     PipelineRowOut,
+    PipelineTotalOut,
     RenewalCloseIn,
     RenewalCreateIn,
     RenewalDetailOut,
@@ -366,6 +367,8 @@ def change_forecast(caller: Caller, customer_id: str, renewal_id: str, body: For
             "actor_id": caller.user_id,
             "at_risk": at_risk,
             "notify_user_ids": directors if at_risk else [],
+            "version": saved.version,  # with the renewal id: this change's identity (notified once)
+            "changed_at": saved.updated_at,
         },
     )
     if at_risk and body.open_save_task:
@@ -403,6 +406,8 @@ def _hand_off_to_sales(caller: Caller, customer: Customer, renewal: Renewal) -> 
             "account_executive_id": executive,
             "actor_id": caller.user_id,
             "notify_user_ids": [executive],
+            "version": renewal.version,
+            "changed_at": renewal.updated_at,
         },
     )
 
@@ -494,7 +499,8 @@ def pipeline(caller: Caller, query: PipelineQuery) -> PipelineOut:
     actions = _next_actions(caller.workspace_id, {r.customer_id for g, r in placed if g != "historical"})
     settings = store.get_forecast_settings(caller.workspace_id)
     groups: dict[str, list[PipelineRowOut]] = {g: [] for g in rules.PIPELINE_GROUPS}
-    totals: dict[str, dict[str, float]] = {g: {"count": 0, "current_arr": 0.0} for g in rules.PIPELINE_GROUPS}
+    counts: dict[str, int] = dict.fromkeys(rules.PIPELINE_GROUPS, 0)
+    arr: dict[str, float] = dict.fromkeys(rules.PIPELINE_GROUPS, 0.0)
     for group, renewal in placed:
         customer = profiles[renewal.customer_id]
         left = rules.days_left(renewal.renewal_date, today)
@@ -519,9 +525,12 @@ def pipeline(caller: Caller, query: PipelineQuery) -> PipelineOut:
                 closed_arr=renewal.closed_arr,
             )
         )
-        totals[group]["count"] += 1
-        totals[group]["current_arr"] = round(totals[group]["current_arr"] + renewal.current_arr, 2)
+        counts[group] += 1
+        arr[group] = round(arr[group] + renewal.current_arr, 2)
     groups["historical"].sort(key=lambda row: (row.closed_on or row.renewal_date, row.customer_name), reverse=True)
+    totals: dict[str, PipelineTotalOut] = {
+        g: PipelineTotalOut(count=counts[g], current_arr=arr[g]) for g in rules.PIPELINE_GROUPS
+    }
     return PipelineOut(as_of=today, groups=groups, totals=totals, truncated=truncated)
 
 

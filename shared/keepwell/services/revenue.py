@@ -7,6 +7,8 @@ the workspace and every book, or one book with `owner`.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from keepwell import permissions
 from keepwell.auth import Caller
 from keepwell.domain import revenue_metrics as rules
@@ -23,7 +25,8 @@ def revenue_metrics(caller: Caller, query: RevenueQuery) -> RevenueOut:
         raise InvalidInput("`to` is before `from`", [{"field": "to", "issue": "before from"}])
     if (end - start).days > MAX_PERIOD_DAYS:
         raise InvalidInput(f"A period is at most {MAX_PERIOD_DAYS} days", [{"field": "to", "issue": "period too long"}])
-    renewals = store.list_by_date(caller.workspace_id, start, end)
+    lookahead = end + timedelta(days=rules.EARLY_CHURN_LOOKAHEAD_DAYS)
+    renewals = [r for r in store.list_by_date(caller.workspace_id, start, lookahead) if rules.in_period(r, start, end)]
     profiles = store.get_profiles(caller.workspace_id, {r.customer_id for r in renewals})
 
     def owner_of(customer_id: str) -> str | None:

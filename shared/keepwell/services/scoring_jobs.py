@@ -1,7 +1,7 @@
 """Scorer: compute and store health snapshots for the customers named by a ScoringRequest.
 
-A per-customer request costs, in steady state, one BatchGetItem (profile, signal log, usage history
-and the workspace's segment baselines: 4 keys) and one TransactWriteItems (the day's snapshot,
+A per-customer request costs, in steady state, one BatchGetItem (profile, signal log, usage history,
+contract summary and the workspace's segment baselines: 5 keys) and one TransactWriteItems (the day's snapshot,
 conditioned on not having scored these inputs with this model version, + the profile's denormalised
 health); the model and the workspace's clock come from per-container caches. Domain events are
 published only when the write happened, so a redelivered message writes and publishes nothing.
@@ -172,6 +172,7 @@ def score_customer(request: ScoringRequest) -> Outcome:
             inputs.usage_days,
             inputs.signal_log,
             usage_connected=bool(inputs.usage_days) or state.usage_since is not None,
+            contract=inputs.contract,
         )
         digest = scoring.inputs_digest(
             version=version,
@@ -182,6 +183,7 @@ def score_customer(request: ScoringRequest) -> Outcome:
             signal_log_version=inputs.signal_log_version,
             state=state,
             job_id=request.job_id if history else None,
+            contract=inputs.contract_document,
         )
         baseline = scoring.segment_baseline(inputs.baselines, customer, inputs.health.dimensions, day)
         if history:

@@ -10,7 +10,16 @@ from keepwell import clock, ids, permissions
 from keepwell.auth import Caller
 from keepwell.domain import conditions
 from keepwell.domain.conditions import Rule
-from keepwell.domain.segments import SegmentRule, is_member, segment_benchmarks, stored_rule
+from keepwell.domain.health.benchmark import benchmark_of_totals
+from keepwell.domain.segment_baselines import benchmark_from_tallies
+from keepwell.domain.segments import (
+    HealthRow,
+    SegmentRule,
+    is_member,
+    profile_snapshot,
+    segment_benchmarks,
+    stored_rule,
+)
 from keepwell.errors import Conflict, InvalidInput, NotFound
 from keepwell.schemas.customers import CustomerOut
 from keepwell.schemas.segments import (
@@ -165,22 +174,56 @@ def members(caller: Caller, segment_id: str, limit: int, cursor: str | None) -> 
 
 def benchmark(caller: Caller, customer_id: str) -> CustomerBenchmarkOut:
     """The customer's score and dimensions against the average of each segment it belongs to (averages
-    over every member of the segment in the workspace, the customer itself left out)."""
+    over every member of the segment in the workspace, the customer itself left out).
+
+    The averages come from the segment tallies the daily fan-out stores for the scorer
+    (`WS#w / SEGMENTBASELINES`, domain/segment_baselines.py): the profile, the segments and the tally
+    are read by key, whatever the workspace's size. Only when the tally cannot answer — none yet, older
+    than 7 days, or a segment the customer is in created or edited since — are the customers walked."""
     workspace_id = caller.workspace_id
     row = store.get_health_row(workspace_id, customer_id)
     if row is None or not permissions.can_see_customer(caller, row.customer):
         raise NotFound(f"No customer {customer_id}", [{"field": "customer_id", "issue": "not found"}])
     fields = condition_fields(workspace_id)
-    rules = [SegmentRule(s.segment_id, s.name, stored_rule(s.condition, fields)) for s in list_segments(caller)]
+    saved = list_segments(caller)
+    rules = [SegmentRule(s.segment_id, s.name, stored_rule(s.condition, fields)) for s in saved]
     model, _ = model_store.get_current_model(workspace_id)
     labels = {d.key: d.title for d in model.dimensions}
     entries: list[dict[str, Any]] = []
     if any(is_member(r.rule, row) for r in rules):
-        rows = (r for r, _ in store.iter_health_rows(workspace_id))
-        entries = segment_benchmarks(row, rules, rows, clock.today(), labels)
+        conditions_by_id = {s.segment_id: s.condition for s in saved}
+        tallied = _from_tallies(workspace_id, row, rules, conditions_by_id, labels)
+        if tallied is not None:
+            entries = tallied
+        else:
+            rows = (r for r, _ in store.iter_health_rows(workspace_id))
+            entries = segment_benchmarks(row, rules, rows, clock.today(), labels)
     return CustomerBenchmarkOut(
         customer_id=customer_id,
         score=row.customer.health_score,
         band=row.customer.health_band,
         segments=[SegmentBenchmarkOut.model_validate(e) for e in entries],
     )
+
+
+def _from_tallies(
+    workspace_id: str,
+    row: HealthRow,
+    rules: list[SegmentRule],
+    saved: dict[str, dict[str, Any]],
+    labels: dict[str, str],
+) -> list[dict[str, Any]] | None:
+    """The benchmark entries from the stored segment tallies; None when they cannot answer."""
+    baselines = store.get_segment_baselines(workspace_id)
+    today = clock.today()
+    if baselines is None or not baselines.usable_on(today):
+        return None
+    segments = [(r.segment_id, r.name, r.rule, saved[r.segment_id]) for r in rules]
+    found = benchmark_from_tallies(row, segments, baselines)
+    if found is None:
+        return None
+    own = profile_snapshot(row, today, labels)
+    return [
+        {"segment_id": segment_id, **benchmark_of_totals(own, name, score_total, dimension_totals)}
+        for segment_id, name, score_total, dimension_totals in found
+    ]

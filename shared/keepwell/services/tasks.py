@@ -232,7 +232,8 @@ def _take(rows: Iterator[tuple[Task, str]], limit: int) -> list[Task]:
 # --- My day -------------------------------------------------------------------------------------
 def my_day(caller: Caller) -> MyDayOut:
     """The caller's open tasks due today and overdue, the customers they own that need attention
-    (new alerts, red flags from the latest health on their profile), and their notifications."""
+    (new alerts, red flags from the latest health on their profile) or show green flags, and their
+    notifications."""
     workspace_id, today = caller.workspace_id, clock.today()
     open_statuses = frozenset(rules.OPEN_STATUSES)
     due_today = _take(
@@ -251,8 +252,10 @@ def my_day(caller: Caller) -> MyDayOut:
         # The red flags stored after the latest score (services/customer_flags), with their evidence.
         stored = [CustomerFlagOut.model_validate(f.model_dump()) for f in customer.flags.red] if customer.flags else []
         flags += [f.title for f in stored if f.title not in flags]
+        # Green flags too (growing usage, engagement, new needs): the openings a CSM acts on today.
+        green = [CustomerFlagOut.model_validate(f.model_dump()) for f in customer.flags.green] if customer.flags else []
         alerts = rules.new_alerts(alerts_of(state), today)
-        if flags or alerts:
+        if flags or alerts or green:
             attention.append(
                 CustomerAttentionOut(
                     customer_id=customer.customer_id,
@@ -261,6 +264,8 @@ def my_day(caller: Caller) -> MyDayOut:
                     health_band=customer.health_band,
                     red_flags=flags,
                     flags=stored,
+                    green_flags=[f.title for f in green],
+                    green_flag_details=green,
                     new_alerts=alerts,
                 )
             )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from keepwell import clock
 from keepwell.auth import Caller
 from keepwell.domain.timeline import TimelineEntry, note_title
-from keepwell.errors import Conflict
 from keepwell.schemas.timeline import NoteIn, TimelineQuery
 from keepwell.services.customers import visible_customer
+from keepwell.services.timeline_recording import require_open_timeline
 from keepwell.storage import timeline as store
 
 
@@ -20,11 +20,7 @@ def list_timeline(caller: Caller, customer_id: str, query: TimelineQuery) -> sto
 
 def add_note(caller: Caller, customer_id: str, body: NoteIn) -> TimelineEntry:
     customer = visible_customer(caller, customer_id)
-    if customer.status == "churned":  # a churned customer's timeline is frozen (docs/renewals.md)
-        raise Conflict(
-            f"Customer {customer_id} has churned: its timeline is read-only",
-            [{"field": "customer_id", "issue": "churned"}],
-        )
+    require_open_timeline(customer_id, customer.status)  # a churned customer's timeline is frozen
     entry = TimelineEntry(
         customer_id=customer_id,
         kind="note",

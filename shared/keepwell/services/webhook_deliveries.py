@@ -424,6 +424,7 @@ def _exhausted(
                     "event_type": delivery.event_type,
                     "reason": reason,
                     "attempts": message.attempt,
+                    "round": round_,  # with the delivery id: this failure's identity (admins told once)
                     "notify_user_ids": admins,
                 },
             )

@@ -30,3 +30,15 @@ def resolve_customer_refs(workspace_id: str, refs: Iterable[CustomerRef]) -> dic
         for raw in batch_get_raw(wanted, attributes=_CUSTOMER_ID)
         if "customer_id" in raw
     }
+
+
+def customer_statuses(workspace_id: str, customer_ids: Iterable[str]) -> dict[str, str]:
+    """customer id -> status, for profiles of this workspace (BatchGetItem pages, two attributes)."""
+    wanted = [keys.customer(workspace_id, c) for c in sorted(set(customer_ids))]
+    if not wanted:
+        return {}
+    return {
+        raw["customer_id"]["S"]: raw["status"]["S"]
+        for raw in batch_get_raw(wanted, attributes=["pk", "sk", "customer_id", "status"])
+        if "customer_id" in raw and "status" in raw
+    }

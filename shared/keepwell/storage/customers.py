@@ -47,6 +47,9 @@ def _attribute_values(customer: Customer) -> dict[str, Any]:
     data["gsi1sk"] = keys.customer_sort(customer.name, cid)
     data["gsi2pk"] = keys.customers_by_owner(ws, customer.owner_id) if customer.owner_id else None
     data["gsi2sk"] = keys.customer_sort(customer.name, cid) if customer.owner_id else None
+    data["gsi3sk"] = keys.customer_health_order(customer.health_score, cid)
+    data["gsi4sk"] = keys.customer_arr_order(customer.arr, cid)
+    data["gsi5sk"] = keys.customer_renewal_order(customer.renewal_date, cid)
     return data
 
 
@@ -513,6 +516,28 @@ def list_customers(workspace_id: str, filters: CustomerFilters, limit: int, curs
     items = [to_customer(item) for item in results]
     next_key = results.last_evaluated_key if len(items) == limit else None
     return CustomerPage(items=items, next_cursor=cursors.encode(next_key))
+
+
+def backfill_list_orders(workspace_id: str) -> int:
+    """Write the list-order attributes (gsi3sk..gsi5sk) of every profile of a workspace stored before
+    they existed (without them a customer is missing from the lists sorted by health, ARR or renewal
+    date). Idempotent; a Query of gsi1 and one UpdateItem per profile (docs/operations.md)."""
+    written = 0
+    for customer in iter_customers(workspace_id):
+        values = _attribute_values(customer)
+        key = keys.customer(workspace_id, customer.customer_id)
+        CustomerItem(key.pk, key.sk).update(
+            actions=[getattr(CustomerItem, name).set(values[name]) for name in ("gsi3sk", "gsi4sk", "gsi5sk")],
+            condition=CustomerItem.pk.exists(),
+        )
+        written += 1
+    return written
+
+
+def iter_customers(workspace_id: str) -> Iterator[Customer]:
+    """Every profile of a workspace, by name (a Query of gsi1), for one-off jobs such as backfills."""
+    for item in CustomerItem.gsi1.query(keys.customers_listing(workspace_id)):
+        yield to_customer(item)
 
 
 def customer_ids(workspace_id: str) -> list[str]:

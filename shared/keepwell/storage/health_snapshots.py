@@ -29,12 +29,13 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from keepwell.domain.customers import Customer
-from keepwell.domain.health.signals import UsageDay
+from keepwell.domain.health.signals import ContractSignals, UsageDay
 from keepwell.domain.health.snapshot import HealthSnapshot
 from keepwell.domain.segment_baselines import SegmentBaselines
 from keepwell.domain.signal_log import SignalLog
 from keepwell.domain.usage_history import UsageHistory
 from keepwell.storage import keys
+from keepwell.storage import renewals as renewal_store
 from keepwell.storage import segments as segment_store
 from keepwell.storage.customers import to_customer
 from keepwell.storage.metrics import UsageHistoryItem, batch_write_raw
@@ -121,6 +122,8 @@ class ScoringInputs:
     signal_log: SignalLog | None
     signal_log_version: int
     baselines: SegmentBaselines | None = None  # the workspace's segment tally (misalignment alert)
+    contract: ContractSignals | None = None  # from the renewal records (None: the customer has none)
+    contract_document: str | None = None  # as stored: part of what a scoring depended on
 
 
 def _number(value: Any) -> float | None:
@@ -176,13 +179,15 @@ def batch_get_raw(
 
 def read_scoring_inputs(workspace_id: str, customer_id: str, first: date, last: date) -> ScoringInputs:
     """The profile, the signal log, the usage of the days from `first` to `last` (from the usage
-    history) and the workspace's segment baselines, by key: one BatchGetItem of 4 keys, for a day's
+    history), the workspace's segment baselines and the customer's contract summary (what its renewal
+    records say for the Contract dimension), by key: one BatchGetItem of 5 keys, for a day's
     scoring as for a 90-day history."""
     profile_key = keys.customer(workspace_id, customer_id)
     log_key = keys.signal_log(workspace_id, customer_id)
     usage_key = keys.usage_history(workspace_id, customer_id)
     baselines_key = keys.segment_baselines(workspace_id)
-    found = batch_get_raw([profile_key, log_key, usage_key, baselines_key])
+    contract_key = keys.contract_summary(workspace_id, customer_id)
+    found = batch_get_raw([profile_key, log_key, usage_key, baselines_key, contract_key])
     inputs = ScoringInputs(None, ProfileHealth(), [], 0, None, 0)
     for raw in found:
         sort_key = raw["sk"]["S"]
@@ -195,6 +200,9 @@ def read_scoring_inputs(workspace_id: str, customer_id: str, first: date, last: 
             item = SignalLogItem.from_raw_data(raw)
             inputs.signal_log = SignalLog.from_document(json.loads(item.document))
             inputs.signal_log_version = int(item.version)
+        elif sort_key == contract_key.sk:
+            inputs.contract_document = raw["document"]["S"]
+            inputs.contract = renewal_store.contract_of(inputs.contract_document)
         elif sort_key == usage_key.sk:
             usage = UsageHistoryItem.from_raw_data(raw)
             inputs.usage_version = int(usage.version or 0)
@@ -264,7 +272,7 @@ def _snapshot_item(
     )
 
 
-def _profile_actions(update: ProfileHealthUpdate, seen_rev: int | None) -> list[Action]:
+def _profile_actions(update: ProfileHealthUpdate, seen_rev: int | None, customer_id: str) -> list[Action]:
     state = json.dumps(update.state, separators=(",", ":"), sort_keys=True)
     actions: list[Action] = [
         ProfileHealthItem.health_state.set(state),
@@ -290,6 +298,7 @@ def _profile_actions(update: ProfileHealthUpdate, seen_rev: int | None) -> list[
             ProfileHealthItem.health_scored_at.set(latest.scored_at),
             ProfileHealthItem.health_dimensions.set(dict(latest.dimensions)),
             ProfileHealthItem.health_latest.set(json.dumps(details, separators=(",", ":"))),
+            ProfileHealthItem.gsi3sk.set(keys.customer_health_order(latest.score, customer_id)),
         ]
     return actions
 
@@ -327,7 +336,7 @@ def write_day(
             )
             tx.update(
                 ProfileHealthItem(profile_key.pk, profile_key.sk),
-                actions=_profile_actions(profile, seen_rev),
+                actions=_profile_actions(profile, seen_rev, customer_id),
                 condition=ProfileHealthItem.pk.exists() & rev_condition,
             )
     except TransactWriteError as error:
@@ -381,7 +390,7 @@ def apply_profile_health(workspace_id: str, customer_id: str, update: ProfileHea
     )
     try:
         ProfileHealthItem._get_connection().update_item(
-            key.pk, range_key=key.sk, actions=_profile_actions(update, None), condition=condition
+            key.pk, range_key=key.sk, actions=_profile_actions(update, None, customer_id), condition=condition
         )
     except UpdateError as error:
         if getattr(error, "cause_response_code", "") == "ConditionalCheckFailedException":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -84,6 +84,7 @@ class UnmatchedEventItem(TableItem):
     link_key = UnicodeAttribute(null=True)
     link = UnicodeAttribute()  # JSON of Link
     draft = UnicodeAttribute()  # JSON of TimelineDraft
+    held_for = UnicodeAttribute(null=True)  # the churned customer it matched (its timeline is frozen)
 
 
 # --- dedupe markers ------------------------------------------------------------------------------------
@@ -153,6 +154,7 @@ class UnmatchedEvent:
     received_at: str
     link: Link
     draft: TimelineDraft
+    held_for: str | None = None  # matched a churned customer: parked because its timeline is frozen
 
 
 @dataclass(frozen=True)
@@ -195,11 +197,21 @@ def _to_unmatched(item: UnmatchedEventItem) -> UnmatchedEvent:
         received_at=item.received_at,
         link=_link_of(item.link),
         draft=TimelineDraft.model_validate_json(item.draft),
+        held_for=item.held_for,
     )
 
 
-def park(workspace_id: str, provider: str, events: Iterable[EventDraft], received_at: str) -> list[str]:
-    """Keep events no customer matched until an admin maps them (idempotent per provider event)."""
+def park(
+    workspace_id: str,
+    provider: str,
+    events: Iterable[EventDraft],
+    received_at: str,
+    held_for: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Keep events no customer matched until an admin maps them (idempotent per provider event);
+    `held_for` (event id -> customer id): events that matched a churned customer, kept rather than
+    written to its frozen timeline."""
+    held_for = held_for or {}
     parked: list[str] = []
     with UnmatchedEventItem.batch_write() as batch:
         for event in events:
@@ -223,6 +235,7 @@ def park(workspace_id: str, provider: str, events: Iterable[EventDraft], receive
                     link_key=link_key,
                     link=_link_json(event.link),
                     draft=event.draft.model_dump_json(),
+                    held_for=held_for.get(event.event_id),
                 )
             )
             parked.append(identifier)

@@ -326,3 +326,26 @@ def backtest(workspace_id: str, job_id: str) -> Key:
 def backtest_page(workspace_id: str, job_id: str, page: int) -> Key:
     """Up to 40 of a backtest's customers with their outcomes, then their replays under each model (TTL)."""
     return Key(backtest_partition(workspace_id, job_id), f"PAGE#{page:05d}")
+
+
+def contract_summary(workspace_id: str, customer_id: str) -> Key:
+    """What the health model's Contract dimension reads of a customer's renewal records (next renewal
+    date, auto-renew, expansions, contractions), kept with every renewal write so the scorer reads it
+    by key in its one BatchGetItem."""
+    return Key(customer_partition(workspace_id, customer_id), "CONTRACT")
+
+
+# --- the orders of the customer list (gsi3..gsi5 on the workspace's list partition) ----------------------
+NO_VALUE = "~"  # sorts after every digit: customers without the value come last in ascending order
+
+
+def customer_health_order(score: float | None, customer_id: str) -> str:
+    return f"{score:06.2f}#{customer_id}" if score is not None else f"{NO_VALUE}#{customer_id}"
+
+
+def customer_arr_order(arr: float, customer_id: str) -> str:
+    return f"{arr:016.2f}#{customer_id}"
+
+
+def customer_renewal_order(renewal_date: date | None, customer_id: str) -> str:
+    return f"{renewal_date.isoformat()}#{customer_id}" if renewal_date else f"{NO_VALUE}#{customer_id}"

@@ -49,8 +49,39 @@ class Gsi2(GlobalSecondaryIndex[Any]):
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
+class _CustomerOrderIndex(GlobalSecondaryIndex[Any]):
+    """The workspace's customer profiles (gsi1pk) in one more order: sparse, only profiles carry the
+    range attribute (storage/customer_lists.py)."""
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+
+
+class Gsi3(_CustomerOrderIndex):
+    class Meta:
+        index_name = "gsi3"
+        projection = AllProjection()
+
+    gsi3sk = UnicodeAttribute(range_key=True)  # health score
+
+
+class Gsi4(_CustomerOrderIndex):
+    class Meta:
+        index_name = "gsi4"
+        projection = AllProjection()
+
+    gsi4sk = UnicodeAttribute(range_key=True)  # ARR
+
+
+class Gsi5(_CustomerOrderIndex):
+    class Meta:
+        index_name = "gsi5"
+        projection = AllProjection()
+
+    gsi5sk = UnicodeAttribute(range_key=True)  # renewal date
+
+
 class TableItem(Model):
-    """Base of every entity: the key attributes, the two indexes and the TTL attribute."""
+    """Base of every entity: the key attributes, the indexes and the TTL attribute."""
 
     class Meta(_TableMeta):
         pass
@@ -63,9 +94,16 @@ class TableItem(Model):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
+    # Only customer profiles carry these: the list orders of GET /v1/customers (keys.customer_*_order).
+    gsi3sk = UnicodeAttribute(null=True)
+    gsi4sk = UnicodeAttribute(null=True)
+    gsi5sk = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
     gsi1 = Gsi1()
     gsi2 = Gsi2()
+    gsi3 = Gsi3()
+    gsi4 = Gsi4()
+    gsi5 = Gsi5()
 
     @classmethod
     def _get_connection(cls) -> TableConnection:

@@ -8,16 +8,20 @@ version-conditioned; a forecast change and its audit entry are one transaction, 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from keepwell import clock
+from keepwell.domain import renewals as rules
 from keepwell.domain.customers import Customer
+from keepwell.domain.health.signals import ContractSignals
 from keepwell.domain.renewals import DEFAULT_FORECAST, ForecastSettings, Renewal
 from keepwell.errors import Conflict, NotFound
 from keepwell.storage import keys
@@ -27,6 +31,7 @@ from keepwell.storage.models import CustomerItem, TableItem, table_connection
 
 ENTITY = "renewal"
 SETTINGS_ENTITY = "renewal_settings"
+CONTRACT_ENTITY = "contract_summary"
 CHURN_ENTITY = "churn_record"
 BATCH_GET_LIMIT = 100
 
@@ -57,6 +62,11 @@ class RenewalSettingsItem(TableItem):
     document = UnicodeAttribute()  # JSON of ForecastSettings
     updated_at = UnicodeAttribute()
     updated_by = UnicodeAttribute()
+
+
+class ContractSummaryItem(TableItem):
+    document = UnicodeAttribute()  # JSON: renewal_date, auto_renew, expansions, contractions
+    updated_at = UnicodeAttribute()
 
 
 class ChurnRecordItem(TableItem):
@@ -116,8 +126,76 @@ def to_renewal(item: RenewalItem) -> Renewal:
 
 # --- renewals -----------------------------------------------------------------------------------------
 def create_renewal(renewal: Renewal) -> Renewal:
-    to_item(renewal).save(condition=RenewalItem.pk.does_not_exist())
+    """A new renewal; Conflict when one with its id exists (ids derived from the data repeat)."""
+    try:
+        to_item(renewal).save(condition=RenewalItem.pk.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict(
+                f"Renewal {renewal.renewal_id} already exists", [{"field": "renewal_id", "issue": "exists"}]
+            ) from error
+        raise
+    refresh_contract_summary(renewal.workspace_id, renewal.customer_id)
     return renewal
+
+
+def put_renewals_batch(renewals: Iterable[Renewal]) -> int:
+    """Renewals by batch write, unconditionally (seeding and imports of trusted data)."""
+    written: set[tuple[str, str]] = set()
+    count = 0
+    with RenewalItem.batch_write() as batch:
+        for renewal in renewals:
+            batch.save(to_item(renewal))
+            written.add((renewal.workspace_id, renewal.customer_id))
+            count += 1
+    for workspace_id, customer_id in sorted(written):
+        refresh_contract_summary(workspace_id, customer_id)
+    return count
+
+
+# --- the Contract dimension's inputs --------------------------------------------------------------------
+def refresh_contract_summary(workspace_id: str, customer_id: str) -> ContractSignals | None:
+    """Recompute what the Contract dimension reads from the customer's renewals (one Query) and store
+    it next to them (one PutItem; removed when the customer has no renewal). Every renewal write of
+    this module calls it, so the scorer reads it by key instead of querying renewals per customer.
+    Rewriting it is idempotent; a scoring racing a renewal change sees the one or the other."""
+    signals = rules.contract_signals(list_customer_renewals(workspace_id, customer_id))
+    key = keys.contract_summary(workspace_id, customer_id)
+    if signals is None:
+        ContractSummaryItem(key.pk, key.sk).delete()
+        return None
+    ContractSummaryItem(
+        key.pk,
+        key.sk,
+        entity=CONTRACT_ENTITY,
+        workspace_id=workspace_id,
+        document=contract_json(signals),
+        updated_at=clock.iso(clock.now()),
+    ).save()
+    return signals
+
+
+def contract_json(signals: ContractSignals) -> str:
+    return json.dumps(
+        {
+            "renewal_date": signals.renewal_date.isoformat() if signals.renewal_date else None,
+            "auto_renew": signals.auto_renew,
+            "expansions": signals.expansions,
+            "contractions": signals.contractions,
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+
+
+def contract_of(document: str) -> ContractSignals:
+    data = json.loads(document)
+    return ContractSignals(
+        renewal_date=date.fromisoformat(data["renewal_date"]) if data.get("renewal_date") else None,
+        auto_renew=bool(data.get("auto_renew")),
+        expansions=int(data.get("expansions") or 0),
+        contractions=int(data.get("contractions") or 0),
+    )
 
 
 def get_renewal(workspace_id: str, customer_id: str, renewal_id: str) -> Renewal | None:
@@ -170,6 +248,7 @@ def update_renewal(before: Renewal, after: Renewal, audit: AuditItem | None = No
                 tx.save(audit, condition=AuditItem.pk.does_not_exist())
     except TransactWriteError as error:
         raise _stale(error) from error
+    refresh_contract_summary(after.workspace_id, after.customer_id)
     return after
 
 
@@ -247,6 +326,7 @@ def mark_churned(
     closures: Sequence[tuple[Renewal, Renewal]],
     audit: AuditItem,
     now_iso: str,
+    opened: Sequence[Renewal] = (),
 ) -> Customer:
     """One transaction: the profile becomes churned (version-conditioned), the churn record is
     written, the open renewals are closed as churned, and the audit entry is added."""
@@ -287,6 +367,8 @@ def mark_churned(
                     to_item(new.model_copy(update={"version": old.version + 1})),
                     condition=RenewalItem.version == old.version,
                 )
+            for renewal in opened:  # the lost term of a customer without an open renewal
+                tx.save(to_item(renewal), condition=RenewalItem.pk.does_not_exist())
             tx.save(audit, condition=AuditItem.pk.does_not_exist())
     except TransactWriteError as error:
         raise Conflict(
@@ -294,4 +376,6 @@ def mark_churned(
             [{"field": "version", "issue": "stale"}],
             code="version_conflict",
         ) from error
+    if closures or opened:
+        refresh_contract_summary(workspace_id, before.customer_id)
     return after

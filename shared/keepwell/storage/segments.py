@@ -97,6 +97,16 @@ def put_segment_baselines(workspace_id: str, baselines: SegmentBaselines) -> Non
     ).save()
 
 
+def get_segment_baselines(workspace_id: str) -> SegmentBaselines | None:
+    """The workspace's last segment tally (one GetItem); None before the first fan-out."""
+    key = keys.segment_baselines(workspace_id)
+    try:
+        item = SegmentBaselinesItem.get(key.pk, key.sk)
+    except DoesNotExist:
+        return None
+    return SegmentBaselines.from_document(json.loads(item.document))
+
+
 def baselines_of(raw: dict[str, Any]) -> SegmentBaselines:
     """The baselines in a raw item read with the scorer's BatchGetItem."""
     return SegmentBaselines.from_document(json.loads(SegmentBaselinesItem.from_raw_data(raw).document))

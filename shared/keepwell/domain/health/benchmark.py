@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from keepwell.domain.health.bands import display_round
@@ -28,6 +28,33 @@ def _entry(score: float | None, segment: str, values: list[float]) -> dict[str, 
         "segment_size": len(values),
         "position": None if score is None or average is None else position(score, average),
     }
+
+
+def _entry_of_sum(score: float | None, segment: str, total: float, count: int) -> dict[str, Any]:
+    average = total / count if count > 0 else None
+    return {
+        "score": None if score is None else display_round(score),
+        "segment": segment,
+        "segment_avg": None if average is None else display_round(average),
+        "segment_size": max(count, 0),
+        "position": None if score is None or average is None else position(score, average),
+    }
+
+
+def benchmark_of_totals(
+    snapshot: HealthSnapshot,
+    segment: str,
+    score_total: tuple[float, int],
+    dimension_totals: Mapping[str, tuple[float, int]],
+) -> dict[str, Any]:
+    """`benchmark`'s answer from the peers' sums and counts (the segment tallies) instead of their
+    snapshots: the same entries, the averages as sum / count."""
+    overall = _entry_of_sum(snapshot.score, segment, *score_total)
+    dimensions = {
+        dim.key: _entry_of_sum(dim.value, segment, *dimension_totals.get(dim.key, (0.0, 0)))
+        for dim in snapshot.dimensions
+    }
+    return {**overall, "dimensions": dimensions}
 
 
 def benchmark(snapshot: HealthSnapshot, members: Sequence[HealthSnapshot], segment: str) -> dict[str, Any]:

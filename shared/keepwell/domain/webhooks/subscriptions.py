@@ -24,6 +24,7 @@ EVENT_TYPES: dict[str, str] = {
     "playbook.triggered": "A playbook started a run for a customer",
     "task.created": "A task was created",
     "renewal.forecast_changed": "A renewal's forecast changed",
+    "renewal.sales_handoff": "A renewal was handed to its account executive (added as co-owner)",
 }
 # Sent only by POST /v1/webhooks/{id}/test; nobody subscribes to it and every subscription can receive it.
 TEST_EVENT_TYPE = "webhook.test"
