@@ -21,6 +21,9 @@ class Settings:
     # Only the local stack sets this: HS256 tokens signed with a shared key instead of RS256 + JWKS.
     local_jwt_secret: str
     stage: str
+    # Bulk imports (issue 20): the bucket uploads go to and the queue their dry runs and commits go on.
+    import_bucket_name: str = ""
+    import_queue_url: str = ""
 
     @property
     def is_local(self) -> bool:
@@ -42,6 +45,8 @@ def get_settings() -> Settings:
         jwks_url=env.get("JWKS_URL", ""),
         local_jwt_secret=env.get("LOCAL_JWT_SECRET", ""),
         stage=env.get("STAGE", "prod"),
+        import_bucket_name=env.get("IMPORT_BUCKET_NAME", ""),
+        import_queue_url=env.get("IMPORT_QUEUE_URL", ""),
     )
 
 

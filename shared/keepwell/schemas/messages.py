@@ -88,3 +88,10 @@ class DomainEventIn(BaseModel):
     source: Literal["keepwell"]
     time: datetime
     detail: DomainEventDetail
+
+
+class ImportJob(_Message):
+    """ImportQueue: run (or resume) an import's dry run or its commit (services/imports.py)."""
+
+    import_id: str = Field(pattern=ENTITY_ID)
+    phase: Literal["dry_run", "commit"]

@@ -145,6 +145,14 @@ def _apply_with_retry(
 def _publish_changed(before: Customer | None, after: Customer) -> None:
     """`customer.changed` on the bus (playbooks: lifecycle and days-after triggers; webhooks). The
     write already happened, so a failed publish is logged, not raised."""
+    try:
+        event_bus.publish([changed_event(before, after)])
+    except Exception:
+        logger.exception("customer.changed was not published", extra={"customer_id": after.customer_id})
+
+
+def changed_event(before: Customer | None, after: Customer) -> event_bus.DomainEvent:
+    """The `customer.changed` event of a creation (`before` None) or an update (also sent by imports)."""
     detail = {
         "workspace_id": after.workspace_id,
         "customer_id": after.customer_id,
@@ -156,10 +164,7 @@ def _publish_changed(before: Customer | None, after: Customer) -> None:
         "version": after.version,
         "changed_at": after.updated_at,
     }
-    try:
-        event_bus.publish([event_bus.DomainEvent("customer.changed", detail)])
-    except Exception:
-        logger.exception("customer.changed was not published", extra={"customer_id": after.customer_id})
+    return event_bus.DomainEvent("customer.changed", detail)
 
 
 def list_customers(caller: Caller, query: CustomerListQuery) -> store.CustomerPage:
