@@ -25,7 +25,7 @@ from keepwell.domain import custom_fields as field_rules
 from keepwell.domain import imports as rules
 from keepwell.domain.contacts import Contact
 from keepwell.domain.contacts import apply_patch as patch_contact
-from keepwell.domain.customers import Customer, apply_patch, derive_revenue
+from keepwell.domain.customers import Customer, apply_patch, derive_revenue, normalise_domain
 from keepwell.domain.imports import BulkImport, ImportRefused, ImportReport, Refusal, Row, RowError
 from keepwell.errors import Conflict, InvalidInput, KeepwellError
 from keepwell.observability import logger
@@ -36,6 +36,7 @@ from keepwell.schemas.messages import ImportJob
 from keepwell.schemas.renewals import RenewalCreateIn, RenewalPatchIn
 from keepwell.services import customers as customer_service
 from keepwell.services import renewals as renewal_service
+from keepwell.settings import get_settings
 from keepwell.storage import audit as audit_store
 from keepwell.storage import contacts as contact_store
 from keepwell.storage import custom_fields as field_store
@@ -170,10 +171,8 @@ def start_commit(caller: Caller, import_id: str) -> BulkImport:
 
 
 def _enqueue(bulk: BulkImport, phase: str) -> None:
-    from keepwell.settings import get_settings
-
     job = ImportJob(workspace_id=bulk.workspace_id, import_id=bulk.import_id, phase=phase)  # type: ignore[arg-type]
-    queues.send_messages(get_settings().import_queue_url, [job])
+    queues.send_messages(_queue_url(), [job])
 
 
 def failed_rows_link(caller: Caller, import_id: str) -> tuple[str | None, int, int]:
@@ -265,8 +264,6 @@ def run_job(job: ImportJob, remaining_ms: Callable[[], int]) -> None:
 
 
 def _queue_url() -> str:
-    from keepwell.settings import get_settings
-
     return get_settings().import_queue_url
 
 
@@ -735,8 +732,6 @@ def _match_keys(kind: str, values: dict[str, Any]) -> list[str]:
 
 
 def _domain_of(converted: rules.ConvertedRow) -> str | None:
-    from keepwell.domain.customers import normalise_domain
-
     raw = converted.values.get("customer_domain")
     if raw is None:
         return None
