@@ -19,6 +19,7 @@ from keepwell.schemas import api_keys as keys
 from keepwell.schemas import audit, contacts, custom_fields, customers, events, health_api, tasks, timeline, users
 from keepwell.schemas import health as health_schemas
 from keepwell.schemas import health_model_api as model_api
+from keepwell.schemas import hubspot as hs
 from keepwell.schemas import imports as imp
 from keepwell.schemas import integrations as integ
 from keepwell.schemas import notifications as ntf
@@ -247,6 +248,11 @@ OPERATIONS: tuple[Operation, ...] = (
         answer=imp.ImportOut, status=202),
     _op("POST", IMPORT + "/commit", "Write the dry-run import (queued)", "imports", answer=imp.ImportOut, status=202),
     _op("GET", IMPORT + "/failed-rows", "A link to the failed rows as CSV", "imports", answer=imp.FailedRowsOut),
+    # --- HubSpot two-way sync (admin)
+    _op("GET", "/v1/hubspot/connection", "The HubSpot sync: mapping, owned fields, progress", "integrations",
+        answer=hs.HubSpotConnectionOut),
+    _op("PUT", "/v1/hubspot/connection", "Connect HubSpot (private-app token) and set the mapping", "integrations",
+        answer=hs.HubSpotConnectionOut, body=hs.HubSpotConnectionIn),
     # --- IngestFunction: product events with a workspace API key
     _op("POST", "/v1/events", "Send product events (≤ 1,000 per request)", "ingest",
         answer=events.EventBatchOut, body=events.EventBatchIn, auth="api_key"),

@@ -664,3 +664,9 @@ def write_customers_batch(writes: list[CustomerWrite]) -> set[int]:
     if group:
         flush(group)
     return refused
+
+
+def iter_customers(workspace_id: str) -> Iterator[Customer]:
+    """Every profile of a workspace by name (gsi1), for jobs that walk the whole book (HubSpot write-back)."""
+    for item in CustomerItem.gsi1.query(keys.customers_listing(workspace_id)):
+        yield to_customer(item)
