@@ -15,6 +15,7 @@ from keepwell.adapters import secrets
 from keepwell.adapters.hubspot import BATCH_LIMIT, DEFAULT_BASE_URL, HubSpotClient, HubSpotError
 from keepwell.auth import Caller
 from keepwell.domain.customers import Customer, normalise_domain
+from keepwell.domain.imports import convert_custom
 from keepwell.domain.integrations import hubspot_sync as rules
 from keepwell.domain.integrations.hubspot_sync import SyncState, WrittenBack
 from keepwell.errors import Conflict, InvalidInput
@@ -23,6 +24,7 @@ from keepwell.schemas.customers import CustomerCreateIn, CustomerPatchIn
 from keepwell.schemas.hubspot import HubSpotConnectionIn
 from keepwell.services import customers as customer_service
 from keepwell.storage import audit as audit_store
+from keepwell.storage import custom_fields as field_store
 from keepwell.storage import customers as customer_store
 from keepwell.storage import hubspot as store
 from keepwell.storage import keys, workspaces
@@ -86,6 +88,21 @@ class _Workspace:
     def __init__(self, workspace_id: str):
         users = [u for u in workspaces.list_users(workspace_id) if u.active]
         self.user_by_email = {u.email.lower(): u.user_id for u in users}
+        self.custom_types = {d.key: d.type for d in field_store.list_definitions(workspace_id)}
+
+    def typed(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """HubSpot sends every property as text: custom field values take their field's type (as an
+        import's cells do); a value that does not fit is left out, the rest still syncs."""
+        raw = changes.pop("custom_fields", None)
+        if raw:
+            typed: dict[str, Any] = {}
+            for key, text in raw.items():
+                try:
+                    typed[key] = convert_custom(self.custom_types.get(key, "text"), text)
+                except ValueError:
+                    logger.info("HubSpot value not synced", extra={"custom_field": key})
+            changes["custom_fields"] = typed
+        return changes
 
 
 def run_sync(workspace_id: str, client: HubSpotClient | None = None) -> SyncState:
@@ -157,6 +174,7 @@ def apply_company(workspace_id: str, company: dict[str, Any], state: SyncState, 
     if not company_id or company.get("archived"):
         return None
     changes, problems = rules.company_changes(properties, state.mapping, context.user_by_email)
+    changes = context.typed(changes)
     for problem in problems:
         logger.info("HubSpot value not synced", extra={"company_id": company_id, "problem": problem})
     if "domain" in changes:
@@ -200,7 +218,9 @@ def apply_webhook_change(workspace_id: str, company_id: str, prop: str, value: s
     customer_id = customer_store.find_customer_id(workspace_id, external_id=company_id)
     if customer_id is None:
         return False
-    changes, _ = rules.company_changes({prop: value}, mapped, _Workspace(workspace_id).user_by_email)
+    context = _Workspace(workspace_id)
+    changes, _ = rules.company_changes({prop: value}, mapped, context.user_by_email)
+    changes = context.typed(changes)
     if not changes:
         return False
     try:
