@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -16,6 +18,7 @@ from infra.functions import FakeLambdaContext, load_handler
 from infra.template import Resolver
 from keepwell.domain import imports as rules
 from keepwell.services import imports as import_service
+from keepwell.services import schedule_runs
 from tests.conftest import ApiClient, ApiResponse
 
 CUSTOMERS_CSV = (
@@ -409,3 +412,12 @@ def test_imports_are_run_by_admins_read_by_directors_and_private_to_their_worksp
     assert director.get(f"/v1/imports/{bulk['import_id']}").status == 200
     csm = ApiClient(admin_api.caller.__class__(admin_api.caller.workspace_id, "csm-1", "csm"))  # type: ignore[union-attr]
     assert csm.get(f"/v1/imports/{bulk['import_id']}").status == 403
+
+
+def test_imported_customers_are_scored_by_the_next_daily_run(admin_api: ApiClient, aws: Resolver) -> None:
+    import_file(admin_api, "customers", "Name,External ID\r\nA,a-1\r\nB,b-1\r\n")
+    imported = {c["customer_id"] for c in customers_by_external_id(admin_api).values()}
+    assert schedule_runs.fan_out_due_workspaces(datetime(2026, 11, 20, 5, 0, tzinfo=UTC)) == {"ws_acme": 2}
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    bodies = sqs.receive_message(QueueUrl=os.environ["SCORING_QUEUE_URL"], MaxNumberOfMessages=10)["Messages"]
+    assert {json.loads(m["Body"])["customer_id"] for m in bodies} == imported
