@@ -1,7 +1,8 @@
 """A local stand-in for the HubSpot CRM v3 endpoints the sync uses, answering in HubSpot's documented
 shapes: companies list (`GET /crm/v3/objects/companies`, `paging.next.after`), search (`POST …/search`,
 `filterGroups` on `hs_lastmodifieddate` with GTE, ascending sort, `total`, paging), batch update
-(`POST …/batch/update`, 200 COMPLETE or 207 with `errors[].context.ids`), a private-app bearer token
+(`POST …/batch/update`, 200 COMPLETE or 207 with `errors[].context.ids`), deals with their company
+associations (`GET /crm/v3/objects/deals?associations=companies`), a private-app bearer token
 (401 otherwise), and injected failures: 429 with `Retry-After` and HubSpot's rate-limit body, and 5xx.
 Started by the tests on 127.0.0.1 (no internet)."""
 
@@ -25,6 +26,9 @@ class HubSpotStub:
     token: str
     companies: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> properties
     modified: dict[str, int] = field(default_factory=dict)  # id -> hs_lastmodifieddate (ms)
+    deals: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> properties
+    deal_companies: dict[str, list[str]] = field(default_factory=dict)  # deal id -> associated company ids
+    deal_modified: dict[str, int] = field(default_factory=dict)
     requests: list[tuple[str, str, Any]] = field(default_factory=list)  # (method, path, body)
     updates: list[dict[str, Any]] = field(default_factory=list)  # every batch-update input received
     failures: list[tuple[int, float | None]] = field(default_factory=list)  # next answers: (status, Retry-After)
@@ -37,6 +41,36 @@ class HubSpotStub:
             self.clock_ms += 1000
             self.companies.setdefault(company_id, {}).update({k: str(v) for k, v in properties.items()})
             self.modified[company_id] = self.clock_ms
+
+    def put_deal(self, deal_id: str, companies: list[str] | None = None, **properties: Any) -> None:
+        with self.lock:
+            self.clock_ms += 1000
+            self.deals.setdefault(deal_id, {}).update({k: str(v) for k, v in properties.items()})
+            if companies is not None:
+                self.deal_companies[deal_id] = companies
+            self.deal_modified[deal_id] = self.clock_ms
+
+    def list_deals(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+        limit = min(int(query.get("limit", ["10"])[0]), 100)
+        start = int(query.get("after", ["0"])[0])
+        ids = sorted(self.deals, key=lambda d: (len(d), d))
+        with_companies = "companies" in query.get("associations", [""])[0].split(",")
+        results = []
+        for deal_id in ids[start : start + limit]:
+            properties = {**self.deals[deal_id], "hs_object_id": deal_id}
+            properties["hs_lastmodifieddate"] = iso(self.deal_modified[deal_id])
+            record: dict[str, Any] = {"id": deal_id, "properties": properties, "archived": False}
+            if with_companies and self.deal_companies.get(deal_id):
+                record["associations"] = {
+                    "companies": {
+                        "results": [{"id": c, "type": "deal_to_company"} for c in self.deal_companies[deal_id]]
+                    }
+                }
+            results.append(record)
+        answer: dict[str, Any] = {"results": results}
+        if start + limit < len(ids):
+            answer["paging"] = {"next": {"after": str(start + limit)}}
+        return 200, answer
 
     def _record(self, company_id: str) -> dict[str, Any]:
         properties = dict(self.companies[company_id])
@@ -138,6 +172,8 @@ class HubSpotStub:
                 return status, {"status": "error", "message": "internal error"}, {}
             if method == "GET" and path == "/crm/v3/objects/companies":
                 return (*self.list_companies(query), {})
+            if method == "GET" and path == "/crm/v3/objects/deals":
+                return (*self.list_deals(query), {})
             if method == "POST" and path == "/crm/v3/objects/companies/search":
                 return (*self.search(body), {})
             if method == "POST" and path == "/crm/v3/objects/companies/batch/update":

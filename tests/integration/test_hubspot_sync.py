@@ -250,3 +250,28 @@ def test_a_deleted_company_unlinks_its_customer_and_a_merged_one_follows_the_sur
 def test_the_schedule_skips_workspaces_not_connected(aws: Resolver, workspace: str) -> None:
     run_schedule()
     assert hubspot_store.get_state(workspace).last_run_at is None
+
+
+def test_an_open_renewal_deal_sets_its_customers_account_renewal(connected: ApiClient, stub: HubSpotStub) -> None:
+    deals = {"enabled": True, "pipeline": "renewals"}
+    assert connected.request("PUT", "/v1/hubspot/connection", body={"deals": deals}).status == 200
+    stub.put_company("40", name="Umbrella", domain="umbrella.example")
+    stub.put_deal(
+        "900", companies=["40"], pipeline="renewals", dealstage="contractsent", closedate="2027-03-31", amount="48000"
+    )
+    stub.put_deal(
+        "901", companies=["40"], pipeline="newbiz", dealstage="contractsent", closedate="2027-01-01", amount="5"
+    )
+    run_schedule()  # full sync of companies first
+    run_schedule()  # then deals
+    customer = customers(connected)["40"]
+    renewals = connected.get(f"/v1/customers/{customer['customer_id']}/renewals").body["items"]
+    assert [(r["product"], r["renewal_date"], r["proposed_arr"]) for r in renewals] == [(None, "2027-03-31", 48000)]
+    version = renewals[0]["version"]
+    run_schedule()  # nothing changed: the renewal is not touched
+    assert connected.get(f"/v1/customers/{customer['customer_id']}/renewals").body["items"][0]["version"] == version
+    stub.put_deal("900", closedate="2027-04-30")
+    run_schedule()
+    moved = connected.get(f"/v1/customers/{customer['customer_id']}/renewals").body["items"]
+    assert [(r["renewal_date"], r["proposed_arr"]) for r in moved] == [("2027-04-30", 48000)]
+    assert customers(connected)["40"]["renewal_date"] == "2027-04-30"  # the profile follows its account renewal

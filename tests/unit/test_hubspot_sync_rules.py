@@ -11,9 +11,11 @@ from pydantic import ValidationError
 
 from keepwell.adapters.hubspot import MAX_WAIT_SECONDS, _retry_after
 from keepwell.domain.integrations.hubspot_sync import (
+    DealMapping,
     PropertyMapping,
     WrittenBack,
     company_changes,
+    deal_renewal_changes,
     hubspot_owned,
     modified_ms,
 )
@@ -110,3 +112,19 @@ def test_backoff_follows_retry_after_within_a_cap_else_doubles(
     status: int, headers: dict[str, str], attempt: int, wait: float
 ) -> None:
     assert _retry_after(httpx.Response(status, headers=headers), attempt) == wait
+
+
+def test_an_open_deal_of_the_renewal_pipeline_sets_a_renewal_date_and_arr() -> None:
+    mapping = DealMapping(enabled=True, pipeline="renewals")
+    deal = {
+        "pipeline": "renewals",
+        "dealstage": "qualifiedtobuy",
+        "closedate": "2027-03-31T00:00:00Z",
+        "amount": "48000",
+    }
+    assert deal_renewal_changes(deal, mapping) == {"renewal_date": date(2027, 3, 31), "proposed_arr": 48000.0}
+    assert deal_renewal_changes({**deal, "pipeline": "default"}, mapping) is None
+    assert deal_renewal_changes({**deal, "dealstage": "closedwon"}, mapping) is None
+    assert deal_renewal_changes({**deal, "closedate": ""}, mapping) is None
+    as_current = DealMapping(enabled=True, amount_field="current_arr")
+    assert deal_renewal_changes({**deal, "amount": ""}, as_current) == {"renewal_date": date(2027, 3, 31)}

@@ -113,6 +113,18 @@ class HubSpotClient:
             params["after"] = after
         return dict(self.request("GET", "/crm/v3/objects/companies", params=params))
 
+    def list_deals(self, properties: list[str], after: str | None = None) -> dict[str, Any]:
+        """One page of deals with their associated companies (`associations.companies.results[].id`)."""
+        params: dict[str, Any] = {
+            "limit": PAGE_SIZE,
+            "properties": ",".join(properties),
+            "associations": "companies",
+            "archived": "false",
+        }
+        if after is not None:
+            params["after"] = after
+        return dict(self.request("GET", "/crm/v3/objects/deals", params=params))
+
     def batch_update_companies(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         if len(inputs) > BATCH_LIMIT:
             raise ValueError(f"at most {BATCH_LIMIT} companies per batch update")

@@ -22,12 +22,15 @@ from keepwell.errors import Conflict, InvalidInput
 from keepwell.observability import logger
 from keepwell.schemas.customers import CustomerCreateIn, CustomerPatchIn
 from keepwell.schemas.hubspot import HubSpotConnectionIn
+from keepwell.schemas.renewals import RenewalCreateIn, RenewalPatchIn
 from keepwell.services import customers as customer_service
+from keepwell.services import renewals as renewal_service
 from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
 from keepwell.storage import customers as customer_store
 from keepwell.storage import hubspot as store
 from keepwell.storage import keys, workspaces
+from keepwell.storage import renewals as renewal_store
 
 SYNC_ACTOR = "hubspot-sync"
 TOKEN_SECRET = "hubspot-api-token"  # keepwell/<w>/integrations/hubspot-api-token
@@ -51,6 +54,8 @@ def connect(caller: Caller, body: HubSpotConnectionIn) -> SyncState:
                 f"{twice[0]} is mapped twice", [{"field": "mapping", "issue": f"{f} mapped twice"} for f in twice]
             )
         state.mapping = body.mapping
+    if body.deals is not None:
+        state.deals = body.deals
     if body.token is not None:
         secrets.put_secret(
             _token_name(caller.workspace_id), body.token.get_secret_value(), description="HubSpot private app"
@@ -119,6 +124,8 @@ def run_sync(workspace_id: str, client: HubSpotClient | None = None) -> SyncStat
             _full_sync(workspace_id, client, state, context)
         else:
             _incremental(workspace_id, client, state, context)
+        if state.deals.enabled and state.full_sync_done:
+            _sync_deals(workspace_id, client, state)
         push_scores(workspace_id, client, state)
     except HubSpotError as error:
         state.last_error = str(error)
@@ -164,6 +171,56 @@ def _incremental(workspace_id: str, client: HubSpotClient, state: SyncState, con
         after = ((page.get("paging") or {}).get("next") or {}).get("after")
         if after is None:
             return
+
+
+def _sync_deals(workspace_id: str, client: HubSpotClient, state: SyncState) -> None:
+    """Deals changed since the deal cursor (the list API, which carries the company associations the
+    search API does not): each open deal of a linked company sets its customer's account renewal."""
+    since = max((state.deal_cursor_ms or 0) - OVERLAP_MS, 0)
+    newest = state.deal_cursor_ms or 0
+    after: str | None = None
+    caller = Caller(workspace_id, SYNC_ACTOR, "admin")
+    for _ in range(MAX_PAGES_PER_RUN):
+        page = client.list_deals(state.deals.properties(), after=after)
+        for deal in page.get("results", []):
+            properties = deal.get("properties") or {}
+            modified = rules.modified_ms(properties) or 0
+            newest = max(newest, modified)
+            if modified < since:
+                continue
+            companies = ((deal.get("associations") or {}).get("companies") or {}).get("results") or []
+            for company in companies:
+                customer_id = customer_store.find_customer_id(workspace_id, external_id=str(company.get("id")))
+                if customer_id is not None:
+                    _apply_deal(caller, customer_id, str(deal.get("id")), properties, state)
+                    break
+        after = ((page.get("paging") or {}).get("next") or {}).get("after")
+        if after is None:
+            break
+    state.deal_cursor_ms = newest
+
+
+def _apply_deal(caller: Caller, customer_id: str, deal_id: str, properties: dict[str, Any], state: SyncState) -> None:
+    changes = rules.deal_renewal_changes(properties, state.deals)
+    if changes is None:
+        return
+    open_account = [
+        r
+        for r in renewal_store.list_customer_renewals(caller.workspace_id, customer_id)
+        if r.is_open and r.product is None
+    ]
+    try:
+        if not open_account:
+            renewal_service.create_renewal(caller, customer_id, RenewalCreateIn.model_validate(changes))
+            state.renewals_synced += 1
+            return
+        current = min(open_account, key=lambda r: r.renewal_date)
+        if any(getattr(current, name) != value for name, value in changes.items()):
+            patch = RenewalPatchIn.model_validate(changes)
+            renewal_service.update_renewal(caller, customer_id, current.renewal_id, patch)
+            state.renewals_synced += 1
+    except (ValidationError, InvalidInput, Conflict) as error:
+        logger.info("HubSpot deal not synced", extra={"deal_id": deal_id, "error": str(error)[:300]})
 
 
 def apply_company(workspace_id: str, company: dict[str, Any], state: SyncState, context: _Workspace) -> str | None:

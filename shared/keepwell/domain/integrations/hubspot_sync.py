@@ -126,6 +126,45 @@ def modified_ms(properties: dict[str, Any]) -> int | None:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
+class DealMapping(BaseModel):
+    """Deals → renewals: an open deal (of `pipeline`, when given) associated with a linked company sets the
+    date and ARR of that customer's open account renewal (created when there is none)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    enabled: bool = False
+    pipeline: str | None = Field(default=None, min_length=1, max_length=100)
+    renewal_date_property: str = Field(default="closedate", pattern=r"^[a-z0-9_]+$", max_length=100)
+    amount_property: str = Field(default="amount", pattern=r"^[a-z0-9_]+$", max_length=100)
+    amount_field: Literal["proposed_arr", "current_arr"] = "proposed_arr"
+
+    def properties(self) -> list[str]:
+        return sorted({self.renewal_date_property, self.amount_property, "pipeline", "dealstage", MODIFIED_PROPERTY})
+
+
+CLOSED_STAGES = frozenset({"closedwon", "closedlost"})
+
+
+def deal_renewal_changes(properties: dict[str, Any], mapping: DealMapping) -> dict[str, Any] | None:
+    """The renewal fields an open deal sets, or None for a deal to leave alone (closed, another pipeline,
+    no date)."""
+    if mapping.pipeline is not None and properties.get("pipeline") != mapping.pipeline:
+        return None
+    if str(properties.get("dealstage") or "") in CLOSED_STAGES:
+        return None
+    raw_date = properties.get(mapping.renewal_date_property)
+    if raw_date in (None, ""):
+        return None
+    try:
+        changes: dict[str, Any] = {"renewal_date": _value("date", str(raw_date))}
+        amount = properties.get(mapping.amount_property)
+        if amount not in (None, ""):
+            changes[mapping.amount_field] = float(str(amount))
+    except ValueError:
+        return None
+    return changes
+
+
 class WrittenBack(BaseModel):
     """The values last written to a company: a score is sent again only when one of them changed."""
 
@@ -150,4 +189,7 @@ class SyncState(BaseModel):
     last_run_at: str | None = None
     last_error: str | None = None
     companies_synced: int = 0
+    deals: DealMapping = Field(default_factory=DealMapping)
+    deal_cursor_ms: int | None = None  # deals modified before this were applied already
+    renewals_synced: int = 0
     scores_written: int = 0
