@@ -7,6 +7,12 @@ GatewayResponses), otherwise the policy's context becomes `requestContext.author
 route's function gets the proxy event and its response is written back.
 
 Paths under `/_local/` are not API routes: they go to the local stack's control handler.
+
+Whatever a client sends, the gateway itself answers 4xx in the error envelope, never http.server's HTML
+nor a 5xx: any method name is routed like the known ones (`QUERY /v1/customers` → 405 naming the allowed
+methods, an unknown path → 404), a malformed request line, an oversized header or `HTTP/2.0` on this
+HTTP/1.1 server → 400 (or http.server's own 4xx), a bad `Content-Length` → 400, a body over API
+Gateway's 10 MB → 413. Only a failing function (502) or authorizer (500) is a 5xx.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -29,6 +36,7 @@ from infra.template import ApiRoute, api_routes, load_template, resources_of_typ
 log = logging.getLogger("infra.local")
 
 CONTROL_PREFIX = "/_local/"
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota (REST APIs)
 # (status, JSON body) for a control request; None when the control handler does not know the path.
 ControlHandler = Callable[[str, str, dict[str, str], bytes], tuple[int, Any] | None]
 
@@ -211,6 +219,20 @@ def _json(status: int, body: Any) -> tuple[int, dict[str, str], bytes]:
     return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
+def _content_length(value: str | None) -> int | tuple[int, dict[str, str], bytes]:
+    """The body's length, or the 4xx answer for a Content-Length no server could honour."""
+    if value is None or value.strip() == "":
+        return 0
+    if not value.strip().isdigit():
+        return _json(400, envelope("bad_request", f"Content-Length must be a non-negative integer, not {value[:40]!r}"))
+    length = int(value)
+    if length > MAX_PAYLOAD_BYTES:
+        return _json(
+            413, envelope("payload_too_large", f"Request body of {length} bytes; the limit is {MAX_PAYLOAD_BYTES}")
+        )
+    return length
+
+
 def _proxy_result(result: Any) -> tuple[int, dict[str, str], bytes]:
     if not isinstance(result, dict) or "statusCode" not in result:
         log.error("function returned a malformed proxy response: %r", result)
@@ -229,12 +251,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         started = time.perf_counter()
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = dict(self.headers.items())
-        status, response_headers, payload = self.owner.handle(
-            self.command, self.path, headers, body, self.client_address[0]
-        )
+        length = _content_length(self.headers.get("Content-Length"))
+        if isinstance(length, tuple):
+            status, response_headers, payload = length
+            self.close_connection = True  # the body (if any) was not read: the stream cannot be trusted
+        else:
+            body = self.rfile.read(length) if length else b""
+            headers = dict(self.headers.items())
+            status, response_headers, payload = self.owner.handle(
+                self.command, self.path, headers, body, self.client_address[0]
+            )
         self.send_response(status)
         for name, value in response_headers.items():
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -245,8 +271,35 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         log.info("%s %s → %d (%.0f ms)", self.command, self.path, status, (time.perf_counter() - started) * 1000)
 
-    # TRACE/CONNECT too, so an unknown method is an enveloped 405 like API Gateway's, not http.server's HTML 501.
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _dispatch
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY, PROPFIND, …) is routed too: a 405/404 envelope like the known
+        # ones get, where http.server would answer an HTML 501 (it looks up `do_<METHOD>` with hasattr).
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (malformed request line, header too long, HTTP/2.0) in the error
+        envelope, and a 4xx: the request was the client's to fix."""
+        status = HTTPStatus(code if 400 <= code < 500 else 400)
+        text = message or status.phrase
+        if code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:
+            text = f"HTTP version {self.requestline.split()[-1][:20]} is not supported; use HTTP/1.1"
+        # A request line refused before its version was read leaves http.server at HTTP/0.9, which writes
+        # no status line or headers at all; API Gateway speaks HTTP/1.x only.
+        self.request_version = "HTTP/1.1" if self.request_version == "HTTP/0.9" else self.request_version
+        payload = json.dumps(envelope(status.phrase.lower().replace(" ", "_").replace("-", "_"), text)).encode()
+        self.close_connection = True
+        self.send_response(status.value, status.phrase)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        log.info("%s → %d (%s)", self.requestline or "(no request line)", status.value, text)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # _dispatch logs one line per request

@@ -601,6 +601,10 @@ def run(args: argparse.Namespace) -> int:
         for line in _playbook_lines(stack):
             print(f"  {line}")
         print()
+        say("backtesting the health model against the demo's year of outcomes…")
+        for line in backtest_lines(stack.local_config()):
+            print(f"  {line}")
+        print()
         log.setLevel(logging.INFO)
         say("serving; Ctrl-C to stop.")
         while not stopping.wait(0.5):
@@ -668,6 +672,35 @@ def _call_api(config: dict[str, Any], method: str, path: str, body: Any = None) 
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
+
+
+def backtest_lines(config: dict[str, Any], timeout: float = 120.0) -> list[str]:
+    """POST /v1/health/model/backtest (the model in force, the last 365 days' outcomes), follow it to the
+    end and return its headline: AUC, and the share of churners flagged at risk 30 days ahead."""
+    status, job = _call_api(config, "POST", "/v1/health/model/backtest", {})
+    if status != 202:
+        return [f"backtest not started: {status} {job}"]
+    deadline = time.monotonic() + timeout
+    while job["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        _, job = _call_api(config, "GET", f"/v1/health/model/backtest/{job['job_id']}")
+    if job["status"] != "finished":
+        return [f"backtest {job['job_id']} {job['status']} ({job['done']}/{job['total']} customers)"]
+    report = job["models"][0]["report"]
+    churners = next((b for b in report["bands"] if b["band"] == report["at_risk"]["band"]), None)
+    lines = [
+        f"Health model backtest, outcomes {job['period']['from']} to {job['period']['to']}:",
+        f"  {report['headline']}",
+    ]
+    if churners is not None:
+        lead = ", ".join(
+            f"{days} before: {share * 100:.0f}%" for days, share in churners["lead_time"].items() if share is not None
+        )
+        lines.append(
+            f"  churners in '{churners['band']}' {lead}; {report['missed_count']} missed (green or neutral 30 days out)"
+        )
+    lines.append(f"  details: GET /v1/health/model/backtest/{job['job_id']}")
+    return lines
 
 
 def _progress_bar(job: dict[str, Any], width: int = 40) -> str:

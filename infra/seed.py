@@ -972,6 +972,13 @@ def seed_demo(
     live_tickets_since = today - timedelta(days=LIVE_TICKET_DAYS - 1)
     write_workspace(data.demo, seeded_at, live_tickets_since)
     write_segments(data.demo, seeded_at)
+    # A year of outcomes (churns, renewals) with the health stored before them, for the model backtest.
+    from infra import demo_outcomes
+
+    outcomes = demo_outcomes.generate_outcomes(
+        today, [c.customer for c in data.demo.customers], seed, data.demo.workspace_id
+    )
+    demo_outcomes.write_outcomes(outcomes, data.demo.workspace_id)
     write_workspace(data.other, seeded_at)
     live = live_event_days(today, clock.now())
     import_product_usage(data.demo, skip=set(live))

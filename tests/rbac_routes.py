@@ -118,6 +118,7 @@ def seed(admin: ApiClient, workspace: str) -> dict[str, dict[str, str]]:
         ),
         "key_id": created(admin.post("/v1/api-keys", {"name": "matrix"}), "key_id"),
         "job_id": created(admin.post("/v1/health/recalculate"), "job_id"),
+        "backtest_id": created(admin.post("/v1/health/model/backtest"), "job_id"),
         "field_key": created(
             admin.post("/v1/custom-fields", {"key": "matrix_sla", "label": "SLA", "type": "text"}), "key"
         ),
@@ -156,3 +157,52 @@ def call(
     assert matched is not None and matched[0].path == registered.path, f"{registered} is reached as {path}"
     body = None if registered.method in ("GET", "DELETE") else BODIES.get(str(registered), {})
     return api.request(registered.method, path, body=body, query=query or QUERIES.get(str(registered)))
+
+
+# --- references in a query string or a body (issue #16) ----------------------------------------------
+# Every field of a route's query or body that names another object, with what it names. A customer
+# reference is portfolio-scoped: outside a CSM's or viewer's book it must read exactly like an unknown
+# id. A user reference names a workspace member (validated against the users, not a portfolio object)
+# and a segment reference a workspace-wide segment: a portfolio caller's list filtered by either must
+# still never show another book.
+# tests/integration/test_rbac_matrix.py checks that the contract has no reference missing from here.
+@dataclass(frozen=True)
+class Reference:
+    route: str  # "METHOD /path" as registered
+    where: str  # "query" or "body"
+    field: str
+    names: str  # "customer", "user" or "segment"
+    extra: tuple[tuple[str, Any], ...] = ()  # other fields a valid request needs
+
+    def request(self, api: ApiClient, params: dict[str, str], value: Any) -> Any:
+        method, template = self.route.split(" ", 1)
+        data = {**dict(self.extra), self.field: value}
+        path = template.format(**params)
+        if self.where == "query":
+            return api.request(method, path, query=data, body=None if method == "GET" else {})
+        return api.request(method, path, body=data)
+
+
+REFERENCES = (
+    Reference("POST /v1/tasks", "body", "customer_id", "customer", (("title", "Call"),)),
+    Reference("GET /v1/tasks", "query", "customer_id", "customer"),
+    Reference("GET /v1/playbooks/{playbook_id}/runs", "query", "customer_id", "customer"),
+    Reference("POST /v1/integrations/unmatched/{unmatched_id}/map", "body", "customer_id", "customer"),
+    Reference("GET /v1/tasks", "query", "owner_id", "user"),
+    Reference("POST /v1/tasks", "body", "owner_id", "user", (("title", "Call"),)),
+    Reference("PATCH /v1/tasks/{task_id}", "body", "owner_id", "user"),
+    Reference("GET /v1/customers", "query", "owner_id", "user"),
+    Reference("POST /v1/customers", "body", "owner_id", "user", (("name", "Ref"),)),
+    Reference("POST /v1/customers", "body", "co_owner_ids", "user", (("name", "Ref"),)),
+    Reference("PATCH /v1/customers/{customer_id}", "body", "owner_id", "user"),
+    Reference("PATCH /v1/customers/{customer_id}", "body", "co_owner_ids", "user"),
+    Reference("GET /v1/renewals", "query", "owner_id", "user"),
+    Reference("GET /v1/renewals/upcoming", "query", "owner_id", "user"),
+    Reference("GET /v1/renewals/upcoming/export", "query", "owner_id", "user"),
+    Reference("GET /v1/metrics/revenue", "query", "owner", "user", (("from", "2026-01-01"), ("to", "2026-12-31"))),
+    Reference("POST /v1/customers/{customer_id}/renewals", "body", "account_executive_id", "user"),
+    Reference("PATCH /v1/customers/{customer_id}/renewals/{renewal_id}", "body", "account_executive_id", "user"),
+    Reference("POST /v1/customers/{customer_id}/recommendations/{rule_id}/opportunity", "body", "owner_id", "user"),
+)
+# Fields that look like references but are not: a customer's id in the customer's own CRM.
+NOT_REFERENCES = frozenset({"external_id"})

@@ -5,10 +5,11 @@ from __future__ import annotations
 from chalice import Blueprint
 from chalice.app import Response
 
-from keepwell.http import current_caller, json_response, parse_body, parse_query, route
+from keepwell.http import current_caller, json_response, parse_body, parse_query, raw_body, route
 from keepwell.permissions import Permission
+from keepwell.schemas.backtests import BacktestIn
 from keepwell.schemas.health_model_api import HealthModelPutIn, HealthModelSavedOut, VersionListQuery
-from keepwell.services import health_models
+from keepwell.services import backtest_jobs, health_models
 
 blueprint = Blueprint(__name__)
 
@@ -46,3 +47,20 @@ def dry_run_health_model() -> Response:
 @route(blueprint, "/v1/health/presets", methods=["GET"], permission=Permission("health_model", "read"))
 def list_health_presets() -> Response:
     return json_response(health_models.list_presets())
+
+
+@route(blueprint, "/v1/health/model/backtest", methods=["POST"], permission=Permission("health_model", "configure"))
+def start_health_model_backtest() -> Response:
+    caller = current_caller(blueprint)
+    body = parse_body(blueprint, BacktestIn) if raw_body(blueprint).strip() else BacktestIn()  # the body is optional
+    return json_response(backtest_jobs.start_backtest(caller, body), status=202)
+
+
+@route(
+    blueprint,
+    "/v1/health/model/backtest/{backtest_id}",
+    methods=["GET"],
+    permission=Permission("health_model", "configure"),
+)
+def get_health_model_backtest(backtest_id: str) -> Response:
+    return json_response(backtest_jobs.get_backtest(current_caller(blueprint), backtest_id))

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from keepwell.observability import logger, metrics, tracer
 from keepwell.schemas.messages import ScoringRequest
-from keepwell.services import scoring_jobs
+from keepwell.services import backtest_runs, scoring_jobs
 
 # A batch whose every record fails still answers with each id, rather than raising: same outcome
 # for SQS, one code path for us.
@@ -21,6 +21,9 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 def record_handler(record: SQSRecord) -> None:
+    if backtest_runs.is_backtest_message(record.body):  # a model backtest's page (services/backtest_runs.py)
+        backtest_runs.run_message(record.body, int(record.attributes.approximate_receive_count or 1))
+        return
     try:
         request = ScoringRequest.model_validate_json(record.body)
     except ValidationError:

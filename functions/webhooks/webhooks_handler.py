@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from keepwell.adapters.batch import GroupedConcurrentBatchProcessor
 from keepwell.observability import logger, metrics, tracer
 from keepwell.schemas.messages import DomainEventIn, WebhookDeliveryMessage
 from keepwell.services import webhook_deliveries
 
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# Deliveries to different destinations run side by side: one hanging receiver delays only its own.
+processor = GroupedConcurrentBatchProcessor(webhook_deliveries.destination_of, raise_on_entire_batch_failure=False)
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:

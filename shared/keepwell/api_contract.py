@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from keepwell.schemas import api_keys as keys
 from keepwell.schemas import audit, contacts, custom_fields, customers, events, health_api, tasks, timeline, users
+from keepwell.schemas import backtests as bt
 from keepwell.schemas import health as health_schemas
 from keepwell.schemas import health_model_api as model_api
 from keepwell.schemas import hubspot as hs
@@ -108,6 +109,10 @@ OPERATIONS: tuple[Operation, ...] = (
         answer=model_api.HealthModelOut),
     _op("POST", "/v1/health/model/dry-run", "Score customers with a draft model, saving nothing", "health-model",
         answer=model_api.DryRunOut, body=model_api.HealthModelPutIn),
+    _op("POST", "/v1/health/model/backtest", "Backtest the model in force or a draft against past outcomes",
+        "health-model", answer=bt.BacktestOut, body=bt.BacktestIn, status=202),
+    _op("GET", "/v1/health/model/backtest/{backtest_id}", "A backtest's progress and result", "health-model",
+        answer=bt.BacktestOut),
     _op("GET", "/v1/health/presets", "Health model presets", "health-model", answer=model_api.PresetListOut),
     _op("POST", "/v1/health/recalculate", "Recalculate every customer's health", "health",
         answer=health_api.RecalculationOut, status=202),

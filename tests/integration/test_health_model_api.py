@@ -402,3 +402,50 @@ def test_a_competitor_name_over_100_characters_is_rejected_naming_the_list_and_n
     assert (response.status, response.error_code) == (400, "validation_error")
     assert any("competitors" in d["field"] for d in response.body["error"]["details"]), response.body
     assert saved_versions(admin_api) == []
+
+
+# --- hostile expressions (issue #16) -------------------------------------------------------------------
+ATTACK = '= IF(("%99999999999d" % 1) == "", 1, 50)'  # the issue's exact expression
+
+
+def attack_model(expression: str) -> dict[str, Any]:
+    return {
+        "dimensions": [{"key": "usage", "weight": 50}, {"key": "trap", "weight": 50, "expression": expression}],
+        "variables": ["plan_code"],
+    }
+
+
+@pytest.mark.parametrize("route", ["PUT /v1/health/model", "POST /v1/health/model/dry-run"])
+def test_string_formatting_in_an_expression_is_a_400_naming_the_field_and_position_and_nothing_saved(
+    admin_api: ApiClient, scored_portfolio: dict[str, str], recalculations: list[tuple[Any, ...]], route: str
+) -> None:
+    method, path = route.split(" ")
+    response = admin_api.request(method, path, body=attack_model(ATTACK))
+
+    assert response.status == 400, response.body
+    error = response.body["error"]
+    assert "dimension 'trap'" in error["message"] and "text" in error["message"]
+    detail = error["details"][0]
+    assert detail["field"] == "dimensions.1.expression"
+    assert (detail["line"], detail["col"]) == (1, 7)  # where `"%99999999999d" % 1` starts
+    assert saved_versions(admin_api) == [] and recalculations == []
+
+
+def test_string_formatting_through_a_text_field_makes_the_dimension_na_not_a_500(
+    admin_api: ApiClient, scored_portfolio: dict[str, str]
+) -> None:
+    """What cannot be rejected at save time (the text comes from a customer's field) is bounded when
+    evaluated: that customer's dimension is N/A and the dry run answers as usual."""
+    admin_api.post("/v1/custom-fields", {"key": "plan_code", "label": "Plan code", "type": "text"})
+    acme = scored_portfolio["Acme"]
+    assert admin_api.patch(f"/v1/customers/{acme}", {"custom_fields": {"plan_code": "%99999999999d"}}).status == 200
+    model = attack_model('= IF((plan_code % 1) == "", 1, 50)')
+
+    response = admin_api.post("/v1/health/model/dry-run", model)
+
+    assert response.status == 200, response.body
+    changed = {c["customer_id"]: c for c in response.body["changed"]}
+    # Acme: the trap is N/A, so usage alone (90) scores it; before, Balanced gave 63.
+    assert acme in changed, response.body
+    assert changed[acme]["score_after"] == 90.0 and changed[acme]["band_after"] == "Healthy"
+    assert put_model(admin_api, model).status == 200  # nothing static to reject: the text is data

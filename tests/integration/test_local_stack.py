@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from infra.invoker import Invoker
-from infra.local import CONTROL_HEADER, LocalStack, portfolio_lines, start_stack
+from infra.local import CONTROL_HEADER, LocalStack, backtest_lines, portfolio_lines, start_stack
 from infra.pollers import QueueEventSource, QueuePoller, failed_message_ids, queue_depth
 
 TODAY = date(2026, 11, 20)
@@ -254,6 +254,17 @@ def test_start_up_scores_every_demo_customer_and_reports_bands_risks_and_playboo
     assert sum(line.strip().startswith("why: ") and len(line.strip()) > 5 for line in report) == 5
     for playbook in ("At-risk", "Expansion", "Onboarding", "Renewal", "Win-back"):
         assert any(line.strip().startswith(playbook) for line in report), playbook
+
+
+def test_make_runs_backtest_headline_judges_the_model_on_the_demos_year_of_outcomes(stack):
+    lines = backtest_lines(stack.local_config())
+    assert lines[0].startswith("Health model backtest, outcomes 2025-11-20 to 2026-11-20"), lines
+    # 20 demo customers: 3 former customers churned, 4 renewals, over the year before the last 90 days
+    assert re.fullmatch(
+        r"  AUC (0\.\d\d|1\.00); \d+% of 3 churned customers flagged 'At risk' >= 30 days ahead \(7 outcomes\)",
+        lines[1],
+    ), lines
+    assert lines[-1].startswith("  details: GET /v1/health/model/backtest/bt_")
 
 
 # ---- schedules -----------------------------------------------------------------------------------
@@ -515,3 +526,59 @@ def test_a_csv_import_runs_through_the_local_stack_s3_and_import_queue(stack):
     status, _, listed = call(stack, "GET", "/v1/customers?limit=200", stack.admin_token)
     imported = [c for c in listed["items"] if c["external_id"] == "local-import-1"]
     assert [(c["name"], c["arr"]) for c in imported] == [("Local Import Co", 24000)]
+
+
+# ---- the gateway never answers a client's input with HTML or a 5xx (issue #16) --------------------------
+def raw_exchange(stack: LocalStack, request: bytes) -> tuple[int, dict[str, str], Any]:
+    """Send bytes as they are over a socket and read the whole answer (the gateway closes after it)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(stack.api_url)
+    with socket.create_connection((address.hostname, address.port), timeout=30) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, payload = received.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in header_lines if ":" in line)}
+    return int(status_line.split()[1]), headers, json.loads(payload) if payload else None
+
+
+@pytest.mark.parametrize("method", ["QUERY", "PROPFIND", "TRACE", "CONNECT", "FOO"])
+def test_an_unknown_http_method_is_a_405_envelope_naming_the_allowed_ones_not_an_html_501(stack, method):
+    status, headers, body = call(stack, method, "/v1/customers", stack.admin_token)
+
+    assert (status, body["error"]["code"]) == (405, "method_not_allowed")
+    assert headers["Content-Type"] == "application/json" and headers["Allow"] == "GET, POST"
+
+
+def test_an_unknown_method_on_an_unknown_path_is_a_404_envelope(stack):
+    status, _, body = call(stack, "QUERY", "/v1/nowhere", stack.admin_token)
+    assert (status, body["error"]["code"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /v1/customers HTTP/2.0\r\nHost: x\r\n\r\n", 400),  # http.server: 505
+        (b"GET /v1/customers HTTP/1.1 extra\r\nHost: x\r\n\r\n", 400),
+        (b"GET /v1/customers HTTP/x.y\r\nHost: x\r\n\r\n", 400),
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414),
+        (b"POST /v1/customers HTTP/1.1\r\nHost: x\r\nContent-Length: banana\r\n\r\n{}", 400),
+        (b"POST /v1/customers HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n{}", 400),
+        (b"POST /v1/customers HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n{}", 413),
+        (b"GET /v1/customers HTTP/1.1\r\n" + b"X-Long: " + b"h" * 70_000 + b"\r\n\r\n", 431),
+    ],
+    ids=["http2", "extra-word", "bad-version", "long-line", "length-text", "length-negative", "length-huge", "header"],
+)
+def test_malformed_requests_get_a_4xx_envelope_from_the_gateway_never_html_or_5xx(stack, request_bytes, status):
+    answered, headers, body = raw_exchange(stack, request_bytes)
+
+    assert answered == status, body
+    assert headers["content-type"] == "application/json"
+    assert set(body["error"]) == {"code", "message", "details"}
+    # ... and it keeps serving.
+    assert call(stack, "GET", "/v1/customers", stack.admin_token)[0] == 200

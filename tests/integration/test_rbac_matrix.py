@@ -9,6 +9,9 @@ body still proves the role passed). The matrix runs in one test so the workspace
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from keepwell.auth import ROLES, Caller
@@ -17,6 +20,8 @@ from keepwell.permissions import SIGNED_IN, Permission
 from tests.conftest import ApiClient
 from tests.rbac_routes import (
     MARKER_STATUS,
+    NOT_REFERENCES,
+    REFERENCES,
     USER_OF_ROLE,
     RegisteredRoute,
     call,
@@ -158,7 +163,7 @@ def test_a_csm_or_viewer_touching_a_customer_outside_their_portfolio_gets_404_an
     for role in ("csm", "viewer"):
         api = ApiClient(Caller(workspace, USER_OF_ROLE[role], role))
         tasks = api.get("/v1/tasks", customer_id=seeded["theirs"]["customer_id"])
-        assert tasks.status == 404 or tasks.body["items"] == [], role
+        assert tasks.status == 404, role
         upcoming = str(api.get("/v1/renewals/upcoming").body)
         assert "Mine" in upcoming and "Theirs" not in upcoming, role
     csm = ApiClient(Caller(workspace, "csm-1", "csm"))
@@ -172,3 +177,76 @@ def test_a_csm_or_viewer_touching_a_customer_outside_their_portfolio_gets_404_an
     # The director sees it.
     director = ApiClient(Caller(workspace, "director-1", "director"))
     assert director.get(f"/v1/customers/{seeded['theirs']['customer_id']}").body["name"] == "Theirs"
+
+
+# --- references in a query string or a body (issue #16) -------------------------------------------------
+def _contract_references() -> set[tuple[str, str, str]]:
+    from keepwell import api_contract
+
+    found = set()
+    for value in vars(api_contract).values():
+        if not (isinstance(value, list | tuple) and value and isinstance(value[0], api_contract.Operation)):
+            continue
+        for operation in value:
+            for where, model in (("body", operation.body), ("query", operation.query)):
+                for name in model.model_fields if model else ():
+                    if (name.endswith(("_id", "_ids")) or name == "owner") and name not in NOT_REFERENCES:
+                        found.add((f"{operation.method} {operation.path}", where, name))
+    return found
+
+
+def test_every_object_reference_in_a_query_or_body_is_in_the_audited_list() -> None:
+    listed = {(r.route, r.where, r.field) for r in REFERENCES}
+    routes = {str(r) for r in ROUTES}
+    assert {r.route for r in REFERENCES} <= routes
+    assert _contract_references() == listed
+
+
+def _same_answer(outside: Any, unknown: Any, outside_id: str, unknown_id: str) -> bool:
+    """The same status, error code and message once the ids are swapped."""
+    text = json.dumps(outside.body).replace(outside_id, unknown_id)
+    return outside.status == unknown.status and text == json.dumps(unknown.body)
+
+
+def test_a_customer_reference_outside_the_portfolio_reads_exactly_like_an_unknown_id(
+    workspace: str, seeded: dict[str, dict[str, str]]
+) -> None:
+    theirs, mine = seeded["theirs"], seeded["mine"]
+    unknown = "cus_01J00000000000000000000000"
+    customer_refs = [r for r in REFERENCES if r.names == "customer"]
+    wrong: list[str] = []
+    before = table_items()
+    for role in ("csm", "viewer"):
+        api = ApiClient(Caller(workspace, USER_OF_ROLE[role], role))
+        for reference in customer_refs:
+            outside = reference.request(api, mine, theirs["customer_id"])
+            absent = reference.request(api, mine, unknown)
+            if not _same_answer(outside, absent, theirs["customer_id"], unknown):
+                wrong.append(
+                    f"{role} {reference.route} {reference.where} {reference.field}: csm-2's customer answers "
+                    f"{outside.status} {outside.body}, an unknown id {absent.status} {absent.body}"
+                )
+    assert not wrong, "\n".join(wrong)
+    assert table_items() == before, "a reference outside the portfolio changed the table"
+    # Not vacuous: the same requests naming the caller's own customer get through.
+    csm = ApiClient(Caller(workspace, "csm-1", "csm"))
+    for reference in customer_refs:
+        response = reference.request(csm, mine, mine["customer_id"])
+        if expected(next(r for r in ROUTES if str(r) == reference.route), "csm") == "allow":
+            assert response.status in (200, 201), (reference, response.body)
+
+
+def test_a_user_or_segment_reference_never_widens_a_portfolio_callers_lists_to_another_book(
+    workspace: str, seeded: dict[str, dict[str, str]]
+) -> None:
+    """Users and segments are workspace-wide: naming another CSM, or a segment that holds their customer,
+    only narrows a csm's or viewer's own book."""
+    theirs = seeded["theirs"]
+    value = {"user": "csm-2", "segment": seeded["mine"]["segment_id"]}  # the segment holds every active customer
+    for role in ("csm", "viewer"):
+        api = ApiClient(Caller(workspace, USER_OF_ROLE[role], role))
+        for reference in (r for r in REFERENCES if r.names in value and r.route.startswith("GET ")):
+            response = reference.request(api, seeded["mine"], value[reference.names])
+            assert response.status == 200, (role, reference, response.body)
+            shown = json.dumps(response.body)
+            assert theirs["customer_id"] not in shown and "Theirs" not in shown, (role, reference, shown)

@@ -169,7 +169,10 @@ def test_a_csm_sees_tasks_assigned_to_them_and_of_their_customers_only(
     assert csm2.patch(f"/v1/tasks/{on_mine['task_id']}", {"status": "skipped"}).status == 404
     assert csm2.get(f"/v1/tasks/{for_csm2['task_id']}").status == 200
     assert csm2.get(f"/v1/tasks/{on_shared['task_id']}").status == 200  # co-owner
-    assert titles(csm2.get("/v1/tasks", customer_id=mine)) == ["for csm-2"]
+    # Listing by a customer outside csm-2's portfolio reads like an unknown customer, even though
+    # csm-2 sees the task assigned to them in their own list.
+    assert csm2.get("/v1/tasks", customer_id=mine).status == 404
+    assert "for csm-2" in titles(csm2.get("/v1/tasks"))
     assert sorted(titles(csm1.get("/v1/tasks", customer_id=mine))) == ["for csm-2", "on mine"]
     assert titles(csm2.get("/v1/tasks", owner_id="admin-1")) == ["on shared"]
 
@@ -178,8 +181,14 @@ def test_a_csm_cannot_create_or_hand_off_tasks_outside_their_portfolio(
     admin_api: ApiClient, csm1: ApiClient, csm2: ApiClient
 ) -> None:
     theirs = create_customer(admin_api, name="Theirs", owner_id="csm-1")
-    assert csm2.post("/v1/tasks", {"title": "x", "customer_id": theirs, "owner_id": "csm-1"}).status == 403
-    assert csm2.post("/v1/tasks", {"title": "mine", "customer_id": theirs}).status == 201  # assigned to self
+    unknown = csm2.post("/v1/tasks", {"title": "x", "customer_id": "cus_unknown"})
+    assert unknown.status == 404
+    # Another CSM's customer reads like an unknown one, whoever the task would be for (issue #16).
+    for body in ({"title": "x", "customer_id": theirs, "owner_id": "csm-1"}, {"title": "x", "customer_id": theirs}):
+        outside = csm2.post("/v1/tasks", body)
+        assert (outside.status, outside.error_code) == (404, "not_found")
+        assert outside.body["error"]["details"] == unknown.body["error"]["details"]
+    assert csm1.get("/v1/tasks", customer_id=theirs).body["items"] == []  # nothing was created
     task_id = create_task(csm2, title="own")["task_id"]
     assert csm2.patch(f"/v1/tasks/{task_id}", {"owner_id": "csm-1"}).status == 403
     assert csm1.patch(f"/v1/tasks/{task_id}", {"title": "x"}).status == 404

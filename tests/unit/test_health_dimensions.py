@@ -242,3 +242,18 @@ def test_custom_dimension_can_use_standard_metrics():
     )
     result = dimension_values(model, CustomerSignals(usage=usage(1)), TODAY)
     assert result.values["adoption"] == pytest.approx(7.0)
+
+
+def test_a_custom_dimension_formatting_a_hostile_text_field_is_na_and_the_customer_still_scores():
+    """Issue #16: a saved expression fed a customer's text field must not fail scoring (no DLQ)."""
+    model = HealthModel(
+        variables=["plan_code"],
+        dimensions=[
+            DimensionConfig(key="usage", weight=50),
+            DimensionConfig(key="trap", weight=50, expression='= IF((plan_code % 1) == "", 1, 50)'),
+        ],
+    )
+    hostile = CustomerSignals(custom={"plan_code": "%99999999999d"}, usage=usage(3))
+    measured = dimension_values(model, hostile, TODAY)
+    assert measured.values["trap"] is None
+    assert measured.values["usage"] is not None

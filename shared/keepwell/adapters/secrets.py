@@ -2,8 +2,10 @@
 
 Secret values never reach a log line or an exception message from here. A webhook burst reads a
 workspace's secret once per container per CACHE_SECONDS instead of once per request; writes through this
-module forget the cached value, and `get_secret(..., max_age=...)` lets a caller insist on a fresher copy
-(after a signature mismatch, in case the secret was just rotated by another container).
+module forget the cached value, and `get_secret(..., max_age=...)` lets a caller insist on a fresher copy.
+A caller that knows the secret's current version (`version=`, e.g. the integration secret state item the
+webhook reads from the table) never gets a copy cached under another version: a secret rotated or
+deleted by another container is re-read at once (decision 0015).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class _Cached:
     value: str | None
     fetched_at: float
     source: Any  # the client it came from: a new client (tests, local stack) means a new cache
+    version: str | None = None  # the caller's version token it was read under
 
 
 @dataclass(frozen=True)
@@ -41,12 +44,18 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def get_secret(name: str, *, max_age: float = CACHE_SECONDS) -> str | None:
-    """The secret's current string value, or None when there is no such secret."""
+def get_secret(name: str, *, max_age: float = CACHE_SECONDS, version: str | None = None) -> str | None:
+    """The secret's current string value, or None when there is no such secret. With `version`, a copy
+    cached under any other version is never served."""
     secrets = client("secretsmanager")
     cached = _cache.get(name)
     now = time.monotonic()
-    if cached is not None and cached.source is secrets and now - cached.fetched_at < max_age:
+    if (
+        cached is not None
+        and cached.source is secrets
+        and cached.version == version
+        and now - cached.fetched_at < max_age
+    ):
         return cached.value
     try:
         value: str | None = secrets.get_secret_value(SecretId=name)["SecretString"]
@@ -54,7 +63,7 @@ def get_secret(name: str, *, max_age: float = CACHE_SECONDS) -> str | None:
         if _code(error) not in NOT_FOUND:
             raise
         value = None
-    _cache[name] = _Cached(value, now, secrets)
+    _cache[name] = _Cached(value, now, secrets, version)
     return value
 
 

@@ -95,3 +95,11 @@ class ImportJob(_Message):
 
     import_id: str = Field(pattern=ENTITY_ID)
     phase: Literal["dry_run", "commit"]
+
+
+class BacktestRequest(_Message):
+    """ScoringQueue: run one page of a model backtest (services/backtest_runs.py); told apart from a
+    ScoringRequest by `backtest_id`. Pages run one after another; the last one writes the result."""
+
+    backtest_id: str = Field(pattern=ENTITY_ID)
+    page: int = Field(ge=0, le=1_000_000)

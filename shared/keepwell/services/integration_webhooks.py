@@ -45,6 +45,7 @@ from keepwell.services.timeline_recording import record_timeline_entries
 from keepwell.settings import get_settings
 from keepwell.storage import audit as audit_store
 from keepwell.storage import customers, keys
+from keepwell.storage import integration_secrets as secret_store
 from keepwell.storage import integrations as store
 from keepwell.storage.customer_lookup import resolve_customer_refs
 
@@ -102,13 +103,18 @@ def _verify(
     name = keys.integration_secret_name(workspace_id, provider)
     verify = VERIFIERS[provider]
     try:
-        secret = secrets.get_secret(name)
+        # The state item says whether a secret is set and its version: a copy this container cached
+        # before another container rotated or deleted it is never used (decision 0015).
+        state = _secret_state(workspace_id, provider, name)
+        secret = secrets.get_secret(name, version=state.version) if state.configured else None
         if secret is None:
             raise SignatureRejected(provider, "not_configured", "no signing secret is set for this provider")
         try:
             verify(headers, raw_body, secret, method=method, url=url)
         except SignatureRejected as rejected:
-            fresh = secrets.get_secret(name, max_age=SECRET_REFRESH_SECONDS) if rejected.reason == "mismatch" else None
+            # A secret changed in Secrets Manager directly (not through the API) has no new version.
+            refresh = rejected.reason == "mismatch"
+            fresh = secrets.get_secret(name, max_age=SECRET_REFRESH_SECONDS, version=state.version) if refresh else None
             if fresh is None or fresh == secret:
                 raise
             verify(headers, raw_body, fresh, method=method, url=url)
@@ -119,6 +125,22 @@ def _verify(
             extra={"provider": provider, "workspace_id": workspace_id, "reason": rejected.reason},
         )
         raise
+
+
+def _secret_state(workspace_id: str, provider: str, name: str) -> secret_store.SecretState:
+    state = secret_store.get_state(workspace_id, provider)
+    if state is not None:
+        return state
+    # No state yet: a secret set before versions existed (or put in Secrets Manager by hand) is adopted
+    # once; a provider never configured writes nothing (a URL with any workspace id must not add items).
+    # (GetSecretValue, uncached: the integrations function may read secrets but not describe them.)
+    if secrets.get_secret(name, max_age=0) is None:
+        return secret_store.SecretState(configured=False, version="")
+    return (
+        secret_store.adopt(workspace_id, provider, configured=True)
+        or secret_store.get_state(workspace_id, provider)
+        or secret_store.SecretState(configured=False, version="")
+    )
 
 
 def _record(workspace_id: str, provider: str, parsed: ParsedDelivery) -> WebhookReceiptOut:
@@ -264,6 +286,7 @@ def set_secret(caller: Caller, provider: str, body: IntegrationSecretIn, base_ur
         value,
         description=f"Keepwell {provider} webhook signing secret of workspace {caller.workspace_id}",
     )
+    secret_store.record_set(caller.workspace_id, provider)  # every container's cached copy is now stale
     # Never the secret itself: connecting and rotating are told apart by a marker.
     audit_store.record_audit(
         caller.workspace_id,
@@ -283,7 +306,12 @@ def set_secret(caller: Caller, provider: str, body: IntegrationSecretIn, base_ur
 def delete_secret(caller: Caller, provider: str) -> None:
     """After this, the provider's webhooks for this workspace are rejected (401) until a new secret is set."""
     _require_provider(provider)
-    if not secrets.delete_secret(keys.integration_secret_name(caller.workspace_id, provider)):
+    name = keys.integration_secret_name(caller.workspace_id, provider)
+    if secrets.describe_secret(name) is None:
+        raise NotFound(f"No {provider} secret is set", [{"field": "provider", "issue": "not configured"}])
+    # First the state, so verifications everywhere reject from now on, then the secret itself.
+    secret_store.record_deleted(caller.workspace_id, provider)
+    if not secrets.delete_secret(name):
         raise NotFound(f"No {provider} secret is set", [{"field": "provider", "issue": "not configured"}])
     audit_store.record_audit(
         caller.workspace_id,

@@ -70,9 +70,11 @@ def _check_owner(workspace_id: str, owner_id: str) -> None:
         )
 
 
-def _require_customer(workspace_id: str, customer_id: str) -> Customer:
-    customer = customer_store.get_customer(workspace_id, customer_id)
-    if customer is None:
+def _require_customer(caller: Caller, customer_id: str) -> Customer:
+    """The customer a body or query names, if the caller may see it; outside a CSM's or viewer's
+    portfolio reads exactly like an unknown id (404), so a reference never tells which ids exist."""
+    customer = customer_store.get_customer(caller.workspace_id, customer_id)
+    if customer is None or not permissions.can_see_customer(caller, customer):
         raise NotFound(f"No customer {customer_id}", [{"field": "customer_id", "issue": "not found"}])
     return customer
 
@@ -86,7 +88,7 @@ def create_task(caller: Caller, body: TaskCreateIn) -> Task:
     workspace_id = caller.workspace_id
     owner_id = body.owner_id or caller.user_id
     if body.customer_id is not None:
-        _require_customer(workspace_id, body.customer_id)
+        _require_customer(caller, body.customer_id)
     if owner_id != caller.user_id:
         _check_owner(workspace_id, owner_id)
     now = clock.iso(clock.now())
@@ -188,7 +190,7 @@ def list_tasks(caller: Caller, query: TaskListQuery) -> tuple[list[Task], str | 
     statuses = _statuses(query)
     owner = caller.user_id if query.mine else query.owner_id
     if query.customer_id is not None:
-        _require_customer(workspace_id, query.customer_id)
+        _require_customer(caller, query.customer_id)
         rows = store.iter_tasks(
             workspace_id,
             customer_id=query.customer_id,

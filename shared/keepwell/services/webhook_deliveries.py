@@ -435,6 +435,17 @@ def _exhausted(
     )
 
 
+def destination_of(record: dict[str, Any]) -> str:
+    """Which destination an SQS record delivers to (workspace and subscription), so records of one batch
+    to different endpoints run concurrently and those to one endpoint in order; an unreadable record is
+    its own group (it fails alone)."""
+    try:
+        body = json.loads(record.get("body") or "")
+        return f"{body['workspace_id']}/{body['subscription_id']}"
+    except (ValueError, TypeError, KeyError):
+        return f"record/{record.get('messageId')}"
+
+
 def check_time_left(remaining_ms: int) -> None:
     """Refuse to start an attempt the invocation may not finish; the queue hands the message over again."""
     if remaining_ms < MIN_REMAINING_MS:
@@ -491,7 +502,7 @@ def post(url: str, body: bytes, signed_headers: dict[str, str], label: str | Non
             http_client() as http,
             http.stream("POST", target.connect_url, content=body, headers=headers, extensions=extensions) as response,
         ):
-            captured = _read_capped(response)
+            captured = _read_capped(response, started + ATTEMPT_TIMEOUT_SECONDS)
             return SendResult(
                 response.status_code,
                 dict(response.headers),
@@ -505,13 +516,16 @@ def post(url: str, body: bytes, signed_headers: dict[str, str], label: str | Non
         return SendResult(None, {}, str(error)[: rules.MAX_RESPONSE_CHARS], _elapsed_ms(started), kind)
 
 
-def _read_capped(response: httpx.Response) -> bytes:
-    """At most MAX_RESPONSE_BYTES of the answer: a receiver cannot make us hold a huge body."""
+def _read_capped(response: httpx.Response, deadline: float) -> bytes:
+    """At most MAX_RESPONSE_BYTES of the answer, read by `deadline`: a receiver can make us hold neither a
+    huge body nor the attempt past its timeout by trickling bytes (httpx's timeout is per read)."""
     captured = bytearray()
     for chunk in response.iter_bytes():
         captured.extend(chunk)
         if len(captured) >= MAX_RESPONSE_BYTES:
             break
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the receiver took longer than the attempt's timeout", request=response.request)
     return bytes(captured[:MAX_RESPONSE_BYTES])
 
 

@@ -326,3 +326,18 @@ def churn_record(workspace_id: str, customer_id: str) -> Key:
 
 def upsell_rule(workspace_id: str, rule_id: str) -> Key:
     return Key(_ws(workspace_id), f"{UPSELL_RULE_PREFIX}{rule_id}")
+
+
+# --- model backtests (docs/health-model.md, "How good is my model?") ----------------------------
+def backtest_partition(workspace_id: str, job_id: str) -> str:
+    return f"{_ws(workspace_id)}#BACKTEST#{job_id}"
+
+
+def backtest(workspace_id: str, job_id: str) -> Key:
+    """A backtest job: the models compared, the period, progress and, once finished, the result (TTL)."""
+    return Key(backtest_partition(workspace_id, job_id), "JOB")
+
+
+def backtest_page(workspace_id: str, job_id: str, page: int) -> Key:
+    """Up to 40 of a backtest's customers with their outcomes, then their replays under each model (TTL)."""
+    return Key(backtest_partition(workspace_id, job_id), f"PAGE#{page:05d}")

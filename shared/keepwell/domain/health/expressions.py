@@ -3,18 +3,24 @@
 Example: `= CLAMP(0, 100, (monthly_savings_usd / mrr) * 10)`.
 
 Validated once at save time with `ast` (a whitelist of node types, names and functions, plus size
-limits) and evaluated with simpleeval, never `eval`. At evaluation any failure (division by zero, a
-missing value, an oversized number) makes the dimension N/A for that customer rather than crashing."""
+limits) and evaluated with simpleeval, never `eval`. Evaluation is bounded whatever the operands (a
+customer's text field can hold anything): arithmetic takes numbers only (so `%` never formats text and
+`*` never repeats it), every intermediate text, number and exponent is size-checked as it is produced,
+and each evaluation has a CPU-time budget. Any failure (division by zero, a missing value, an
+oversized number, text in arithmetic, the budget spent) makes the dimension N/A for that customer
+rather than crashing."""
 
 from __future__ import annotations
 
 import ast
 import math
+import operator
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from simpleeval import DEFAULT_OPERATORS, InvalidExpression, SimpleEval
+from simpleeval import DEFAULT_OPERATORS, SimpleEval
 
 from keepwell.errors import InvalidInput
 
@@ -23,6 +29,48 @@ MAX_NODES = 150
 MAX_EXPONENT = 100
 MAX_LITERAL = 1e15
 MAX_MAGNITUDE = 1e100  # any intermediate beyond this is treated as a failed evaluation
+MAX_TEXT = 2000  # longest text (or list) an evaluation may read or produce: a custom text field's limit
+MAX_ROUND_DIGITS = 15
+CPU_BUDGET_S = 0.05  # per evaluation, thread CPU time (a busy machine's waits do not count)
+_MAX_INT = 10**100
+_ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
+
+
+class EvaluationLimit(ArithmeticError):
+    """An evaluation went beyond a size or time bound (the dimension is N/A for that customer)."""
+
+
+def _number(value: Any) -> int | float:
+    """Arithmetic operands are numbers (True/False count as 1/0): no text formatting or repetition."""
+    if isinstance(value, int | float):
+        return value
+    raise TypeError(f"arithmetic works on numbers only, not {type(value).__name__}")
+
+
+def _bounded(value: Any) -> Any:
+    """Raise EvaluationLimit if an intermediate result is beyond the size limits."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        if abs(value) > _MAX_INT:
+            raise EvaluationLimit("number too large")
+    elif isinstance(value, float):
+        if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
+            raise EvaluationLimit("number too large")
+    elif hasattr(value, "__len__") and len(value) > MAX_TEXT:
+        raise EvaluationLimit(f"text longer than {MAX_TEXT} characters")
+    return value
+
+
+def _arithmetic(operation: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def apply(left: Any, right: Any) -> Any:
+        return _bounded(operation(_number(left), _number(right)))
+
+    return apply
+
+
+def _unary(operation: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: operation(_number(value))
 
 
 def _clamp(low: Any, high: Any, value: Any) -> Any:
@@ -30,20 +78,30 @@ def _clamp(low: Any, high: Any, value: Any) -> Any:
 
 
 def _round(value: Any, digits: Any = 0) -> Any:
-    return round(value, int(digits))
+    places = int(_number(digits))
+    if abs(places) > MAX_ROUND_DIGITS:  # round(n, -10**9) would build 10**(10**9)
+        raise EvaluationLimit(f"ROUND takes at most {MAX_ROUND_DIGITS} digits")
+    return round(_number(value), places)
 
 
 def _power(base: Any, exponent: Any) -> Any:
+    base, exponent = _number(base), _number(exponent)
     if abs(exponent) > MAX_EXPONENT or abs(base) > MAX_MAGNITUDE:
-        raise OverflowError("power too large")
+        raise EvaluationLimit("power too large")
+    if abs(base) > 1 and exponent * math.log10(abs(base)) > math.log10(MAX_MAGNITUDE):
+        raise EvaluationLimit("power too large")  # checked before the number is built
     return base**exponent
+
+
+def _abs(value: Any) -> Any:
+    return abs(_number(value))
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "CLAMP": _clamp,
     "MIN": min,
     "MAX": max,
-    "ABS": abs,
+    "ABS": _abs,
     "ROUND": _round,
     "AND": lambda *args: all(args),
     "OR": lambda *args: any(args),
@@ -63,29 +121,24 @@ FUNCTION_ARITY: dict[str, tuple[int, int]] = {
 }
 FUNCTION_NAMES = tuple(sorted(FUNCTION_ARITY))
 
-_OPERATORS = {
-    op: fn
-    for op, fn in DEFAULT_OPERATORS.items()
-    if op
-    in (
-        ast.Add,
-        ast.Sub,
-        ast.Mult,
-        ast.Div,
-        ast.FloorDiv,
-        ast.Mod,
-        ast.Eq,
-        ast.NotEq,
-        ast.Gt,
-        ast.Lt,
-        ast.GtE,
-        ast.LtE,
-        ast.Not,
-        ast.USub,
-        ast.UAdd,
-    )
+# simpleeval's defaults, narrowed: its Mod is Python's `%` (text formatting) and its Mult repeats text up
+# to 100,000 characters, so arithmetic is numbers-only here; comparisons and `not` keep the defaults.
+_OPERATORS: dict[type[ast.AST], Callable[..., Any]] = {
+    op: DEFAULT_OPERATORS[op] for op in (ast.Eq, ast.NotEq, ast.Gt, ast.Lt, ast.GtE, ast.LtE, ast.Not)
 }
-_OPERATORS[ast.Pow] = _power
+_OPERATORS.update(
+    {
+        ast.Add: _arithmetic(operator.add),
+        ast.Sub: _arithmetic(operator.sub),
+        ast.Mult: _arithmetic(operator.mul),
+        ast.Div: _arithmetic(operator.truediv),
+        ast.FloorDiv: _arithmetic(operator.floordiv),
+        ast.Mod: _arithmetic(operator.mod),
+        ast.Pow: _arithmetic(_power),
+        ast.USub: _unary(operator.neg),
+        ast.UAdd: _unary(operator.pos),
+    }
+)
 
 _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
     ast.Expression,
@@ -171,6 +224,35 @@ class _RewriteIf(ast.NodeTransformer):
         return node
 
 
+_SYMBOLS: dict[type[ast.AST], str] = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+}
+
+
+NUMERIC_FUNCTIONS = frozenset({"CLAMP", "ABS", "ROUND"})
+
+
+def _constant_number(node: ast.expr) -> float | None:
+    """The value of a number literal, possibly negated; None for anything else."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        sign = -1 if isinstance(node.op, ast.USub) else 1
+        node = node.operand
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+        return sign * node.value
+    return None
+
+
+def _is_text(*operands: ast.expr) -> bool:
+    return any(isinstance(o, ast.Constant) and isinstance(o.value, str) for o in operands)
+
+
 def compile_expression(source: str, allowed_names: Iterable[str]) -> CompiledExpression:
     """Parse and check an expression; raise InvalidInput with a clear message and position if not allowed.
 
@@ -219,6 +301,13 @@ def compile_expression(source: str, allowed_names: Iterable[str]) -> CompiledExp
             if not low <= len(node.args) <= high:
                 expected = str(low) if low == high else f"{low} to {high}"
                 raise _error(f"{name} takes {expected} arguments, got {len(node.args)}", *pos(node), issue="arity")
+            if name in NUMERIC_FUNCTIONS and _is_text(*node.args):
+                raise _error(f"{name} takes numbers, not text", *pos(node), issue="disallowed")
+            if name == "ROUND" and len(node.args) == 2:
+                digits = _constant_number(node.args[1])
+                if digits is not None and abs(digits) > MAX_ROUND_DIGITS:
+                    message = f"ROUND takes at most {MAX_ROUND_DIGITS} digits either way, got {digits:g}"
+                    raise _error(message, *pos(node.args[1]), issue="too_large")
         elif isinstance(node, ast.Name):
             continue  # checked below, knowing which names are call targets
         elif isinstance(node, ast.Constant):
@@ -238,6 +327,16 @@ def compile_expression(source: str, allowed_names: Iterable[str]) -> CompiledExp
                     *pos(node),
                     issue="disallowed",
                 )
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, _ARITHMETIC) and _is_text(node.left, node.right):
+            symbol = _SYMBOLS[type(node.op)]
+            raise _error(
+                f"text cannot be used with '{symbol}': arithmetic works on numbers only (no text formatting"
+                " or repetition)",
+                *pos(node),
+                issue="disallowed",
+            )
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd) and _is_text(node.operand):
+            raise _error("text cannot be negated: arithmetic works on numbers only", *pos(node), issue="disallowed")
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
             exponent = node.right
             if isinstance(exponent, ast.UnaryOp) and isinstance(exponent.operand, ast.Constant):
@@ -272,7 +371,24 @@ def compile_expression(source: str, allowed_names: Iterable[str]) -> CompiledExp
     return CompiledExpression(source=source, tree=rewritten.body, names=frozenset(used))
 
 
-_FUNCTIONS_FOR_EVAL: dict[str, Callable[..., Any]] = dict(FUNCTIONS)
+def _checked(function: Callable[..., Any]) -> Callable[..., Any]:
+    return lambda *args: _bounded(function(*args))
+
+
+_FUNCTIONS_FOR_EVAL: dict[str, Callable[..., Any]] = {name: _checked(fn) for name, fn in FUNCTIONS.items()}
+
+
+class BoundedEval(SimpleEval):
+    """simpleeval with a size check on every node's value and a CPU-time budget per evaluation."""
+
+    def __init__(self, names: Mapping[str, Any], budget_s: float = CPU_BUDGET_S):
+        super().__init__(operators=_OPERATORS, functions=_FUNCTIONS_FOR_EVAL, names=dict(names))
+        self._deadline = time.thread_time() + budget_s
+
+    def _eval(self, node: ast.AST) -> Any:
+        if time.thread_time() > self._deadline:
+            raise EvaluationLimit("expression took too long")
+        return _bounded(super()._eval(node))
 
 
 def evaluate(expression: CompiledExpression, values: Mapping[str, Any]) -> float | None:
@@ -285,10 +401,9 @@ def evaluate(expression: CompiledExpression, values: Mapping[str, Any]) -> float
         if isinstance(value, float) and not math.isfinite(value):
             return None
         names[name] = value
-    evaluator = SimpleEval(operators=_OPERATORS, functions=_FUNCTIONS_FOR_EVAL, names=names)
     try:
-        result = evaluator.eval(expression.source, previously_parsed=expression.tree)
-    except (ArithmeticError, TypeError, ValueError, InvalidExpression, RecursionError):
+        result = BoundedEval(names).eval(expression.source, previously_parsed=expression.tree)
+    except Exception:  # any failure of one customer's formula is N/A, never a crash
         return None
     if isinstance(result, bool):
         result = float(result)
