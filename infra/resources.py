@@ -1,4 +1,4 @@
-"""Create the template's stateful resources (table, queues, bus) on an AWS endpoint (moto).
+"""Create the template's stateful resources (table, queues, bus, buckets) on an AWS endpoint (moto).
 
 Tests call this inside `moto.mock_aws`; the local stack calls it against moto's server. Either
 way the resources come from template.yaml, so tests, local runs and deploys cannot disagree.
@@ -78,6 +78,8 @@ def create_stack_resources(
         arn = events.create_event_bus(Name=name)["EventBusArn"]
         resolver.physical[logical_id] = {"Ref": name, "Arn": arn, "Name": name}
 
+    _create_buckets(session, template, resolver, stack_name)
+
     for logical_id in resources_of_type(template, "AWS::Serverless::LayerVersion"):
         resolver.physical[logical_id] = {"Ref": f"arn:aws:lambda:{region}:{resolver.account_id}:layer:{logical_id}:1"}
     for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
@@ -105,3 +107,54 @@ def planned_settings(region: str = "us-east-1", stack_name: str = STACK_NAME) ->
         resolver.physical[logical_id] = {"Ref": resolver.resolve(bus["Properties"]["Name"])}
     variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     return {name: str(resolver.resolve(value)) for name, value in variables.items() if not name.startswith("POWER")}
+
+
+def _create_buckets(session: boto3.Session, template: dict[str, Any], resolver: Resolver, stack_name: str) -> None:
+    """Each bucket with the template's encryption, public access block, lifecycle rules and CORS (bucket
+    names are lower case; CloudFormation would generate one from the stack and logical id the same way)."""
+    s3 = session.client("s3")
+    for logical_id, bucket in resources_of_type(template, "AWS::S3::Bucket").items():
+        props = bucket.get("Properties") or {}
+        name = f"{stack_name}-{logical_id}".lower()
+        s3.create_bucket(Bucket=name)
+        if "BucketEncryption" in props:
+            s3.put_bucket_encryption(
+                Bucket=name,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [  # CloudFormation's ServerSideEncryptionByDefault is the API's ApplyServerSide…
+                        {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                        for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                    ]
+                },
+            )
+        if "PublicAccessBlockConfiguration" in props:
+            s3.put_public_access_block(
+                Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+            )
+        if "LifecycleConfiguration" in props:
+            rules: Any = [
+                {
+                    "ID": rule["Id"],
+                    "Status": rule["Status"],
+                    "Filter": {"Prefix": rule.get("Prefix", "")},
+                    "Expiration": {"Days": rule["ExpirationInDays"]},
+                    **(
+                        {"AbortIncompleteMultipartUpload": rule["AbortIncompleteMultipartUpload"]}
+                        if "AbortIncompleteMultipartUpload" in rule
+                        else {}
+                    ),
+                }
+                for rule in props["LifecycleConfiguration"]["Rules"]
+            ]
+            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+        if "CorsConfiguration" in props:
+            cors: Any = [
+                {("MaxAgeSeconds" if key == "MaxAge" else key): value for key, value in rule.items()}
+                for rule in props["CorsConfiguration"]["CorsRules"]
+            ]
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": cors})
+        resolver.physical[logical_id] = {
+            "Ref": name,
+            "Arn": f"arn:aws:s3:::{name}",
+            "DomainName": f"{name}.s3.amazonaws.com",
+        }

@@ -68,6 +68,7 @@ BODIES: dict[str, Any] = {
     "POST /v1/customers/{customer_id}/renewals": {"renewal_date": "2027-02-01"},
     "POST /v1/customers/{customer_id}/renewals/{renewal_id}/close": {"outcome": "churned"},
     "PATCH /v1/customers/{customer_id}/renewals/{renewal_id}/forecast": {"forecast_category": "commit", "reason": "x"},
+    "PUT /v1/imports/{import_id}/mapping": {"mapping": {}},
 }
 
 
@@ -128,6 +129,8 @@ def seed(admin: ApiClient, workspace: str) -> dict[str, dict[str, str]]:
         "notification_id": "ntf_none",
         "user_id": "csm-2",
         "workspace_id": workspace,
+        # a bulk import waiting for its file (issue 20)
+        "import_id": created(admin.post("/v1/imports", {"kind": "customers", "filename": "matrix.csv"}), "import_id"),
     }
     created(admin.request("PUT", "/v1/health/model", body={"preset": "usage_heavy"}), "version")  # version 1
     params = {}

@@ -8,6 +8,8 @@ import api_keys_routes
 import audit_routes
 import health_model_routes
 import health_routes
+import hubspot_routes
+import imports_routes
 import integrations_routes
 import notifications_routes
 import openapi_routes
@@ -50,6 +52,8 @@ app.register_blueprint(renewals_routes.blueprint)  # renewals, churn, flags, sco
 app.register_blueprint(users_routes.blueprint)  # /v1/users, /v1/invitations (admins; directors read)
 app.register_blueprint(audit_routes.blueprint)  # /v1/audit (directors and admins)
 app.register_blueprint(notifications_routes.blueprint)  # /v1/notifications (the caller's own)
+app.register_blueprint(imports_routes.blueprint)  # /v1/imports (admin only; issue 20)
+app.register_blueprint(hubspot_routes.blueprint)  # /v1/hubspot/connection (admin only; issue 20)
 
 
 @route(app, "/v1/me", methods=["GET"], permission=SIGNED_IN)

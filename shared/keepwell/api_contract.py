@@ -20,6 +20,8 @@ from keepwell.schemas import audit, contacts, custom_fields, customers, events, 
 from keepwell.schemas import backtests as bt
 from keepwell.schemas import health as health_schemas
 from keepwell.schemas import health_model_api as model_api
+from keepwell.schemas import hubspot as hs
+from keepwell.schemas import imports as imp
 from keepwell.schemas import integrations as integ
 from keepwell.schemas import notifications as ntf
 from keepwell.schemas import playbooks as pb
@@ -58,6 +60,7 @@ def _op(method: str, path: str, summary: str, tag: str, **contract: object) -> O
 CUSTOMER = "/v1/customers/{customer_id}"
 RENEWAL = CUSTOMER + "/renewals/{renewal_id}"
 WEBHOOK = "/v1/webhooks/{subscription_id}"
+IMPORT = "/v1/imports/{import_id}"
 
 # One operation a line or two, read as a table.
 # fmt: off
@@ -238,6 +241,23 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("POST", "/v1/invitations/accept", "Accept an invitation with its token", "users",
         answer=users.UserOut, body=users.InvitationAcceptIn, status=201, auth="invitation"),
     _op("GET", "/v1/audit", "The audit log, newest first", "audit", answer=audit.AuditListOut, query=audit.AuditQuery),
+    # --- bulk imports (admin): upload by presigned form, mapping, dry run, commit on the import queue
+    _op("POST", "/v1/imports", "Start an import (answers the presigned upload form)", "imports",
+        answer=imp.ImportCreatedOut, body=imp.ImportCreateIn, status=201),
+    _op("GET", "/v1/imports", "The workspace's imports, newest first", "imports", answer=imp.ImportListOut),
+    _op("GET", IMPORT, "An import: status, columns, mapping, dry-run and commit counts", "imports",
+        answer=imp.ImportOut),
+    _op("PUT", IMPORT + "/mapping", "Replace the column mapping", "imports",
+        answer=imp.ImportOut, body=imp.ImportMappingIn),
+    _op("POST", IMPORT + "/dry-run", "Validate every row, write nothing (queued)", "imports",
+        answer=imp.ImportOut, status=202),
+    _op("POST", IMPORT + "/commit", "Write the dry-run import (queued)", "imports", answer=imp.ImportOut, status=202),
+    _op("GET", IMPORT + "/failed-rows", "A link to the failed rows as CSV", "imports", answer=imp.FailedRowsOut),
+    # --- HubSpot two-way sync (admin)
+    _op("GET", "/v1/hubspot/connection", "The HubSpot sync: mapping, owned fields, progress", "integrations",
+        answer=hs.HubSpotConnectionOut),
+    _op("PUT", "/v1/hubspot/connection", "Connect HubSpot (private-app token) and set the mapping", "integrations",
+        answer=hs.HubSpotConnectionOut, body=hs.HubSpotConnectionIn),
     # --- IngestFunction: product events with a workspace API key
     _op("POST", "/v1/events", "Send product events (≤ 1,000 per request)", "ingest",
         answer=events.EventBatchOut, body=events.EventBatchIn, auth="api_key"),

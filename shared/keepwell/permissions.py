@@ -78,6 +78,7 @@ TABLE: dict[str, dict[Action, frozenset[str]]] = {
     "settings": {"read": ADMIN, "configure": ADMIN},
     "users": {"read": OVERSIGHT, "configure": ADMIN},
     "audit": {"read": OVERSIGHT},
+    "imports": {"read": OVERSIGHT, "write": ADMIN},
 }
 
 # What each feature covers, for the rendered table.
@@ -103,6 +104,7 @@ FEATURES: dict[str, str] = {
     "settings": "workspace settings (Slack)",
     "users": "users, invitations, roles, deactivation",
     "audit": "the audit log",
+    "imports": "bulk imports of customers, contacts and renewals (CSV)",
 }
 
 

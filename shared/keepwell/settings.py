@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     jwks_url: str = Field(default="", validation_alias="JWKS_URL")
     # Only the local stack sets this: HS256 tokens signed with a shared key instead of RS256 + JWKS.
     local_jwt_secret: str = Field(default="", validation_alias="LOCAL_JWT_SECRET")
+    # Bulk imports (issue 20): the bucket uploads go to and the queue their dry runs and commits go on.
+    import_bucket_name: str = Field(default="", validation_alias="IMPORT_BUCKET_NAME")
+    import_queue_url: str = Field(default="", validation_alias="IMPORT_QUEUE_URL")
 
     @property
     def is_local(self) -> bool:

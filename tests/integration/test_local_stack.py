@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 
 from infra.invoker import Invoker
 from infra.local import CONTROL_HEADER, LocalStack, backtest_lines, portfolio_lines, start_stack
@@ -515,6 +516,27 @@ def test_template_sqs_sources_are_polled_with_their_batch_settings(stack):
         "PlaybooksFunction.DomainEvents",
         "WebhooksFunction.DomainEvents",
     } <= set(by_name)
+
+
+# ---- bulk import (issue 20): the presigned upload goes to moto's S3, the jobs run on the import queue ----
+def test_a_csv_import_runs_through_the_local_stack_s3_and_import_queue(stack):
+    status, _, created = call(
+        stack, "POST", "/v1/imports", stack.admin_token, {"kind": "customers", "filename": "local.csv"}
+    )
+    assert status == 201, created
+    form = created["upload"]
+    content = b"Company,External ID,ARR\r\nLocal Import Co,local-import-1,24000\r\n"
+    uploaded = requests.post(form["url"], data=form["fields"], files={"file": ("local.csv", content)}, timeout=10)
+    assert uploaded.status_code in (200, 204), uploaded.text
+    path = f"/v1/imports/{created['import_id']}"
+    assert call(stack, "GET", path, stack.admin_token)[2]["status"] == "uploaded"
+    assert call(stack, "POST", path + "/dry-run", stack.admin_token)[0] == 202
+    assert wait_for(lambda: call(stack, "GET", path, stack.admin_token)[2]["status"] == "validated", timeout=30)
+    assert call(stack, "POST", path + "/commit", stack.admin_token)[0] == 202
+    assert wait_for(lambda: call(stack, "GET", path, stack.admin_token)[2]["status"] == "completed", timeout=30)
+    status, _, listed = call(stack, "GET", "/v1/customers?limit=200", stack.admin_token)
+    imported = [c for c in listed["items"] if c["external_id"] == "local-import-1"]
+    assert [(c["name"], c["arr"]) for c in imported] == [("Local Import Co", 24000)]
 
 
 # ---- the gateway never answers a client's input with HTML or a 5xx (issue #16) --------------------------

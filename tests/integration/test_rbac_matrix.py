@@ -89,6 +89,8 @@ RIGHTS: dict[tuple[str, str], set[str]] = {
     ("users", "read"): {A, D},
     ("users", "configure"): {A},
     ("audit", "read"): {A, D},
+    ("imports", "read"): {A, D},
+    ("imports", "write"): {A},
 }
 
 

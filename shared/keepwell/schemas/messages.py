@@ -91,6 +91,13 @@ class DomainEventIn(BaseModel):
     detail: DomainEventDetail
 
 
+class ImportJob(_Message):
+    """ImportQueue: run (or resume) an import's dry run or its commit (services/imports.py)."""
+
+    import_id: str = Field(pattern=ENTITY_ID)
+    phase: Literal["dry_run", "commit"]
+
+
 class BacktestRequest(_Message):
     """ScoringQueue: run one page of a model backtest (services/backtest_runs.py); told apart from a
     ScoringRequest by `backtest_id`. Pages run one after another; the last one writes the result."""

@@ -9,6 +9,7 @@ from keepwell.adapters import event_bus
 from keepwell.auth import Caller
 from keepwell.domain import custom_fields as field_rules
 from keepwell.domain.customers import Customer, apply_patch, changed_fields, derive_revenue
+from keepwell.domain.integrations.hubspot_sync import hubspot_owned
 from keepwell.domain.segments import stored_rule
 from keepwell.errors import Conflict, InvalidInput, NotFound
 from keepwell.observability import logger
@@ -20,6 +21,7 @@ from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
 from keepwell.storage import customer_lists, workspaces
 from keepwell.storage import customers as store
+from keepwell.storage import hubspot as hubspot_store
 from keepwell.storage import segments as segment_store
 
 UPDATE_ATTEMPTS = 3  # re-read and re-apply when a concurrent write (e.g. a champion switch) bumped the version
@@ -85,22 +87,53 @@ def get_customer(caller: Caller, customer_id: str) -> Customer:
 def update_customer(caller: Caller, customer_id: str, body: CustomerPatchIn) -> Customer:
     workspace_id = caller.workspace_id
     changes = body.changes()
-    visible_customer(caller, customer_id)  # 404 before any other check
+    current = visible_customer(caller, customer_id)  # 404 before any other check
     if changes.get("status") == "churned":
         raise InvalidInput(
             f"status churned is set by POST /v1/customers/{customer_id}/churn (a churn reason is required "
             "and the churn is audited), not by PATCH",
             [{"field": "status", "issue": f"use POST /v1/customers/{customer_id}/churn with a churn_reason"}],
         )
+    _refuse_hubspot_owned(current, changes)
+    return _update_checked(workspace_id, customer_id, changes, body.version, caller.user_id)
+
+
+def update_from_sync(workspace_id: str, customer_id: str, body: CustomerPatchIn, actor_id: str) -> Customer:
+    """An update the HubSpot sync makes: the fields HubSpot owns are its to write."""
+    return _update_checked(workspace_id, customer_id, body.changes(), None, actor_id)
+
+
+def _refuse_hubspot_owned(customer: Customer, changes: dict[str, Any]) -> None:
+    """A customer linked to a HubSpot company (its external_id, once HubSpot is connected) takes the
+    fields HubSpot owns from HubSpot only: 400 naming each (docs/integrations.md)."""
+    if not customer.external_id or not changes:
+        return
+    state = hubspot_store.get_state(customer.workspace_id)
+    if not state.connected:
+        return
+    owned = hubspot_owned(state.mapping)
+    refused = sorted(name for name in changes if name in owned)
+    refused += sorted(
+        f"custom_fields.{key}" for key in (changes.get("custom_fields") or {}) if f"custom_fields.{key}" in owned
+    )
+    if refused:
+        raise InvalidInput(
+            f"{', '.join(refused)} {'is' if len(refused) == 1 else 'are'} owned by HubSpot for this customer: "
+            "change it in HubSpot",
+            [{"field": name, "issue": "owned by HubSpot"} for name in refused],
+        )
+
+
+def _update_checked(
+    workspace_id: str, customer_id: str, changes: dict[str, Any], version: int | None, actor_id: str
+) -> Customer:
     if changes.get("owner_id") is not None or changes.get("co_owner_ids"):
         _check_users(workspace_id, changes.get("owner_id"), changes.get("co_owner_ids"))
     if changes.get("custom_fields"):
         changes["custom_fields"] = _check_custom_fields(workspace_id, changes["custom_fields"])
-    updated = _apply_with_retry(
-        workspace_id, customer_id, changes, expected_version=body.version, actor_id=caller.user_id
-    )
+    updated = _apply_with_retry(workspace_id, customer_id, changes, expected_version=version, actor_id=actor_id)
     if "renewal_date" in changes:  # also when unchanged: a retried PATCH repairs a missed follow-up
-        renewal_schedule.follow_renewal_date(updated, caller.user_id)
+        renewal_schedule.follow_renewal_date(updated, actor_id)
     return updated
 
 
@@ -162,6 +195,14 @@ def _apply_with_retry(
 def _publish_changed(before: Customer | None, after: Customer) -> None:
     """`customer.changed` on the bus (playbooks: lifecycle and days-after triggers; webhooks). The
     write already happened, so a failed publish is logged, not raised."""
+    try:
+        event_bus.publish([changed_event(before, after)])
+    except Exception:
+        logger.exception("customer.changed was not published", extra={"customer_id": after.customer_id})
+
+
+def changed_event(before: Customer | None, after: Customer) -> event_bus.DomainEvent:
+    """The `customer.changed` event of a creation (`before` None) or an update (also sent by imports)."""
     detail = {
         "workspace_id": after.workspace_id,
         "customer_id": after.customer_id,
@@ -173,10 +214,7 @@ def _publish_changed(before: Customer | None, after: Customer) -> None:
         "version": after.version,
         "changed_at": after.updated_at,
     }
-    try:
-        event_bus.publish([event_bus.DomainEvent("customer.changed", detail)])
-    except Exception:
-        logger.exception("customer.changed was not published", extra={"customer_id": after.customer_id})
+    return event_bus.DomainEvent("customer.changed", detail)
 
 
 def list_customers(caller: Caller, query: CustomerListQuery) -> store.CustomerPage:

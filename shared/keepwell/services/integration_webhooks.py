@@ -40,6 +40,7 @@ from keepwell.schemas.integrations import (
     WebhookReceiptOut,
 )
 from keepwell.schemas.messages import WORKSPACE_ID
+from keepwell.services import hubspot_sync
 from keepwell.services.timeline_recording import frozen_customers, record_timeline_entries, require_open_timeline
 from keepwell.storage import audit as audit_store
 from keepwell.storage import customers, keys
@@ -156,6 +157,8 @@ def _record(workspace_id: str, provider: str, parsed: ParsedDelivery) -> Webhook
     matched = [(c, e) for c, e in matched if e.event_id not in held]
     _write(workspace_id, [(customer_id, event.draft) for customer_id, event in matched], frozen=frozen)
     unmatched += [e for e in fresh if e.event_id in held]
+    if provider == "hubspot":
+        _sync_hubspot_changes(workspace_id, fresh)
     if unmatched:
         store.park(workspace_id, provider, unmatched, clock.iso(now), held_for=held)
     for event in fresh:
@@ -169,6 +172,27 @@ def _record(workspace_id: str, provider: str, parsed: ParsedDelivery) -> Webhook
         ignored=parsed.ignored,
         duplicate=bool(parsed.events) and not fresh,
     )
+
+
+def _sync_hubspot_changes(workspace_id: str, events: list[EventDraft]) -> None:
+    """With the two-way sync connected, a company's mapped property change updates its customer's field,
+    a deletion unlinks the customer and a merge moves it to the surviving company (services/hubspot_sync)."""
+    for event in events:
+        attributes = event.draft.attributes
+        company_id = attributes.get("object_id")
+        if attributes.get("object_type") != "company" or not company_id:
+            continue
+        kind = attributes.get("hubspot_event")
+        if kind == "company.propertyChange" and attributes.get("property_name"):
+            hubspot_sync.apply_webhook_change(
+                workspace_id, company_id, attributes["property_name"], attributes.get("property_value")
+            )
+        elif kind in ("company.deletion", "company.privacyDeletion"):
+            hubspot_sync.unlink_company(workspace_id, company_id)
+        elif kind == "company.merge":
+            for merged in attributes.get("merged_object_ids") or []:
+                if merged != attributes.get("primary_object_id"):
+                    hubspot_sync.unlink_company(workspace_id, merged, merged_into=attributes.get("primary_object_id"))
 
 
 def _refs(event: EventDraft) -> list[CustomerRef]:

@@ -7,6 +7,7 @@ at most one, and switching it is one transaction with the contact write.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Literal
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -136,3 +137,98 @@ def delete_contact(contact: Contact, *, now_iso: str) -> None:
                 )
     except TransactWriteError as error:
         raise NotFound(f"No contact {contact.contact_id}", [{"field": "contact_id", "issue": "not found"}]) from error
+
+
+# --- bulk import ------------------------------------------------------------------------------------
+TRANSACT_LIMIT = 100  # items per TransactWriteItems
+
+
+@dataclass(frozen=True)
+class ContactWrite:
+    """One imported row's write: a new contact (`create`) or a changed one; `champion` makes it its
+    customer's champion (the profile moves in the same transaction)."""
+
+    contact: Contact
+    create: bool
+    champion: bool = False
+
+
+def write_contacts_batch(writes: list[ContactWrite], *, now_iso: str) -> set[int]:
+    """Contacts in transactions of up to 100 items: each contact conditional like the API's (a new one
+    not there yet, a changed one still there) and its customer's profile checked to exist — or pointed
+    at its new champion — once per customer and transaction. Returns the indexes of refused writes."""
+    refused: set[int] = set()
+    group: list[int] = []
+    customers: set[str] = set()
+
+    def flush(indexes: list[int]) -> None:
+        while indexes:
+            failed = _transact_contacts(writes, indexes, now_iso)
+            refused.update(failed)
+            if not failed:
+                return
+            indexes = [i for i in indexes if i not in failed]
+
+    for index, write in enumerate(writes):
+        extra = 1 + (write.contact.customer_id not in customers)
+        if group and len(group) + len(customers) + extra > TRANSACT_LIMIT:
+            flush(group)
+            group, customers = [], set()
+        group.append(index)
+        customers.add(write.contact.customer_id)
+    if group:
+        flush(group)
+    return refused
+
+
+def _transact_contacts(writes: list[ContactWrite], indexes: list[int], now_iso: str) -> set[int]:
+    champions: dict[str, int] = {}  # customer -> index of the write that makes its champion (last wins)
+    members: dict[str, list[int]] = {}
+    for index in indexes:
+        write = writes[index]
+        members.setdefault(write.contact.customer_id, []).append(index)
+        if write.champion:
+            champions[write.contact.customer_id] = index
+    order: list[list[int]] = []  # per item sent, the writes it decides
+    checks: list[list[int]] = []
+    puts: list[list[int]] = []
+    updates: list[list[int]] = []
+    try:
+        with TransactWrite(connection=table_connection()) as tx:
+            for index in indexes:
+                write = writes[index]
+                condition = ContactItem.pk.does_not_exist() if write.create else ContactItem.pk.exists()
+                tx.save(to_item(write.contact), condition=condition)
+                puts.append([index])
+            for customer_id, member_indexes in members.items():
+                workspace_id = writes[member_indexes[0]].contact.workspace_id
+                profile = keys.customer(workspace_id, customer_id)
+                if customer_id in champions:
+                    contact_id = writes[champions[customer_id]].contact.contact_id
+                    tx.update(
+                        CustomerItem(profile.pk, profile.sk),
+                        actions=_champion_actions("set", contact_id, now_iso),
+                        condition=CustomerItem.pk.exists(),
+                    )
+                    updates.append(member_indexes)
+                else:
+                    tx.condition_check(CustomerItem, profile.pk, profile.sk, condition=CustomerItem.pk.exists())
+                    checks.append(member_indexes)
+    except TransactWriteError as error:
+        order = checks + puts + updates  # pynamodb's order: condition checks, deletes, puts, updates
+        reasons = error.cancellation_reasons or []
+        failed = {
+            index
+            for position, reason in enumerate(reasons)
+            if position < len(order) and reason is not None and reason.code == "ConditionalCheckFailed"
+            for index in order[position]
+        }
+        if not failed:
+            raise
+        return failed
+    return set()
+
+
+def list_contacts_of(workspace_id: str, customer_ids: Iterable[str]) -> dict[str, list[Contact]]:
+    """The contacts of each customer (one Query per customer; `is_champion` is not set here)."""
+    return {customer_id: list_contacts(workspace_id, customer_id, None) for customer_id in set(customer_ids)}

@@ -535,7 +535,8 @@ def backfill_list_orders(workspace_id: str) -> int:
 
 
 def iter_customers(workspace_id: str) -> Iterator[Customer]:
-    """Every profile of a workspace, by name (a Query of gsi1), for one-off jobs such as backfills."""
+    """Every profile of a workspace, by name (a Query of gsi1), for jobs that walk the whole book (backfills,
+    HubSpot write-back)."""
     for item in CustomerItem.gsi1.query(keys.customers_listing(workspace_id)):
         yield to_customer(item)
 
@@ -546,3 +547,146 @@ def customer_ids(workspace_id: str) -> list[str]:
         item.customer_id
         for item in CustomerItem.gsi1.query(keys.customers_listing(workspace_id), attributes_to_get=["customer_id"])
     ]
+
+
+# --- bulk import: lookups and writes of many customers in few requests ------------------------------
+BATCH_GET_LIMIT = 100
+TRANSACT_LIMIT = 100  # items per TransactWriteItems
+
+
+def find_customer_ids_batch(
+    workspace_id: str, *, external_ids: Iterable[str], domains: Iterable[str]
+) -> dict[str, str]:
+    """`external_id:<value>` / `domain:<value>` -> customer id of every alias that exists (BatchGetItem
+    pages of 100, strongly consistent: an import reads what its previous chunk wrote)."""
+    wanted: dict[tuple[str, str], str] = {}
+    for value in external_ids:
+        key = keys.customer_by_external_id(workspace_id, value)
+        wanted[(key.pk, key.sk)] = f"external_id:{value}"
+    for value in domains:
+        key = keys.customer_by_domain(workspace_id, value)
+        wanted[(key.pk, key.sk)] = f"domain:{value}"
+    found: dict[str, str] = {}
+    pairs = list(wanted)
+    for start in range(0, len(pairs), BATCH_GET_LIMIT):
+        for item in CustomerAliasItem.batch_get(pairs[start : start + BATCH_GET_LIMIT], consistent_read=True):
+            found[wanted[(item.pk, item.sk)]] = item.customer_id
+    return found
+
+
+def get_customers_batch(workspace_id: str, customer_ids: Iterable[str]) -> dict[str, Customer]:
+    """Profiles by key (BatchGetItem pages of 100, strongly consistent); unknown ids are left out."""
+    wanted = sorted(set(customer_ids))
+    found: dict[str, Customer] = {}
+    for start in range(0, len(wanted), BATCH_GET_LIMIT):
+        chunk = [keys.customer(workspace_id, c) for c in wanted[start : start + BATCH_GET_LIMIT]]
+        for item in CustomerItem.batch_get([(k.pk, k.sk) for k in chunk], consistent_read=True):
+            found[item.customer_id] = to_customer(item)
+    return found
+
+
+@dataclass(frozen=True)
+class CustomerWrite:
+    """One imported row's write: a new customer (`before` None) or `before` -> `after`."""
+
+    before: Customer | None
+    after: Customer
+
+    def size(self) -> int:
+        """Items this write puts in a transaction."""
+        if self.before is None:
+            return 1 + len(_alias_keys(self.after)) + len(_memberships(self.after))
+        old, new = _alias_keys(self.before), _alias_keys(self.after)
+        moved = sum(1 for label, key in old.items() if new.get(label) != key)
+        moved += sum(1 for label, key in new.items() if old.get(label) != key)
+        left, joined = _membership_changes(self.before, self.after)
+        return 1 + moved + len(left) + len(joined)
+
+
+def _add_write(tx: TransactWrite, write: CustomerWrite, labels: dict[str, list[int]], index: int) -> None:
+    after = write.after
+    if write.before is None:
+        for key in _alias_keys(after).values():
+            tx.save(_alias_item(key, after), condition=CustomerAliasItem.pk.does_not_exist())
+            labels["put"].append(index)
+        for membership in _memberships(after).values():
+            tx.save(membership)
+            labels["put"].append(index)
+        tx.save(to_item(after), condition=CustomerItem.pk.does_not_exist())
+        labels["put"].append(index)
+        return
+    before = write.before
+    old, new = _alias_keys(before), _alias_keys(after)
+    for label, key in old.items():
+        if new.get(label) != key:
+            tx.delete(_alias_item(key, before), condition=CustomerAliasItem.customer_id == before.customer_id)
+            labels["delete"].append(index)
+    for label, key in new.items():
+        if old.get(label) != key:
+            tx.save(_alias_item(key, after), condition=CustomerAliasItem.pk.does_not_exist())
+            labels["put"].append(index)
+    left, joined = _membership_changes(before, after)
+    for membership in left:
+        tx.delete(membership)
+        labels["delete"].append(index)
+    for membership in joined:
+        tx.save(membership)
+        labels["put"].append(index)
+    profile = keys.customer(before.workspace_id, before.customer_id)
+    tx.update(
+        CustomerItem(profile.pk, profile.sk),
+        actions=_update_actions(before, after),
+        condition=(CustomerItem.version == before.version),
+    )
+    labels["update"].append(index)
+
+
+def _transact(writes: list[CustomerWrite], indexes: list[int]) -> set[int]:
+    """One TransactWriteItems of the given writes; the indexes of those whose condition failed (an
+    alias taken meanwhile, a profile changed meanwhile) when it was cancelled, else nothing."""
+    labels: dict[str, list[int]] = {"delete": [], "put": [], "update": []}
+    try:
+        with TransactWrite(connection=table_connection()) as tx:
+            for index in indexes:
+                _add_write(tx, writes[index], labels, index)
+    except TransactWriteError as error:
+        order = labels["delete"] + labels["put"] + labels["update"]  # pynamodb's order of the items
+        reasons = error.cancellation_reasons or []
+        failed = {
+            order[position]
+            for position, reason in enumerate(reasons)
+            if position < len(order) and reason is not None and reason.code == "ConditionalCheckFailed"
+        }
+        if not failed:
+            raise
+        return failed
+    return set()
+
+
+def write_customers_batch(writes: list[CustomerWrite]) -> set[int]:
+    """Creates and updates in transactions of up to 100 items, each write's items all or nothing and
+    conditional like the API's (alias unused, profile unchanged since read). Returns the indexes of the
+    writes refused by a condition; the others are written (a cancelled transaction is sent again without
+    the refused writes)."""
+    refused: set[int] = set()
+    group: list[int] = []
+    size = 0
+
+    def flush(indexes: list[int]) -> None:
+        while indexes:
+            failed = _transact(writes, indexes)
+            refused.update(failed)
+            if not failed:
+                return
+            indexes = [i for i in indexes if i not in failed]
+
+    for index, write in enumerate(writes):
+        items = write.size()
+        if group and size + items > TRANSACT_LIMIT:
+            flush(group)
+            group, size = [], 0
+        group.append(index)
+        size += items
+    if group:
+        flush(group)
+    return refused

@@ -195,6 +195,21 @@ def audit_entry(workspace_id: str, occurred_at_iso: str, entry_id: str) -> Key:
     return Key(f"{_ws(workspace_id)}#AUDIT", f"{occurred_at_iso}#{entry_id}")
 
 
+# --- bulk imports: one partition per workspace (a few imports a week; listed whole, newest first) ---
+def imports_partition(workspace_id: str) -> str:
+    return f"{_ws(workspace_id)}#IMPORTS"
+
+
+def bulk_import(workspace_id: str, import_id: str) -> Key:
+    return Key(imports_partition(workspace_id), f"IMPORT#{import_id}")
+
+
+def import_file(workspace_id: str, import_id: str, name: str) -> str:
+    """S3 key of an import's upload or its failed-rows report (the bucket's lifecycle rule expires `imports/`)."""
+    _ws(workspace_id)
+    return f"imports/{workspace_id}/{import_id}/{name}"
+
+
 # --- secondary indexes -------------------------------------------------------------------------
 # gsi1: the workspace-wide listing of an entity, sorted by its natural order.
 def customers_listing(workspace_id: str) -> str:

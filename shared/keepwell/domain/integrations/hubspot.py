@@ -81,6 +81,9 @@ def _event(index: int, event: Any) -> EventDraft | None:
         "change_source": text(event.get("changeSource")),
         "portal_id": text(event.get("portalId")),
     }
+    if action == "merge":  # the two-way sync moves a merged company's customer to the surviving one
+        attributes["primary_object_id"] = text(event.get("primaryObjectId"))
+        attributes["merged_object_ids"] = [str(i) for i in event.get("mergedObjectIds") or [] if str(i).strip()]
     draft = TimelineDraft(
         kind="system",
         occurred_at=occurred,
