@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ def kind(event: dict[str, Any]) -> str:
         return "sqs"
     if "detail-type" in event:
         return "eventbridge"
+    if "RequestType" in event and "ResponseURL" in event:
+        return "custom_resource"
     return "scheduler"
 
 
@@ -128,6 +131,17 @@ def test_handler_answers_its_sample_as_the_event_source_expects(aws, workspace, 
         # The documented way to make API Gateway answer 401 from a TOKEN authorizer.
         with pytest.raises(Exception, match=r"^Unauthorized$"):
             invoke(function_id, event)
+        return
+    if shape == "custom_resource":
+        # CloudFormation's answer goes to its pre-signed URL: keep it instead of sending it.
+        answers: list[tuple[str, str]] = []
+        module = sys.modules[load_handler(function_id).__module__]
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        monkeypatch.setattr(
+            module, "respond", lambda e, status, physical, data, reason="": answers.append((status, physical))
+        )
+        assert invoke(function_id, event) is None
+        assert answers == [("SUCCESS", event["ResourceProperties"]["WorkspaceId"])]
         return
     if shape == "token":
         # ID tokens come from a pool whose id and keys exist only while the test runs: sign csm-1 in.

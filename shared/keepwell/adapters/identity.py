@@ -16,21 +16,34 @@ def _temporary_password() -> str:
     return f"{secrets.token_urlsafe(12)}Kw7"
 
 
-def add_person(user_pool_id: str, email: str, name: str, password: str, cognito: Any = None) -> str:
-    """The person in the pool with a temporary `password`, their email verified (Keepwell writes to it),
-    Cognito's own message suppressed; returns their `sub`."""
-    created = (cognito or client("cognito-idp")).admin_create_user(
-        UserPoolId=user_pool_id,
-        Username=email,
-        UserAttributes=[
+def add_person(user_pool_id: str, email: str, name: str, password: str | None = None, cognito: Any = None) -> str:
+    """The person in the pool, their email verified (Keepwell writes to it); returns their `sub`. With a
+    temporary `password`, Cognito's own message is suppressed (Keepwell sends the invitation); without
+    one, Cognito emails a temporary password with the pool's invitation template."""
+    request: dict[str, Any] = {
+        "UserPoolId": user_pool_id,
+        "Username": email,
+        "UserAttributes": [
             {"Name": "email", "Value": email},
             {"Name": "email_verified", "Value": "true"},
             {"Name": "name", "Value": name},
         ],
-        TemporaryPassword=password,
-        MessageAction="SUPPRESS",
-    )
-    return str(next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub"))
+    }
+    if password is not None:
+        request |= {"TemporaryPassword": password, "MessageAction": "SUPPRESS"}
+    else:
+        request["DesiredDeliveryMediums"] = ["EMAIL"]
+    created = (cognito or client("cognito-idp")).admin_create_user(**request)
+    return _sub(created["User"]["Attributes"])
+
+
+def subject_of(user_pool_id: str, email: str) -> str:
+    """The `sub` of someone already in the pool."""
+    return _sub(client("cognito-idp").admin_get_user(UserPoolId=user_pool_id, Username=email)["UserAttributes"])
+
+
+def _sub(attributes: list[dict[str, str]]) -> str:
+    return str(next(a["Value"] for a in attributes if a["Name"] == "sub"))
 
 
 def create_identity(user_pool_id: str, email: str, name: str) -> str | None:

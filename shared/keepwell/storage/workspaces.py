@@ -76,6 +76,12 @@ def put_user(workspace_id: str, user_id: str, email: str, name: str, role: str) 
     return item
 
 
+def add_user(item: UserItem) -> UserItem:
+    """Create a user that does not exist yet (409 if it does), counting a new admin."""
+    _write_user(None, item)
+    return item
+
+
 def get_user(workspace_id: str, user_id: str) -> UserItem | None:
     key = keys.user(workspace_id, user_id)
     try:
