@@ -147,6 +147,8 @@ def function_environment(template: dict[str, Any], function_id: str, resolver: R
     merged.update(template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
     function = template["Resources"][function_id]["Properties"]
     merged.update((function.get("Environment") or {}).get("Variables", {}))
+    if template.get("Conditions") and not resolver.conditions:
+        resolver.conditions = evaluate_conditions(template, resolver)
     resolved = {name: resolver.resolve(value) for name, value in merged.items()}
     return {name: str(value) for name, value in resolved.items() if value is not None}
 

@@ -581,3 +581,27 @@ def test_template_sqs_sources_are_polled_with_their_batch_settings(stack):
         "PlaybooksFunction.DomainEvents",
         "WebhooksFunction.DomainEvents",
     } <= set(by_name)
+
+
+def test_a_deactivated_person_is_refused_at_once_and_cannot_sign_in_again(stack):
+    """Last in the module: it deactivates the second CSM of the demo."""
+    from infra.identity import console_auth_config
+
+    config = console_auth_config(stack)
+    second_csm = next(p for p in stack.demo_people if p.role == "csm" and p.user_id != stack.seed.token_users["csm"])
+    csm_id = second_csm.user_id
+    person = next(p for p in config["demo_users"] if p["username"] == second_csm.username)
+    sign_in = {
+        "AuthFlow": "USER_PASSWORD_AUTH",
+        "ClientId": config["client_id"],
+        "AuthParameters": {"USERNAME": person["username"], "PASSWORD": person["password"]},
+    }
+    status, answer = cognito_call(stack, "InitiateAuth", sign_in)
+    token = answer["AuthenticationResult"]["IdToken"]
+    assert call(stack, "GET", "/v1/me", token)[0] == 200
+    status, _, body = call(stack, "POST", f"/v1/users/{csm_id}/deactivate", stack.admin_token)
+    assert (status, body["active"]) == (200, False)
+    status, _, body = call(stack, "GET", "/v1/me", token)
+    assert (status, body["error"]["code"]) == (401, "unauthorized")
+    status, answer = cognito_call(stack, "InitiateAuth", sign_in)
+    assert (status, answer["__type"]) == (400, "NotAuthorizedException")

@@ -200,3 +200,13 @@ def test_invitation_tokens_are_kept_under_their_hash_in_the_workspace_partition(
     key = keys.invitation("ws_acme", api_keys.hash_key(token))
     assert key.pk == "WS#ws_acme" and key.sk.startswith(keys.INVITATION_PREFIX)
     assert token.startswith("kwi.ws_acme.")
+
+
+def test_an_address_the_user_pool_refuses_is_a_400_naming_the_email_and_nothing_is_written(
+    admin_api: ApiClient, workspace: str
+) -> None:
+    answer = admin_api.post("/v1/invitations", {**INVITE, "email": "0@0.0"})
+    assert (answer.status, answer.error_code) == (400, "validation_error")
+    assert [d["field"] for d in answer.body["error"]["details"]] == ["email"]
+    assert workspaces.list_invitations(workspace) == []
+    assert audit.list_by_target(workspace, "invitation:") == []

@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from keepwell.adapters.aws import client
+from keepwell.errors import InvalidInput
 
 
 def _temporary_password() -> str:
@@ -53,8 +54,14 @@ def create_identity(user_pool_id: str, email: str, name: str) -> str | None:
     try:
         add_person(user_pool_id, email, name, password)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "UsernameExistsException":
+        code = error.response.get("Error", {}).get("Code")
+        if code == "UsernameExistsException":
             return None
+        if code == "InvalidParameterException":  # an address the pool refuses as a username
+            message = str(error.response.get("Error", {}).get("Message", code))
+            raise InvalidInput(
+                f"The user pool refuses {email}: {message}", [{"field": "email", "issue": message}]
+            ) from error
         raise
     return password
 

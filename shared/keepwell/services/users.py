@@ -88,6 +88,10 @@ def invite(caller: Caller, body: InvitationIn) -> InvitationCreatedOut:
     email = body.email.lower()
     if any(u.email.lower() == email and u.active for u in workspaces.list_users(caller.workspace_id)):
         raise Conflict(f"{email} is already a user of this workspace", [{"field": "email", "issue": "taken"}])
+    settings = get_settings()
+    # Keepwell's own pool: the invitation creates the person's identity (a temporary password) first,
+    # so an address the pool refuses is a 400 with nothing written.
+    password = identities.create_identity(settings.user_pool_id, email, body.name) if settings.user_pool_id else None
     token = _token(caller.workspace_id)
     now = clock.now()
     key = keys.invitation(caller.workspace_id, api_keys.hash_key(token))
@@ -109,10 +113,7 @@ def invite(caller: Caller, body: InvitationIn) -> InvitationCreatedOut:
             gsi2sk=f"{caller.workspace_id}#{clock.iso(now)}",
         )
     )
-    settings = get_settings()
     link = invitation_link(settings, token)
-    # Keepwell's own pool: the invitation creates the person's identity (a temporary password).
-    password = identities.create_identity(settings.user_pool_id, email, body.name) if settings.user_pool_id else None
     sent = _send_invitation(settings, caller, item, link, password)
     audit.record_audit(
         caller.workspace_id,
