@@ -14,6 +14,7 @@ from keepwell import clock
 from keepwell.auth import Caller, Membership, TokenIdentity, verify_bearer
 from keepwell.errors import Conflict, Unauthorized
 from keepwell.observability import logger
+from keepwell.services.users import accept_invitation_item  # the users service owns accepting
 from keepwell.settings import Settings
 from keepwell.storage import workspaces
 from keepwell.storage.models import UserItem
@@ -35,8 +36,6 @@ def authenticate(authorization: str | None, settings: Settings) -> Caller:
 
 def accept_pending_invitations(identity: TokenIdentity) -> list[UserItem]:
     """First sign-in of an invited person: accept every open invitation to their verified email."""
-    from keepwell.services.users import accept_invitation_item  # the users service owns accepting
-
     assert identity.email is not None
     now = clock.iso(clock.now())
     joined: list[UserItem] = []
