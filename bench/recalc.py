@@ -347,6 +347,8 @@ def score_next_day() -> dict[str, Any]:
         "cpu_s": cpu,
         "dynamodb": counter.total("dynamodb"),
         "dynamodb_ops": counter.operations("dynamodb"),
+        "sqs": counter.total("sqs"),  # bench/cost.py prices these too
+        "events": counter.total("eventbridge"),
         "failed_records": failed,
         "batches": batches,
     }

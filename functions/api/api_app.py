@@ -19,6 +19,7 @@ import segments_routes
 import tasks_routes
 import users_routes
 import webhooks_routes
+import workspace_routes
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice.app import Response
@@ -54,6 +55,7 @@ app.register_blueprint(audit_routes.blueprint)  # /v1/audit (directors and admin
 app.register_blueprint(notifications_routes.blueprint)  # /v1/notifications (the caller's own)
 app.register_blueprint(imports_routes.blueprint)  # /v1/imports (admin only; issue 20)
 app.register_blueprint(hubspot_routes.blueprint)  # /v1/hubspot/connection (admin only; issue 20)
+app.register_blueprint(workspace_routes.blueprint)  # /v1/settings/workspace (admin only)
 
 
 @route(app, "/v1/me", methods=["GET"], permission=SIGNED_IN)

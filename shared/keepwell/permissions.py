@@ -101,7 +101,7 @@ FEATURES: dict[str, str] = {
     "integrations": "integration secrets, URLs and unmatched events",
     "api_keys": "ingestion API keys",
     "webhooks": "outbound webhook subscriptions and deliveries",
-    "settings": "workspace settings (Slack)",
+    "settings": "workspace settings (name, timezone, scoring hour, currency, fiscal year, competitors; Slack)",
     "users": "users, invitations, roles, deactivation",
     "audit": "the audit log",
     "imports": "bulk imports of customers, contacts and renewals (CSV)",

@@ -44,8 +44,11 @@ class Settings(BaseSettings):
     jwt_issuer: str = Field(default="", validation_alias="JWT_ISSUER")
     jwt_audience: str = Field(default="", validation_alias="JWT_AUDIENCE")
     jwks_url: str = Field(default="", validation_alias="JWKS_URL")
-    # Only the local stack sets this: HS256 tokens signed with a shared key instead of RS256 + JWKS.
-    local_jwt_secret: str = Field(default="", validation_alias="LOCAL_JWT_SECRET")
+    # Identity (issue 18): this stack's Cognito pool (empty with an external issuer), the console's URL
+    # (invitation links) and the SES sender of invitations (empty: none sent).
+    user_pool_id: str = Field(default="", validation_alias="USER_POOL_ID")
+    console_url: str = Field(default="", validation_alias="CONSOLE_URL")
+    invitation_sender: str = Field(default="", validation_alias="INVITATION_SENDER")
     # Bulk imports (issue 20): the bucket uploads go to and the queue their dry runs and commits go on.
     import_bucket_name: str = Field(default="", validation_alias="IMPORT_BUCKET_NAME")
     import_queue_url: str = Field(default="", validation_alias="IMPORT_QUEUE_URL")
