@@ -114,6 +114,13 @@ def planned_settings(region: str = "us-east-1", stack_name: str = STACK_NAME) ->
         resolver.physical[logical_id] = {"Ref": url}
     for logical_id, bus in resources_of_type(template, "AWS::Events::EventBus").items():
         resolver.physical[logical_id] = {"Ref": resolver.resolve(bus["Properties"]["Name"])}
+    # The pool and its client get their ids from Cognito when created: name placeholders until then.
+    for logical_id in resources_of_type(template, "AWS::Cognito::UserPool"):
+        resolver.physical[logical_id] = {"Ref": f"{region}_planned{logical_id}"}
+    for logical_id in resources_of_type(template, "AWS::Cognito::UserPoolClient"):
+        resolver.physical[logical_id] = {"Ref": f"planned-{logical_id}".lower()}
+    if template.get("Conditions"):
+        resolver.conditions = evaluate_conditions(template, resolver)
     variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     return {name: str(resolver.resolve(value)) for name, value in variables.items() if not name.startswith("POWER")}
 
