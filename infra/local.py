@@ -419,6 +419,26 @@ def _seed(stack: LocalStack, customers: int | None, today: date | None, say: Cal
     stack.other_workspace_id = result.other_workspace_id
     stack.other_workspace_token = issue_local_token(stack.jwt_secret, result.other_workspace_id, result.other_admin_id)
     _, stack.ingest_api_key = create_api_key(result.workspace_id, "Local demo ingestion", result.admin_id)
+    os.environ["CONSOLE_AUTH_CONFIG"] = json.dumps(console_sign_in(stack))
+
+
+def console_sign_in(stack: LocalStack) -> dict[str, Any]:
+    """The web console's local sign-in (read by the web function, GET /console/config.json): the demo
+    workspace's users, each with a token the local stack issued, to pick from. Local only."""
+    from keepwell.auth import issue_local_token
+
+    assert stack.seed is not None
+    users = [
+        {
+            "username": user_id,
+            "label": name,
+            "role": role,
+            "workspace_id": stack.workspace_id,
+            "token": issue_local_token(stack.jwt_secret, stack.workspace_id, user_id),
+        }
+        for user_id, role, name in stack.seed.data.demo.users
+    ]
+    return {"mode": "local-token", "demo_users": users}
 
 
 def _send_product_events(stack: LocalStack, say: Callable[[str], None]) -> None:
@@ -546,6 +566,7 @@ def _health_lines(config: dict[str, Any], at_risk: int = 5) -> list[str]:
 # ---- CLI ---------------------------------------------------------------------------------------
 def _print_ready(stack: LocalStack, config_path: Path) -> None:
     print()
+    print(f"  Console        {stack.api_url}/   (sign in as a demo user)")
     print(f"  API            {stack.api_url}")
     print(f"  workspace      {stack.workspace_id}")
     print(f"  admin token    {stack.admin_token}")
@@ -572,6 +593,7 @@ def run(args: argparse.Namespace) -> int:
     # The gateway's one line per request would flood the start-up (hundreds of demo webhooks): quiet
     # until ready, then every API call made against the stack is shown.
     log.setLevel(logging.WARNING)
+    say(f"the console will be at http://127.0.0.1:{args.port}/ (the API beside it under /v1)")
     stack = start_stack(
         port=args.port, moto_port=args.moto_port, customers=args.customers, log_level=args.log_level, say=say
     )

@@ -962,6 +962,41 @@ def write_segments(workspace: DemoWorkspace, seeded_at: datetime) -> None:
         segments.create_segment(workspace.workspace_id, segment)
 
 
+# The demo's open account renewals: the pipeline, the upcoming table and forecasts need records, not only
+# the profile's renewal_date. Categories rotate so every forecast column has rows.
+RENEWAL_WINDOW_DAYS = (-45, 180)
+DEMO_FORECASTS = ("commit", "probable", "best_case", "probable", "at_risk")
+
+
+def write_renewals(workspace: DemoWorkspace, seeded_at: datetime) -> None:
+    from keepwell.domain.renewals import Renewal
+    from keepwell.storage import renewals
+
+    admin = next(user_id for user_id, role, _ in workspace.users if role == "admin")
+    stamp = clock.iso(seeded_at)
+    low, high = (seeded_at.date() + timedelta(days=d) for d in RENEWAL_WINDOW_DAYS)
+    for index, demo_customer in enumerate(workspace.customers):
+        customer = demo_customer.customer
+        if customer.status == "churned" or customer.renewal_date is None or not low <= customer.renewal_date <= high:
+            continue
+        renewals.create_renewal(
+            Renewal(
+                renewal_id=f"ren_{customer.customer_id.removeprefix('cus_')}",
+                workspace_id=workspace.workspace_id,
+                customer_id=customer.customer_id,
+                renewal_date=customer.renewal_date,
+                current_arr=customer.arr,
+                mrr=customer.mrr,
+                auto_renew=index % 3 == 0,
+                proposed_arr=round(customer.arr * (1.1 if index % 4 == 0 else 0.95), 2) if index % 2 == 0 else None,
+                forecast_category=DEMO_FORECASTS[index % len(DEMO_FORECASTS)],
+                created_by=admin,
+                created_at=stamp,
+                updated_at=stamp,
+            )
+        )
+
+
 def seed_demo(
     today: date, customers: int = DEMO_CUSTOMERS, other_customers: int = OTHER_CUSTOMERS, seed: int = SEED
 ) -> DemoSeed:
@@ -972,6 +1007,7 @@ def seed_demo(
     live_tickets_since = today - timedelta(days=LIVE_TICKET_DAYS - 1)
     write_workspace(data.demo, seeded_at, live_tickets_since)
     write_segments(data.demo, seeded_at)
+    write_renewals(data.demo, seeded_at)
     write_workspace(data.other, seeded_at)
     live = live_event_days(today, clock.now())
     import_product_usage(data.demo, skip=set(live))
