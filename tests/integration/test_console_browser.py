@@ -96,9 +96,7 @@ class Tab:
         self.page = self.context.new_page()
         self.problems: list[str] = []
         self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        self.page.on(
-            "console", lambda m: self.problems.append(f"console: {m.text}") if m.type == "error" else None
-        )
+        self.page.on("console", lambda m: self.problems.append(f"console: {m.text}") if m.type == "error" else None)
         self.open("/signin")
         self.page.get_by_role("button", name=re.compile(f"^{re.escape(who)}")).click()
         self.page.wait_for_url(re.compile(r"/(my-day|customers)$"))
