@@ -7,6 +7,8 @@ GatewayResponses), otherwise the policy's context becomes `requestContext.author
 route's function gets the proxy event and its response is written back.
 
 Paths under `/_local/` are not API routes: they go to the local stack's control handler.
+`POST /local/cognito-idp` is not one either: it forwards a browser's Cognito call (sign-in) to the
+local user pool on moto (infra/identity.py).
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ import json
 import logging
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from infra.apigw import match_route, path_exists, proxy_event
+from infra.identity import BROWSER_TARGETS, COGNITO_PROXY_PATH, TARGET_PREFIX
 from infra.invoker import Invoker
 from infra.template import ApiRoute, api_routes, load_template, resources_of_type
 
@@ -94,6 +99,7 @@ class Gateway:
         self.region = region
         self.account_id = account_id
         self.control = control
+        self.cognito_endpoint: str | None = None  # moto's endpoint, once the local pool exists
         self.template = load_template()
         self.routes: list[ApiRoute] = api_routes(self.template)
         self.authorizer = authorizer_config(self.template)
@@ -140,6 +146,8 @@ class Gateway:
             handled = self.control(method, path, headers, body)
             if handled is not None:
                 return _json(*handled)
+        if path == COGNITO_PROXY_PATH and self.cognito_endpoint is not None:
+            return self._forward_to_cognito(method, headers, body)
         matched = match_route(method, path, self.routes)
         if matched is None:
             if path_exists(path, self.routes):
@@ -176,6 +184,34 @@ class Gateway:
             log.exception("%s failed on %s %s", route.function_id, method, path)
             return _json(502, envelope("internal_error", "The function failed; see the local stack's log"))
 
+    def _forward_to_cognito(
+        self, method: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One Cognito user-pool call (AWS JSON 1.1) from a browser to the local pool, answered as Cognito
+        answers it. Only the unauthenticated sign-in calls pass; administration stays with the stack."""
+        if method != "POST":
+            status, head, payload = _json(405, envelope("method_not_allowed", f"{method} is not allowed; POST"))
+            head["Allow"] = "POST"
+            return status, head, payload
+        target = next((v for k, v in headers.items() if k.lower() == "x-amz-target"), "")
+        if not target.startswith(TARGET_PREFIX) or target.removeprefix(TARGET_PREFIX) not in BROWSER_TARGETS:
+            return _cognito_error(
+                400, "InvalidParameterException", f"X-Amz-Target {target or '(none)'} is not allowed here"
+            )
+        assert self.cognito_endpoint is not None
+        request = urllib.request.Request(
+            f"{self.cognito_endpoint}/",
+            data=body,
+            method="POST",
+            headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        return status, {"Content-Type": "application/x-amz-json-1.1"}, raw
+
     def _authorize(
         self,
         route: ApiRoute,
@@ -209,6 +245,15 @@ def _route_matches(route: ApiRoute, path: str) -> bool:
 
 def _json(status: int, body: Any) -> tuple[int, dict[str, str], bytes]:
     return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+def _cognito_error(status: int, kind: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    """An error in Cognito's own shape (what the browser's Cognito client parses)."""
+    return (
+        status,
+        {"Content-Type": "application/x-amz-json-1.1"},
+        json.dumps({"__type": kind, "message": message}).encode(),
+    )
 
 
 def _proxy_result(result: Any) -> tuple[int, dict[str, str], bytes]:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from infra.gateway import Gateway, envelope
+from infra.identity import console_auth_config, pool_ids
 from infra.invoker import Invoker
 from infra.pollers import QueuePoller, create_eventbridge_rules, queue_depth, sqs_event_sources
 from infra.resources import STACK_NAME, create_stack_resources
@@ -41,6 +42,7 @@ from infra.schedules import ScheduleSource, schedule_sources, scheduled_event
 from infra.template import ROOT, Resolver, function_environment, load_template, resources_of_type
 
 if TYPE_CHECKING:
+    from infra.identity import DemoPerson
     from infra.seed import DemoSeed
 
 log = logging.getLogger("infra.local")
@@ -53,6 +55,7 @@ CONTROL_HEADER = "X-Keepwell-Local-Token"
 INGEST_BATCH = 1000  # events per POST /v1/events (the API's limit)
 SCORING_SCHEDULE = "ScheduleFunction"  # template.yaml's hourly scoring schedule
 SCORER = "ScorerFunction"
+TOKEN_REFRESH_SECONDS = 45 * 60  # .keepwell/local.json gets new ID tokens before the old ones expire (1 h)
 # What the handlers see as AWS: moto's server, with credentials that only moto accepts.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
@@ -108,7 +111,9 @@ class LocalStack:
     invoker: Invoker
     gateway: Gateway
     control_token: str
-    jwt_secret: str
+    user_pool_id: str = ""
+    console_client_id: str = ""
+    demo_people: list[DemoPerson] = field(default_factory=list)  # signed in through the pool (infra.identity)
     pollers: list[QueuePoller] = field(default_factory=list)
     schedules: list[ScheduleSource] = field(default_factory=list)
     workspace_id: str = ""
@@ -117,6 +122,7 @@ class LocalStack:
     other_workspace_id: str = ""
     other_workspace_token: str = ""
     ingest_api_key: str | None = None
+    tokens_signed_in_at: str = ""
     product_events: dict[str, int] = field(default_factory=dict)  # the demo's POST /v1/events totals
     seed: DemoSeed | None = None  # the demo data when seeded (customers, in-memory usage, summary)
     _moto: Any = None
@@ -134,10 +140,32 @@ class LocalStack:
             "other_workspace_token": self.other_workspace_token,
             "moto_endpoint": self.moto_endpoint,
             "control_token": self.control_token,
+            "user_pool_id": self.user_pool_id,
+            "console_client_id": self.console_client_id,
+            # ID tokens from the pool live an hour (as Cognito's); `make run` signs in again before that.
+            "tokens_signed_in_at": self.tokens_signed_in_at,
         }
         if self.ingest_api_key is not None:
             config["ingest_api_key"] = self.ingest_api_key
         return config
+
+    def sign_in_demo_people(self) -> None:
+        """Sign every demo person in through the pool (USER_PASSWORD_AUTH on moto): fresh RS256 ID tokens
+        for `.keepwell/local.json`, one per role of the demo workspace and one for the other workspace."""
+        from infra.identity import sign_in
+        from keepwell import clock
+
+        cognito = boto3.client("cognito-idp", region_name=REGION)
+        tokens: dict[str, str] = {}
+        for person in self.demo_people:
+            token = sign_in(cognito, self.console_client_id, person.username, person.password)
+            if person.workspace_id == self.workspace_id:
+                tokens.setdefault(person.role, token)
+            else:
+                self.other_workspace_token = token
+        self.tokens = tokens
+        self.admin_token = tokens.get("admin", "")
+        self.tokens_signed_in_at = clock.iso(clock.now())
 
     def write_config(self, path: Path = CONFIG_PATH) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -319,8 +347,10 @@ def start_stack(
             parameters={"Stage": "local", "LogLevel": log_level},
             stack_name=STACK_NAME,
         )
-        jwt_secret = secrets.token_urlsafe(32)
-        os.environ.update(stack_environment(template, resolver), STAGE="local", LOCAL_JWT_SECRET=jwt_secret)
+        os.environ.update(stack_environment(template, resolver), STAGE="local")
+        # The template points JWKS_URL at Cognito's regional endpoint; moto serves the pool's keys itself.
+        pool_id, console_client_id = pool_ids(resolver)
+        os.environ["JWKS_URL"] = f"{moto_endpoint}/{pool_id}/.well-known/jwks.json"
         if log_level in ("WARNING", "ERROR"):
             # Metrics go out as EMF lines on stdout for CloudWatch; locally, and quiet, they only flood.
             os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
@@ -344,12 +374,14 @@ def start_stack(
             invoker=invoker,
             gateway=gateway,
             control_token=secrets.token_urlsafe(24),
-            jwt_secret=jwt_secret,
+            user_pool_id=pool_id,
+            console_client_id=console_client_id,
             schedules=schedule_sources(template),
             _moto=moto,
             _saved_environ=saved,
         )
         gateway.control = stack.control
+        gateway.cognito_endpoint = moto_endpoint
         stack.pollers = [QueuePoller(source, sqs, invoker, region=REGION) for source in sources]
     except BaseException:
         moto.stop()
@@ -400,7 +432,6 @@ def _check_table_name(table_name: str) -> None:
 def _seed(stack: LocalStack, customers: int | None, today: date | None, say: Callable[[str], None]) -> None:
     from infra import seed as demo
     from keepwell import clock, ids
-    from keepwell.auth import issue_local_token
     from keepwell.services.api_keys import create_api_key
 
     started = time.monotonic()
@@ -411,34 +442,44 @@ def _seed(stack: LocalStack, customers: int | None, today: date | None, say: Cal
     ids.seed(None)  # the seed fixed the ids; from here on the running system draws its own
     say(f"seeded {result.summary_line()} ({time.monotonic() - started:.1f}s)")
     stack.workspace_id = result.workspace_id
-    stack.tokens = {
-        role: issue_local_token(stack.jwt_secret, result.workspace_id, user_id)
-        for role, user_id in result.token_users.items()
-    }
-    stack.admin_token = stack.tokens["admin"]
     stack.other_workspace_id = result.other_workspace_id
-    stack.other_workspace_token = issue_local_token(stack.jwt_secret, result.other_workspace_id, result.other_admin_id)
+    stack.demo_people = _enrol_demo_people(stack, result)
+    stack.sign_in_demo_people()
+    say(f"{len(stack.demo_people)} demo people signed in through the user pool {stack.user_pool_id} (RS256 ID tokens)")
     _, stack.ingest_api_key = create_api_key(result.workspace_id, "Local demo ingestion", result.admin_id)
-    os.environ["CONSOLE_AUTH_CONFIG"] = json.dumps(console_sign_in(stack))
+    # The web console's sign-in (served by the web function as GET /console/config.json): the demo people
+    # to pick from, signed in through the pool by the browser itself.
+    os.environ["CONSOLE_AUTH_CONFIG"] = json.dumps(console_auth_config(stack))
 
 
-def console_sign_in(stack: LocalStack) -> dict[str, Any]:
-    """The web console's local sign-in (read by the web function, GET /console/config.json): the demo
-    workspace's users, each with a token the local stack issued, to pick from. Local only."""
-    from keepwell.auth import issue_local_token
+def _enrol_demo_people(stack: LocalStack, result: DemoSeed) -> list[DemoPerson]:
+    """Every seeded user gets an identity in the local pool (password infra.identity.DEMO_PASSWORD); the
+    console offers one per role, a second CSM and the other workspace's admin."""
+    from infra.identity import DEMO_PASSWORD, DemoPerson, enrol_user
+    from keepwell.storage import workspaces
 
-    assert stack.seed is not None
-    users = [
-        {
-            "username": user_id,
-            "label": name,
-            "role": role,
-            "workspace_id": stack.workspace_id,
-            "token": issue_local_token(stack.jwt_secret, stack.workspace_id, user_id),
-        }
-        for user_id, role, name in stack.seed.data.demo.users
-    ]
-    return {"mode": "local-token", "demo_users": users}
+    cognito = boto3.client("cognito-idp", region_name=REGION)
+    offered: dict[tuple[str, str], str] = {
+        (result.workspace_id, user_id): role for role, user_id in result.token_users.items()
+    }
+    second_csm = next(
+        (u for u, role, _ in result.data.demo.users if role == "csm" and u != result.token_users.get("csm")), None
+    )
+    if second_csm is not None:
+        offered[(result.workspace_id, second_csm)] = "csm"
+    offered[(result.other_workspace_id, result.other_admin_id)] = "admin"
+    people: list[DemoPerson] = []
+    for workspace in (result.data.demo, result.data.other):
+        for user_id, role, name in workspace.users:
+            subject = enrol_user(cognito, stack.user_pool_id, workspace.workspace_id, user_id)
+            if (workspace.workspace_id, user_id) in offered:
+                user = workspaces.get_user(workspace.workspace_id, user_id)
+                assert user is not None
+                label = f"{name} — {role} of {workspace.name}"
+                people.append(
+                    DemoPerson(user.email, DEMO_PASSWORD, role, label, workspace.workspace_id, user_id, subject)
+                )
+    return people
 
 
 def _send_product_events(stack: LocalStack, say: Callable[[str], None]) -> None:
@@ -574,7 +615,9 @@ def _print_ready(stack: LocalStack, config_path: Path) -> None:
         print(f"  ingest API key {stack.ingest_api_key}")
     print(f"  moto endpoint  {stack.moto_endpoint}")
     print(f"  other workspace {stack.other_workspace_id} (token in {config_path.name})")
-    print(f"  tokens per role and the rest: {config_path}")
+    print(f"  tokens per role and the rest: {config_path} (ID tokens from the local user pool, renewed hourly)")
+    for person in stack.demo_people:
+        print(f"  sign in as     {person.username:<22} {person.password}  ({person.label})")
     if stack.seed is not None:
         print()
         for line in stack.seed.summary_table():
@@ -625,8 +668,12 @@ def run(args: argparse.Namespace) -> int:
         print()
         log.setLevel(logging.INFO)
         say("serving; Ctrl-C to stop.")
+        signed_in = time.monotonic()
         while not stopping.wait(0.5):
-            pass
+            if time.monotonic() - signed_in > TOKEN_REFRESH_SECONDS and stack.seed is not None:
+                stack.sign_in_demo_people()  # the pool's ID tokens live an hour, like Cognito's
+                stack.write_config(args.config)
+                signed_in = time.monotonic()
     finally:
         say("stopping…")
         stack.stop()

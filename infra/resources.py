@@ -11,7 +11,14 @@ from typing import Any
 
 import boto3
 
-from infra.template import Resolver, load_template, parameter_defaults, resources_of_type
+from infra.template import (
+    Resolver,
+    evaluate_conditions,
+    load_template,
+    parameter_defaults,
+    resource_enabled,
+    resources_of_type,
+)
 
 STACK_NAME = "keepwell-local"
 
@@ -37,6 +44,7 @@ def create_stack_resources(
     params = parameter_defaults(template) | {"Stage": "local"} | (parameters or {})
     region = session.region_name or "us-east-1"
     resolver = Resolver(parameters=params, physical={}, region=region, stack_name=stack_name)
+    resolver.conditions = evaluate_conditions(template, resolver)
 
     dynamodb = session.client("dynamodb")
     for logical_id, table in resources_of_type(template, "AWS::DynamoDB::Table").items():
@@ -78,6 +86,8 @@ def create_stack_resources(
         arn = events.create_event_bus(Name=name)["EventBusArn"]
         resolver.physical[logical_id] = {"Ref": name, "Arn": arn, "Name": name}
 
+    _create_user_pools(session, template, resolver)
+
     for logical_id in resources_of_type(template, "AWS::Serverless::LayerVersion"):
         resolver.physical[logical_id] = {"Ref": f"arn:aws:lambda:{region}:{resolver.account_id}:layer:{logical_id}:1"}
     for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
@@ -86,3 +96,26 @@ def create_stack_resources(
     for logical_id in resources_of_type(template, "AWS::Serverless::Api"):
         resolver.physical[logical_id] = {"Ref": "local"}
     return resolver
+
+
+def _create_user_pools(session: boto3.Session, template: dict[str, Any], resolver: Resolver) -> None:
+    """The template's Cognito user pools and app clients, with the template's own properties (the
+    CloudFormation names are the API's, but for the pool's name). The hosted-UI domain has no local use."""
+    cognito = session.client("cognito-idp")
+    for logical_id, pool in resources_of_type(template, "AWS::Cognito::UserPool").items():
+        if not resource_enabled(pool, resolver.conditions):
+            continue
+        props = resolver.resolve(pool["Properties"])
+        props["PoolName"] = props.pop("UserPoolName")
+        created = cognito.create_user_pool(**props)["UserPool"]
+        resolver.physical[logical_id] = {
+            "Ref": created["Id"],
+            "Arn": created["Arn"],
+            "ProviderName": f"cognito-idp.{resolver.region}.amazonaws.com/{created['Id']}",
+        }
+    for logical_id, client in resources_of_type(template, "AWS::Cognito::UserPoolClient").items():
+        if not resource_enabled(client, resolver.conditions):
+            continue
+        props = {k: v for k, v in resolver.resolve(client["Properties"]).items() if v is not None}
+        created = cognito.create_user_pool_client(**props)["UserPoolClient"]
+        resolver.physical[logical_id] = {"Ref": created["ClientId"]}

@@ -8,7 +8,7 @@ and lists every API route declared on a function.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,7 @@ class Resolver:
     region: str = "us-east-1"
     account_id: str = "123456789012"
     stack_name: str = "keepwell-local"
+    conditions: dict[str, bool] = field(default_factory=dict)  # template Conditions, evaluated (below)
 
     def pseudo(self, name: str) -> str | None:
         return {
@@ -100,7 +101,9 @@ class Resolver:
             "AWS::Partition": "aws",
         }.get(name)
 
-    def ref(self, name: str) -> str:
+    def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return None
         if name in self.parameters:
             return self.parameters[name]
         pseudo = self.pseudo(name)
@@ -118,6 +121,9 @@ class Resolver:
                 return self.physical[logical_id][attribute]
             if key == "Fn::Sub":
                 return re.sub(r"\$\{([\w:.]+)\}", lambda m: self._sub_name(m.group(1)), arg)
+            if key == "Fn::If":
+                name, when_true, when_false = arg
+                return self.resolve(when_true if self.conditions[name] else when_false)
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -141,4 +147,42 @@ def function_environment(template: dict[str, Any], function_id: str, resolver: R
     merged.update(template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
     function = template["Resources"][function_id]["Properties"]
     merged.update((function.get("Environment") or {}).get("Variables", {}))
-    return {name: str(resolver.resolve(value)) for name, value in merged.items()}
+    resolved = {name: resolver.resolve(value) for name, value in merged.items()}
+    return {name: str(value) for name, value in resolved.items() if value is not None}
+
+
+def evaluate_conditions(template: dict[str, Any], resolver: Resolver) -> dict[str, bool]:
+    """The template's Conditions (Equals, Not, And, Or, Condition) for the resolver's parameters."""
+    specs: dict[str, Any] = template.get("Conditions") or {}
+    known: dict[str, bool] = {}
+
+    def evaluate(value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, arg),) = value.items()
+            if key in ("Condition", "Fn::Condition"):
+                return condition(str(arg))
+            if key == "Fn::Equals":
+                left, right = (evaluate(a) for a in arg)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not evaluate(arg[0])
+            if key == "Fn::And":
+                return all(evaluate(a) for a in arg)
+            if key == "Fn::Or":
+                return any(evaluate(a) for a in arg)
+        return resolver.resolve(value)
+
+    def condition(name: str) -> bool:
+        if name not in known:
+            known[name] = bool(evaluate(specs[name]))
+        return known[name]
+
+    for name in specs:
+        condition(name)
+    return known
+
+
+def resource_enabled(resource: dict[str, Any], conditions: dict[str, bool]) -> bool:
+    """False for a resource whose `Condition` is false (CloudFormation does not create it)."""
+    name = resource.get("Condition")
+    return name is None or conditions.get(str(name), False)

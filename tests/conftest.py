@@ -21,7 +21,6 @@ os.environ.update(
     AWS_REGION="us-east-1",
     TABLE_NAME="keepwell-local-KeepwellTable",
     STAGE="local",
-    LOCAL_JWT_SECRET="test-secret-not-for-production-0123456789",
     POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_METRICS_NAMESPACE="Keepwell",
     POWERTOOLS_SERVICE_NAME="keepwell",
@@ -116,6 +115,62 @@ def aws() -> Iterator[Resolver]:
             os.environ.clear()
             os.environ.update(saved)
             reset_settings()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server for what only HTTP reaches: the user pool's JWKS, fetched by the authorizer's own
+    JWKS client (moto serves every pool's keys; the pools themselves live in the `aws` fixture)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+class PoolSignIn:
+    """Signs Keepwell users in through the template's user pool on moto: real RS256 ID tokens."""
+
+    def __init__(self, resolver: Resolver):
+        from infra.identity import pool_ids
+
+        self.pool_id, self.client_id = pool_ids(resolver)
+        self.cognito = boto3.client("cognito-idp", region_name="us-east-1")
+        self.subjects: dict[tuple[str, str], str] = {}
+
+    def enrol(self, workspace_id: str, user_id: str) -> str:
+        from infra.identity import enrol_user
+
+        if (workspace_id, user_id) not in self.subjects:
+            self.subjects[(workspace_id, user_id)] = enrol_user(self.cognito, self.pool_id, workspace_id, user_id)
+        return self.subjects[(workspace_id, user_id)]
+
+    def token(self, workspace_id: str, user_id: str) -> str:
+        """An ID token of the person behind this user (enrolled in the pool on first use)."""
+        from infra.identity import sign_in
+        from keepwell.storage import workspaces
+
+        self.enrol(workspace_id, user_id)
+        user = workspaces.get_user(workspace_id, user_id)
+        assert user is not None
+        return sign_in(self.cognito, self.client_id, user.email)
+
+    def bearer(self, workspace_id: str, user_id: str) -> str:
+        return f"Bearer {self.token(workspace_id, user_id)}"
+
+
+@pytest.fixture
+def pool(aws: Resolver, moto_endpoint: str) -> PoolSignIn:
+    """Sign-in through the template's user pool; the authorizer reads the pool's JWKS from moto."""
+    from infra.identity import pool_ids
+
+    os.environ["JWKS_URL"] = f"{moto_endpoint}/{pool_ids(aws)[0]}/.well-known/jwks.json"
+    reset_settings()
+    return PoolSignIn(aws)
 
 
 @dataclass

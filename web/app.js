@@ -1,7 +1,7 @@
 // The console shell: sign-in guard, navigation by real links, one route per screen.
 import { api, BASE } from "kw/api.js";
-import { consoleConfig, session, signOut } from "kw/auth.js";
-import { h, link, problem } from "kw/widgets.js";
+import { chooseWorkspace, consoleConfig, session, signOut } from "kw/auth.js";
+import { h, link, problem, select } from "kw/widgets.js";
 import * as signin from "kw/screens/signin/signin.js";
 import * as myDay from "kw/screens/my-day/my-day.js";
 import * as portfolio from "kw/screens/portfolio/portfolio.js";
@@ -85,7 +85,23 @@ function renderNav(path) {
       }),
     ),
   );
+  // A person in several workspaces switches here; the API module sends the choice as X-Keepwell-Workspace.
+  const memberships = me.memberships || [];
+  const switcher =
+    memberships.length > 1
+      ? select(
+          memberships.map((m) => [m.workspace_id, `${m.workspace_name} (${m.role})`]),
+          me.workspace_id,
+          { "aria-label": "Workspace", class: "workspace-switch" },
+        )
+      : null;
+  switcher?.addEventListener("change", () => {
+    chooseWorkspace(switcher.value);
+    me = null;
+    navigate("/", { replace: true });
+  });
   who.replaceChildren(
+    ...(switcher ? [switcher, " "] : []),
     h("span", {}, `${me.name || me.user_id} · ${me.role}`),
     " ",
     h("button", { type: "button", class: "link-button", onClick: () => (signOut(), (me = null), navigate("/signin")) }, "Sign out"),

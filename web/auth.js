@@ -1,8 +1,8 @@
-// Signing in. The one place that knows where the token comes from; the token lives in this tab's
+// Signing in. The one place that knows where the token comes from; the ID token lives in this tab's
 // sessionStorage only (never a cookie), so closing the tab signs out and the API never sees it unasked.
-//   local-token: the local stack's demo users with the tokens it wrote to .keepwell/local.json
-//   local:       the demo users signed in through the (moto) user pool's InitiateAuth
-//   oidc:        authorization code + PKCE against the deployment's user pool or OIDC issuer
+//   local: the demo people signed in through the local stack's user pool (InitiateAuth, USER_PASSWORD_AUTH,
+//          posted to the gateway's Cognito proxy on moto)
+//   oidc:  authorization code + PKCE against the deployment's user pool or OIDC issuer
 const KEY = "keepwell.session";
 const PKCE_KEY = "keepwell.pkce";
 const BASE = document.querySelector('meta[name="kw-base"]')?.content || "";
@@ -40,9 +40,6 @@ export async function demoUsers() {
 
 export async function signInDemoUser(user) {
   const { auth } = await consoleConfig();
-  if (auth.mode === "local-token") {
-    return keep({ token: user.token, username: user.username, label: user.label });
-  }
   const response = await fetch(BASE + auth.cognito_endpoint, {
     method: "POST",
     headers: {
@@ -88,7 +85,7 @@ export async function startOidcSignIn(next) {
     response_type: "code",
     client_id: auth.client_id,
     redirect_uri: location.origin + BASE + (auth.redirect_path || "/callback"),
-    scope: auth.scopes || "openid email profile",
+    scope: [auth.scopes || "openid email profile"].flat().join(" "),
     code_challenge: base64url(new Uint8Array(digest)),
     code_challenge_method: "S256",
     state,

@@ -17,6 +17,7 @@ import segments_routes
 import tasks_routes
 import users_routes
 import webhooks_routes
+import workspace_routes
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice.app import Response
@@ -50,6 +51,7 @@ app.register_blueprint(renewals_routes.blueprint)  # renewals, churn, flags, sco
 app.register_blueprint(users_routes.blueprint)  # /v1/users, /v1/invitations (admins; directors read)
 app.register_blueprint(audit_routes.blueprint)  # /v1/audit (directors and admins)
 app.register_blueprint(notifications_routes.blueprint)  # /v1/notifications (the caller's own)
+app.register_blueprint(workspace_routes.blueprint)  # /v1/settings/workspace (admin only)
 
 
 @route(app, "/v1/me", methods=["GET"], permission=SIGNED_IN)

@@ -1,4 +1,8 @@
-"""API Gateway TOKEN authorizer: verify the bearer JWT, resolve the user's workspace and role."""
+"""API Gateway TOKEN authorizer: verify the bearer ID token, resolve the person's workspaces and roles.
+
+The decision is cached per token (ReauthorizeEvery) and carries every membership of the person, so
+the API picks the workspace each request names (`X-Keepwell-Workspace`) without a new decision.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from keepwell.auth import NotConfigured
 from keepwell.errors import Unauthorized
 from keepwell.observability import logger, tracer
 from keepwell.services.authentication import authenticate
@@ -18,18 +23,21 @@ from keepwell.settings import get_settings
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @event_source(data_class=APIGatewayAuthorizerTokenEvent)
 def handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> dict[str, Any]:
     arn = event.parsed_arn
     try:
         caller = authenticate(event.authorization_token, get_settings())
+    except NotConfigured as unconfigured:
+        logger.error(unconfigured.message)  # the deployment is wrong, not the token: say so loudly
+        raise Exception("Unauthorized") from None
     except Unauthorized as denied:
         logger.info("bearer token rejected", extra={"reason": denied.message})
         # API Gateway answers 401 (the UNAUTHORIZED gateway response) for exactly this message.
         raise Exception("Unauthorized") from None
     policy = APIGatewayAuthorizerResponse(
-        principal_id=caller.user_id,
+        principal_id=caller.subject or caller.user_id,
         context=caller.as_authorizer_context(),
         region=arn.region,
         aws_account_id=arn.aws_account_id,

@@ -25,6 +25,7 @@ from keepwell.schemas import playbooks as pb
 from keepwell.schemas import renewals as rn
 from keepwell.schemas import segments as seg
 from keepwell.schemas import webhooks as wh
+from keepwell.schemas import workspace_settings as wss
 
 # bearer: the JWT authorizer; api_key: X-Api-Key checked by the ingest service; signature: the
 # provider's signature over the raw body (checked by the service); invitation: the invitee's bearer
@@ -232,6 +233,9 @@ OPERATIONS: tuple[Operation, ...] = (
         answer=users.InvitationCreatedOut, body=users.InvitationIn, status=201),
     _op("POST", "/v1/invitations/accept", "Accept an invitation with its token", "users",
         answer=users.UserOut, body=users.InvitationAcceptIn, status=201, auth="invitation"),
+    _op("GET", "/v1/settings/workspace", "The workspace's settings", "settings", answer=wss.WorkspaceSettingsOut),
+    _op("PATCH", "/v1/settings/workspace", "Change the workspace's settings", "settings",
+        answer=wss.WorkspaceSettingsOut, body=wss.WorkspaceSettingsPatchIn),
     _op("GET", "/v1/audit", "The audit log, newest first", "audit", answer=audit.AuditListOut, query=audit.AuditQuery),
     # --- IngestFunction: product events with a workspace API key
     _op("POST", "/v1/events", "Send product events (≤ 1,000 per request)", "ingest",

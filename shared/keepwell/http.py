@@ -15,7 +15,7 @@ from chalice import Blueprint, Chalice, Response
 from pydantic import BaseModel, ValidationError
 
 from keepwell import permissions
-from keepwell.auth import Caller
+from keepwell.auth import WORKSPACE_HEADER, Caller
 from keepwell.errors import (
     BadRequest,
     KeepwellError,
@@ -154,6 +154,9 @@ def parse_query(app: Routable, model: type[Model]) -> Model:
 
 
 def current_caller(app: Routable) -> Caller:
+    """The caller in the workspace the `X-Keepwell-Workspace` header picks (403 if not theirs), else in
+    their default workspace. The authorizer's context lists every membership (keepwell.auth)."""
     request = app.current_request
     context = (request.context or {}).get("authorizer") if request is not None else None
-    return Caller.from_authorizer_context(context)
+    chosen = request.headers.get(WORKSPACE_HEADER.lower()) if request is not None and request.headers else None
+    return Caller.from_authorizer_context(context, chosen.strip() if chosen else None)

@@ -18,9 +18,12 @@ class Settings:
     jwt_issuer: str
     jwt_audience: str
     jwks_url: str
-    # Only the local stack sets this: HS256 tokens signed with a shared key instead of RS256 + JWKS.
-    local_jwt_secret: str
     stage: str
+    # Identity (issue 18): this stack's Cognito pool (empty with an external issuer), the console's URL
+    # (invitation links) and the SES sender of invitations (empty: none sent).
+    user_pool_id: str = ""
+    console_url: str = ""
+    invitation_sender: str = ""
 
     @property
     def is_local(self) -> bool:
@@ -40,8 +43,10 @@ def get_settings() -> Settings:
         jwt_issuer=env.get("JWT_ISSUER", ""),
         jwt_audience=env.get("JWT_AUDIENCE", ""),
         jwks_url=env.get("JWKS_URL", ""),
-        local_jwt_secret=env.get("LOCAL_JWT_SECRET", ""),
         stage=env.get("STAGE", "prod"),
+        user_pool_id=env.get("USER_POOL_ID", ""),
+        console_url=env.get("CONSOLE_URL", "").rstrip("/"),
+        invitation_sender=env.get("INVITATION_SENDER", ""),
     )
 
 

@@ -114,11 +114,12 @@ class Tab:
         self.page.wait_for_load_state("networkidle")
 
     def shoot(self, name: str) -> None:
+        """The whole page at desktop width, and the first screen a phone shows."""
         SHOTS.mkdir(parents=True, exist_ok=True)
-        for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
-            self.page.set_viewport_size(size)
-            self.page.wait_for_timeout(150)
-            self.page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+        self.page.screenshot(path=str(SHOTS / f"{name}-desktop.png"), full_page=True)
+        self.page.set_viewport_size(PHONE)
+        self.page.wait_for_timeout(150)
+        self.page.screenshot(path=str(SHOTS / f"{name}-phone.png"))
         self.page.set_viewport_size(DESKTOP)
 
     def close(self) -> None:

@@ -4,16 +4,15 @@ conditioned on another admin remaining. Through the real API handler on moto."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from keepwell.auth import Caller, issue_local_token
+from keepwell.auth import Caller
 from keepwell.storage import keys, workspaces
 from keepwell.storage.workspaces import CountedWorkspaceItem
-from tests.conftest import ApiClient, ApiResponse
+from tests.conftest import ApiClient, ApiResponse, PoolSignIn
 
 
 def admin(workspace: str, user_id: str) -> ApiClient:
@@ -104,18 +103,24 @@ def test_a_workspace_counted_before_the_count_existed_is_counted_on_first_change
     assert active_admins(workspace) == ["admin-1"]
 
 
-def test_an_invitee_joining_as_admin_is_counted(admin_api: ApiClient, workspace: str) -> None:
+def test_an_invitee_joining_as_admin_is_counted(admin_api: ApiClient, workspace: str, pool: PoolSignIn) -> None:
     invited = admin_api.post("/v1/invitations", {"email": "ada@acme.test", "name": "Ada", "role": "admin"})
     assert invited.status == 201, invited.body
-    token = issue_local_token(os.environ["LOCAL_JWT_SECRET"], workspace, "ada-1")
+    from infra.identity import sign_in
+
+    pool.cognito.admin_set_user_password(
+        UserPoolId=pool.pool_id, Username="ada@acme.test", Password="Adas-own-pass-1", Permanent=True
+    )
+    token = sign_in(pool.cognito, pool.client_id, "ada@acme.test", "Adas-own-pass-1")
     joined = ApiClient(None, {"Authorization": f"Bearer {token}"}).post(
         "/v1/invitations/accept", {"token": invited.body["token"]}
     )
     assert joined.status == 201, joined.body
+    ada = joined.body["user_id"]
 
     assert workspaces.admin_count(workspace) == 2
     assert demote(admin_api, "admin-1").status == 200  # Ada remains
-    assert demote(admin(workspace, "ada-1"), "ada-1").error_code == "last_admin"
+    assert demote(admin(workspace, ada), ada).error_code == "last_admin"
 
 
 def test_a_user_changed_meanwhile_is_a_version_conflict_not_a_last_admin(

@@ -90,12 +90,100 @@ def test_request_without_a_token_is_401_in_the_error_envelope(stack):
     assert set(body["error"]) == {"code", "message", "details"}
 
 
-def test_token_signed_with_another_secret_is_401(stack):
-    from keepwell.auth import issue_local_token
+def test_a_token_with_the_pools_claims_but_signed_with_another_key_is_401(stack):
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
-    forged = issue_local_token("not-the-stack-secret-0123456789abcdef", "ws_demo", stack.seed.admin_id)
+    genuine = jwt.decode(stack.admin_token, options={"verify_signature": False})
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode(
+        genuine, key, algorithm="RS256", headers={"kid": jwt.get_unverified_header(stack.admin_token)["kid"]}
+    )
     status, _, body = call(stack, "GET", "/v1/customers", forged)
     assert (status, body["error"]["code"]) == (401, "unauthorized")
+
+
+def cognito_call(stack: LocalStack, target: str, body: dict[str, Any]) -> tuple[int, Any]:
+    """What a browser's Cognito client sends: AWS JSON 1.1 to the gateway's /local/cognito-idp."""
+    request = urllib.request.Request(
+        stack.api_url + "/local/cognito-idp",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "X-Amz-Target": f"AWSCognitoIdentityProviderService.{target}",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def test_each_demo_person_signs_in_through_the_pool_proxy_and_the_api_knows_their_role(stack):
+    from infra.identity import console_auth_config
+
+    config = console_auth_config(stack)
+    assert (config["mode"], config["cognito_endpoint"]) == ("local", "/local/cognito-idp")
+    people = config["demo_users"]
+    assert sorted((p["workspace_id"], p["role"]) for p in people) == [
+        ("ws_demo", "admin"),
+        ("ws_demo", "csm"),
+        ("ws_demo", "csm"),
+        ("ws_demo", "director"),
+        ("ws_demo", "viewer"),
+        ("ws_other", "admin"),
+    ]
+    for person in people:
+        status, answer = cognito_call(
+            stack,
+            "InitiateAuth",
+            {
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "ClientId": config["client_id"],
+                "AuthParameters": {"USERNAME": person["username"], "PASSWORD": person["password"]},
+            },
+        )
+        assert status == 200, answer
+        status, _, me = call(stack, "GET", "/v1/me", answer["AuthenticationResult"]["IdToken"])
+        assert status == 200, me
+        assert (me["workspace_id"], me["role"], me["email"]) == (
+            person["workspace_id"],
+            person["role"],
+            person["username"],
+        )
+
+
+def test_the_pool_proxy_refuses_a_wrong_password_and_every_administrative_call(stack):
+    from infra.identity import console_auth_config
+
+    config = console_auth_config(stack)
+    person = config["demo_users"][0]
+    status, answer = cognito_call(
+        stack,
+        "InitiateAuth",
+        {
+            "AuthFlow": "USER_PASSWORD_AUTH",
+            "ClientId": config["client_id"],
+            "AuthParameters": {"USERNAME": person["username"], "PASSWORD": "not-the-password-1"},
+        },
+    )
+    assert (status, answer["__type"]) == (400, "NotAuthorizedException")
+    status, answer = cognito_call(
+        stack, "AdminCreateUser", {"UserPoolId": stack.user_pool_id, "Username": "intruder@evil.test"}
+    )
+    assert (status, answer["__type"]) == (400, "InvalidParameterException")
+    assert "AdminCreateUser" in answer["message"]
+
+
+def test_local_json_tokens_are_rs256_id_tokens_of_the_local_pool(stack):
+    import jwt
+
+    for token in [*stack.tokens.values(), stack.other_workspace_token]:
+        assert jwt.get_unverified_header(token)["alg"] == "RS256"
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert claims["iss"].endswith(stack.user_pool_id) and claims["aud"] == stack.console_client_id
 
 
 def test_policy_that_denies_the_method_is_403_in_the_error_envelope(stack):

@@ -4,29 +4,43 @@ deactivate (never the last admin), every change is audited, and other roles cann
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 
-from keepwell.auth import Caller, issue_local_token
+from infra.identity import create_person, sign_in
+from keepwell.auth import Caller
 from keepwell.domain import api_keys
 from keepwell.storage import audit, keys, workspaces
-from tests.conftest import ApiClient
+from tests.conftest import ApiClient, PoolSignIn
 
 INVITE = {"email": "Nora@Acme.test", "name": "Nora", "role": "csm"}
 
 
-def bearer(workspace_id: str, user_id: str) -> dict[str, str]:
-    token = issue_local_token(os.environ["LOCAL_JWT_SECRET"], workspace_id, user_id)
-    return {"Authorization": f"Bearer {token}"}
+@pytest.fixture(autouse=True)
+def _pool(pool: PoolSignIn) -> PoolSignIn:
+    return pool
 
 
-def accept(workspace_id: str, user_id: str, token: str) -> Any:
-    return ApiClient(None, bearer(workspace_id, user_id)).post("/v1/invitations/accept", {"token": token})
+def person_token(pool: PoolSignIn, email: str) -> str:
+    """An ID token of someone Keepwell does not know yet (created straight in the pool)."""
+    try:
+        create_person(pool.cognito, pool.pool_id, email, email.split("@")[0])
+    except pool.cognito.exceptions.UsernameExistsException:
+        pool.cognito.admin_set_user_password(
+            UserPoolId=pool.pool_id, Username=email, Password="Keepwell-demo-2026", Permanent=True
+        )
+    return sign_in(pool.cognito, pool.client_id, email)
 
 
-def test_an_invited_user_accepts_once_and_gets_the_invited_role(admin_api: ApiClient, workspace: str) -> None:
+def accept(pool: PoolSignIn, email: str, token: str) -> Any:
+    bearer = {"Authorization": f"Bearer {person_token(pool, email)}"}
+    return ApiClient(None, bearer).post("/v1/invitations/accept", {"token": token})
+
+
+def test_an_invited_user_accepts_once_and_gets_the_invited_role(
+    admin_api: ApiClient, workspace: str, pool: PoolSignIn
+) -> None:
     invited = admin_api.post("/v1/invitations", INVITE)
     assert invited.status == 201, invited.body
     token = invited.body["token"]
@@ -37,32 +51,81 @@ def test_an_invited_user_accepts_once_and_gets_the_invited_role(admin_api: ApiCl
     assert stored is not None and token not in str(stored.attribute_values)
     assert "token" not in admin_api.get("/v1/invitations").body["items"][0]
 
-    joined = accept(workspace, "nora-1", token)
+    assert invited.body["console_link"].startswith("http://localhost:3000/invitations/accept?token=kwi.ws_acme.")
+
+    joined = accept(pool, "nora@acme.test", token)
     assert joined.status == 201, joined.body
+    nora = joined.body["user_id"]
     assert joined.body == {
-        "user_id": "nora-1",
+        "user_id": nora,
         "email": "nora@acme.test",
         "name": "Nora",
         "role": "csm",
         "active": True,
         "created_at": "2026-11-20T09:30:00.000Z",
     }
-    assert ApiClient(Caller(workspace, "nora-1", "csm")).get("/v1/me").body["role"] == "csm"
-    again = accept(workspace, "someone-else", token)
+    assert ApiClient(Caller(workspace, nora, "csm")).get("/v1/me").body["role"] == "csm"
+    again = accept(pool, "nora@acme.test", token)
     assert (again.status, again.error_code) == (409, "conflict")
-    assert workspaces.get_user(workspace, "someone-else") is None
+    assert [u.email for u in workspaces.list_users(workspace)].count("nora@acme.test") == 1
     listed = admin_api.get("/v1/invitations").body["items"]
-    assert [(i["accepted_by"], i["accepted_at"]) for i in listed] == [("nora-1", "2026-11-20T09:30:00.000Z")]
+    assert [(i["accepted_by"], i["accepted_at"]) for i in listed] == [(nora, "2026-11-20T09:30:00.000Z")]
 
 
-def test_accepting_needs_the_invitees_bearer_token_of_the_same_workspace(
-    admin_api: ApiClient, workspace: str, other_workspace: str
+def test_accepting_needs_a_bearer_token_of_the_invited_email_and_the_exact_invitation(
+    admin_api: ApiClient, workspace: str, pool: PoolSignIn
 ) -> None:
     token = admin_api.post("/v1/invitations", INVITE).body["token"]
+    before = {u.user_id for u in workspaces.list_users(workspace)}
     assert ApiClient(None).post("/v1/invitations/accept", {"token": token}).status == 401
-    assert accept(other_workspace, "nora-1", token).status == 404
-    assert accept(workspace, "nora-1", token[:-4] + "AAAA").status == 404
-    assert workspaces.get_user(workspace, "nora-1") is None and workspaces.get_user(other_workspace, "nora-1") is None
+    assert accept(pool, "nora@acme.test", token[:-4] + "AAAA").status == 404
+    # Someone else with the link: their issuer vouches for another email.
+    wrong = accept(pool, "mallory@evil.test", token)
+    assert (wrong.status, wrong.error_code) == (403, "forbidden")
+    assert {u.user_id for u in workspaces.list_users(workspace)} == before
+
+
+def test_an_invitation_creates_the_identity_in_the_pool_and_the_first_sign_in_accepts_it(
+    admin_api: ApiClient, workspace: str, pool: PoolSignIn
+) -> None:
+    from keepwell.services.authentication import authenticate
+    from keepwell.settings import get_settings
+
+    invited = admin_api.post("/v1/invitations", {**INVITE, "role": "director"})
+    assert invited.status == 201 and invited.body["email_sent"] is False  # no InvitationSender configured
+    created = pool.cognito.admin_get_user(UserPoolId=pool.pool_id, Username="nora@acme.test")
+    assert created["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    # Nora signs in (choosing her own password): her verified email finds the invitation.
+    pool.cognito.admin_set_user_password(
+        UserPoolId=pool.pool_id, Username="nora@acme.test", Password="Noras-own-pass-1", Permanent=True
+    )
+    token = sign_in(pool.cognito, pool.client_id, "nora@acme.test", "Noras-own-pass-1")
+    caller = authenticate(f"Bearer {token}", get_settings())
+    assert (caller.workspace_id, caller.role) == (workspace, "director")
+    assert admin_api.get("/v1/invitations").body["items"][0]["accepted_by"] == caller.user_id
+    # Signing in again finds the same user, not a second one.
+    assert authenticate(f"Bearer {token}", get_settings()).user_id == caller.user_id
+    assert [u.email for u in workspaces.list_users(workspace)].count("nora@acme.test") == 1
+
+
+def test_an_invitation_is_emailed_with_the_console_link_and_temporary_password(
+    admin_api: ApiClient, workspace: str, pool: PoolSignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses import ses_backends
+
+    from keepwell.settings import reset_settings
+
+    boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress="team@acme.test")
+    monkeypatch.setenv("INVITATION_SENDER", "team@acme.test")
+    reset_settings()
+    invited = admin_api.post("/v1/invitations", INVITE)
+    assert invited.status == 201 and invited.body["email_sent"] is True
+    (message,) = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    assert message.destinations["ToAddresses"] == ["nora@acme.test"]
+    assert invited.body["console_link"] in message.body
+    assert "temporary password" in message.body and "as csm" in message.body
 
 
 def test_an_email_already_in_the_workspace_is_not_invited_again(admin_api: ApiClient) -> None:
@@ -86,15 +149,18 @@ def test_a_role_change_is_audited_with_before_and_after(admin_api: ApiClient, wo
     assert admin_api.request("PUT", "/v1/users/ghost/role", body={"role": "csm"}).status == 404
 
 
-def test_a_deactivated_user_can_no_longer_sign_in_and_it_is_audited(admin_api: ApiClient, workspace: str) -> None:
+def test_a_deactivated_user_can_no_longer_sign_in_and_it_is_audited(
+    admin_api: ApiClient, workspace: str, pool: PoolSignIn
+) -> None:
     from keepwell.errors import Unauthorized
     from keepwell.services.authentication import authenticate
     from keepwell.settings import get_settings
 
+    bearer = pool.bearer(workspace, "viewer-1")
     response = admin_api.post("/v1/users/viewer-1/deactivate")
     assert response.status == 200 and response.body["active"] is False
     with pytest.raises(Unauthorized):
-        authenticate(bearer(workspace, "viewer-1")["Authorization"], get_settings())
+        authenticate(bearer, get_settings())
     entries = audit.list_by_target(workspace, "user:viewer-1")
     assert [(e.action, e.before["active"], e.after["active"]) for e in entries] == [("user.deactivated", True, False)]
     listed = {u["user_id"]: u["active"] for u in admin_api.get("/v1/users").body["items"]}

@@ -5,6 +5,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class MembershipOut(BaseModel):
+    workspace_id: str
+    workspace_name: str
+    role: str
+
+
 class MeOut(BaseModel):
     user_id: str
     email: str
@@ -12,6 +18,10 @@ class MeOut(BaseModel):
     role: str
     workspace_id: str
     workspace_name: str
+    memberships: list[MembershipOut] = Field(
+        default_factory=list,
+        description="Every workspace the caller may work in (pick one with the X-Keepwell-Workspace header).",
+    )
 
 
 Role = Literal["admin", "director", "csm", "viewer"]
@@ -54,6 +64,8 @@ class InvitationCreatedOut(InvitationOut):
     """Answer to an invitation: the only time the one-time token is shown (only its hash is stored)."""
 
     token: str
+    console_link: str = Field(description="The console page that accepts the invitation (sent in the email).")
+    email_sent: bool = Field(description="Whether the invitation email went out (SES; needs InvitationSender).")
 
 
 class InvitationListOut(BaseModel):

@@ -1,10 +1,10 @@
-"""The caller's own profile."""
+"""The caller's own profile, with the workspaces they may switch to."""
 
 from __future__ import annotations
 
 from keepwell.auth import Caller
 from keepwell.errors import NotFound
-from keepwell.schemas.users import MeOut
+from keepwell.schemas.users import MembershipOut, MeOut
 from keepwell.storage import workspaces
 
 
@@ -13,6 +13,18 @@ def who_am_i(caller: Caller) -> MeOut:
     workspace = workspaces.get_workspace(caller.workspace_id)
     if user is None or workspace is None:
         raise NotFound("User not found")
+    memberships = []
+    for membership in caller.memberships or ():
+        named = workspace if membership.workspace_id == workspace.workspace_id else None
+        named = named or workspaces.get_workspace(membership.workspace_id)
+        if named is not None:
+            memberships.append(
+                MembershipOut(workspace_id=named.workspace_id, workspace_name=named.name, role=membership.role)
+            )
+    if not memberships:
+        memberships = [
+            MembershipOut(workspace_id=workspace.workspace_id, workspace_name=workspace.name, role=user.role)
+        ]
     return MeOut(
         user_id=user.user_id,
         email=user.email,
@@ -20,4 +32,5 @@ def who_am_i(caller: Caller) -> MeOut:
         role=user.role,
         workspace_id=workspace.workspace_id,
         workspace_name=workspace.name,
+        memberships=memberships,
     )

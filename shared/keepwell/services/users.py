@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from urllib.parse import quote
 
 from keepwell import clock, ids
+from keepwell.adapters import identity as identities
+from keepwell.adapters.email import EmailNotSent, EmailRejected, EmailUncertain, send_email
 from keepwell.auth import Caller, TokenIdentity, verify_bearer
 from keepwell.domain import api_keys
-from keepwell.errors import Conflict, NotFound, Unauthorized
+from keepwell.errors import Conflict, Forbidden, NotFound, Unauthorized
+from keepwell.observability import logger
 from keepwell.schemas.users import (
     InvitationAcceptIn,
     InvitationCreatedOut,
@@ -23,7 +27,7 @@ from keepwell.schemas.users import (
     RoleChangeIn,
     UserOut,
 )
-from keepwell.settings import Settings
+from keepwell.settings import Settings, get_settings
 from keepwell.storage import audit, keys, workspaces
 from keepwell.storage.models import UserItem
 from keepwell.storage.workspaces import InvitationItem
@@ -100,22 +104,69 @@ def invite(caller: Caller, body: InvitationIn) -> InvitationCreatedOut:
             invited_by=caller.user_id,
             created_at=clock.iso(now),
             valid_until=clock.iso(now + INVITATION_VALID_FOR),
+            # Found by the invitee's verified email at their first sign-in (services/authentication.py).
+            gsi2pk=keys.invitee_index(email),
+            gsi2sk=f"{caller.workspace_id}#{clock.iso(now)}",
         )
     )
+    settings = get_settings()
+    link = invitation_link(settings, token)
+    # Keepwell's own pool: the invitation creates the person's identity (a temporary password).
+    password = identities.create_identity(settings.user_pool_id, email, body.name) if settings.user_pool_id else None
+    sent = _send_invitation(settings, caller, item, link, password)
     audit.record_audit(
         caller.workspace_id,
         caller.user_id,
         "user.invited",
         f"invitation:{item.invitation_id}",
         None,
-        {"email": email, "role": body.role},
+        {"email": email, "role": body.role, "email_sent": sent},
     )
-    return InvitationCreatedOut(**invitation_out(item).model_dump(), token=token)
+    return InvitationCreatedOut(**invitation_out(item).model_dump(), token=token, console_link=link, email_sent=sent)
+
+
+def invitation_link(settings: Settings, token: str) -> str:
+    """The console page that accepts an invitation (signing in with a verified email also does)."""
+    return f"{settings.console_url}/invitations/accept?token={quote(token)}"
+
+
+def _send_invitation(
+    settings: Settings, caller: Caller, invitation: InvitationItem, link: str, password: str | None
+) -> bool:
+    """Email the invitation through SES; False when no sender is configured or SES refused it (the
+    admin still has the link in the answer)."""
+    if not settings.invitation_sender:
+        return False
+    workspace = workspaces.get_workspace(caller.workspace_id)
+    inviter = workspaces.get_user(caller.workspace_id, caller.user_id)
+    team = workspace.name if workspace else caller.workspace_id
+    lines = [
+        f"Hello {invitation.name},",
+        "",
+        f"{inviter.name if inviter else 'An admin'} invited you to {team} on Keepwell as {invitation.role}.",
+        f"Open {link} to join (the invitation is valid until {invitation.valid_until[:10]}).",
+        "",
+    ]
+    if password is not None:
+        lines += [
+            f"Sign in with your email ({invitation.email}) and this temporary password: {password}",
+            "You will choose your own password at the first sign-in.",
+        ]
+    else:
+        lines.append(f"Sign in as usual with your account ({invitation.email}).")
+    try:
+        send_email(settings.invitation_sender, invitation.email, f"Join {team} on Keepwell", "\n".join(lines))
+    except (EmailNotSent, EmailRejected, EmailUncertain) as error:
+        logger.warning(
+            "invitation email not sent", extra={"invitation_id": invitation.invitation_id, "error": str(error)}
+        )
+        return False
+    return True
 
 
 def invitee(authorization: str | None, settings: Settings) -> TokenIdentity:
-    """Who is accepting: their bearer token names them and the workspace, though no user exists yet
-    (so the gateway's authorizer, which needs one, is not in front of this route)."""
+    """Who is accepting: their bearer token names them, though they belong to no workspace yet (so the
+    gateway's authorizer, which needs a membership, is not in front of this route)."""
     return verify_bearer(authorization, settings)
 
 
@@ -123,26 +174,36 @@ def accept_invitation(identity: TokenIdentity, body: InvitationAcceptIn) -> User
     """The signed-in invitee presents the one-time token: the user is created with the invited role."""
     parsed = _parse_token(body.token)
     invitation = workspaces.get_invitation(*parsed) if parsed else None
-    # A token of another workspace than the bearer's is the same answer as an unknown one.
-    if invitation is None or parsed is None or parsed[0] != identity.workspace_id:
+    if invitation is None:
         raise NotFound("No such invitation", [{"field": "token", "issue": "not found"}])
+    if identity.email_verified and identity.email and identity.email != invitation.email.lower():
+        raise Forbidden("This invitation was sent to another email address", [{"field": "token", "issue": "email"}])
     if invitation.accepted_at is not None:
         raise Conflict("This invitation was already used", [{"field": "token", "issue": "used"}])
     if invitation.valid_until <= clock.iso(clock.now()):
         raise Unauthorized("This invitation has expired; ask an admin for a new one")
+    return user_out(accept_invitation_item(invitation, identity))
+
+
+def accept_invitation_item(invitation: InvitationItem, identity: TokenIdentity) -> UserItem:
+    """Create the invitee's user record, tied to their identity, with the invited role (once)."""
+    workspace_id = invitation.workspace_id
+    if any(r.workspace_id == workspace_id for r in workspaces.memberships_of_subject(identity.subject)):
+        raise Conflict("You already belong to this workspace", [{"field": "token", "issue": "member"}])
+    user_id = ids.new_id("usr")
     user = workspaces.new_user_item(
-        identity.workspace_id, identity.user_id, invitation.email, invitation.name, invitation.role
+        workspace_id, user_id, invitation.email, invitation.name, invitation.role, subject=identity.subject
     )
     workspaces.accept_invitation(invitation, user, clock.iso(clock.now()))
     audit.record_audit(
-        identity.workspace_id,
-        identity.user_id,
+        workspace_id,
+        user_id,
         "user.joined",
-        f"user:{identity.user_id}",
+        f"user:{user_id}",
         None,
         {"role": invitation.role, "invitation_id": invitation.invitation_id},
     )
-    return user_out(user)
+    return user
 
 
 # --- role changes and deactivation ------------------------------------------------------------------
@@ -175,6 +236,7 @@ def deactivate(caller: Caller, user_id: str) -> UserOut:
     if not user.active:
         return user_out(user)
     workspaces.update_user(user, active=False)  # 409 last_admin when it would leave no active admin
+    _stop_sign_in_if_no_workspace_left(user)
     audit.record_audit(
         caller.workspace_id,
         caller.user_id,
@@ -184,3 +246,14 @@ def deactivate(caller: Caller, user_id: str) -> UserOut:
         {"active": False, "role": user.role},
     )
     return user_out(user)
+
+
+def _stop_sign_in_if_no_workspace_left(user: UserItem) -> None:
+    """Keepwell's pool: a person active in no workspace any more cannot sign in at all (their refresh
+    tokens are revoked too). The authorizer already refuses them: this stops new sessions at the pool."""
+    settings = get_settings()
+    if not settings.user_pool_id:
+        return
+    others = workspaces.memberships_of_subject(user.subject) if user.subject else []
+    if not any(r.active and r.workspace_id != user.workspace_id for r in others):
+        identities.set_sign_in(settings.user_pool_id, user.email, enabled=False)

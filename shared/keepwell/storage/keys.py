@@ -36,6 +36,17 @@ def user(workspace_id: str, user_id: str) -> Key:
 USER_PREFIX = "USER#"
 
 
+# The only index keys that do not start with a workspace: a person's identity spans workspaces.
+def subject_index(subject: str) -> str:
+    """gsi1 partition of every user record (one per workspace) of the person the issuer calls `subject`."""
+    return f"IDENTITY#SUB#{subject}"
+
+
+def invitee_index(email: str) -> str:
+    """gsi2 partition of the invitations sent to `email`, in any workspace (first sign-in by verified email)."""
+    return f"IDENTITY#EMAIL#{email.lower()}"
+
+
 def api_key(workspace_id: str, key_hash: str) -> Key:
     return Key(_ws(workspace_id), f"APIKEY#{key_hash}")
 

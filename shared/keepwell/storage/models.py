@@ -96,6 +96,8 @@ class UserItem(TableItem):
     role = UnicodeAttribute()
     active = BooleanAttribute(default=True)
     created_at = UnicodeAttribute()
+    # The identity provider's `sub` of the person, once they signed in (indexed on gsi1: keys.subject_index).
+    subject = UnicodeAttribute(null=True)
 
 
 class ApiKeyItem(TableItem):

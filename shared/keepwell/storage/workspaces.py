@@ -255,9 +255,11 @@ def accept_invitation(invitation: InvitationItem, user: UserItem, accepted_at: s
         raise Conflict("The invitation was already used, or the user already belongs to the workspace") from error
 
 
-def new_user_item(workspace_id: str, user_id: str, email: str, name: str, role: str) -> UserItem:
+def new_user_item(
+    workspace_id: str, user_id: str, email: str, name: str, role: str, subject: str | None = None
+) -> UserItem:
     key = keys.user(workspace_id, user_id)
-    return UserItem(
+    item = UserItem(
         key.pk,
         key.sk,
         entity="user",
@@ -269,8 +271,77 @@ def new_user_item(workspace_id: str, user_id: str, email: str, name: str, role: 
         active=True,
         created_at=clock.iso(clock.now()),
     )
+    if subject:
+        item.subject, item.gsi1pk, item.gsi1sk = subject, keys.subject_index(subject), workspace_id
+    return item
+
+
+# --- identities: who signs in as which user of which workspace ------------------------------------------
+def memberships_of_subject(subject: str) -> list[UserItem]:
+    """Every user record (active or not) of the person the issuer calls `subject`, one per workspace."""
+    return list(UserItem.gsi1.query(keys.subject_index(subject)))
+
+
+def link_subject(item: UserItem, subject: str) -> UserItem:
+    """Tie a user record to the identity that signs in as it; a record tied to another identity stays so."""
+    try:
+        item.update(
+            actions=[
+                UserItem.subject.set(subject),
+                UserItem.gsi1pk.set(keys.subject_index(subject)),
+                UserItem.gsi1sk.set(item.workspace_id),
+            ],
+            condition=UserItem.pk.exists() & (UserItem.subject.does_not_exist() | (UserItem.subject == subject)),
+        )
+    except UpdateError as error:
+        raise Conflict(f"User {item.user_id} already signs in with another identity") from error
+    return item
+
+
+def invitations_for_email(email: str) -> list[InvitationItem]:
+    """Invitations sent to `email` in any workspace (used or not), from gsi2."""
+    return list(InvitationItem.gsi2.query(keys.invitee_index(email)))
 
 
 def list_workspaces_for_scheduler() -> list[WorkspaceItem]:
     """Every workspace (id, timezone, scoring hour): the hourly scheduler picks those whose hour has come."""
     return list(WorkspaceItem.gsi1.query(keys.SCHEDULER_LISTING))
+
+
+# --- workspace settings ----------------------------------------------------------------------------
+GENERAL_SETTINGS = "general"  # key of the currency and fiscal year in the workspace item's settings map
+DEFAULT_CURRENCY = "USD"
+DEFAULT_FISCAL_YEAR_START_MONTH = 1
+
+
+def general_settings(item: WorkspaceItem) -> dict[str, object]:
+    raw = item.settings.as_dict() if hasattr(item.settings, "as_dict") else dict(item.settings or {})
+    general = dict(raw.get(GENERAL_SETTINGS) or {})
+    return {
+        "currency": general.get("currency", DEFAULT_CURRENCY),
+        "fiscal_year_start_month": int(general.get("fiscal_year_start_month", DEFAULT_FISCAL_YEAR_START_MONTH)),
+    }
+
+
+def update_workspace(
+    item: WorkspaceItem,
+    *,
+    name: str | None = None,
+    timezone: str | None = None,
+    scoring_hour: int | None = None,
+    general: dict[str, object] | None = None,
+) -> WorkspaceItem:
+    """Change the workspace's own settings in one UpdateItem. The scheduler lists workspaces with their
+    timezone and scoring hour on each run, so a new hour applies from the next hourly run."""
+    actions: list[Action] = []
+    if name is not None:
+        actions.append(WorkspaceItem.name.set(name))
+    if timezone is not None:
+        actions.append(WorkspaceItem.timezone.set(timezone))
+    if scoring_hour is not None:
+        actions.append(WorkspaceItem.scoring_hour.set(scoring_hour))
+    if general is not None:
+        actions.append(WorkspaceItem.settings[GENERAL_SETTINGS].set(general))
+    if actions:
+        item.update(actions=actions, condition=WorkspaceItem.pk.exists())
+    return item

@@ -55,7 +55,6 @@ export async function render(main, ctx) {
             },
           },
           h("strong", {}, user.label),
-          h("span", { class: "muted" }, ` ${user.role}`),
         ),
       ),
     ),
@@ -65,9 +64,7 @@ export async function render(main, ctx) {
       "p",
       {},
       "Local demo: choose who you are. ",
-      auth.mode === "local"
-        ? "You are signed in through the local stack's user pool, for this tab only."
-        : "You are signed in with the token the local stack issued for that user, for this tab only.",
+      "You are signed in through the local stack's user pool, for this tab only.",
     ),
     h("section", { class: "panel", "aria-labelledby": "demo-users" }, h("h2", { id: "demo-users" }, "Demo users"), list),
     status,
