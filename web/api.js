@@ -94,6 +94,13 @@ export const api = {
         cursor = page.next_cursor || null;
         return page.items || [];
       },
+      // Filtered lists may answer short (even empty) pages with a cursor: follow it until `enough` rows
+      // or the end, a bounded number of pages at a time.
+      async atLeast(enough, maxPages = 10) {
+        const items = await this.next();
+        for (let pages = 1; items.length < enough && cursor && pages < maxPages; pages++) items.push(...(await this.next()));
+        return items;
+      },
     };
   },
 };

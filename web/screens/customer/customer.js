@@ -68,7 +68,11 @@ export async function render(main, ctx) {
       { class: "grid-2" },
       await section("Contacts", () => get("/contacts").then(contacts), { id: "contacts" }),
       await section("Tasks", () => api.get("/v1/tasks", { customer_id: id, limit: 20 }).then((r) => taskList(r.items, ctx, "No tasks for this customer.", { [id]: customer.name })), { id: "tasks" }),
-      await section("Renewals and forecast", () => get("/renewals").then((r) => renewals(r.items, base, ctx)), { id: "renewals" }),
+      await section(
+        "Renewals and forecast",
+        async () => renewals((await get("/renewals")).items, base, ctx, await forecastCategories()),
+        { id: "renewals" },
+      ),
       await section("Playbook runs", () => get("/timeline", { kind: "playbook_run", limit: 10 }).then((r) => runs(r.items)), { id: "runs" }),
     ),
   );
@@ -324,7 +328,16 @@ function runs(items) {
   return h("ul", {}, items.map((i) => h("li", {}, i.title, h("span", { class: "muted" }, ` · ${when(i.occurred_at)}`))));
 }
 
-function renewals(items, base, ctx) {
+// The workspace's forecast categories as [key, label]; null (the defaults) when they cannot be read.
+export function forecastCategories() {
+  return api
+    .get("/v1/renewals/forecast-categories")
+    .then((r) => r.categories.map((c) => [c.key, c.label]))
+    .catch(() => null);
+}
+
+function renewals(items, base, ctx, categories) {
+  const label = (key) => (categories || []).find(([k]) => k === key)?.[1] || key.replace("_", " ");
   if (!items.length) return empty("No renewal recorded.");
   return h(
     "ul",
@@ -334,9 +347,9 @@ function renewals(items, base, ctx) {
         "li",
         { class: "card" },
         h("h3", {}, r.product || "Account renewal", " · ", r.renewal_date, " ", daysLeft(r.days_left, r.colour)),
-        h("p", {}, `${money(r.current_arr)} ARR · forecast `, h("strong", { class: "forecast" }, r.forecast_category), ` · ${r.status}`),
+        h("p", {}, `${money(r.current_arr)} ARR · forecast `, h("strong", { class: "forecast" }, label(r.forecast_category)), ` · ${r.status}`),
       );
-      if (r.status === "open" && ctx.can("forecasts", "write")) card.append(forecastForm(base, r, card));
+      if (r.status === "open" && ctx.can("forecasts", "write")) card.append(forecastForm(base, r, card, categories));
       return card;
     }),
   );
@@ -365,7 +378,7 @@ export function forecastForm(base, renewal, card, categories) {
         reason: reason.value || null,
       });
       Object.assign(renewal, updated);
-      card.querySelector(".forecast").textContent = updated.forecast_category;
+      card.querySelector(".forecast").textContent = choice.selectedOptions[0]?.textContent || updated.forecast_category;
       reason.value = "";
       notice(`Forecast changed to ${updated.forecast_category}`);
     } catch (error) {

@@ -89,12 +89,12 @@ export async function render(main, ctx) {
     const pager = api.pages("/v1/customers", query);
     let items;
     try {
-      items = await pager.next();
+      items = await pager.atLeast(25);
     } catch (error) {
       const refused = NEWER.find((key) => error.status === 400 && query[key] && (error.field === key || error.message.includes(key)));
       if (refused) {
         unsupported.add(refused);
-        form.elements[refused].disabled = true;
+        if (form.elements[refused]) form.elements[refused].disabled = true;
         main.querySelector("#unsupported").textContent = `This API does not offer ${[...unsupported].join(", ")} yet; those controls are off.`;
         return load();
       }

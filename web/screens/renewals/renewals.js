@@ -1,7 +1,7 @@
 // Renewals: the pipeline by period with forecast changes (reason required), the director's
 // forecast-change view, the upcoming table with its window filter and CSV, and revenue metrics.
 import { api } from "kw/api.js";
-import { forecastForm } from "kw/screens/customer/customer.js";
+import { forecastCategories, forecastForm } from "kw/screens/customer/customer.js";
 import { dataTable, daysLeft, day, download, empty, field, h, link, money, pct, problem, section, select, when } from "kw/widgets.js";
 
 const GROUPS = [
@@ -13,15 +13,12 @@ const GROUPS = [
 
 export async function render(main, ctx) {
   main.append(h("h1", {}, "Renewals"));
-  const categories = await api
-    .get("/v1/renewals/forecast-categories")
-    .then((r) => r.categories.map((c) => [c.key, c.label]))
-    .catch(() => null);
+  const categories = await forecastCategories();
   const labels = Object.fromEntries(categories || []);
   main.append(
     await section("Revenue metrics (last 12 months)", revenue, { id: "revenue" }),
     await section("Pipeline", () => pipeline(ctx, categories, labels), { id: "pipeline" }),
-    await section("Upcoming renewals", () => upcoming(ctx), { id: "upcoming" }),
+    await section("Upcoming renewals", () => upcoming(ctx, labels), { id: "upcoming" }),
   );
   if (ctx.can("forecasts", "read")) main.append(await section("Forecast changes (last 30 days)", forecastChanges, { id: "forecast-changes" }));
 }
@@ -83,7 +80,7 @@ function forecastCell(row, ctx, categories, labels) {
   return holder;
 }
 
-async function upcoming(ctx) {
+async function upcoming(ctx, labels) {
   const within = select([["30", "30 days"], ["60", "60 days"], ["90", "90 days"], ["180", "180 days"]], "90", { name: "within" });
   const exportButton = h("button", { type: "button" }, "Download CSV");
   const holder = h("div");
@@ -103,7 +100,7 @@ async function upcoming(ctx) {
             { key: "renewal_date", label: "Renewal date" },
             { key: "days_left", label: "Days left", render: (r) => daysLeft(r.days_left, r.colour) },
             { key: "auto_renew", label: "Auto-renew", render: (r) => (r.auto_renew ? "Yes" : "No") },
-            { key: "forecast_category", label: "Forecast" },
+            { key: "forecast_category", label: "Forecast", render: (r) => labels[r.forecast_category] || r.forecast_category },
           ],
         }),
       );

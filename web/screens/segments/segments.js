@@ -54,7 +54,7 @@ async function members(main, ctx) {
   const pager = api.pages(`/v1/segments/${segment.segment_id}/members`, { limit: 50 });
   const table = dataTable({
     caption: "Members",
-    rows: await pager.next(),
+    rows: await pager.atLeast(25),
     emptyText: "No member on this page; follow “Show more” (the rule is evaluated in batches).",
     columns: [
       { key: "name", label: "Customer", render: (c) => link(`/customers/${c.customer_id}`, c.name) },
