@@ -169,3 +169,11 @@ def test_built_handler_imports_in_a_fresh_interpreter_from_its_folder_and_the_la
     events = (FUNCTIONS[function_id]["Properties"].get("Events") or {}).values()
     is_http = any(e["Type"] == "Api" for e in events)
     assert report["chalice_loaded"] == is_http, f"{function_id}: chalice imported={report['chalice_loaded']}"
+
+
+def test_the_web_function_carries_the_console_files_not_a_link(build_dir):
+    console = build_dir / "WebFunction" / "console"
+    assert not console.is_symlink()  # the repo's link to web/ is copied as the files themselves
+    for name in ("index.html", "app.js", "api.js", "console.css", "screens/portfolio/portfolio.js"):
+        assert (console / name).is_file(), name
+        assert (console / name).read_bytes() == (ROOT / "web" / name).read_bytes(), name

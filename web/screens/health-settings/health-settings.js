@@ -3,7 +3,7 @@
 // an expression editor, the banding table, the smoothing window, a dry-run preview, and on save the
 // recalculation's progress until it finishes.
 import { api } from "kw/api.js";
-import { clearErrors, dataTable, empty, field, h, notice, num, problem, select, showError, when } from "kw/widgets.js";
+import { clearErrors, dataTable, field, h, notice, num, problem, select, showError, when } from "kw/widgets.js";
 
 export async function render(main, ctx) {
   main.append(h("h1", {}, "Health settings"));
@@ -34,7 +34,7 @@ export async function render(main, ctx) {
   const drawDimensions = () => {
     dimensionRows.replaceChildren(
       ...state.dimensions.map((d, index) => {
-        const label = d.label || d.key;
+        const label = d.label || d.key.charAt(0).toUpperCase() + d.key.slice(1).replace(/_/g, " ");
         const slider = h("input", { type: "range", min: 0, max: 100, step: 1, value: d.weight, disabled: !editable || !d.enabled });
         const exact = h("input", { type: "number", min: 0, max: 100, step: 1, value: d.weight, disabled: !editable || !d.enabled, class: "weight-number" });
         const enabled = h("input", { type: "checkbox", checked: d.enabled, disabled: !editable });
@@ -76,8 +76,10 @@ export async function render(main, ctx) {
   });
 
   main.append(
+    ...[
     h("p", { class: "muted", id: "model-version" }, `Model v${model.version}${model.preset ? ` (preset ${model.preset})` : ""}, saved ${model.updated_at ? when(model.updated_at) : "never"}${model.updated_by ? ` by ${model.updated_by}` : ""}.`),
     editable ? null : h("p", { class: "note" }, "You can read the health model; directors and admins change it."),
+    ].filter(Boolean),
   );
 
   if (editable && presets.length) {
@@ -198,5 +200,3 @@ async function follow(jobId, holder) {
     await new Promise((resolve) => setTimeout(resolve, 700));
   }
 }
-
-export { empty };
