@@ -10,6 +10,9 @@ export async function render(main, ctx) {
   main.append(await section("Users", () => users(configure), { id: "users" }));
   if (configure) main.append(invitationForm());
   if (ctx.can("api_keys", "read")) main.append(await section("API keys", apiKeys, { id: "api-keys" }));
+  if (ctx.can("integrations", "read")) main.append(await section("Integrations", integrations, { id: "integrations" }));
+  if (ctx.can("webhooks", "read")) main.append(await section("Outbound webhooks", webhooks, { id: "webhooks" }));
+  if (ctx.can("settings", "read")) main.append(await section("Slack", slack, { id: "slack" }));
   if (ctx.can("audit", "read")) main.append(await section("Audit log", audit, { id: "audit" }));
 }
 
@@ -95,6 +98,8 @@ async function apiKeys() {
 }
 
 async function audit() {
+  const users = await api.get("/v1/users").then((r) => r.items).catch(() => []);
+  const name = (userId) => users.find((u) => u.user_id === userId)?.name || userId;
   const action = h("input", { type: "text", placeholder: "e.g. renewal.forecast_changed" });
   const holder = h("div");
   const load = async () => {
@@ -106,7 +111,7 @@ async function audit() {
         emptyText: "No entry matches.",
         columns: [
           { key: "occurred_at", label: "When", render: (e) => when(e.occurred_at) },
-          { key: "actor_id", label: "Who" },
+          { key: "actor_id", label: "Who", render: (e) => name(e.actor_id) },
           { key: "action", label: "Action" },
           { key: "target", label: "Target" },
           { key: "reason", label: "Reason", render: (e) => e.reason || "—" },
@@ -124,4 +129,153 @@ async function audit() {
   });
   await load();
   return [form, holder];
+}
+
+// Integrations: each provider's status and webhook URL, setting or rotating its signing secret, and the
+// events no customer matched (map one to a customer).
+async function integrations() {
+  const [list, unmatched] = await Promise.all([api.get("/v1/integrations"), api.get("/v1/integrations/unmatched", { limit: 20 })]);
+  const rows = dataTable({
+    caption: "Providers (their webhooks are signed with the secret set here)",
+    rows: list.items,
+    columns: [
+      { key: "provider", label: "Provider" },
+      { key: "configured", label: "Status", render: (i) => (i.configured ? `Connected${i.updated_at ? ` (secret set ${when(i.updated_at)})` : ""}` : "Not connected") },
+      { key: "webhook_url", label: "Webhook URL", render: (i) => h("code", {}, i.webhook_url) },
+      {
+        key: "secret",
+        label: "Signing secret",
+        render: (i) => {
+          const secret = h("input", { type: "password", minlength: 8, autocomplete: "off" });
+          const form = h("form", { class: "inline-form" }, field(`${i.provider} secret`, secret, { name: "secret" }), h("button", { type: "submit" }, i.configured ? "Rotate" : "Connect"));
+          form.addEventListener("submit", async (event) => {
+            event.preventDefault();
+            clearErrors(form);
+            try {
+              await api.put(`/v1/integrations/${i.provider}/secret`, { secret: secret.value });
+              secret.value = "";
+              notice(`${i.provider}: secret saved`);
+            } catch (error) {
+              showError(form, error);
+            }
+          });
+          return form;
+        },
+      },
+    ],
+  });
+  const unmatchedTable = dataTable({
+    caption: "Events no customer matched (map them so they reach the timeline)",
+    rows: unmatched.items,
+    emptyText: "Every received event matched a customer.",
+    columns: [
+      { key: "received_at", label: "Received", render: (u) => when(u.received_at) },
+      { key: "provider", label: "Provider" },
+      { key: "title", label: "Event" },
+      { key: "link_key", label: "Looked for", render: (u) => u.link_key || "—" },
+      {
+        key: "map",
+        label: "Map to customer",
+        render: (u) => {
+          const customer = h("input", { type: "text", placeholder: "cus_…" });
+          const form = h("form", { class: "inline-form" }, field("Customer id", customer, { name: "customer_id" }), h("button", { type: "submit" }, "Map"));
+          form.addEventListener("submit", async (event) => {
+            event.preventDefault();
+            clearErrors(form);
+            try {
+              await api.post(`/v1/integrations/unmatched/${u.unmatched_id}/map`, { customer_id: customer.value });
+              form.replaceWith(h("span", {}, "Mapped"));
+            } catch (error) {
+              showError(form, error);
+            }
+          });
+          return form;
+        },
+      },
+    ],
+  });
+  return [rows, unmatchedTable];
+}
+
+// Outbound webhooks: subscriptions with their status, secret rotation and the delivery log with attempts.
+async function webhooks() {
+  const { items } = await api.get("/v1/webhooks");
+  const log = h("div", { "aria-live": "polite" });
+  const table = dataTable({
+    caption: "Subscriptions",
+    rows: items,
+    emptyText: "No subscription yet (POST /v1/webhooks).",
+    columns: [
+      { key: "url", label: "URL", render: (w) => h("code", {}, w.url) },
+      { key: "event_types", label: "Events", render: (w) => w.event_types.join(", ") },
+      { key: "status", label: "Status", render: (w) => `${w.status}${w.failure_reason ? ` (${w.failure_reason})` : ""}` },
+      {
+        key: "actions",
+        label: "",
+        render: (w) =>
+          h(
+            "div",
+            { class: "actions" },
+            h("button", { type: "button", onClick: () => deliveries(w, log) }, "Deliveries"),
+            h(
+              "button",
+              {
+                type: "button",
+                onClick: async () => {
+                  try {
+                    const rotated = await api.post(`/v1/webhooks/${w.subscription_id}/rotate-secret`);
+                    log.replaceChildren(h("p", { class: "secret" }, "New signing secret (shown once): ", h("code", {}, rotated.secret), rotated.previous_secret_expires_at ? ` (the old one still signs until ${when(rotated.previous_secret_expires_at)})` : ""));
+                  } catch (error) {
+                    log.replaceChildren(problem(error));
+                  }
+                },
+              },
+              "Rotate secret",
+            ),
+          ),
+      },
+    ],
+  });
+  return [table, log];
+}
+
+async function deliveries(subscription, holder) {
+  holder.replaceChildren(h("p", { class: "state" }, "Loading…"));
+  try {
+    const r = await api.get(`/v1/webhooks/${subscription.subscription_id}/deliveries`, { limit: 20 });
+    holder.replaceChildren(
+      dataTable({
+        caption: `Deliveries to ${subscription.url}`,
+        rows: r.items,
+        emptyText: "Nothing delivered yet.",
+        columns: [
+          { key: "created_at", label: "When", render: (d) => when(d.created_at) },
+          { key: "event_type", label: "Event" },
+          { key: "status", label: "Status" },
+          { key: "attempts", label: "Attempts", render: (d) => d.attempts.map((a) => `${a.outcome}${a.status_code ? ` ${a.status_code}` : ""}`).join(", ") || "—" },
+        ],
+      }),
+    );
+  } catch (error) {
+    holder.replaceChildren(problem(error));
+  }
+}
+
+async function slack() {
+  const status = await api.get("/v1/settings/slack");
+  const url = h("input", { type: "url", placeholder: "https://hooks.slack.com/services/…" });
+  const form = h("form", { class: "inline-form" }, field("Incoming webhook URL", url, { name: "webhook_url", hint: "Stored as a secret; never shown again." }), h("button", { type: "submit" }, "Save"));
+  const state = h("p", {}, status.configured ? `Configured ${when(status.configured_at)} by ${status.configured_by}.` : "Not configured: Slack actions and alerts are not sent.");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      const saved = await api.put("/v1/settings/slack", { webhook_url: url.value });
+      url.value = "";
+      state.textContent = `Configured ${when(saved.configured_at)} by ${saved.configured_by}.`;
+    } catch (error) {
+      showError(form, error);
+    }
+  });
+  return [state, form];
 }

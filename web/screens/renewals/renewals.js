@@ -20,7 +20,7 @@ export async function render(main, ctx) {
     await section("Pipeline", () => pipeline(ctx, categories, labels), { id: "pipeline" }),
     await section("Upcoming renewals", () => upcoming(ctx, labels), { id: "upcoming" }),
   );
-  if (ctx.can("forecasts", "read")) main.append(await section("Forecast changes (last 30 days)", forecastChanges, { id: "forecast-changes" }));
+  if (ctx.can("forecasts", "read")) main.append(await section("Forecast changes (last 30 days)", () => forecastChanges(ctx), { id: "forecast-changes" }));
 }
 
 async function revenue() {
@@ -62,13 +62,19 @@ async function pipeline(ctx, categories, labels) {
           { key: "current_arr", label: "ARR", numeric: true, render: (r) => money(r.current_arr) },
           { key: "renewal_date", label: "Renewal", render: (r) => [r.renewal_date, " ", key === "historical" ? "" : daysLeft(r.days_left, r.colour)] },
           { key: "forecast", label: "Forecast", render: (r) => forecastCell(r, ctx, categories, labels) },
-          { key: "delta", label: "Proposed delta", numeric: true, render: (r) => (r.proposed_delta?.amount === null || r.proposed_delta?.amount === undefined ? "—" : `${money(r.proposed_delta.amount)} (${r.proposed_delta.kind})`) },
+          { key: "delta", label: "Proposed delta", numeric: true, render: (r) => proposedDelta(r.proposed_delta) },
           { key: "next_action", label: "Next action", render: (r) => (r.next_action ? `${r.next_action.title} (due ${day(r.next_action.due_date)})` : "—") },
           { key: "last_activity", label: "Last activity", render: (r) => (r.last_activity ? `${r.last_activity.kind}, ${r.last_activity.days_ago} d ago` : "none") },
         ],
       }),
     );
   });
+}
+
+function proposedDelta(delta) {
+  if (!delta || delta.delta === null || delta.delta === undefined) return h("span", { class: "muted" }, "not proposed");
+  const sign = delta.delta > 0 ? "+" : "";
+  return h("span", { class: `change change-${delta.kind === "expansion" ? "up" : delta.kind === "downsell" ? "down" : "flat"}` }, `${sign}${money(delta.delta)} (${sign}${pct(delta.percent)}) ${delta.kind}`);
 }
 
 function forecastCell(row, ctx, categories, labels) {
@@ -121,16 +127,20 @@ async function upcoming(ctx, labels) {
   return [h("div", { class: "filters" }, field("Due within", within), h("div", { class: "field buttons" }, exportButton)), holder];
 }
 
-async function forecastChanges() {
-  const r = await api.get("/v1/renewals/forecast-changes", { days: 30 });
+async function forecastChanges(ctx) {
+  const [r, users] = await Promise.all([
+    api.get("/v1/renewals/forecast-changes", { days: 30 }),
+    ctx.can("users", "read") ? api.get("/v1/users").then((u) => u.items).catch(() => []) : [],
+  ]);
+  const name = (userId) => users.find((u) => u.user_id === userId)?.name || userId;
   return dataTable({
     caption: "Every forecast change, newest first",
     rows: r.items,
     emptyText: "No forecast changed in the last 30 days.",
     columns: [
       { key: "occurred_at", label: "When", render: (e) => when(e.occurred_at) },
-      { key: "actor_id", label: "By" },
-      { key: "target", label: "Renewal" },
+      { key: "actor_id", label: "By", render: (e) => name(e.actor_id) },
+      { key: "target", label: "Renewal", render: (e) => h("code", {}, e.target.replace("renewal:", "")) },
       { key: "change", label: "Change", render: (e) => `${e.before?.forecast_category ?? "—"} → ${e.after?.forecast_category ?? "—"}` },
       { key: "reason", label: "Reason" },
     ],
