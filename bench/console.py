@@ -63,7 +63,7 @@ def customer_content(page: Any) -> None:
     from playwright.sync_api import expect
 
     page.get_by_role("heading", level=1).wait_for()
-    expect(page.locator("main .state[role=status], main .panel .state")).to_have_count(0, timeout=60_000)
+    expect(page.locator("main .state:not(.empty)")).to_have_count(0, timeout=60_000)  # every loading state gone
     page.get_by_role("region", name="Timeline").get_by_role("listitem").first.wait_for()
 
 

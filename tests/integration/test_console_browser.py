@@ -110,7 +110,7 @@ class Tab:
     def settle(self) -> None:
         # Sections load on their own; wait until none shows its loading state. (Locators, not
         # wait_for_function: the console's CSP refuses the string evaluation that would need.)
-        expect(self.page.locator("main[aria-busy=true], main .state[role=status]")).to_have_count(0, timeout=30_000)
+        expect(self.page.locator("main[aria-busy=true], main .state:not(.empty)")).to_have_count(0, timeout=30_000)
         self.page.wait_for_load_state("networkidle")
 
     def shoot(self, name: str) -> None:
