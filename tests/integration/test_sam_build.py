@@ -15,6 +15,7 @@ from infra.template import (
     ROOT,
     TEMPLATE_PATH,
     Resolver,
+    evaluate_conditions,
     function_environment,
     load_template,
     resources_of_type,
@@ -101,7 +102,9 @@ def lambda_like_environment(function_id: str) -> dict[str, str]:
         for logical_id in TEMPLATE["Resources"]
     }
     parameters = {name: str(spec.get("Default", "")) for name, spec in TEMPLATE.get("Parameters", {}).items()}
-    env = function_environment(TEMPLATE, function_id, Resolver(parameters, physical))
+    resolver = Resolver(parameters, physical)
+    resolver.conditions = evaluate_conditions(TEMPLATE, resolver)  # Globals choose the issuer with Fn::If
+    env = function_environment(TEMPLATE, function_id, resolver)
     return {
         **env,
         "PATH": "/usr/bin:/bin",
