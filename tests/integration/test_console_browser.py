@@ -282,12 +282,22 @@ def test_a_viewer_sees_no_write_control_and_another_csms_customer_reads_not_foun
     others = [c for c in everyone["items"] if c["owner_id"] not in (csm_id, None)]
     mine = next(c for c in everyone["items"] if c["owner_id"] == csm_id)
 
+    # The viewer co-owns one customer, so its 360 (with renewals, tasks, timeline) is theirs to read.
+    viewer_id = stack.seed.token_users["viewer"] if stack.seed else ""
+    shared = api(stack, "admin", "PATCH", f"/v1/customers/{mine['customer_id']}", {"co_owner_ids": [viewer_id]})
+    assert shared[0] == 200, shared
+
     viewer = tabs(user_name(stack, "viewer"))
-    for path in ("/my-day", "/customers", "/renewals", "/settings/health", "/playbooks", "/tasks", "/segments"):
+    screens = ("/my-day", "/customers", f"/customers/{mine['customer_id']}", "/renewals", "/settings/health")
+    for path in (*screens, "/playbooks", "/tasks", "/segments"):
         page = viewer.open(path)
         offered = [b.inner_text() for b in page.get_by_role("button").all() if WRITE_CONTROLS.match(b.inner_text())]
         assert not offered, f"{path} offers a viewer {offered}"
-        assert page.get_by_role("slider").all() == [] or all(s.is_disabled() for s in page.get_by_role("slider").all())
+        assert all(s.is_disabled() for s in page.get_by_role("slider").all())
+        assert page.get_by_role("textbox").count() == 0, f"{path} offers a viewer a text field"
+    page = viewer.open(f"/customers/{mine['customer_id']}")
+    assert page.get_by_role("heading", name=mine["name"], level=1).is_visible()
+    assert page.get_by_role("region", name="Timeline").get_by_role("listitem").count() > 0
     page = viewer.open(f"/customers/{others[0]['customer_id']}")
     assert page.get_by_role("heading", name="Customer not found", level=1).is_visible()
     assert page.get_by_text("Not found: it does not exist, or it is outside your portfolio.").is_visible()
