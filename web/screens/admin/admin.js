@@ -76,7 +76,7 @@ async function apiKeys() {
     clearErrors(form);
     try {
       const created = await api.post("/v1/api-keys", { name: name.value });
-      out.replaceChildren(h("p", { class: "secret" }, "Copy this key now; it will not be shown again: ", h("code", {}, created.key || created.secret)));
+      out.replaceChildren(h("p", { class: "secret" }, "Copy this key now; it will not be shown again: ", h("code", {}, created.api_key)));
     } catch (error) {
       showError(form, error);
     }
