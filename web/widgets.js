@@ -203,6 +203,15 @@ export function field(label, control, { hint, name } = {}) {
   return h("div", { class: "field" }, h("label", { for: id }, label), control, hintEl, error);
 }
 
+// Where in an expression or rule the API found the problem, when it says so and the message does not.
+function where(error) {
+  const detail = error.details.find((d) => d && d.field) || {};
+  if (/position|line|col/i.test(error.message)) return "";
+  if (detail.line && detail.col) return ` (line ${detail.line}, column ${detail.col})`;
+  if (detail.position !== undefined) return ` (at position ${detail.position})`;
+  return "";
+}
+
 export function clearErrors(form) {
   form.querySelectorAll(".field-error").forEach((el) => (el.textContent = ""));
   form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
@@ -218,7 +227,7 @@ export function showError(form, error) {
     if (control) {
       control.setAttribute("aria-invalid", "true");
       const slot = document.getElementById(`${control.id}-error`);
-      if (slot) slot.textContent = error.message;
+      if (slot) slot.textContent = error.message + where(error);
       control.focus();
       return;
     }
