@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAM_STAMP := $(SAM_VENV)/.installed
 
+CHROMIUM := /usr/bin/chromium
+
 .PHONY: run test recalc lint gates typecheck sam-build clean
 
 $(STAMP): pyproject.toml
@@ -22,6 +24,11 @@ $(SAM_STAMP):
 	$(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli==1.170.0"
 	touch $@
 
+# The console's browser tests drive the distribution's Chromium (Playwright cannot download its own here).
+$(CHROMIUM):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+
 run: $(STAMP)
 	$(BIN)/python -m infra.local run
 
@@ -30,7 +37,7 @@ recalc: $(STAMP)
 
 # Two pytest workers, one per core (pytest-xdist); --dist loadfile keeps each test file on one worker, so a
 # module's local stack, seed or `sam build` is built once. Run one file serially with plain `pytest FILE`.
-test: $(STAMP) $(SAM_STAMP) gates
+test: $(STAMP) $(SAM_STAMP) $(CHROMIUM) gates
 	KEEPWELL_SAM=$(CURDIR)/$(SAM_VENV)/bin/sam $(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from infra.gateway import Gateway, envelope
-from infra.identity import pool_ids
+from infra.identity import console_auth_config, pool_ids
 from infra.invoker import Invoker
 from infra.pollers import QueuePoller, create_eventbridge_rules, queue_depth, sqs_event_sources
 from infra.resources import STACK_NAME, create_stack_resources
@@ -447,6 +447,9 @@ def _seed(stack: LocalStack, customers: int | None, today: date | None, say: Cal
     stack.sign_in_demo_people()
     say(f"{len(stack.demo_people)} demo people signed in through the user pool {stack.user_pool_id} (RS256 ID tokens)")
     _, stack.ingest_api_key = create_api_key(result.workspace_id, "Local demo ingestion", result.admin_id)
+    # The web console's sign-in (served by the web function as GET /console/config.json): the demo people
+    # to pick from, signed in through the pool by the browser itself.
+    os.environ["CONSOLE_AUTH_CONFIG"] = json.dumps(console_auth_config(stack))
 
 
 def _enrol_demo_people(stack: LocalStack, result: DemoSeed) -> list[DemoPerson]:
@@ -604,6 +607,7 @@ def _health_lines(config: dict[str, Any], at_risk: int = 5) -> list[str]:
 # ---- CLI ---------------------------------------------------------------------------------------
 def _print_ready(stack: LocalStack, config_path: Path) -> None:
     print()
+    print(f"  Console        {stack.api_url}/   (sign in as a demo user)")
     print(f"  API            {stack.api_url}")
     print(f"  workspace      {stack.workspace_id}")
     print(f"  admin token    {stack.admin_token}")
@@ -632,6 +636,7 @@ def run(args: argparse.Namespace) -> int:
     # The gateway's one line per request would flood the start-up (hundreds of demo webhooks): quiet
     # until ready, then every API call made against the stack is shown.
     log.setLevel(logging.WARNING)
+    say(f"the console will be at http://127.0.0.1:{args.port}/ (the API beside it under /v1)")
     stack = start_stack(
         port=args.port, moto_port=args.moto_port, customers=args.customers, log_level=args.log_level, say=say
     )

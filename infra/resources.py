@@ -197,3 +197,8 @@ def _create_user_pools(session: boto3.Session, template: dict[str, Any], resolve
         props = {k: v for k, v in resolver.resolve(client["Properties"]).items() if v is not None}
         created = cognito.create_user_pool_client(**props)["UserPoolClient"]
         resolver.physical[logical_id] = {"Ref": created["ClientId"]}
+    # Nothing to create for the hosted-UI domain, but the web function's environment names it (the deployed
+    # sign-in URLs); its Ref is the domain prefix, as CloudFormation's is.
+    for logical_id, domain in resources_of_type(template, "AWS::Cognito::UserPoolDomain").items():
+        if resource_enabled(domain, resolver.conditions):
+            resolver.physical[logical_id] = {"Ref": str(resolver.resolve(domain["Properties"]["Domain"]))}

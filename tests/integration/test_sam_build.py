@@ -15,6 +15,7 @@ from infra.template import (
     ROOT,
     TEMPLATE_PATH,
     Resolver,
+    evaluate_conditions,
     function_environment,
     load_template,
     resources_of_type,
@@ -101,9 +102,9 @@ def lambda_like_environment(function_id: str) -> dict[str, str]:
         for logical_id in TEMPLATE["Resources"]
     }
     parameters = {name: str(spec.get("Default", "")) for name, spec in TEMPLATE.get("Parameters", {}).items()}
-    # As a deployment must give them: without an issuer and its keys the authorizer refuses to start.
-    parameters |= {"JwtIssuer": "https://issuer.test", "JwksUrl": "https://issuer.test/.well-known/jwks.json"}
-    env = function_environment(TEMPLATE, function_id, Resolver(parameters, physical))
+    resolver = Resolver(parameters, physical)
+    resolver.conditions = evaluate_conditions(TEMPLATE, resolver)  # Globals choose the issuer with Fn::If
+    env = function_environment(TEMPLATE, function_id, resolver)
     return {
         **env,
         "PATH": "/usr/bin:/bin",
@@ -171,3 +172,11 @@ def test_built_handler_imports_in_a_fresh_interpreter_from_its_folder_and_the_la
     events = (FUNCTIONS[function_id]["Properties"].get("Events") or {}).values()
     is_http = any(e["Type"] == "Api" for e in events)
     assert report["chalice_loaded"] == is_http, f"{function_id}: chalice imported={report['chalice_loaded']}"
+
+
+def test_the_web_function_carries_the_console_files_not_a_link(build_dir):
+    console = build_dir / "WebFunction" / "console"
+    assert not console.is_symlink()  # the repo's link to web/ is copied as the files themselves
+    for name in ("index.html", "app.js", "api.js", "console.css", "screens/portfolio/portfolio.js"):
+        assert (console / name).is_file(), name
+        assert (console / name).read_bytes() == (ROOT / "web" / name).read_bytes(), name

@@ -147,7 +147,10 @@ def test_handler_answers_its_sample_as_the_event_source_expects(aws, workspace, 
         # ID tokens come from a pool whose id and keys exist only while the test runs: sign csm-1 in.
         event["authorizationToken"] = request.getfixturevalue("pool").bearer(workspace, "csm-1")
     result = invoke(function_id, event)
-    if shape == "api":
+    if shape == "api" and function_id == "WebFunction":
+        assert result["statusCode"] == 200, result["body"][:500]  # the console's page, not JSON
+        assert result["headers"]["Content-Type"] == "text/html; charset=utf-8"
+    elif shape == "api":
         assert isinstance(result["statusCode"], int)
         assert result["headers"]["Content-Type"] == "application/json"
         body = json.loads(result["body"])
@@ -175,6 +178,14 @@ def test_api_samples_reach_their_views(aws, workspace):
     assert json.loads(me["body"])["workspace_id"] == workspace
     customers = invoke("ApiFunction", load(EVENTS / "api" / "list-customers.json"))
     assert customers["statusCode"] == 200, customers["body"]
+
+
+def test_the_console_page_on_the_execute_api_host_names_its_assets_under_the_stage(aws):
+    page = invoke("WebFunction", load(EVENTS / "web" / "get-customer-page.json"))
+    html = page["body"]
+    assert '<meta name="kw-base" content="/prod">' in html
+    assert '<script type="module" src="/prod/assets/app.' in html
+    assert "script-src 'self' 'sha256-" in page["headers"]["Content-Security-Policy"]
 
 
 # ------------------------------------------------------------------------------------- HTTP functions

@@ -1,0 +1,281 @@
+// Admin: users, invitations and roles; API keys (the secret shown once); the audit log with filters.
+import { api } from "kw/api.js";
+import { clearErrors, dataTable, field, h, moreButton, notice, problem, section, select, showError, when } from "kw/widgets.js";
+
+const ROLES = [["admin", "Admin"], ["director", "Director"], ["csm", "CSM"], ["viewer", "Viewer"]];
+
+export async function render(main, ctx) {
+  main.append(h("h1", {}, "Admin"));
+  const configure = ctx.can("users", "configure");
+  main.append(await section("Users", () => users(configure), { id: "users" }));
+  if (configure) main.append(invitationForm());
+  if (ctx.can("api_keys", "read")) main.append(await section("API keys", apiKeys, { id: "api-keys" }));
+  if (ctx.can("integrations", "read")) main.append(await section("Integrations", integrations, { id: "integrations" }));
+  if (ctx.can("webhooks", "read")) main.append(await section("Outbound webhooks", webhooks, { id: "webhooks" }));
+  if (ctx.can("settings", "read")) main.append(await section("Slack", slack, { id: "slack" }));
+  if (ctx.can("audit", "read")) main.append(await section("Audit log", audit, { id: "audit" }));
+}
+
+async function users(configure) {
+  const { items } = await api.get("/v1/users");
+  return dataTable({
+    caption: "Users of this workspace",
+    rows: items,
+    columns: [
+      { key: "name", label: "Name" },
+      { key: "email", label: "Email" },
+      {
+        key: "role",
+        label: "Role",
+        render: (u) => {
+          if (!configure || !u.active) return u.role;
+          const choice = select(ROLES, u.role, { "aria-label": `Role of ${u.name}` });
+          choice.addEventListener("change", async () => {
+            try {
+              await api.put(`/v1/users/${u.user_id}/role`, { role: choice.value });
+              notice(`${u.name} is now ${choice.value}`);
+            } catch (error) {
+              choice.value = u.role;
+              choice.after(problem(error));
+            }
+          });
+          return choice;
+        },
+      },
+      { key: "active", label: "Active", render: (u) => (u.active ? "Yes" : "No") },
+    ],
+  });
+}
+
+function invitationForm() {
+  const email = h("input", { type: "email", required: true });
+  const name = h("input", { type: "text", required: true });
+  const role = select(ROLES, "csm");
+  const out = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "panel" }, h("h2", {}, "Invite someone"), field("Email", email, { name: "email" }), field("Name", name, { name: "name" }), field("Role", role, { name: "role" }), h("button", { type: "submit" }, "Send invitation"), out);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      const invitation = await api.post("/v1/invitations", { email: email.value, name: name.value, role: role.value });
+      out.replaceChildren(h("p", {}, "Invitation token (shown once; send it to them): ", h("code", {}, invitation.token)));
+    } catch (error) {
+      showError(form, error);
+    }
+  });
+  return form;
+}
+
+async function apiKeys() {
+  const { items } = await api.get("/v1/api-keys");
+  const out = h("div", { "aria-live": "polite" });
+  const name = h("input", { type: "text", maxlength: 100 });
+  const form = h("form", { class: "inline-form" }, field("New key name", name, { name: "name" }), h("button", { type: "submit" }, "Create key"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      const created = await api.post("/v1/api-keys", { name: name.value });
+      out.replaceChildren(h("p", { class: "secret" }, "Copy this key now; it will not be shown again: ", h("code", {}, created.api_key)));
+    } catch (error) {
+      showError(form, error);
+    }
+  });
+  return [
+    dataTable({
+      caption: "Ingestion API keys",
+      rows: items,
+      columns: [
+        { key: "name", label: "Name" },
+        { key: "prefix", label: "Prefix", render: (k) => h("code", {}, k.prefix || k.display_prefix || "") },
+        { key: "active", label: "Active", render: (k) => (k.active ? "Yes" : "Revoked") },
+        { key: "created_at", label: "Created", render: (k) => when(k.created_at) },
+      ],
+    }),
+    form,
+    out,
+  ];
+}
+
+async function audit() {
+  const users = await api.get("/v1/users").then((r) => r.items).catch(() => []);
+  const name = (userId) => users.find((u) => u.user_id === userId)?.name || userId;
+  const action = h("input", { type: "text", placeholder: "e.g. renewal.forecast_changed" });
+  const holder = h("div");
+  const load = async () => {
+    const pager = api.pages("/v1/audit", { action: action.value, limit: 25 });
+    try {
+      const table = dataTable({
+        caption: "Audit log, newest first",
+        rows: await pager.next(),
+        emptyText: "No entry matches.",
+        columns: [
+          { key: "occurred_at", label: "When", render: (e) => when(e.occurred_at) },
+          { key: "actor_id", label: "Who", render: (e) => name(e.actor_id) },
+          { key: "action", label: "Action" },
+          { key: "target", label: "Target" },
+          { key: "reason", label: "Reason", render: (e) => e.reason || "—" },
+        ],
+      });
+      holder.replaceChildren(table, moreButton(pager, (more) => table.addRows(more)));
+    } catch (error) {
+      holder.replaceChildren(problem(error));
+    }
+  };
+  const form = h("form", { class: "filters" }, field("Action", action, { name: "action" }), h("div", { class: "field buttons" }, h("button", { type: "submit" }, "Filter")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    load();
+  });
+  await load();
+  return [form, holder];
+}
+
+// Integrations: each provider's status and webhook URL, setting or rotating its signing secret, and the
+// events no customer matched (map one to a customer).
+async function integrations() {
+  const [list, unmatched] = await Promise.all([api.get("/v1/integrations"), api.get("/v1/integrations/unmatched", { limit: 20 })]);
+  const rows = dataTable({
+    caption: "Providers (their webhooks are signed with the secret set here)",
+    rows: list.items,
+    columns: [
+      { key: "provider", label: "Provider" },
+      { key: "configured", label: "Status", render: (i) => (i.configured ? `Connected${i.updated_at ? ` (secret set ${when(i.updated_at)})` : ""}` : "Not connected") },
+      { key: "webhook_url", label: "Webhook URL", render: (i) => h("code", {}, i.webhook_url) },
+      {
+        key: "secret",
+        label: "Signing secret",
+        render: (i) => {
+          const secret = h("input", { type: "password", minlength: 8, autocomplete: "off" });
+          const form = h("form", { class: "inline-form" }, field(`${i.provider} secret`, secret, { name: "secret" }), h("button", { type: "submit" }, i.configured ? "Rotate" : "Connect"));
+          form.addEventListener("submit", async (event) => {
+            event.preventDefault();
+            clearErrors(form);
+            try {
+              await api.put(`/v1/integrations/${i.provider}/secret`, { secret: secret.value });
+              secret.value = "";
+              notice(`${i.provider}: secret saved`);
+            } catch (error) {
+              showError(form, error);
+            }
+          });
+          return form;
+        },
+      },
+    ],
+  });
+  const unmatchedTable = dataTable({
+    caption: "Events no customer matched (map them so they reach the timeline)",
+    rows: unmatched.items,
+    emptyText: "Every received event matched a customer.",
+    columns: [
+      { key: "received_at", label: "Received", render: (u) => when(u.received_at) },
+      { key: "provider", label: "Provider" },
+      { key: "title", label: "Event" },
+      { key: "link_key", label: "Looked for", render: (u) => u.link_key || "—" },
+      {
+        key: "map",
+        label: "Map to customer",
+        render: (u) => {
+          const customer = h("input", { type: "text", placeholder: "cus_…" });
+          const form = h("form", { class: "inline-form" }, field("Customer id", customer, { name: "customer_id" }), h("button", { type: "submit" }, "Map"));
+          form.addEventListener("submit", async (event) => {
+            event.preventDefault();
+            clearErrors(form);
+            try {
+              await api.post(`/v1/integrations/unmatched/${u.unmatched_id}/map`, { customer_id: customer.value });
+              form.replaceWith(h("span", {}, "Mapped"));
+            } catch (error) {
+              showError(form, error);
+            }
+          });
+          return form;
+        },
+      },
+    ],
+  });
+  return [rows, unmatchedTable];
+}
+
+// Outbound webhooks: subscriptions with their status, secret rotation and the delivery log with attempts.
+async function webhooks() {
+  const { items } = await api.get("/v1/webhooks");
+  const log = h("div", { "aria-live": "polite" });
+  const table = dataTable({
+    caption: "Subscriptions",
+    rows: items,
+    emptyText: "No subscription yet (POST /v1/webhooks).",
+    columns: [
+      { key: "url", label: "URL", render: (w) => h("code", {}, w.url) },
+      { key: "event_types", label: "Events", render: (w) => w.event_types.join(", ") },
+      { key: "status", label: "Status", render: (w) => `${w.status}${w.failure_reason ? ` (${w.failure_reason})` : ""}` },
+      {
+        key: "actions",
+        label: "",
+        render: (w) =>
+          h(
+            "div",
+            { class: "actions" },
+            h("button", { type: "button", onClick: () => deliveries(w, log) }, "Deliveries"),
+            h(
+              "button",
+              {
+                type: "button",
+                onClick: async () => {
+                  try {
+                    const rotated = await api.post(`/v1/webhooks/${w.subscription_id}/rotate-secret`);
+                    log.replaceChildren(h("p", { class: "secret" }, "New signing secret (shown once): ", h("code", {}, rotated.secret), rotated.previous_secret_expires_at ? ` (the old one still signs until ${when(rotated.previous_secret_expires_at)})` : ""));
+                  } catch (error) {
+                    log.replaceChildren(problem(error));
+                  }
+                },
+              },
+              "Rotate secret",
+            ),
+          ),
+      },
+    ],
+  });
+  return [table, log];
+}
+
+async function deliveries(subscription, holder) {
+  holder.replaceChildren(h("p", { class: "state" }, "Loading…"));
+  try {
+    const r = await api.get(`/v1/webhooks/${subscription.subscription_id}/deliveries`, { limit: 20 });
+    holder.replaceChildren(
+      dataTable({
+        caption: `Deliveries to ${subscription.url}`,
+        rows: r.items,
+        emptyText: "Nothing delivered yet.",
+        columns: [
+          { key: "created_at", label: "When", render: (d) => when(d.created_at) },
+          { key: "event_type", label: "Event" },
+          { key: "status", label: "Status" },
+          { key: "attempts", label: "Attempts", render: (d) => d.attempts.map((a) => `${a.outcome}${a.status_code ? ` ${a.status_code}` : ""}`).join(", ") || "—" },
+        ],
+      }),
+    );
+  } catch (error) {
+    holder.replaceChildren(problem(error));
+  }
+}
+
+async function slack() {
+  const status = await api.get("/v1/settings/slack");
+  const url = h("input", { type: "url", placeholder: "https://hooks.slack.com/services/…" });
+  const form = h("form", { class: "inline-form" }, field("Incoming webhook URL", url, { name: "webhook_url", hint: "Stored as a secret; never shown again." }), h("button", { type: "submit" }, "Save"));
+  const state = h("p", {}, status.configured ? `Configured ${when(status.configured_at)} by ${status.configured_by}.` : "Not configured: Slack actions and alerts are not sent.");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      const saved = await api.put("/v1/settings/slack", { webhook_url: url.value });
+      url.value = "";
+      state.textContent = `Configured ${when(saved.configured_at)} by ${saved.configured_by}.`;
+    } catch (error) {
+      showError(form, error);
+    }
+  });
+  return [state, form];
+}

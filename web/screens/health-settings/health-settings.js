@@ -1,0 +1,202 @@
+// Health settings (directors and admins change them; everyone reads): a slider per dimension with a
+// live total that blocks Save until it is exactly 100, presets, enable/disable, custom dimensions with
+// an expression editor, the banding table, the smoothing window, a dry-run preview, and on save the
+// recalculation's progress until it finishes.
+import { api } from "kw/api.js";
+import { clearErrors, dataTable, field, h, notice, num, problem, select, showError, when } from "kw/widgets.js";
+
+export async function render(main, ctx) {
+  main.append(h("h1", {}, "Health settings"));
+  const [model, presets] = await Promise.all([api.get("/v1/health/model"), api.get("/v1/health/presets").then((r) => r.items).catch(() => [])]);
+  const editable = ctx.can("health_model", "configure");
+  const state = {
+    dimensions: model.dimensions.map((d) => ({ ...d })),
+    smoothing_window: model.smoothing_window,
+    version: model.version,
+  };
+  const form = h("form", { class: "settings", "aria-describedby": "model-version" });
+  const total = h("output", { class: "total", "aria-live": "polite", id: "weights-total" });
+  const save = h("button", { type: "submit", class: "primary" }, "Save and recalculate");
+  const dryRun = h("button", { type: "button" }, "Preview (dry run)");
+  const preview = h("div", { class: "preview", "aria-live": "polite" });
+  const progressHolder = h("div", { "aria-live": "polite" });
+  const dimensionRows = h("div", { class: "dimensions" });
+
+  const enabledTotal = () => state.dimensions.filter((d) => d.enabled).reduce((sum, d) => sum + Number(d.weight || 0), 0);
+  const refreshTotal = () => {
+    const sum = Math.round(enabledTotal() * 100) / 100;
+    total.textContent = sum === 100 ? "Total 100 of 100" : `Total ${sum} of 100: the enabled weights must sum to exactly 100 to save`;
+    total.className = `total ${sum === 100 ? "ok" : "bad"}`;
+    save.disabled = !editable || sum !== 100;
+    save.title = sum === 100 ? "" : `Weights sum to ${sum}; they must sum to 100`;
+  };
+
+  const drawDimensions = () => {
+    dimensionRows.replaceChildren(
+      ...state.dimensions.map((d, index) => {
+        const label = d.label || d.key.charAt(0).toUpperCase() + d.key.slice(1).replace(/_/g, " ");
+        const slider = h("input", { type: "range", min: 0, max: 100, step: 1, value: d.weight, disabled: !editable || !d.enabled });
+        const exact = h("input", { type: "number", min: 0, max: 100, step: 1, value: d.weight, disabled: !editable || !d.enabled, class: "weight-number" });
+        const enabled = h("input", { type: "checkbox", checked: d.enabled, disabled: !editable });
+        const sync = (value) => {
+          d.weight = Number(value);
+          slider.value = value;
+          exact.value = value;
+          refreshTotal();
+        };
+        slider.addEventListener("input", () => sync(slider.value));
+        exact.addEventListener("input", () => sync(exact.value));
+        enabled.addEventListener("change", () => {
+          d.enabled = enabled.checked;
+          slider.disabled = exact.disabled = !editable || !d.enabled;
+          refreshTotal();
+        });
+        const row = h(
+          "fieldset",
+          { class: "dimension" },
+          h("legend", {}, label, d.expression ? h("span", { class: "tag" }, "custom") : ""),
+          h("label", { class: "check" }, enabled, " Enabled"),
+          field(`${label} weight`, slider, { name: `dimensions.${index}.weight` }),
+          field(`${label} weight (exact)`, exact),
+        );
+        if (d.expression !== null && d.expression !== undefined) {
+          const expression = h("textarea", { rows: 2, class: "code", disabled: !editable, spellcheck: false }, d.expression);
+          expression.addEventListener("input", () => (d.expression = expression.value));
+          row.append(field(`${label} expression`, expression, { name: `dimensions.${index}.expression`, hint: "e.g. = CLAMP(0, 100, (monthly_savings_usd / mrr) * 10)" }));
+        }
+        return row;
+      }),
+    );
+    refreshTotal();
+  };
+
+  const body = () => ({
+    dimensions: state.dimensions.map(({ key, weight, enabled, label, expression }) => ({ key, weight: Number(weight), enabled, label, expression })),
+    smoothing_window: Number(state.smoothing_window),
+  });
+
+  main.append(
+    ...[
+    h("p", { class: "muted", id: "model-version" }, `Model v${model.version}${model.preset ? ` (preset ${model.preset})` : ""}, saved ${model.updated_at ? when(model.updated_at) : "never"}${model.updated_by ? ` by ${model.updated_by}` : ""}.`),
+    editable ? null : h("p", { class: "note" }, "You can read the health model; directors and admins change it."),
+    ].filter(Boolean),
+  );
+
+  if (editable && presets.length) {
+    const preset = select([["", "Choose a preset"], ...presets.map((p) => [p.name, p.label])], "");
+    const apply = h("button", { type: "button" }, "Use preset weights");
+    apply.addEventListener("click", () => {
+      const chosen = presets.find((p) => p.name === preset.value);
+      if (!chosen) return;
+      const weights = Object.fromEntries(chosen.dimensions.map((d) => [d.key, d.weight]));
+      const known = new Set(state.dimensions.map((d) => d.key));
+      for (const d of state.dimensions) {
+        d.enabled = d.key in weights;
+        d.weight = weights[d.key] ?? 0;
+      }
+      for (const d of chosen.dimensions) if (!known.has(d.key)) state.dimensions.push({ key: d.key, weight: d.weight, enabled: true, label: null, expression: null });
+      drawDimensions();
+      notice(`${chosen.label} weights loaded; save to use them`);
+    });
+    form.append(h("div", { class: "filters" }, field("Preset", preset), h("div", { class: "field buttons" }, apply)));
+  }
+
+  form.append(h("h2", {}, "Dimensions and weights"), dimensionRows, total);
+
+  if (editable) {
+    const key = h("input", { type: "text", pattern: "[a-z][a-z0-9_]*", maxlength: 40 });
+    const label = h("input", { type: "text", maxlength: 100 });
+    const add = h("button", { type: "button" }, "Add custom dimension");
+    add.addEventListener("click", () => {
+      if (!key.value) return key.focus();
+      state.dimensions.push({ key: key.value, label: label.value || null, weight: 0, enabled: true, expression: "= 50" });
+      key.value = label.value = "";
+      drawDimensions();
+    });
+    form.append(h("details", { class: "add-dimension" }, h("summary", {}, "Add a custom dimension"), field("Key", key, { hint: "lower case, e.g. roi" }), field("Label", label), add));
+  }
+
+  const windowSelect = select([["3", "3 days"], ["7", "7 days"], ["14", "14 days"], ["30", "30 days"]], String(model.smoothing_window), { disabled: !editable });
+  windowSelect.addEventListener("change", () => (state.smoothing_window = windowSelect.value));
+  form.append(
+    h("h2", {}, "Smoothing"),
+    field("Smoothing window", windowSelect, { name: "smoothing_window" }),
+    h("h2", {}, "Bands"),
+    dataTable({
+      caption: "Score bands",
+      rows: model.bands,
+      columns: [
+        { key: "label", label: "Band", render: (b) => h("span", { class: `badge badge-${b.color === "yellow" ? "amber" : b.color}` }, b.label) },
+        { key: "min", label: "From", numeric: true },
+        { key: "max", label: "To", numeric: true },
+      ],
+    }),
+  );
+  if (editable) form.append(h("div", { class: "buttons" }, dryRun, save), preview, progressHolder);
+  main.append(form);
+  drawDimensions();
+
+  dryRun.addEventListener("click", async () => {
+    clearErrors(form);
+    preview.replaceChildren(h("p", { class: "state" }, "Scoring every customer under this proposal…"));
+    try {
+      const r = await api.post("/v1/health/model/dry-run", body());
+      const bands = [...new Set([...Object.keys(r.distribution_before), ...Object.keys(r.distribution_after)])];
+      preview.replaceChildren(
+        h("h2", {}, "Dry run: band distribution"),
+        dataTable({
+          caption: `${r.customers} customers; ${r.changed_count} would change band. Nothing saved.`,
+          rows: bands.map((band) => ({ band, before: r.distribution_before[band] || 0, after: r.distribution_after[band] || 0 })),
+          columns: [
+            { key: "band", label: "Band" },
+            { key: "before", label: "Before", numeric: true },
+            { key: "after", label: "After", numeric: true },
+          ],
+        }),
+      );
+    } catch (error) {
+      preview.replaceChildren();
+      showError(form, error);
+    }
+  });
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    if (enabledTotal() !== 100) return refreshTotal();
+    save.disabled = true;
+    try {
+      const saved = await api.put("/v1/health/model", { ...body(), expected_version: state.version });
+      state.version = saved.version;
+      main.querySelector("#model-version").textContent = `Model v${saved.version} saved ${when(saved.updated_at)}.`;
+      notice(`Saved as version ${saved.version}`);
+      if (saved.recalculation_job_id) await follow(saved.recalculation_job_id, progressHolder);
+    } catch (error) {
+      showError(form, error);
+    }
+    refreshTotal();
+  });
+}
+
+// The recalculation's progress bar until done + failed = total.
+async function follow(jobId, holder) {
+  const bar = h("progress", { max: 100, value: 0, id: "recalc-progress" });
+  const label = h("span", { id: "recalc-status" }, "Recalculating…");
+  holder.replaceChildren(h("h2", {}, "Recalculation"), h("label", { for: "recalc-progress" }, "Recalculation progress"), " ", bar, " ", label);
+  for (;;) {
+    let job;
+    try {
+      job = await api.get(`/v1/health/recalculations/${jobId}`);
+    } catch (error) {
+      holder.append(problem(error));
+      return;
+    }
+    const settled = job.done + job.failed;
+    bar.value = job.total ? Math.round((100 * settled) / job.total) : 100;
+    label.textContent = job.status === "finished"
+      ? `Done: ${job.done} of ${job.total} customers rescored${job.failed ? `, ${job.failed} failed` : ""} with model v${job.model_version}.`
+      : `${settled} of ${job.total} customers (${num(job.percent ?? bar.value, 0)} %)`;
+    if (job.status === "finished") return;
+    await new Promise((resolve) => setTimeout(resolve, 700));
+  }
+}

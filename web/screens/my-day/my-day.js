@@ -1,0 +1,139 @@
+// My day: a CSM's tasks due today and overdue (start / complete / skip inline), their customers with
+// red flags and new alerts, and unread notifications (mark read).
+import { api } from "kw/api.js";
+import { day, empty, h, link, notice, problem, scoreBadge, section, when } from "kw/widgets.js";
+
+export async function render(main, ctx) {
+  main.append(h("h1", {}, "My day"));
+  const holder = h("div", {}, h("p", { class: "state", role: "status" }, "Loading…"));
+  main.append(holder);
+  let data;
+  let names;
+  try {
+    [data, names] = await Promise.all([api.get("/v1/my-day"), customerNames()]);
+  } catch (error) {
+    holder.replaceChildren(problem(error));
+    return;
+  }
+  holder.replaceChildren(
+    h("p", { class: "muted" }, `Today is ${data.date}.`),
+    h(
+      "div",
+      { class: "grid-2" },
+      await section("Tasks due today", () => taskList(data.due_today, ctx, "No tasks due today.", names), { id: "due-today" }),
+      await section("Overdue tasks", () => taskList(data.overdue, ctx, "Nothing overdue.", names), { id: "overdue" }),
+      await section("Customers needing attention", () => attention(data.customers), { id: "attention" }),
+      await section("Unread notifications", () => notifications(data.notifications, ctx), { id: "notifications" }),
+    ),
+  );
+}
+
+// Task cards name their customer: the caller's customers by id (one page of up to 200).
+export async function customerNames() {
+  const page = await api.get("/v1/customers", { limit: 200 }).catch(() => ({ items: [] }));
+  return Object.fromEntries(page.items.map((c) => [c.customer_id, c.name]));
+}
+
+export function taskList(tasks, ctx, emptyText, names = {}) {
+  if (!tasks.length) return empty(emptyText);
+  return h("ul", { class: "cards" }, tasks.map((task) => taskCard(task, ctx, names)));
+}
+
+function taskCard(task, ctx, names) {
+  const status = h("span", { class: `status status-${task.status}` }, task.status.replace("_", " "));
+  const actions = h("div", { class: "actions" });
+  const card = h(
+    "li",
+    { class: "card" },
+    h("h3", {}, task.title),
+    h(
+      "p",
+      { class: "muted" },
+      `Due ${day(task.due_date)}`,
+      task.overdue ? h("span", { class: "days days-red" }, " overdue") : "",
+      " · ",
+      status,
+      task.customer_id ? [" · ", link(`/customers/${task.customer_id}`, names[task.customer_id] || "the customer")] : "",
+    ),
+    actions,
+  );
+  const change = async (next, label) => {
+    actions.querySelectorAll("button").forEach((b) => (b.disabled = true));
+    try {
+      const updated = await api.patch(`/v1/tasks/${task.task_id}`, { status: next, version: task.version });
+      Object.assign(task, updated);
+      status.textContent = updated.status.replace("_", " ");
+      status.className = `status status-${updated.status}`;
+      notice(`${label}: ${task.title}`);
+      drawActions();
+    } catch (error) {
+      actions.append(problem(error));
+      actions.querySelectorAll("button").forEach((b) => (b.disabled = false));
+    }
+  };
+  const drawActions = () => {
+    actions.replaceChildren();
+    if (!ctx.can("tasks", "write") || ["completed", "skipped"].includes(task.status)) return;
+    if (task.status === "pending") {
+      actions.append(h("button", { type: "button", onClick: () => change("in_progress", "Started") }, "Start"));
+    }
+    actions.append(
+      h("button", { type: "button", class: "primary", onClick: () => change("completed", "Completed") }, "Complete"),
+      h("button", { type: "button", onClick: () => change("skipped", "Skipped") }, "Skip"),
+    );
+  };
+  drawActions();
+  return card;
+}
+
+function attention(customers) {
+  if (!customers.length) return empty("None of your customers has a red flag or a new alert.");
+  return h(
+    "ul",
+    { class: "cards" },
+    customers.map((c) =>
+      h(
+        "li",
+        { class: "card" },
+        h("h3", {}, link(`/customers/${c.customer_id}`, c.name), " ", scoreBadge(c.health_score, c.health_band)),
+        c.red_flags.length
+          ? h("ul", { class: "flags" }, c.red_flags.map((flag) => h("li", { class: "flag flag-red" }, h("span", { class: "sr-only" }, "Red flag: "), flag)))
+          : null,
+        c.new_alerts.length
+          ? h("p", {}, `${c.new_alerts.length} new alert${c.new_alerts.length > 1 ? "s" : ""}: `, c.new_alerts.map((a) => a.title || a.kind).join("; "))
+          : null,
+      ),
+    ),
+  );
+}
+
+function notifications(items, ctx) {
+  const unread = items.filter((n) => !n.read_at);
+  if (!unread.length) return empty("No unread notifications.");
+  return h(
+    "ul",
+    { class: "cards" },
+    unread.map((n) => {
+      const button = h("button", { type: "button" }, "Mark read");
+      const item = h(
+        "li",
+        { class: "card" },
+        h("h3", {}, n.customer_id ? link(`/customers/${n.customer_id}`, n.title) : n.title),
+        n.body ? h("p", {}, n.body) : null,
+        h("p", { class: "muted" }, when(n.created_at), " ", button),
+      );
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        try {
+          await api.post(`/v1/notifications/${n.notification_id}/read`);
+          item.remove();
+          notice("Marked read");
+        } catch (error) {
+          item.append(problem(error));
+          button.disabled = false;
+        }
+      });
+      return item;
+    }),
+  );
+}

@@ -1,0 +1,148 @@
+// Renewals: the pipeline by period with forecast changes (reason required), the director's
+// forecast-change view, the upcoming table with its window filter and CSV, and revenue metrics.
+import { api } from "kw/api.js";
+import { forecastCategories, forecastForm } from "kw/screens/customer/customer.js";
+import { dataTable, daysLeft, day, download, empty, field, h, link, money, pct, problem, section, select, when } from "kw/widgets.js";
+
+const GROUPS = [
+  ["this_month", "This month (overdue included)"],
+  ["next_90_days", "Next 90 days"],
+  ["next_180_days", "Next 180 days"],
+  ["historical", "Historical (closed in the last 12 months)"],
+];
+
+export async function render(main, ctx) {
+  main.append(h("h1", {}, "Renewals"));
+  const categories = await forecastCategories();
+  const labels = Object.fromEntries(categories || []);
+  main.append(
+    await section("Revenue metrics (last 12 months)", revenue, { id: "revenue" }),
+    await section("Pipeline", () => pipeline(ctx, categories, labels), { id: "pipeline" }),
+    await section("Upcoming renewals", () => upcoming(ctx, labels), { id: "upcoming" }),
+  );
+  if (ctx.can("forecasts", "read")) main.append(await section("Forecast changes (last 30 days)", () => forecastChanges(ctx), { id: "forecast-changes" }));
+}
+
+async function revenue() {
+  const to = new Date();
+  const from = new Date(Date.UTC(to.getUTCFullYear() - 1, to.getUTCMonth(), to.getUTCDate() + 1));
+  const r = await api.get("/v1/metrics/revenue", { from: from.toISOString().slice(0, 10), to: to.toISOString().slice(0, 10) });
+  const m = r.workspace || r.books[0];
+  if (!m) return empty("No renewal closed or open in the period.");
+  const tile = (label, value) => h("div", { class: "tile" }, h("dt", {}, label), h("dd", {}, value));
+  return h(
+    "dl",
+    { class: "tiles" },
+    tile("GRR", pct(m.grr_percent)),
+    tile("NRR", pct(m.nrr_percent)),
+    tile("Starting ARR", money(m.starting_arr)),
+    tile("Expansion", money(m.expansion_arr)),
+    tile("Contraction", money(m.contraction_arr)),
+    tile("Churned ARR", money(m.churned_arr)),
+    tile("Renewed / churned", `${m.renewed} / ${m.churned}`),
+    tile("Open ARR", money(m.open_arr)),
+  );
+}
+
+async function pipeline(ctx, categories, labels) {
+  const p = await api.get("/v1/renewals");
+  return GROUPS.map(([key, title]) => {
+    const rows = p.groups[key] || [];
+    const total = p.totals[key] || {};
+    return h(
+      "div",
+      { class: "group" },
+      h("h3", {}, title, h("span", { class: "muted" }, ` · ${rows.length} renewals · ${money(total.current_arr ?? total.arr)}`)),
+      dataTable({
+        caption: title,
+        rows,
+        emptyText: "No renewal in this period.",
+        columns: [
+          { key: "customer_name", label: "Customer", render: (r) => link(`/customers/${r.customer_id}`, r.customer_name) },
+          { key: "current_arr", label: "ARR", numeric: true, render: (r) => money(r.current_arr) },
+          { key: "renewal_date", label: "Renewal", render: (r) => [r.renewal_date, " ", key === "historical" ? "" : daysLeft(r.days_left, r.colour)] },
+          { key: "forecast", label: "Forecast", render: (r) => forecastCell(r, ctx, categories, labels) },
+          { key: "delta", label: "Proposed delta", numeric: true, render: (r) => proposedDelta(r.proposed_delta) },
+          { key: "next_action", label: "Next action", render: (r) => (r.next_action ? `${r.next_action.title} (due ${day(r.next_action.due_date)})` : "—") },
+          { key: "last_activity", label: "Last activity", render: (r) => (r.last_activity ? `${r.last_activity.kind}, ${r.last_activity.days_ago} d ago` : "none") },
+        ],
+      }),
+    );
+  });
+}
+
+function proposedDelta(delta) {
+  if (!delta || delta.delta === null || delta.delta === undefined) return h("span", { class: "muted" }, "not proposed");
+  const sign = delta.delta > 0 ? "+" : "";
+  return h("span", { class: `change change-${delta.kind === "expansion" ? "up" : delta.kind === "downsell" ? "down" : "flat"}` }, `${sign}${money(delta.delta)} (${sign}${pct(delta.percent)}) ${delta.kind}`);
+}
+
+function forecastCell(row, ctx, categories, labels) {
+  const current = h("strong", { class: "forecast" }, row.forecast_label || labels[row.forecast_category] || row.forecast_category);
+  if (row.status !== "open" || !ctx.can("forecasts", "write")) return current;
+  const details = h("details", {}, h("summary", {}, "Change"));
+  const holder = h("div", {}, current, details);
+  details.append(forecastForm(`/v1/customers/${row.customer_id}`, row, holder, categories));
+  return holder;
+}
+
+async function upcoming(ctx, labels) {
+  const within = select([["30", "30 days"], ["60", "60 days"], ["90", "90 days"], ["180", "180 days"]], "90", { name: "within" });
+  const exportButton = h("button", { type: "button" }, "Download CSV");
+  const holder = h("div");
+  const load = async () => {
+    holder.replaceChildren(h("p", { class: "state" }, "Loading…"));
+    try {
+      const r = await api.get("/v1/renewals/upcoming", { within: within.value });
+      holder.replaceChildren(
+        dataTable({
+          caption: `Open renewals due within ${r.within} days (overdue included)`,
+          rows: r.items,
+          emptyText: "No renewal due in this window.",
+          columns: [
+            { key: "account", label: "Account", render: (r) => link(`/customers/${r.customer_id}`, r.account) },
+            { key: "product", label: "Product", render: (r) => r.product || "Account" },
+            { key: "mrr", label: "MRR", numeric: true, render: (r) => money(r.mrr) },
+            { key: "renewal_date", label: "Renewal date" },
+            { key: "days_left", label: "Days left", render: (r) => daysLeft(r.days_left, r.colour) },
+            { key: "auto_renew", label: "Auto-renew", render: (r) => (r.auto_renew ? "Yes" : "No") },
+            { key: "forecast_category", label: "Forecast", render: (r) => labels[r.forecast_category] || r.forecast_category },
+          ],
+        }),
+      );
+    } catch (error) {
+      holder.replaceChildren(problem(error));
+    }
+  };
+  within.addEventListener("change", load);
+  // The CSV is the API's own export of the same rows (GET /v1/renewals/upcoming/export).
+  exportButton.addEventListener("click", async () => {
+    try {
+      download(`upcoming-renewals-${within.value}d.csv`, await api.text("/v1/renewals/upcoming/export", { within: within.value }));
+    } catch (error) {
+      holder.prepend(problem(error));
+    }
+  });
+  await load();
+  return [h("div", { class: "filters" }, field("Due within", within), h("div", { class: "field buttons" }, exportButton)), holder];
+}
+
+async function forecastChanges(ctx) {
+  const [r, users] = await Promise.all([
+    api.get("/v1/renewals/forecast-changes", { days: 30 }),
+    ctx.can("users", "read") ? api.get("/v1/users").then((u) => u.items).catch(() => []) : [],
+  ]);
+  const name = (userId) => users.find((u) => u.user_id === userId)?.name || userId;
+  return dataTable({
+    caption: "Every forecast change, newest first",
+    rows: r.items,
+    emptyText: "No forecast changed in the last 30 days.",
+    columns: [
+      { key: "occurred_at", label: "When", render: (e) => when(e.occurred_at) },
+      { key: "actor_id", label: "By", render: (e) => name(e.actor_id) },
+      { key: "target", label: "Renewal", render: (e) => h("code", {}, e.target.replace("renewal:", "")) },
+      { key: "change", label: "Change", render: (e) => `${e.before?.forecast_category ?? "—"} → ${e.after?.forecast_category ?? "—"}` },
+      { key: "reason", label: "Reason" },
+    ],
+  });
+}
