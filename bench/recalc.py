@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import resource
 import sys
@@ -370,14 +369,13 @@ def measure_item_sizes(customer_ids: list[str]) -> dict[str, dict[str, float]]:
         for raw in health_snapshots._query_health(WORKSPACE, customer_id, "HEALTH#", "HEALTH#~"):
             if "days" not in raw:
                 continue
-            days = zlib.decompress(raw["days"]["B"])
-            month = date.fromisoformat(raw["sk"]["S"][len("HEALTH#") :] + "-01")
-            month_days = ((month + timedelta(days=32)).replace(day=1) - month).days
-            entries = json.loads(days)
-            found["day_json"] += [len(json.dumps(e["s"], separators=(",", ":"))) for e in entries.values()]
-            if len(entries) == month_days:
+            month = health_snapshots.SnapshotMonth.decode(date(2000, 1, 1), 0, raw["days"]["B"])
+            first = date.fromisoformat(raw["sk"]["S"][len("HEALTH#") :] + "-01")
+            month_days = ((first + timedelta(days=32)).replace(day=1) - first).days
+            found["day_json"] += [len(e.document) for e in month.days.values()]
+            if len(month.days) == month_days:
                 found["month_item"].append(item_size(raw))
-                found["month_json"].append(len(days))
+                found["month_json"].append(len(zlib.decompress(raw["days"]["B"])))
     for name, key_of in (
         ("profile", keys.customer),
         ("signal_log", keys.signal_log),
@@ -442,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"item sizes (bytes, as DynamoDB counts them; {min(n, SIZE_SAMPLE)} customers; limit 409,600):")
     labels = {
         "month_item": "snapshot month item (full months, compressed)",
-        "month_json": "  the same month as JSON, uncompressed",
+        "month_json": "  the same month uncompressed (JSON lines)",
         "day_json": "  one day's snapshot as JSON",
         "profile": "profile (with the health state)",
         "signal_log": "signal log",

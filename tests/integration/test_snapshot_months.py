@@ -42,15 +42,15 @@ def store_as_before_0026(workspace: str, customer_id: str) -> int:
         for item in health_items(workspace, customer_id):
             month = snapshots.SnapshotMonth.decode(date(2000, 1, 1), int(item["version"]), bytes(item["days"]))
             for day, entry in month.days.items():
-                snapshot = snapshots.HealthSnapshot.model_validate(entry["s"])
+                snapshot = snapshots.HealthSnapshot.model_validate_json(entry.document)
                 batch.put_item(
                     Item={
                         "pk": item["pk"],
                         "sk": f"HEALTH#{day}",
                         "entity": "health_snapshot",
                         "workspace_id": workspace,
-                        "model_version": entry["v"],
-                        "inputs": entry["i"],
+                        "model_version": entry.model_version,
+                        "inputs": entry.inputs,
                         "document": snapshot.model_dump_json(),
                     }
                 )

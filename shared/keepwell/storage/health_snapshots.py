@@ -1,9 +1,9 @@
 """Health snapshots and the scorer's reads and writes, all addressed by key.
 
 * `WS#w#CUST#c / HEALTH#<yyyy-mm>`: one item per customer-month holding every scored day of the month
-  (decision 0026): `days` is zlib-compressed JSON `{day: {"v": model version, "i": inputs digest,
-  "s": the whole HealthSnapshot}}` (a full month of the demo: ~62 KB of JSON, ~5 KB stored), `version`
-  is bumped by every write (optimistic concurrency).
+  (decision 0026): `days` is one compressed binary attribute of a line per day (day, model version,
+  inputs digest, the whole HealthSnapshot as JSON; a full month of the demo: ~60 KB of text, ~5 KB
+  stored); `version` is bumped by every write (optimistic concurrency).
 * `WS#w#CUST#c / HEALTH#<yyyy-mm-dd>`: the per-day items written before that change; read (a month
   item's day wins over them) until `migrate_customer` folds them into their months.
 * The profile (`WS#w#CUST#c / PROFILE`) carries the latest health, denormalised for lists, segments and
@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pynamodb.attributes import BinaryAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
@@ -51,6 +51,7 @@ MONTH_ENTITY = "health_month"
 BATCH_GET_LIMIT = 100
 TRANSACTION_LIMIT = 100  # actions per TransactWriteItems
 MIGRATION_ATTEMPTS = 3
+COMPRESSION_LEVEL = 6
 
 
 class SnapshotItem(TableItem):
@@ -152,31 +153,49 @@ def months_between(first: date, last: date) -> list[date]:
     return months
 
 
+class DayEntry(NamedTuple):
+    """A scored day as a month item keeps it."""
+
+    model_version: int
+    inputs: str  # digest of what was scored: a redelivered message finds it unchanged
+    document: str  # the HealthSnapshot as JSON (exact floats), parsed only when the day is read
+
+
 @dataclass
 class SnapshotMonth:
-    """A customer-month's scored days as stored: `days` maps an ISO day to `{"v": model version,
-    "i": inputs digest, "s": the snapshot as JSON-ready dict}`; `version` 0 when not stored yet."""
+    """A customer-month's scored days as stored, by ISO day; `version` 0 when not stored yet.
+
+    Stored as zlib-compressed lines `<day>\t<model version>\t<inputs>\t<snapshot JSON>` (JSON never holds
+    a raw tab or newline): a write joins the days' JSON as pydantic serialised it, a read parses only
+    the days it returns."""
 
     month: date
     version: int = 0
-    days: dict[str, dict[str, Any]] = field(default_factory=dict)
+    days: dict[str, DayEntry] = field(default_factory=dict)
 
     def snapshot(self, day: date) -> HealthSnapshot | None:
         entry = self.days.get(day.isoformat())
-        return None if entry is None else HealthSnapshot.model_validate(entry["s"])
+        return None if entry is None else HealthSnapshot.model_validate_json(entry.document)
 
     def scored(self, day: date, version: int, inputs: str) -> bool:
         """Whether `day` already holds a scoring by this model of these inputs, or by a newer model."""
         entry = self.days.get(day.isoformat())
-        return entry is not None and (entry["v"] > version or (entry["v"] == version and entry["i"] == inputs))
+        return entry is not None and (
+            entry.model_version > version or (entry.model_version == version and entry.inputs == inputs)
+        )
 
     def encode(self) -> bytes:
-        text = json.dumps(self.days, separators=(",", ":"), sort_keys=True)
-        return zlib.compress(text.encode(), 6)
+        lines = (f"{day}\t{e.model_version}\t{e.inputs}\t{e.document}" for day, e in sorted(self.days.items()))
+        return zlib.compress("\n".join(lines).encode(), COMPRESSION_LEVEL)
 
     @classmethod
     def decode(cls, month: date, version: int, data: bytes) -> SnapshotMonth:
-        return cls(month, version, json.loads(zlib.decompress(data)))
+        days: dict[str, DayEntry] = {}
+        text = zlib.decompress(data).decode()
+        for line in text.split("\n") if text else ():
+            day, model_version, inputs, document = line.split("\t", 3)
+            days[day] = DayEntry(int(model_version), inputs, document)
+        return cls(month, version, days)
 
 
 def _number(value: Any) -> float | None:
@@ -243,8 +262,8 @@ def _month_of_raw(raw: dict[str, Any]) -> SnapshotMonth:
     return SnapshotMonth.decode(month, int(raw["version"]["N"]), data)
 
 
-def _legacy_entry(raw: dict[str, Any]) -> dict[str, Any]:
-    return {"v": int(raw["model_version"]["N"]), "i": raw["inputs"]["S"], "s": json.loads(raw["document"]["S"])}
+def _legacy_entry(raw: dict[str, Any]) -> DayEntry:
+    return DayEntry(int(raw["model_version"]["N"]), raw["inputs"]["S"], raw["document"]["S"])
 
 
 def read_scoring_inputs(
@@ -334,7 +353,7 @@ def get_snapshots(workspace_id: str, customer_id: str, start: date, end: date) -
     the month items and any day items not migrated yet, a month item's day winning."""
     low = keys.health_month(workspace_id, customer_id, start).sk
     high = keys.health_snapshot(workspace_id, customer_id, end).sk
-    entries: dict[str, dict[str, Any]] = {}
+    entries: dict[str, DayEntry] = {}
     legacy: dict[str, dict[str, Any]] = {}
     for raw in _query_health(workspace_id, customer_id, low, high):
         if _is_month(raw):
@@ -348,7 +367,7 @@ def get_snapshots(workspace_id: str, customer_id: str, start: date, end: date) -
             chosen[day] = HealthSnapshot.model_validate_json(raw["document"]["S"])
     for day, entry in entries.items():
         if first <= day <= last:
-            chosen[day] = HealthSnapshot.model_validate(entry["s"])
+            chosen[day] = HealthSnapshot.model_validate_json(entry.document)
     return [chosen[day] for day in sorted(chosen)]
 
 
@@ -440,11 +459,7 @@ def with_snapshots(
         if month not in changed:
             read = months.get(month) or SnapshotMonth(month)
             changed[month] = SnapshotMonth(month, read.version, dict(read.days))
-        changed[month].days[snapshot.date.isoformat()] = {
-            "v": version,
-            "i": inputs,
-            "s": snapshot.model_dump(mode="json"),
-        }
+        changed[month].days[snapshot.date.isoformat()] = DayEntry(version, inputs, snapshot.model_dump_json())
     return list(changed.values())
 
 
