@@ -12,13 +12,12 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from keepwell.errors import Unauthorized
-from keepwell.observability import logger, tracer
+from keepwell.observability import logger
 from keepwell.services.authentication import authenticate
 from keepwell.settings import get_settings
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @event_source(data_class=APIGatewayAuthorizerTokenEvent)
 def handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> dict[str, Any]:
     arn = event.parsed_arn

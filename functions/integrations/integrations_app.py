@@ -13,7 +13,7 @@ from chalice.app import Response
 
 from keepwell.domain.integrations.urls import public_base_url, request_url
 from keepwell.http import create_app, json_response, raw_body, route
-from keepwell.observability import logger, metrics, tracer
+from keepwell.observability import logger, metrics
 from keepwell.permissions import PROVIDER_SIGNATURE
 from keepwell.services import integration_webhooks
 from keepwell.settings import get_settings
@@ -38,7 +38,6 @@ def post_integration_webhook(provider: str, workspace_id: str) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app(event, context)
