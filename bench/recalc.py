@@ -383,6 +383,9 @@ def measure_item_sizes(customer_ids: list[str]) -> dict[str, dict[str, float]]:
     ):
         raws = health_snapshots.batch_get_raw([key_of(WORKSPACE, c) for c in customer_ids])  # type: ignore[operator]
         found[name] = [item_size(raw) for raw in raws]
+    found["segment_baselines"] = [
+        item_size(raw) for raw in health_snapshots.batch_get_raw([keys.segment_baselines(WORKSPACE)])
+    ]
     return {
         name: {"max": max(values), "median": statistics.median(values), "n": len(values)}
         for name, values in found.items()
@@ -408,6 +411,8 @@ def score_next_day() -> dict[str, Any]:
         "cpu_s": cpu,
         "dynamodb": counter.total("dynamodb"),
         "dynamodb_ops": counter.operations("dynamodb"),
+        "sqs": counter.total("sqs"),
+        "events": counter.total("eventbridge"),
         "failed_records": failed,
         "batches": batches,
     }
@@ -445,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         "profile": "profile (with the health state)",
         "signal_log": "signal log",
         "usage_history": "usage history",
+        "segment_baselines": "segment baselines (one per workspace)",
     }
     for name, label in labels.items():
         size = figures["sizes"].get(name)
@@ -460,6 +466,10 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  DynamoDB requests    {daily['dynamodb']} ({per_customer:.2f} per customer; goal <= 2) "
             f"{daily['dynamodb_ops']}, failed records {daily['failed_records']}"
+        )
+        print(
+            f"  SQS requests         {daily['sqs']} ({daily['sqs'] / max(daily['customers'], 1):.2f} per customer), "
+            f"EventBridge requests {daily['events']}"
         )
     return 0 if job.status == "finished" and job.failed == 0 else 1
 
