@@ -268,6 +268,31 @@ def workspace_on_moto() -> Iterator[tuple[Meter, Post]]:
         yield meter, post
 
 
+def print_item_sizes() -> None:
+    """Sizes (as DynamoDB counts them) of what a commit writes for one customer: its day items, its raw
+    events items (one per customer, day and batch) and its usage history; for docs/cost.md."""
+    from bench.recalc import item_size
+    from keepwell.storage import keys
+    from keepwell.storage.models import TableItem
+
+    table = TableItem._get_connection()  # the handler's own connection (moto server's endpoint)
+    sizes: dict[str, list[int]] = {}
+    for n in range(CUSTOMERS):
+        start: dict[str, Any] | None = None
+        while True:
+            page = table.query(keys.customer_partition(WORKSPACE, f"cus_bench{n:04d}"), exclusive_start_key=start)
+            for item in page.get("Items", []):
+                kind = item["sk"]["S"].split("#", 1)[0]
+                sizes.setdefault(kind, []).append(item_size(item))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+    print()
+    print(f"item sizes after the run, bytes as DynamoDB counts them ({CUSTOMERS} customers):")
+    for kind, values in sorted(sizes.items()):
+        print(f"  {kind:<10} n={len(values):<5} median {statistics.median(values):>8,.0f}  max {max(values):>8,}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="measured batches on new customer-days")
@@ -323,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"load average while measuring: {load:.2f} on {os.cpu_count()} CPUs (CPU time inflates on a busy machine)"
         )
+
+        print_item_sizes()
 
         if args.profile:
             profiler = cProfile.Profile()

@@ -12,7 +12,8 @@ stack's poller does (fan-out pages included). Prints wall seconds, customers per
 customer (and how much of it was inside AWS calls, and in the garbage collector), DynamoDB and SQS
 requests per customer (counted with a botocore event hook), and peak memory.
 `--daily` then scores the next day of every customer as the hourly schedule queues it, and prints the
-DynamoDB requests per customer of that routine scoring (goal ≤ 4).
+DynamoDB requests per customer of that routine scoring (goal ≤ 2), and the sizes of the items scoring
+reads and writes (for docs/cost.md).
 """
 
 from __future__ import annotations
@@ -306,6 +307,7 @@ def run(customers: int, *, daily: bool = False, day_items: bool = False) -> dict
         finished = recalculations.get_job(WORKSPACE, job["job_id"])
         assert finished is not None
         sample = health_snapshots.get_snapshots(WORKSPACE, customer_ids[0], date(2026, 8, 23), TODAY)
+        sizes = measure_item_sizes(customer_ids[:SIZE_SAMPLE])
         daily_figures = score_next_day() if daily else None
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
@@ -324,8 +326,73 @@ def run(customers: int, *, daily: bool = False, day_items: bool = False) -> dict
         "failed_records": failed,
         "job": finished,
         "history_days_of_first_customer": len(sample),
+        "sizes": sizes,
         "peak_rss_mb": peak_mb,
         "daily": daily_figures,
+    }
+
+
+SIZE_SAMPLE = 1000  # customers whose items are measured after the run
+
+
+def item_size(raw: dict[str, Any]) -> int:
+    """An item's size as DynamoDB bills it: attribute names plus values (strings and binaries by
+    their bytes, numbers ~ their digits), without the ~100 bytes of index overhead."""
+
+    def value_size(value: dict[str, Any]) -> int:
+        (kind, data), *_ = value.items()
+        if kind == "S":
+            return len(data.encode())
+        if kind == "B":
+            return len(data)
+        if kind == "N":
+            return len(data.lstrip("-").replace(".", "")) // 2 + 1
+        if kind == "M":
+            return 3 + sum(len(k.encode()) + 1 + value_size(v) for k, v in data.items())
+        if kind in ("L",):
+            return 3 + sum(1 + value_size(v) for v in data)
+        if kind in ("SS", "NS", "BS"):
+            return sum(len(str(v)) for v in data)
+        return 1
+
+    return sum(len(name.encode()) + value_size(value) for name, value in raw.items())
+
+
+def measure_item_sizes(customer_ids: list[str]) -> dict[str, dict[str, float]]:
+    """Sizes in bytes (max and median, as DynamoDB counts them) of what scoring reads and writes per
+    customer: its snapshot month items (full months only, i.e. every day of the month scored), the
+    JSON one day's snapshot would take uncompressed, the profile, the signal log and the usage history."""
+    import statistics
+    import zlib
+
+    from keepwell.storage import health_snapshots, keys
+
+    found: dict[str, list[int]] = {"month_item": [], "month_json": [], "day_json": []}
+    for customer_id in customer_ids:
+        for raw in health_snapshots._query_health(WORKSPACE, customer_id, "HEALTH#", "HEALTH#~"):
+            if "days" not in raw:
+                continue
+            month = health_snapshots.SnapshotMonth.decode(date(2000, 1, 1), 0, raw["days"]["B"])
+            first = date.fromisoformat(raw["sk"]["S"][len("HEALTH#") :] + "-01")
+            month_days = ((first + timedelta(days=32)).replace(day=1) - first).days
+            found["day_json"] += [len(e.document) for e in month.days.values()]
+            if len(month.days) == month_days:
+                found["month_item"].append(item_size(raw))
+                found["month_json"].append(len(zlib.decompress(raw["days"]["B"])))
+    for name, key_of in (
+        ("profile", keys.customer),
+        ("signal_log", keys.signal_log),
+        ("usage_history", keys.usage_history),
+    ):
+        raws = health_snapshots.batch_get_raw([key_of(WORKSPACE, c) for c in customer_ids])  # type: ignore[operator]
+        found[name] = [item_size(raw) for raw in raws]
+    found["segment_baselines"] = [
+        item_size(raw) for raw in health_snapshots.batch_get_raw([keys.segment_baselines(WORKSPACE)])
+    ]
+    return {
+        name: {"max": max(values), "median": statistics.median(values), "n": len(values)}
+        for name, values in found.items()
+        if values
     }
 
 
@@ -378,6 +445,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  scorer batches       {figures['batches']} (failed records {figures['failed_records']})")
     print(f"  history of one customer: {figures['history_days_of_first_customer']} daily snapshots")
     print(f"  peak memory (RSS)    {figures['peak_rss_mb']:.0f} MB")
+    print(f"item sizes (bytes, as DynamoDB counts them; {min(n, SIZE_SAMPLE)} customers; limit 409,600):")
+    labels = {
+        "month_item": "snapshot month item (full months, compressed)",
+        "month_json": "  the same month uncompressed (JSON lines)",
+        "day_json": "  one day's snapshot as JSON",
+        "profile": "profile (with the health state)",
+        "signal_log": "signal log",
+        "usage_history": "usage history",
+        "segment_baselines": "segment baselines (one per workspace)",
+    }
+    for name, label in labels.items():
+        size = figures["sizes"].get(name)
+        if size is not None:
+            print(f"  {label:<48} max {size['max']:>7,.0f}  median {size['median']:>7,.0f}  (n={size['n']})")
     daily = figures["daily"]
     if daily is not None:
         per_customer = daily["dynamodb"] / max(daily["customers"], 1)
@@ -386,8 +467,12 @@ def main(argv: list[str] | None = None) -> int:
             f"({daily['cpu_s'] / max(daily['customers'], 1) * 1000:.0f} ms CPU per customer)"
         )
         print(
-            f"  DynamoDB requests    {daily['dynamodb']} ({per_customer:.2f} per customer; goal <= 4) "
+            f"  DynamoDB requests    {daily['dynamodb']} ({per_customer:.2f} per customer; goal <= 2) "
             f"{daily['dynamodb_ops']}, failed records {daily['failed_records']}"
+        )
+        print(
+            f"  SQS requests         {daily['sqs']} ({daily['sqs'] / max(daily['customers'], 1):.2f} per customer), "
+            f"EventBridge requests {daily['events']}"
         )
     return 0 if job.status == "finished" and job.failed == 0 else 1
 

@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice.app import Response
 
 from keepwell.http import create_app, current_caller, json_response, parse_body, parse_query, route
-from keepwell.observability import logger, metrics, tracer
+from keepwell.observability import logger, metrics
 from keepwell.permissions import SIGNED_IN, Permission
 from keepwell.schemas.contacts import ContactCreateIn, ContactListOut, ContactOut, ContactPatchIn
 from keepwell.schemas.custom_fields import CustomFieldIn, CustomFieldListOut, CustomFieldOut
@@ -171,7 +171,6 @@ def delete_custom_field(field_key: str) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app(event, context)

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from keepwell.auth import NotConfigured
 from keepwell.errors import Unauthorized
-from keepwell.observability import logger, tracer
+from keepwell.observability import logger
 from keepwell.services.authentication import authenticate
 from keepwell.settings import get_settings
 
@@ -28,7 +28,6 @@ if not get_settings().is_local:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
 @event_source(data_class=APIGatewayAuthorizerTokenEvent)
 def handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> dict[str, Any]:
     arn = event.parsed_arn

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice.app import Response
 
 from keepwell.http import create_app, json_response, raw_body, route
-from keepwell.observability import logger, metrics, tracer
+from keepwell.observability import logger, metrics
 from keepwell.permissions import INGEST_API_KEY
 from keepwell.services import ingest_requests
 
@@ -47,7 +47,6 @@ gc.freeze()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app(event, context)

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice.app import Response
 
 from keepwell.http import create_app, json_response, public_base_url, raw_body, request_url, route
-from keepwell.observability import logger, metrics, tracer
+from keepwell.observability import logger, metrics
 from keepwell.permissions import PROVIDER_SIGNATURE
 from keepwell.services import integration_webhooks
 from keepwell.settings import get_settings
@@ -37,7 +37,6 @@ def post_integration_webhook(provider: str, workspace_id: str) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app(event, context)

@@ -1,9 +1,32 @@
-"""Powertools logger, metrics and tracer: one instance of each per container, shared by all modules."""
+"""Powertools logger, metrics and tracer: one instance of each per container, shared by all modules.
+
+The tracer is built on first use: building it imports the X-Ray SDK and patches botocore (~200 ms of a
+cold start), so only the functions whose handlers use it pay for it (decision 0027)."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+_tracer: list[Tracer] = []
+
+
+def get_tracer() -> Tracer:
+    if not _tracer:
+        from aws_lambda_powertools import Tracer
+
+        _tracer.append(Tracer())
+    return _tracer[0]
+
+
+def __getattr__(name: str) -> Any:
+    # `from keepwell.observability import tracer` keeps working, building the tracer then.
+    if name == "tracer":
+        return get_tracer()
+    raise AttributeError(name)

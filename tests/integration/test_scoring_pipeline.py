@@ -271,8 +271,10 @@ def test_history_recompute_writes_90_daily_snapshots_and_the_latest_health(
     assert customer is not None and health is not None
     assert health.day == TODAY and customer.health_score == history[-1].display_score
     dynamodb = requests.operations("dynamodb")
-    # 90 snapshots; one read of the profile, the signal log and the usage history (not ~120 metrics days)
-    assert dynamodb.get("BatchWriteItem") == 4 and dynamodb.get("BatchGetItem") == 1
+    # one read of the profile, the signal log, the usage history (not ~120 metrics days) and the months;
+    # one transaction of the 90 snapshots' months and the profile (decision 0026)
+    assert dynamodb.get("BatchGetItem") == 1 and dynamodb.get("TransactWriteItems") == 1
+    assert "BatchWriteItem" not in dynamodb and "UpdateItem" not in dynamodb
     assert [e.detail_type for e in published][:1] == ["health.scored"]
 
 

@@ -156,8 +156,11 @@ def score_customer(request: ScoringRequest) -> Outcome:
     first = scoring.history_start(day, request.recompute_from) if history else day
     days = scoring.metric_days(prepared.model, first, day)  # the usage the dimension reads for first..day
     outcome: Outcome | None = None
-    for _ in conflict_attempts(WRITE_ATTEMPTS):
-        inputs = store.read_scoring_inputs(workspace_id, customer_id, days[0], days[-1])
+    for attempt in conflict_attempts(WRITE_ATTEMPTS):
+        # after a conflict, read consistently: an eventually consistent read may return the same stale month
+        inputs = store.read_scoring_inputs(
+            workspace_id, customer_id, days[0], days[-1], scored_from=first, consistent=attempt > 0
+        )
         customer = inputs.customer
         if customer is None or customer.archived:
             logger.warning(
@@ -235,23 +238,22 @@ def _store(
     update = store.ProfileHealthUpdate(state=state.to_json(), digest=digest, latest=latest)
     ws, cid = customer.workspace_id, customer.customer_id
     if len(scored.snapshots) > 1:
-        store.write_history(ws, cid, scored.snapshots, version=version, inputs=digest)
-        if not store.apply_profile_health(ws, cid, update):
+        if previous.digest == digest:
             return "unchanged"  # this history was applied before (a redelivered message)
-    else:
-        written = store.write_day(
-            ws,
-            cid,
-            snapshot,
-            version=version,
-            inputs=digest,
-            profile=update,
-            seen_rev=previous.rev,
-        )
-        if written == "duplicate":
-            return "unchanged"
-        if written == "profile_changed":
-            return None
+    elif any(inputs.months[store.month_of(s.date)].scored(s.date, version, digest) for s in scored.snapshots):
+        return "unchanged"  # this model scored these inputs for the day before, or a newer model did
+    written = store.write_scores(
+        ws,
+        cid,
+        scored.snapshots,
+        version=version,
+        inputs=digest,
+        months=inputs.months,
+        profile=update,
+        seen_rev=previous.rev,
+    )
+    if written == "conflict":
+        return None
     if is_latest:
         _publish(
             scoring.domain_events(

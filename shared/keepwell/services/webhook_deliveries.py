@@ -29,9 +29,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from aws_lambda_powertools.metrics import MetricUnit
 
 from keepwell import clock, ids
@@ -48,6 +47,9 @@ from keepwell.settings import get_settings
 from keepwell.storage import keys, workspaces
 from keepwell.storage import notifications as channel_store
 from keepwell.storage import webhooks as store
+
+if TYPE_CHECKING:
+    import httpx
 
 ATTEMPT_TIMEOUT_SECONDS = 15.0
 # A record is only started when the invocation has this much time left (one attempt plus its writes);
@@ -476,12 +478,16 @@ def resolver() -> ssrf.Resolver:
 def http_client() -> httpx.Client:
     """One client per attempt: never reuse a connection opened for another host on the same IP.
     No proxy from the environment (it could reach internal addresses); redirects are never followed."""
+    import httpx  # only a delivery needs it: the API and playbooks import this module (decision 0027)
+
     return httpx.Client(timeout=httpx.Timeout(ATTEMPT_TIMEOUT_SECONDS), follow_redirects=False, trust_env=False)
 
 
 def post(url: str, body: bytes, signed_headers: dict[str, str], label: str | None = None) -> SendResult:
     """POST the exact signed bytes to the address the SSRF guard checked, with Host and SNI of the URL's host.
     `label` names the destination in log lines instead of its URL (the Slack webhook's URL is a credential)."""
+    import httpx  # see http_client
+
     try:
         target = ssrf.check_before_send(url, resolver(), allow_loopback_http=get_settings().is_local)
     except ssrf.UnsafeUrl as blocked:

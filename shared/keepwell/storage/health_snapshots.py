@@ -1,30 +1,34 @@
 """Health snapshots and the scorer's reads and writes, all addressed by key.
 
-* `WS#w#CUST#c / HEALTH#<day>`: one snapshot per customer-day (the whole `HealthSnapshot` as JSON, plus
-  the attributes its write condition needs: model version and a digest of the inputs).
+* `WS#w#CUST#c / HEALTH#<yyyy-mm>`: one item per customer-month holding every scored day of the month
+  (decision 0026): `days` is one compressed binary attribute of a line per day (day, model version,
+  inputs digest, the whole HealthSnapshot as JSON; a full month of the demo: ~60 KB of text, ~5 KB
+  stored); `version` is bumped by every write (optimistic concurrency).
+* `WS#w#CUST#c / HEALTH#<yyyy-mm-dd>`: the per-day items written before that change; read (a month
+  item's day wins over them) until `migrate_customer` folds them into their months.
 * The profile (`WS#w#CUST#c / PROFILE`) carries the latest health, denormalised for lists, segments and
   benchmarks (`health_score`, `health_band`, `health_dimensions`, `health_scored_at`, …), and the small
   scoring state of the last 31 days (`health_state`) that smoothing, hysteresis and alerts continue
   from. Only scoring writes these attributes, with UpdateItem on them alone, so a concurrent customer
   edit is never overwritten (and the customer's `version` is not bumped).
 
-Scoring a customer-day costs one BatchGetItem (profile + signal log + usage history + the workspace's
-segment baselines: 4 keys, for a day or a whole history) and one TransactWriteItems (snapshot + profile). See
-docs/decisions/0007-scoring-pipeline.md.
+Scoring a customer costs one BatchGetItem (profile + signal log + usage history + the workspace's
+segment baselines + the months scored: 5 keys for a day, 8 for a 90-day history) and one
+TransactWriteItems (the months + the profile), for a day as for a whole history. See
+docs/decisions/0007-scoring-pipeline.md and 0026-snapshots-per-customer-month.md.
 """
 
 from __future__ import annotations
 
 import json
-import time as timer
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any, Literal
+from datetime import date, timedelta
+from typing import Any, Literal, NamedTuple
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BinaryAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -34,25 +38,37 @@ from keepwell.domain.health.snapshot import HealthSnapshot
 from keepwell.domain.segment_baselines import SegmentBaselines
 from keepwell.domain.signal_log import SignalLog
 from keepwell.domain.usage_history import UsageHistory
+from keepwell.retries import until_processed
 from keepwell.storage import keys
 from keepwell.storage import renewals as renewal_store
 from keepwell.storage import segments as segment_store
-from keepwell.storage.customers import to_customer
-from keepwell.storage.metrics import UsageHistoryItem, batch_write_raw
+from keepwell.storage.customers import customer_ids, to_customer
+from keepwell.storage.metrics import UsageHistoryItem
 from keepwell.storage.models import CustomerItem, TableItem, table_connection
 from keepwell.storage.signal_logs import SignalLogItem
 
 ENTITY = "health_snapshot"
+MONTH_ENTITY = "health_month"
 BATCH_GET_LIMIT = 100
+TRANSACTION_LIMIT = 100  # actions per TransactWriteItems
+MIGRATION_ATTEMPTS = 3
+COMPRESSION_LEVEL = 6
 
 
 class SnapshotItem(TableItem):
-    """Lean on purpose (a recalculation writes 90 per customer): the snapshot is one JSON attribute;
-    beside it only what the write condition compares. The customer and day are in the key."""
+    """A customer-day's snapshot as stored before decision 0026: read until migrated, never written.
+    The snapshot is one JSON attribute; beside it what the old write condition compared."""
 
     model_version = NumberAttribute()
-    inputs = UnicodeAttribute()  # digest of what was scored: a redelivered message finds it unchanged
-    document = UnicodeAttribute()  # HealthSnapshot as JSON: exact floats, one attribute to read
+    inputs = UnicodeAttribute()  # digest of what was scored
+    document = UnicodeAttribute()  # HealthSnapshot as JSON
+
+
+class SnapshotMonthItem(TableItem):
+    """Every scored day of a customer-month, in one compressed attribute (see the module docstring)."""
+
+    version = NumberAttribute()  # bumped by every write: a write conditioned on the version it read
+    days = BinaryAttribute(legacy_encoding=False)
 
 
 class ProfileHealthItem(TableItem):
@@ -124,6 +140,65 @@ class ScoringInputs:
     baselines: SegmentBaselines | None = None  # the workspace's segment tally (misalignment alert)
     contract: ContractSignals | None = None  # from the renewal records (None: the customer has none)
     contract_document: str | None = None  # as stored: part of what a scoring depended on
+    months: dict[date, SnapshotMonth] = field(default_factory=dict)  # the months scored (first day: month)
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    """The first day of every month from `first`'s to `last`'s, oldest first."""
+    months, month = [], month_of(first)
+    while month <= last:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
+
+
+class DayEntry(NamedTuple):
+    """A scored day as a month item keeps it."""
+
+    model_version: int
+    inputs: str  # digest of what was scored: a redelivered message finds it unchanged
+    document: str  # the HealthSnapshot as JSON (exact floats), parsed only when the day is read
+
+
+@dataclass
+class SnapshotMonth:
+    """A customer-month's scored days as stored, by ISO day; `version` 0 when not stored yet.
+
+    Stored as zlib-compressed lines `<day>\t<model version>\t<inputs>\t<snapshot JSON>` (JSON never holds
+    a raw tab or newline): a write joins the days' JSON as pydantic serialised it, a read parses only
+    the days it returns."""
+
+    month: date
+    version: int = 0
+    days: dict[str, DayEntry] = field(default_factory=dict)
+
+    def snapshot(self, day: date) -> HealthSnapshot | None:
+        entry = self.days.get(day.isoformat())
+        return None if entry is None else HealthSnapshot.model_validate_json(entry.document)
+
+    def scored(self, day: date, version: int, inputs: str) -> bool:
+        """Whether `day` already holds a scoring by this model of these inputs, or by a newer model."""
+        entry = self.days.get(day.isoformat())
+        return entry is not None and (
+            entry.model_version > version or (entry.model_version == version and entry.inputs == inputs)
+        )
+
+    def encode(self) -> bytes:
+        lines = (f"{day}\t{e.model_version}\t{e.inputs}\t{e.document}" for day, e in sorted(self.days.items()))
+        return zlib.compress("\n".join(lines).encode(), COMPRESSION_LEVEL)
+
+    @classmethod
+    def decode(cls, month: date, version: int, data: bytes) -> SnapshotMonth:
+        days: dict[str, DayEntry] = {}
+        text = zlib.decompress(data).decode()
+        for line in text.split("\n") if text else ():
+            day, model_version, inputs, document = line.split("\t", 3)
+            days[day] = DayEntry(int(model_version), inputs, document)
+        return cls(month, version, days)
 
 
 def _number(value: Any) -> float | None:
@@ -158,37 +233,68 @@ def _profile_health(item: ProfileHealthItem) -> ProfileHealth:
 def batch_get_raw(
     item_keys: Sequence[keys.Key], attributes: Sequence[str] | None = None, consistent: bool = False
 ) -> list[dict[str, Any]]:
-    """Raw items for any mix of keys, in BatchGetItem requests of 100 (unprocessed keys retried)."""
+    """Raw items for any mix of keys, in BatchGetItem requests of 100 (unprocessed keys sent again, a
+    bounded number of times: keepwell.retries)."""
     table = SnapshotItem._get_connection()
     found: list[dict[str, Any]] = []
+
+    def send(batch: list[Any]) -> list[Any]:
+        data = table.batch_get_item(
+            batch, consistent_read=consistent or None, attributes_to_get=list(attributes) if attributes else None
+        )
+        found.extend(data.get("Responses", {}).get(table.table_name, []))
+        return list(data.get("UnprocessedKeys", {}).get(table.table_name, {}).get("Keys") or [])
+
     unique = list(dict.fromkeys(item_keys))
     for start in range(0, len(unique), BATCH_GET_LIMIT):
-        pending: list[Any] = [{"pk": {"S": k.pk}, "sk": {"S": k.sk}} for k in unique[start : start + BATCH_GET_LIMIT]]
-        backoff = 0.05
-        while pending:
-            data = table.batch_get_item(
-                pending, consistent_read=consistent or None, attributes_to_get=list(attributes) if attributes else None
-            )
-            found.extend(data.get("Responses", {}).get(table.table_name, []))
-            pending = data.get("UnprocessedKeys", {}).get(table.table_name, {}).get("Keys") or []
-            if pending:
-                timer.sleep(backoff)
-                backoff = min(backoff * 2, 1.0)
+        until_processed(
+            send, [{"pk": {"S": k.pk}, "sk": {"S": k.sk}} for k in unique[start : start + BATCH_GET_LIMIT]], what="keys"
+        )
     return found
 
 
-def read_scoring_inputs(workspace_id: str, customer_id: str, first: date, last: date) -> ScoringInputs:
+MONTH_SK_LENGTH = len("HEALTH#yyyy-mm")
+
+
+def _is_month(raw: dict[str, Any]) -> bool:
+    return len(raw["sk"]["S"]) == MONTH_SK_LENGTH
+
+
+def _month_of_raw(raw: dict[str, Any]) -> SnapshotMonth:
+    month = date.fromisoformat(raw["sk"]["S"][len(keys.HEALTH_PREFIX) :] + "-01")
+    data = raw["days"]["B"]
+    return SnapshotMonth.decode(month, int(raw["version"]["N"]), data)
+
+
+def _legacy_entry(raw: dict[str, Any]) -> DayEntry:
+    return DayEntry(int(raw["model_version"]["N"]), raw["inputs"]["S"], raw["document"]["S"])
+
+
+def read_scoring_inputs(
+    workspace_id: str,
+    customer_id: str,
+    first: date,
+    last: date,
+    *,
+    scored_from: date | None = None,
+    consistent: bool = False,
+) -> ScoringInputs:
     """The profile, the signal log, the usage of the days from `first` to `last` (from the usage
-    history), the workspace's segment baselines and the customer's contract summary (what its renewal
-    records say for the Contract dimension), by key: one BatchGetItem of 5 keys, for a day's
-    scoring as for a 90-day history."""
+    history), the workspace's segment baselines, the customer's contract summary (what its renewal
+    records say for the Contract dimension) and, with `scored_from`, the snapshot months from
+    `scored_from` to `last` (what a write merges into), by key: one BatchGetItem of 5 keys plus the
+    months, for a day's scoring as for a 90-day history."""
     profile_key = keys.customer(workspace_id, customer_id)
     log_key = keys.signal_log(workspace_id, customer_id)
     usage_key = keys.usage_history(workspace_id, customer_id)
     baselines_key = keys.segment_baselines(workspace_id)
     contract_key = keys.contract_summary(workspace_id, customer_id)
-    found = batch_get_raw([profile_key, log_key, usage_key, baselines_key, contract_key])
-    inputs = ScoringInputs(None, ProfileHealth(), [], 0, None, 0)
+    months = months_between(scored_from, last) if scored_from is not None else []
+    month_keys = [keys.health_month(workspace_id, customer_id, m) for m in months]
+    found = batch_get_raw(
+        [profile_key, log_key, usage_key, baselines_key, contract_key, *month_keys], consistent=consistent
+    )
+    inputs = ScoringInputs(None, ProfileHealth(), [], 0, None, 0, months={m: SnapshotMonth(m) for m in months})
     for raw in found:
         sort_key = raw["sk"]["S"]
         if sort_key == baselines_key.sk:
@@ -207,6 +313,9 @@ def read_scoring_inputs(workspace_id: str, customer_id: str, first: date, last: 
             usage = UsageHistoryItem.from_raw_data(raw)
             inputs.usage_version = int(usage.version or 0)
             inputs.usage_days = UsageHistory.decode(usage.document, inputs.usage_version).usage_days(first, last)
+        elif sort_key.startswith(keys.HEALTH_PREFIX):
+            month = _month_of_raw(raw)
+            inputs.months[month.month] = month
     return inputs
 
 
@@ -220,58 +329,88 @@ def get_customer_health(workspace_id: str, customer_id: str) -> tuple[Customer, 
     return to_customer(CustomerItem.from_raw_data(raw)), _profile_health(ProfileHealthItem.from_raw_data(raw))
 
 
-def _to_snapshot(item: SnapshotItem) -> HealthSnapshot:
-    return HealthSnapshot.model_validate_json(item.document)
-
-
 def get_snapshot(workspace_id: str, customer_id: str, day: date) -> HealthSnapshot | None:
-    key = keys.health_snapshot(workspace_id, customer_id, day)
-    try:
-        return _to_snapshot(SnapshotItem.get(key.pk, key.sk))
-    except SnapshotItem.DoesNotExist:
-        return None
+    """A customer-day's snapshot: its month item's day, else a day item not migrated yet (one BatchGetItem)."""
+    found = batch_get_raw(
+        [keys.health_month(workspace_id, customer_id, day), keys.health_snapshot(workspace_id, customer_id, day)]
+    )
+    legacy: HealthSnapshot | None = None
+    for raw in found:
+        if _is_month(raw):
+            snapshot = _month_of_raw(raw).snapshot(day)
+            if snapshot is not None:
+                return snapshot
+        else:
+            legacy = HealthSnapshot.model_validate_json(raw["document"]["S"])
+    return legacy
+
+
+def _query_health(workspace_id: str, customer_id: str, low: str, high: str) -> list[dict[str, Any]]:
+    """Raw health items (months and legacy days) of a customer with `low <= sk <= high`, every page."""
+    table = SnapshotItem._get_connection()
+    partition = keys.customer_partition(workspace_id, customer_id)
+    items: list[dict[str, Any]] = []
+    start: dict[str, Any] | None = None
+    while True:
+        data = table.query(partition, range_key_condition=SnapshotItem.sk.between(low, high), exclusive_start_key=start)
+        items.extend(data.get("Items", []))
+        start = data.get("LastEvaluatedKey")
+        if not start:
+            return items
 
 
 def get_snapshots(workspace_id: str, customer_id: str, start: date, end: date) -> list[HealthSnapshot]:
-    """A customer's snapshots from `start` to `end` inclusive, oldest first (one Query, pattern 16)."""
-    first = keys.health_snapshot(workspace_id, customer_id, start)
-    last = keys.health_snapshot(workspace_id, customer_id, end)
-    items = SnapshotItem.query(first.pk, SnapshotItem.sk.between(first.sk, last.sk))
-    return [_to_snapshot(item) for item in items]
+    """A customer's snapshots from `start` to `end` inclusive, oldest first: one Query (pattern 16) over
+    the month items and any day items not migrated yet, a month item's day winning."""
+    low = keys.health_month(workspace_id, customer_id, start).sk
+    high = keys.health_snapshot(workspace_id, customer_id, end).sk
+    entries: dict[str, DayEntry] = {}
+    legacy: dict[str, dict[str, Any]] = {}
+    for raw in _query_health(workspace_id, customer_id, low, high):
+        if _is_month(raw):
+            entries.update(_month_of_raw(raw).days)
+        else:
+            legacy[raw["sk"]["S"][len(keys.HEALTH_PREFIX) :]] = raw
+    first, last = start.isoformat(), end.isoformat()
+    chosen: dict[str, HealthSnapshot] = {}
+    for day, raw in legacy.items():
+        if first <= day <= last and day not in entries:
+            chosen[day] = HealthSnapshot.model_validate_json(raw["document"]["S"])
+    for day, entry in entries.items():
+        if first <= day <= last:
+            chosen[day] = HealthSnapshot.model_validate_json(entry.document)
+    return [chosen[day] for day in sorted(chosen)]
 
 
 def get_latest_snapshots(workspace_id: str, customer_ids: Iterable[str]) -> dict[str, HealthSnapshot]:
     """Each customer's latest snapshot (customers never scored are missing): the profiles' latest day,
-    then those snapshot items, each in BatchGetItem requests of 100."""
+    then those days' month items (and day items not migrated yet), each in BatchGetItem requests of 100."""
     wanted = [keys.customer(workspace_id, c) for c in dict.fromkeys(customer_ids)]
-    latest: list[keys.Key] = []
+    latest: dict[str, date] = {}
     for raw in batch_get_raw(wanted, ["pk", "sk", "customer_id", "health_latest"]):
         day = json.loads(raw["health_latest"]["S"]).get("day") if "health_latest" in raw else None
         if day and "customer_id" in raw:
-            latest.append(keys.health_snapshot(workspace_id, raw["customer_id"]["S"], date.fromisoformat(day)))
+            latest[raw["customer_id"]["S"]] = date.fromisoformat(day)
+    item_keys: list[keys.Key] = []
+    for customer_id, day in latest.items():
+        item_keys += [
+            keys.health_month(workspace_id, customer_id, day),
+            keys.health_snapshot(workspace_id, customer_id, day),
+        ]
     found: dict[str, HealthSnapshot] = {}
-    for raw in batch_get_raw(latest, ["pk", "sk", "document"]):
-        snapshot = HealthSnapshot.model_validate_json(raw["document"]["S"])
-        found[raw["pk"]["S"].rsplit("#CUST#", 1)[1]] = snapshot
-    return found
+    legacy: dict[str, HealthSnapshot] = {}
+    for raw in batch_get_raw(item_keys, ["pk", "sk", "document", "version", "days"]):
+        customer_id = raw["pk"]["S"].rsplit("#CUST#", 1)[1]
+        if _is_month(raw):
+            snapshot = _month_of_raw(raw).snapshot(latest[customer_id])
+            if snapshot is not None:
+                found[customer_id] = snapshot
+        else:
+            legacy[customer_id] = HealthSnapshot.model_validate_json(raw["document"]["S"])
+    return {**legacy, **found}
 
 
 # --- writes --------------------------------------------------------------------------------------
-def _snapshot_item(
-    workspace_id: str, customer_id: str, snapshot: HealthSnapshot, version: int, inputs: str
-) -> SnapshotItem:
-    key = keys.health_snapshot(workspace_id, customer_id, snapshot.date)
-    return SnapshotItem(
-        key.pk,
-        key.sk,
-        entity=ENTITY,
-        workspace_id=workspace_id,
-        model_version=version,
-        inputs=inputs,
-        document=snapshot.model_dump_json(),
-    )
-
-
 def _profile_actions(update: ProfileHealthUpdate, seen_rev: int | None, customer_id: str) -> list[Action]:
     state = json.dumps(update.state, separators=(",", ":"), sort_keys=True)
     actions: list[Action] = [
@@ -303,37 +442,62 @@ def _profile_actions(update: ProfileHealthUpdate, seen_rev: int | None, customer
     return actions
 
 
-DayWrite = Literal["written", "duplicate", "profile_changed", "customer_missing"]
+ScoresWrite = Literal["written", "conflict"]
 
 
-def write_day(
+def _month_item(workspace_id: str, customer_id: str, month: SnapshotMonth) -> SnapshotMonthItem:
+    key = keys.health_month(workspace_id, customer_id, month.month)
+    return SnapshotMonthItem(
+        key.pk,
+        key.sk,
+        entity=MONTH_ENTITY,
+        workspace_id=workspace_id,
+        version=month.version + 1,
+        days=month.encode(),
+    )
+
+
+def _month_condition(month: SnapshotMonth) -> Any:
+    return SnapshotMonthItem.pk.does_not_exist() if month.version == 0 else SnapshotMonthItem.version == month.version
+
+
+def with_snapshots(
+    months: Mapping[date, SnapshotMonth], snapshots: Sequence[HealthSnapshot], *, version: int, inputs: str
+) -> list[SnapshotMonth]:
+    """The months touched by `snapshots`, as read (`months`) with those days set: what a write puts."""
+    changed: dict[date, SnapshotMonth] = {}
+    for snapshot in snapshots:
+        month = month_of(snapshot.date)
+        if month not in changed:
+            read = months.get(month) or SnapshotMonth(month)
+            changed[month] = SnapshotMonth(month, read.version, dict(read.days))
+        changed[month].days[snapshot.date.isoformat()] = DayEntry(version, inputs, snapshot.model_dump_json())
+    return list(changed.values())
+
+
+def write_scores(
     workspace_id: str,
     customer_id: str,
-    snapshot: HealthSnapshot,
+    snapshots: Sequence[HealthSnapshot],
     *,
     version: int,
     inputs: str,
+    months: Mapping[date, SnapshotMonth],
     profile: ProfileHealthUpdate,
     seen_rev: int,
-) -> DayWrite:
-    """One TransactWriteItems: the day's snapshot, unless this model version already scored these
-    inputs (or a newer model scored the day), and the profile's health, if nobody wrote it since
-    `seen_rev` was read."""
-    snapshot_condition: Condition = (
-        SnapshotItem.pk.does_not_exist()
-        | (SnapshotItem.model_version < version)
-        | ((SnapshotItem.model_version == version) & (SnapshotItem.inputs != inputs))
-    )
-    rev_condition: Condition = (
+) -> ScoresWrite:
+    """One TransactWriteItems, for a day as for a whole history: every month the snapshots fall in (the
+    month as read, with those days set, conditioned on its version as read) and the profile's health
+    (conditioned on `health_rev` as read). "conflict": someone wrote either meanwhile, or the
+    customer is gone: read again."""
+    rev_condition = (
         ProfileHealthItem.health_rev.does_not_exist() if seen_rev == 0 else ProfileHealthItem.health_rev == seen_rev
     )
     profile_key = keys.customer(workspace_id, customer_id)
     try:
         with TransactWrite(connection=table_connection()) as tx:
-            tx.save(
-                _snapshot_item(workspace_id, customer_id, snapshot, version, inputs),
-                condition=snapshot_condition,
-            )
+            for month in with_snapshots(months, snapshots, version=version, inputs=inputs):
+                tx.save(_month_item(workspace_id, customer_id, month), condition=_month_condition(month))
             tx.update(
                 ProfileHealthItem(profile_key.pk, profile_key.sk),
                 actions=_profile_actions(profile, seen_rev, customer_id),
@@ -341,44 +505,73 @@ def write_day(
             )
     except TransactWriteError as error:
         reasons = error.cancellation_reasons or []
-        failed = [r is not None and r.code == "ConditionalCheckFailed" for r in reasons]
-        if failed and failed[0]:
-            return "duplicate"
-        if len(failed) > 1 and failed[1]:
-            return "profile_changed"
+        if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+            return "conflict"
         raise
     return "written"
 
 
 def write_history(
-    workspace_id: str,
-    customer_id: str,
-    snapshots: Sequence[HealthSnapshot],
-    *,
-    version: int,
-    inputs: str,
+    workspace_id: str, customer_id: str, snapshots: Sequence[HealthSnapshot], *, version: int, inputs: str
 ) -> None:
-    """Put a recomputed history (BatchWriteItem, 25 snapshots a request); same inputs, same items.
-
-    The items are built as attribute maps rather than model instances: a recalculation writes 90 per
-    customer, and pynamodb's per-attribute serialisation was a fifth of the scorer's own CPU."""
-    entity, workspace = {"S": ENTITY}, {"S": workspace_id}
-    model_version, digest = {"N": str(version)}, {"S": inputs}
-    items: list[dict[str, Any]] = []
-    for snapshot in snapshots:
-        key = keys.health_snapshot(workspace_id, customer_id, snapshot.date)
-        items.append(
-            {
-                "pk": {"S": key.pk},
-                "sk": {"S": key.sk},
-                "entity": entity,
-                "workspace_id": workspace,
-                "model_version": model_version,
-                "inputs": digest,
-                "document": {"S": snapshot.model_dump_json()},  # largest last (see storage/metrics.py)
-            }
+    """Put a history's days into their month items without touching the profile (the demo's past
+    outcomes, backtest fixtures): one BatchGetItem of the months it spans, one TransactWriteItems."""
+    if not snapshots:
+        return
+    days = sorted(snapshot.date for snapshot in snapshots)
+    spanned = months_between(days[0], days[-1])
+    read = {
+        month.month: month
+        for month in map(
+            _month_of_raw,
+            batch_get_raw([keys.health_month(workspace_id, customer_id, m) for m in spanned], consistent=True),
         )
-    batch_write_raw(items)
+    }
+    with TransactWrite(connection=table_connection()) as tx:
+        for month in with_snapshots(read, snapshots, version=version, inputs=inputs):
+            tx.save(_month_item(workspace_id, customer_id, month), condition=_month_condition(month))
+
+
+# --- migration of the per-day items (decision 0026) ------------------------------------------------
+def migrate_customer(workspace_id: str, customer_id: str) -> int:
+    """Fold a customer's per-day snapshot items into their month items and delete them: per month, one
+    TransactWriteItems (the month, conditioned on its version as read, and the month's day items).
+    A day the month item already holds keeps the month's (newer) entry. Idempotent: a second run finds
+    no day item and writes nothing; a run racing a scoring reads again. Returns the day items folded.
+    Costs one Query of the customer's health items, plus one transaction per month that had day items."""
+    folded = 0
+    for attempt in range(MIGRATION_ATTEMPTS):
+        raws = _query_health(workspace_id, customer_id, keys.HEALTH_PREFIX, keys.HEALTH_PREFIX + "~")
+        months: dict[date, SnapshotMonth] = {}
+        legacy: dict[date, list[dict[str, Any]]] = {}
+        for raw in raws:
+            if _is_month(raw):
+                month = _month_of_raw(raw)
+                months[month.month] = month
+            else:
+                day = date.fromisoformat(raw["sk"]["S"][len(keys.HEALTH_PREFIX) :])
+                legacy.setdefault(month_of(day), []).append(raw)
+        try:
+            for month_start, day_items in sorted(legacy.items()):
+                read = months.get(month_start) or SnapshotMonth(month_start)
+                merged = SnapshotMonth(month_start, read.version, dict(read.days))
+                for raw in day_items:
+                    merged.days.setdefault(raw["sk"]["S"][len(keys.HEALTH_PREFIX) :], _legacy_entry(raw))
+                with TransactWrite(connection=table_connection()) as tx:
+                    tx.save(_month_item(workspace_id, customer_id, merged), condition=_month_condition(read))
+                    for raw in day_items:
+                        tx.delete(SnapshotItem(raw["pk"]["S"], raw["sk"]["S"]))
+                folded += len(day_items)
+        except TransactWriteError as error:
+            reasons = error.cancellation_reasons or []
+            conflict = any(
+                r is not None and r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons
+            )
+            if not conflict or attempt == MIGRATION_ATTEMPTS - 1:
+                raise
+            continue  # a scoring wrote the month meanwhile: read again (months done stay done)
+        return folded
+    return folded
 
 
 def apply_profile_health(workspace_id: str, customer_id: str, update: ProfileHealthUpdate) -> bool:
@@ -397,3 +590,10 @@ def apply_profile_health(workspace_id: str, customer_id: str, update: ProfileHea
             return False
         raise
     return True
+
+
+def migrate_workspace(workspace_id: str) -> tuple[int, int]:
+    """Migrate every customer of a workspace (archived ones too), listed by one Query of gsi1 (no Scan).
+    Returns (customers, day items folded)."""
+    customers = customer_ids(workspace_id)
+    return len(customers), sum(migrate_customer(workspace_id, c) for c in customers)

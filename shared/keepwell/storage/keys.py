@@ -139,7 +139,15 @@ def daily_metrics(workspace_id: str, customer_id: str, day: date) -> Key:
 
 
 def health_snapshot(workspace_id: str, customer_id: str, day: date) -> Key:
+    """A customer-day's snapshot item as stored before decision 0026 (read until migrated, never written)."""
     return Key(customer_partition(workspace_id, customer_id), f"HEALTH#{day.isoformat()}")
+
+
+def health_month(workspace_id: str, customer_id: str, day: date) -> Key:
+    """The customer-month item holding every scored day of `day`'s month (decision 0026). It sorts just
+    before that month's legacy day items, so one Query `between HEALTH#<yyyy-mm> and HEALTH#<last day>`
+    reads both formats."""
+    return Key(customer_partition(workspace_id, customer_id), f"HEALTH#{day.isoformat()[:7]}")
 
 
 def renewal(workspace_id: str, customer_id: str, renewal_id: str) -> Key:
