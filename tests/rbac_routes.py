@@ -68,6 +68,10 @@ BODIES: dict[str, Any] = {
     "POST /v1/customers/{customer_id}/renewals": {"renewal_date": "2027-02-01"},
     "POST /v1/customers/{customer_id}/renewals/{renewal_id}/close": {"outcome": "churned"},
     "PATCH /v1/customers/{customer_id}/renewals/{renewal_id}/forecast": {"forecast_category": "commit", "reason": "x"},
+    "PUT /v1/customers/{customer_id}/success-plan": {"name": "Plan", "start_date": "2026-11-01", "version": 1},
+    "POST /v1/customers/{customer_id}/success-plan/apply": {"blueprint_id": "bpr_none"},
+    "POST /v1/customers/{customer_id}/success-plan/objectives/{objective_id}/outcomes": {"value": 1},
+    "POST /v1/customers/{customer_id}/success-plan/objectives/{objective_id}/achieve": {"reason": "matrix"},
 }
 
 
@@ -121,6 +125,13 @@ def seed(admin: ApiClient, workspace: str) -> dict[str, dict[str, str]]:
         "field_key": created(
             admin.post("/v1/custom-fields", {"key": "matrix_sla", "label": "SLA", "type": "text"}), "key"
         ),
+        "blueprint_id": created(
+            admin.post("/v1/blueprints", {"name": "Matrix", "objectives": [{"title": "Live"}]}), "blueprint_id"
+        ),
+        "capability_id": created(
+            admin.post("/v1/capabilities", {"key": "matrix", "name": "M", "product": "P", "features": ["x"]}),
+            "capability_id",
+        ),
         "version": "1",
         "dimension": "usage",  # a dimension of the usage_heavy model set below
         "provider": "zendesk",
@@ -143,6 +154,9 @@ def seed(admin: ApiClient, workspace: str) -> dict[str, dict[str, str]]:
             ),
             "task_id": created(admin.post("/v1/tasks", {"title": "Call", "customer_id": customer_id}), "task_id"),
         }
+        plan = {"name": "Plan", "start_date": "2026-11-01", "objectives": [{"title": "Live", "due_date": "2027-01-01"}]}
+        answer = admin.request("PUT", f"/v1/customers/{customer_id}/success-plan", body=plan)
+        params[name]["objective_id"] = str(answer.body["objectives"][0]["objective_id"]) if answer.status == 200 else ""
     return params
 
 

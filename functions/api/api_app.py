@@ -14,6 +14,7 @@ import openapi_routes
 import playbooks_routes
 import renewals_routes
 import segments_routes
+import success_plans_routes
 import tasks_routes
 import users_routes
 import webhooks_routes
@@ -50,6 +51,7 @@ app.register_blueprint(renewals_routes.blueprint)  # renewals, churn, flags, sco
 app.register_blueprint(users_routes.blueprint)  # /v1/users, /v1/invitations (admins; directors read)
 app.register_blueprint(audit_routes.blueprint)  # /v1/audit (directors and admins)
 app.register_blueprint(notifications_routes.blueprint)  # /v1/notifications (the caller's own)
+app.register_blueprint(success_plans_routes.blueprint)  # /v1/capabilities, /v1/blueprints, success plans
 
 
 @route(app, "/v1/me", methods=["GET"], permission=SIGNED_IN)

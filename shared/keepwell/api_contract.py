@@ -25,6 +25,7 @@ from keepwell.schemas import notifications as ntf
 from keepwell.schemas import playbooks as pb
 from keepwell.schemas import renewals as rn
 from keepwell.schemas import segments as seg
+from keepwell.schemas import success_plans as sp
 from keepwell.schemas import webhooks as wh
 
 # bearer: the JWT authorizer; api_key: X-Api-Key checked by the ingest service; signature: the
@@ -197,6 +198,35 @@ OPERATIONS: tuple[Operation, ...] = (
         answer=seg.SegmentMembersOut, query=seg.SegmentMembersQuery),
     _op("GET", CUSTOMER + "/benchmark", "A customer against its segments", "segments",
         answer=seg.CustomerBenchmarkOut),
+    # --- success plans (capabilities, blueprints, a customer's plan)
+    _op("GET", "/v1/capabilities", "List product capabilities", "success-plans", answer=sp.CapabilityListOut),
+    _op("POST", "/v1/capabilities", "Define a product capability", "success-plans",
+        answer=sp.CapabilityOut, body=sp.CapabilityIn, status=201),
+    _op("GET", "/v1/capabilities/{capability_id}", "Get a capability", "success-plans", answer=sp.CapabilityOut),
+    _op("PATCH", "/v1/capabilities/{capability_id}", "Update a capability", "success-plans",
+        answer=sp.CapabilityOut, body=sp.CapabilityPatchIn),
+    _op("DELETE", "/v1/capabilities/{capability_id}", "Delete a capability", "success-plans", status=204),
+    _op("GET", CUSTOMER + "/capabilities", "A customer's capability usage", "success-plans",
+        answer=sp.CustomerCapabilitiesOut),
+    _op("GET", "/v1/blueprints", "List success blueprints", "success-plans", answer=sp.BlueprintListOut),
+    _op("POST", "/v1/blueprints", "Create a blueprint", "success-plans",
+        answer=sp.BlueprintOut, body=sp.BlueprintIn, status=201),
+    _op("GET", "/v1/blueprints/{blueprint_id}", "Get a blueprint", "success-plans", answer=sp.BlueprintOut),
+    _op("PATCH", "/v1/blueprints/{blueprint_id}", "Update a blueprint (a new version)", "success-plans",
+        answer=sp.BlueprintOut, body=sp.BlueprintPatchIn),
+    _op("DELETE", "/v1/blueprints/{blueprint_id}", "Delete a blueprint", "success-plans", status=204),
+    _op("GET", "/v1/blueprints/{blueprint_id}/versions", "A blueprint's versions", "success-plans",
+        answer=sp.BlueprintVersionsOut),
+    _op("GET", CUSTOMER + "/success-plan", "A customer's success plan", "success-plans", answer=sp.PlanOut),
+    _op("PUT", CUSTOMER + "/success-plan", "Create or replace a success plan", "success-plans",
+        answer=sp.PlanOut, body=sp.PlanIn),
+    _op("DELETE", CUSTOMER + "/success-plan", "Delete a success plan", "success-plans", status=204),
+    _op("POST", CUSTOMER + "/success-plan/apply", "Apply a blueprint to a customer", "success-plans",
+        answer=sp.PlanOut, body=sp.ApplyBlueprintIn, status=201),
+    _op("POST", CUSTOMER + "/success-plan/objectives/{objective_id}/outcomes", "Record an outcome", "success-plans",
+        answer=sp.PlanOut, body=sp.OutcomeIn, status=201),
+    _op("POST", CUSTOMER + "/success-plan/objectives/{objective_id}/achieve", "Mark an objective achieved",
+        "success-plans", answer=sp.PlanOut, body=sp.AchieveIn),
     # --- tasks
     _op("GET", "/v1/tasks", "List tasks", "tasks", answer=tasks.TaskListOut, query=tasks.TaskListQuery),
     _op("POST", "/v1/tasks", "Create a task", "tasks", answer=tasks.TaskOut, body=tasks.TaskCreateIn, status=201),

@@ -78,6 +78,9 @@ TABLE: dict[str, dict[Action, frozenset[str]]] = {
     "settings": {"read": ADMIN, "configure": ADMIN},
     "users": {"read": OVERSIGHT, "configure": ADMIN},
     "audit": {"read": OVERSIGHT},
+    "capabilities": {"read": EVERYONE, "configure": OVERSIGHT},
+    "blueprints": {"read": EVERYONE, "configure": OVERSIGHT},
+    "success_plans": {"read": EVERYONE, "write": PORTFOLIO_WRITERS},
 }
 
 # What each feature covers, for the rendered table.
@@ -103,6 +106,9 @@ FEATURES: dict[str, str] = {
     "settings": "workspace settings (Slack)",
     "users": "users, invitations, roles, deactivation",
     "audit": "the audit log",
+    "capabilities": "product capabilities and a customer's capability usage",
+    "blueprints": "success blueprints and their versions",
+    "success_plans": "a customer's success plan: objectives, initiatives, outcomes",
 }
 
 

@@ -84,6 +84,12 @@ RIGHTS: dict[tuple[str, str], set[str]] = {
     ("users", "read"): {A, D},
     ("users", "configure"): {A},
     ("audit", "read"): {A, D},
+    ("capabilities", "read"): EVERYONE,
+    ("capabilities", "configure"): {A, D},
+    ("blueprints", "read"): EVERYONE,
+    ("blueprints", "configure"): {A, D},
+    ("success_plans", "read"): EVERYONE,
+    ("success_plans", "write"): {A, C},
 }
 
 

@@ -28,7 +28,7 @@ from keepwell.domain.scheduling import WorkspaceClock, scoring_day
 from keepwell.domain.usage_history import RESCORING_WINDOW_SECONDS
 from keepwell.observability import logger
 from keepwell.schemas.messages import ScoringRequest
-from keepwell.services import scoring, segment_baselines
+from keepwell.services import scoring, segment_baselines, success_signals
 from keepwell.settings import Settings, get_settings
 from keepwell.storage import health_models, recalculations, workspaces
 from keepwell.storage import health_snapshots as store
@@ -229,6 +229,13 @@ def score_customer(request: ScoringRequest) -> Outcome:
             break
     if outcome is None:
         raise ScoringConflict(f"{customer_id}: the profile's health changed {WRITE_ATTEMPTS} times while scoring")
+    if outcome != "skipped" and inputs.customer is not None:
+        # Success plans (capability usage, objectives met, risk signals): idempotent, so a redelivered
+        # ("unchanged") scoring finishes what a failed one left undone.
+        dimensions = scoring.dimension_values(scored.latest)
+        _publish(
+            success_signals.after_scoring(inputs.customer, inputs.usage_days, dimensions, day, inputs.success_items)
+        )
     if request.job_id is not None and request.page is not None:
         _record_progress(workspace_id, request.job_id, request.page, customer_id)
     return outcome

@@ -36,6 +36,7 @@ from keepwell.domain.signal_log import SignalLog
 from keepwell.domain.usage_history import UsageHistory
 from keepwell.storage import keys
 from keepwell.storage import segments as segment_store
+from keepwell.storage import success_plans as success_store
 from keepwell.storage.customers import to_customer
 from keepwell.storage.metrics import UsageHistoryItem, batch_write_raw
 from keepwell.storage.models import CustomerItem, TableItem, table_connection
@@ -121,6 +122,8 @@ class ScoringInputs:
     signal_log: SignalLog | None
     signal_log_version: int
     baselines: SegmentBaselines | None = None  # the workspace's segment tally (misalignment alert)
+    # Raw items for success plans (services/success_signals.py): the profile, the plan, the capabilities.
+    success_items: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _number(value: Any) -> float | None:
@@ -182,10 +185,13 @@ def read_scoring_inputs(workspace_id: str, customer_id: str, first: date, last: 
     log_key = keys.signal_log(workspace_id, customer_id)
     usage_key = keys.usage_history(workspace_id, customer_id)
     baselines_key = keys.segment_baselines(workspace_id)
-    found = batch_get_raw([profile_key, log_key, usage_key, baselines_key])
+    success_keys = success_store.scoring_keys(workspace_id, customer_id)
+    found = batch_get_raw([profile_key, log_key, usage_key, baselines_key, *success_keys])
     inputs = ScoringInputs(None, ProfileHealth(), [], 0, None, 0)
     for raw in found:
         sort_key = raw["sk"]["S"]
+        if sort_key == profile_key.sk or any(sort_key == k.sk for k in success_keys):
+            inputs.success_items[sort_key] = raw
         if sort_key == baselines_key.sk:
             inputs.baselines = segment_store.baselines_of(raw)
         elif sort_key == profile_key.sk:

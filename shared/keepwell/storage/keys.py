@@ -326,3 +326,33 @@ def backtest(workspace_id: str, job_id: str) -> Key:
 def backtest_page(workspace_id: str, job_id: str, page: int) -> Key:
     """Up to 40 of a backtest's customers with their outcomes, then their replays under each model (TTL)."""
     return Key(backtest_partition(workspace_id, job_id), f"PAGE#{page:05d}")
+
+
+# --- success plans (issue 21): capabilities, blueprints, a customer's plan, risk markers ---------
+BLUEPRINT_PREFIX = "BLUEPRINT#"
+
+
+def capabilities(workspace_id: str) -> Key:
+    """Every product capability of the workspace in one item: the scorer reads it in its BatchGetItem."""
+    return Key(_ws(workspace_id), "CAPABILITIES")
+
+
+def blueprint(workspace_id: str, blueprint_id: str) -> Key:
+    return Key(_ws(workspace_id), f"{BLUEPRINT_PREFIX}{blueprint_id}")
+
+
+def blueprint_version(workspace_id: str, blueprint_id: str, version: int) -> Key:
+    """Each saved version of a blueprint, kept beside the current one (sorted by number)."""
+    return Key(_ws(workspace_id), f"BPVERSION#{blueprint_id}#{version:06d}")
+
+
+def success_plan(workspace_id: str, customer_id: str) -> Key:
+    return Key(customer_partition(workspace_id, customer_id), "SUCCESSPLAN")
+
+
+def risk_signal(workspace_id: str, customer_id: str, kind: str, ref: str) -> Key:
+    """Marks a risk signal (a missed milestone, a lapsed capability) as raised: raised once."""
+    return Key(customer_partition(workspace_id, customer_id), f"RISK#{kind}#{ref}")
+
+
+RISK_PREFIX = "RISK#"

@@ -1,0 +1,285 @@
+"""Success plans through the real API handler and the scorer on moto: capabilities and blueprints
+(admins and directors), a customer's plan (its CSM), applying a blueprint, outcomes, and what scoring
+does — capability adoption, objectives met, risk signals raised once."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from keepwell.adapters.event_bus import DomainEvent
+from keepwell.auth import Caller
+from keepwell.domain.health.signals import UsageDay
+from keepwell.schemas.messages import ScoringRequest
+from keepwell.services import scoring_jobs
+from tests.conftest import ApiClient
+from tests.integration.test_scoring_pipeline import add_customer
+
+TODAY = date(2026, 11, 20)  # the frozen clock
+
+
+@pytest.fixture
+def csm1(workspace: str) -> ApiClient:
+    return ApiClient(Caller(workspace, "csm-1", "csm"))
+
+
+@pytest.fixture
+def director(workspace: str) -> ApiClient:
+    return ApiClient(Caller(workspace, "director-1", "director"))
+
+
+@pytest.fixture
+def viewer(workspace: str) -> ApiClient:
+    return ApiClient(Caller(workspace, "viewer-1", "viewer"))
+
+
+BLUEPRINT = {
+    "name": "Onboarding",
+    "journey_phase": "onboarding",
+    "objectives": [
+        {
+            "title": "Reporting live",
+            "metric": "capabilities_adopted",
+            "baseline": 0,
+            "target": 1,
+            "due_days": 45,
+            "shared": True,
+            "initiatives": [
+                {
+                    "title": "Kick-off",
+                    "due_days": 7,
+                    "shared": True,
+                    "tasks": [
+                        {"title": "Send the agenda", "due_days": 2},
+                        {"title": "Hold the kick-off", "due_days": 7},
+                    ],
+                }
+            ],
+        }
+    ],
+}
+REPORTING = {"key": "reporting", "name": "Automated reporting", "product": "Analytics", "features": ["report_exported"]}
+
+
+def ok(response: Any, status: int = 200) -> dict[str, Any]:
+    assert response.status == status, response.body
+    return dict(response.body)
+
+
+def customer(api: ApiClient, name: str, owner: str = "csm-1") -> str:
+    return str(ok(api.post("/v1/customers", {"name": name, "owner_id": owner}), 201)["customer_id"])
+
+
+def score(workspace: str, customer_id: str, day: date = TODAY) -> None:
+    request = ScoringRequest(workspace_id=workspace, customer_id=customer_id, reason="manual", scoring_day=day)
+    assert scoring_jobs.score_customer(request) in ("scored", "unchanged")
+
+
+def usage(days_ago: list[int], feature: str = "report_exported") -> list[UsageDay]:
+    days = sorted(TODAY - timedelta(days=n) for n in range(40))
+    used = {TODAY - timedelta(days=n) for n in days_ago}
+    return [
+        UsageDay(day=d, logins=2, users=frozenset({"u1"}), features=frozenset({feature} if d in used else {"login"}))
+        for d in days
+    ]
+
+
+# --- capabilities ---------------------------------------------------------------------------------
+def test_a_director_defines_a_capability_and_bad_input_names_its_field(director: ApiClient, csm1: ApiClient) -> None:
+    created = ok(director.post("/v1/capabilities", REPORTING), 201)
+    assert (created["threshold_days"], created["window_days"], created["version"]) == (3, 30, 1)
+
+    bad = director.post("/v1/capabilities", {**REPORTING, "key": "Bad Key"})
+    assert bad.status == 400 and bad.body["error"]["details"][0]["field"] == "key"
+    too_many = director.post("/v1/capabilities", {**REPORTING, "key": "other", "threshold_days": 10, "window_days": 7})
+    assert too_many.status == 400 and too_many.body["error"]["details"][0]["field"] == "threshold_days"
+    assert director.post("/v1/capabilities", REPORTING).status == 409  # the key is taken
+    assert csm1.post("/v1/capabilities", {**REPORTING, "key": "csm"}).status == 403
+
+    path = f"/v1/capabilities/{created['capability_id']}"
+    assert ok(director.patch(path, {"threshold_days": 5, "version": 1}))["version"] == 2
+    stale = director.patch(path, {"threshold_days": 6, "version": 1})
+    assert stale.status == 409 and stale.body["error"]["code"] == "version_conflict"
+    assert [c["key"] for c in ok(csm1.get("/v1/capabilities"))["items"]] == ["reporting"]
+    assert director.delete(path).status == 204
+    assert director.get(path).status == 404
+
+
+def test_usage_that_crosses_the_threshold_marks_the_capability_adopted_at_the_next_scoring(
+    admin_api: ApiClient, csm1: ApiClient, workspace: str
+) -> None:
+    ok(admin_api.post("/v1/capabilities", REPORTING), 201)
+    add_customer(workspace, "cus_rep", usage=usage([3, 9]))  # twice in 30 days: not yet
+    score(workspace, "cus_rep", TODAY - timedelta(days=1))
+    (before,) = ok(csm1.get("/v1/customers/cus_rep/capabilities"))["items"]
+    assert (before["state"], before["used_days"]) == ("not_yet", 2)
+
+    add_customer(workspace, "cus_rep", usage=usage([0, 3, 9]))  # a third day today
+    score(workspace, "cus_rep")
+    (after,) = ok(csm1.get("/v1/customers/cus_rep/capabilities"))["items"]
+    assert (after["state"], after["since"], after["used_days"]) == ("adopted", TODAY.isoformat(), 3)
+
+    # ...and segments (hence playbook conditions, the same record) can use it
+    segment = ok(
+        admin_api.post("/v1/segments", {"name": "Reporting users", "condition": 'capability.reporting = "adopted"'}),
+        201,
+    )
+    members = ok(admin_api.get(f"/v1/segments/{segment['segment_id']}/members"))["items"]
+    assert [m["customer_id"] for m in members] == ["cus_rep"]
+
+
+def test_a_lapsed_capability_raises_a_red_flag_and_an_alert_once(
+    admin_api: ApiClient, workspace: str, published: list[DomainEvent]
+) -> None:
+    ok(admin_api.post("/v1/capabilities", REPORTING), 201)
+    add_customer(workspace, "cus_lap", usage=usage([30, 31, 32]))
+    score(workspace, "cus_lap", TODAY - timedelta(days=5))  # 3 uses in the 30 days then: adopted
+    score(workspace, "cus_lap", TODAY - timedelta(days=2))  # 32 days ago left the window: lapsed
+    score(workspace, "cus_lap", TODAY)
+
+    lapses = [e for e in published if e.detail_type == "health.alert" and e.detail["alert_kind"] == "capability_lapsed"]
+    assert len(lapses) == 1
+    assert lapses[0].detail["details"]["used_days"] == 2
+    (flag,) = [f for f in ok(admin_api.get("/v1/customers/cus_lap/flags"))["red"] if f["code"] == "capability_lapsed"]
+    assert flag["title"] == "Capability lapsed: Automated reporting"
+
+
+# --- blueprints -------------------------------------------------------------------------------------
+def test_blueprints_are_versioned_and_only_admins_and_directors_edit_them(
+    director: ApiClient, csm1: ApiClient, viewer: ApiClient
+) -> None:
+    created = ok(director.post("/v1/blueprints", BLUEPRINT), 201)
+    path = f"/v1/blueprints/{created['blueprint_id']}"
+    changed = ok(director.patch(path, {"description": "The first 60 days", "version": 1}))
+    assert changed["version"] == 2
+    assert director.patch(path, {"description": "x", "version": 1}).status == 409
+    assert [v["version"] for v in ok(viewer.get(path + "/versions"))["items"]] == [1, 2]
+    assert csm1.patch(path, {"description": "mine"}).status == 403
+    no_target = director.post("/v1/blueprints", {"name": "Vague", "objectives": [{"title": "Better", "metric": "arr"}]})
+    assert no_target.status == 400 and "objectives" in no_target.body["error"]["details"][0]["field"]
+
+
+# --- plans ------------------------------------------------------------------------------------------
+def test_a_blueprint_applied_to_a_customer_creates_objectives_initiatives_and_tasks_due_from_the_start(
+    admin_api: ApiClient, csm1: ApiClient
+) -> None:
+    blueprint_id = ok(admin_api.post("/v1/blueprints", BLUEPRINT), 201)["blueprint_id"]
+    cid = customer(admin_api, "Globex")
+    plan = ok(
+        csm1.post(
+            f"/v1/customers/{cid}/success-plan/apply", {"blueprint_id": blueprint_id, "start_date": "2026-11-02"}
+        ),
+        201,
+    )
+
+    (objective,) = plan["objectives"]
+    assert (objective["title"], objective["due_date"], objective["target"]) == ("Reporting live", "2026-12-17", 1.0)
+    (initiative,) = objective["initiatives"]
+    assert (initiative["due_date"], initiative["owner_id"]) == ("2026-11-09", "csm-1")
+    tasks = [ok(csm1.get(f"/v1/tasks/{t}")) for t in initiative["task_ids"]]
+    assert [(t["title"], t["due_date"], t["customer_id"]) for t in tasks] == [
+        ("Send the agenda", "2026-11-04", cid),
+        ("Hold the kick-off", "2026-11-09", cid),
+    ]
+    assert plan["overdue"] == [initiative["initiative_id"]]  # due 2026-11-09, today is 2026-11-20
+    audit = ok(admin_api.get("/v1/audit", target=f"success_plan:{cid}"))["items"]
+    assert [a["action"] for a in audit] == ["success_plan.applied"]
+
+
+def test_a_plan_is_the_portfolios_business_other_customers_read_as_not_found(
+    admin_api: ApiClient, csm1: ApiClient, viewer: ApiClient, workspace: str
+) -> None:
+    theirs = customer(admin_api, "Theirs", owner="csm-2")
+    body = {"name": "Plan", "start_date": "2026-11-01", "objectives": []}
+    assert csm1.request("PUT", f"/v1/customers/{theirs}/success-plan", body=body).status == 404
+    assert csm1.get(f"/v1/customers/{theirs}/success-plan").status == 404
+    mine = customer(admin_api, "Mine")
+    assert viewer.request("PUT", f"/v1/customers/{mine}/success-plan", body=body).status == 403
+    created = ok(csm1.request("PUT", f"/v1/customers/{mine}/success-plan", body=body))
+    assert created["version"] == 1
+    again = csm1.request("PUT", f"/v1/customers/{mine}/success-plan", body=body)
+    assert again.status == 400 and again.body["error"]["details"][0]["field"] == "version"
+    assert csm1.request("PUT", f"/v1/customers/{mine}/success-plan", body={**body, "version": 7}).status == 409
+
+
+def hand_plan(api: ApiClient, cid: str, **objective: Any) -> dict[str, Any]:
+    body = {
+        "name": "Value plan",
+        "start_date": "2026-09-01",
+        "objectives": [{"title": "Grow seats", "due_date": "2027-03-01", **objective}],
+    }
+    return ok(api.request("PUT", f"/v1/customers/{cid}/success-plan", body=body))
+
+
+def test_an_outcome_meeting_the_target_achieves_the_objective_with_a_timeline_item(
+    admin_api: ApiClient, csm1: ApiClient
+) -> None:
+    cid = customer(admin_api, "Initech")
+    plan = hand_plan(csm1, cid, metric="custom.seats_used", baseline=10, target=20)
+    objective_id = plan["objectives"][0]["objective_id"]
+    path = f"/v1/customers/{cid}/success-plan/objectives/{objective_id}"
+
+    below = ok(csm1.post(path + "/outcomes", {"value": 15, "note": "half way"}), 201)
+    assert below["objectives"][0]["status"] == "open"
+    met = ok(csm1.post(path + "/outcomes", {"value": 21, "version": below["version"]}), 201)
+    assert (met["objectives"][0]["status"], met["objectives"][0]["achieved_on"]) == ("achieved", TODAY.isoformat())
+    titles = [i["title"] for i in ok(csm1.get(f"/v1/customers/{cid}/timeline"))["items"]]
+    assert "Objective achieved: Grow seats" in titles and "Outcome recorded: Grow seats" in titles
+    empty = csm1.post(path + "/outcomes", {})
+    assert empty.status == 400 and empty.body["error"]["details"][0]["field"] == "value"
+
+
+def test_an_objective_is_achieved_by_hand_with_a_reason_that_is_audited(admin_api: ApiClient, csm1: ApiClient) -> None:
+    cid = customer(admin_api, "Umbrella")
+    objective_id = hand_plan(csm1, cid)["objectives"][0]["objective_id"]
+    path = f"/v1/customers/{cid}/success-plan/objectives/{objective_id}/achieve"
+    assert csm1.post(path, {}).body["error"]["details"][0]["field"] == "reason"
+    done = ok(csm1.post(path, {"reason": "Signed off in the QBR"}))
+    assert done["objectives"][0]["achieved_reason"] == "Signed off in the QBR"
+    (entry,) = ok(admin_api.get("/v1/audit", target=f"success_plan:{cid}", action="success_plan.objective_achieved"))[
+        "items"
+    ]
+    assert entry["reason"] == "Signed off in the QBR"
+
+
+def test_scoring_achieves_an_objective_whose_metric_meets_the_target(admin_api: ApiClient, workspace: str) -> None:
+    add_customer(workspace, "cus_seats")  # 10 seats
+    hand_plan(admin_api, "cus_seats", metric="seats", baseline=5, target=10)
+    score(workspace, "cus_seats")
+    objective = ok(admin_api.get("/v1/customers/cus_seats/success-plan"))["objectives"][0]
+    assert (objective["status"], objective["outcomes"][0]["value"], objective["outcomes"][0]["source"]) == (
+        "achieved",
+        10.0,
+        "scoring",
+    )
+
+
+def test_a_missed_milestone_raises_its_flag_once_not_every_day(
+    admin_api: ApiClient, workspace: str, published: list[DomainEvent]
+) -> None:
+    add_customer(workspace, "cus_late")
+    body = {
+        "name": "Plan",
+        "start_date": "2026-09-01",
+        "objectives": [{"title": "Go live", "due_date": "2026-11-18"}],
+    }
+    ok(admin_api.request("PUT", "/v1/customers/cus_late/success-plan", body=body))
+    for day in (TODAY - timedelta(days=1), TODAY, TODAY):
+        score(workspace, "cus_late", day)
+
+    missed = [e for e in published if e.detail_type == "health.alert" and e.detail["alert_kind"] == "milestone_overdue"]
+    assert len(missed) == 1
+    assert missed[0].detail["details"]["due_date"] == "2026-11-18"
+    red = ok(admin_api.get("/v1/customers/cus_late/flags"))["red"]
+    assert [f["title"] for f in red if f["code"] == "milestone_overdue"] == ["Milestone missed: Go live"]
+    titles = [i["title"] for i in ok(admin_api.get("/v1/customers/cus_late/timeline"))["items"]]
+    assert titles.count("Milestone missed: Go live") == 1
+
+    # achieved by hand: the flag is gone
+    objective_id = ok(admin_api.get("/v1/customers/cus_late/success-plan"))["objectives"][0]["objective_id"]
+    ok(admin_api.post(f"/v1/customers/cus_late/success-plan/objectives/{objective_id}/achieve", {"reason": "Live"}))
+    assert [
+        f for f in ok(admin_api.get("/v1/customers/cus_late/flags"))["red"] if f["code"] == "milestone_overdue"
+    ] == []
