@@ -6,7 +6,7 @@ from chalice import Blueprint
 from chalice.app import Response
 
 from keepwell.http import current_caller, json_response, parse_body, route
-from keepwell.permissions import Permission
+from keepwell.permissions import SHARE_LINK, Permission
 from keepwell.schemas.success_plans import (
     AchieveIn,
     ApplyBlueprintIn,
@@ -19,6 +19,8 @@ from keepwell.schemas.success_plans import (
     CapabilityPatchIn,
     OutcomeIn,
     PlanIn,
+    ShareIn,
+    ShareListOut,
 )
 from keepwell.services import success_plans as service
 
@@ -148,3 +150,27 @@ def achieve_objective(customer_id: str, objective_id: str) -> Response:
     caller = current_caller(blueprint)
     stored = service.achieve_objective(caller, customer_id, objective_id, parse_body(blueprint, AchieveIn))
     return json_response(service.plan_out(stored))
+
+
+# --- share links (a customer play's milestones, read-only, without a login) ----------------------------------
+@route(blueprint, PLAN + "/shares", methods=["GET"], permission=Permission("success_plans", "read"))
+def list_plan_shares(customer_id: str) -> Response:
+    items = service.list_shares(current_caller(blueprint), customer_id)
+    return json_response(ShareListOut(items=[service.share_out(s) for s in items]))
+
+
+@route(blueprint, PLAN + "/shares", methods=["POST"], permission=Permission("success_plans", "write"))
+def create_plan_share(customer_id: str) -> Response:
+    caller = current_caller(blueprint)
+    return json_response(service.create_share(caller, customer_id, parse_body(blueprint, ShareIn)), status=201)
+
+
+@route(blueprint, PLAN + "/shares/{share_id}", methods=["DELETE"], permission=Permission("success_plans", "write"))
+def revoke_plan_share(customer_id: str, share_id: str) -> Response:
+    service.revoke_share(current_caller(blueprint), customer_id, share_id)
+    return Response(body="", status_code=204)
+
+
+@route(blueprint, "/v1/shared/plans/{token}", methods=["GET"], permission=SHARE_LINK)
+def open_shared_plan(token: str) -> Response:
+    return json_response(service.open_shared_plan(token))

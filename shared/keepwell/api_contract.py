@@ -227,6 +227,13 @@ OPERATIONS: tuple[Operation, ...] = (
         answer=sp.PlanOut, body=sp.OutcomeIn, status=201),
     _op("POST", CUSTOMER + "/success-plan/objectives/{objective_id}/achieve", "Mark an objective achieved",
         "success-plans", answer=sp.PlanOut, body=sp.AchieveIn),
+    _op("GET", CUSTOMER + "/success-plan/shares", "A plan's live share links", "success-plans",
+        answer=sp.ShareListOut),
+    _op("POST", CUSTOMER + "/success-plan/shares", "Share the plan's shared milestones by link", "success-plans",
+        answer=sp.ShareCreatedOut, body=sp.ShareIn, status=201),
+    _op("DELETE", CUSTOMER + "/success-plan/shares/{share_id}", "Revoke a share link", "success-plans", status=204),
+    _op("GET", "/v1/shared/plans/{token}", "A shared plan (read-only, no login; 404 once revoked or expired)",
+        "success-plans", answer=sp.SharedPlanOut, auth="public"),
     # --- tasks
     _op("GET", "/v1/tasks", "List tasks", "tasks", answer=tasks.TaskListOut, query=tasks.TaskListQuery),
     _op("POST", "/v1/tasks", "Create a task", "tasks", answer=tasks.TaskOut, body=tasks.TaskCreateIn, status=201),

@@ -52,6 +52,7 @@ INGEST_API_KEY = NoRole("workspace API key (X-Api-Key)")
 PROVIDER_SIGNATURE = NoRole("the provider's signature over the raw body")
 INVITATION_TOKEN = NoRole("a one-time invitation token and the invitee's bearer token")
 PUBLIC = NoRole("public")
+SHARE_LINK = NoRole("a share link's secret token in the path (read-only, expiring, revocable)")
 
 RoutePermission = Permission | NoRole
 
@@ -195,6 +196,7 @@ def render_markdown() -> str:
         ("PROVIDER_SIGNATURE", PROVIDER_SIGNATURE),
         ("INVITATION_TOKEN", INVITATION_TOKEN),
         ("PUBLIC", PUBLIC),
+        ("SHARE_LINK", SHARE_LINK),
     ):
         lines.append(f"| {name} | {marker.how} |")
     return "\n".join(lines) + "\n"

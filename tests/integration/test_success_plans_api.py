@@ -283,3 +283,93 @@ def test_a_missed_milestone_raises_its_flag_once_not_every_day(
     assert [
         f for f in ok(admin_api.get("/v1/customers/cus_late/flags"))["red"] if f["code"] == "milestone_overdue"
     ] == []
+
+
+# --- share links ------------------------------------------------------------------------------------
+def test_a_shared_link_shows_only_shared_milestones_without_a_login_and_dies_on_revoke(
+    admin_api: ApiClient, csm1: ApiClient, frozen_clock: Any
+) -> None:
+    blueprint_id = ok(admin_api.post("/v1/blueprints", BLUEPRINT), 201)["blueprint_id"]
+    cid = customer(admin_api, "Hooli")
+    plan = ok(csm1.post(f"/v1/customers/{cid}/success-plan/apply", {"blueprint_id": blueprint_id}), 201)
+    internal = {
+        "title": "Internal: expansion angle",
+        "due_date": "2027-01-10",
+        "initiatives": [{"title": "Sound out the CFO", "due_date": "2026-12-01"}],
+    }
+    objectives = [
+        {
+            k: v
+            for k, v in o.items()
+            if k in ("objective_id", "title", "metric", "baseline", "target", "due_date", "shared")
+        }
+        | {"initiatives": o["initiatives"]}
+        for o in plan["objectives"]
+    ]
+    body = {"name": plan["name"], "start_date": plan["start_date"], "objectives": [*objectives, internal], "version": 1}
+    ok(csm1.request("PUT", f"/v1/customers/{cid}/success-plan", body=body))
+
+    share = ok(csm1.post(f"/v1/customers/{cid}/success-plan/shares", {"expires_in_days": 14}), 201)
+    assert cid not in share["path"] and "ws_acme" not in share["path"]  # the link carries no workspace data
+    anonymous = ApiClient(None)
+    seen = ok(anonymous.get(share["path"]))
+    assert seen["customer_name"] == "Hooli"
+    assert seen["objectives"] == [
+        {
+            "title": "Reporting live",
+            "due_date": "2027-01-04",
+            "status": "open",
+            "initiatives": [{"title": "Kick-off", "due_date": "2026-11-27", "status": "not_started"}],
+        }
+    ]
+    text = str(seen)
+    assert "Internal" not in text and "Sound out" not in text and "csm-1" not in text
+
+    assert [s["share_id"] for s in ok(csm1.get(f"/v1/customers/{cid}/success-plan/shares"))["items"]] == [
+        share["share_id"]
+    ]
+    assert csm1.delete(f"/v1/customers/{cid}/success-plan/shares/{share['share_id']}").status == 204
+    assert anonymous.get(share["path"]).status == 404
+    assert anonymous.get("/v1/shared/plans/not-a-token").status == 404
+
+
+def test_an_expired_share_link_answers_404(admin_api: ApiClient, csm1: ApiClient) -> None:
+    from keepwell import clock
+
+    cid = customer(admin_api, "Pied Piper")
+    hand_plan(csm1, cid)
+    share = ok(csm1.post(f"/v1/customers/{cid}/success-plan/shares", {"expires_in_days": 1}), 201)
+    anonymous = ApiClient(None)
+    assert anonymous.get(share["path"]).status == 200
+    with clock.frozen(clock.now() + timedelta(days=1, seconds=1)):
+        assert anonymous.get(share["path"]).status == 404
+    theirs = customer(admin_api, "Theirs", owner="csm-2")
+    hand_plan(admin_api, theirs)
+    assert csm1.post(f"/v1/customers/{theirs}/success-plan/shares", {}).status == 404
+
+
+# --- the onboarding playbook ----------------------------------------------------------------------
+def test_the_default_onboarding_playbook_gives_a_new_customer_the_onboarding_plan_once(
+    admin_api: ApiClient, csm1: ApiClient, workspace: str
+) -> None:
+    from tests.integration.test_playbooks_runs import create_customer, customer_events, deliver, drain
+
+    inbox = customer_events()
+    cid = create_customer(admin_api, name="Fresh Co")
+    deliver(inbox)
+    drain()
+
+    plan = ok(csm1.get(f"/v1/customers/{cid}/success-plan"))
+    assert (plan["name"], plan["start_date"], plan["blueprint_id"]) == (
+        "Onboarding",
+        TODAY.isoformat(),
+        "bpr_default_onboarding",
+    )
+    assert [o["title"] for o in plan["objectives"]] == ["Live on the product", "First value proven"]
+    kickoff = plan["objectives"][0]["initiatives"][0]
+    assert [ok(csm1.get(f"/v1/tasks/{t}"))["title"] for t in kickoff["task_ids"]] == [
+        "Send the kick-off agenda",
+        "Hold the kick-off call",
+    ]
+    # the blueprint is now the workspace's own, listed and editable
+    assert [b["name"] for b in ok(csm1.get("/v1/blueprints"))["items"]] == ["Onboarding"]

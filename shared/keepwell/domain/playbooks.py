@@ -180,8 +180,18 @@ class NotifyAction(BaseModel):
     message: Text
 
 
+class ApplyBlueprintAction(BaseModel):
+    """Give the customer a success plan from the named blueprint, starting `start_in_days` after the
+    step runs, unless it already has a plan (docs/success-plans.md)."""
+
+    model_config = _BODY
+    type: Literal["apply_blueprint"]
+    blueprint: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    start_in_days: int = Field(default=0, ge=0, le=365)
+
+
 Action = Annotated[
-    TaskAction | SlackAction | EmailAction | WebhookAction | UpdateFieldAction | NotifyAction,
+    TaskAction | SlackAction | EmailAction | WebhookAction | UpdateFieldAction | NotifyAction | ApplyBlueprintAction,
     Field(discriminator="type"),
 ]
 # Playbook action type -> PlaybookActionMessage.action
@@ -192,6 +202,7 @@ MESSAGE_ACTION = {
     "webhook": "webhook",
     "update_field": "update_field",
     "notify": "notify",
+    "apply_blueprint": "apply_blueprint",
 }
 
 
@@ -660,6 +671,8 @@ def step_summary(action: str, params: Mapping[str, Any], assignee: str | None = 
         return f"{params.get('operation')} {params.get('field')} {params.get('value')!r}"
     if action == "notify":
         return f"notify the {params.get('role', 'director')}"
+    if action == "apply_blueprint":
+        return f"apply the success blueprint '{params.get('blueprint')}'"
     return action
 
 
@@ -848,6 +861,7 @@ def default_playbooks() -> list[tuple[str, PlaybookDefinition]]:
                     "description": "A new paying customer (created active, or trial → active).",
                     "trigger": {"type": "lifecycle", "from_status": ["new", "trial"], "to_status": ["active"]},
                     "actions": [
+                        {"type": "apply_blueprint", "blueprint": "Onboarding"},
                         {"type": "task", "title": "Kickoff call with {customer.name}", "due_in_days": 0},
                         {
                             "type": "task",

@@ -342,3 +342,62 @@ def check_plan_limits(plan: Plan) -> None:
 
 def initiative_statuses(objectives: Sequence[Objective]) -> dict[str, str]:
     return {i.initiative_id: i.status for o in objectives for i in o.initiatives}
+
+
+# --- the blueprint every workspace starts with ----------------------------------------------------------
+ONBOARDING = BlueprintDefinition.model_validate(
+    {
+        "name": "Onboarding",
+        "description": "The first 90 days of a new customer: kick-off, go-live, first value.",
+        "journey_phase": "onboarding",
+        "objectives": [
+            {
+                "title": "Live on the product",
+                "metric": "capabilities_adopted",
+                "baseline": 0,
+                "target": 1,
+                "due_days": 45,
+                "shared": True,
+                "initiatives": [
+                    {
+                        "title": "Kick-off held",
+                        "due_days": 7,
+                        "shared": True,
+                        "tasks": [
+                            {"title": "Send the kick-off agenda", "due_days": 1},
+                            {"title": "Hold the kick-off call", "due_days": 7},
+                        ],
+                    },
+                    {
+                        "title": "Technical set-up done",
+                        "due_days": 30,
+                        "shared": True,
+                        "tasks": [{"title": "Confirm integrations and SSO are live", "due_days": 30}],
+                    },
+                ],
+            },
+            {
+                "title": "First value proven",
+                "metric": "health_score",
+                "baseline": 50,
+                "target": 70,
+                "due_days": 90,
+                "shared": True,
+                "initiatives": [
+                    {
+                        "title": "Success criteria agreed with the champion",
+                        "due_days": 21,
+                        "tasks": [{"title": "Write down the customer's success criteria", "due_days": 21}],
+                    },
+                    {
+                        "title": "90-day review",
+                        "due_days": 90,
+                        "shared": True,
+                        "tasks": [{"title": "Run the 90-day value review", "due_days": 90}],
+                    },
+                ],
+            },
+        ],
+    }
+)
+DEFAULT_BLUEPRINTS: dict[str, BlueprintDefinition] = {ONBOARDING.name.lower(): ONBOARDING}

@@ -183,3 +183,48 @@ class PlanOut(BaseModel):
     updated_at: str
     updated_by: str
     version: int
+
+
+# --- share links --------------------------------------------------------------------------------------
+class ShareIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    expires_in_days: int = Field(default=30, ge=1, le=90)
+
+
+class ShareOut(BaseModel):
+    share_id: str
+    created_at: str
+    created_by: str
+    valid_until: str
+
+
+class ShareCreatedOut(ShareOut):
+    token: str = Field(description="shown once; only its hash is stored")
+    path: str = Field(description="the read-only page of the shared plan: GET <api>/v1/shared/plans/<token>")
+
+
+class ShareListOut(BaseModel):
+    items: list[ShareOut]
+
+
+class SharedItemOut(BaseModel):
+    title: str
+    due_date: date
+    status: str
+
+
+class SharedObjectiveOut(BaseModel):
+    title: str | None = None  # None: the objective is internal, only some of its initiatives are shared
+    due_date: date | None = None
+    status: str | None = None
+    initiatives: list[SharedItemOut]
+
+
+class SharedPlanOut(BaseModel):
+    """What a customer sees through a share link: only the milestones marked shared."""
+
+    customer_name: str
+    name: str
+    start_date: date
+    objectives: list[SharedObjectiveOut]
+    valid_until: str

@@ -41,7 +41,7 @@ from keepwell.domain.timeline import TimelineEntry
 from keepwell.errors import Conflict, KeepwellError
 from keepwell.observability import logger, metrics
 from keepwell.schemas.messages import DomainEventIn, PlaybookActionMessage
-from keepwell.services import alert_notifications, customer_flags, webhook_deliveries
+from keepwell.services import alert_notifications, customer_flags, success_plans, webhook_deliveries
 from keepwell.services import playbooks as playbook_service
 from keepwell.services import tasks as task_service
 from keepwell.services.timeline_recording import record_timeline_entries
@@ -375,6 +375,8 @@ def _perform(run: store.Run, message: PlaybookActionMessage) -> Outcome:
         return _update_field(run, params)
     if message.action == "notify":
         return _notify(run, message, row)
+    if message.action == "apply_blueprint":
+        return _apply_blueprint(run, row, params)
     return Outcome("skipped", {"detail": f"nothing to do for {message.action}"})
 
 
@@ -498,6 +500,14 @@ def _publish_triggered(run: store.Run, message: PlaybookActionMessage) -> Outcom
     except PublishError as error:
         raise ActionNotDone(str(error)) from error
     return Outcome("done", {"event_type": event_type})
+
+
+def _apply_blueprint(run: store.Run, row: HealthRow, params: Mapping[str, Any]) -> Outcome:
+    start = clock.today() + timedelta(days=int(params.get("start_in_days") or 0))
+    name = str(params.get("blueprint"))
+    if success_plans.apply_for_playbook(run.workspace_id, row.customer, name, start):
+        return Outcome("done", {"blueprint": name, "start_date": start.isoformat()})
+    return Outcome("skipped", {"detail": f"the customer has a success plan, or there is no blueprint '{name}'"})
 
 
 UPDATE_ATTEMPTS = 3

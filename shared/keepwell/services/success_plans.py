@@ -6,7 +6,9 @@ Every change writes an audit entry in the same transaction. See docs/success-pla
 
 from __future__ import annotations
 
-from datetime import date
+import hashlib
+import secrets
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,11 +34,16 @@ from keepwell.schemas.success_plans import (
     OutcomeIn,
     PlanIn,
     PlanOut,
+    ShareCreatedOut,
+    SharedPlanOut,
+    ShareIn,
+    ShareOut,
 )
 from keepwell.services.customers import visible_customer
 from keepwell.services.success_signals import SYSTEM_ACTOR, clear_done_milestones
 from keepwell.services.success_signals import timeline_entry as _timeline
 from keepwell.storage import audit as audit_store
+from keepwell.storage import customers as customer_store
 from keepwell.storage import success_plans as store
 from keepwell.storage import tasks as task_store
 from keepwell.storage import timeline as timeline_store
@@ -505,10 +512,40 @@ def apply_for_playbook(workspace_id: str, customer: Customer, blueprint_name: st
     if store.get_plan(workspace_id, customer.customer_id) is not None:
         return False
     found = [b for b in store.list_blueprints(workspace_id) if b.definition.name.lower() == blueprint_name.lower()]
+    if not found and blueprint_name.lower() in plans.DEFAULT_BLUEPRINTS:
+        found = [_seed_default(workspace_id, plans.DEFAULT_BLUEPRINTS[blueprint_name.lower()])]
     if not found:
         return False
     _apply(workspace_id, SYSTEM_ACTOR, customer, found[0], start, None, None)
     return True
+
+
+def _seed_default(workspace_id: str, definition: plans.BlueprintDefinition) -> store.StoredBlueprint:
+    """A workspace's copy of a built-in blueprint (the default onboarding playbook's "Onboarding"),
+    made the first time it is needed; from then on it is the workspace's to edit. Its id is fixed, so
+    two playbook steps racing to make it make one."""
+    blueprint_id = "bpr_default_" + definition.name.lower().replace(" ", "_")
+    now = clock.iso(clock.now())
+    stored = store.StoredBlueprint(blueprint_id, definition, now, SYSTEM_ACTOR, now, SYSTEM_ACTOR, 1)
+    audit = audit_store.audit_item(
+        workspace_id,
+        SYSTEM_ACTOR,
+        "blueprint.created",
+        f"blueprint:{blueprint_id}",
+        None,
+        definition.model_dump(mode="json"),
+    )
+    try:
+        store.put_blueprint(workspace_id, stored, audit, expected=None)
+    except Conflict:
+        return store.get_blueprint(workspace_id, blueprint_id)
+    return stored
+
+
+def seed_default_blueprints(workspace_id: str) -> list[store.StoredBlueprint]:
+    """The built-in blueprints a workspace does not have yet (the demo seed calls it)."""
+    names = {b.definition.name.lower() for b in store.list_blueprints(workspace_id)}
+    return [_seed_default(workspace_id, d) for key, d in plans.DEFAULT_BLUEPRINTS.items() if key not in names]
 
 
 def delete_plan(caller: Caller, customer_id: str) -> None:
@@ -592,3 +629,74 @@ def achieve_objective(caller: Caller, customer_id: str, objective_id: str, body:
         ],
     )
     return updated
+
+
+# --- share links -------------------------------------------------------------------------------------------
+SHARE_TOKEN_BYTES = 32
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def share_out(share: store.PlanShare) -> ShareOut:
+    return ShareOut(
+        share_id=share.share_id, created_at=share.created_at, created_by=share.created_by, valid_until=share.valid_until
+    )
+
+
+def create_share(caller: Caller, customer_id: str, body: ShareIn) -> ShareCreatedOut:
+    """A read-only link to the plan's shared milestones, valid `expires_in_days`. The token is random
+    (256 bits), shown once; only its hash is stored, beside the ids it opens (decision 0030)."""
+    get_plan(caller, customer_id)  # 404: no such customer for the caller, or no plan
+    token = secrets.token_urlsafe(SHARE_TOKEN_BYTES)
+    now = clock.now()
+    until = now + timedelta(days=body.expires_in_days)
+    share = store.PlanShare(
+        workspace_id=caller.workspace_id,
+        customer_id=customer_id,
+        share_id=ids.new_id("shr"),
+        token_hash=_token_hash(token),
+        created_at=clock.iso(now),
+        created_by=caller.user_id,
+        valid_until=clock.iso(until),
+    )
+    audit = _audit(
+        caller, "success_plan.shared", customer_id, None, {"share_id": share.share_id, "valid_until": share.valid_until}
+    )
+    store.create_share(share, until + timedelta(days=1), audit)  # TTL: removed a day after it expires
+    return ShareCreatedOut(**share_out(share).model_dump(), token=token, path=f"/v1/shared/plans/{token}")
+
+
+def list_shares(caller: Caller, customer_id: str) -> list[store.PlanShare]:
+    visible_customer(caller, customer_id)
+    now = clock.iso(clock.now())
+    return sorted(
+        (s for s in store.list_shares(caller.workspace_id, customer_id) if s.valid_until > now),
+        key=lambda s: s.created_at,
+    )
+
+
+def revoke_share(caller: Caller, customer_id: str, share_id: str) -> None:
+    visible_customer(caller, customer_id)
+    share = store.get_share(caller.workspace_id, customer_id, share_id)
+    if share is None:
+        raise NotFound(f"No share link {share_id}", [{"field": "share_id", "issue": "not found"}])
+    store.delete_share(share, _audit(caller, "success_plan.share_revoked", customer_id, {"share_id": share_id}, None))
+
+
+def open_shared_plan(token: str) -> SharedPlanOut:
+    """The shared milestones a link opens; an unknown, revoked or expired link (or a customer without a
+    plan any more) is 404, all alike."""
+    missing = NotFound("No such shared plan", [{"field": "token", "issue": "not found"}])
+    if not token or len(token) > 100:
+        raise missing
+    share = store.open_link(_token_hash(token))
+    if share is None or share.valid_until <= clock.iso(clock.now()):
+        raise missing
+    stored = store.get_plan(share.workspace_id, share.customer_id)
+    customer = customer_store.get_customer(share.workspace_id, share.customer_id)
+    if stored is None or customer is None or customer.archived:
+        raise missing
+    view = plans.shared_view(stored.plan)
+    return SharedPlanOut(customer_name=customer.name, valid_until=share.valid_until, **view)

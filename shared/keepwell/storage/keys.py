@@ -356,3 +356,20 @@ def risk_signal(workspace_id: str, customer_id: str, kind: str, ref: str) -> Key
 
 
 RISK_PREFIX = "RISK#"
+
+
+def plan_share(workspace_id: str, customer_id: str, share_id: str) -> Key:
+    """A share link of a customer's plan, listed and revoked under the customer."""
+    return Key(customer_partition(workspace_id, customer_id), f"PLANSHARE#{share_id}")
+
+
+PLAN_SHARE_PREFIX = "PLANSHARE#"
+
+
+def shared_link(token_hash: str) -> Key:
+    """The public side of a share link, keyed by the hash of its secret token only: the link carries no
+    workspace data, so this is (with the scheduler's index) a partition outside any workspace's. It
+    holds the ids the token opens, never the token (decision 0030)."""
+    if not token_hash or "#" in token_hash:
+        raise ValueError("invalid token hash")
+    return Key(f"SHAREDLINK#{token_hash}", "LINK")

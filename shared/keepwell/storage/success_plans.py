@@ -17,6 +17,7 @@ import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -438,3 +439,98 @@ def list_risk_signals(workspace_id: str, customer_id: str) -> list[RiskSignal]:
         RiskSignal(i.kind, i.ref, i.raised_on, i.title, json.loads(i.evidence))
         for i in RiskSignalItem.query(pk, RiskSignalItem.sk.startswith(keys.RISK_PREFIX))
     ]
+
+
+# --- share links of a plan ------------------------------------------------------------------------------
+class PlanShareItem(TableItem):
+    """Both sides of a share link: `WS#w#CUST#c / PLANSHARE#<id>` (listed, revoked) and
+    `SHAREDLINK#<sha256 of the token> / LINK` (opened), written and deleted together."""
+
+    share_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    token_hash = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    valid_until = UnicodeAttribute()  # ISO time; a link past it answers 404 (TTL removes it later)
+
+
+@dataclass(frozen=True)
+class PlanShare:
+    workspace_id: str
+    customer_id: str
+    share_id: str
+    token_hash: str
+    created_at: str
+    created_by: str
+    valid_until: str
+
+
+def _share_items(share: PlanShare, expires_at: datetime) -> list[PlanShareItem]:
+    return [
+        PlanShareItem(
+            key.pk,
+            key.sk,
+            entity=entity,
+            workspace_id=share.workspace_id,
+            share_id=share.share_id,
+            customer_id=share.customer_id,
+            token_hash=share.token_hash,
+            created_at=share.created_at,
+            created_by=share.created_by,
+            valid_until=share.valid_until,
+            expires_at=expires_at,
+        )
+        for key, entity in (
+            (keys.plan_share(share.workspace_id, share.customer_id, share.share_id), "plan_share"),
+            (keys.shared_link(share.token_hash), "shared_link"),
+        )
+    ]
+
+
+def _to_share(item: PlanShareItem) -> PlanShare:
+    return PlanShare(
+        item.workspace_id,
+        item.customer_id,
+        item.share_id,
+        item.token_hash,
+        item.created_at,
+        item.created_by,
+        item.valid_until,
+    )
+
+
+def create_share(share: PlanShare, expires_at: datetime, audit: AuditItem) -> None:
+    with TransactWrite(connection=table_connection()) as tx:
+        for item in _share_items(share, expires_at):
+            tx.save(item, condition=PlanShareItem.pk.does_not_exist())
+        tx.save(audit)
+
+
+def list_shares(workspace_id: str, customer_id: str) -> list[PlanShare]:
+    pk = keys.customer_partition(workspace_id, customer_id)
+    return [_to_share(i) for i in PlanShareItem.query(pk, PlanShareItem.sk.startswith(keys.PLAN_SHARE_PREFIX))]
+
+
+def get_share(workspace_id: str, customer_id: str, share_id: str) -> PlanShare | None:
+    key = keys.plan_share(workspace_id, customer_id, share_id)
+    try:
+        return _to_share(PlanShareItem.get(key.pk, key.sk, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def delete_share(share: PlanShare, audit: AuditItem) -> None:
+    mine = keys.plan_share(share.workspace_id, share.customer_id, share.share_id)
+    public = keys.shared_link(share.token_hash)
+    with TransactWrite(connection=table_connection()) as tx:
+        tx.delete(PlanShareItem(mine.pk, mine.sk))
+        tx.delete(PlanShareItem(public.pk, public.sk))
+        tx.save(audit)
+
+
+def open_link(token_hash: str) -> PlanShare | None:
+    key = keys.shared_link(token_hash)
+    try:
+        return _to_share(PlanShareItem.get(key.pk, key.sk, consistent_read=True))
+    except DoesNotExist:
+        return None
