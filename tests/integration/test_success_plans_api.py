@@ -373,3 +373,35 @@ def test_the_default_onboarding_playbook_gives_a_new_customer_the_onboarding_pla
     ]
     # the blueprint is now the workspace's own, listed and editable
     assert [b["name"] for b in ok(csm1.get("/v1/blueprints"))["items"]] == ["Onboarding"]
+
+
+# --- the demo ------------------------------------------------------------------------------------------
+def test_the_demo_workspace_has_capabilities_and_plans_in_various_states(aws: Any) -> None:
+    from infra.seed import seed_demo
+    from keepwell.storage import success_plans as plan_store
+
+    seeded = seed_demo(TODAY, customers=12, other_customers=1)
+    demo = ApiClient(Caller("ws_demo", "usr_admin", "admin"))
+    assert len(ok(demo.get("/v1/capabilities"))["items"]) == 5
+    assert [b["name"] for b in ok(demo.get("/v1/blueprints"))["items"]] == ["Onboarding"]
+    plans = {
+        c.customer.customer_id: plan_store.get_plan("ws_demo", c.customer.customer_id)
+        for c in seeded.data.demo.customers
+    }
+    stored = [p for p in plans.values() if p is not None]
+    assert len(stored) == 5
+    statuses = sorted(o.status for p in stored for o in p.plan.objectives)
+    assert statuses.count("achieved") == 2 and statuses.count("open") == 7
+    assert any(o.outcomes for p in stored for o in p.plan.objectives)
+    overdue = [
+        cid
+        for cid, p in plans.items()
+        if p is not None and ok(demo.get(f"/v1/customers/{cid}/success-plan"))["overdue"]
+    ]
+    assert len(overdue) >= 2  # the 12-day-old kick-off and the older plans' missed milestones
+    shared = [
+        cid
+        for cid in plans
+        if plans[cid] is not None and ok(demo.get(f"/v1/customers/{cid}/success-plan/shares"))["items"]
+    ]
+    assert len(shared) == 1
