@@ -74,6 +74,7 @@ BODIES: dict[str, Any] = {
     "POST /v1/customers/{customer_id}/success-plan/objectives/{objective_id}/outcomes": {"value": 1},
     "POST /v1/customers/{customer_id}/success-plan/objectives/{objective_id}/achieve": {"reason": "matrix"},
     "POST /v1/customers/{customer_id}/success-plan/shares": {"expires_in_days": 7},
+    "POST /v1/customers/{customer_id}/engagement": {"phase": "adoption"},
 }
 
 

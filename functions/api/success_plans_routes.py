@@ -17,6 +17,8 @@ from keepwell.schemas.success_plans import (
     CapabilityIn,
     CapabilityListOut,
     CapabilityPatchIn,
+    EngagementCloseIn,
+    EngagementOpenIn,
     OutcomeIn,
     PlanIn,
     ShareIn,
@@ -174,3 +176,24 @@ def revoke_plan_share(customer_id: str, share_id: str) -> Response:
 @route(blueprint, "/v1/shared/plans/{token}", methods=["GET"], permission=SHARE_LINK)
 def open_shared_plan(token: str) -> Response:
     return json_response(service.open_shared_plan(token))
+
+
+# --- engagements (the customer's journey phase) --------------------------------------------------------------
+ENGAGEMENT = "/v1/customers/{customer_id}/engagement"
+
+
+@route(blueprint, ENGAGEMENT, methods=["GET"], permission=Permission("success_plans", "read"))
+def get_engagement(customer_id: str) -> Response:
+    return json_response(service.get_engagements(current_caller(blueprint), customer_id))
+
+
+@route(blueprint, ENGAGEMENT, methods=["POST"], permission=Permission("success_plans", "write"))
+def open_engagement(customer_id: str) -> Response:
+    caller = current_caller(blueprint)
+    return json_response(service.open_engagement(caller, customer_id, parse_body(blueprint, EngagementOpenIn)))
+
+
+@route(blueprint, ENGAGEMENT + "/close", methods=["POST"], permission=Permission("success_plans", "write"))
+def close_engagement(customer_id: str) -> Response:
+    caller = current_caller(blueprint)
+    return json_response(service.close_engagement(caller, customer_id, parse_body(blueprint, EngagementCloseIn)))

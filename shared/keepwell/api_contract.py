@@ -232,6 +232,12 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("POST", CUSTOMER + "/success-plan/shares", "Share the plan's shared milestones by link", "success-plans",
         answer=sp.ShareCreatedOut, body=sp.ShareIn, status=201),
     _op("DELETE", CUSTOMER + "/success-plan/shares/{share_id}", "Revoke a share link", "success-plans", status=204),
+    _op("GET", CUSTOMER + "/engagement", "A customer's journey phase and past ones", "success-plans",
+        answer=sp.EngagementsOut),
+    _op("POST", CUSTOMER + "/engagement", "Open a journey phase (closes the current one)", "success-plans",
+        answer=sp.EngagementsOut, body=sp.EngagementOpenIn),
+    _op("POST", CUSTOMER + "/engagement/close", "Close the current journey phase", "success-plans",
+        answer=sp.EngagementsOut, body=sp.EngagementCloseIn),
     _op("GET", "/v1/shared/plans/{token}", "A shared plan (read-only, no login; 404 once revoked or expired)",
         "success-plans", answer=sp.SharedPlanOut, auth="public"),
     # --- tasks

@@ -405,3 +405,55 @@ def test_the_demo_workspace_has_capabilities_and_plans_in_various_states(aws: An
         if plans[cid] is not None and ok(demo.get(f"/v1/customers/{cid}/success-plan/shares"))["items"]
     ]
     assert len(shared) == 1
+
+
+# --- engagements ----------------------------------------------------------------------------------
+def test_a_journey_phase_opened_by_hand_closes_the_current_one_and_is_audited(
+    admin_api: ApiClient, csm1: ApiClient, viewer: ApiClient
+) -> None:
+    cid = customer(admin_api, "Soylent")
+    path = f"/v1/customers/{cid}/engagement"
+    assert ok(csm1.get(path)) == {"customer_id": cid, "current": None, "history": [], "version": 0}
+    first = ok(csm1.post(path, {"phase": "adoption", "started_on": "2026-10-01", "products": ["Analytics"]}))
+    assert first["current"]["phase"] == "adoption" and first["version"] == 1
+    bad = csm1.post(path, {"phase": "Not A Phase"})
+    assert bad.status == 400 and bad.body["error"]["details"][0]["field"] == "phase"
+    assert csm1.post(path, {"phase": "expansion", "version": 7}).status == 409
+    second = ok(csm1.post(path, {"phase": "expansion", "version": 1}))
+    assert second["current"]["phase"] == "expansion"
+    assert [(e["phase"], e["started_on"], e["ended_on"]) for e in second["history"]] == [
+        ("adoption", "2026-10-01", TODAY.isoformat())
+    ]
+    assert viewer.post(path + "/close", {}).status == 403
+    closed = ok(csm1.post(path + "/close", {}))
+    assert closed["current"] is None and len(closed["history"]) == 2
+    actions = [a["action"] for a in ok(admin_api.get("/v1/audit", target=f"engagement:{cid}"))["items"]]
+    assert sorted(actions) == ["engagement.closed", "engagement.opened", "engagement.opened"]
+    theirs = customer(admin_api, "Theirs", owner="csm-2")
+    assert csm1.get(f"/v1/customers/{theirs}/engagement").status == 404
+
+
+def test_the_onboarding_playbook_opens_the_onboarding_engagement_and_the_renewal_step_moves_it_to_renewal(
+    admin_api: ApiClient, csm1: ApiClient, workspace: str
+) -> None:
+    from tests.integration.test_playbooks_runs import create_customer, customer_events, deliver, drain
+
+    inbox = customer_events()
+    cid = create_customer(admin_api, name="Journey Co")
+    deliver(inbox)
+    drain()
+    engagement = ok(csm1.get(f"/v1/customers/{cid}/engagement"))
+    assert (engagement["current"]["phase"], engagement["current"]["plan_name"]) == ("onboarding", None)
+    assert engagement["current"]["opened_by"] == "playbook:pb_default_onboarding"
+
+    from keepwell.services import success_plans
+    from keepwell.storage.customers import get_customer
+
+    found = get_customer(workspace, cid)
+    assert found is not None
+    # what a renewal playbook's {"type": "engagement", "phase": "renewal"} step does
+    assert success_plans.engagement_for_playbook(workspace, found, "pb_default_renewal", "renewal", "open")
+    assert not success_plans.engagement_for_playbook(workspace, found, "pb_default_renewal", "renewal", "open")
+    moved = ok(csm1.get(f"/v1/customers/{cid}/engagement"))
+    assert moved["current"]["phase"] == "renewal"
+    assert [e["phase"] for e in moved["history"]] == ["onboarding"]

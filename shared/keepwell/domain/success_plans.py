@@ -401,3 +401,44 @@ ONBOARDING = BlueprintDefinition.model_validate(
     }
 )
 DEFAULT_BLUEPRINTS: dict[str, BlueprintDefinition] = {ONBOARDING.name.lower(): ONBOARDING}
+
+
+# --- engagements: the customer's current journey phase -----------------------------------------------------
+STANDARD_PHASES: tuple[str, ...] = ("onboarding", "adoption", "renewal", "expansion")
+PHASE_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"  # a standard phase or the workspace's own
+MAX_ENGAGEMENT_HISTORY = 50
+
+
+class Engagement(_Strict):
+    phase: Annotated[str, StringConstraints(pattern=PHASE_PATTERN)]
+    started_on: date
+    ended_on: date | None = None
+    products: list[Annotated[str, StringConstraints(max_length=100)]] = Field(default_factory=list, max_length=20)
+    plan_name: str | None = None  # the success plan it tracks, when there is one
+    opened_by: str  # a user id, or `playbook:<id>`
+
+
+class Engagements(_Strict):
+    current: Engagement | None = None
+    history: list[Engagement] = Field(default_factory=list)  # closed ones, newest first
+
+
+def open_engagement(engagements: Engagements, opened: Engagement) -> Engagements:
+    """`opened` becomes current; the current one (if any) closes the day before… or the same day. Opening
+    the phase already current changes nothing (a playbook step delivered twice)."""
+    current = engagements.current
+    if current is not None and current.phase == opened.phase:
+        return engagements
+    history = engagements.history
+    if current is not None:
+        history = [current.model_copy(update={"ended_on": opened.started_on}), *history][:MAX_ENGAGEMENT_HISTORY]
+    return Engagements(current=opened, history=history)
+
+
+def close_engagement(engagements: Engagements, phase: str | None, day: date) -> Engagements:
+    """Close the current engagement (only if it is `phase`, when named); nothing current: unchanged."""
+    current = engagements.current
+    if current is None or (phase is not None and current.phase != phase):
+        return engagements
+    closed = current.model_copy(update={"ended_on": day})
+    return Engagements(current=None, history=[closed, *engagements.history][:MAX_ENGAGEMENT_HISTORY])

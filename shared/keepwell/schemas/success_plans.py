@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from keepwell.domain.capabilities import KEY_PATTERN, MAX_WINDOW_DAYS
 from keepwell.domain.success_plans import (
     MAX_OBJECTIVES,
+    PHASE_PATTERN,
     BlueprintDefinition,
     BlueprintObjective,
+    Engagement,
     InitiativeStatus,
     Metric,
     Objective,
@@ -228,3 +230,26 @@ class SharedPlanOut(BaseModel):
     start_date: date
     objectives: list[SharedObjectiveOut]
     valid_until: str
+
+
+# --- engagements -------------------------------------------------------------------------------------------
+class EngagementOpenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phase: Annotated[str, StringConstraints(strip_whitespace=True, pattern=PHASE_PATTERN)]
+    started_on: date | None = None  # default: today
+    products: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=20
+    )
+    version: Version | None = None
+
+
+class EngagementCloseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: Version | None = None
+
+
+class EngagementsOut(BaseModel):
+    customer_id: str
+    current: Engagement | None
+    history: list[Engagement]
+    version: int

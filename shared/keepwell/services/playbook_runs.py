@@ -377,6 +377,11 @@ def _perform(run: store.Run, message: PlaybookActionMessage) -> Outcome:
         return _notify(run, message, row)
     if message.action == "apply_blueprint":
         return _apply_blueprint(run, row, params)
+    if message.action == "engagement":
+        phase, operation = str(params.get("phase")), str(params.get("operation") or "open")
+        if success_plans.engagement_for_playbook(run.workspace_id, row.customer, run.playbook_id, phase, operation):
+            return Outcome("done", {"phase": phase, "operation": operation})
+        return Outcome("skipped", {"detail": f"the {phase} engagement is already {operation}"})
     return Outcome("skipped", {"detail": f"nothing to do for {message.action}"})
 
 

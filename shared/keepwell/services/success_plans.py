@@ -31,6 +31,9 @@ from keepwell.schemas.success_plans import (
     CapabilityPatchIn,
     CapabilityUsageOut,
     CustomerCapabilitiesOut,
+    EngagementCloseIn,
+    EngagementOpenIn,
+    EngagementsOut,
     OutcomeIn,
     PlanIn,
     PlanOut,
@@ -700,3 +703,105 @@ def open_shared_plan(token: str) -> SharedPlanOut:
         raise missing
     view = plans.shared_view(stored.plan)
     return SharedPlanOut(customer_name=customer.name, valid_until=share.valid_until, **view)
+
+
+# --- engagements -----------------------------------------------------------------------------------------
+def engagements_out(customer_id: str, engagements: plans.Engagements, version: int) -> EngagementsOut:
+    return EngagementsOut(
+        customer_id=customer_id, current=engagements.current, history=engagements.history, version=version
+    )
+
+
+def get_engagements(caller: Caller, customer_id: str) -> EngagementsOut:
+    visible_customer(caller, customer_id)
+    found, version = store.get_engagements(caller.workspace_id, customer_id)
+    return engagements_out(customer_id, found, version)
+
+
+def _open(
+    workspace_id: str, actor: str, customer_id: str, phase: str, start: date, products: list[str], sent: int | None
+) -> tuple[plans.Engagements, int]:
+    current, version = store.get_engagements(workspace_id, customer_id)
+    _precondition(sent, version, "engagement")
+    plan = store.get_plan(workspace_id, customer_id)
+    opened = plans.Engagement(
+        phase=phase,
+        started_on=start,
+        products=products,
+        plan_name=plan.plan.name if plan is not None else None,
+        opened_by=actor,
+    )
+    after = plans.open_engagement(current, opened)
+    if after == current:
+        return current, version
+    audit = audit_store.audit_item(
+        workspace_id,
+        actor,
+        "engagement.opened",
+        f"engagement:{customer_id}",
+        current.current.model_dump(mode="json") if current.current else None,
+        opened.model_dump(mode="json"),
+    )
+    return after, store.put_engagements(workspace_id, customer_id, after, audit, seen=version)
+
+
+def open_engagement(caller: Caller, customer_id: str, body: EngagementOpenIn) -> EngagementsOut:
+    """Open a journey phase by hand; the current one closes the day it starts."""
+    visible_customer(caller, customer_id)
+    start = body.started_on or clock.today()
+    current, version = store.get_engagements(caller.workspace_id, customer_id)
+    if current.current is not None and start < current.current.started_on:
+        raise InvalidInput(
+            f"Invalid body: started_on is before the current engagement's start ({current.current.started_on})",
+            [{"field": "started_on", "issue": "before the current engagement started"}],
+        )
+    found, version = _open(
+        caller.workspace_id, caller.user_id, customer_id, body.phase, start, body.products, body.version
+    )
+    return engagements_out(customer_id, found, version)
+
+
+def close_engagement(caller: Caller, customer_id: str, body: EngagementCloseIn) -> EngagementsOut:
+    visible_customer(caller, customer_id)
+    current, version = store.get_engagements(caller.workspace_id, customer_id)
+    _precondition(body.version, version, "engagement")
+    if current.current is None:
+        raise Conflict("The customer has no current engagement", [{"field": "phase", "issue": "none open"}])
+    after = plans.close_engagement(current, None, clock.today())
+    audit = audit_store.audit_item(
+        caller.workspace_id,
+        caller.user_id,
+        "engagement.closed",
+        f"engagement:{customer_id}",
+        current.current.model_dump(mode="json"),
+        None,
+    )
+    version = store.put_engagements(caller.workspace_id, customer_id, after, audit, seen=version)
+    return engagements_out(customer_id, after, version)
+
+
+def engagement_for_playbook(
+    workspace_id: str, customer: Customer, playbook_id: str, phase: str, operation: str
+) -> bool:
+    """A playbook step: open `phase` (closing the current one) or close it if it is current. False when
+    there was nothing to do."""
+    actor = f"playbook:{playbook_id}"
+    if operation == "open":
+        before, _ = store.get_engagements(workspace_id, customer.customer_id)
+        after, _ = _open(workspace_id, actor, customer.customer_id, phase, clock.today(), [], None)
+        return after != before
+    current, version = store.get_engagements(workspace_id, customer.customer_id)
+    after = plans.close_engagement(current, phase, clock.today())
+    if after == current:
+        return False
+    assert current.current is not None
+    audit = audit_store.audit_item(
+        workspace_id,
+        actor,
+        "engagement.closed",
+        f"engagement:{customer.customer_id}",
+        current.current.model_dump(mode="json"),
+        None,
+    )
+    store.put_engagements(workspace_id, customer.customer_id, after, audit, seen=version)
+    return True

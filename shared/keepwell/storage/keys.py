@@ -373,3 +373,8 @@ def shared_link(token_hash: str) -> Key:
     if not token_hash or "#" in token_hash:
         raise ValueError("invalid token hash")
     return Key(f"SHAREDLINK#{token_hash}", "LINK")
+
+
+def engagements(workspace_id: str, customer_id: str) -> Key:
+    """A customer's current journey phase and the closed ones (one document)."""
+    return Key(customer_partition(workspace_id, customer_id), "ENGAGEMENTS")

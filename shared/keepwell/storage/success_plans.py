@@ -25,7 +25,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWri
 from pynamodb.transactions import TransactWrite
 
 from keepwell.domain.capabilities import Capability, CapabilityUsage, decode, encode
-from keepwell.domain.success_plans import BlueprintDefinition, Plan
+from keepwell.domain.success_plans import BlueprintDefinition, Engagements, Plan
 from keepwell.errors import Conflict, NotFound
 from keepwell.storage import keys
 from keepwell.storage.audit import AuditItem
@@ -534,3 +534,44 @@ def open_link(token_hash: str) -> PlanShare | None:
         return _to_share(PlanShareItem.get(key.pk, key.sk, consistent_read=True))
     except DoesNotExist:
         return None
+
+
+# --- engagements ---------------------------------------------------------------------------------------------
+class EngagementsItem(TableItem):
+    document = UnicodeAttribute()  # Engagements as JSON
+    version = NumberAttribute(default=1)
+
+
+def get_engagements(workspace_id: str, customer_id: str) -> tuple[Engagements, int]:
+    """The customer's engagements and their version (0: none yet)."""
+    key = keys.engagements(workspace_id, customer_id)
+    try:
+        item = EngagementsItem.get(key.pk, key.sk, consistent_read=True)
+    except DoesNotExist:
+        return Engagements(), 0
+    return Engagements.model_validate_json(item.document), int(item.version)
+
+
+def put_engagements(
+    workspace_id: str, customer_id: str, engagements: Engagements, audit: AuditItem, *, seen: int
+) -> int:
+    """Write them if still at version `seen` (409 otherwise); returns the new version."""
+    key = keys.engagements(workspace_id, customer_id)
+    item = EngagementsItem(
+        key.pk,
+        key.sk,
+        entity="engagements",
+        workspace_id=workspace_id,
+        document=engagements.model_dump_json(),
+        version=seen + 1,
+    )
+    condition = EngagementsItem.pk.does_not_exist() if seen == 0 else (EngagementsItem.version == seen)
+    try:
+        with TransactWrite(connection=table_connection()) as tx:
+            tx.save(item, condition=condition)
+            tx.save(audit)
+    except TransactWriteError as error:
+        if _failed_condition(error):
+            raise _stale("engagement") from error
+        raise
+    return seen + 1
