@@ -276,6 +276,15 @@ def test_a_missed_milestone_raises_its_flag_once_not_every_day(
     assert [f["title"] for f in red if f["code"] == "milestone_overdue"] == ["Milestone missed: Go live"]
     titles = [i["title"] for i in ok(admin_api.get("/v1/customers/cus_late/timeline"))["items"]]
     assert titles.count("Milestone missed: Go live") == 1
+    # with the score, the flag reaches the profile and the owner's My day
+    from tests.integration.test_playbooks_runs import playbooks_handler, scored
+
+    playbooks_handler(scored(workspace, "cus_late"))
+    profile = ok(admin_api.get("/v1/customers/cus_late"))
+    assert "milestone_overdue" in [f["code"] for f in profile["red_flags"]]
+    csm = ApiClient(Caller(workspace, "csm-1", "csm"))
+    (attention,) = [c for c in ok(csm.get("/v1/my-day"))["customers"] if c["customer_id"] == "cus_late"]
+    assert "Milestone missed: Go live" in attention["red_flags"]
 
     # achieved by hand: the flag is gone
     objective_id = ok(admin_api.get("/v1/customers/cus_late/success-plan"))["objectives"][0]["objective_id"]
