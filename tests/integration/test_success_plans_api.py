@@ -246,9 +246,19 @@ def test_an_objective_is_achieved_by_hand_with_a_reason_that_is_audited(admin_ap
 
 def test_scoring_achieves_an_objective_whose_metric_meets_the_target(admin_api: ApiClient, workspace: str) -> None:
     add_customer(workspace, "cus_seats")  # 10 seats
-    hand_plan(admin_api, "cus_seats", metric="seats", baseline=5, target=10)
+    body = {
+        "name": "Value plan",
+        "start_date": "2026-09-01",
+        "objectives": [
+            {"title": "Grow seats", "due_date": "2027-03-01", "metric": "seats", "baseline": 5, "target": 10},
+            # the score computed by this very scoring counts (the profile had none before)
+            {"title": "Healthy", "due_date": "2027-03-01", "metric": "health_score", "baseline": 0, "target": 1},
+        ],
+    }
+    ok(admin_api.request("PUT", "/v1/customers/cus_seats/success-plan", body=body))
     score(workspace, "cus_seats")
-    objective = ok(admin_api.get("/v1/customers/cus_seats/success-plan"))["objectives"][0]
+    objective, healthy = ok(admin_api.get("/v1/customers/cus_seats/success-plan"))["objectives"]
+    assert healthy["status"] == "achieved"
     assert (objective["status"], objective["outcomes"][0]["value"], objective["outcomes"][0]["source"]) == (
         "achieved",
         10.0,

@@ -67,11 +67,11 @@ class BlueprintObjective(_Strict):
 
     @model_validator(mode="after")
     def _measurable(self) -> BlueprintObjective:
-        _check_measure(self.metric, self.target, self.baseline)
+        check_measure(self.metric, self.target, self.baseline)
         return self
 
 
-def _check_measure(metric: str | None, target: float | None, baseline: float | None) -> None:
+def check_measure(metric: str | None, target: float | None, baseline: float | None) -> None:
     if (metric is None) != (target is None):
         raise ValueError("metric and target go together")
     for value in (target, baseline):

@@ -234,7 +234,9 @@ def score_customer(request: ScoringRequest) -> Outcome:
         # ("unchanged") scoring finishes what a failed one left undone.
         dimensions = scoring.dimension_values(scored.latest)
         _publish(
-            success_signals.after_scoring(inputs.customer, inputs.usage_days, dimensions, day, inputs.success_items)
+            success_signals.after_scoring(
+                inputs.customer, inputs.usage_days, dimensions, day, inputs.success_items, scored.latest.display_score
+            )
         )
     if request.job_id is not None and request.page is not None:
         _record_progress(workspace_id, request.job_id, request.page, customer_id)

@@ -413,7 +413,7 @@ def put_plan(caller: Caller, customer_id: str, body: PlanIn) -> store.StoredPlan
                 achieved_reason=before.achieved_reason if before else None,
                 outcomes=before.outcomes if before else [],
             )
-            plans._check_measure(objective.metric, objective.target, objective.baseline)
+            plans.check_measure(objective.metric, objective.target, objective.baseline)
         except (ValidationError, ValueError) as error:
             raise InvalidInput(
                 f"Invalid body: objectives.{n}: metric and target go together",

@@ -72,6 +72,7 @@ def after_scoring(
     dimensions: Mapping[str, float | None],
     day: date,
     read: Mapping[str, dict[str, Any]],
+    score: float | None = None,
 ) -> list[DomainEvent]:
     """What the scorer does for success plans once a customer's day is scored, from the items its one
     BatchGetItem read (`read`: sort key → raw item: the profile, the plan, the capabilities):
@@ -113,6 +114,8 @@ def after_scoring(
     stored = store.plan_of(read.get(keys.success_plan(workspace_id, customer_id).sk))
     if stored is not None:
         record = customer_record(customer, dimensions) | caps.condition_record(usage_now)
+        if score is not None:
+            record["health_score"] = score  # the score just computed, not the profile's previous one
         stored, achieved_entries = _achieve(workspace_id, customer_id, stored, record, day)
         entries += achieved_entries
         events += _overdue(customer, stored.plan, day, entries)
