@@ -1039,6 +1039,81 @@ def write_segments(workspace: DemoWorkspace, seeded_at: datetime) -> None:
         segments.create_segment(workspace.workspace_id, segment)
 
 
+# The demo's product capabilities (features as the usage roll-up records them) and success plans in
+# various states: on track, a kick-off overdue (a risk signal at the first scoring), an objective
+# achieved by hand, outcomes recorded, one shared with the customer (docs/success-plans.md).
+DEMO_CAPABILITIES = (
+    ("dashboards", "Dashboards", "Analytics", ["dashboards"]),
+    ("reporting", "Automated reporting", "Analytics", ["reports", "exports"]),
+    ("workflows", "Workflows", "Automation", ["workflows", "playbooks"]),
+    ("sso", "Single sign-on", "Platform", ["sso"]),
+    ("integrations", "Integrations", "Platform", ["integrations", "api"]),
+)
+
+
+def write_success_plans(workspace: DemoWorkspace, today: date) -> None:
+    from keepwell.auth import Caller
+    from keepwell.schemas.success_plans import AchieveIn, ApplyBlueprintIn, CapabilityIn, OutcomeIn, PlanIn, ShareIn
+    from keepwell.services import success_plans
+
+    admin = next(user_id for user_id, role, _ in workspace.users if role == "admin")
+    caller = Caller(workspace.workspace_id, admin, "admin")
+    for key, name, product, features in DEMO_CAPABILITIES:
+        success_plans.create_capability(
+            caller, CapabilityIn(key=key, name=name, product=product, features=features, threshold_days=4)
+        )
+    (onboarding,) = success_plans.seed_default_blueprints(workspace.workspace_id)
+    active = sorted(
+        (c.customer for c in workspace.customers if c.customer.status == "active" and c.customer.owner_id),
+        key=lambda c: c.name,
+    )
+    for customer, days_ago in zip(active[:4], (5, 12, 60, 100), strict=False):
+        start = today - timedelta(days=days_ago)
+        body = ApplyBlueprintIn(blueprint_id=onboarding.blueprint_id, start_date=start)
+        plan = success_plans.apply_blueprint(caller, customer.customer_id, body).plan
+        live = plan.objectives[0].objective_id
+        if days_ago >= 60:  # an older plan: its go-live was signed off, and its first value is being measured
+            success_plans.achieve_objective(
+                caller, customer.customer_id, live, AchieveIn(reason="Went live on the agreed date (sign-off email)")
+            )
+        if days_ago == 60:
+            success_plans.create_share(caller, customer.customer_id, ShareIn(expires_in_days=30))
+    if len(active) > 4:  # a plan written by hand, with outcomes on the way to its target
+        customer = active[4]
+        hand = PlanIn.model_validate(
+            {
+                "name": "Value plan FY27",
+                "start_date": (today - timedelta(days=45)).isoformat(),
+                "objectives": [
+                    {
+                        "title": "Raise NPS from 30 to 50",
+                        "metric": "nps",
+                        "baseline": 30,
+                        "target": 50,
+                        "due_date": (today + timedelta(days=120)).isoformat(),
+                        "shared": True,
+                        "initiatives": [
+                            {
+                                "title": "Quarterly business review",
+                                "due_date": (today + timedelta(days=20)).isoformat(),
+                                "status": "in_progress",
+                                "shared": True,
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+        plan = success_plans.put_plan(caller, customer.customer_id, hand).plan
+        objective_id = plan.objectives[0].objective_id
+        success_plans.record_outcome(
+            caller,
+            customer.customer_id,
+            objective_id,
+            OutcomeIn(value=41, note="Survey after the new onboarding flow", recorded_on=today - timedelta(days=10)),
+        )
+
+
 def seed_demo(
     today: date, customers: int = DEMO_CUSTOMERS, other_customers: int = OTHER_CUSTOMERS, seed: int = SEED
 ) -> DemoSeed:
@@ -1049,6 +1124,7 @@ def seed_demo(
     live_tickets_since = today - timedelta(days=LIVE_TICKET_DAYS - 1)
     write_workspace(data.demo, seeded_at, live_tickets_since)
     write_segments(data.demo, seeded_at)
+    write_success_plans(data.demo, today)
     # A year of outcomes (churns, renewals) with the health stored before them, for the model backtest.
     from infra import demo_outcomes
 

@@ -19,6 +19,7 @@ from keepwell.permissions import (
     INVITATION_TOKEN,
     PROVIDER_SIGNATURE,
     PUBLIC,
+    SHARE_LINK,
     RoutePermission,
 )
 from tests.conftest import ApiClient
@@ -57,7 +58,7 @@ def registered_routes() -> list[RegisteredRoute]:
 USER_OF_ROLE = {"admin": "admin-1", "director": "director-1", "csm": "csm-1", "viewer": "viewer-1"}
 WEBHOOK_URL = "https://hooks.customer.example/keepwell"
 # What a caller with any role (but no API key, signature or invitee token) gets on the other routes.
-MARKER_STATUS = {PUBLIC: 200, INGEST_API_KEY: 401, PROVIDER_SIGNATURE: 401, INVITATION_TOKEN: 401}
+MARKER_STATUS = {PUBLIC: 200, INGEST_API_KEY: 401, PROVIDER_SIGNATURE: 401, INVITATION_TOKEN: 401, SHARE_LINK: 200}
 # Query strings some reads require, and valid bodies for the writes under a customer (so the portfolio
 # check, not body validation, decides their answer); other writes get `{}`.
 QUERIES = {"GET /v1/metrics/revenue": {"from": "2026-01-01", "to": "2026-12-31"}}
@@ -69,6 +70,12 @@ BODIES: dict[str, Any] = {
     "POST /v1/customers/{customer_id}/renewals/{renewal_id}/close": {"outcome": "churned"},
     "PATCH /v1/customers/{customer_id}/renewals/{renewal_id}/forecast": {"forecast_category": "commit", "reason": "x"},
     "PUT /v1/imports/{import_id}/mapping": {"mapping": {}},
+    "PUT /v1/customers/{customer_id}/success-plan": {"name": "Plan", "start_date": "2026-11-01", "version": 1},
+    "POST /v1/customers/{customer_id}/success-plan/apply": {"blueprint_id": "bpr_none"},
+    "POST /v1/customers/{customer_id}/success-plan/objectives/{objective_id}/outcomes": {"value": 1},
+    "POST /v1/customers/{customer_id}/success-plan/objectives/{objective_id}/achieve": {"reason": "matrix"},
+    "POST /v1/customers/{customer_id}/success-plan/shares": {"expires_in_days": 7},
+    "POST /v1/customers/{customer_id}/engagement": {"phase": "adoption"},
 }
 
 
@@ -122,6 +129,13 @@ def seed(admin: ApiClient, workspace: str) -> dict[str, dict[str, str]]:
         "field_key": created(
             admin.post("/v1/custom-fields", {"key": "matrix_sla", "label": "SLA", "type": "text"}), "key"
         ),
+        "blueprint_id": created(
+            admin.post("/v1/blueprints", {"name": "Matrix", "objectives": [{"title": "Live"}]}), "blueprint_id"
+        ),
+        "capability_id": created(
+            admin.post("/v1/capabilities", {"key": "matrix", "name": "M", "product": "P", "features": ["x"]}),
+            "capability_id",
+        ),
         "version": "1",
         "dimension": "usage",  # a dimension of the usage_heavy model set below
         "provider": "zendesk",
@@ -146,6 +160,11 @@ def seed(admin: ApiClient, workspace: str) -> dict[str, dict[str, str]]:
             ),
             "task_id": created(admin.post("/v1/tasks", {"title": "Call", "customer_id": customer_id}), "task_id"),
         }
+        plan = {"name": "Plan", "start_date": "2026-11-01", "objectives": [{"title": "Live", "due_date": "2027-01-01"}]}
+        answer = admin.request("PUT", f"/v1/customers/{customer_id}/success-plan", body=plan)
+        params[name]["objective_id"] = str(answer.body["objectives"][0]["objective_id"]) if answer.status == 200 else ""
+        share = admin.post(f"/v1/customers/{customer_id}/success-plan/shares", {})
+        params[name] |= {"share_id": created(share, "share_id"), "token": created(share, "token")}
     return params
 
 

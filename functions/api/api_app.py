@@ -16,6 +16,7 @@ import openapi_routes
 import playbooks_routes
 import renewals_routes
 import segments_routes
+import success_plans_routes
 import tasks_routes
 import users_routes
 import webhooks_routes
@@ -56,6 +57,7 @@ app.register_blueprint(notifications_routes.blueprint)  # /v1/notifications (the
 app.register_blueprint(imports_routes.blueprint)  # /v1/imports (admin only; issue 20)
 app.register_blueprint(hubspot_routes.blueprint)  # /v1/hubspot/connection (admin only; issue 20)
 app.register_blueprint(workspace_routes.blueprint)  # /v1/settings/workspace (admin only)
+app.register_blueprint(success_plans_routes.blueprint)  # /v1/capabilities, /v1/blueprints, success plans
 
 
 @route(app, "/v1/me", methods=["GET"], permission=SIGNED_IN)

@@ -27,6 +27,7 @@ from keepwell.schemas import notifications as ntf
 from keepwell.schemas import playbooks as pb
 from keepwell.schemas import renewals as rn
 from keepwell.schemas import segments as seg
+from keepwell.schemas import success_plans as sp
 from keepwell.schemas import webhooks as wh
 from keepwell.schemas import workspace_settings as wss
 
@@ -201,6 +202,48 @@ OPERATIONS: tuple[Operation, ...] = (
         answer=seg.SegmentMembersOut, query=seg.SegmentMembersQuery),
     _op("GET", CUSTOMER + "/benchmark", "A customer against its segments", "segments",
         answer=seg.CustomerBenchmarkOut),
+    # --- success plans (capabilities, blueprints, a customer's plan)
+    _op("GET", "/v1/capabilities", "List product capabilities", "success-plans", answer=sp.CapabilityListOut),
+    _op("POST", "/v1/capabilities", "Define a product capability", "success-plans",
+        answer=sp.CapabilityOut, body=sp.CapabilityIn, status=201),
+    _op("GET", "/v1/capabilities/{capability_id}", "Get a capability", "success-plans", answer=sp.CapabilityOut),
+    _op("PATCH", "/v1/capabilities/{capability_id}", "Update a capability", "success-plans",
+        answer=sp.CapabilityOut, body=sp.CapabilityPatchIn),
+    _op("DELETE", "/v1/capabilities/{capability_id}", "Delete a capability", "success-plans", status=204),
+    _op("GET", CUSTOMER + "/capabilities", "A customer's capability usage", "success-plans",
+        answer=sp.CustomerCapabilitiesOut),
+    _op("GET", "/v1/blueprints", "List success blueprints", "success-plans", answer=sp.BlueprintListOut),
+    _op("POST", "/v1/blueprints", "Create a blueprint", "success-plans",
+        answer=sp.BlueprintOut, body=sp.BlueprintIn, status=201),
+    _op("GET", "/v1/blueprints/{blueprint_id}", "Get a blueprint", "success-plans", answer=sp.BlueprintOut),
+    _op("PATCH", "/v1/blueprints/{blueprint_id}", "Update a blueprint (a new version)", "success-plans",
+        answer=sp.BlueprintOut, body=sp.BlueprintPatchIn),
+    _op("DELETE", "/v1/blueprints/{blueprint_id}", "Delete a blueprint", "success-plans", status=204),
+    _op("GET", "/v1/blueprints/{blueprint_id}/versions", "A blueprint's versions", "success-plans",
+        answer=sp.BlueprintVersionsOut),
+    _op("GET", CUSTOMER + "/success-plan", "A customer's success plan", "success-plans", answer=sp.PlanOut),
+    _op("PUT", CUSTOMER + "/success-plan", "Create or replace a success plan", "success-plans",
+        answer=sp.PlanOut, body=sp.PlanIn),
+    _op("DELETE", CUSTOMER + "/success-plan", "Delete a success plan", "success-plans", status=204),
+    _op("POST", CUSTOMER + "/success-plan/apply", "Apply a blueprint to a customer", "success-plans",
+        answer=sp.PlanOut, body=sp.ApplyBlueprintIn, status=201),
+    _op("POST", CUSTOMER + "/success-plan/objectives/{objective_id}/outcomes", "Record an outcome", "success-plans",
+        answer=sp.PlanOut, body=sp.OutcomeIn, status=201),
+    _op("POST", CUSTOMER + "/success-plan/objectives/{objective_id}/achieve", "Mark an objective achieved",
+        "success-plans", answer=sp.PlanOut, body=sp.AchieveIn),
+    _op("GET", CUSTOMER + "/success-plan/shares", "A plan's live share links", "success-plans",
+        answer=sp.ShareListOut),
+    _op("POST", CUSTOMER + "/success-plan/shares", "Share the plan's shared milestones by link", "success-plans",
+        answer=sp.ShareCreatedOut, body=sp.ShareIn, status=201),
+    _op("DELETE", CUSTOMER + "/success-plan/shares/{share_id}", "Revoke a share link", "success-plans", status=204),
+    _op("GET", CUSTOMER + "/engagement", "A customer's journey phase and past ones", "success-plans",
+        answer=sp.EngagementsOut),
+    _op("POST", CUSTOMER + "/engagement", "Open a journey phase (closes the current one)", "success-plans",
+        answer=sp.EngagementsOut, body=sp.EngagementOpenIn),
+    _op("POST", CUSTOMER + "/engagement/close", "Close the current journey phase", "success-plans",
+        answer=sp.EngagementsOut, body=sp.EngagementCloseIn),
+    _op("GET", "/v1/shared/plans/{token}", "A shared plan (read-only, no login; 404 once revoked or expired)",
+        "success-plans", answer=sp.SharedPlanOut, auth="public"),
     # --- tasks
     _op("GET", "/v1/tasks", "List tasks", "tasks", answer=tasks.TaskListOut, query=tasks.TaskListQuery),
     _op("POST", "/v1/tasks", "Create a task", "tasks", answer=tasks.TaskOut, body=tasks.TaskCreateIn, status=201),

@@ -52,6 +52,7 @@ INGEST_API_KEY = NoRole("workspace API key (X-Api-Key)")
 PROVIDER_SIGNATURE = NoRole("the provider's signature over the raw body")
 INVITATION_TOKEN = NoRole("a one-time invitation token and the invitee's bearer token")
 PUBLIC = NoRole("public")
+SHARE_LINK = NoRole("a share link's secret token in the path (read-only, expiring, revocable)")
 
 RoutePermission = Permission | NoRole
 
@@ -79,6 +80,9 @@ TABLE: dict[str, dict[Action, frozenset[str]]] = {
     "users": {"read": OVERSIGHT, "configure": ADMIN},
     "audit": {"read": OVERSIGHT},
     "imports": {"read": OVERSIGHT, "write": ADMIN},
+    "capabilities": {"read": EVERYONE, "configure": OVERSIGHT},
+    "blueprints": {"read": EVERYONE, "configure": OVERSIGHT},
+    "success_plans": {"read": EVERYONE, "write": PORTFOLIO_WRITERS},
 }
 
 # What each feature covers, for the rendered table.
@@ -105,6 +109,9 @@ FEATURES: dict[str, str] = {
     "users": "users, invitations, roles, deactivation",
     "audit": "the audit log",
     "imports": "bulk imports of customers, contacts and renewals (CSV)",
+    "capabilities": "product capabilities and a customer's capability usage",
+    "blueprints": "success blueprints and their versions",
+    "success_plans": "a customer's success plan: objectives, initiatives, outcomes",
 }
 
 
@@ -196,6 +203,7 @@ def render_markdown() -> str:
         ("PROVIDER_SIGNATURE", PROVIDER_SIGNATURE),
         ("INVITATION_TOKEN", INVITATION_TOKEN),
         ("PUBLIC", PUBLIC),
+        ("SHARE_LINK", SHARE_LINK),
     ):
         lines.append(f"| {name} | {marker.how} |")
     return "\n".join(lines) + "\n"

@@ -91,6 +91,12 @@ RIGHTS: dict[tuple[str, str], set[str]] = {
     ("audit", "read"): {A, D},
     ("imports", "read"): {A, D},
     ("imports", "write"): {A},
+    ("capabilities", "read"): EVERYONE,
+    ("capabilities", "configure"): {A, D},
+    ("blueprints", "read"): EVERYONE,
+    ("blueprints", "configure"): {A, D},
+    ("success_plans", "read"): EVERYONE,
+    ("success_plans", "write"): {A, C},
 }
 
 

@@ -12,13 +12,21 @@ from keepwell.auth import ROLES, Caller
 from keepwell.domain.customers import Customer
 from keepwell.errors import Forbidden
 from keepwell.http import create_app, route
-from keepwell.permissions import INGEST_API_KEY, INVITATION_TOKEN, PROVIDER_SIGNATURE, PUBLIC, NoRole, Permission
+from keepwell.permissions import (
+    INGEST_API_KEY,
+    INVITATION_TOKEN,
+    PROVIDER_SIGNATURE,
+    PUBLIC,
+    SHARE_LINK,
+    NoRole,
+    Permission,
+)
 from tests.rbac_routes import registered_routes
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
 ROUTES = registered_routes()
 # Routes the gateway lets through without the bearer-token authorizer: each proves itself another way.
-UNAUTHORIZED_MARKERS = {INGEST_API_KEY, PROVIDER_SIGNATURE, INVITATION_TOKEN, PUBLIC}
+UNAUTHORIZED_MARKERS = {INGEST_API_KEY, PROVIDER_SIGNATURE, INVITATION_TOKEN, PUBLIC, SHARE_LINK}
 
 
 def test_the_apps_register_routes_of_all_three_functions():

@@ -180,8 +180,34 @@ class NotifyAction(BaseModel):
     message: Text
 
 
+class ApplyBlueprintAction(BaseModel):
+    """Give the customer a success plan from the named blueprint, starting `start_in_days` after the
+    step runs, unless it already has a plan (docs/success-plans.md)."""
+
+    model_config = _BODY
+    type: Literal["apply_blueprint"]
+    blueprint: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    start_in_days: int = Field(default=0, ge=0, le=365)
+
+
+class EngagementAction(BaseModel):
+    """Open a journey phase for the customer (closing the current one) or close it if it is current."""
+
+    model_config = _BODY
+    type: Literal["engagement"]
+    phase: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+    operation: Literal["open", "close"] = "open"
+
+
 Action = Annotated[
-    TaskAction | SlackAction | EmailAction | WebhookAction | UpdateFieldAction | NotifyAction,
+    TaskAction
+    | SlackAction
+    | EmailAction
+    | WebhookAction
+    | UpdateFieldAction
+    | NotifyAction
+    | ApplyBlueprintAction
+    | EngagementAction,
     Field(discriminator="type"),
 ]
 # Playbook action type -> PlaybookActionMessage.action
@@ -192,6 +218,8 @@ MESSAGE_ACTION = {
     "webhook": "webhook",
     "update_field": "update_field",
     "notify": "notify",
+    "apply_blueprint": "apply_blueprint",
+    "engagement": "engagement",
 }
 
 
@@ -660,6 +688,10 @@ def step_summary(action: str, params: Mapping[str, Any], assignee: str | None = 
         return f"{params.get('operation')} {params.get('field')} {params.get('value')!r}"
     if action == "notify":
         return f"notify the {params.get('role', 'director')}"
+    if action == "apply_blueprint":
+        return f"apply the success blueprint '{params.get('blueprint')}'"
+    if action == "engagement":
+        return f"{params.get('operation', 'open')} the {params.get('phase')} engagement"
     return action
 
 
@@ -848,6 +880,8 @@ def default_playbooks() -> list[tuple[str, PlaybookDefinition]]:
                     "description": "A new paying customer (created active, or trial → active).",
                     "trigger": {"type": "lifecycle", "from_status": ["new", "trial"], "to_status": ["active"]},
                     "actions": [
+                        {"type": "engagement", "phase": "onboarding"},
+                        {"type": "apply_blueprint", "blueprint": "Onboarding"},
                         {"type": "task", "title": "Kickoff call with {customer.name}", "due_in_days": 0},
                         {
                             "type": "task",

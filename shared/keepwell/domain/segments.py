@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from keepwell.domain import conditions
+from keepwell.domain import capabilities, conditions
 from keepwell.domain.conditions import FieldType, Rule
 from keepwell.domain.customers import Customer
 from keepwell.domain.health.benchmark import benchmark
@@ -66,6 +66,7 @@ def segment_fields(
         fields[f"custom.{key}"] = CUSTOM_FIELD_TYPES.get(kind, "any")
     names = dict.fromkeys([*STANDARD_DIMENSIONS, *dimensions])
     fields.update(conditions.health_fields(names))
+    fields.update(capabilities.CONDITION_FIELDS)  # capability.<key>, capabilities_adopted / _lapsed
     return fields
 
 
@@ -150,10 +151,11 @@ class HealthRow:
 
     customer: Customer
     dimensions: Mapping[str, float | None] = field(default_factory=dict)
+    capability_usage: Mapping[str, capabilities.CapabilityUsage] = field(default_factory=dict)
 
     @property
     def record(self) -> dict[str, Any]:
-        return customer_record(self.customer, self.dimensions)
+        return customer_record(self.customer, self.dimensions) | capabilities.condition_record(self.capability_usage)
 
 
 def is_member(rule: Rule, row: HealthRow) -> bool:

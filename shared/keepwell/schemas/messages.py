@@ -46,7 +46,9 @@ class PlaybookActionMessage(_Message):
     run_id: str = Field(pattern=ENTITY_ID)
     customer_id: str = Field(pattern=ENTITY_ID)
     step_index: int = Field(ge=0, le=100)
-    action: Literal["email", "task", "webhook", "slack", "update_field", "notify", "wait"]
+    action: Literal[
+        "email", "task", "webhook", "slack", "update_field", "notify", "wait", "apply_blueprint", "engagement"
+    ]
     params: dict[str, JsonValue] = Field(default_factory=dict)
     # The run's episode: with playbook and customer it addresses the run item (storage/playbooks.py).
     episode: str | None = Field(default=None, pattern=ENTITY_ID)

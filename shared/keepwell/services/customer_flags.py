@@ -21,7 +21,7 @@ from keepwell.domain import flags as rules
 from keepwell.domain.customers import CustomerFlags, FlagNote, StoredFlag
 from keepwell.observability import logger
 from keepwell.schemas.messages import DomainEventIn
-from keepwell.services import churn
+from keepwell.services import churn, success_signals
 from keepwell.services import flags as flag_service
 from keepwell.storage import customers as customer_store
 
@@ -60,9 +60,11 @@ def record_flags(workspace_id: str, customer_id: str, day: date) -> CustomerFlag
         return None  # saves the reads; the write's condition is what guarantees it
     found = flag_service.assess(workspace_id, customer, day)
     risk, value = churn.churn_scores(found)
-    flags = CustomerFlags(
-        scored_on=day, red=stored(found.result.red), green=stored(found.result.green), churn_risk=risk, cltv=value
-    )
+    red = stored(found.result.red) + [  # success-plan risk signals standing (raised by the scorer)
+        StoredFlag(code=f["code"], title=f["title"], evidence=[FlagNote(**e) for e in f["evidence"]])
+        for f in success_signals.risk_flags(workspace_id, customer_id)
+    ]
+    flags = CustomerFlags(scored_on=day, red=red, green=stored(found.result.green), churn_risk=risk, cltv=value)
     if not customer_store.save_flags(workspace_id, customer_id, flags):
         return None
     return flags

@@ -21,6 +21,7 @@ from keepwell.domain.customers import Customer
 from keepwell.domain.flags import ActivityDay, ContactFacts, FlagInputs, FlagResult, FlagSettings
 from keepwell.domain.renewals import EscalationSuggestion, ForecastSettings, Renewal
 from keepwell.schemas.renewals import EscalationOut, EvidenceOut, FlagOut, FlagsOut
+from keepwell.services import success_signals
 from keepwell.services.renewals import visible_customer
 from keepwell.storage import contacts as contact_store
 from keepwell.storage import health_models
@@ -129,7 +130,8 @@ def customer_flags(caller: Caller, customer_id: str) -> FlagsOut:
     return FlagsOut(
         customer_id=customer_id,
         as_of=found.today,
-        red=_flags_out(found.result.red),
+        red=_flags_out(found.result.red)
+        + [FlagOut.model_validate(f) for f in success_signals.risk_flags(caller.workspace_id, customer_id)],
         green=_flags_out(found.result.green),
         competitor_mentions=list(found.result.competitor_mentions),
         competitor_evidence=[EvidenceOut.model_validate(e.as_dict()) for e in found.result.competitor_evidence],

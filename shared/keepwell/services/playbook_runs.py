@@ -42,7 +42,13 @@ from keepwell.errors import Conflict, KeepwellError
 from keepwell.observability import logger, metrics
 from keepwell.retries import conflict_attempts
 from keepwell.schemas.messages import DomainEventIn, PlaybookActionMessage
-from keepwell.services import alert_notifications, customer_flags, event_notifications, webhook_deliveries
+from keepwell.services import (
+    alert_notifications,
+    customer_flags,
+    event_notifications,
+    success_plans,
+    webhook_deliveries,
+)
 from keepwell.services import playbooks as playbook_service
 from keepwell.services import tasks as task_service
 from keepwell.services.playbook_evaluation import active_users, decide, template_values
@@ -315,6 +321,13 @@ def _perform(run: store.Run, message: PlaybookActionMessage) -> Outcome:
         return _update_field(run, params)
     if message.action == "notify":
         return _notify(run, message, row)
+    if message.action == "apply_blueprint":
+        return _apply_blueprint(run, row, params)
+    if message.action == "engagement":
+        phase, operation = str(params.get("phase")), str(params.get("operation") or "open")
+        if success_plans.engagement_for_playbook(run.workspace_id, row.customer, run.playbook_id, phase, operation):
+            return Outcome("done", {"phase": phase, "operation": operation})
+        return Outcome("skipped", {"detail": f"the {phase} engagement is already {operation}"})
     return Outcome("skipped", {"detail": f"nothing to do for {message.action}"})
 
 
@@ -438,6 +451,14 @@ def _publish_triggered(run: store.Run, message: PlaybookActionMessage) -> Outcom
     except PublishError as error:
         raise ActionNotDone(str(error)) from error
     return Outcome("done", {"event_type": event_type})
+
+
+def _apply_blueprint(run: store.Run, row: HealthRow, params: Mapping[str, Any]) -> Outcome:
+    start = clock.today() + timedelta(days=int(params.get("start_in_days") or 0))
+    name = str(params.get("blueprint"))
+    if success_plans.apply_for_playbook(run.workspace_id, row.customer, name, start):
+        return Outcome("done", {"blueprint": name, "start_date": start.isoformat()})
+    return Outcome("skipped", {"detail": f"the customer has a success plan, or there is no blueprint '{name}'"})
 
 
 UPDATE_ATTEMPTS = 3

@@ -26,7 +26,7 @@ from keepwell.domain.health.model import HealthModel
 from keepwell.observability import logger
 from keepwell.retries import conflict_attempts
 from keepwell.schemas.messages import ScoringRequest
-from keepwell.services import scoring_queue
+from keepwell.services import scoring_queue, success_signals
 from keepwell.storage import health_models, recalculations
 from keepwell.storage import health_snapshots as store
 
@@ -198,6 +198,15 @@ def score_customer(request: ScoringRequest) -> Outcome:
             break
     if outcome is None:
         raise ScoringConflict(f"{customer_id}: the profile's health changed {WRITE_ATTEMPTS} times while scoring")
+    if outcome != "skipped" and inputs.customer is not None:
+        # Success plans (capability usage, objectives met, risk signals): idempotent, so a redelivered
+        # ("unchanged") scoring finishes what a failed one left undone.
+        dimensions = scoring.dimension_values(scored.latest)
+        _publish(
+            success_signals.after_scoring(
+                inputs.customer, inputs.usage_days, dimensions, day, inputs.success_items, scored.latest.display_score
+            )
+        )
     if request.job_id is not None and request.page is not None:
         _record_progress(workspace_id, request.job_id, request.page, customer_id)
     return outcome

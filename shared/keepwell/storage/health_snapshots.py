@@ -42,6 +42,7 @@ from keepwell.retries import until_processed
 from keepwell.storage import keys
 from keepwell.storage import renewals as renewal_store
 from keepwell.storage import segments as segment_store
+from keepwell.storage import success_plans as success_store
 from keepwell.storage.customers import customer_ids, to_customer
 from keepwell.storage.metrics import UsageHistoryItem
 from keepwell.storage.models import CustomerItem, TableItem, table_connection
@@ -141,6 +142,8 @@ class ScoringInputs:
     contract: ContractSignals | None = None  # from the renewal records (None: the customer has none)
     contract_document: str | None = None  # as stored: part of what a scoring depended on
     months: dict[date, SnapshotMonth] = field(default_factory=dict)  # the months scored (first day: month)
+    # Raw items for success plans (services/success_signals.py): the profile, the plan, the capabilities.
+    success_items: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def month_of(day: date) -> date:
@@ -289,14 +292,18 @@ def read_scoring_inputs(
     usage_key = keys.usage_history(workspace_id, customer_id)
     baselines_key = keys.segment_baselines(workspace_id)
     contract_key = keys.contract_summary(workspace_id, customer_id)
+    success_keys = success_store.scoring_keys(workspace_id, customer_id)
     months = months_between(scored_from, last) if scored_from is not None else []
     month_keys = [keys.health_month(workspace_id, customer_id, m) for m in months]
     found = batch_get_raw(
-        [profile_key, log_key, usage_key, baselines_key, contract_key, *month_keys], consistent=consistent
+        [profile_key, log_key, usage_key, baselines_key, contract_key, *success_keys, *month_keys],
+        consistent=consistent,
     )
     inputs = ScoringInputs(None, ProfileHealth(), [], 0, None, 0, months={m: SnapshotMonth(m) for m in months})
     for raw in found:
         sort_key = raw["sk"]["S"]
+        if sort_key == profile_key.sk or any(sort_key == k.sk for k in success_keys):
+            inputs.success_items[sort_key] = raw
         if sort_key == baselines_key.sk:
             inputs.baselines = segment_store.baselines_of(raw)
         elif sort_key == profile_key.sk:

@@ -383,3 +383,55 @@ def customer_arr_order(arr: float, customer_id: str) -> str:
 
 def customer_renewal_order(renewal_date: date | None, customer_id: str) -> str:
     return f"{renewal_date.isoformat()}#{customer_id}" if renewal_date else f"{NO_VALUE}#{customer_id}"
+
+
+# --- success plans (issue 21): capabilities, blueprints, a customer's plan, risk markers ---------
+BLUEPRINT_PREFIX = "BLUEPRINT#"
+
+
+def capabilities(workspace_id: str) -> Key:
+    """Every product capability of the workspace in one item: the scorer reads it in its BatchGetItem."""
+    return Key(_ws(workspace_id), "CAPABILITIES")
+
+
+def blueprint(workspace_id: str, blueprint_id: str) -> Key:
+    return Key(_ws(workspace_id), f"{BLUEPRINT_PREFIX}{blueprint_id}")
+
+
+def blueprint_version(workspace_id: str, blueprint_id: str, version: int) -> Key:
+    """Each saved version of a blueprint, kept beside the current one (sorted by number)."""
+    return Key(_ws(workspace_id), f"BPVERSION#{blueprint_id}#{version:06d}")
+
+
+def success_plan(workspace_id: str, customer_id: str) -> Key:
+    return Key(customer_partition(workspace_id, customer_id), "SUCCESSPLAN")
+
+
+def risk_signal(workspace_id: str, customer_id: str, kind: str, ref: str) -> Key:
+    """Marks a risk signal (a missed milestone, a lapsed capability) as raised: raised once."""
+    return Key(customer_partition(workspace_id, customer_id), f"RISK#{kind}#{ref}")
+
+
+RISK_PREFIX = "RISK#"
+
+
+def plan_share(workspace_id: str, customer_id: str, share_id: str) -> Key:
+    """A share link of a customer's plan, listed and revoked under the customer."""
+    return Key(customer_partition(workspace_id, customer_id), f"PLANSHARE#{share_id}")
+
+
+PLAN_SHARE_PREFIX = "PLANSHARE#"
+
+
+def shared_link(token_hash: str) -> Key:
+    """The public side of a share link, keyed by the hash of its secret token only: the link carries no
+    workspace data, so this is (with the scheduler's index) a partition outside any workspace's. It
+    holds the ids the token opens, never the token (decision 0030)."""
+    if not token_hash or "#" in token_hash:
+        raise ValueError("invalid token hash")
+    return Key(f"SHAREDLINK#{token_hash}", "LINK")
+
+
+def engagements(workspace_id: str, customer_id: str) -> Key:
+    """A customer's current journey phase and the closed ones (one document)."""
+    return Key(customer_partition(workspace_id, customer_id), "ENGAGEMENTS")

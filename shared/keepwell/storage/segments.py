@@ -14,6 +14,7 @@ from typing import Any
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
+from keepwell.domain import capabilities
 from keepwell.domain.segment_baselines import SegmentBaselines
 from keepwell.domain.segments import HealthRow
 from keepwell.errors import Conflict, NotFound
@@ -191,6 +192,7 @@ class CustomerHealthItem(CustomerItem):
     """A customer profile read together with its denormalised dimension values."""
 
     health_dimensions = MapAttribute[str, Any](null=True, attr_name=DIMENSIONS_ATTRIBUTE)
+    capability_usage = UnicodeAttribute(null=True)  # JSON, written by the scorer (storage/success_plans.py)
 
 
 _PROJECTION = [attribute.attr_name for attribute in CustomerHealthItem.get_attributes().values()]
@@ -217,7 +219,8 @@ def _dimensions(item: CustomerHealthItem) -> dict[str, float | None]:
 
 
 def to_row(item: CustomerHealthItem) -> HealthRow:
-    return HealthRow(customer=to_customer(item), dimensions=_dimensions(item))
+    usage = capabilities.decode(json.loads(item.capability_usage)) if item.capability_usage else {}
+    return HealthRow(customer=to_customer(item), dimensions=_dimensions(item), capability_usage=usage)
 
 
 def iter_health_rows(
