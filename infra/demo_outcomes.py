@@ -110,18 +110,7 @@ def stored_history(
                 smoothed_score=smoothed,
                 band=band.label,
                 band_color=band.color,
-                dimensions=[
-                    DimensionSnapshot(
-                        key=d.key,
-                        label=d.label,
-                        value=d.value,
-                        weight=d.weight,
-                        effective_weight=d.effective_weight,
-                        contribution=d.contribution,
-                        na=d.na,
-                    )
-                    for d in result.dimensions
-                ],
+                dimensions=[DimensionSnapshot.model_validate(d, from_attributes=True) for d in result.dimensions],
                 na_dimensions=result.na_dimensions,
                 coverage=result.coverage,
                 model_version=0,

@@ -636,6 +636,39 @@ class PlannedStep:
     not_before: date | None  # a waiting run's steps act on this day
 
 
+# --- a run ---------------------------------------------------------------------------------------
+# A run's field list is written once: RunSummary is what anyone reads about a run (the API's RunOut adds
+# the steps with their outcomes), Run adds what the system keeps to carry it out; storage builds its item
+# from Run and reads it back into Run.
+class RunSummary(BaseModel):
+    """One customer enrolled in one playbook version for one episode: who, which playbook, why, when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    playbook_id: str
+    playbook_name: str
+    playbook_version: int
+    customer_id: str
+    customer_name: str | None
+    episode: str
+    trigger_type: str
+    occurrence: str  # the event type (or daily score) that enrolled the customer
+    reason: str
+    start_on: date
+    enrolled_at: str
+
+
+class Run(RunSummary):
+    """A run as it is carried out: its workspace, when its steps were queued, the steps planned at
+    enrolment ([{index, action, params}]) and each step's outcome by index ({status, detail, …})."""
+
+    workspace_id: str
+    queued_at: str | None
+    steps: list[dict[str, Any]]
+    outcomes: dict[str, dict[str, Any]]
+
+
 def plan_steps(definition: PlaybookDefinition, start_on: date, today: date) -> list[PlannedStep]:
     """The run's steps in order, each with its parameters; tasks get their due date
     (start + due_in_days). Steps of a run that starts later wait for that day."""

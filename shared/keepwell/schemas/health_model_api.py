@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from keepwell.domain.health.dry_run import Approximation, BandChange
 from keepwell.domain.health.model import (
     AlertThresholds,
     Band,
@@ -94,18 +96,17 @@ class PresetListOut(BaseModel):
     items: list[PresetOut]
 
 
-class BandChangeOut(BaseModel):
-    customer_id: str
-    name: str
-    score_before: float | None
-    score_after: float | None
-    band_before: str | None
-    band_after: str | None
+# A dry run's band changes and approximations are the domain's own dataclasses, answered as they are
+# (pydantic serialises them): their fields are written once, in domain/health/dry_run.py. The subclasses
+# only keep the API's schema names.
+@dataclass(frozen=True)
+class BandChangeOut(BandChange):
+    pass
 
 
-class ApproximationOut(BaseModel):
-    dimension: str
-    reason: str
+@dataclass(frozen=True)
+class ApproximationOut(Approximation):
+    pass
 
 
 class DryRunOut(BaseModel):

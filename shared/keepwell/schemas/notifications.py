@@ -17,21 +17,13 @@ class NotificationListQuery(BaseModel):
     cursor: str | None = Field(default=None, max_length=2048)
 
 
-class NotificationOut(BaseModel):
-    notification_id: str
-    kind: str | None = Field(default=None, description="health_alert, or playbook (a playbook's notify step)")
-    title: str
-    body: str | None
-    customer_id: str | None
-    playbook_id: str | None
-    run_id: str | None
-    created_at: str
-    read_at: str | None = Field(default=None, description="when the user marked it read; null while unread")
-
+# The domain's Notification as the user reads it: its fields are written there, once (a comment, not a
+# docstring, so the OpenAPI document stays as it was).
+class NotificationOut(Notification):
     @classmethod
     def of(cls, notification: Notification) -> NotificationOut:
         kind = notification.kind or ("playbook" if notification.playbook_id else None)
-        return cls.model_validate({**vars(notification), "kind": kind})
+        return cls.model_validate(notification.model_copy(update={"kind": kind}), from_attributes=True)
 
 
 class NotificationListOut(BaseModel):

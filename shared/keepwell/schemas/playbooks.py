@@ -12,6 +12,8 @@ from keepwell.domain.playbooks import (
     ConditionSpec,
     PlaybookDefinition,
     Reenrollment,
+    Run,
+    RunSummary,
     Trigger,
 )
 
@@ -69,20 +71,23 @@ class RunStepOut(BaseModel):
     outcome: dict[str, Any] | None  # null until the step ran
 
 
-class RunOut(BaseModel):
-    run_id: str
-    playbook_id: str
-    playbook_name: str
-    playbook_version: int
-    customer_id: str
-    customer_name: str | None
-    episode: str
-    trigger_type: str
-    occurrence: str
-    reason: str
-    start_on: date
-    enrolled_at: str
+# The domain's RunSummary (its fields are written there, once) and the planned steps with their outcomes.
+# Comments, not docstrings, so the OpenAPI document stays as it was.
+class RunOut(RunSummary):
     steps: list[RunStepOut]
+
+    @classmethod
+    def of(cls, run: Run) -> RunOut:
+        steps = [
+            RunStepOut(
+                index=int(step["index"]),
+                action=str(step["action"]),
+                params=dict(step.get("params") or {}),
+                outcome=run.outcomes.get(str(step["index"])),
+            )
+            for step in run.steps
+        ]
+        return cls.model_validate({**run.model_dump(include=set(RunSummary.model_fields)), "steps": steps})
 
 
 class RunListQuery(BaseModel):

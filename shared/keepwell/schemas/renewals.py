@@ -16,6 +16,7 @@ from keepwell.domain.customers import StoredChurnRisk
 from keepwell.domain.renewals import UPCOMING_WINDOWS, ForecastCategory, Renewal
 from keepwell.domain.revenue_metrics import RevenueMetrics
 from keepwell.domain.upsell import Recommendation, RuleBody, Trigger, UpsellRule
+from keepwell.schemas.audit import AuditEntryOut  # a renewal's forecast history is audit entries
 
 _BODY = ConfigDict(extra="forbid", strict=True)
 _QUERY = ConfigDict(extra="forbid")
@@ -109,17 +110,6 @@ class RenewalOut(BaseModel):
     def of(cls, renewal: Renewal, days_left: int, colour: str, delta: dict[str, Any]) -> RenewalOut:
         data = renewal.model_dump(exclude={"workspace_id"})
         return cls.model_validate({**data, "days_left": days_left, "colour": colour, "proposed_delta": delta})
-
-
-class AuditEntryOut(BaseModel):
-    entry_id: str
-    occurred_at: str
-    actor_id: str
-    action: str
-    target: str
-    before: Any
-    after: Any
-    reason: str | None
 
 
 class RenewalDetailOut(RenewalOut):

@@ -24,6 +24,6 @@ def list_entries(caller: Caller, query: AuditQuery) -> AuditListOut:
     )
     page = store.query_entries(caller.workspace_id, wanted, query.limit, query.cursor)
     return AuditListOut(
-        items=[AuditEntryOut.model_validate(entry.as_dict()) for entry in page.items],
+        items=[AuditEntryOut.of(entry) for entry in page.items],
         next_cursor=page.next_cursor,
     )

@@ -243,6 +243,6 @@ def dry_run_model(caller: Caller, body: HealthModelPutIn) -> DryRunOut:
         distribution_before=result.distribution_before,
         distribution_after=result.distribution_after,
         changed_count=len(changed),
-        changed=[BandChangeOut.model_validate(c.__dict__) for c in changed[:MAX_CHANGED]],
-        approximations=[ApproximationOut(dimension=a.dimension, reason=a.reason) for a in result.approximations],
+        changed=[BandChangeOut(**vars(c)) for c in changed[:MAX_CHANGED]],
+        approximations=[ApproximationOut(**vars(a)) for a in result.approximations],
     )

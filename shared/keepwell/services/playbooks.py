@@ -39,7 +39,6 @@ from keepwell.schemas.playbooks import (
     RunListOut,
     RunListQuery,
     RunOut,
-    RunStepOut,
     SlackSettingsIn,
     SlackSettingsOut,
 )
@@ -322,32 +321,6 @@ def list_versions(caller: Caller, playbook_id: str) -> list[Playbook]:
 
 
 # --- runs ---------------------------------------------------------------------------------------
-def run_out(run: store.Run) -> RunOut:
-    return RunOut(
-        run_id=run.run_id,
-        playbook_id=run.playbook_id,
-        playbook_name=run.playbook_name,
-        playbook_version=run.playbook_version,
-        customer_id=run.customer_id,
-        customer_name=run.customer_name,
-        episode=run.episode,
-        trigger_type=run.trigger_type,
-        occurrence=run.occurrence,
-        reason=run.reason,
-        start_on=run.start_on,
-        enrolled_at=run.enrolled_at,
-        steps=[
-            RunStepOut(
-                index=int(step["index"]),
-                action=str(step["action"]),
-                params=dict(step.get("params") or {}),
-                outcome=run.outcomes.get(str(step["index"])),
-            )
-            for step in run.steps
-        ],
-    )
-
-
 def list_runs(caller: Caller, playbook_id: str, query: RunListQuery) -> RunListOut:
     """A playbook's runs. A CSM sees the runs of the customers they own or co-own."""
     get_playbook(caller, playbook_id)
@@ -362,7 +335,7 @@ def list_runs(caller: Caller, playbook_id: str, query: RunListQuery) -> RunListO
                 row = profile_store.get_health_row(caller.workspace_id, run.customer_id)
                 mine[run.customer_id] = row is not None and permissions.can_see_customer(caller, row.customer)
         items = [r for r in items if mine[r.customer_id]]
-    return RunListOut(items=[run_out(r) for r in items], next_cursor=page.next_cursor)
+    return RunListOut(items=[RunOut.of(r) for r in items], next_cursor=page.next_cursor)
 
 
 def summary_lines(workspace_id: str, examples: int = 2) -> list[str]:

@@ -24,8 +24,8 @@ from keepwell.domain.customers import Customer, derive_revenue
 from keepwell.domain.renewals import ForecastSettings, Renewal
 from keepwell.errors import Conflict, InvalidInput, NotFound
 from keepwell.observability import logger
+from keepwell.schemas.audit import AuditEntryOut
 from keepwell.schemas.renewals import (
-    AuditEntryOut,
     ForecastChangeIn,
     ForecastSettingsIn,
     PipelineOut,
@@ -283,9 +283,7 @@ def get_renewal(caller: Caller, customer_id: str, renewal_id: str) -> RenewalDet
     return RenewalDetailOut.model_validate(
         {
             **out.model_dump(),
-            "forecast_history": [
-                AuditEntryOut.model_validate(e.as_dict()) for e in history if e.action == FORECAST_ACTION
-            ],
+            "forecast_history": [AuditEntryOut.of(e) for e in history if e.action == FORECAST_ACTION],
         }
     )
 
@@ -450,7 +448,7 @@ def forecast_changes(caller: Caller, days: int) -> list[AuditEntryOut]:
     """The director's view: every forecast change of the last `days` days, newest first."""
     since = clock.now() - timedelta(days=days)
     entries = audit_store.list_since(caller.workspace_id, since, action=FORECAST_ACTION)
-    return [AuditEntryOut.model_validate(e.as_dict()) for e in entries]
+    return [AuditEntryOut.of(e) for e in entries]
 
 
 # --- the pipeline and the upcoming table --------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.pagination import ResultIterator
 
 from keepwell import clock, ids
+from keepwell.domain.audit import AuditEntry  # re-exported: the entity this module stores
 from keepwell.storage import cursors, keys
 from keepwell.storage.models import TableItem
 
@@ -45,31 +46,6 @@ class AuditItem(TableItem):
     before_json = UnicodeAttribute(null=True)
     after_json = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    entry_id: str
-    workspace_id: str
-    occurred_at: str
-    actor_id: str
-    action: str
-    target: str
-    before: Any
-    after: Any
-    reason: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "entry_id": self.entry_id,
-            "occurred_at": self.occurred_at,
-            "actor_id": self.actor_id,
-            "action": self.action,
-            "target": self.target,
-            "before": self.before,
-            "after": self.after,
-            "reason": self.reason,
-        }
 
 
 def _redacted(value: Any) -> Any:
@@ -124,16 +100,10 @@ def audit_item(
 
 
 def to_entry(item: AuditItem) -> AuditEntry:
-    return AuditEntry(
-        entry_id=item.entry_id,
-        workspace_id=item.workspace_id,
-        occurred_at=item.occurred_at,
-        actor_id=item.actor_id,
-        action=item.action,
-        target=item.target,
-        before=json.loads(item.before_json) if item.before_json is not None else None,
-        after=json.loads(item.after_json) if item.after_json is not None else None,
-        reason=item.reason,
+    before = json.loads(item.before_json) if item.before_json is not None else None
+    after = json.loads(item.after_json) if item.after_json is not None else None
+    return AuditEntry.model_validate(
+        {**{name: getattr(item, name, None) for name in AuditEntry.model_fields}, "before": before, "after": after}
     )
 
 

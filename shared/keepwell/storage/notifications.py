@@ -60,7 +60,8 @@ def put_notification(workspace_id: str, notification: Notification) -> bool:
         entity=ENTITY,
         workspace_id=workspace_id,
         expires_at=_expires(notification.created_at),
-        **vars(notification),
+        user_id=notification.user_id,  # excluded from dumps: it is not part of an answer
+        **notification.model_dump(),
     )
     try:
         item.save(condition=NotificationItem.pk.does_not_exist())
@@ -72,18 +73,7 @@ def put_notification(workspace_id: str, notification: Notification) -> bool:
 
 
 def _to_notification(item: NotificationItem) -> Notification:
-    return Notification(
-        notification_id=item.notification_id,
-        user_id=item.user_id,
-        title=item.title,
-        body=item.body,
-        customer_id=item.customer_id,
-        playbook_id=item.playbook_id,
-        run_id=item.run_id,
-        created_at=item.created_at,
-        kind=item.kind,
-        read_at=item.read_at,
-    )
+    return Notification.model_validate(item, from_attributes=True)
 
 
 def list_notifications(workspace_id: str, user_id: str, limit: int = 20) -> list[Notification]:

@@ -31,7 +31,7 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from keepwell.domain.playbooks import EnrolmentState, Playbook, PlaybookDefinition
+from keepwell.domain.playbooks import EnrolmentState, Playbook, PlaybookDefinition, Run  # Run: re-exported
 from keepwell.errors import Conflict, NotFound
 from keepwell.storage import cursors, keys
 from keepwell.storage.audit import AuditItem
@@ -280,26 +280,6 @@ class PlaybookRunItem(TableItem):
     outcomes = MapAttribute[str, Any](default=dict)  # step index -> {status, detail, …}
 
 
-@dataclass(frozen=True)
-class Run:
-    workspace_id: str
-    run_id: str
-    playbook_id: str
-    playbook_name: str
-    playbook_version: int
-    customer_id: str
-    customer_name: str | None
-    episode: str
-    trigger_type: str
-    occurrence: str
-    reason: str
-    start_on: date
-    enrolled_at: str
-    queued_at: str | None
-    steps: list[dict[str, Any]]
-    outcomes: dict[str, dict[str, Any]]
-
-
 def _plain(value: Any) -> Any:
     if hasattr(value, "as_dict"):
         return {k: _plain(v) for k, v in value.as_dict().items()}
@@ -313,24 +293,8 @@ def _plain(value: Any) -> Any:
 
 
 def _to_run(item: PlaybookRunItem) -> Run:
-    return Run(
-        workspace_id=item.workspace_id,
-        run_id=item.run_id,
-        playbook_id=item.playbook_id,
-        playbook_name=item.playbook_name,
-        playbook_version=int(item.playbook_version),
-        customer_id=item.customer_id,
-        customer_name=item.customer_name,
-        episode=item.episode,
-        trigger_type=item.trigger_type,
-        occurrence=item.occurrence,
-        reason=item.reason,
-        start_on=date.fromisoformat(item.start_on),
-        enrolled_at=item.enrolled_at,
-        queued_at=item.queued_at,
-        steps=list(item.steps or []),
-        outcomes=_plain(item.outcomes) or {},
-    )
+    fields = {name: getattr(item, name) for name in Run.model_fields}
+    return Run.model_validate({**fields, "steps": list(item.steps or []), "outcomes": _plain(item.outcomes) or {}})
 
 
 def create_run(run: Run) -> bool:
@@ -340,21 +304,8 @@ def create_run(run: Run) -> bool:
         key.pk,
         key.sk,
         entity=RUN_ENTITY,
-        workspace_id=run.workspace_id,
-        run_id=run.run_id,
-        playbook_id=run.playbook_id,
-        playbook_name=run.playbook_name,
-        playbook_version=run.playbook_version,
-        customer_id=run.customer_id,
-        customer_name=run.customer_name,
-        episode=run.episode,
-        trigger_type=run.trigger_type,
-        occurrence=run.occurrence,
-        reason=run.reason,
-        start_on=run.start_on.isoformat(),
-        enrolled_at=run.enrolled_at,
+        **run.model_dump(mode="json", exclude={"queued_at", "outcomes"}),
         queued_at=None,
-        steps=run.steps,
         outcomes={},
     )
     try:

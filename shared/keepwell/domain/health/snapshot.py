@@ -112,18 +112,7 @@ class Scorer:
             smoothed_score=smoothed,
             band=band_name,
             band_color=band_color,
-            dimensions=[
-                DimensionSnapshot(
-                    key=d.key,
-                    label=d.label,
-                    value=d.value,
-                    weight=d.weight,
-                    effective_weight=d.effective_weight,
-                    contribution=d.contribution,
-                    na=d.na,
-                )
-                for d in result.dimensions
-            ],
+            dimensions=[DimensionSnapshot.model_validate(d, from_attributes=True) for d in result.dimensions],
             na_dimensions=result.na_dimensions,
             coverage=result.coverage,
             model_version=self.prepared.version,
