@@ -15,6 +15,7 @@ import pytest
 from infra.functions import FakeLambdaContext, load_handler
 from infra.template import Resolver, function_environment, load_template
 from keepwell.adapters import hubspot as hubspot_adapter
+from keepwell.schemas.messages import HubSpotWriteBack
 from keepwell.services import hubspot_sync
 from keepwell.settings import reset_settings
 from keepwell.storage import hubspot as hubspot_store
@@ -392,6 +393,8 @@ def test_a_score_change_is_written_back_after_the_score_once_and_an_unchanged_on
     drain(write_back_queue)
     run_schedule()
     assert len(batch_updates(stub)) == 1
+    again = HubSpotWriteBack(workspace_id=workspace, customer_id=ids["3"])
+    assert hubspot_sync.write_back([again]) == hubspot_sync.WriteBackResult(written=0, retry=set())
     score(workspace, ids["2"], 58.5, "yellow")
     publish_scored(workspace, ids["2"])
     publish_scored(workspace, ids["2"])  # two scores before the batch: written once

@@ -423,6 +423,7 @@ def write_back(messages: Sequence[HubSpotWriteBack]) -> WriteBackResult:
             client = _client(workspace_id)
         except Conflict:
             continue
+        before = state.scores_written
         try:
             push_scores(workspace_id, client, state, {messages[p].customer_id for p in positions})
         except HubSpotError as error:
@@ -431,7 +432,7 @@ def write_back(messages: Sequence[HubSpotWriteBack]) -> WriteBackResult:
         finally:
             client.close()
         # The state is not saved here: the scheduled run may be moving its cursors at the same time.
-        written += state.scores_written
+        written += state.scores_written - before
     return WriteBackResult(written=written, retry=retry)
 
 
