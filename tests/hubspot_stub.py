@@ -72,6 +72,13 @@ class HubSpotStub:
             answer["paging"] = {"next": {"after": str(start + limit)}}
         return 200, answer
 
+    def get_deal(self, deal_id: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """GET /crm/v3/objects/deals/{dealId}: HubSpot's 404 body for an unknown deal."""
+        if deal_id not in self.deals:
+            return 404, {"status": "error", "message": "resource not found", "category": "OBJECT_NOT_FOUND"}
+        _, page = self.list_deals({**query, "limit": ["100"]})
+        return 200, next(d for d in page["results"] if d["id"] == deal_id)
+
     def _record(self, company_id: str) -> dict[str, Any]:
         properties = dict(self.companies[company_id])
         properties["hs_object_id"] = company_id
@@ -174,6 +181,8 @@ class HubSpotStub:
                 return (*self.list_companies(query), {})
             if method == "GET" and path == "/crm/v3/objects/deals":
                 return (*self.list_deals(query), {})
+            if method == "GET" and path.startswith("/crm/v3/objects/deals/"):
+                return (*self.get_deal(path.rsplit("/", 1)[1], query), {})
             if method == "POST" and path == "/crm/v3/objects/companies/search":
                 return (*self.search(body), {})
             if method == "POST" and path == "/crm/v3/objects/companies/batch/update":

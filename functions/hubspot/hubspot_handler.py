@@ -1,19 +1,64 @@
-"""Scheduled HubSpot sync: for every workspace connected to HubSpot, the companies changed since the last
-run (or the next pages of the first full sync), then the write-back of changed scores."""
+"""HubSpot sync. Three event sources (template.yaml):
+
+* the 15-minute schedule: for every workspace connected to HubSpot, the companies changed since the last
+  run (or the next pages of the first full sync), then the write-back of changed scores;
+* `health.scored` on the bus: the scored customer of a connected workspace goes on the write-back queue;
+* HubSpotWriteBackQueue batches: their customers' changed scores are written back, per workspace in
+  batch updates; a message whose write-back HubSpot refused is reported failed and comes back later."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from keepwell.observability import logger, metrics, tracer
+from keepwell.schemas.messages import DomainEventIn, HubSpotWriteBack
 from keepwell.services import hubspot_sync
+
+
+def _write_back(event: SQSEvent) -> dict[str, Any]:
+    """One write-back for the whole batch (grouped per workspace, not record by record as Powertools'
+    BatchProcessor would: HubSpot takes 100 companies per request). A malformed message is failed alone
+    and reaches the DLQ after its retries; it never holds back the others."""
+    failed: list[str] = []
+    valid: list[tuple[str, HubSpotWriteBack]] = []
+    for record in event.records:
+        try:
+            valid.append((record.message_id, HubSpotWriteBack.model_validate_json(record.body)))
+        except ValidationError:
+            logger.warning("invalid HubSpot write-back message", extra={"message_id": record.message_id})
+            failed.append(record.message_id)
+    result = hubspot_sync.write_back([message for _, message in valid])
+    failed += [valid[position][0] for position in sorted(result.retry)]
+    metrics.add_metric(name="HubSpotScoresWrittenBack", unit=MetricUnit.Count, value=result.written)
+    metrics.add_metric(name="HubSpotWriteBacksDeferred", unit=MetricUnit.Count, value=len(failed))
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> None:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | None:
+    if "Records" in event:
+        return _write_back(SQSEvent(event))
+    if "detail-type" in event:
+        bus_event = EventBridgeEvent(event)
+        hubspot_sync.queue_write_back(
+            DomainEventIn.model_validate(
+                {
+                    "event_id": bus_event.get_id,
+                    "detail_type": bus_event.detail_type,
+                    "source": bus_event.source,
+                    "time": bus_event.time,
+                    "detail": bus_event.detail,
+                }
+            )
+        )
+        return None
     ran = hubspot_sync.run_all()
     logger.info("HubSpot sync run", extra=ran)  # the scheduler invokes asynchronously: nothing to answer
+    return None

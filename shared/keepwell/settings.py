@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # Bulk imports (issue 20): the bucket uploads go to and the queue their dry runs and commits go on.
     import_bucket_name: str = Field(default="", validation_alias="IMPORT_BUCKET_NAME")
     import_queue_url: str = Field(default="", validation_alias="IMPORT_QUEUE_URL")
+    # HubSpot write-back after each score (issue 20): health.scored of connected workspaces go on this queue.
+    hubspot_writeback_queue_url: str = Field(default="", validation_alias="HUBSPOT_WRITEBACK_QUEUE_URL")
 
     @property
     def is_local(self) -> bool:

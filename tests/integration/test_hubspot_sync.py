@@ -5,6 +5,7 @@ storm survived, and deleted and merged companies."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,9 +13,11 @@ import boto3
 import pytest
 
 from infra.functions import FakeLambdaContext, load_handler
-from infra.template import Resolver
+from infra.template import Resolver, function_environment, load_template
 from keepwell.adapters import hubspot as hubspot_adapter
+from keepwell.schemas.messages import HubSpotWriteBack
 from keepwell.services import hubspot_sync
+from keepwell.settings import reset_settings
 from keepwell.storage import hubspot as hubspot_store
 from keepwell.storage import keys
 from keepwell.storage.models import CustomerItem
@@ -275,3 +278,192 @@ def test_an_open_renewal_deal_sets_its_customers_account_renewal(connected: ApiC
     moved = connected.get(f"/v1/customers/{customer['customer_id']}/renewals").body["items"]
     assert [(r["renewal_date"], r["proposed_arr"]) for r in moved] == [("2027-04-30", 48000)]
     assert customers(connected)["40"]["renewal_date"] == "2027-04-30"  # the profile follows its account renewal
+
+
+# --- write-back after each score: health.scored → HubSpotWriteBackQueue → batches -----------------
+@pytest.fixture
+def write_back_queue(aws: Resolver, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The HubSpot function's queue URL as the template wires it; no delay (the churn-risk margin)."""
+    url = function_environment(load_template(), "HubSpotSyncFunction", aws)["HUBSPOT_WRITEBACK_QUEUE_URL"]
+    monkeypatch.setenv("HUBSPOT_WRITEBACK_QUEUE_URL", url)
+    monkeypatch.setattr(hubspot_sync, "WRITE_BACK_DELAY_S", 0)
+    reset_settings()
+    return url
+
+
+def scored_event(workspace: str, customer_id: str) -> dict[str, Any]:
+    """`health.scored` as the template's EventBridge rule delivers it."""
+    return {
+        "version": "0",
+        "id": f"evt-{customer_id}-{next(_event_numbers)}",
+        "detail-type": "health.scored",
+        "source": "keepwell",
+        "account": "123456789012",
+        "time": FROZEN_NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"workspace_id": workspace, "customer_id": customer_id, "scored_day": FROZEN_NOW.date().isoformat()},
+    }
+
+
+_event_numbers = itertools.count()
+
+
+def publish_scored(workspace: str, customer_id: str) -> None:
+    handler = load_handler("HubSpotSyncFunction")
+    assert handler(scored_event(workspace, customer_id), FakeLambdaContext("HubSpotSyncFunction")) is None
+
+
+def drain(queue_url: str, rounds: int = 10) -> list[dict[str, Any]]:
+    """Deliver the write-back queue to the handler as Lambda's poller does (up to 10 a batch here), deleting
+    only what succeeded; a failed message is made visible again at once. The responses, in order."""
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    handler = load_handler("HubSpotSyncFunction")
+    responses = []
+    for _ in range(rounds):
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            break
+        event = {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795166940000"},
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:HubSpotWriteBackQueue",
+                    "awsRegion": "us-east-1",
+                }
+                for m in got
+            ]
+        }
+        response = handler(event, FakeLambdaContext("HubSpotSyncFunction"))
+        responses.append(response)
+        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        for m in got:
+            if m["MessageId"] in failed:
+                sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+            else:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    return responses
+
+
+def batch_updates(stub: HubSpotStub) -> list[dict[str, Any]]:
+    return [b for _, p, b in stub.requests if p.endswith("/batch/update")]
+
+
+def test_a_score_change_is_written_back_after_the_score_once_and_an_unchanged_one_writes_nothing(
+    connected: ApiClient, stub: HubSpotStub, workspace: str, write_back_queue: str
+) -> None:
+    for n in range(1, 4):
+        stub.put_company(str(n), name=f"C{n}", domain=f"c{n}.example")
+    run_schedule()  # links the three companies; nothing scored yet, nothing written
+    ids = {k: v["customer_id"] for k, v in customers(connected).items()}
+    assert batch_updates(stub) == []
+    score(workspace, ids["2"], 63.0, "yellow")
+    score(workspace, ids["3"], 81.0, "green")
+    publish_scored(workspace, ids["2"])
+    publish_scored(workspace, ids["3"])
+    assert drain(write_back_queue) == [{"batchItemFailures": []}]
+    updates = batch_updates(stub)
+    assert len(updates) == 1  # one batch for both, without waiting for the 15-minute run
+    assert sorted(updates[0]["inputs"], key=lambda i: i["id"]) == [
+        {
+            "id": "2",
+            "properties": {
+                "keepwell_health_score": "63.0",
+                "keepwell_health_band": "yellow",
+                "keepwell_churn_risk": "",
+            },
+        },
+        {
+            "id": "3",
+            "properties": {
+                "keepwell_health_score": "81.0",
+                "keepwell_health_band": "green",
+                "keepwell_churn_risk": "",
+            },
+        },
+    ]
+    # scored again with the same values (and the scheduled run after it): nothing is written again
+    publish_scored(workspace, ids["2"])
+    drain(write_back_queue)
+    run_schedule()
+    assert len(batch_updates(stub)) == 1
+    again = HubSpotWriteBack(workspace_id=workspace, customer_id=ids["3"])
+    assert hubspot_sync.write_back([again]) == hubspot_sync.WriteBackResult(written=0, retry=set())
+    score(workspace, ids["2"], 58.5, "yellow")
+    publish_scored(workspace, ids["2"])
+    publish_scored(workspace, ids["2"])  # two scores before the batch: written once
+    drain(write_back_queue)
+    assert [sorted(i["id"] for i in b["inputs"]) for b in batch_updates(stub)] == [["2", "3"], ["2"]]
+    assert stub.companies["2"]["keepwell_health_score"] == "58.5"
+    assert stub.companies["1"].get("keepwell_health_score") is None  # never scored: never written
+
+
+def test_a_workspace_not_connected_queues_nothing(aws: Resolver, workspace: str, write_back_queue: str) -> None:
+    publish_scored(workspace, "cus_00000000000000000000000001")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    assert sqs.receive_message(QueueUrl=write_back_queue).get("Messages", []) == []
+
+
+def test_a_429_storm_during_the_write_back_after_a_score_loses_nothing(
+    connected: ApiClient, stub: HubSpotStub, workspace: str, write_back_queue: str, waits: list[float]
+) -> None:
+    for n in range(1, 13):
+        stub.put_company(str(n), name=f"C{n}", domain=f"c{n}.example")
+    run_schedule()
+    for customer in customers(connected).values():
+        score(workspace, customer["customer_id"], 47.0, "yellow")
+        publish_scored(workspace, customer["customer_id"])
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    sqs.send_message(QueueUrl=write_back_queue, MessageBody='{"workspace_id": "nope"}')  # a poison message
+    # longer than the client's own retries (8 attempts): the first batch is given back to the queue
+    stub.failures = [(429, 1)] * (hubspot_adapter.MAX_ATTEMPTS + 2)
+    responses = drain(write_back_queue, rounds=20)
+    assert any(len(r["batchItemFailures"]) >= 9 for r in responses)  # a whole batch deferred, then retried
+    assert all(stub.companies[str(n)].get("keepwell_health_score") == "47.0" for n in range(1, 13))
+    assert len({u["id"] for u in stub.updates}) == 12
+    assert 1.0 in waits  # Retry-After was honoured
+    assert responses[-1]["batchItemFailures"] and len(responses[-1]["batchItemFailures"]) == 1  # the poison only
+
+
+def test_a_deal_webhook_updates_its_customers_renewal_when_the_deal_mapping_is_on(
+    connected: ApiClient, stub: HubSpotStub, workspace: str
+) -> None:
+    stub.put_company("40", name="Umbrella", domain="umbrella.example")
+    run_schedule()
+    customer_id = customers(connected)["40"]["customer_id"]
+    configure(connected, "hubspot")
+    url = f"https://api.keepwell.example/v1/integrations/hubspot/{workspace}"
+
+    def deal_webhook(event_id: int, **event: Any) -> None:
+        raw = body(hubspot_events({"eventId": event_id, "objectId": 900, **event}))
+        assert post("hubspot", workspace, raw, hubspot_headers(HUBSPOT_SECRET, raw, url)).status == 200
+
+    def renewals() -> list[tuple[str | None, str, Any]]:
+        items = connected.get(f"/v1/customers/{customer_id}/renewals").body["items"]
+        return [(r["product"], r["renewal_date"], r["proposed_arr"]) for r in items]
+
+    stub.put_deal("900", companies=["40"], pipeline="renewals", dealstage="contractsent", closedate="2027-03-31")
+    stub.put_deal("900", amount="48000")
+    deal_webhook(701, subscriptionType="deal.creation")
+    assert renewals() == []  # the deal mapping is off: the timeline only
+    deals = {"enabled": True, "pipeline": "renewals"}
+    assert connected.request("PUT", "/v1/hubspot/connection", body={"deals": deals}).status == 200
+    deal_webhook(702, subscriptionType="deal.propertyChange", propertyName="amount", propertyValue="48000")
+    assert renewals() == [(None, "2027-03-31", 48000)]
+    stub.put_deal("900", closedate="2027-04-30")
+    deal_webhook(703, subscriptionType="deal.propertyChange", propertyName="closedate", propertyValue="1808956800000")
+    assert renewals() == [(None, "2027-04-30", 48000)]  # the same renewal, moved
+    assert customers(connected)["40"]["renewal_date"] == "2027-04-30"
+    version = connected.get(f"/v1/customers/{customer_id}/renewals").body["items"][0]["version"]
+    deal_webhook(704, subscriptionType="deal.propertyChange", propertyName="hs_next_step", propertyValue="call")
+    assert connected.get(f"/v1/customers/{customer_id}/renewals").body["items"][0]["version"] == version
+    deal_webhook(705, subscriptionType="deal.propertyChange", objectId=999, propertyName="amount", propertyValue="1")
+    assert renewals() == [(None, "2027-04-30", 48000)]  # a deal HubSpot does not have: nothing changes
+    deal_gets = [p for m, p, _ in stub.requests if m == "GET" and p.startswith("/crm/v3/objects/deals/")]
+    assert deal_gets == ["/crm/v3/objects/deals/900"] * 3 + ["/crm/v3/objects/deals/999"]

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -124,6 +125,16 @@ class HubSpotClient:
         if after is not None:
             params["after"] = after
         return dict(self.request("GET", "/crm/v3/objects/deals", params=params))
+
+    def get_deal(self, deal_id: str, properties: list[str]) -> dict[str, Any] | None:
+        """One deal with its associated companies; None when HubSpot has no such deal (deleted, merged away)."""
+        params = {"properties": ",".join(properties), "associations": "companies", "archived": "false"}
+        try:
+            return dict(self.request("GET", f"/crm/v3/objects/deals/{quote(deal_id, safe='')}", params=params))
+        except HubSpotError as error:
+            if error.status == 404:
+                return None
+            raise
 
     def batch_update_companies(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         if len(inputs) > BATCH_LIMIT:

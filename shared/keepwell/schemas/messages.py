@@ -100,6 +100,13 @@ class ImportJob(_Message):
     phase: Literal["dry_run", "commit"]
 
 
+class HubSpotWriteBack(_Message):
+    """HubSpotWriteBackQueue: write one scored customer's health score, band and churn risk to its linked
+    HubSpot company when they changed (services/hubspot_sync.write_back); many go in one batch update."""
+
+    customer_id: str = Field(pattern=ENTITY_ID)
+
+
 class BacktestRequest(_Message):
     """ScoringQueue: run one page of a model backtest (services/backtest_runs.py); told apart from a
     ScoringRequest by `backtest_id`. Pages run one after another; the last one writes the result."""

@@ -6,12 +6,14 @@ of health score, band and churn risk (batched, only what changed). docs/integrat
 from __future__ import annotations
 
 import os
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from keepwell import clock
-from keepwell.adapters import secrets
+from keepwell.adapters import queues, secrets
 from keepwell.adapters.hubspot import BATCH_LIMIT, DEFAULT_BASE_URL, HubSpotClient, HubSpotError
 from keepwell.auth import Caller
 from keepwell.domain.customers import Customer, normalise_domain
@@ -22,9 +24,11 @@ from keepwell.errors import Conflict, InvalidInput
 from keepwell.observability import logger
 from keepwell.schemas.customers import CustomerCreateIn, CustomerPatchIn
 from keepwell.schemas.hubspot import HubSpotConnectionIn
+from keepwell.schemas.messages import DomainEventIn, HubSpotWriteBack
 from keepwell.schemas.renewals import RenewalCreateIn, RenewalPatchIn
 from keepwell.services import customers as customer_service
 from keepwell.services import renewals as renewal_service
+from keepwell.settings import get_settings
 from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
 from keepwell.storage import customers as customer_store
@@ -36,6 +40,11 @@ SYNC_ACTOR = "hubspot-sync"
 TOKEN_SECRET = "hubspot-api-token"  # keepwell/<w>/integrations/hubspot-api-token
 OVERLAP_MS = 5 * 60 * 1000
 MAX_PAGES_PER_RUN = 500  # 50,000 companies; a longer sync carries on at the next run
+SCORED_EVENT = "health.scored"
+# Deals read per webhook delivery (one GET each, paced): HubSpot waits a few seconds for the answer; the
+# scheduled deal sync catches the rest of a larger delivery.
+MAX_WEBHOOK_DEALS = 20
+WRITE_BACK_DELAY_S = 30  # the playbooks function records churn risk on the same event, within seconds
 
 
 def _token_name(workspace_id: str) -> str:
@@ -188,16 +197,21 @@ def _sync_deals(workspace_id: str, client: HubSpotClient, state: SyncState) -> N
             newest = max(newest, modified)
             if modified < since:
                 continue
-            companies = ((deal.get("associations") or {}).get("companies") or {}).get("results") or []
-            for company in companies:
-                customer_id = customer_store.find_customer_id(workspace_id, external_id=str(company.get("id")))
-                if customer_id is not None:
-                    _apply_deal(caller, customer_id, str(deal.get("id")), properties, state)
-                    break
+            _apply_deal_record(caller, deal, state)
         after = ((page.get("paging") or {}).get("next") or {}).get("after")
         if after is None:
             break
     state.deal_cursor_ms = newest
+
+
+def _apply_deal_record(caller: Caller, deal: dict[str, Any], state: SyncState) -> None:
+    """A deal as HubSpot lists it (with `associations.companies`): its first linked company's customer."""
+    companies = ((deal.get("associations") or {}).get("companies") or {}).get("results") or []
+    for company in companies:
+        customer_id = customer_store.find_customer_id(caller.workspace_id, external_id=str(company.get("id")))
+        if customer_id is not None:
+            _apply_deal(caller, customer_id, str(deal.get("id")), deal.get("properties") or {}, state)
+            return
 
 
 def _apply_deal(caller: Caller, customer_id: str, deal_id: str, properties: dict[str, Any], state: SyncState) -> None:
@@ -221,6 +235,34 @@ def _apply_deal(caller: Caller, customer_id: str, deal_id: str, properties: dict
             state.renewals_synced += 1
     except (ValidationError, InvalidInput, Conflict) as error:
         logger.info("HubSpot deal not synced", extra={"deal_id": deal_id, "error": str(error)[:300]})
+
+
+def apply_deal_webhooks(workspace_id: str, deal_ids: Collection[str]) -> int:
+    """Signed deal webhooks (creation, property or association change): with the deal mapping on, each
+    deal is read once from HubSpot (the webhook carries one property and no company) and sets its linked
+    customer's account renewal through the same path as the scheduled deal sync (at most
+    MAX_WEBHOOK_DEALS a delivery). Returns how many
+    renewals changed. A deal HubSpot no longer has leaves the renewal as it is; a HubSpot failure is
+    logged and left to the scheduled deal sync, which reads every deal changed since its cursor."""
+    state = store.get_state(workspace_id)
+    if not deal_ids or not state.connected or not state.deals.enabled:
+        return 0
+    caller = Caller(workspace_id, SYNC_ACTOR, "admin")
+    before = state.renewals_synced
+    try:
+        client = _client(workspace_id)
+    except Conflict:
+        return 0  # the token was removed: nothing can be read
+    try:
+        for deal_id in sorted(set(deal_ids))[:MAX_WEBHOOK_DEALS]:
+            deal = client.get_deal(deal_id, state.deals.properties())
+            if deal is not None and not deal.get("archived"):
+                _apply_deal_record(caller, deal, state)
+    except HubSpotError as error:
+        logger.warning("HubSpot deal webhook not applied", extra={"workspace_id": workspace_id, "error": str(error)})
+    finally:
+        client.close()
+    return state.renewals_synced - before
 
 
 def apply_company(workspace_id: str, company: dict[str, Any], state: SyncState, context: _Workspace) -> str | None:
@@ -316,14 +358,17 @@ def _written(customer: Customer) -> WrittenBack:
     )
 
 
-def push_scores(workspace_id: str, client: HubSpotClient, state: SyncState) -> int:
+def push_scores(
+    workspace_id: str, client: HubSpotClient, state: SyncState, customer_ids: Collection[str] | None = None
+) -> int:
     """Write health score, band and churn risk to the linked companies whose values changed since they
-    were last written: 100 companies per batch update, paced and retried by the client."""
-    linked = [
-        c
-        for c in customer_store.iter_customers(workspace_id)
-        if c.external_id and c.health_score is not None and not c.archived
-    ]
+    were last written: 100 companies per batch update, paced and retried by the client. Every linked
+    customer of the workspace (the scheduled run), or only `customer_ids` (the write-back after a score)."""
+    if customer_ids is None:
+        candidates: Iterable[Customer] = customer_store.iter_customers(workspace_id)
+    else:
+        candidates = customer_store.get_customers_batch(workspace_id, customer_ids).values()
+    linked = [c for c in candidates if c.external_id and c.health_score is not None and not c.archived]
     previous = store.written_back(workspace_id, [c.customer_id for c in linked])
     due = [(c, _written(c)) for c in linked if previous.get(c.customer_id) != _written(c)]
     written = 0
@@ -338,6 +383,57 @@ def push_scores(workspace_id: str, client: HubSpotClient, state: SyncState) -> i
         written += len(done)
     state.scores_written += written
     return written
+
+
+def queue_write_back(event: DomainEventIn) -> bool:
+    """`health.scored` on the bus: when the workspace is connected to HubSpot, the customer goes on the
+    write-back queue, delayed so that the churn risk the playbooks function records for the same event
+    is usually stored first. False when there is nothing to write back (one GetItem)."""
+    detail = event.detail
+    if event.detail_type != SCORED_EVENT or detail.customer_id is None:
+        return False
+    if not store.get_state(detail.workspace_id).connected:
+        return False
+    message = HubSpotWriteBack(workspace_id=detail.workspace_id, customer_id=detail.customer_id)
+    queues.send_messages(get_settings().hubspot_writeback_queue_url, [message], delay_seconds=WRITE_BACK_DELAY_S)
+    return True
+
+
+@dataclass(frozen=True)
+class WriteBackResult:
+    written: int  # companies updated
+    retry: set[int]  # positions of the messages to deliver again
+
+
+def write_back(messages: Sequence[HubSpotWriteBack]) -> WriteBackResult:
+    """A batch from the write-back queue: per workspace, one `push_scores` for its scored customers
+    (only what changed is written; a redelivered message writes nothing twice). `retry` holds the
+    positions of the messages of a workspace whose write-back HubSpot refused (after the client's own
+    retries on 429 and 5xx): they come back later, so a storm longer than those loses nothing."""
+    by_workspace: dict[str, list[int]] = {}
+    for position, message in enumerate(messages):
+        by_workspace.setdefault(message.workspace_id, []).append(position)
+    retry: set[int] = set()
+    written = 0
+    for workspace_id, positions in by_workspace.items():
+        state = store.get_state(workspace_id)
+        if not state.connected:
+            continue  # disconnected since: nothing to write
+        try:
+            client = _client(workspace_id)
+        except Conflict:
+            continue
+        before = state.scores_written
+        try:
+            push_scores(workspace_id, client, state, {messages[p].customer_id for p in positions})
+        except HubSpotError as error:
+            logger.warning("HubSpot write-back deferred", extra={"workspace_id": workspace_id, "error": str(error)})
+            retry.update(positions)
+        finally:
+            client.close()
+        # The state is not saved here: the scheduled run may be moving its cursors at the same time.
+        written += state.scores_written - before
+    return WriteBackResult(written=written, retry=retry)
 
 
 def run_all() -> dict[str, Any]:

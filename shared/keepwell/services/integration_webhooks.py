@@ -174,9 +174,22 @@ def _record(workspace_id: str, provider: str, parsed: ParsedDelivery) -> Webhook
     )
 
 
+DEAL_EVENTS = ("deal.creation", "deal.propertyChange", "deal.associationChange", "deal.restore")
+
+
 def _sync_hubspot_changes(workspace_id: str, events: list[EventDraft]) -> None:
     """With the two-way sync connected, a company's mapped property change updates its customer's field,
-    a deletion unlinks the customer and a merge moves it to the surviving company (services/hubspot_sync)."""
+    a deletion unlinks the customer and a merge moves it to the surviving company; with the deal mapping
+    on, a created or changed deal updates its customer's account renewal (services/hubspot_sync)."""
+    deals = {
+        str(e.draft.attributes["object_id"])
+        for e in events
+        if e.draft.attributes.get("object_type") == "deal"
+        and e.draft.attributes.get("object_id")
+        and e.draft.attributes.get("hubspot_event") in DEAL_EVENTS
+    }
+    if deals:
+        hubspot_sync.apply_deal_webhooks(workspace_id, deals)
     for event in events:
         attributes = event.draft.attributes
         company_id = attributes.get("object_id")
