@@ -190,7 +190,9 @@ class Reference:
     route: str  # "METHOD /path" as registered
     where: str  # "query" or "body"
     field: str
-    names: str  # "customer", "user" or "segment"
+    names: (
+        str  # "customer", "user", "segment" or "blueprint" (workspace-wide, looked up in the caller's workspace only)
+    )
     extra: tuple[tuple[str, Any], ...] = ()  # other fields a valid request needs
 
     def request(self, api: ApiClient, params: dict[str, str], value: Any) -> Any:
@@ -223,6 +225,7 @@ REFERENCES = (
     Reference("POST /v1/customers/{customer_id}/renewals", "body", "account_executive_id", "user"),
     Reference("PATCH /v1/customers/{customer_id}/renewals/{renewal_id}", "body", "account_executive_id", "user"),
     Reference("POST /v1/customers/{customer_id}/recommendations/{rule_id}/opportunity", "body", "owner_id", "user"),
+    Reference("POST /v1/customers/{customer_id}/success-plan/apply", "body", "blueprint_id", "blueprint"),
 )
 # Fields that look like references but are not: a customer's id in the customer's own CRM.
 NOT_REFERENCES = frozenset({"external_id"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import random
 import secrets
 
@@ -17,6 +18,14 @@ def new_id(prefix: str) -> str:
     else:
         body = "".join(secrets.choice(_ALPHABET) for _ in range(16))
     return f"{prefix}_{body}"
+
+
+def new_secret(nbytes: int) -> str:
+    """A URL-safe secret of `nbytes` random bytes (share links): the system's randomness, except while
+    ids are seeded (the demo seed, tests), when it is as deterministic as the ids."""
+    if _rng is not None:
+        return base64.urlsafe_b64encode(_rng.randbytes(nbytes)).rstrip(b"=").decode()
+    return secrets.token_urlsafe(nbytes)
 
 
 def seed(value: int | None) -> None:

@@ -7,7 +7,6 @@ Every change writes an audit entry in the same transaction. See docs/success-pla
 from __future__ import annotations
 
 import hashlib
-import secrets
 from datetime import date, timedelta
 from typing import Any
 
@@ -652,7 +651,7 @@ def create_share(caller: Caller, customer_id: str, body: ShareIn) -> ShareCreate
     """A read-only link to the plan's shared milestones, valid `expires_in_days`. The token is random
     (256 bits), shown once; only its hash is stored, beside the ids it opens (decision 0030)."""
     get_plan(caller, customer_id)  # 404: no such customer for the caller, or no plan
-    token = secrets.token_urlsafe(SHARE_TOKEN_BYTES)
+    token = ids.new_secret(SHARE_TOKEN_BYTES)
     now = clock.now()
     until = now + timedelta(days=body.expires_in_days)
     share = store.PlanShare(

@@ -532,6 +532,8 @@ def _read_capped(response: httpx.Response, deadline: float) -> bytes:
         if len(captured) >= MAX_RESPONSE_BYTES:
             break
         if time.monotonic() > deadline:
+            import httpx  # see http_client
+
             raise httpx.ReadTimeout("the receiver took longer than the attempt's timeout", request=response.request)
     return bytes(captured[:MAX_RESPONSE_BYTES])
 
