@@ -15,6 +15,7 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from keepwell.domain import capabilities
+from keepwell.domain.customer_scoring import ScoringState
 from keepwell.domain.segment_baselines import SegmentBaselines
 from keepwell.domain.segments import HealthRow
 from keepwell.errors import Conflict, NotFound
@@ -193,6 +194,7 @@ class CustomerHealthItem(CustomerItem):
 
     health_dimensions = MapAttribute[str, Any](null=True, attr_name=DIMENSIONS_ATTRIBUTE)
     capability_usage = UnicodeAttribute(null=True)  # JSON, written by the scorer (storage/success_plans.py)
+    health_state = UnicodeAttribute(null=True)  # JSON: the last days' scores (storage/health_snapshots.py)
 
 
 _PROJECTION = [attribute.attr_name for attribute in CustomerHealthItem.get_attributes().values()]
@@ -220,7 +222,18 @@ def _dimensions(item: CustomerHealthItem) -> dict[str, float | None]:
 
 def to_row(item: CustomerHealthItem) -> HealthRow:
     usage = capabilities.decode(json.loads(item.capability_usage)) if item.capability_usage else {}
-    return HealthRow(customer=to_customer(item), dimensions=_dimensions(item), capability_usage=usage)
+    customer = to_customer(item)
+    customer.health_change_7d = _change(item.health_state)
+    return HealthRow(customer=customer, dimensions=_dimensions(item), capability_usage=usage)
+
+
+def _change(state: str | None) -> float | None:
+    """The 7-day change of the score, from the scoring state on the profile (no further read)."""
+    try:
+        data = json.loads(state) if state else None
+        return ScoringState.from_json(data if isinstance(data, dict) else None).change()
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
 
 
 def iter_health_rows(
