@@ -11,8 +11,8 @@ from tests.conftest import ApiClient
 from tests.integration.test_scoring_pipeline import TODAY, add_customer, request, score, usage_days
 
 
-def listed(api: ApiClient) -> dict[str, dict]:
-    response = api.get("/v1/customers", limit=50)
+def listed(api: ApiClient, **query: str) -> dict[str, dict]:
+    response = api.get("/v1/customers", limit=50, **query)
     assert response.status == 200, response.body
     return {c["customer_id"]: c for c in response.body["items"]}
 
@@ -33,6 +33,9 @@ def test_the_list_shows_the_7_day_change_of_the_scores_the_history_holds(admin_a
     assert rows["c1"]["health_change_7d"] == expected
     assert rows["c2"]["health_change_7d"] is None
     assert requests.operations("dynamodb").get("Query", 0) <= 2  # the list's own read(s), nothing per row
+    # one owner's book, by name (the owner index) and sorted in memory: the same figure
+    assert listed(admin_api, owner_id="csm-1")["c1"]["health_change_7d"] == expected
+    assert listed(admin_api, owner_id="csm-1", sort="-health_score")["c1"]["health_change_7d"] == expected
 
 
 def test_one_scored_day_has_no_7_day_change(admin_api: ApiClient, workspace: str):

@@ -190,7 +190,10 @@ function bandEditor(state, editable) {
   state.bands.forEach((band, index) => {
     const input = (key, props) => {
       const control = h("input", { value: band[key], ...props });
-      control.addEventListener("input", () => (band[key] = control.value));
+      control.addEventListener("input", () => {
+        band[key] = control.value;
+        table.querySelector("#bands-table-error").textContent = ""; // the table's message is about the old values
+      });
       return control;
     };
     table.append(
