@@ -58,9 +58,11 @@ export function scoreBadge(score, band, colour) {
 
 export function change(delta) {
   if (delta === null || delta === undefined) return h("span", { class: "muted" }, "—");
-  const sign = delta > 0 ? "▲ +" : delta < 0 ? "▼ " : "";
+  // Arrow and sign as text beside the colour: "▲ +4.2", "▼ −3.1", "± 0.0".
+  const sign = delta > 0 ? "▲ +" : delta < 0 ? "▼ −" : "± ";
   const kind = delta > 0 ? "up" : delta < 0 ? "down" : "flat";
-  return h("span", { class: `change change-${kind}` }, `${sign}${num(delta)}`);
+  const said = delta > 0 ? "up" : delta < 0 ? "down" : "unchanged,";
+  return h("span", { class: `change change-${kind}`, title: `${said} ${num(Math.abs(delta))} points in 7 days` }, `${sign}${num(Math.abs(delta))}`);
 }
 
 // Days to a renewal: red under 30 or overdue, amber under 90, green beyond (docs/renewals.md).

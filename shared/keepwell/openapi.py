@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from keepwell.api_contract import Operation, operations
+from keepwell.auth import WORKSPACE_HEADER
 
 OPENAPI_VERSION = "3.1.0"
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -24,6 +25,15 @@ PATH_PARAMETER = re.compile(r"{([^}]+)}")
 BEARER, API_KEY = "BearerAuth", "ApiKeyAuth"
 # Ids in paths are ours (cus_…, numbers, provider names): bounded so a path stays a path.
 PATH_PARAMETER_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 200}
+# The workspace a person in several picks per request (docs/api.md "Workspace").
+WORKSPACE_PARAMETER = {
+    "name": WORKSPACE_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "The workspace to work in, for a person in several; without it, their only (or "
+    "default) one. A workspace the caller is not an active member of answers 403 naming this header.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
 
 
 class ErrorBody(BaseModel):
@@ -94,6 +104,8 @@ def _operation(
     ]
     if operation.query is not None:
         parameters += _query_parameters(refs[(operation.query, "validation")], components)
+    if operation.auth == "bearer":
+        parameters.append(dict(WORKSPACE_PARAMETER))
     if parameters:
         spec["parameters"] = parameters
     if operation.body is not None:

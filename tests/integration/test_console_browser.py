@@ -44,7 +44,8 @@ PHONE = {"width": 390, "height": 844}
 # What no viewer may be offered (the API would refuse every one of them).
 WRITE_CONTROLS = re.compile(
     r"^(Start|Complete|Skip|Add note|Change forecast|Mark churned|Save and recalculate|Preview \(dry run\)|"
-    r"Use preset weights|Add custom dimension|Create segment|Enable|Disable|Send invitation|Create key)$"
+    r"Use preset weights|Add custom dimension|Create segment|Enable|Disable|Send invitation|Create key|Save rule|"
+    r"Subscribe|Revoke)$"
 )
 
 
@@ -210,6 +211,11 @@ def test_an_admin_cannot_save_weights_summing_to_99_and_saving_100_recalculates_
     tab = tabs(user_name(stack, "admin"))
     page = tab.open("/settings/health")
     save = page.get_by_role("button", name="Save and recalculate")
+    page.get_by_label("Healthy from").fill("75")  # 70-74 left without a band
+    page.get_by_role("button", name="Preview (dry run)").click()
+    gap = page.get_by_role("group", name=re.compile("Score bands")).get_by_role("alert")
+    gap.filter(has_text=re.compile("gap between 'Neutral' .* 'Healthy'")).wait_for()
+    page.get_by_label("Healthy from").fill("70")
     page.get_by_label("usage weight (exact)").fill(str(weights["usage"] - 1))
     page.get_by_text("Total 99 of 100").wait_for()
     assert save.is_disabled()
@@ -228,6 +234,7 @@ def test_an_admin_cannot_save_weights_summing_to_99_and_saving_100_recalculates_
     assert after["version"] == before["version"] + 1
     assert {d["key"]: d["weight"] for d in after["dimensions"] if d["enabled"]}["usage"] == weights["usage"] + 20
     assert f"v{after['version']}" in status.inner_text()
+    assert after["bands"] == before["bands"]  # the edited table went back to what it was
 
     _, listed = api(stack, "admin", "GET", "/v1/customers?limit=50")
     page = tab.open("/customers")
@@ -237,6 +244,11 @@ def test_an_admin_cannot_save_weights_summing_to_99_and_saving_100_recalculates_
         if customer["health_score"] is not None:
             assert f"{customer['health_score']:.1f}" in row.inner_text()
             assert customer["health_band"] in row.inner_text()  # the band's label beside its colour
+        change = customer["health_change_7d"]
+        if change is not None:  # the 7-day change with its arrow and sign as text, not colour alone
+            sign = "▲ +" if change > 0 else "▼ \u2212" if change < 0 else "± "
+            assert f"{sign}{abs(change):.1f}" in row.inner_text(), row.inner_text()
+    assert any(c["health_change_7d"] for c in listed["items"]), "the demo has a week of scores"
     # The rescoring set off alerts and playbooks: let them settle before the next journey.
     assert stack.drain(timeout=300)
 
@@ -337,9 +349,14 @@ def test_every_screen_has_its_heading_and_is_captured_at_desktop_and_phone_width
         "admin": ("/admin", "Admin"),
         "my-day-admin": ("/my-day", "My day"),
     }
+    _, key = api(stack, "admin", "POST", "/v1/api-keys", {"name": "Old importer"})
     for name, (path, heading) in screens.items():
         page = tab.open(path)
         assert page.get_by_role("heading", name=heading, level=1).is_visible(), path
+        if name == "segment-members":
+            edit_a_segment_rule(stack, page)
+        if name == "admin":
+            revoke_a_key_and_subscribe_a_webhook(stack, page, key)
         tab.shoot(name)
     # Every screen's URL is a real page: a reload (or a shared link) opens the same view.
     page = tab.open("/customers?band=At+risk")
@@ -359,3 +376,46 @@ def test_every_screen_has_its_heading_and_is_captured_at_desktop_and_phone_width
     signin.page.get_by_role("button", name="Sign out").click()
     signin.page.get_by_role("heading", name="Sign in to Keepwell").wait_for()
     signin.shoot("sign-in")
+
+
+def edit_a_segment_rule(stack: LocalStack, page: Any) -> None:
+    """Editing an existing rule: the API's message at its position, then a saved new version."""
+    _, before = api(stack, "admin", "GET", "/v1/segments/seg_enterprise")
+    editor = page.get_by_role("form", name="Edit the rule")
+    editor.get_by_label("Rule").fill('tier = "Enterprise" AND')
+    editor.get_by_role("button", name="Save rule").click()
+    editor.get_by_role("alert").filter(has_text=re.compile(r"\S")).wait_for()
+    assert re.search(r"position|column|line", editor.get_by_role("alert").inner_text(), re.I)
+    _, unchanged = api(stack, "admin", "GET", "/v1/segments/seg_enterprise")
+    assert unchanged["version"] == before["version"]
+    editor.get_by_label("Rule").fill(before["condition_text"] + ' AND region != "Nowhere"')
+    editor.get_by_role("button", name="Save rule").click()
+    page.get_by_role("status").filter(has_text="Rule of Enterprise saved").wait_for()
+    _, saved = api(stack, "admin", "GET", "/v1/segments/seg_enterprise")
+    assert saved["version"] == before["version"] + 1 and "Nowhere" in saved["condition_text"]
+    assert "Nowhere" in page.get_by_text(re.compile("^Rule: ")).inner_text()
+
+
+def revoke_a_key_and_subscribe_a_webhook(stack: LocalStack, page: Any, key: dict[str, Any]) -> None:
+    keys = page.get_by_role("region", name="API keys")
+    page.once("dialog", lambda dialog: dialog.accept())
+    keys.get_by_role("button", name="Revoke Old importer").click()
+    page.get_by_role("status").filter(has_text="Key Old importer revoked").wait_for()
+    _, listed = api(stack, "admin", "GET", "/v1/api-keys")
+    assert next(k for k in listed["items"] if k["key_id"] == key["key_id"])["active"] is False
+
+    hooks = page.get_by_role("region", name="Outbound webhooks")
+    hooks.get_by_label("Endpoint URL").fill("ftp://127.0.0.1/hook")
+    hooks.get_by_label("customer.churned").check()
+    hooks.get_by_role("button", name="Subscribe").click()
+    hooks.get_by_role("alert").filter(has_text=re.compile(r"\S")).first.wait_for()
+    _, none = api(stack, "admin", "GET", "/v1/webhooks")
+    hooks.get_by_label("Endpoint URL").fill("http://127.0.0.1:9/keepwell")
+    hooks.get_by_role("button", name="Subscribe").click()
+    secret = hooks.get_by_text(re.compile("it will not be shown again"))
+    secret.wait_for()
+    _, after = api(stack, "admin", "GET", "/v1/webhooks")
+    assert len(after["items"]) == len(none["items"]) + 1
+    created = next(w for w in after["items"] if w["url"] == "http://127.0.0.1:9/keepwell")
+    assert created["event_types"] == ["customer.churned"] and "secret" not in created
+    assert re.search(r"\S{16,}", secret.locator("code").inner_text())

@@ -103,6 +103,18 @@ def test_security_is_the_bearer_token_except_the_api_key_and_public_routes(docum
     assert "security" not in document["paths"]["/v1/customers"]["post"]
 
 
+def test_every_bearer_operation_declares_the_optional_workspace_header_and_no_other_does(document):
+    bearer = {(op.method.lower(), op.path) for op in OPERATIONS if op.auth == "bearer"}
+    assert ("get", "/v1/customers") in bearer
+    for path, methods in document["paths"].items():
+        for method, spec in methods.items():
+            headers = [p for p in spec.get("parameters", []) if p["in"] == "header"]
+            if (method, path) in bearer:
+                assert [(h["name"], h["required"]) for h in headers] == [("X-Keepwell-Workspace", False)], path
+            else:  # the API key, the providers' signatures, the invitee and the public routes pick none
+                assert headers == [], f"{method} {path}"
+
+
 def test_the_customer_body_schema_comes_from_the_pydantic_model(document):
     body = document["paths"]["/v1/customers"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     model = document["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]

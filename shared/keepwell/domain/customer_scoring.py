@@ -37,6 +37,7 @@ from keepwell.domain.segments import HealthRow
 from keepwell.domain.signal_log import SignalLog
 
 STATE_DAYS = 31  # the longest smoothing window (30) plus one day
+CHANGE_DAYS = 7  # the portfolio's "7-day change" of the health score
 MAU_DAYS = 30  # DAU/MAU always looks 30 days back, whatever the model's window
 STATE_VERSION = 1
 EXPRESSION_FIELDS = ("arr", "mrr", "seats", "employee_count", "nps", "status", "tier", "plan", "industry", "region")
@@ -174,6 +175,17 @@ class ScoringState:
 
     def before(self, day: date) -> list[tuple[date, DayEntry]]:
         return sorted((d, e) for d, e in self.days.items() if d < day)
+
+    def change(self, days: int = CHANGE_DAYS) -> float | None:
+        """The latest scored day's score minus the score `days` days before it, both as shown (one
+        decimal); None when either is missing (never scored that day, or N/A)."""
+        if not self.days:
+            return None
+        latest = max(self.days)
+        now, then = self.days[latest].score, self.days.get(latest - timedelta(days=days))
+        if now is None or then is None or then.score is None:
+            return None
+        return round(round(float(now), 1) - round(float(then.score), 1), 1)
 
     def prior_snapshots(self, day: date, version: int) -> list[HealthSnapshot]:
         """The days before `day` as the minimal snapshots smoothing and hysteresis continue from."""

@@ -126,6 +126,8 @@ class Customer(BaseModel):
     # Derived, written only by storage.customers.save_flags: left out of dumps, so profile writes
     # (create, PATCH diffs, webhooks) never carry or overwrite it.
     flags: CustomerFlags | None = Field(default=None, exclude=True)
+    # Derived from the scoring state when a list reads it (storage.segments.to_row): never written.
+    health_change_7d: float | None = Field(default=None, exclude=True)
 
 
 def normalise_domain(raw: str) -> str:

@@ -171,6 +171,9 @@ class CustomerOut(BaseModel):
     # Churn risk of that same scored day (GET .../scores explains it); null until stored with a score.
     churn_risk_score: float | None = None
     churn_risk_level: RiskLevel | None = None
+    # The latest score minus the score 7 days before it; in the customer list only (null elsewhere,
+    # and when either day has no score).
+    health_change_7d: float | None = None
 
     @classmethod
     def of(cls, customer: Customer) -> CustomerOut:
@@ -184,6 +187,7 @@ class CustomerOut(BaseModel):
                 "flags_scored_on": flags.scored_on if flags else None,
                 "churn_risk_score": risk.score if risk else None,
                 "churn_risk_level": risk.level if risk else None,
+                "health_change_7d": customer.health_change_7d,
             }
         )
 

@@ -106,6 +106,7 @@ def list_customers(
             portfolio_of=base.portfolio_of,
             cursor=cursor,
             include_archived=True,  # `keep` decides, with the other filters
+            with_state=True,
         )
     else:
         rows = _book_rows(workspace_id, filters, order, cursor)
@@ -194,6 +195,7 @@ def _book_rows(
         owner_id=None if base.portfolio_of else base.owner_id,
         portfolio_of=base.portfolio_of,
         include_archived=True,
+        with_state=True,
     )
     keyed = [(order_key(row, order.field), row) for row, _ in rows if filters.keep(row)]
     for key, row in ordered(keyed, order.descending, after, lambda pair: pair[0]):

@@ -15,6 +15,7 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from keepwell.domain import capabilities
+from keepwell.domain.customer_scoring import ScoringState
 from keepwell.domain.segment_baselines import SegmentBaselines
 from keepwell.domain.segments import HealthRow
 from keepwell.errors import Conflict, NotFound
@@ -193,9 +194,13 @@ class CustomerHealthItem(CustomerItem):
 
     health_dimensions = MapAttribute[str, Any](null=True, attr_name=DIMENSIONS_ATTRIBUTE)
     capability_usage = UnicodeAttribute(null=True)  # JSON, written by the scorer (storage/success_plans.py)
+    # JSON: the scorer's last days (storage/health_snapshots.py); read only for the customer list's
+    # 7-day change (with_state), not by segments, baselines, dry runs and backtests.
+    health_state = UnicodeAttribute(null=True)
 
 
-_PROJECTION = [attribute.attr_name for attribute in CustomerHealthItem.get_attributes().values()]
+_PROJECTION = [a.attr_name for a in CustomerHealthItem.get_attributes().values() if a.attr_name != "health_state"]
+_WITH_STATE = [*_PROJECTION, "health_state"]
 
 
 def _number(value: Any) -> float | None:
@@ -220,7 +225,18 @@ def _dimensions(item: CustomerHealthItem) -> dict[str, float | None]:
 
 def to_row(item: CustomerHealthItem) -> HealthRow:
     usage = capabilities.decode(json.loads(item.capability_usage)) if item.capability_usage else {}
-    return HealthRow(customer=to_customer(item), dimensions=_dimensions(item), capability_usage=usage)
+    customer = to_customer(item)
+    customer.health_change_7d = _change(item.health_state) if item.health_state else None
+    return HealthRow(customer=customer, dimensions=_dimensions(item), capability_usage=usage)
+
+
+def _change(state: str | None) -> float | None:
+    """The 7-day change of the score, from the scoring state on the profile (no further read)."""
+    try:
+        data = json.loads(state) if state else None
+        return ScoringState.from_json(data if isinstance(data, dict) else None).change()
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
 
 
 def iter_health_rows(
@@ -230,12 +246,15 @@ def iter_health_rows(
     portfolio_of: str | None = None,
     cursor: str | None = None,
     include_archived: bool = False,
+    with_state: bool = False,
 ) -> Iterator[tuple[HealthRow, str]]:
     """Every customer by name (gsi1), what one owner owns (gsi2), or one user's book — owned and
     co-owned — (their portfolio memberships), each with the cursor that resumes right after it.
-    Archived customers are left out unless asked for."""
+    Archived customers are left out unless asked for; `with_state` also reads the scoring state (the
+    7-day change)."""
+    projection = _WITH_STATE if with_state else _PROJECTION
     if portfolio_of:
-        rows = iter_portfolio(workspace_id, portfolio_of, cursor, model=CustomerHealthItem, attributes=_PROJECTION)
+        rows = iter_portfolio(workspace_id, portfolio_of, cursor, model=CustomerHealthItem, attributes=projection)
         for profile, resume_after in rows:
             if include_archived or not profile.archived:
                 yield to_row(profile), resume_after
@@ -257,7 +276,7 @@ def iter_health_rows(
         filter_condition=condition,
         page_size=PROFILE_PAGE,
         last_evaluated_key=start,
-        attributes_to_get=_PROJECTION,  # the profile and its latest health, not the scorer's state
+        attributes_to_get=projection,  # the profile and its latest health (the scorer's state if asked)
     )
     for item in results:
         position = {

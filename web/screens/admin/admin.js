@@ -90,11 +90,30 @@ async function apiKeys() {
         { key: "prefix", label: "Prefix", render: (k) => h("code", {}, k.prefix || k.display_prefix || "") },
         { key: "active", label: "Active", render: (k) => (k.active ? "Yes" : "Revoked") },
         { key: "created_at", label: "Created", render: (k) => when(k.created_at) },
+        { key: "revoke", label: "", render: (k) => (k.active ? revokeButton(k, out) : "") },
       ],
     }),
     form,
     out,
   ];
+}
+
+// Revoking asks first (events sent with the key are refused from then on), then marks the row.
+function revokeButton(key, out) {
+  const button = h("button", { type: "button", "aria-label": `Revoke ${key.name}` }, "Revoke");
+  button.addEventListener("click", async () => {
+    if (!window.confirm(`Revoke the key ${key.name}? Events sent with it will be refused.`)) return;
+    try {
+      await api.del(`/v1/api-keys/${encodeURIComponent(key.key_id)}`);
+      const row = button.closest("tr");
+      button.replaceWith("");
+      if (row) row.querySelector("td:nth-child(3)").textContent = "Revoked";
+      notice(`Key ${key.name} revoked`);
+    } catch (error) {
+      out.replaceChildren(problem(error));
+    }
+  });
+  return button;
 }
 
 async function audit() {
@@ -236,7 +255,42 @@ async function webhooks() {
       },
     ],
   });
-  return [table, log];
+  return [table, subscribeForm(log, table), log];
+}
+
+// The webhook event catalogue (docs/webhooks.md); the API refuses any other name with its message.
+const EVENT_TYPES = [
+  "customer.health.scored",
+  "customer.health.band_changed",
+  "customer.health.alert",
+  "customer.churned",
+  "playbook.triggered",
+  "task.created",
+  "renewal.forecast_changed",
+  "renewal.sales_handoff",
+];
+
+// A new subscription: URL, description, the events; the signing secret is shown once.
+function subscribeForm(log, table) {
+  const url = h("input", { type: "url", maxlength: 2000, placeholder: "https://hooks.example.com/keepwell" });
+  const description = h("input", { type: "text", maxlength: 500 });
+  const boxes = EVENT_TYPES.map((type) => h("input", { type: "checkbox", value: type }));
+  const events = h("fieldset", { class: "event-types", id: "event-types", "data-field": "event_types", tabindex: -1 }, h("legend", {}, "Events"), ...boxes.map((box) => h("label", { class: "check" }, box, " ", box.value)), h("span", { class: "field-error", id: "event-types-error", role: "alert" }));
+  const form = h("form", { class: "panel" }, h("h3", {}, "New subscription"), field("Endpoint URL", url, { name: "url" }), field("Description", description, { name: "description" }), events, h("button", { type: "submit" }, "Subscribe"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      const body = { url: url.value, description: description.value, event_types: boxes.filter((b) => b.checked).map((b) => b.value) };
+      const created = await api.post("/v1/webhooks", body);
+      log.replaceChildren(h("p", { class: "secret" }, `Subscribed ${created.url}. Copy the signing secret now; it will not be shown again: `, h("code", {}, created.secret)));
+      table.addRows([created]);
+      notice("Subscription created");
+    } catch (error) {
+      showError(form, error);
+    }
+  });
+  return form;
 }
 
 async function deliveries(subscription, holder) {

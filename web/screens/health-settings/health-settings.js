@@ -12,6 +12,7 @@ export async function render(main, ctx) {
   const state = {
     dimensions: model.dimensions.map((d) => ({ ...d })),
     smoothing_window: model.smoothing_window,
+    bands: model.bands.map((b) => ({ ...b })),
     version: model.version,
   };
   const form = h("form", { class: "settings", "aria-describedby": "model-version" });
@@ -73,6 +74,7 @@ export async function render(main, ctx) {
   const body = () => ({
     dimensions: state.dimensions.map(({ key, weight, enabled, label, expression }) => ({ key, weight: Number(weight), enabled, label, expression })),
     smoothing_window: Number(state.smoothing_window),
+    bands: state.bands.map(({ label, color, min, max }) => ({ label, color, min: Number(min), max: Number(max) })),
   });
 
   main.append(
@@ -122,15 +124,7 @@ export async function render(main, ctx) {
     h("h2", {}, "Smoothing"),
     field("Smoothing window", windowSelect, { name: "smoothing_window" }),
     h("h2", {}, "Bands"),
-    dataTable({
-      caption: "Score bands",
-      rows: model.bands,
-      columns: [
-        { key: "label", label: "Band", render: (b) => h("span", { class: `badge badge-${b.color === "yellow" ? "amber" : b.color}` }, b.label) },
-        { key: "min", label: "From", numeric: true },
-        { key: "max", label: "To", numeric: true },
-      ],
-    }),
+    bandEditor(state, editable),
   );
   if (editable) form.append(h("div", { class: "buttons" }, dryRun, save), preview, progressHolder);
   main.append(form);
@@ -176,6 +170,45 @@ export async function render(main, ctx) {
     }
     refreshTotal();
   });
+}
+
+// The banding table: each band's label and inclusive bounds; the API checks the whole table (0-100,
+// no gap, no overlap) and its message shows beside the band it names, or under the table.
+function bandEditor(state, editable) {
+  if (!editable) {
+    return dataTable({
+      caption: "Score bands",
+      rows: state.bands,
+      columns: [
+        { key: "label", label: "Band", render: (b) => h("span", { class: `badge badge-${b.color === "yellow" ? "amber" : b.color}` }, b.label) },
+        { key: "min", label: "From", numeric: true },
+        { key: "max", label: "To", numeric: true },
+      ],
+    });
+  }
+  const table = h("fieldset", { class: "bands", id: "bands-table", "data-field": "bands", tabindex: -1 }, h("legend", {}, "Score bands (inclusive, covering 0 to 100)"));
+  state.bands.forEach((band, index) => {
+    const input = (key, props) => {
+      const control = h("input", { value: band[key], ...props });
+      control.addEventListener("input", () => {
+        band[key] = control.value;
+        table.querySelector("#bands-table-error").textContent = ""; // the table's message is about the old values
+      });
+      return control;
+    };
+    table.append(
+      h(
+        "div",
+        { class: "band-row" },
+        h("span", { class: `badge badge-${band.color === "yellow" ? "amber" : band.color}` }, band.label),
+        field(`${band.label} label`, input("label", { type: "text", maxlength: 40 }), { name: `bands.${index}.label` }),
+        field(`${band.label} from`, input("min", { type: "number", min: 0, max: 100, step: 1, class: "weight-number" }), { name: `bands.${index}.min` }),
+        field(`${band.label} to`, input("max", { type: "number", min: 0, max: 100, step: 1, class: "weight-number" }), { name: `bands.${index}.max` }),
+      ),
+    );
+  });
+  table.append(h("span", { class: "field-error", id: "bands-table-error", role: "alert" }));
+  return table;
 }
 
 // The recalculation's progress bar until done + failed = total.

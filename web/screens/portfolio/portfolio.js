@@ -133,6 +133,6 @@ export async function render(main, ctx) {
 }
 
 function change7(customer) {
-  const value = customer.health_change_7d ?? customer.score_change_7d;
+  const value = customer.health_change_7d;
   return value === undefined ? null : value;
 }

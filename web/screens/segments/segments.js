@@ -50,7 +50,9 @@ async function members(main, ctx) {
     main.append(h("h1", {}, "Segment"), problem(error));
     return;
   }
-  main.append(h("h1", {}, segment.name), h("p", {}, link("/segments", "← Segments")), h("p", {}, "Rule: ", h("code", {}, segment.condition_text)));
+  const ruleText = h("code", {}, segment.condition_text);
+  main.append(h("h1", {}, segment.name), h("p", {}, link("/segments", "← Segments")), h("p", {}, "Rule: ", ruleText));
+  if (ctx.can("segments", "configure")) main.append(ruleEditor(segment, ruleText));
   const pager = api.pages(`/v1/segments/${segment.segment_id}/members`, { limit: 50 });
   const table = dataTable({
     caption: "Members",
@@ -62,4 +64,29 @@ async function members(main, ctx) {
     ],
   });
   main.append(table, moreButton(pager, (more) => table.addRows(more)));
+}
+
+// Editing the rule of an existing segment: the API's message (with its position) beside the rule.
+function ruleEditor(segment, ruleText) {
+  const condition = h("textarea", { rows: 3, class: "code", spellcheck: false }, segment.condition_text);
+  const form = h(
+    "form",
+    { class: "panel", "aria-label": "Edit the rule" },
+    h("h2", {}, "Edit the rule"),
+    field("Rule", condition, { name: "condition", hint: "members are recomputed from the new rule" }),
+    h("button", { type: "submit", class: "primary" }, "Save rule"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      const saved = await api.patch(`/v1/segments/${segment.segment_id}`, { condition: condition.value, version: segment.version });
+      segment.version = saved.version;
+      ruleText.textContent = saved.condition_text;
+      notice(`Rule of ${saved.name} saved; reload to see its members`);
+    } catch (error) {
+      showError(form, error);
+    }
+  });
+  return form;
 }
