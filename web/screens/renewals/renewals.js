@@ -2,7 +2,7 @@
 // forecast-change view, the upcoming table with its window filter and CSV, and revenue metrics.
 import { api } from "kw/api.js";
 import { forecastCategories, forecastForm } from "kw/screens/customer/customer.js";
-import { dataTable, daysLeft, day, download, empty, field, h, link, money, pct, problem, section, select, when } from "kw/widgets.js";
+import { dataTable, daysLeft, day, download, empty, field, h, link, loading, money, pct, problem, section, select, when } from "kw/widgets.js";
 
 const GROUPS = [
   ["this_month", "This month (overdue included)"],
@@ -13,8 +13,11 @@ const GROUPS = [
 
 export async function render(main, ctx) {
   main.append(h("h1", {}, "Renewals"));
+  const waiting = loading("Loading renewals…");
+  main.append(waiting);
   const categories = await forecastCategories();
   const labels = Object.fromEntries(categories || []);
+  waiting.remove();
   main.append(
     await section("Revenue metrics (last 12 months)", revenue, { id: "revenue" }),
     await section("Pipeline", () => pipeline(ctx, categories, labels), { id: "pipeline" }),
