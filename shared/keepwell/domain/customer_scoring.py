@@ -74,6 +74,7 @@ def build_signals(
     *,
     usage_connected: bool,
     contract: ContractSignals | None = None,
+    capabilities: Mapping[str, float] | None = None,
 ) -> CustomerSignals:
     """A customer's inputs for the engine. A source with no data at all is N/A (None), never 0:
 
@@ -85,7 +86,9 @@ def build_signals(
       them; no record → N/A;
     - payment: from the custom fields `avg_days_to_pay` and `overdue_invoices` when the workspace
       records them;
-    - relationship: not connected yet (contact depth needs a contacts read; see decision 0007).
+    - relationship: not connected yet (contact depth needs a contacts read; see decision 0007);
+    - capabilities: the capability-adoption variables of the scored day for custom expressions
+      (`domain/capabilities.expression_variables`); none when the workspace tracks no capability.
     """
     custom = dict(customer.custom_fields)
     fields = {name: getattr(customer, name) for name in EXPRESSION_FIELDS}
@@ -108,6 +111,7 @@ def build_signals(
         nps=logs.nps_responses(log) if log is not None else None,
         payment=payment,
         contract=contract,
+        capabilities=dict(capabilities or {}),
     )
 
 

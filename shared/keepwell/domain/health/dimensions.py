@@ -478,9 +478,10 @@ class PreparedModel:
 
 
 def expression_inputs(signals: CustomerSignals, measurement: Measurement) -> dict[str, Any]:
-    """Names an expression sees: metrics and standard dimension values, then customer fields, then custom
-    fields (a later source wins on a name clash)."""
+    """Names an expression sees: metrics, capability adoption and standard dimension values, then customer
+    fields, then custom fields (a later source wins on a name clash)."""
     names: dict[str, Any] = dict(measurement.metrics)
+    names.update(signals.capabilities)
     names.update({k: v for k, v in measurement.values.items() if k in STANDARD_DIMENSIONS and v is not None})
     names.update(signals.fields)
     names.update(signals.custom)

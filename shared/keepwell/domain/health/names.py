@@ -56,4 +56,8 @@ METRICS: dict[str, Metric] = {
 }
 # Raw inputs exposed to expressions that are not scored metrics themselves.
 EXTRA_METRICS = frozenset({"seats", "keyword_hits", "days_to_renewal", "critical_open_tickets"})
+# Capability adoption (domain/capabilities.expression_variables), present when the workspace tracks
+# capabilities; `capability_<key>` (1 adopted, else 0) is usable once declared in the model's variables.
+CAPABILITY_VARIABLES = frozenset({"capabilities_adopted", "capabilities_lapsed", "capabilities_tracked"})
+EXTRA_METRICS = EXTRA_METRICS | CAPABILITY_VARIABLES
 METRIC_NAMES: frozenset[str] = frozenset(METRICS) | EXTRA_METRICS

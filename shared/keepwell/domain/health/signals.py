@@ -116,3 +116,5 @@ class CustomerSignals:
     payment: PaymentSignals | None = None
     relationship: RelationshipSignals | None = None
     contract: ContractSignals | None = None
+    # capability adoption on the scored day, for expressions (domain/capabilities.expression_variables)
+    capabilities: Mapping[str, float] = field(default_factory=dict)
