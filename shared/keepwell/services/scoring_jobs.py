@@ -180,6 +180,7 @@ def score_customer(request: ScoringRequest) -> Outcome:
             capabilities=capabilities.expression_variables(
                 success_signals.capability_usage(customer, inputs.usage_days, day, inputs.success_items)
             ),
+            contacts=inputs.contacts,
         )
         digest = scoring.inputs_digest(
             version=version,
@@ -191,6 +192,7 @@ def score_customer(request: ScoringRequest) -> Outcome:
             state=state,
             job_id=request.job_id if history else None,
             contract=inputs.contract_document,
+            contacts=inputs.contacts,
         )
         baseline = scoring.segment_baseline(inputs.baselines, customer, inputs.health.dimensions, day)
         if history:

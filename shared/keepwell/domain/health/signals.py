@@ -92,6 +92,8 @@ class RelationshipSignals:
     contacts: int = 0
     champion_identified: bool = False
     last_qbr: date | None = None
+    role_levels: int | None = None  # organisation levels the contacts cover (0-3); None = titles unknown
+    qbr_days: tuple[date, ...] = ()  # every QBR held (history days look for the latest on or before them)
 
 
 @dataclass(frozen=True, slots=True)
