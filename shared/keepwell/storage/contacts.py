@@ -14,9 +14,10 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from keepwell.domain.contacts import Contact, ContactDepth, depth_change
+from keepwell.domain.contacts import Contact, ContactDepth, depth_change, role_level
 from keepwell.errors import NotFound
 from keepwell.storage import keys
+from keepwell.storage.customers import customer_ids
 from keepwell.storage.models import ContactItem, CustomerItem, table_connection
 
 ENTITY = "contact"
@@ -281,3 +282,25 @@ def _transact_contacts(writes: list[ContactWrite], indexes: list[int], now_iso: 
 def list_contacts_of(workspace_id: str, customer_ids: Iterable[str]) -> dict[str, list[Contact]]:
     """The contacts of each customer (one Query per customer; `is_champion` is not set here)."""
     return {customer_id: list_contacts(workspace_id, customer_id, None) for customer_id in set(customer_ids)}
+
+
+# --- contact counters of profiles written before they existed ---------------------------------------------
+def backfill_contact_counters(workspace_id: str) -> int:
+    """Set every profile's contact counters from its contacts (one Query and one UpdateItem per
+    customer); idempotent. For workspaces whose contacts predate the counters (issue 21): run it once,
+    at a quiet time — a contact written during the run may be counted from before it."""
+    written = 0
+    for customer_id in customer_ids(workspace_id):
+        levels = [role_level(c.title) for c in list_contacts(workspace_id, customer_id, None)]
+        key = keys.customer(workspace_id, customer_id)
+        CustomerItem(key.pk, key.sk).update(
+            actions=[
+                CustomerItem.contacts_total.set(len(levels)),
+                CustomerItem.contacts_executive.set(levels.count("executive")),
+                CustomerItem.contacts_manager.set(levels.count("manager")),
+                CustomerItem.contacts_practitioner.set(levels.count("practitioner")),
+            ],
+            condition=CustomerItem.pk.exists(),
+        )
+        written += 1
+    return written
