@@ -186,3 +186,65 @@ def test_viewer_cannot_change_contacts(admin_api: ApiClient, workspace: str, cus
     assert [w.status for w in writes] == [403, 403, 403]
     assert table_items() == before
     assert viewer.get(path).body["items"] == [contact]
+
+
+# --- contact depth for the Relationship dimension (issue 21) ------------------------------------------
+def test_contact_writes_keep_the_profiles_counters_that_the_scorers_one_read_returns(
+    admin_api: ApiClient, customer_id: str, workspace: str
+) -> None:
+    from datetime import date
+
+    from keepwell.domain.contacts import ContactDepth
+    from keepwell.storage import health_snapshots
+
+    def depth() -> ContactDepth | None:
+        day = date(2026, 11, 20)
+        return health_snapshots.read_scoring_inputs(workspace, customer_id, day, day, consistent=True).contacts
+
+    assert depth() is None  # never counted: the Relationship dimension stays N/A
+    cfo = add_contact(admin_api, customer_id, name="Fox", title="CFO", is_champion=True)
+    analyst = add_contact(admin_api, customer_id, name="Dana", title="Data analyst")
+    add_contact(admin_api, customer_id, name="Walter")  # no title: counted, no level
+    assert depth() == ContactDepth(total=3, executive=1, practitioner=1)
+
+    promoted = admin_api.patch(
+        f"/v1/customers/{customer_id}/contacts/{analyst['contact_id']}", {"title": "Support manager"}
+    )
+    assert promoted.status == 200, promoted.body
+    assert depth() == ContactDepth(total=3, executive=1, manager=1)
+
+    assert admin_api.delete(f"/v1/customers/{customer_id}/contacts/{cfo['contact_id']}").status == 204
+    assert depth() == ContactDepth(total=2, manager=1)
+    assert champion_of(admin_api, customer_id) is None
+
+
+def test_the_backfill_counts_contacts_written_before_the_counters(
+    admin_api: ApiClient, customer_id: str, workspace: str
+) -> None:
+    from datetime import date
+
+    from keepwell.domain.contacts import ContactDepth
+    from keepwell.storage import contacts as contact_store
+    from keepwell.storage import health_snapshots
+    from keepwell.storage.models import ContactItem
+
+    stamp = "2026-11-01T00:00:00+00:00"
+    with ContactItem.batch_write() as batch:  # as stored before the counters existed
+        for n, title in enumerate(["CTO", "Engineer", None]):
+            contact = contact_store.Contact(
+                contact_id=f"con_{n}",
+                customer_id=customer_id,
+                workspace_id=workspace,
+                name=f"P{n}",
+                title=title,
+                created_at=stamp,
+                updated_at=stamp,
+            )
+            batch.save(contact_store.to_item(contact))
+    day = date(2026, 11, 20)
+    assert health_snapshots.read_scoring_inputs(workspace, customer_id, day, day).contacts is None
+
+    assert contact_store.backfill_contact_counters(workspace) == 1
+    assert contact_store.backfill_contact_counters(workspace) == 1  # idempotent: the same figures
+    expected = ContactDepth(total=3, executive=1, practitioner=1)
+    assert health_snapshots.read_scoring_inputs(workspace, customer_id, day, day, consistent=True).contacts == expected

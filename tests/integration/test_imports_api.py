@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import boto3
@@ -335,6 +335,14 @@ def test_contacts_are_matched_by_customer_and_email(admin_api: ApiClient, aws: R
     contacts = admin_api.get(f"/v1/customers/{customer['customer_id']}/contacts").body["items"]
     fox = next(c for c in contacts if c["email"] == "fox@acme.example")
     assert (fox["name"], fox["title"]) == ("Fox Mulder", "Director")
+    # The profile's contact counters (the Relationship dimension, issue 21) followed every import: two
+    # contacts, the re-import moved nothing, Fox's new title made him a second executive.
+    from keepwell.domain.contacts import ContactDepth
+    from keepwell.storage import health_snapshots
+
+    day = date(2026, 11, 20)
+    read = health_snapshots.read_scoring_inputs(admin_api.caller.workspace_id, customer["customer_id"], day, day)
+    assert read.contacts == ContactDepth(total=2, executive=2)
 
 
 def test_renewals_are_created_then_left_unchanged(admin_api: ApiClient, aws: Resolver) -> None:

@@ -386,6 +386,7 @@ def test_generic_standard_webhooks_events_land_in_the_normalised_schema(admin_ap
     assert sorted(i["kind"] for i in timeline(admin_api, customer_id)) == ["meeting", "nps"]
     log, _ = signal_logs.get_signal_log(workspace, customer_id)
     assert [r["score"] for r in log.nps.values()] == [4] and [r["min"] for r in log.meetings.values()] == [50.0]
+    assert [r.get("qbr") for r in log.meetings.values()] == [True]  # titled "QBR": the Relationship dimension's QBR
 
 
 def test_a_generic_event_of_an_unknown_type_is_400_naming_the_field(admin_api, workspace):

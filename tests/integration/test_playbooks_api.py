@@ -84,7 +84,9 @@ def test_a_workspace_starts_with_the_five_default_playbooks_created_once(admin_a
     renewal = admin_api.get("/v1/playbooks/pb_default_renewal").body
     assert renewal["trigger_text"] == "60 days before renewal_date"
     assert renewal["conditions_text"] == 'status IN ("active", "paused")'
-    assert [a["due_in_days"] for a in renewal["actions"]] == [0, 7, 14, 30]
+    # It first opens the renewal engagement (issue 21), then its four tasks.
+    assert renewal["actions"][0] == {"type": "engagement", "phase": "renewal", "operation": "open"}
+    assert [a["due_in_days"] for a in renewal["actions"] if a["type"] == "task"] == [0, 7, 14, 30]
     at_risk = admin_api.get("/v1/playbooks/pb_default_at_risk").body
     assert at_risk["trigger"]["condition"] == {"field": "health_band", "op": "eq", "value": "At risk"}
     assert at_risk["trigger_text"] == 'when health_band = "At risk" becomes true'
@@ -210,13 +212,14 @@ def test_dry_run_says_who_would_enter_and_what_would_happen_and_acts_on_nothing(
     assert renewal.body["evaluated"] == 3 and renewal.body["entering_count"] == 1
     (entry,) = renewal.body["entering"]
     assert entry["customer_id"] == renewing and entry["episode"] == "renewal_date-2027-01-19"
-    assert [(s["due_date"], s["assignee"]) for s in entry["steps"]] == [
+    assert entry["steps"][0]["action"] == "engagement"  # the renewal phase opens first (issue 21)
+    assert [(s["due_date"], s["assignee"]) for s in entry["steps"][1:]] == [
         ("2026-11-20", "csm-1"),
         ("2026-11-27", "csm-1"),
         ("2026-12-04", "csm-1"),
         ("2026-12-20", "csm-1"),
     ]
-    assert entry["steps"][0]["summary"] == "task 'Confirm the champion at Renewing' for csm-1, due 2026-11-20"
+    assert entry["steps"][1]["summary"] == "task 'Confirm the champion at Renewing' for csm-1, due 2026-11-20"
     assert renewal.body["not_entering"] == {"not_yet": 1, "no_date": 1}
     (sinking,) = risk.body["entering"]
     assert sinking["customer_id"] == at_risk and [s["action"] for s in sinking["steps"]] == ["task", "slack"]

@@ -239,12 +239,15 @@ def test_renewal_sixty_days_away_gets_exactly_four_tasks_once_despite_repeats_an
         "Send the renewal proposal to Initech",
     ]
     assert {t["owner_id"] for t in tasks} == {"csm-1"} and {t["source"] for t in tasks} == {"playbook_run"}
-    assert [m["action"] for m in first] == ["task"] * 4
+    assert [m["action"] for m in first] == ["engagement"] + ["task"] * 4  # renewal phase opened (issue 21)
     (entry,) = playbook_timeline(admin_api, customer_id)
     assert entry["title"] == "Playbook Renewal started"
     assert "renewal_date 2027-01-19 is 60 days before" in entry["body"]
     runs = admin_api.get(f"/v1/playbooks/{RENEWAL}/runs").body["items"]
-    assert len(runs) == 1 and [s["outcome"]["status"] for s in runs[0]["steps"]] == ["done"] * 4
+    assert len(runs) == 1 and [s["outcome"]["status"] for s in runs[0]["steps"]] == ["done"] * 5
+    engagement = admin_api.get(f"/v1/customers/{customer_id}/engagement").body
+    assert engagement["current"]["phase"] == "renewal"
+    assert engagement["current"]["opened_by"] == f"playbook:{RENEWAL}"
 
 
 # --- at risk: one task and one Slack message, none the next day --------------------------------------

@@ -495,3 +495,52 @@ def test_the_contract_dimension_reads_the_renewal_records_not_the_auto_renew_cus
     assert score(request("c1", scoring_day=TODAY, reason="ingest")) == {"batchItemFailures": []}
     # the same day rescored (the records changed): auto-renews, so the near date is no risk
     assert contract() == pytest.approx((100 + 50 + 100) / 3)
+
+
+def test_the_relationship_dimension_reads_contacts_champion_and_qbrs_with_no_extra_request(workspace: str, admin_api):
+    """Issue 21: N/A without data; the worked example of docs/health-model.md once there is some."""
+    from keepwell.domain.contacts import Contact
+    from keepwell.storage import contacts as contact_store
+
+    assert admin_api.request("PUT", "/v1/health/model", body={"preset": "six_factor"}).status == 200
+    log = usual_log("c1")
+    signal_log.fold(log, [timeline("c1", "meeting", 130, "c1-qbr", title="Q3 QBR", duration_minutes=60)])
+    add_customer(workspace, "c1", log=log)
+    add_customer(workspace, "c2")  # no contact, no champion, no QBR
+
+    def relationship(customer_id: str) -> float | None:
+        snapshot = snapshots.get_snapshot(workspace, customer_id, TODAY)
+        assert snapshot is not None
+        return next(d.value for d in snapshot.dimensions if d.key == "relationship")
+
+    stamp = clock.iso(clock.now())
+    people = [("con_fox", "CFO", True), ("con_dana", "Data analyst", False), ("con_walt", "Analyst", False)]
+    contact_store.put_contacts_batch(
+        workspace,
+        [
+            Contact(
+                contact_id=cid,
+                customer_id="c1",
+                workspace_id=workspace,
+                name=cid,
+                title=title,
+                is_champion=champion,
+                created_at=stamp,
+                updated_at=stamp,
+            )
+            for cid, title, champion in people
+        ],
+    )
+    assert score(request("c2", scoring_day=TODAY)) == {"batchItemFailures": []}
+    with count_aws_requests() as counted:
+        assert score(request("c1", scoring_day=TODAY)) == {"batchItemFailures": []}
+    assert counted.operations("dynamodb") == {"BatchGetItem": 1, "TransactWriteItems": 1}
+    assert relationship("c2") is None
+    # contacts 3/5 = 60, levels 2/3 = 66.67, champion 100, the QBR 130 days ago is too old: 0
+    assert relationship("c1") == pytest.approx((60 + 200 / 3 + 100 + 0) / 4)
+
+    added = admin_api.post("/v1/customers/c1/contacts", {"name": "Walter", "title": "Support manager"})
+    assert added.status == 201, added.body
+    assert score(request("c1", scoring_day=TODAY, reason="ingest")) == {"batchItemFailures": []}
+    # the same day rescored (a contact was added): 4 contacts = 80, all 3 levels = 100
+    assert relationship("c1") == pytest.approx((80 + 100 + 100 + 0) / 4)

@@ -113,7 +113,7 @@ def test_a_customer_without_a_score_matches_no_health_condition():
 
 
 # --- date offset: 60 days before renewal ------------------------------------------------------------
-def test_renewal_sixty_days_away_enrols_once_per_renewal_date_with_four_tasks_at_day_0_7_14_30():
+def test_renewal_sixty_days_away_enrols_once_per_renewal_date_opens_renewal_with_four_tasks_at_day_0_7_14_30():
     renewal = default("renewal")
     record = customer(renewal_date=TODAY + timedelta(days=60))
 
@@ -123,8 +123,11 @@ def test_renewal_sixty_days_away_enrols_once_per_renewal_date_with_four_tasks_at
 
     assert decision.enter and decision.episode == "renewal_date-2027-01-19"
     assert not tomorrow.enter and tomorrow.code == "in_episode"
-    assert [s.action for s in steps] == ["task"] * 4
-    assert [s.params["due_date"] for s in steps] == ["2026-11-20", "2026-11-27", "2026-12-04", "2026-12-20"]
+    # The first step moves the customer into the renewal journey phase (issue 21), then the four tasks.
+    assert [s.action for s in steps] == ["engagement"] + ["task"] * 4
+    assert steps[0].params["phase"] == "renewal" and steps[0].params.get("operation", "open") == "open"
+    tasks = [s for s in steps if s.action == "task"]
+    assert [s.params["due_date"] for s in tasks] == ["2026-11-20", "2026-11-27", "2026-12-04", "2026-12-20"]
     assert all(s.not_before is None for s in steps)
 
 

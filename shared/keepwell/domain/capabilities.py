@@ -109,6 +109,17 @@ def condition_record(usage: Mapping[str, CapabilityUsage]) -> dict[str, Any]:
     return record
 
 
+def expression_variables(usage: Mapping[str, CapabilityUsage]) -> dict[str, float]:
+    """What capability usage gives the health model's custom-dimension expressions (numbers only):
+    `capabilities_adopted`, `capabilities_lapsed`, `capabilities_tracked`, and `capability_<key>`
+    (1 adopted, 0 not yet or lapsed)."""
+    values: dict[str, float] = {f"capability_{key}": float(u.state == "adopted") for key, u in usage.items()}
+    values["capabilities_adopted"] = float(sum(1 for u in usage.values() if u.state == "adopted"))
+    values["capabilities_lapsed"] = float(sum(1 for u in usage.values() if u.state == "lapsed"))
+    values["capabilities_tracked"] = float(len(usage))
+    return values
+
+
 def decode(document: Mapping[str, Any] | None) -> dict[str, CapabilityUsage]:
     if not document:
         return {}

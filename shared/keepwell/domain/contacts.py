@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -28,6 +30,64 @@ class Contact(BaseModel):
     email_bounced: bool = False
     created_at: str
     updated_at: str
+
+
+# Contact depth (the Relationship dimension): the levels of a customer's organisation its contacts cover.
+ROLE_LEVELS: tuple[str, ...] = ("executive", "manager", "practitioner")
+_EXECUTIVE = re.compile(
+    r"\b(chief|c[etfoir]o|cxo|vp|svp|evp|vice[- ]president|president|founder|co-founder|owner|partner|"
+    r"director|head)\b",
+    re.IGNORECASE,
+)
+_MANAGER = re.compile(r"\b(manager|lead|team lead|supervisor|principal|architect)\b", re.IGNORECASE)
+
+
+def role_level(title: str | None) -> str | None:
+    """The level a job title reads as: executive (C-level, VP, director, head of), manager (manager,
+    lead), practitioner (any other title); None without a title (not counted as a level)."""
+    if title is None or not title.strip():
+        return None
+    if _EXECUTIVE.search(title):
+        return "executive"
+    if _MANAGER.search(title):
+        return "manager"
+    return "practitioner"
+
+
+@dataclass(frozen=True)
+class ContactDepth:
+    """How many contacts a customer has, by the level their titles read as (kept on the profile)."""
+
+    total: int = 0
+    executive: int = 0
+    manager: int = 0
+    practitioner: int = 0
+
+    @property
+    def role_levels(self) -> int | None:
+        """Levels covered (0-3); None when no contact has a title."""
+        counts = (self.executive, self.manager, self.practitioner)
+        return sum(1 for n in counts if n > 0) if any(n > 0 for n in counts) else None
+
+
+def depth_change(
+    before: str | None, after: str | None, *, created: bool = False, deleted: bool = False
+) -> dict[str, int]:
+    """The counters a contact write moves: `total` on create/delete, the level of the title before (-1)
+    and after (+1) when it changes. Keys: total, executive, manager, practitioner; zero moves left out."""
+    change: dict[str, int] = {}
+    if created:
+        change["total"] = 1
+    if deleted:
+        change["total"] = -1
+    old = role_level(before) if not created else None
+    new = role_level(after) if not deleted else None
+    if old != new:
+        if old is not None:
+            change[old] = change.get(old, 0) - 1
+        if new is not None:
+            change[new] = change.get(new, 0) + 1
+    return {k: v for k, v in change.items() if v}
 
 
 def normalise_email(raw: str) -> str:

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from keepwell.domain import signal_log as logs
+from keepwell.domain.contacts import ContactDepth
 from keepwell.domain.customers import Customer
 from keepwell.domain.events import DomainEvent
 from keepwell.domain.health.alerts import Alert, AlertState, detect_alerts
@@ -28,6 +29,7 @@ from keepwell.domain.health.signals import (
     ContractSignals,
     CustomerSignals,
     PaymentSignals,
+    RelationshipSignals,
     UsageDay,
     UsageSignals,
 )
@@ -68,6 +70,23 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def relationship_signals(
+    customer: Customer, depth: ContactDepth | None, qbr_days: Sequence[date]
+) -> RelationshipSignals | None:
+    """Contact depth, champion and QBRs; None (N/A) when the customer has no contact, no champion and
+    no QBR on record. A champion is a contact, so it counts as one where the counters are older than it."""
+    total = max(0, depth.total) if depth is not None else 0
+    champion = customer.champion_contact_id is not None
+    if not total and not champion and not qbr_days:
+        return None
+    return RelationshipSignals(
+        contacts=max(total, int(champion)),
+        champion_identified=champion,
+        role_levels=depth.role_levels if depth is not None else None,
+        qbr_days=tuple(qbr_days),
+    )
+
+
 def build_signals(
     customer: Customer,
     usage_days: Sequence[UsageDay],
@@ -75,6 +94,8 @@ def build_signals(
     *,
     usage_connected: bool,
     contract: ContractSignals | None = None,
+    capabilities: Mapping[str, float] | None = None,
+    contacts: ContactDepth | None = None,
 ) -> CustomerSignals:
     """A customer's inputs for the engine. A source with no data at all is N/A (None), never 0:
 
@@ -86,7 +107,10 @@ def build_signals(
       them; no record → N/A;
     - payment: from the custom fields `avg_days_to_pay` and `overdue_invoices` when the workspace
       records them;
-    - relationship: not connected yet (contact depth needs a contacts read; see decision 0007).
+    - relationship: from the contact counters kept on the profile (`contacts`), its champion and the
+      QBRs of the signal log (`relationship_signals`); N/A when there is none of the three;
+    - capabilities: the capability-adoption variables of the scored day for custom expressions
+      (`domain/capabilities.expression_variables`); none when the workspace tracks no capability.
     """
     custom = dict(customer.custom_fields)
     fields = {name: getattr(customer, name) for name in EXPRESSION_FIELDS}
@@ -109,6 +133,8 @@ def build_signals(
         nps=logs.nps_responses(log) if log is not None else None,
         payment=payment,
         contract=contract,
+        relationship=relationship_signals(customer, contacts, logs.qbr_days(log) if log is not None else ()),
+        capabilities=dict(capabilities or {}),
     )
 
 
@@ -388,12 +414,13 @@ def inputs_digest(
     state: ScoringState,
     job_id: str | None = None,
     contract: str | None = None,
+    contacts: ContactDepth | None = None,
 ) -> str:
     """What a scoring of `first`..`last` depended on. The same message delivered again finds the same
     digest (so it writes and publishes nothing); a new signal, usage (the usage history's version) or
     model version changes it (and so does a change of the renewal records' contract summary)."""
     carried = [(d.isoformat(), e.score, e.band, e.pending_band, e.pending_days) for d, e in state.before(first)]
-    material = {
+    material: dict[str, Any] = {
         "model": version,
         "days": [first.isoformat(), last.isoformat()],
         "customer": customer.version,
@@ -403,6 +430,8 @@ def inputs_digest(
         "job": job_id,
         "contract": contract,  # the renewal records' summary: a renewal change rescores
     }
+    if contacts is not None:  # a contact added or removed rescores (absent: digests as before)
+        material["contacts"] = [contacts.total, contacts.executive, contacts.manager, contacts.practitioner]
     text = json.dumps(material, separators=(",", ":"), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 

@@ -861,11 +861,12 @@ def default_playbooks() -> list[tuple[str, PlaybookDefinition]]:
             _definition(
                 {
                     "name": "Renewal",
-                    "description": "60 days before renewal: confirm the champion, prepare and send the "
-                    "proposal; target close 15 days before the renewal date.",
+                    "description": "60 days before renewal: open the renewal engagement, confirm the champion, "
+                    "prepare and send the proposal; target close 15 days before the renewal date.",
                     "trigger": {"type": "date_offset", "field": "renewal_date", "offset_days": -60, "window_days": 45},
                     "conditions": 'status IN ("active", "paused")',
                     "actions": [
+                        {"type": "engagement", "phase": "renewal"},
                         {"type": "task", "title": "Confirm the champion at {customer.name}", "due_in_days": 0},
                         {"type": "task", "title": "Prepare the renewal proposal for {customer.name}", "due_in_days": 7},
                         {"type": "task", "title": "Renewal conversation with {customer.name}", "due_in_days": 14},

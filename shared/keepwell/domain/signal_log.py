@@ -9,9 +9,10 @@ the ticket's earlier state. Pure: no AWS.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from keepwell.domain.health import sentiment
@@ -91,6 +92,19 @@ def _ticket_record(entry: TimelineEntry) -> tuple[str, dict[str, Any]]:
     return key, record
 
 
+QBR_TYPES = frozenset({"qbr", "ebr", "business_review"})
+_QBR_TITLE = re.compile(r"\b(qbr|ebr|(quarterly|executive) business review)\b", re.IGNORECASE)
+
+
+def is_qbr(entry: TimelineEntry) -> bool:
+    """A meeting is a QBR when its `meeting_type` says so (qbr, ebr, business_review) or, without a
+    type, when its title names one ("Q3 QBR", "Quarterly business review", "EBR with Acme")."""
+    kind = entry.attributes.get("meeting_type")
+    if isinstance(kind, str) and kind.strip():
+        return kind.strip().lower() in QBR_TYPES
+    return bool(_QBR_TITLE.search(entry.title or ""))
+
+
 def fold(log: SignalLog, entries: Iterable[TimelineEntry]) -> bool:
     """Fold timeline entries into the log; returns whether anything scoring-relevant changed."""
     changed = False
@@ -103,6 +117,8 @@ def fold(log: SignalLog, entries: Iterable[TimelineEntry]) -> bool:
             minutes = entry.attributes.get("duration_minutes", 30)
             length = float(minutes) if isinstance(minutes, int | float) else 30.0
             record = {"at": _iso(entry.occurred_at), "min": length}
+            if is_qbr(entry):
+                record["qbr"] = True
             changed |= log.meetings.get(entry.item_id) != record
             log.meetings[entry.item_id] = record
         elif entry.kind == "ticket":
@@ -156,6 +172,11 @@ def emails(log: SignalLog) -> tuple[Email, ...]:
 
 def meetings(log: SignalLog) -> tuple[Meeting, ...]:
     return tuple(Meeting(at=_at(r["at"]), duration_minutes=r["min"], id=item_id) for item_id, r in log.meetings.items())
+
+
+def qbr_days(log: SignalLog) -> tuple[date, ...]:
+    """The days QBRs were held (within the log's 120 days), oldest first."""
+    return tuple(sorted({_at(r["at"]).date() for r in log.meetings.values() if r.get("qbr")}))
 
 
 def tickets(log: SignalLog) -> tuple[Ticket, ...]:

@@ -51,7 +51,7 @@ def update_contact(caller: Caller, customer_id: str, contact_id: str, body: Cont
         champion = "set"  # replaces the previous champion in the same transaction
     elif current.is_champion and not updated.is_champion:
         champion = "unset"
-    store.save_contact(updated, create=False, champion=champion, now_iso=now)
+    store.save_contact(updated, create=False, champion=champion, now_iso=now, previous_title=current.title)
     return updated
 
 

@@ -644,7 +644,9 @@ class _Runner:
             if same and not champion:
                 outcomes[index] = Outcome("unchanged")
                 continue
-            writes.append(contact_store.ContactWrite(updated, create=False, champion=champion))
+            writes.append(
+                contact_store.ContactWrite(updated, create=False, champion=champion, previous_title=match.title)
+            )
             write_rows.append(index)
             outcomes[index] = Outcome("updated")
         if self.commit and writes:

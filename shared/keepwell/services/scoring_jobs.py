@@ -20,6 +20,7 @@ from typing import Literal
 
 from keepwell import clock
 from keepwell.adapters import event_bus
+from keepwell.domain import capabilities
 from keepwell.domain import customer_scoring as scoring
 from keepwell.domain.health.dimensions import PreparedModel
 from keepwell.domain.health.model import HealthModel
@@ -176,6 +177,10 @@ def score_customer(request: ScoringRequest) -> Outcome:
             inputs.signal_log,
             usage_connected=bool(inputs.usage_days) or state.usage_since is not None,
             contract=inputs.contract,
+            capabilities=capabilities.expression_variables(
+                success_signals.capability_usage(customer, inputs.usage_days, day, inputs.success_items)
+            ),
+            contacts=inputs.contacts,
         )
         digest = scoring.inputs_digest(
             version=version,
@@ -187,6 +192,7 @@ def score_customer(request: ScoringRequest) -> Outcome:
             state=state,
             job_id=request.job_id if history else None,
             contract=inputs.contract_document,
+            contacts=inputs.contacts,
         )
         baseline = scoring.segment_baseline(inputs.baselines, customer, inputs.health.dimensions, day)
         if history:

@@ -44,6 +44,16 @@ def timeline_entry(
 
 
 # --- at scoring time ---------------------------------------------------------------------------------------
+def capability_usage(
+    customer: Customer, usage: Sequence[UsageDay], day: date, read: Mapping[str, dict[str, Any]]
+) -> dict[str, caps.CapabilityUsage]:
+    """Every capability's state on `day`, from the items the scorer's one BatchGetItem read (no request)."""
+    workspace_id, customer_id = customer.workspace_id, customer.customer_id
+    capabilities = store.capabilities_of(read.get(keys.capabilities(workspace_id).sk))
+    before = store.usage_of_raw(read.get(keys.customer(workspace_id, customer_id).sk))
+    return caps.usage_all(capabilities, usage, day, before)
+
+
 def _risk_event(customer: Customer, day: date, kind: str, message: str, details: dict[str, Any]) -> DomainEvent:
     """A risk signal as a `health.alert` (so it reaches the owners' alerts and playbook event
     triggers with `alert_kinds`, like the health engine's own alerts)."""

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from keepwell.domain.contacts import Contact
+from keepwell.domain.contacts import Contact, ContactDepth, depth_change, role_level
 from keepwell.errors import NotFound
 from keepwell.storage import keys
+from keepwell.storage.customers import customer_ids
 from keepwell.storage.models import ContactItem, CustomerItem, table_connection
 
 ENTITY = "contact"
@@ -67,6 +68,7 @@ def put_contacts_batch(workspace_id: str, contacts: Iterable[Contact]) -> int:
     """Contacts by batch write, unconditionally (seeding). A contact with `is_champion` becomes its
     customer's champion (one UpdateItem per such customer; the last one given wins)."""
     champions: dict[str, str] = {}
+    depth: dict[str, dict[str, int]] = {}
     count = 0
     with ContactItem.batch_write() as batch:
         for contact in contacts:
@@ -75,13 +77,46 @@ def put_contacts_batch(workspace_id: str, contacts: Iterable[Contact]) -> int:
             batch.save(to_item(contact))
             if contact.is_champion:
                 champions[contact.customer_id] = contact.contact_id
+            _merge(depth.setdefault(contact.customer_id, {}), depth_change(None, contact.title, created=True))
             count += 1
-    for customer_id, contact_id in champions.items():
+    for customer_id in sorted(set(champions) | set(depth)):
         key = keys.customer(workspace_id, customer_id)
-        CustomerItem(key.pk, key.sk).update(
-            actions=[CustomerItem.champion_contact_id.set(contact_id)], condition=CustomerItem.pk.exists()
-        )
+        actions = _depth_actions(depth.get(customer_id, {}))
+        if customer_id in champions:
+            actions.append(CustomerItem.champion_contact_id.set(champions[customer_id]))
+        CustomerItem(key.pk, key.sk).update(actions=actions, condition=CustomerItem.pk.exists())
     return count
+
+
+def _depth_actions(change: dict[str, int]) -> list[Action]:
+    attributes = {
+        "total": CustomerItem.contacts_total,
+        "executive": CustomerItem.contacts_executive,
+        "manager": CustomerItem.contacts_manager,
+        "practitioner": CustomerItem.contacts_practitioner,
+    }
+    return [attributes[name].add(n) for name, n in sorted(change.items()) if n]
+
+
+def _merge(total: dict[str, int], change: dict[str, int]) -> None:
+    for name, n in change.items():
+        total[name] = total.get(name, 0) + n
+
+
+def depth_of_raw(profile: dict[str, Any] | None) -> ContactDepth | None:
+    """The contact counters of a raw profile item (None: written before contacts were counted)."""
+    if not profile or "contacts_total" not in profile:
+        return None
+
+    def count(name: str) -> int:
+        return max(0, int(float(profile.get(name, {}).get("N", "0"))))
+
+    return ContactDepth(
+        total=count("contacts_total"),
+        executive=count("contacts_executive"),
+        manager=count("contacts_manager"),
+        practitioner=count("contacts_practitioner"),
+    )
 
 
 def _champion_actions(change: ChampionChange, contact_id: str, now_iso: str) -> list[Action]:
@@ -92,26 +127,33 @@ def _champion_actions(change: ChampionChange, contact_id: str, now_iso: str) -> 
     return [target, CustomerItem.version.add(1), CustomerItem.updated_at.set(now_iso)]
 
 
-def save_contact(contact: Contact, *, create: bool, champion: ChampionChange, now_iso: str) -> None:
+def save_contact(
+    contact: Contact,
+    *,
+    create: bool,
+    champion: ChampionChange,
+    now_iso: str,
+    previous_title: str | None = None,
+) -> None:
     """Write the contact; with `champion`, point (or stop pointing) the profile at it in the same
-    transaction. The profile must exist, so a contact never outlives a deleted customer silently."""
+    transaction, which also moves the profile's contact counters (a new contact, a title that reads as
+    another level than `previous_title`). The profile must exist, so a contact never outlives a deleted
+    customer silently."""
     item = to_item(contact)
     profile = keys.customer(contact.workspace_id, contact.customer_id)
     exists = ContactItem.pk.exists() if not create else ContactItem.pk.does_not_exist()
+    depth = _depth_actions(depth_change(None if create else previous_title, contact.title, created=create))
     try:
         with TransactWrite(connection=table_connection()) as tx:
             tx.save(item, condition=exists)
-            if champion is None:
+            if champion is None and not depth:
                 tx.condition_check(CustomerItem, profile.pk, profile.sk, condition=CustomerItem.pk.exists())
             else:
                 condition = CustomerItem.pk.exists()
                 if champion == "unset":
                     condition &= CustomerItem.champion_contact_id == contact.contact_id
-                tx.update(
-                    CustomerItem(profile.pk, profile.sk),
-                    actions=_champion_actions(champion, contact.contact_id, now_iso),
-                    condition=condition,
-                )
+                champion_actions = _champion_actions(champion, contact.contact_id, now_iso) if champion else []
+                tx.update(CustomerItem(profile.pk, profile.sk), actions=champion_actions + depth, condition=condition)
     except TransactWriteError as error:
         reasons = error.cancellation_reasons or []
         if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
@@ -126,15 +168,18 @@ def delete_contact(contact: Contact, *, now_iso: str) -> None:
     """Delete the contact; if it was the champion, the customer has none afterwards (same transaction)."""
     item = to_item(contact)
     profile = keys.customer(contact.workspace_id, contact.customer_id)
+    depth = _depth_actions(depth_change(contact.title, None, deleted=True))
     try:
         with TransactWrite(connection=table_connection()) as tx:
             tx.delete(item, condition=ContactItem.pk.exists())
             if contact.is_champion:
                 tx.update(
                     CustomerItem(profile.pk, profile.sk),
-                    actions=_champion_actions("unset", contact.contact_id, now_iso),
+                    actions=_champion_actions("unset", contact.contact_id, now_iso) + depth,
                     condition=CustomerItem.champion_contact_id == contact.contact_id,
                 )
+            else:  # the counters only: a profile deleted meanwhile is not recreated
+                tx.update(CustomerItem(profile.pk, profile.sk), actions=depth, condition=CustomerItem.pk.exists())
     except TransactWriteError as error:
         raise NotFound(f"No contact {contact.contact_id}", [{"field": "contact_id", "issue": "not found"}]) from error
 
@@ -151,6 +196,7 @@ class ContactWrite:
     contact: Contact
     create: bool
     champion: bool = False
+    previous_title: str | None = None  # a changed contact's title before (moves the contact counters)
 
 
 def write_contacts_batch(writes: list[ContactWrite], *, now_iso: str) -> set[int]:
@@ -184,11 +230,15 @@ def write_contacts_batch(writes: list[ContactWrite], *, now_iso: str) -> set[int
 def _transact_contacts(writes: list[ContactWrite], indexes: list[int], now_iso: str) -> set[int]:
     champions: dict[str, int] = {}  # customer -> index of the write that makes its champion (last wins)
     members: dict[str, list[int]] = {}
+    depth: dict[str, dict[str, int]] = {}
     for index in indexes:
         write = writes[index]
         members.setdefault(write.contact.customer_id, []).append(index)
         if write.champion:
             champions[write.contact.customer_id] = index
+        before = None if write.create else write.previous_title
+        change = depth_change(before, write.contact.title, created=write.create)
+        _merge(depth.setdefault(write.contact.customer_id, {}), change)
     order: list[list[int]] = []  # per item sent, the writes it decides
     checks: list[list[int]] = []
     puts: list[list[int]] = []
@@ -203,13 +253,13 @@ def _transact_contacts(writes: list[ContactWrite], indexes: list[int], now_iso: 
             for customer_id, member_indexes in members.items():
                 workspace_id = writes[member_indexes[0]].contact.workspace_id
                 profile = keys.customer(workspace_id, customer_id)
-                if customer_id in champions:
-                    contact_id = writes[champions[customer_id]].contact.contact_id
-                    tx.update(
-                        CustomerItem(profile.pk, profile.sk),
-                        actions=_champion_actions("set", contact_id, now_iso),
-                        condition=CustomerItem.pk.exists(),
-                    )
+                counters = _depth_actions(depth.get(customer_id, {}))
+                if customer_id in champions or counters:
+                    actions = counters
+                    if customer_id in champions:
+                        contact_id = writes[champions[customer_id]].contact.contact_id
+                        actions = _champion_actions("set", contact_id, now_iso) + counters
+                    tx.update(CustomerItem(profile.pk, profile.sk), actions=actions, condition=CustomerItem.pk.exists())
                     updates.append(member_indexes)
                 else:
                     tx.condition_check(CustomerItem, profile.pk, profile.sk, condition=CustomerItem.pk.exists())
@@ -232,3 +282,25 @@ def _transact_contacts(writes: list[ContactWrite], indexes: list[int], now_iso: 
 def list_contacts_of(workspace_id: str, customer_ids: Iterable[str]) -> dict[str, list[Contact]]:
     """The contacts of each customer (one Query per customer; `is_champion` is not set here)."""
     return {customer_id: list_contacts(workspace_id, customer_id, None) for customer_id in set(customer_ids)}
+
+
+# --- contact counters of profiles written before they existed ---------------------------------------------
+def backfill_contact_counters(workspace_id: str) -> int:
+    """Set every profile's contact counters from its contacts (one Query and one UpdateItem per
+    customer); idempotent. For workspaces whose contacts predate the counters (issue 21): run it once,
+    at a quiet time — a contact written during the run may be counted from before it."""
+    written = 0
+    for customer_id in customer_ids(workspace_id):
+        levels = [role_level(c.title) for c in list_contacts(workspace_id, customer_id, None)]
+        key = keys.customer(workspace_id, customer_id)
+        CustomerItem(key.pk, key.sk).update(
+            actions=[
+                CustomerItem.contacts_total.set(len(levels)),
+                CustomerItem.contacts_executive.set(levels.count("executive")),
+                CustomerItem.contacts_manager.set(levels.count("manager")),
+                CustomerItem.contacts_practitioner.set(levels.count("practitioner")),
+            ],
+            condition=CustomerItem.pk.exists(),
+        )
+        written += 1
+    return written

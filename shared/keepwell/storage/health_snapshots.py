@@ -32,6 +32,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from keepwell.domain.contacts import ContactDepth
 from keepwell.domain.customers import Customer
 from keepwell.domain.health.signals import ContractSignals, UsageDay
 from keepwell.domain.health.snapshot import HealthSnapshot
@@ -39,6 +40,7 @@ from keepwell.domain.segment_baselines import SegmentBaselines
 from keepwell.domain.signal_log import SignalLog
 from keepwell.domain.usage_history import UsageHistory
 from keepwell.retries import until_processed
+from keepwell.storage import contacts as contact_store
 from keepwell.storage import keys
 from keepwell.storage import renewals as renewal_store
 from keepwell.storage import segments as segment_store
@@ -144,6 +146,7 @@ class ScoringInputs:
     months: dict[date, SnapshotMonth] = field(default_factory=dict)  # the months scored (first day: month)
     # Raw items for success plans (services/success_signals.py): the profile, the plan, the capabilities.
     success_items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    contacts: ContactDepth | None = None  # the profile's contact counters (None: never counted)
 
 
 def month_of(day: date) -> date:
@@ -308,6 +311,7 @@ def read_scoring_inputs(
             inputs.baselines = segment_store.baselines_of(raw)
         elif sort_key == profile_key.sk:
             inputs.customer = to_customer(CustomerItem.from_raw_data(raw))
+            inputs.contacts = contact_store.depth_of_raw(raw)
             inputs.health = _profile_health(ProfileHealthItem.from_raw_data(raw))
         elif sort_key == log_key.sk:
             item = SignalLogItem.from_raw_data(raw)

@@ -190,6 +190,12 @@ class CustomerItem(TableItem):
     # day, which conditions the write so an older day never replaces a newer one.
     flags_json = UnicodeAttribute(null=True)
     flags_scored_on = UnicodeAttribute(null=True)
+    # Contact depth (domain.contacts.ContactDepth), moved by every contact write (storage/contacts.py)
+    # so the scorer's one read has it for the Relationship dimension.
+    contacts_total = NumberAttribute(null=True)
+    contacts_executive = NumberAttribute(null=True)
+    contacts_manager = NumberAttribute(null=True)
+    contacts_practitioner = NumberAttribute(null=True)
 
 
 class CustomerAliasItem(TableItem):

@@ -43,7 +43,7 @@ from keepwell.domain.health.signals import (
 )
 
 SENTIMENT_WINDOW_DAYS = 30
-QBR_WINDOW_DAYS = 90
+QBR_WINDOW_DAYS = 120  # a quarterly review plus a month's slack (the signal log keeps 120 days)
 POSITIVE_AT = 70.0  # a metric scoring at least this is positive evidence
 NEGATIVE_AT = 40.0  # at most this, negative evidence
 Scored = tuple[str, float, float]  # metric key, raw value, 0-100 score
@@ -436,8 +436,11 @@ class SignalIndex:
         scored: list[Scored] = []
         if rel is not None:
             self._add(out, "contacts", float(rel.contacts), scored)
+            if rel.role_levels is not None:
+                self._add(out, "contact_roles", float(rel.role_levels), scored)
             self._add(out, "champion_identified", float(rel.champion_identified), scored)
-            recent = rel.last_qbr is not None and 0 <= (as_of - rel.last_qbr).days <= QBR_WINDOW_DAYS
+            held = [d for d in (*rel.qbr_days, rel.last_qbr) if d is not None and d <= as_of]
+            recent = bool(held) and (as_of - max(held)).days <= QBR_WINDOW_DAYS
             self._add(out, "qbr_recent", float(recent), scored)
         self._settle(out, RELATIONSHIP, scored)
 
@@ -478,9 +481,10 @@ class PreparedModel:
 
 
 def expression_inputs(signals: CustomerSignals, measurement: Measurement) -> dict[str, Any]:
-    """Names an expression sees: metrics and standard dimension values, then customer fields, then custom
-    fields (a later source wins on a name clash)."""
+    """Names an expression sees: metrics, capability adoption and standard dimension values, then customer
+    fields, then custom fields (a later source wins on a name clash)."""
     names: dict[str, Any] = dict(measurement.metrics)
+    names.update(signals.capabilities)
     names.update({k: v for k, v in measurement.values.items() if k in STANDARD_DIMENSIONS and v is not None})
     names.update(signals.fields)
     names.update(signals.custom)

@@ -92,6 +92,7 @@ class NormalisationTargets(BaseModel):
     overdue_invoices: Target = Target(good=0, bad=3)
     # relationship
     contacts: Target = Target(good=5, bad=0)
+    contact_roles: Target = Target(good=3, bad=0)  # executive, manager and practitioner all covered
     # contract
     renewal_runway_days: Target = Target(good=180, bad=0)
     expansions: Target = Target(good=2, bad=0)

@@ -48,7 +48,8 @@ METRICS: dict[str, Metric] = {
     "overdue_invoices": Metric(PAYMENT, "{v:.0f} overdue invoices"),
     "contacts": Metric(RELATIONSHIP, "{v:.0f} contacts known"),
     "champion_identified": Metric(RELATIONSHIP, "", ("champion identified", "no champion identified")),
-    "qbr_recent": Metric(RELATIONSHIP, "", ("QBR held in the last 90 days", "no QBR in the last 90 days")),
+    "contact_roles": Metric(RELATIONSHIP, "contacts cover {v:.0f} of 3 levels (executive, manager, practitioner)"),
+    "qbr_recent": Metric(RELATIONSHIP, "", ("QBR held in the last 120 days", "no QBR in the last 120 days")),
     "auto_renew": Metric(CONTRACT, "", ("contract auto-renews", "contract does not auto-renew")),
     "renewal_runway_days": Metric(CONTRACT, "renewal in {v:.0f} days"),
     "expansions": Metric(CONTRACT, "{v:.0f} expansions in the contract history"),
@@ -56,4 +57,8 @@ METRICS: dict[str, Metric] = {
 }
 # Raw inputs exposed to expressions that are not scored metrics themselves.
 EXTRA_METRICS = frozenset({"seats", "keyword_hits", "days_to_renewal", "critical_open_tickets"})
+# Capability adoption (domain/capabilities.expression_variables), present when the workspace tracks
+# capabilities; `capability_<key>` (1 adopted, else 0) is usable once declared in the model's variables.
+CAPABILITY_VARIABLES = frozenset({"capabilities_adopted", "capabilities_lapsed", "capabilities_tracked"})
+EXTRA_METRICS = EXTRA_METRICS | CAPABILITY_VARIABLES
 METRIC_NAMES: frozenset[str] = frozenset(METRICS) | EXTRA_METRICS

@@ -92,6 +92,8 @@ class RelationshipSignals:
     contacts: int = 0
     champion_identified: bool = False
     last_qbr: date | None = None
+    role_levels: int | None = None  # organisation levels the contacts cover (0-3); None = titles unknown
+    qbr_days: tuple[date, ...] = ()  # every QBR held (history days look for the latest on or before them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,3 +118,5 @@ class CustomerSignals:
     payment: PaymentSignals | None = None
     relationship: RelationshipSignals | None = None
     contract: ContractSignals | None = None
+    # capability adoption on the scored day, for expressions (domain/capabilities.expression_variables)
+    capabilities: Mapping[str, float] = field(default_factory=dict)
