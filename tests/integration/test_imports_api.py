@@ -429,3 +429,24 @@ def test_imported_customers_are_scored_by_the_next_daily_run(admin_api: ApiClien
     sqs = boto3.client("sqs", region_name="us-east-1")
     bodies = sqs.receive_message(QueueUrl=os.environ["SCORING_QUEUE_URL"], MaxNumberOfMessages=10)["Messages"]
     assert {json.loads(m["Body"])["customer_id"] for m in bodies} == imported
+
+
+def test_an_imported_renewal_date_opens_the_customers_renewal_and_a_moved_date_moves_it(
+    admin_api: ApiClient, aws: Resolver
+) -> None:
+    """As over the API (docs/renewals.md): the renewals pipeline shows an imported book at once."""
+
+    def open_renewals(customer_id: str) -> list[tuple[str, str]]:
+        items = admin_api.get(f"/v1/customers/{customer_id}/renewals").body["items"]
+        return [(r["renewal_date"], r["status"]) for r in items if r["product"] is None]
+
+    text = "Name,External ID,Renewal Date\r\nAcme,acme-1,2027-03-01\r\nBeta,beta-1,\r\n"
+    assert import_file(admin_api, "customers", text)["progress"]["created"] == 2
+    imported = customers_by_external_id(admin_api)
+    assert open_renewals(imported["acme-1"]["customer_id"]) == [("2027-03-01", "open")]
+    assert open_renewals(imported["beta-1"]["customer_id"]) == []  # no date, no renewal
+    assert import_file(admin_api, "customers", text)["progress"]["unchanged"] == 2
+    assert open_renewals(imported["acme-1"]["customer_id"]) == [("2027-03-01", "open")]  # still one
+    moved = "Name,External ID,Renewal Date\r\nAcme,acme-1,2027-04-15\r\n"
+    assert import_file(admin_api, "customers", moved)["progress"]["updated"] == 1
+    assert open_renewals(imported["acme-1"]["customer_id"]) == [("2027-04-15", "open")]

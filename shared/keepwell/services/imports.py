@@ -513,8 +513,11 @@ class _Runner:
                 )
             done = [w for position, w in enumerate(writes) if position not in refused]
             _publish(done)
-            for write in done:  # a set or moved renewal date opens or moves its renewal, as over the API
-                if write.after.renewal_date != (write.before.renewal_date if write.before else None):
+            # A set or moved renewal date opens or moves its renewal, as over the API: a new customer's
+            # first renewal in batches, a changed date of an existing customer through the same service.
+            renewal_schedule.open_first_renewals([w.after for w in done if w.before is None], self.bulk.created_by)
+            for write in done:
+                if write.before is not None and write.after.renewal_date != write.before.renewal_date:
                     renewal_schedule.follow_renewal_date(write.after, self.bulk.created_by)
         return outcomes
 

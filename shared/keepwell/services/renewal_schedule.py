@@ -13,6 +13,8 @@ put, so two writers create it once), and a renewal already on the date means not
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from keepwell import clock
 from keepwell.domain import renewals as rules
 from keepwell.domain.customers import Customer
@@ -53,9 +55,20 @@ def follow_renewal_date(customer: Customer, actor_id: str | None = None) -> Rene
     return None
 
 
-def _opened(customer: Customer, actor_id: str | None, now: str) -> Renewal:
+def open_first_renewals(customers: Sequence[Customer], actor_id: str) -> int:
+    """Open the renewal of customers just created with a renewal date (a bulk import): they have no
+    renewal yet, so each gets the one `follow_renewal_date` would open, written in batches."""
+    tracked = [c for c in customers if c.renewal_date and c.status != "churned" and not c.archived]
+    if not tracked:
+        return 0
+    now, category = clock.iso(clock.now()), store.get_forecast_settings(tracked[0].workspace_id).default_category
+    return store.put_first_renewals([_opened(c, actor_id, now, category) for c in tracked])
+
+
+def _opened(customer: Customer, actor_id: str | None, now: str, category: str | None = None) -> Renewal:
     assert customer.renewal_date is not None
-    settings = store.get_forecast_settings(customer.workspace_id)
+    if category is None:
+        category = store.get_forecast_settings(customer.workspace_id).default_category
     return Renewal(
         renewal_id=rules.profile_renewal_id(customer.customer_id, customer.renewal_date),
         workspace_id=customer.workspace_id,
@@ -64,7 +77,7 @@ def _opened(customer: Customer, actor_id: str | None, now: str) -> Renewal:
         renewal_date=customer.renewal_date,
         current_arr=customer.arr,
         mrr=customer.mrr,
-        forecast_category=settings.default_category,
+        forecast_category=category,
         created_by=actor_id or SYSTEM_ACTOR,
         created_at=now,
         updated_at=now,
