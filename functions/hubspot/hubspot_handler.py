@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from keepwell.observability import logger, metrics, tracer
-from keepwell.schemas.messages import DomainEventIn, HubSpotWriteBack
+from keepwell.schemas.messages import DOMAIN_EVENT_SOURCE, DomainEventIn, HubSpotWriteBack
 from keepwell.services import hubspot_sync
 
 
@@ -45,7 +45,7 @@ def _write_back(event: SQSEvent) -> dict[str, Any]:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | None:
     if "Records" in event:
         return _write_back(SQSEvent(event))
-    if "detail-type" in event:
+    if "detail-type" in event and event.get("source") == DOMAIN_EVENT_SOURCE:  # the scheduler's are not
         bus_event = EventBridgeEvent(event)
         hubspot_sync.queue_write_back(
             DomainEventIn.model_validate(

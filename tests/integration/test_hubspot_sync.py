@@ -467,3 +467,22 @@ def test_a_deal_webhook_updates_its_customers_renewal_when_the_deal_mapping_is_o
     assert renewals() == [(None, "2027-04-30", 48000)]  # a deal HubSpot does not have: nothing changes
     deal_gets = [p for m, p, _ in stub.requests if m == "GET" and p.startswith("/crm/v3/objects/deals/")]
     assert deal_gets == ["/crm/v3/objects/deals/900"] * 3 + ["/crm/v3/objects/deals/999"]
+
+
+def test_the_schedulers_own_event_runs_the_sync_and_is_not_taken_for_a_domain_event(
+    connected: ApiClient, stub: HubSpotStub, workspace: str
+) -> None:
+    # What the scheduler (and the local stack, infra/schedules.py) sends: EventBridge's "Scheduled Event".
+    event = {
+        "version": "0",
+        "id": "0d1c5b3e-1111-4222-8333-944455556666",
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": "123456789012",
+        "time": "2026-11-20T10:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/hubspot-sync"],
+        "detail": {},
+    }
+    assert load_handler("HubSpotSyncFunction")(event, FakeLambdaContext("HubSpotSyncFunction")) is None
+    assert hubspot_store.get_state(workspace).last_run_at is not None

@@ -81,6 +81,9 @@ class DomainEventDetail(BaseModel):
     customer_id: str | None = Field(default=None, pattern=ENTITY_ID)
 
 
+DOMAIN_EVENT_SOURCE = "keepwell"  # the source of every event on the domain bus (adapters/event_bus.py)
+
+
 class DomainEventIn(BaseModel):
     """A domain event as EventBridge delivers it to a rule target."""
 
