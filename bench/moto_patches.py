@@ -133,6 +133,29 @@ def attribute_values() -> tuple[Callable[[], Any], str]:
     return run, "10 BatchGetItems of 100 items of 44 attributes"
 
 
+def conditions() -> tuple[Callable[[], Any], str]:
+    ddb = boto3.client("dynamodb", REGION)
+    _table(ddb)
+
+    def run() -> None:
+        for batch in range(20):
+            ddb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": "t",
+                            "Item": {"pk": {"S": f"c{batch}"}, "sk": {"S": f"s{i:03}"}, "v": {"N": str(i)}},
+                            "ConditionExpression": "attribute_not_exists(#k)",
+                            "ExpressionAttributeNames": {"#k": "pk"},
+                        }
+                    }
+                    for i in range(100)
+                ]
+            )
+
+    return run, "20 TransactWriteItems of 100 puts, each `attribute_not_exists(#k)`"
+
+
 def _queue(messages: int) -> tuple[Any, str]:
     sqs = boto3.client("sqs", REGION)
     url = sqs.create_queue(QueueName="q")["QueueUrl"]
@@ -183,6 +206,7 @@ SCENARIOS: dict[str, Scenario] = {
     "projections": projections,
     "items": items,
     "attribute_values": attribute_values,
+    "conditions": conditions,
     "receives": receives,
     "deletes": deletes,
     "sends": sends,

@@ -13,13 +13,16 @@ machinery spends per attribute. Each patch keeps moto's semantics (the same resu
   the attributes); the 400 KB limit is checked once per item instead.
 - `install_fast_attribute_values`: moto's request parser and response serializer walk each of an
   AttributeValue's 10 members (the serializer with their aliases) for every value; only the one type
-  it holds is handled.
+  it holds is handled (an item's string and number attributes parse to themselves directly).
 - `install_fast_receives`: moto's ReceiveMessage computes every queue attribute, counting the queue's
   messages, for each message it returns, only to read its retention period.
 - `install_fast_deletes`: moto's DeleteMessage copies the whole queue to drop one message; it is
   removed in place.
 - `install_fast_sends`: moto's SendMessage builds every queue attribute, counting the queue three
   times, to read one setting; it reads that setting.
+- `install_condition_cache`: moto lexes and parses a condition expression from scratch twice for every
+  conditional write (once to validate the request, once to evaluate it); the same expression with the
+  same names and values is parsed once.
 
     from infra.moto_patches import install_all
     install_all()  # before handlers run; idempotent
@@ -320,9 +323,30 @@ def install_fast_attribute_values() -> None:
             parsed[member_key] = self._parse_shape(shape.members[member_key], raw_value)
         return parsed
 
+    original_parse_map = BaseJSONParser._parse_map
+
+    def parse_map(self: Any, shape: Any, value: Any) -> Any:
+        # An item's attributes: a string or number value parses to itself (strings are not transformed),
+        # so skip the two dispatches per value; any other value goes through parse_structure above.
+        value_shape = shape.value
+        if value_shape.name != "AttributeValue" or shape.key.type_name != "string" or type(value) is not dict:
+            return original_parse_map(self, shape, value)
+        parsed = self.MAP_TYPE()
+        for key, raw in value.items():
+            if type(raw) is dict and len(raw) == 1:
+                member, scalar = next(iter(raw.items()))
+                if (member == "S" or member == "N") and type(scalar) is str:
+                    plain = self.MAP_TYPE()
+                    plain[member] = scalar
+                    parsed[key] = plain
+                    continue
+            parsed[key] = self._parse_shape(value_shape, raw)
+        return parsed
+
     setattr(serialize_type_structure, _INSTALLED, True)
     _replace(BaseJSONSerializer, "_serialize_type_structure", serialize_type_structure)
     _replace(BaseJSONParser, "_parse_structure", parse_structure)
+    _replace(BaseJSONParser, "_parse_map", parse_map)
 
 
 def install_fast_receives() -> None:
@@ -442,6 +466,53 @@ def install_fast_projections() -> None:
     _replace(Item, "project", project)
 
 
+def install_condition_cache() -> None:
+    """Parse each distinct condition (expression, names, values) once.
+
+    moto 5.2's `ConditionExpressionParser.parse` lexes and parses the text every time, and a conditional
+    write is parsed twice (the request's validation, then the evaluation): an import's transaction of
+    100 items with `attribute_not_exists(#0)` spent most of its moto time there. The parsed condition
+    (moto's `Op` tree) is never changed by evaluating it, so the same inputs share one; the names and
+    values found are given to each parser as moto's own parse would. A parse that fails is not kept
+    (it fails again, with moto's error). At most `_CONDITION_CACHE_SIZE` are kept (oldest dropped)."""
+    import json
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    if getattr(ConditionExpressionParser.parse, _INSTALLED, False):
+        return
+    original_parse = ConditionExpressionParser.parse
+    cache: dict[str, tuple[Any, list[str], list[str]]] = {}
+    lock = threading.Lock()
+
+    def parse(self: Any) -> Any:
+        try:
+            key = json.dumps(
+                [self.condition_expression, self.expression_attribute_names, self.expression_attribute_values],
+                sort_keys=True,
+            )
+        except (TypeError, ValueError):  # a value JSON cannot hold: moto's own way
+            return original_parse(self)
+        hit = cache.get(key)
+        if hit is None:
+            op = original_parse(self)
+            with lock:
+                if len(cache) >= _CONDITION_CACHE_SIZE:
+                    cache.pop(next(iter(cache)))
+                cache[key] = (op, list(self.expr_attr_names_found), list(self.expr_attr_values_found))
+            return op
+        op, names, values = hit
+        self.expr_attr_names_found.extend(names)
+        self.expr_attr_values_found.extend(values)
+        return op
+
+    setattr(parse, _INSTALLED, True)
+    _replace(ConditionExpressionParser, "parse", parse)
+
+
+_CONDITION_CACHE_SIZE = 4096
+
+
 def install_all() -> None:
     """Every patch above (idempotent): what the local stack, the tests and the benchmarks run on.
     Raises `MotoVersionMismatch` on another moto than the patches were written for."""
@@ -454,6 +525,7 @@ def install_all() -> None:
     install_fast_receives()
     install_fast_deletes()
     install_fast_sends()
+    install_condition_cache()
 
 
 if __name__ == "__main__":  # `python -m infra.moto_patches --check`: the version guard alone (make gates)

@@ -14,6 +14,7 @@ recordings must be equal call for call.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -238,6 +239,24 @@ def _access_patterns(table: str) -> None:
             ]
         )
     dynamodb.get_item(TableName=table, Key={"pk": {"S": "PARITY#9"}, "sk": {"S": "new"}})  # not written
+    # One condition text with the same, then other values: each write is judged by its own values.
+    for expected, version in (("1", "1"), ("1", "2"), ("1", "3"), ("2", "3")):
+        with contextlib.suppress(ClientError):  # recorded either way: the third is refused (v is 2 by then)
+            dynamodb.put_item(
+                TableName=table,
+                Item={"pk": {"S": "PARITY#C"}, "sk": {"S": "c"}, "v": {"N": version}, "m": {"M": {"s": {"S": "x"}}}},
+                ConditionExpression="attribute_not_exists(pk) OR #v = :v",
+                ExpressionAttributeNames={"#v": "v"},
+                ExpressionAttributeValues={":v": {"N": expected}},
+            )
+    for _ in range(2):  # an unused name is refused every time, not only when first parsed
+        with pytest.raises(ClientError):
+            dynamodb.put_item(
+                TableName=table,
+                Item={"pk": {"S": "PARITY#C"}, "sk": {"S": "d"}},
+                ConditionExpression="attribute_not_exists(pk)",
+                ExpressionAttributeNames={"#unused": "v"},
+            )
     dynamodb.get_item(TableName=table, Key=key, ProjectionExpression="nested")
     dynamodb.batch_get_item(RequestItems={table: {"Keys": [key, {"pk": {"S": "PARITY#2"}, "sk": {"S": "S#02"}}]}})
 
