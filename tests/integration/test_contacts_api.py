@@ -201,7 +201,13 @@ def test_contact_writes_keep_the_profiles_counters_that_the_scorers_one_read_ret
         day = date(2026, 11, 20)
         return health_snapshots.read_scoring_inputs(workspace, customer_id, day, day, consistent=True).contacts
 
-    assert depth() is None  # never counted: the Relationship dimension stays N/A
+    # Counted from its creation: no contacts yet, and no data for the Relationship dimension (N/A).
+    assert depth() == ContactDepth(total=0)
+    from keepwell.domain.customer_scoring import relationship_signals
+    from keepwell.storage import customers as customer_store
+
+    profile = customer_store.get_customer(workspace, customer_id)
+    assert profile is not None and relationship_signals(profile, depth(), ()) is None
     cfo = add_contact(admin_api, customer_id, name="Fox", title="CFO", is_champion=True)
     analyst = add_contact(admin_api, customer_id, name="Dana", title="Data analyst")
     add_contact(admin_api, customer_id, name="Walter")  # no title: counted, no level
@@ -225,11 +231,13 @@ def test_the_backfill_counts_contacts_written_before_the_counters(
 
     from keepwell.domain.contacts import ContactDepth
     from keepwell.storage import contacts as contact_store
-    from keepwell.storage import health_snapshots
-    from keepwell.storage.models import ContactItem
+    from keepwell.storage import health_snapshots, keys
+    from keepwell.storage.models import ContactItem, CustomerItem
 
+    profile = keys.customer(workspace, customer_id)  # a profile as stored before the counters existed
+    CustomerItem(profile.pk, profile.sk).update(actions=[CustomerItem.contacts_total.remove()])
     stamp = "2026-11-01T00:00:00+00:00"
-    with ContactItem.batch_write() as batch:  # as stored before the counters existed
+    with ContactItem.batch_write() as batch:  # contacts as stored before the counters existed
         for n, title in enumerate(["CTO", "Engineer", None]):
             contact = contact_store.Contact(
                 contact_id=f"con_{n}",

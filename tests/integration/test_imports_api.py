@@ -345,6 +345,40 @@ def test_contacts_are_matched_by_customer_and_email(admin_api: ApiClient, aws: R
     assert read.contacts == ContactDepth(total=2, executive=2)
 
 
+def test_contacts_already_there_are_matched_whether_or_not_the_profile_counts_them(
+    admin_api: ApiClient, aws: Resolver
+) -> None:
+    """A contacts import skips looking for existing contacts only where the profile's counters say there
+    are none: a contact added through the API, or kept on a profile written before the counters
+    existed (no counter attributes), is still found by email and not created twice."""
+    from keepwell.storage import keys
+
+    import_file(
+        admin_api,
+        "customers",
+        "Name,External ID,Domain\r\nAcme,acme-1,acme.example\r\nGlobex,globex-1,globex.example\r\n",
+    )
+    ids = {ext: c["customer_id"] for ext, c in customers_by_external_id(admin_api).items()}
+    for ext, customer_id in ids.items():
+        email = f"dana@{ext.split('-')[0]}.example"
+        assert admin_api.post(f"/v1/customers/{customer_id}/contacts", {"name": "Dana", "email": email}).status == 201
+    profile = keys.customer(admin_api.caller.workspace_id, ids["globex-1"])
+    boto3.client("dynamodb", region_name="us-east-1").update_item(
+        TableName=aws.physical["KeepwellTable"]["Ref"],
+        Key={"pk": {"S": profile.pk}, "sk": {"S": profile.sk}},
+        UpdateExpression="REMOVE contacts_total, contacts_executive, contacts_manager, contacts_practitioner",
+    )
+    text = "Account ID,Full Name,Email\r\nacme-1,Dana,dana@acme.example\r\nglobex-1,Dana,dana@globex.example\r\n"
+    result = import_file(admin_api, "contacts", text)
+    assert {k: result["progress"][k] for k in ("created", "unchanged", "failed")} == {
+        "created": 0,
+        "unchanged": 2,
+        "failed": 0,
+    }
+    for customer_id in ids.values():
+        assert len(admin_api.get(f"/v1/customers/{customer_id}/contacts").body["items"]) == 1
+
+
 def test_renewals_are_created_then_left_unchanged(admin_api: ApiClient, aws: Resolver) -> None:
     import_file(admin_api, "customers", "Name,External ID,ARR\r\nAcme,acme-1,12000\r\n")
     text = "Account ID,Renewal Date,Product,ARR\r\nacme-1,2027-05-01,,\r\nacme-1,2027-06-01,Analytics,2400\r\n"

@@ -597,8 +597,8 @@ class _Runner:
                 outcomes[index] = Outcome("failed", _errors(converted))
             else:
                 customer_of[index] = customer_id
-        profiles = customer_store.get_customers_batch(self.bulk.workspace_id, set(customer_of.values()))
-        existing = contact_store.list_contacts_of(self.bulk.workspace_id, set(profiles))
+        profiles = contact_store.contact_targets_batch(self.bulk.workspace_id, set(customer_of.values()))
+        existing = contact_store.list_contacts_of(self.bulk.workspace_id, profiles)
         writes: list[contact_store.ContactWrite] = []
         write_rows: list[int] = []
         now = clock.iso(clock.now())

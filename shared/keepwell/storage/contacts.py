@@ -17,7 +17,7 @@ from pynamodb.transactions import TransactWrite
 from keepwell.domain.contacts import Contact, ContactDepth, depth_change, role_level
 from keepwell.errors import NotFound
 from keepwell.storage import keys
-from keepwell.storage.customers import customer_ids
+from keepwell.storage.customers import BATCH_GET_LIMIT, customer_ids
 from keepwell.storage.models import ContactItem, CustomerItem, table_connection
 
 ENTITY = "contact"
@@ -279,9 +279,36 @@ def _transact_contacts(writes: list[ContactWrite], indexes: list[int], now_iso: 
     return set()
 
 
-def list_contacts_of(workspace_id: str, customer_ids: Iterable[str]) -> dict[str, list[Contact]]:
-    """The contacts of each customer (one Query per customer; `is_champion` is not set here)."""
-    return {customer_id: list_contacts(workspace_id, customer_id, None) for customer_id in set(customer_ids)}
+@dataclass(frozen=True)
+class ContactTarget:
+    """What a contacts import needs of a customer's profile: its champion, and whether it may have
+    contacts (False only when its counters say none: a profile written before them may have some)."""
+
+    champion_contact_id: str | None
+    may_have_contacts: bool
+
+
+def contact_targets_batch(workspace_id: str, customer_ids: Iterable[str]) -> dict[str, ContactTarget]:
+    """The profiles that exist among `customer_ids`, reduced to what a contacts import needs (BatchGetItem
+    pages of 100, strongly consistent, three attributes projected instead of the ~3 KB profile)."""
+    wanted = sorted(set(customer_ids))
+    found: dict[str, ContactTarget] = {}
+    projected = ["customer_id", "champion_contact_id", "contacts_total"]
+    for start in range(0, len(wanted), BATCH_GET_LIMIT):
+        chunk = [keys.customer(workspace_id, c) for c in wanted[start : start + BATCH_GET_LIMIT]]
+        pairs = [(k.pk, k.sk) for k in chunk]
+        for item in CustomerItem.batch_get(pairs, consistent_read=True, attributes_to_get=projected):
+            found[item.customer_id] = ContactTarget(item.champion_contact_id, item.contacts_total != 0)
+    return found
+
+
+def list_contacts_of(workspace_id: str, targets: dict[str, ContactTarget]) -> dict[str, list[Contact]]:
+    """The contacts of each customer that may have some (one Query each; `is_champion` is not set
+    here); a customer whose counters say it has none is not queried."""
+    return {
+        customer_id: list_contacts(workspace_id, customer_id, None) if target.may_have_contacts else []
+        for customer_id, target in targets.items()
+    }
 
 
 # --- contact counters of profiles written before they existed ---------------------------------------------

@@ -58,6 +58,14 @@ def to_item(customer: Customer) -> CustomerItem:
     return CustomerItem(key.pk, key.sk, entity=ENTITY, **_attribute_values(customer))
 
 
+def new_profile_item(customer: Customer) -> CustomerItem:
+    """The item of a profile being created: its contact counters start at zero (a new customer has no
+    contacts), so a contacts import knows it need not look for existing ones (`contact_targets_batch`)."""
+    item = to_item(customer)
+    item.contacts_total = 0  # the other counters read as 0 when absent (storage.contacts.depth_of_raw)
+    return item
+
+
 def _plain_map(value: Any) -> dict[str, Any]:
     """A raw MapAttribute comes back as a MapAttribute object; callers want a dict."""
     if value is None:
@@ -281,7 +289,7 @@ def _raise_conflicts(error: TransactWriteError, labels: list[str], customer: Cus
 
 def create_customer(customer: Customer) -> Customer:
     """Profile + aliases in one transaction; a taken domain or external id writes nothing (409)."""
-    item = to_item(customer)
+    item = new_profile_item(customer)
     aliases = _alias_keys(customer)
     labels = [*aliases, "profile"]  # TransactWrite sends puts in the order they were added
     try:
@@ -612,7 +620,7 @@ def _add_write(tx: TransactWrite, write: CustomerWrite, labels: dict[str, list[i
         for membership in _memberships(after).values():
             tx.save(membership)
             labels["put"].append(index)
-        tx.save(to_item(after), condition=CustomerItem.pk.does_not_exist())
+        tx.save(new_profile_item(after), condition=CustomerItem.pk.does_not_exist())
         labels["put"].append(index)
         return
     before = write.before
