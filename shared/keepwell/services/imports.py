@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -53,6 +53,7 @@ CHECKPOINT_ROWS = 5_000  # progress (and the failed-rows file so far) saved at l
 STOP_WITH_MS_LEFT = 60_000  # a job hands over to a fresh invocation with this much time left
 FAILED_ROWS_FILE = "failed-rows.csv"
 UPLOAD_FILE = "upload.csv"
+_Body = TypeVar("_Body", bound=BaseModel)  # a row's validated body (the API's patch schema of its kind)
 
 
 # --- API --------------------------------------------------------------------------------------------
@@ -577,11 +578,16 @@ class _Runner:
         return customer_store.CustomerWrite(current, updated.model_copy(update={"version": current.version + 1}))
 
     # --- contacts --------------------------------------------------------------------------------------
-    def _contacts(self, chunk: list[Row]) -> list[Outcome]:
+    def _rows_of_customers(
+        self, chunk: list[Row], schema: type[_Body]
+    ) -> tuple[list[Outcome], list[tuple[int, rules.ConvertedRow, _Body, str]]]:
+        """Validate a chunk of rows that name a customer (by external id or domain; contacts and
+        renewals): every row's outcome ("failed" until decided), and the valid rows whose customer was
+        found, with its id."""
         outcomes: list[Outcome] = []
-        valid: list[tuple[int, rules.ConvertedRow, ContactPatchIn]] = []
+        valid: list[tuple[int, rules.ConvertedRow, _Body]] = []
         for index, row in enumerate(chunk):
-            converted, body = self._validate(row, ContactPatchIn)
+            converted, body = self._validate(row, schema)
             if body is not None:
                 valid.append((index, converted, body))  # type: ignore[arg-type]
             outcomes.append(Outcome("failed", _errors(converted)))
@@ -590,22 +596,23 @@ class _Runner:
             external_ids=[c.values["customer_external_id"] for _, c, _ in valid if "customer_external_id" in c.values],
             domains=[d for _, c, _ in valid if (d := _domain_of(c)) is not None],
         )
-        customer_of: dict[int, str] = {}
-        for index, converted, _ in valid:
+        resolved: list[tuple[int, rules.ConvertedRow, _Body, str]] = []
+        for index, converted, body in valid:
             customer_id = _customer_ref(converted, found)
             if customer_id is None:
                 outcomes[index] = Outcome("failed", _errors(converted))
             else:
-                customer_of[index] = customer_id
-        profiles = contact_store.contact_targets_batch(self.bulk.workspace_id, set(customer_of.values()))
+                resolved.append((index, converted, body, customer_id))
+        return outcomes, resolved
+
+    def _contacts(self, chunk: list[Row]) -> list[Outcome]:
+        outcomes, resolved = self._rows_of_customers(chunk, ContactPatchIn)
+        profiles = contact_store.contact_targets_batch(self.bulk.workspace_id, {r[3] for r in resolved})
         existing = contact_store.list_contacts_of(self.bulk.workspace_id, profiles)
         writes: list[contact_store.ContactWrite] = []
         write_rows: list[int] = []
         now = clock.iso(clock.now())
-        for index, converted, body in valid:
-            customer_id = customer_of.get(index)
-            if customer_id is None:
-                continue
+        for index, converted, body, customer_id in resolved:
             profile = profiles.get(customer_id)
             if profile is None:
                 converted.errors.append(_cell(converted, "customer_external_id", "the customer no longer exists"))
@@ -663,23 +670,8 @@ class _Runner:
 
     # --- renewals (few per customer: written one by one through the renewal service) -------------------
     def _renewals(self, chunk: list[Row]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        valid: list[tuple[int, rules.ConvertedRow, RenewalPatchIn]] = []
-        for index, row in enumerate(chunk):
-            converted, body = self._validate(row, RenewalPatchIn)
-            if body is not None:
-                valid.append((index, converted, body))  # type: ignore[arg-type]
-            outcomes.append(Outcome("failed", _errors(converted)))
-        found = customer_store.find_customer_ids_batch(
-            self.bulk.workspace_id,
-            external_ids=[c.values["customer_external_id"] for _, c, _ in valid if "customer_external_id" in c.values],
-            domains=[d for _, c, _ in valid if (d := _domain_of(c)) is not None],
-        )
-        for index, converted, body in valid:
-            customer_id = _customer_ref(converted, found)
-            if customer_id is None:
-                outcomes[index] = Outcome("failed", _errors(converted))
-                continue
+        outcomes, resolved = self._rows_of_customers(chunk, RenewalPatchIn)
+        for index, converted, body, customer_id in resolved:
             changes = body.changes()
             if self._duplicate(converted, [f"renewal:{customer_id}:{changes.get('product') or ''}"]):
                 outcomes[index] = Outcome("failed", _errors(converted))
