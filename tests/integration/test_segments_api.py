@@ -375,3 +375,64 @@ def test_a_segment_edited_since_the_tally_is_benchmarked_by_walking_the_customer
     [entry] = admin_api.get(f"/v1/customers/{acme}/benchmark").body["segments"]
 
     assert (entry["segment_avg"], entry["segment_size"]) == (40.0, 1)
+
+
+def test_a_large_workspace_is_fanned_out_page_by_page_each_customer_once_and_tallied_as_by_one_walk(
+    admin_api: ApiClient, workspace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daily fan-out of a workspace larger than one page (5,000 customers; 3 here) walks it one page
+    per scorer invocation, chaining a message with its cursor and running tally: every customer is
+    queued once, the stored tally is the one a single walk makes, and a redelivered continuation queues
+    nothing."""
+    import boto3
+
+    from keepwell import clock
+    from keepwell.domain.segment_baselines import SegmentBaselines
+    from keepwell.schemas.messages import ScoringRequest
+    from keepwell.services import scoring_jobs, scoring_queue, segment_baselines
+    from keepwell.settings import get_settings
+    from keepwell.storage import segments as segment_store
+
+    day = clock.today()
+    ids = []
+    for n, (tier, score) in enumerate(
+        (("Enterprise", 72.0), ("SMB", 20.0), ("Enterprise", 61.5)) * 2 + (("SMB", 44.4),)
+    ):
+        ids.append(create_customer(admin_api, f"Customer {n}", tier=tier, arr=1000 * (n + 1)))
+        set_latest_health(workspace, ids[-1], score, {"usage": score - 5, "support": None})
+    create_segment(admin_api, "Enterprise", 'tier = "Enterprise"')
+    create_segment(admin_api, "Big", "arr > 3500")
+    segment_baselines.refresh(workspace, day)  # one walk: the reference
+    one_walk = segment_store.get_segment_baselines(workspace)
+    assert one_walk is not None and [t.count for t in one_walk.segments] == [4, 4]
+    segment_store.put_segment_baselines(workspace, SegmentBaselines(day, {}, ()))
+
+    monkeypatch.setattr(scoring_queue, "FAN_OUT_PAGE", 3)
+    sqs, url = boto3.client("sqs", region_name="us-east-1"), get_settings().scoring_queue_url
+
+    def drain() -> list[ScoringRequest]:
+        bodies: list[ScoringRequest] = []
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            bodies += [ScoringRequest.model_validate_json(m["Body"]) for m in messages]
+            sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
+        return bodies
+
+    assert scoring_queue.enqueue_workspace(workspace, day, "schedule") == 3
+    queued: list[str] = []
+    pages = 1
+    while True:
+        bodies = drain()
+        queued += [b.customer_id for b in bodies if b.customer_id]
+        [following] = [b for b in bodies if b.customer_id is None] or [None]
+        if following is None:
+            break
+        assert segment_store.get_segment_baselines(workspace) == SegmentBaselines(day, {}, ())  # not yet
+        scoring_jobs.run_scoring_request(following)
+        scoring_jobs.run_scoring_request(following)  # redelivered: claimed already, queues nothing
+        pages += 1
+    assert pages == 3
+    assert sorted(queued) == sorted(ids)  # each once
+    assert segment_store.get_segment_baselines(workspace) == one_walk

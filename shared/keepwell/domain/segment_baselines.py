@@ -136,15 +136,31 @@ class SavedSegment:
     condition: Mapping[str, Any]
 
 
-def tally_segments(
-    day: date, segments: Sequence[SavedSegment], fields: Mapping[str, str], rows: Iterable[HealthRow]
-) -> SegmentBaselines:
-    """One pass over the customers: each segment's members' current scores, and each of their
-    dimension values, summed and counted (a customer never scored, or a dimension N/A, counts in no
-    average)."""
+# A tally in progress, as the daily fan-out carries it from one page of customers to the next (JSON):
+# segment id -> [score total, scored count, {dimension: [value total, count]}], unrounded.
+RunningTally = dict[str, list[Any]]
+
+
+def add_to_tally(
+    segments: Sequence[SavedSegment],
+    fields: Mapping[str, str],
+    rows: Iterable[HealthRow],
+    carried: Mapping[str, Any] | None = None,
+) -> RunningTally:
+    """Add `rows` to the running sums `carried` (from earlier pages of the same walk; None: the first):
+    each segment's members' current scores, and each of their dimension values, summed and counted (a
+    customer never scored, or a dimension N/A, counts in no average). Adding page after page gives the
+    very sums one pass over all the rows gives (the same additions in the same order)."""
     rules = [(segment, stored_rule(segment.condition, fields)) for segment in segments]
-    totals = {segment.segment_id: [0.0, 0] for segment in segments}
-    dimension_totals: dict[str, dict[str, list[float]]] = {segment.segment_id: {} for segment in segments}
+    carried = carried or {}
+    sums: RunningTally = {}
+    for segment in segments:
+        total, count, dimensions = carried.get(segment.segment_id) or (0.0, 0, {})
+        sums[segment.segment_id] = [
+            float(total),
+            int(count),
+            {k: [float(v[0]), int(v[1])] for k, v in dimensions.items()},
+        ]
     for row in rows:
         if not rules:
             break
@@ -156,16 +172,28 @@ def tally_segments(
         record = row.record
         for segment, rule in rules:
             if conditions.evaluate(rule, record):
+                entry = sums[segment.segment_id]
                 if scored:
                     assert score is not None
-                    entry = totals[segment.segment_id]
                     entry[0] += score
                     entry[1] += 1
-                per_dimension = dimension_totals[segment.segment_id]
+                per_dimension = entry[2]
                 for key, value in values.items():
                     pair = per_dimension.setdefault(key, [0.0, 0])
                     pair[0] += value
                     pair[1] += 1
+    return sums
+
+
+def finish_tally(
+    day: date, segments: Sequence[SavedSegment], fields: Mapping[str, str], sums: Mapping[str, Any]
+) -> SegmentBaselines:
+    """The stored tally from the running sums of a whole walk."""
+
+    def entry(segment_id: str) -> tuple[float, int, Mapping[str, Any]]:
+        total, count, dimensions = sums.get(segment_id) or (0.0, 0, {})
+        return float(total), int(count), dimensions
+
     return SegmentBaselines(
         day=day,
         fields=dict(fields),
@@ -174,16 +202,23 @@ def tally_segments(
                 segment_id=segment.segment_id,
                 name=segment.name,
                 condition=segment.condition,
-                total=round(float(totals[segment.segment_id][0]), 6),
-                count=int(totals[segment.segment_id][1]),
+                total=round(entry(segment.segment_id)[0], 6),
+                count=entry(segment.segment_id)[1],
                 dimensions={
                     key: (round(float(pair[0]), 6), int(pair[1]))
-                    for key, pair in sorted(dimension_totals[segment.segment_id].items())
+                    for key, pair in sorted(entry(segment.segment_id)[2].items())
                 },
             )
             for segment in segments
         ),
     )
+
+
+def tally_segments(
+    day: date, segments: Sequence[SavedSegment], fields: Mapping[str, str], rows: Iterable[HealthRow]
+) -> SegmentBaselines:
+    """One pass over the customers: `add_to_tally` from nothing, then `finish_tally`."""
+    return finish_tally(day, segments, fields, add_to_tally(segments, fields, rows))
 
 
 # --- the customer benchmark from the tallies ------------------------------------------------------------

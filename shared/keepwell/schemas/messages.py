@@ -37,6 +37,11 @@ class ScoringRequest(_Message):
     history: bool = False
     page: int | None = Field(default=None, ge=0, le=1_000_000)
     model_version: int | None = Field(default=None, ge=0)  # score with at least this model version
+    # The daily fan-out of a large workspace, page by page (services/scoring_queue.enqueue_workspace):
+    # with no customer_id and no job_id, `page` ≥ 1 continues the walk after `cursor`, carrying the
+    # segment tally of the pages before (domain/segment_baselines.RunningTally).
+    cursor: str | None = Field(default=None, max_length=4096)
+    tally: dict[str, list[JsonValue]] | None = None
 
 
 class PlaybookActionMessage(_Message):

@@ -130,7 +130,14 @@ def run_scoring_request(request: ScoringRequest) -> None:
             scoring_queue.fan_out_page(request)
         else:
             day = request.scoring_day or scoring_queue.workspace_today(request.workspace_id)
-            scoring_queue.enqueue_workspace(request.workspace_id, day, request.reason)
+            scoring_queue.enqueue_workspace(
+                request.workspace_id,
+                day,
+                request.reason,
+                page=request.page or 0,
+                cursor=request.cursor,
+                carried=request.tally,
+            )
         return
     started = time.perf_counter()
     outcome = score_customer(request)

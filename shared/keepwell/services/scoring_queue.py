@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from pydantic import JsonValue
+
 from keepwell import clock
 from keepwell.adapters import queues
 from keepwell.domain.health.snapshot import HISTORY_DAYS
@@ -26,6 +28,10 @@ from keepwell.settings import Settings, get_settings
 from keepwell.storage import recalculations, workspaces
 
 WORKSPACE_CACHE_SECONDS = 300.0
+# Customers one invocation lists and queues in a daily fan-out; a larger workspace continues in a
+# message per further page (about 10 s of a 60 s scorer invocation, and one page of profiles in memory).
+FAN_OUT_PAGE = 5_000
+FAN_OUT_PAGE_STALE = timedelta(seconds=120)  # a page claimed longer ago than 2 scorer timeouts died: retake it
 DEBOUNCE = timedelta(seconds=RESCORING_WINDOW_SECONDS)
 
 Reason = Literal["schedule", "ingest", "integration", "manual", "model_changed"]
@@ -92,14 +98,54 @@ def enqueue_customers(
     return queues.send_messages(get_settings().scoring_queue_url, messages, delay_seconds=delay_seconds)
 
 
-def enqueue_workspace(workspace_id: str, day: date, reason: Reason) -> int:
+def enqueue_workspace(
+    workspace_id: str,
+    day: date,
+    reason: Reason,
+    *,
+    page: int = 0,
+    cursor: str | None = None,
+    carried: Mapping[str, list[JsonValue]] | None = None,
+) -> int:
     """Queue the day's scoring of every (not archived) customer of the workspace, tallying the segment
-    baselines its alerts compare with on the way (the same walk over the customers)."""
-    customer_ids = segment_baselines.refresh(workspace_id, day)
-    sent = enqueue_customers(workspace_id, customer_ids, reason=reason, day=day)
+    baselines its alerts compare with on the way (the same walk over the customers). A workspace of
+    more than FAN_OUT_PAGE customers is walked one page per invocation: this one queues its page, then
+    a message that continues after it (`page` + 1, its cursor and the running tally); the tally is
+    stored when the last page is walked, before its customers are queued. A later page is claimed per
+    workspace-day, so a redelivered continuation does not queue the rest of the workspace twice.
+    Returns the customers this invocation queued."""
+    day_text = day.isoformat()
+    if page and not recalculations.claim_scheduled_scoring(
+        workspace_id, day_text, clock.now(), FAN_OUT_PAGE_STALE, page=page
+    ):
+        logger.info("fan-out page already queued", extra={"workspace_id": workspace_id, "page": page})
+        return 0
+    try:
+        customer_ids, next_cursor, sums = segment_baselines.refresh_page(
+            workspace_id, day, cursor=cursor, carried=dict(carried) if carried else None, limit=FAN_OUT_PAGE
+        )
+        sent = enqueue_customers(workspace_id, customer_ids, reason=reason, day=day)
+        if next_cursor is not None:
+            following = ScoringRequest(
+                workspace_id=workspace_id, reason=reason, scoring_day=day, page=page + 1, cursor=next_cursor, tally=sums
+            )
+            queues.send_messages(get_settings().scoring_queue_url, [following])
+    except Exception:
+        if page:
+            recalculations.release_scheduled_scoring(workspace_id, day_text, page=page)
+        raise
+    if page:
+        recalculations.finish_scheduled_scoring(workspace_id, day_text, sent, page=page)
     logger.info(
         "workspace scoring queued",
-        extra={"workspace_id": workspace_id, "scoring_day": day.isoformat(), "customers": sent, "reason": reason},
+        extra={
+            "workspace_id": workspace_id,
+            "scoring_day": day_text,
+            "customers": sent,
+            "reason": reason,
+            "page": page,
+            "continues": next_cursor is not None,
+        },
     )
     return sent
 

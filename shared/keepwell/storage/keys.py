@@ -307,9 +307,11 @@ def recalculation_page(workspace_id: str, job_id: str, page: int) -> Key:
     return Key(recalculation_partition(workspace_id, job_id), f"PAGE#{page:05d}")
 
 
-def scheduled_scoring(workspace_id: str, day: date) -> Key:
-    """Marker: the hourly schedule enqueued this workspace's scoring for this local day (TTL)."""
-    return Key(_ws(workspace_id), f"SCHEDULED#{day.isoformat()}")
+def scheduled_scoring(workspace_id: str, day: date, page: int = 0) -> Key:
+    """Marker: the hourly schedule enqueued this workspace's scoring for this local day (TTL); page ≥ 1:
+    a later page of that fan-out (a large workspace's) was enqueued."""
+    suffix = f"#P{page:06d}" if page else ""
+    return Key(_ws(workspace_id), f"SCHEDULED#{day.isoformat()}{suffix}")
 
 
 def segment_baselines(workspace_id: str) -> Key:

@@ -279,10 +279,13 @@ class ScheduledScoringItem(TableItem):
     customers = NumberAttribute(null=True)
 
 
-def claim_scheduled_scoring(workspace_id: str, day: str, now: datetime, stale_after: timedelta) -> bool:
-    """Take the workspace-day for this run unless another run did it (done) or is doing it (started
-    less than `stale_after` ago, the schedule function's timeout: older means that run died)."""
-    key = keys.scheduled_scoring(workspace_id, datetime.fromisoformat(day).date())
+def claim_scheduled_scoring(
+    workspace_id: str, day: str, now: datetime, stale_after: timedelta, *, page: int = 0
+) -> bool:
+    """Take the workspace-day (or a later `page` of its fan-out) for this run unless another run did it
+    (done) or is doing it (started less than `stale_after` ago, the function's timeout: older means
+    that run died)."""
+    key = keys.scheduled_scoring(workspace_id, datetime.fromisoformat(day).date(), page)
     item = ScheduledScoringItem(
         key.pk,
         key.sk,
@@ -306,8 +309,8 @@ def claim_scheduled_scoring(workspace_id: str, day: str, now: datetime, stale_af
     return True
 
 
-def finish_scheduled_scoring(workspace_id: str, day: str, customers: int) -> None:
-    key = keys.scheduled_scoring(workspace_id, datetime.fromisoformat(day).date())
+def finish_scheduled_scoring(workspace_id: str, day: str, customers: int, *, page: int = 0) -> None:
+    key = keys.scheduled_scoring(workspace_id, datetime.fromisoformat(day).date(), page)
     ScheduledScoringItem._get_connection().update_item(
         key.pk,
         range_key=key.sk,
@@ -315,9 +318,9 @@ def finish_scheduled_scoring(workspace_id: str, day: str, customers: int) -> Non
     )
 
 
-def release_scheduled_scoring(workspace_id: str, day: str) -> None:
+def release_scheduled_scoring(workspace_id: str, day: str, *, page: int = 0) -> None:
     """The run failed before enqueuing everything: let the schedule's retry take the day again."""
-    key = keys.scheduled_scoring(workspace_id, datetime.fromisoformat(day).date())
+    key = keys.scheduled_scoring(workspace_id, datetime.fromisoformat(day).date(), page)
     ScheduledScoringItem._get_connection().delete_item(
         key.pk, range_key=key.sk, condition=ScheduledScoringItem.state == "started"
     )
