@@ -53,7 +53,6 @@ DEFAULT_PORT = 3000
 DEFAULT_MOTO_PORT = 5000
 CONTROL_HEADER = "X-Keepwell-Local-Token"
 INGEST_BATCH = 1000  # events per POST /v1/events (the API's limit)
-SCORING_SCHEDULE = "ScheduleFunction"  # template.yaml's hourly scoring schedule
 SCORER = "ScorerFunction"
 TOKEN_REFRESH_SECONDS = 45 * 60  # .keepwell/local.json gets new ID tokens before the old ones expire (1 h)
 # What the handlers see as AWS: moto's server, with credentials that only moto accepts.
@@ -535,24 +534,19 @@ def _send_support_tickets(stack: LocalStack, say: Callable[[str], None]) -> None
 
 
 def _score_demo_today(stack: LocalStack, say: Callable[[str], None]) -> None:
-    """Invoke the hourly schedule as it runs at the demo workspace's scoring hour today, so the demo
-    portfolio is scored through the real fan-out, scoring queue and scorer whatever the hour now."""
-    from keepwell import clock
-    from keepwell.domain.scheduling import WorkspaceClock, local_now
-    from keepwell.storage import workspaces
+    """Score the demo's 90 days of history as an admin does after bringing a history in: a
+    recalculation (`POST /v1/health/recalculate`'s service, as the demo admin) through the real
+    fan-out, scoring queue and scorer, so every customer has its health trend, its 7-day change and
+    today's score, whatever the hour now. The job shows in the console's Health settings."""
+    from keepwell.services import recalculation
 
-    workspace = workspaces.get_workspace(stack.workspace_id)
-    if workspace is None:
+    if stack.seed is None:
         return
-    local = WorkspaceClock(workspace.workspace_id, workspace.timezone, int(workspace.scoring_hour))
-    scoring_time = local_now(local, clock.now()).replace(hour=local.scoring_hour, minute=0, second=0, microsecond=0)
-    for schedule in stack.schedules:
-        if schedule.function_id == SCORING_SCHEDULE and stack.invoker.available(schedule.function_id):
-            outcome = stack.invoke_schedule(schedule.function_id, scoring_time)
-            say(
-                f"{schedule.function_id} invoked as at {stack.workspace_id}'s scoring hour "
-                f"({scoring_time.isoformat()}): " + ("ok" if outcome["ok"] else f"failed: {outcome['error']}")
-            )
+    job = recalculation.start_recalculation(stack.workspace_id, stack.seed.admin_id)
+    say(
+        f"recalculation {job['job_id']} queued: the 90 days of health of {job['total']} customers "
+        f"(what an admin runs after bringing a history in)"
+    )
 
 
 def portfolio_lines(stack: LocalStack, at_risk: int = 5) -> list[str]:

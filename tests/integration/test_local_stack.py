@@ -344,6 +344,21 @@ def test_start_up_scores_every_demo_customer_and_reports_bands_risks_and_playboo
         assert any(line.strip().startswith(playbook) for line in report), playbook
 
 
+def test_start_up_gives_every_demo_customer_its_90_day_trend_and_7_day_change(stack):
+    """The demo holds 90 days of signals: after start-up the portfolio shows a 7-day change for every
+    customer and Customer 360 a 90-day trend (not one point), as the console's screens promise."""
+    status, _, page = call(stack, "GET", "/v1/customers?limit=200", stack.admin_token)
+    assert status == 200
+    assert all(c["health_change_7d"] is not None for c in page["items"]), [
+        c["name"] for c in page["items"] if c["health_change_7d"] is None
+    ]
+    customer = page["items"][0]
+    status, _, history = call(
+        stack, "GET", f"/v1/customers/{customer['customer_id']}/health/history", stack.admin_token
+    )
+    assert status == 200 and len(history["overall"]) == 90
+
+
 def test_make_runs_backtest_headline_judges_the_model_on_the_demos_year_of_outcomes(stack):
     lines = backtest_lines(stack.local_config())
     assert lines[0].startswith("Health model backtest, outcomes 2025-11-20 to 2026-11-20"), lines
