@@ -587,9 +587,10 @@ def _health_lines(config: dict[str, Any], at_risk: int = 5) -> list[str]:
     lines = ["band distribution"]
     for label, count in sorted(bands.items(), key=lambda kv: -kv[1]):
         lines.append(f"  {label:<12} {count:>5}  {'#' * round(40 * count / max(1, len(customers)))}")
-    # Churned customers are already lost: "at risk" is about the ones that can still be saved.
-    scored = [c for c in customers if c.get("health_score") is not None and c.get("status") != "churned"]
-    lines += ["", "most at risk (not churned)"]
+    # Churned customers are already lost and paused ones use nothing by arrangement: "at risk" is about
+    # the active and trial customers that can still be saved.
+    scored = [c for c in customers if c.get("health_score") is not None and c.get("status") in ("active", "trial")]
+    lines += ["", "most at risk (active and trial)"]
     for customer in sorted(scored, key=lambda c: c["health_score"])[:at_risk]:
         _, health = _call_api(config, "GET", f"/v1/customers/{customer['customer_id']}/health")
         reasons = [e["text"] for e in (health or {}).get("top_negative", [])][:3]

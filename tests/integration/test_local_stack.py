@@ -333,12 +333,14 @@ def test_start_up_scores_every_demo_customer_and_reports_bands_risks_and_playboo
     bands = report[1 : report.index("")]
     assert sum(int(re.findall(r"\b\d+\b", line)[0]) for line in bands) == 20  # "  Healthy   7  ####" → 7
     assert "not scored" not in "\n".join(bands)
-    lowest = min((c for c in page["items"] if c["status"] != "churned"), key=lambda c: c["health_score"])
+    savable = [c for c in page["items"] if c["status"] in ("active", "trial")]
+    lowest = min(savable, key=lambda c: c["health_score"])
     assert any(lowest["name"] in line for line in report)
-    churned = {c["name"] for c in page["items"] if c["status"] == "churned"}
-    start = report.index("most at risk (not churned)")
+    lost_or_paused = {c["name"] for c in page["items"] if c["status"] in ("churned", "paused")}
+    start = report.index("most at risk (active and trial)")
     at_risk = report[start : report.index("", start)]
-    assert len(at_risk) == 11 and churned and not any(name in line for name in churned for line in at_risk)
+    assert len(at_risk) == 11 and lost_or_paused
+    assert not any(name in line for name in lost_or_paused for line in at_risk)
     assert sum(line.strip().startswith("why: ") and len(line.strip()) > 5 for line in report) == 5
     for playbook in ("At-risk", "Expansion", "Onboarding", "Renewal", "Win-back"):
         assert any(line.strip().startswith(playbook) for line in report), playbook
