@@ -86,6 +86,31 @@ def test_a_director_starts_a_recalculation_and_follows_it_to_the_end(
     assert other.get(f"/v1/health/recalculations/{job['job_id']}").status == 404
 
 
+def test_a_finished_recalculation_tallies_the_segments_with_its_new_scores(
+    aws: Resolver, workspace: str, portfolio: list[str]
+):
+    """The segment tally (what the benchmark and the misalignment alert compare with) is taken when a
+    job starts, from the scores before it; when the job finishes it is taken again, so a new
+    workspace's first recalculation (nobody scored yet) or a model change does not leave it a day
+    behind."""
+    from keepwell.storage import customers as customer_store
+    from keepwell.storage import segments as segment_store
+    from tests.integration.test_segments_api import create_segment
+
+    admin = api(workspace, "admin-1", "admin")
+    create_segment(admin, "Everyone active", 'status = "active"')
+    assert admin.post("/v1/health/recalculate", {}).status == 202
+    at_start = segment_store.get_segment_baselines(workspace)
+    assert at_start is not None and [(t.count, t.total) for t in at_start.segments] == [(0, 0.0)]
+
+    drain(aws)
+
+    after = segment_store.get_segment_baselines(workspace)
+    scores = [customer_store.get_customer(workspace, c).health_score for c in portfolio]  # type: ignore[union-attr]
+    assert after is not None and [t.count for t in after.segments] == [4]
+    assert after.segments[0].total == pytest.approx(sum(s for s in scores if s is not None))
+
+
 def test_progress_is_counted_once_per_customer_whatever_the_redeliveries(
     aws: Resolver, workspace: str, portfolio: list[str]
 ):

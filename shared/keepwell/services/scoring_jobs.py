@@ -13,7 +13,7 @@ request without a customer fans out: a job's page of customers, or every custome
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
@@ -27,7 +27,7 @@ from keepwell.domain.health.model import HealthModel
 from keepwell.observability import logger
 from keepwell.retries import conflict_attempts
 from keepwell.schemas.messages import ScoringRequest
-from keepwell.services import scoring_queue, success_signals
+from keepwell.services import scoring_queue, segment_baselines, success_signals
 from keepwell.storage import health_models, recalculations
 from keepwell.storage import health_snapshots as store
 
@@ -105,7 +105,27 @@ def _flush(pending: _Deferred) -> None:
     for (workspace_id, job_id, page), customer_ids in pending.progress.items():
         # Raising here fails the invocation: SQS redelivers the batch, which finds its scores written
         # and records the (idempotent) progress again.
-        recalculations.record_progress(workspace_id, job_id, page, customer_ids)
+        _progress(workspace_id, job_id, page, customer_ids)
+
+
+def _progress(workspace_id: str, job_id: str, page: int, customer_ids: Iterable[str], *, failed: bool = False) -> None:
+    if recalculations.record_progress(workspace_id, job_id, page, customer_ids, failed=failed):
+        _after_recalculation(workspace_id, job_id)
+
+
+def _after_recalculation(workspace_id: str, job_id: str) -> None:
+    """The job just finished, and every score with it: tally the segments again, so the benchmark and the
+    misalignment alert compare with the new scores now rather than after the next daily fan-out (the
+    tally of the job's start holds the scores before it; a new workspace's first recalculation had none).
+    A workspace larger than one fan-out page keeps that wait (one walk must fit this invocation). A
+    failure is logged, not raised: the scores are written, and a redelivery finds the job finished."""
+    if recalculations.page_count(workspace_id, job_id) * recalculations.PAGE_SIZE > scoring_queue.FAN_OUT_PAGE:
+        logger.info("segment tally left to the next daily fan-out", extra={"workspace_id": workspace_id})
+        return
+    try:
+        segment_baselines.refresh(workspace_id, scoring_queue.workspace_today(workspace_id))
+    except Exception:
+        logger.exception("segment tally after a recalculation failed", extra={"job_id": job_id})
 
 
 def _publish(events: list[event_bus.DomainEvent]) -> None:
@@ -119,7 +139,7 @@ def _record_progress(workspace_id: str, job_id: str, page: int, customer_id: str
     if _deferred is not None:
         _deferred.progress.setdefault((workspace_id, job_id, page), set()).add(customer_id)
     else:
-        recalculations.record_progress(workspace_id, job_id, page, [customer_id])
+        _progress(workspace_id, job_id, page, [customer_id])
 
 
 # --- the scorer's entry point ----------------------------------------------------------------------
@@ -298,8 +318,6 @@ def record_failure(request: ScoringRequest) -> None:
     if request.job_id is None or request.page is None:
         return
     if request.customer_id is not None:
-        recalculations.record_progress(
-            request.workspace_id, request.job_id, request.page, [request.customer_id], failed=True
-        )
+        _progress(request.workspace_id, request.job_id, request.page, [request.customer_id], failed=True)
         return
     scoring_queue.fail_pages_from(request.workspace_id, request.job_id, request.page)
