@@ -31,6 +31,11 @@ def deactivate_user(user_id: str) -> Response:
     return json_response(users.deactivate(current_caller(blueprint), user_id))
 
 
+@route(blueprint, "/v1/users/{user_id}/reactivate", methods=["POST"], permission=Permission("users", "configure"))
+def reactivate_user(user_id: str) -> Response:
+    return json_response(users.reactivate(current_caller(blueprint), user_id))
+
+
 @route(blueprint, "/v1/invitations", methods=["GET"], permission=Permission("users", "read"))
 def list_invitations() -> Response:
     return json_response(InvitationListOut(items=users.list_invitations(current_caller(blueprint))))

@@ -279,6 +279,7 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("PUT", "/v1/users/{user_id}/role", "Change a user's role", "users",
         answer=users.UserOut, body=users.RoleChangeIn),
     _op("POST", "/v1/users/{user_id}/deactivate", "Deactivate a user", "users", answer=users.UserOut),
+    _op("POST", "/v1/users/{user_id}/reactivate", "Reactivate a deactivated user", "users", answer=users.UserOut),
     _op("GET", "/v1/invitations", "Open and accepted invitations", "users", answer=users.InvitationListOut),
     _op("POST", "/v1/invitations", "Invite a user (the one-time token is shown once)", "users",
         answer=users.InvitationCreatedOut, body=users.InvitationIn, status=201),

@@ -95,6 +95,16 @@ def test_a_deactivated_user_is_unauthorized_and_can_no_longer_sign_in(workspace,
         pool.token(workspace, "viewer-1")  # and the pool signs them in no more
 
 
+def test_a_reactivated_user_signs_in_again_with_the_role_they_had(workspace, pool: PoolSignIn, admin_api):
+    pool.enrol(workspace, "viewer-1")
+    assert admin_api.post("/v1/users/viewer-1/deactivate").status == 200
+    with pytest.raises(pool.cognito.exceptions.NotAuthorizedException, match="disabled"):
+        pool.token(workspace, "viewer-1")
+    answer = admin_api.post("/v1/users/viewer-1/reactivate")
+    assert answer.status == 200 and (answer.body["active"], answer.body["role"]) == (True, "viewer")
+    assert authorize(f"Bearer {pool.token(workspace, 'viewer-1')}")["context"]["role"] == "viewer"
+
+
 def test_a_person_unknown_to_keepwell_is_unauthorized(workspace, pool: PoolSignIn):
     from infra.identity import create_person, sign_in
 

@@ -357,6 +357,7 @@ def test_every_screen_has_its_heading_and_is_captured_at_desktop_and_phone_width
             edit_a_segment_rule(stack, page)
         if name == "admin":
             revoke_a_key_and_subscribe_a_webhook(stack, page, key)
+            deactivate_and_reactivate_someone(stack, page)
         tab.shoot(name)
     # Every screen's URL is a real page: a reload (or a shared link) opens the same view.
     page = tab.open("/customers?band=At+risk")
@@ -394,6 +395,24 @@ def edit_a_segment_rule(stack: LocalStack, page: Any) -> None:
     _, saved = api(stack, "admin", "GET", "/v1/segments/seg_enterprise")
     assert saved["version"] == before["version"] + 1 and "Nowhere" in saved["condition_text"]
     assert "Nowhere" in page.get_by_text(re.compile("^Rule: ")).inner_text()
+
+
+def deactivate_and_reactivate_someone(stack: LocalStack, page: Any) -> None:
+    """An admin takes a CSM's access away (confirmed) and gives it back, from the users table."""
+    assert stack.seed is not None
+    signed_in = set(stack.seed.token_users.values())
+    _, listed = api(stack, "admin", "GET", "/v1/users")
+    someone = next(u for u in listed["items"] if u["role"] == "csm" and u["active"] and u["user_id"] not in signed_in)
+    users = page.get_by_role("region", name="Users")
+    page.once("dialog", lambda dialog: dialog.accept())
+    users.get_by_role("button", name=f"Deactivate {someone['name']}").click()
+    page.get_by_role("status").filter(has_text=f"{someone['name']} deactivated").wait_for()
+    _, after = api(stack, "admin", "GET", "/v1/users")
+    assert next(u for u in after["items"] if u["user_id"] == someone["user_id"])["active"] is False
+    users.get_by_role("button", name=f"Reactivate {someone['name']}").click()
+    page.get_by_role("status").filter(has_text=f"{someone['name']} reactivated").wait_for()
+    _, again = api(stack, "admin", "GET", "/v1/users")
+    assert next(u for u in again["items"] if u["user_id"] == someone["user_id"])["active"] is True
 
 
 def revoke_a_key_and_subscribe_a_webhook(stack: LocalStack, page: Any, key: dict[str, Any]) -> None:

@@ -167,6 +167,19 @@ def test_a_deactivated_user_can_no_longer_sign_in_and_it_is_audited(
     assert listed["viewer-1"] is False and listed["admin-1"] is True
 
 
+def test_a_deactivated_user_is_reactivated_with_their_role_audited_once(admin_api: ApiClient, workspace: str) -> None:
+    assert admin_api.request("PUT", "/v1/users/director-1/role", body={"role": "admin"}).status == 200
+    assert admin_api.post("/v1/users/director-1/deactivate").status == 200
+    # The only active admin again: it cannot be taken away until the reactivated one counts.
+    assert admin_api.post("/v1/users/admin-1/deactivate").error_code == "last_admin"
+    first, again = admin_api.post("/v1/users/director-1/reactivate"), admin_api.post("/v1/users/director-1/reactivate")
+    assert [(r.status, r.body["active"], r.body["role"]) for r in (first, again)] == [(200, True, "admin")] * 2
+    entries = [e for e in audit.list_by_target(workspace, "user:director-1") if e.action == "user.reactivated"]
+    assert [(e.before["active"], e.after["active"]) for e in entries] == [(False, True)]  # the repeat changed nothing
+    assert admin_api.post("/v1/users/admin-1/deactivate").status == 200  # two active admins again
+    assert admin_api.post("/v1/users/nobody-9/reactivate").status == 404
+
+
 def test_the_last_admin_cannot_be_demoted_or_deactivated(admin_api: ApiClient, workspace: str) -> None:
     demote = admin_api.request("PUT", "/v1/users/admin-1/role", body={"role": "csm"})
     deactivate = admin_api.post("/v1/users/admin-1/deactivate")
@@ -186,8 +199,9 @@ def test_only_admins_manage_users_and_directors_may_read_them(user_id: str, role
         api.post("/v1/invitations", INVITE),
         api.request("PUT", "/v1/users/csm-2/role", body={"role": "admin"}),
         api.post("/v1/users/csm-2/deactivate"),
+        api.post("/v1/users/csm-2/reactivate"),
     ]
-    assert [w.status for w in writes] == [403, 403, 403]
+    assert [w.status for w in writes] == [403, 403, 403, 403]
     user = workspaces.get_user(workspace, "csm-2")
     assert user is not None and (user.role, user.active) == ("csm", True)
     assert workspaces.list_invitations(workspace) == []

@@ -1,4 +1,4 @@
-"""Users and invitations of a workspace: list, invite, accept, change a role, deactivate.
+"""Users and invitations of a workspace: list, invite, accept, change a role, deactivate, reactivate.
 
 Who may call what is the permission table's business (feature `users`); this module keeps the
 workspace's own rules: one-time invitation tokens stored only as a hash (like API keys), never
@@ -245,6 +245,28 @@ def deactivate(caller: Caller, user_id: str) -> UserOut:
         f"user:{user_id}",
         {"active": True, "role": user.role},
         {"active": False, "role": user.role},
+    )
+    return user_out(user)
+
+
+def reactivate(caller: Caller, user_id: str) -> UserOut:
+    """Give a deactivated user their access back, with the role they had (an admin counts as an active
+    admin again). With Keepwell's own pool the person may sign in again. Reactivating an active user
+    changes and records nothing."""
+    user = _require_user(caller, user_id)
+    if user.active:
+        return user_out(user)
+    workspaces.update_user(user, active=True)
+    settings = get_settings()
+    if settings.user_pool_id:
+        identities.set_sign_in(settings.user_pool_id, user.email, enabled=True)
+    audit.record_audit(
+        caller.workspace_id,
+        caller.user_id,
+        "user.reactivated",
+        f"user:{user_id}",
+        {"active": False, "role": user.role},
+        {"active": True, "role": user.role},
     )
     return user_out(user)
 

@@ -43,8 +43,30 @@ async function users(configure) {
         },
       },
       { key: "active", label: "Active", render: (u) => (u.active ? "Yes" : "No") },
+      ...(configure ? [{ key: "access", label: "", render: (u) => accessButton(u) }] : []),
     ],
   });
+}
+
+// Deactivate (their next request is refused; they cannot sign in) or reactivate (the role they had).
+function accessButton(user) {
+  const verb = user.active ? "Deactivate" : "Reactivate";
+  const button = h("button", { type: "button", "aria-label": `${verb} ${user.name}` }, verb);
+  button.addEventListener("click", async () => {
+    if (user.active && !window.confirm(`Deactivate ${user.name}? They lose access at once and cannot sign in.`)) return;
+    const row = button.closest("tr");
+    row?.querySelectorAll(".problem").forEach((old) => old.remove());
+    try {
+      const changed = await api.post(`/v1/users/${encodeURIComponent(user.user_id)}/${verb.toLowerCase()}`);
+      if (row) row.querySelector("td:nth-child(4)").textContent = changed.active ? "Yes" : "No";
+      user.active = changed.active;
+      button.replaceWith(accessButton(user));
+      notice(`${user.name} ${changed.active ? "reactivated" : "deactivated"}`);
+    } catch (error) {
+      button.after(problem(error));
+    }
+  });
+  return button;
 }
 
 function invitationForm() {
