@@ -25,6 +25,11 @@ from keepwell.services import webhook_subscriptions as subscriptions
 blueprint = Blueprint(__name__)
 
 
+@route(blueprint, "/v1/webhook-event-types", methods=["GET"], permission=Permission("webhooks", "read"))
+def list_webhook_event_types() -> Response:
+    return json_response(subscriptions.event_types())
+
+
 @route(blueprint, "/v1/webhooks", methods=["GET"], permission=Permission("webhooks", "read"))
 def list_webhooks() -> Response:
     caller = current_caller(blueprint)

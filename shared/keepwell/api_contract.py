@@ -259,6 +259,8 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("POST", "/v1/notifications/{notification_id}/read", "Mark one of the caller's notifications read",
         "notifications", answer=ntf.NotificationOut),
     # --- outbound webhooks
+    _op("GET", "/v1/webhook-event-types", "The event types a subscription may choose", "webhooks",
+        answer=wh.WebhookEventTypeListOut),
     _op("GET", "/v1/webhooks", "List webhook subscriptions", "webhooks", answer=wh.WebhookSubscriptionListOut),
     _op("POST", "/v1/webhooks", "Subscribe (the secret is shown once)", "webhooks",
         answer=wh.WebhookSubscriptionCreatedOut, body=wh.WebhookSubscriptionIn, status=201),

@@ -84,6 +84,17 @@ def test_creating_a_subscription_shows_its_whsec_secret_once(admin_api, dns):
     assert listed.body == {"items": [fetched.body]}
 
 
+def test_the_event_catalogue_is_listed_and_every_type_it_lists_can_be_subscribed(admin_api, dns):
+    listed = admin_api.get("/v1/webhook-event-types")
+    assert listed.status == 200
+    names = [t["name"] for t in listed.body["items"]]
+    assert "customer.health.band_changed" in names and "webhook.test" not in names  # the test event is not chosen
+    assert all(t["description"] for t in listed.body["items"])
+    assert sorted(create(admin_api, event_types=names)["event_types"]) == sorted(names)
+    refused = admin_api.post("/v1/webhooks", {"url": URL, "event_types": ["customer.renamed"]})
+    assert refused.status == 400 and "event_types" in json.dumps(refused.body)
+
+
 def test_the_secret_is_never_returned_again_nor_stored_in_the_table(admin_api, dns):
     created = create(admin_api)
     sid = created["subscription_id"]

@@ -184,3 +184,14 @@ class WebhookDeliveryQueuedOut(BaseModel):
     event_type: str
     round: int
     status: str = "queued"
+
+
+class WebhookEventTypeOut(BaseModel):
+    name: str
+    description: str
+
+
+class WebhookEventTypeListOut(BaseModel):
+    """The catalogue a subscription chooses its events from (`event_types`), as docs/webhooks.md lists it."""
+
+    items: list[WebhookEventTypeOut]

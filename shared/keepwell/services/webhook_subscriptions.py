@@ -11,10 +11,16 @@ from keepwell import clock, ids
 from keepwell.auth import Caller
 from keepwell.domain.signatures.outbound import DEFAULT_OVERLAP, SigningSecret, generate_secret, rotate
 from keepwell.domain.webhooks import ssrf
-from keepwell.domain.webhooks.subscriptions import MAX_SUBSCRIPTIONS_PER_WORKSPACE, Delivery, Subscription
+from keepwell.domain.webhooks.subscriptions import EVENT_TYPES, MAX_SUBSCRIPTIONS_PER_WORKSPACE, Delivery, Subscription
 from keepwell.errors import Conflict, NotFound
 from keepwell.ids import ENTITY_ID
-from keepwell.schemas.webhooks import WebhookDeliveryListQuery, WebhookSubscriptionIn, WebhookSubscriptionPatchIn
+from keepwell.schemas.webhooks import (
+    WebhookDeliveryListQuery,
+    WebhookEventTypeListOut,
+    WebhookEventTypeOut,
+    WebhookSubscriptionIn,
+    WebhookSubscriptionPatchIn,
+)
 from keepwell.services import webhook_deliveries
 from keepwell.settings import get_settings
 from keepwell.storage import audit as audit_store
@@ -186,3 +192,8 @@ def redeliver(caller: Caller, subscription_id: str, delivery_id: str) -> tuple[D
         raise NotFound(f"No delivery {delivery_id}", [{"field": "delivery_id", "issue": "not found"}])
     _require_enabled(subscription)
     return delivery, webhook_deliveries.queue_redelivery(subscription, delivery)
+
+
+def event_types() -> WebhookEventTypeListOut:
+    """The event catalogue, in its documented order (the same for every workspace)."""
+    return WebhookEventTypeListOut(items=[WebhookEventTypeOut(name=n, description=d) for n, d in EVENT_TYPES.items()])

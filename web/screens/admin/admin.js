@@ -277,27 +277,17 @@ async function webhooks() {
       },
     ],
   });
-  return [table, subscribeForm(log, table), log];
+  // The event catalogue comes from the API (GET /v1/webhook-event-types), so a new event type shows here.
+  const { items: eventTypes } = await api.get("/v1/webhook-event-types");
+  return [table, subscribeForm(log, table, eventTypes), log];
 }
 
-// The webhook event catalogue (docs/webhooks.md); the API refuses any other name with its message.
-const EVENT_TYPES = [
-  "customer.health.scored",
-  "customer.health.band_changed",
-  "customer.health.alert",
-  "customer.churned",
-  "playbook.triggered",
-  "task.created",
-  "renewal.forecast_changed",
-  "renewal.sales_handoff",
-];
-
 // A new subscription: URL, description, the events; the signing secret is shown once.
-function subscribeForm(log, table) {
+function subscribeForm(log, table, eventTypes) {
   const url = h("input", { type: "url", maxlength: 2000, placeholder: "https://hooks.example.com/keepwell" });
   const description = h("input", { type: "text", maxlength: 500 });
-  const boxes = EVENT_TYPES.map((type) => h("input", { type: "checkbox", value: type }));
-  const events = h("fieldset", { class: "event-types", id: "event-types", "data-field": "event_types", tabindex: -1 }, h("legend", {}, "Events"), ...boxes.map((box) => h("label", { class: "check" }, box, " ", box.value)), h("span", { class: "field-error", id: "event-types-error", role: "alert" }));
+  const boxes = eventTypes.map((type) => h("input", { type: "checkbox", value: type.name }));
+  const events = h("fieldset", { class: "event-types", id: "event-types", "data-field": "event_types", tabindex: -1 }, h("legend", {}, "Events"), ...boxes.map((box, n) => h("label", { class: "check", title: eventTypes[n].description }, box, " ", box.value)), h("span", { class: "field-error", id: "event-types-error", role: "alert" }));
   const form = h("form", { class: "panel" }, h("h3", {}, "New subscription"), field("Endpoint URL", url, { name: "url" }), field("Description", description, { name: "description" }), events, h("button", { type: "submit" }, "Subscribe"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
