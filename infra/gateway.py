@@ -24,6 +24,7 @@ import base64
 import fnmatch
 import json
 import logging
+import sys
 import threading
 import time
 import urllib.error
@@ -117,7 +118,7 @@ class Gateway:
         class RequestHandler(_RequestHandler):
             owner = gateway
 
-        self.server = ThreadingHTTPServer((host, port), RequestHandler)
+        self.server = _Server((host, port), RequestHandler)
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -289,6 +290,16 @@ def _proxy_result(result: Any) -> tuple[int, dict[str, str], bytes]:
     raw = result.get("body") or ""
     body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
     return int(result["statusCode"]), headers, body
+
+
+class _Server(ThreadingHTTPServer):
+    """A client that hangs up before its answer is written (a browser leaving the page, a test's client
+    timing out) is not the gateway's error: no traceback for it, as API Gateway logs none."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
