@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# Every request here verifies a token: PyJWT and cryptography are imported during the container's
+# initialisation (keepwell.auth imports them on first use, for the functions that never verify one).
+import jwt  # noqa: F401
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerResponse,

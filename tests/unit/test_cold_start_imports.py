@@ -1,0 +1,61 @@
+"""What a cold start imports (issue 23, docs/decisions/0027-cold-starts.md): every first request of a container
+pays its function's imports, so a library only some requests use is imported by those requests.
+
+Each check starts a fresh interpreter, as Lambda does, and imports the function's handler module with the
+settings every function needs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from infra.functions import handler_spec
+from infra.template import ROOT
+
+# What every function needs to start (keepwell/settings.py; the authorizer, deployed, its issuer); the values
+# are never used here.
+REQUIRED_SETTINGS = {
+    name: "t"
+    for name in ("TABLE_NAME", "EVENT_BUS_NAME", "SCORING_QUEUE_URL", "PLAYBOOK_QUEUE_URL", "WEBHOOK_QUEUE_URL")
+} | {"JWT_ISSUER": "https://issuer.test", "JWT_AUDIENCE": "console", "JWKS_URL": "https://issuer.test/jwks.json"}
+# PyJWT and cryptography verify bearer tokens (the authorizer, and an invitation's acceptance); httpx talks
+# to HubSpot and webhook receivers; the X-Ray SDK is built by the asynchronous workers' tracer only.
+TOKEN_VERIFICATION = ("jwt", "cryptography")
+OUTBOUND_HTTP = ("httpx",)
+XRAY_SDK = ("aws_xray_sdk",)
+
+NOT_IMPORTED_AT_START = {
+    "ApiFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK,
+    "IngestFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK,
+    "IntegrationsFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK,
+    "AuthorizerFunction": OUTBOUND_HTTP + XRAY_SDK,
+}
+
+
+def modules_after_import(function_id: str) -> set[str]:
+    """The top-level packages loaded once the function's handler module is imported."""
+    code_dir, handler = handler_spec(function_id)
+    module_name = handler.rsplit(".", 1)[0]
+    probe = f"import json, sys, {module_name}; print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=code_dir,
+        env={"PYTHONPATH": f"{code_dir}:{ROOT / 'shared'}", **REQUIRED_SETTINGS, "AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("function_id", sorted(NOT_IMPORTED_AT_START))
+def test_a_cold_start_does_not_import_what_only_some_requests_use(function_id: str) -> None:
+    loaded = modules_after_import(function_id)
+    assert "keepwell" in loaded  # the probe did import the function
+    assert loaded.isdisjoint(NOT_IMPORTED_AT_START[function_id]), sorted(
+        loaded & set(NOT_IMPORTED_AT_START[function_id])
+    )
