@@ -1,26 +1,16 @@
-"""The Customer 360 HTTP API. Each view: parse → one call into keepwell.services → respond."""
+"""The Customer 360 HTTP API. Each view: parse → one call into keepwell.services → respond.
+
+The customer, contact, timeline and custom-field views are here; every other route group is a module of
+this folder with a Blueprint, imported and registered by the first request to one of its paths (cold
+starts, docs/decisions/0027-cold-starts.md): a container imports the groups its requests use, not all.
+"""
 
 from __future__ import annotations
 
+import importlib
+import threading
 from typing import Any
 
-import api_keys_routes
-import audit_routes
-import health_model_routes
-import health_routes
-import hubspot_routes
-import imports_routes
-import integrations_routes
-import notifications_routes
-import openapi_routes
-import playbooks_routes
-import renewals_routes
-import segments_routes
-import success_plans_routes
-import tasks_routes
-import users_routes
-import webhooks_routes
-import workspace_routes
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice.app import Response
@@ -41,23 +31,69 @@ from keepwell.schemas.timeline import NoteIn, TimelineItemOut, TimelineListOut, 
 from keepwell.services import contacts, custom_fields, customers, profile, timeline
 
 app = create_app("keepwell-api")
-app.register_blueprint(api_keys_routes.blueprint)  # /v1/api-keys (admin only)
-app.register_blueprint(health_model_routes.blueprint)  # /v1/health/model, /v1/health/presets
-app.register_blueprint(health_routes.blueprint)  # recalculations, /v1/customers/{id}/health[/history]
-app.register_blueprint(integrations_routes.blueprint)  # /v1/integrations (admin only)
-app.register_blueprint(openapi_routes.blueprint)  # /v1/openapi.json (public)
-app.register_blueprint(segments_routes.blueprint)  # /v1/segments, /v1/customers/{id}/benchmark
-app.register_blueprint(webhooks_routes.blueprint)  # /v1/webhooks (admin only)
-app.register_blueprint(playbooks_routes.blueprint)  # /v1/playbooks, /v1/settings/slack
-app.register_blueprint(tasks_routes.blueprint)  # /v1/tasks, /v1/my-day
-app.register_blueprint(renewals_routes.blueprint)  # renewals, churn, flags, scores, upsell, /v1/metrics/revenue
-app.register_blueprint(users_routes.blueprint)  # /v1/users, /v1/invitations (admins; directors read)
-app.register_blueprint(audit_routes.blueprint)  # /v1/audit (directors and admins)
-app.register_blueprint(notifications_routes.blueprint)  # /v1/notifications (the caller's own)
-app.register_blueprint(imports_routes.blueprint)  # /v1/imports (admin only; issue 20)
-app.register_blueprint(hubspot_routes.blueprint)  # /v1/hubspot/connection (admin only; issue 20)
-app.register_blueprint(workspace_routes.blueprint)  # /v1/settings/workspace (admin only)
-app.register_blueprint(success_plans_routes.blueprint)  # /v1/capabilities, /v1/blueprints, success plans
+
+# Resource path prefix → the route module serving every path under it (the longest prefix wins; a path
+# under none is served here). tests/unit/test_api_route_groups.py checks each route against this table.
+ROUTE_GROUPS: dict[str, str] = {
+    "/v1/api-keys": "api_keys_routes",  # admin only
+    "/v1/audit": "audit_routes",  # directors and admins
+    "/v1/blueprints": "success_plans_routes",
+    "/v1/capabilities": "success_plans_routes",
+    "/v1/customers/{customer_id}/benchmark": "segments_routes",
+    "/v1/customers/{customer_id}/capabilities": "success_plans_routes",
+    "/v1/customers/{customer_id}/churn": "renewals_routes",
+    "/v1/customers/{customer_id}/engagement": "success_plans_routes",
+    "/v1/customers/{customer_id}/flags": "renewals_routes",
+    "/v1/customers/{customer_id}/health": "health_routes",
+    "/v1/customers/{customer_id}/recommendations": "renewals_routes",
+    "/v1/customers/{customer_id}/renewals": "renewals_routes",
+    "/v1/customers/{customer_id}/scores": "renewals_routes",
+    "/v1/customers/{customer_id}/success-plan": "success_plans_routes",
+    "/v1/health/model": "health_model_routes",
+    "/v1/health/presets": "health_model_routes",
+    "/v1/health/recalculate": "health_routes",
+    "/v1/health/recalculations": "health_routes",
+    "/v1/hubspot": "hubspot_routes",  # admin only (issue 20)
+    "/v1/imports": "imports_routes",  # admin only (issue 20)
+    "/v1/integrations": "integrations_routes",  # admin only
+    "/v1/invitations": "users_routes",
+    "/v1/metrics": "renewals_routes",
+    "/v1/my-day": "tasks_routes",
+    "/v1/notifications": "notifications_routes",  # the caller's own
+    "/v1/openapi.json": "openapi_routes",  # public
+    "/v1/playbooks": "playbooks_routes",
+    "/v1/renewals": "renewals_routes",
+    "/v1/segments": "segments_routes",
+    "/v1/settings/slack": "playbooks_routes",
+    "/v1/settings/workspace": "workspace_routes",  # admin only
+    "/v1/shared/plans": "success_plans_routes",  # a success plan's share link (public)
+    "/v1/tasks": "tasks_routes",
+    "/v1/upsell": "renewals_routes",
+    "/v1/users": "users_routes",  # admins; directors read
+    "/v1/webhooks": "webhooks_routes",  # admin only
+}
+_registered: set[str] = set()
+_registering = threading.Lock()  # the local gateway may serve two requests at once
+
+
+def route_group(resource_path: str) -> str | None:
+    """The route module serving `resource_path` (a route's path as API Gateway names it), or None."""
+    prefixes = [p for p in ROUTE_GROUPS if resource_path == p or resource_path.startswith(p + "/")]
+    return ROUTE_GROUPS[max(prefixes, key=len)] if prefixes else None
+
+
+def register_route_group(module_name: str) -> None:
+    """Import a route module and register its Blueprint into the app, once per container."""
+    with _registering:
+        if module_name not in _registered:
+            app.register_blueprint(importlib.import_module(module_name).blueprint)
+            _registered.add(module_name)
+
+
+def register_all_route_groups() -> None:
+    """Every route of the API registered (what tests and tools that read `app.routes` need)."""
+    for module_name in dict.fromkeys(ROUTE_GROUPS.values()):
+        register_route_group(module_name)
 
 
 @route(app, "/v1/me", methods=["GET"], permission=SIGNED_IN)
@@ -175,4 +211,8 @@ def delete_custom_field(field_key: str) -> Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Chalice dispatches on the resource path too: its route group is registered before it looks.
+    group = route_group(str((event.get("requestContext") or {}).get("resourcePath") or ""))
+    if group is not None:
+        register_route_group(group)
     return app(event, context)
