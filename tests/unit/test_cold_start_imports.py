@@ -60,3 +60,35 @@ def test_a_cold_start_does_not_import_what_only_some_requests_use(function_id: s
     assert "keepwell.settings" in loaded  # the probe did import the function
     unwanted = NOT_IMPORTED_AT_START[function_id]
     assert not sorted(m for m in loaded if m in unwanted or m.startswith(tuple(f"{u}." for u in unwanted)))
+
+
+TRACED_PROBE = r"""
+import json, sys, scorer_handler
+from aws_xray_sdk.core import patcher
+print(json.dumps({"patched": sorted(patcher._PATCHED_MODULES), "loaded": sorted(sys.modules)}))
+"""
+
+
+def test_a_traced_worker_patches_the_libraries_its_calls_go_through_and_imports_no_other() -> None:
+    """The scorer builds its tracer at import, as deployed (Tracing: Active): AWS (botocore, pynamodb) and
+    outbound HTTP (httpx) calls get their subsegments; requests and sqlite3, which nothing calls, are not
+    imported to be patched."""
+    code_dir, _ = handler_spec("ScorerFunction")
+    lambda_like = {
+        "AWS_LAMBDA_FUNCTION_NAME": "keepwell-scorer",
+        "LAMBDA_TASK_ROOT": code_dir,
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", TRACED_PROBE],
+        cwd=code_dir,
+        env={"PYTHONPATH": f"{code_dir}:{ROOT / 'shared'}", **REQUIRED_SETTINGS, **lambda_like},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found["patched"] == ["botocore", "httpx", "pynamodb"]
+    assert not {"requests", "sqlite3"} & set(found["loaded"])
