@@ -26,6 +26,9 @@ REQUIRED_SETTINGS = {
 TOKEN_VERIFICATION = ("jwt", "cryptography")
 OUTBOUND_HTTP = ("httpx",)
 XRAY_SDK = ("aws_xray_sdk",)
+# The users service (email, the identity pool, the audit log): the authorizer accepts invitations with it,
+# on an invited person's first sign-in only.
+INVITATION_ACCEPTANCE = ("keepwell.services.users", "keepwell.adapters.email")
 # powertools' event classes (its package imports ~40 of them); the HTTP functions read their events as dicts.
 EVENT_CLASSES = ("aws_lambda_powertools.utilities.data_classes",)
 
@@ -33,7 +36,7 @@ NOT_IMPORTED_AT_START = {
     "ApiFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
     "IngestFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
     "IntegrationsFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
-    "AuthorizerFunction": OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
+    "AuthorizerFunction": OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INVITATION_ACCEPTANCE,
 }
 
 
