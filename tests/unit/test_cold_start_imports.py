@@ -29,6 +29,8 @@ XRAY_SDK = ("aws_xray_sdk",)
 # The users service (email, the identity pool, the audit log): the authorizer accepts invitations with it,
 # on an invited person's first sign-in only.
 INVITATION_ACCEPTANCE = ("keepwell.services.users", "keepwell.adapters.email")
+# pydantic: the authorizer's path defines and validates no model (its settings are a dataclass).
+PYDANTIC = ("pydantic", "pydantic_core")
 # powertools' event classes (its package imports ~40 of them); the HTTP functions read their events as dicts.
 EVENT_CLASSES = ("aws_lambda_powertools.utilities.data_classes",)
 
@@ -36,7 +38,7 @@ NOT_IMPORTED_AT_START = {
     "ApiFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
     "IngestFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
     "IntegrationsFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
-    "AuthorizerFunction": OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INVITATION_ACCEPTANCE,
+    "AuthorizerFunction": OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INVITATION_ACCEPTANCE + PYDANTIC,
 }
 
 
@@ -95,3 +97,31 @@ def test_a_traced_worker_patches_the_libraries_its_calls_go_through_and_imports_
     found = json.loads(result.stdout.splitlines()[-1])
     assert found["patched"] == ["botocore", "httpx", "pynamodb"]
     assert not {"requests", "sqlite3"} & set(found["loaded"])
+
+
+DEFERRED_PROBE = r"""
+import json, sys
+if sys.argv[1] == "pydantic first":
+    import pydantic.main  # e.g. a library imported before keepwell
+from keepwell.schemas.customers import CustomerCreateIn, CustomerOut
+at_import = [CustomerCreateIn.__pydantic_complete__, CustomerOut.__pydantic_complete__]
+name = CustomerCreateIn.model_validate({"name": "Acme"}).name
+print(json.dumps({"at_import": at_import, "validated": name, "built": CustomerCreateIn.__pydantic_complete__,
+                  "other": CustomerOut.__pydantic_complete__}))
+"""
+
+
+@pytest.mark.parametrize("order", ["keepwell first", "pydantic first"])
+def test_a_model_builds_its_validator_when_first_used_not_when_imported(order: str) -> None:
+    """keepwell/__init__.py defers every model's build (decision 0027) whichever of keepwell and pydantic a
+    process imports first, without importing pydantic itself."""
+    result = subprocess.run(
+        [sys.executable, "-c", DEFERRED_PROBE, order],
+        env={"PYTHONPATH": str(ROOT / "shared"), **REQUIRED_SETTINGS, "AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found == {"at_import": [False, False], "validated": "Acme", "built": True, "other": False}
