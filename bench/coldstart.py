@@ -4,10 +4,11 @@
 
 Builds the template with the SAM CLI (`.venv-sam/bin/sam`, or KEEPWELL_SAM), as `sam deploy` would
 ship it, then starts a moto server with the template's resources and the workspace the samples in
-`events/` name (users, the scorer sample's customer, the ingest sample's API key). Each measurement is a
-fresh interpreter (`-I -S`: no site-packages, only what Lambda puts on the path) with Lambda's path —
-the function's built folder, then the layer's `python/` — and the template's environment for that
-function (tracing on, as `Tracing: Active` deploys it, with a trace header like Lambda's), which
+`events/` name (users, the scorer sample's customer, the ingest sample's API key, and csm-1 signed in
+through the template's user pool for the authorizer sample's ID token, verified against moto's JWKS).
+Each measurement is a fresh interpreter (`-I -S`: no site-packages, only what Lambda puts on the
+path) with Lambda's path — the function's built folder, then the layer's `python/` — and the template's
+environment for that function (tracing on, as `Tracing: Active` deploys it, with a trace header like Lambda's), which
 imports the handler module and invokes it once with its first sample event. The floor is the same
 kind of interpreter importing boto3 and building a DynamoDB client. Rounds are interleaved (floor,
 then every function, per round) and medians printed: import, first invocation, and their sum as a
@@ -34,7 +35,7 @@ REGION = "us-east-1"
 LAYER_ID = "SharedLayer"
 GOALS = {"AuthorizerFunction": 1.3, "IngestFunction": 1.3}
 DEFAULT_GOAL = 1.5
-SAMPLE_JWT_SECRET = "test-secret-not-for-production-0123456789"  # signs events/authorizer/token-valid-local.json
+SIGNED_IN_USER = ("ws_acme", "csm-1")  # events/authorizer/token-valid.json carries their ID token
 SAMPLE_CUSTOMER = "cus_7m2k9q4x1v8b3n6p"  # events/scorer/sqs-scoring-batch.json
 
 # Run in a fresh `python -I -S`: Lambda's sys.path is the function folder, then the layer's python/.
@@ -121,22 +122,42 @@ def seed_sample_workspace() -> str:
     return plaintext
 
 
+def sign_in_sample_user(resolver: Resolver) -> str:
+    """An ID token of SIGNED_IN_USER from the template's user pool on moto (the authorizer sample carries a
+    placeholder), so the authorizer's first invocation verifies a real RS256 token as deployed."""
+    import boto3
+
+    from infra.identity import enrol_user, pool_ids, sign_in
+    from keepwell.storage import workspaces
+
+    pool_id, client_id = pool_ids(resolver)
+    cognito = boto3.client("cognito-idp", region_name=REGION)
+    enrol_user(cognito, pool_id, *SIGNED_IN_USER)
+    user = workspaces.get_user(*SIGNED_IN_USER)
+    assert user is not None
+    return sign_in(cognito, client_id, user.email)
+
+
 def first_sample(folder: str) -> Path:
     samples = sorted((ROOT / "events" / folder).glob("*.json"))
     valid = [p for p in samples if "missing" not in p.stem and "no-input" not in p.stem]
     return (valid or samples)[0]
 
 
-def sample_event(function_id: str, folder: str, api_key: str, work: Path) -> Path:
-    """The function's first sample; the ingest sample with a real key instead of its placeholder, so
-    the invocation ingests its events rather than stopping at 401."""
+def sample_event(function_id: str, folder: str, api_key: str, id_token: str, work: Path) -> Path:
+    """The function's first sample; the ingest sample with a real key and the authorizer's with a real ID
+    token instead of their placeholders, so the invocation ingests its events or verifies the token rather
+    than stopping at 401."""
     path = first_sample(folder)
-    if function_id != "IngestFunction":
+    if function_id not in ("IngestFunction", "AuthorizerFunction"):
         return path
     event = json.loads(path.read_text(encoding="utf-8"))
-    event["headers"]["X-Api-Key"] = api_key
-    if "multiValueHeaders" in event:
-        event["multiValueHeaders"]["X-Api-Key"] = [api_key]
+    if function_id == "AuthorizerFunction":
+        event["authorizationToken"] = f"Bearer {id_token}"
+    else:
+        event["headers"]["X-Api-Key"] = api_key
+        if "multiValueHeaders" in event:
+            event["multiValueHeaders"]["X-Api-Key"] = [api_key]
     work.mkdir(parents=True, exist_ok=True)
     keyed = work / f"{function_id}-{path.name}"
     keyed.write_text(json.dumps(event), encoding="utf-8")
@@ -163,6 +184,11 @@ def measure(
 
 def lambda_environment(template: dict[str, Any], function_id: str | None, resolver: Resolver) -> dict[str, str]:
     env = function_environment(template, function_id, resolver) if function_id else {}
+    if function_id:
+        # The template points JWKS_URL at Cognito's regional endpoint; moto serves the pool's keys itself.
+        from infra.identity import pool_ids
+
+        env["JWKS_URL"] = f"{os.environ['AWS_ENDPOINT_URL']}/{pool_ids(resolver)[0]}/.well-known/jwks.json"
     return {
         **env,
         "PATH": "/usr/bin:/bin",
@@ -180,8 +206,7 @@ def lambda_environment(template: dict[str, Any], function_id: str | None, resolv
         "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
         "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-        "STAGE": "local",  # the samples' bearer token is a local HS256 token
-        "LOCAL_JWT_SECRET": SAMPLE_JWT_SECRET,
+        "STAGE": "local",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
 
@@ -214,11 +239,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         os.environ.update(stack_environment(template, resolver))
         api_key = seed_sample_workspace()
+        id_token = sign_in_sample_user(resolver)
         functions = resources_of_type(template, "AWS::Serverless::Function")
         wanted = [f for f in functions if not args.only or f in args.only]
         envs = {fid: lambda_environment(template, fid, resolver) for fid in wanted}
         events = {
-            fid: sample_event(fid, Path(functions[fid]["Properties"]["CodeUri"]).name, api_key, args.build_dir.parent)
+            fid: sample_event(
+                fid, Path(functions[fid]["Properties"]["CodeUri"]).name, api_key, id_token, args.build_dir.parent
+            )
             for fid in wanted
         }
         floor_env = lambda_environment(template, None, resolver)

@@ -24,6 +24,19 @@ def handler_spec(function_id: str) -> tuple[str, str]:
     return str(ROOT / props["CodeUri"]), props["Handler"]
 
 
+def chalice_app(function_id: str) -> Any:
+    """The Chalice app of an HTTP function with every route registered: the api registers a route group on
+    the first request to one of its paths (`register_all_route_groups` registers them all)."""
+    code_dir, handler = handler_spec(function_id)
+    if code_dir not in sys.path:
+        sys.path.insert(0, code_dir)
+    module = importlib.import_module(handler.rsplit(".", 1)[0])
+    register_all = getattr(module, "register_all_route_groups", None)
+    if register_all is not None:
+        register_all()
+    return module.app
+
+
 def load_handler(function_id: str) -> Handler:
     code_dir, handler = handler_spec(function_id)
     module_name, attribute = handler.rsplit(".", 1)

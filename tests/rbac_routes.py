@@ -3,16 +3,14 @@ permission it declared (used by the permission, role-matrix and cross-workspace 
 
 from __future__ import annotations
 
-import importlib
 import os
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
 from infra.apigw import match_route
-from infra.functions import handler_spec
+from infra.functions import chalice_app
 from keepwell.http import PERMISSION_ATTRIBUTE
 from keepwell.permissions import (
     INGEST_API_KEY,
@@ -36,13 +34,6 @@ class RegisteredRoute:
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
-
-
-def chalice_app(function_id: str) -> Any:
-    code_dir, handler = handler_spec(function_id)
-    if code_dir not in sys.path:
-        sys.path.insert(0, code_dir)
-    return importlib.import_module(handler.rsplit(".", 1)[0]).app
 
 
 def registered_routes() -> list[RegisteredRoute]:

@@ -12,13 +12,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
-
-import jwt
+from typing import TYPE_CHECKING, Any
 
 from keepwell import clock
 from keepwell.errors import Forbidden, Unauthorized
 from keepwell.settings import Settings
+
+if TYPE_CHECKING:
+    import jwt
+
+# PyJWT (and `cryptography`, which it loads for RS256) is imported by the functions below, when a token is
+# verified: only the authorizer and the invitation routes verify one, and every other function imports
+# this module for `Caller` (decision 0027, cold starts).
 
 ROLES = ("admin", "director", "csm", "viewer")
 WORKSPACE_HEADER = "X-Keepwell-Workspace"
@@ -100,6 +105,8 @@ class Caller:
 
 @lru_cache(maxsize=4)
 def _jwks_client(url: str) -> jwt.PyJWKClient:
+    import jwt
+
     # Keys are kept for an hour; a token signed with an unknown `kid` refetches (key rotation).
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
 
@@ -120,6 +127,8 @@ def check_configured(settings: Settings) -> None:
 
 def verify_bearer(authorization: str | None, settings: Settings) -> TokenIdentity:
     """Check the `Authorization: Bearer <ID token>` header; raise Unauthorized with the reason otherwise."""
+    import jwt
+
     check_configured(settings)
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthorized("Missing bearer token")

@@ -6,9 +6,10 @@ Domain code raises these; the HTTP layer (keepwell.http) maps them to a status c
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+if TYPE_CHECKING:  # the authorizer imports this module and no pydantic (decision 0027)
+    from pydantic import ValidationError
 
 
 class KeepwellError(Exception):

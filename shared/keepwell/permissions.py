@@ -9,11 +9,13 @@ Services filter what a caller sees with `can_see_customer` / `portfolio_owner` (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from keepwell.auth import ROLES, Caller
-from keepwell.domain.customers import Customer
 from keepwell.errors import Forbidden
+
+if TYPE_CHECKING:  # every HTTP function imports this table; only some of their requests load a customer
+    from keepwell.domain.customers import Customer
 
 Action = Literal["read", "write", "configure", "recalculate"]
 ACTIONS: tuple[Action, ...] = ("read", "write", "configure", "recalculate")

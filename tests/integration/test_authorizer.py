@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import jwt
 import pytest
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import APIGatewayAuthorizerResponse
 
 from infra.functions import FakeLambdaContext, load_handler
 from keepwell import clock
@@ -47,6 +48,17 @@ def test_a_pool_token_allows_every_route_with_the_role_from_the_user_record(work
     statement = policy["policyDocument"]["Statement"][0]
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] == ["arn:aws:execute-api:us-east-1:123456789012:abc123/local/*/*"]
+    # The policy API Gateway reads is the one powertools' response class builds for these parts.
+    expected = APIGatewayAuthorizerResponse(
+        principal_id=claims["sub"],
+        context=context,
+        region="us-east-1",
+        aws_account_id="123456789012",
+        api_id="abc123",
+        stage="local",
+    )
+    expected.allow_all_routes()
+    assert policy == expected.asdict()
 
 
 @pytest.mark.parametrize("header", ["", "Bearer", "Basic dXNlcjpwYXNz", "Bearer not-a-jwt"])

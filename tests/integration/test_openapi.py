@@ -4,7 +4,6 @@ declares (every request string, list and map is bounded) hold on the real handle
 
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from infra.checks import chalice_routes
-from infra.functions import handler_spec
+from infra.functions import chalice_app, handler_spec
 from infra.template import ROOT, api_routes, load_template, resources_of_type
 from keepwell.api_contract import OPERATIONS, Operation
 from keepwell.auth import Caller
@@ -35,10 +34,7 @@ def registered_routes() -> set[tuple[str, str]]:
     """(method, path) of every route the Chalice apps of template.yaml's HTTP API functions register."""
     served: set[tuple[str, str]] = set()
     for function_id in sorted({route.function_id for route in api_routes()} - {CONSOLE_FUNCTION}):
-        code_dir, handler = handler_spec(function_id)
-        if code_dir not in sys.path:
-            sys.path.insert(0, code_dir)
-        app = importlib.import_module(handler.rsplit(".", 1)[0]).app
+        app = chalice_app(function_id)
         served |= {(method, path) for path, methods in chalice_routes(app).items() for method in methods}
     return served
 

@@ -6,25 +6,13 @@ or 405 in production while Chalice's own test client would still pass (docs/deci
 
 from __future__ import annotations
 
-import importlib
-import sys
-from typing import Any
-
 import pytest
 
 from infra.checks import chalice_routes, compare_routes, template_routes
-from infra.functions import handler_spec
+from infra.functions import chalice_app
 from infra.template import ApiRoute, api_routes
 
 HTTP_FUNCTIONS = sorted({route.function_id for route in api_routes()})
-
-
-def chalice_app(function_id: str) -> Any:
-    code_dir, handler = handler_spec(function_id)
-    if code_dir not in sys.path:
-        sys.path.insert(0, code_dir)
-    module = importlib.import_module(handler.rsplit(".", 1)[0])
-    return module.app
 
 
 def routes_of(function_id: str) -> list[ApiRoute]:

@@ -85,3 +85,22 @@ def test_a_function_started_without_a_queue_url_fails_its_cold_start_naming_it()
     )
     assert started.returncode != 0
     assert "MissingSettings: missing required setting(s): SCORING_QUEUE_URL" in started.stderr
+
+
+def test_the_region_is_lambdas_then_the_sdks_default_then_us_east_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    assert get_settings().region == "eu-west-1"
+    reset_settings()
+    monkeypatch.delenv("AWS_REGION")
+    assert get_settings().region == "us-west-2"
+    reset_settings()
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    assert get_settings().region == "us-east-1"
+
+
+def test_a_variable_is_found_whatever_the_case_of_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = os.environ["TABLE_NAME"]
+    monkeypatch.delenv("TABLE_NAME")
+    monkeypatch.setenv("Table_Name", table)
+    assert get_settings().table_name == table

@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 PAGE_SIZE = 100
@@ -47,6 +48,8 @@ class HubSpotClient:
 
     def _client(self) -> httpx.Client:
         if self._http is None:
+            import httpx  # only a sync talks to HubSpot: the API imports this module for its connection routes
+
             self._http = httpx.Client(
                 base_url=self.base_url,
                 timeout=self.timeout,
@@ -68,6 +71,8 @@ class HubSpotClient:
         self._last[kind] = self.monotonic()
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        import httpx  # see _client
+
         for attempt in range(1, MAX_ATTEMPTS + 1):
             self._pace("any", REQUEST_INTERVAL_SECONDS)
             if path.endswith("/search"):

@@ -14,7 +14,6 @@ from keepwell import clock
 from keepwell.auth import Caller, Membership, TokenIdentity, verify_bearer
 from keepwell.errors import Conflict, Unauthorized
 from keepwell.observability import logger
-from keepwell.services.users import accept_invitation_item  # the users service owns accepting
 from keepwell.settings import Settings
 from keepwell.storage import workspaces
 from keepwell.storage.models import UserItem
@@ -36,6 +35,10 @@ def authenticate(authorization: str | None, settings: Settings) -> Caller:
 
 def accept_pending_invitations(identity: TokenIdentity) -> list[UserItem]:
     """First sign-in of an invited person: accept every open invitation to their verified email."""
+    # The users service owns accepting. Imported here: it brings email, identity-pool and audit modules that
+    # the authorizer's every other sign-in never uses (cold starts, decision 0027).
+    from keepwell.services.users import accept_invitation_item
+
     assert identity.email is not None
     now = clock.iso(clock.now())
     joined: list[UserItem] = []

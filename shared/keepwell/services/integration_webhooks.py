@@ -40,7 +40,6 @@ from keepwell.schemas.integrations import (
     WebhookReceiptOut,
 )
 from keepwell.schemas.messages import WORKSPACE_ID
-from keepwell.services import hubspot_sync
 from keepwell.services.timeline_recording import frozen_customers, record_timeline_entries, require_open_timeline
 from keepwell.storage import audit as audit_store
 from keepwell.storage import customers, keys
@@ -181,6 +180,10 @@ def _sync_hubspot_changes(workspace_id: str, events: list[EventDraft]) -> None:
     """With the two-way sync connected, a company's mapped property change updates its customer's field,
     a deletion unlinks the customer and a merge moves it to the surviving company; with the deal mapping
     on, a created or changed deal updates its customer's account renewal (services/hubspot_sync)."""
+    # Imported by HubSpot's deliveries only: the sync brings the customer, renewal and CRM modules, which
+    # the other providers' webhooks never use (cold starts, decision 0027).
+    from keepwell.services import hubspot_sync
+
     deals = {
         str(e.draft.attributes["object_id"])
         for e in events

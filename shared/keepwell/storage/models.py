@@ -21,6 +21,7 @@ from pynamodb.connection import Connection, TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from keepwell.aws_session import botocore_session
 from keepwell.settings import get_settings
 
 
@@ -110,9 +111,15 @@ class TableItem(Model):
         # Every entity is the same table with the same keys and indexes: one connection, so one botocore
         # session and client per container instead of one per model class, each parsing DynamoDB's
         # service model again (cold start, memory, and ~30,000 more objects for the GC to rescan).
-        if cls is TableItem:
-            return super()._get_connection()
-        return TableItem._get_connection()
+        if cls is not TableItem:
+            return TableItem._get_connection()
+        connection = super()._get_connection()
+        # pynamodb builds a botocore session per connection and thread; this thread's shared one instead,
+        # which the boto3 clients (adapters/aws.py) are built from too (keepwell/aws_session.py).
+        local = connection.connection._local
+        if getattr(local, "session", None) is None:
+            local.session = botocore_session()
+        return connection
 
 
 def table_connection() -> Connection:

@@ -1,35 +1,90 @@
 """The health engine: signals -> dimension values -> weighted score, bands, smoothing, explanations,
-snapshots and alerts. Pure: no AWS, no storage. See docs/health-model.md."""
+snapshots and alerts. Pure: no AWS, no storage. See docs/health-model.md.
 
-from keepwell.domain.health.alerts import Alert, AlertState, detect_alerts
-from keepwell.domain.health.bands import BandState, apply_hysteresis, classify, display_round
-from keepwell.domain.health.benchmark import benchmark
-from keepwell.domain.health.dimensions import Evidence, PreparedModel, SignalIndex, dimension_values
-from keepwell.domain.health.expressions import compile_expression, evaluate, expression_names
-from keepwell.domain.health.model import (
-    PRESETS,
-    STANDARD_DIMENSIONS,
-    Band,
-    DimensionConfig,
-    HealthModel,
-    NormalisationTargets,
-    parse_health_model,
-)
-from keepwell.domain.health.scoring import DimensionScore, ScoreResult, effective_weights, score_values
-from keepwell.domain.health.signals import (
-    ContractSignals,
-    CustomerSignals,
-    Email,
-    Meeting,
-    NpsResponse,
-    PaymentSignals,
-    RelationshipSignals,
-    Ticket,
-    UsageDay,
-    UsageSignals,
-)
-from keepwell.domain.health.smoothing import MovingAverage, smooth_series
-from keepwell.domain.health.snapshot import HealthSnapshot, Scorer, compute_history, compute_snapshot
+Its names are imported from their modules on first use (PEP 562): a function that needs one module of the
+engine (the ingest its signals) does not import the rest (cold starts, decision 0027).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from keepwell.domain.health.alerts import Alert, AlertState, detect_alerts
+    from keepwell.domain.health.bands import BandState, apply_hysteresis, classify, display_round
+    from keepwell.domain.health.benchmark import benchmark
+    from keepwell.domain.health.dimensions import Evidence, PreparedModel, SignalIndex, dimension_values
+    from keepwell.domain.health.expressions import compile_expression, evaluate, expression_names
+    from keepwell.domain.health.model import (
+        PRESETS,
+        STANDARD_DIMENSIONS,
+        Band,
+        DimensionConfig,
+        HealthModel,
+        NormalisationTargets,
+        parse_health_model,
+    )
+    from keepwell.domain.health.scoring import DimensionScore, ScoreResult, effective_weights, score_values
+    from keepwell.domain.health.signals import (
+        ContractSignals,
+        CustomerSignals,
+        Email,
+        Meeting,
+        NpsResponse,
+        PaymentSignals,
+        RelationshipSignals,
+        Ticket,
+        UsageDay,
+        UsageSignals,
+    )
+    from keepwell.domain.health.smoothing import MovingAverage, smooth_series
+    from keepwell.domain.health.snapshot import HealthSnapshot, Scorer, compute_history, compute_snapshot
+
+_MODULE_OF = {
+    "PRESETS": "keepwell.domain.health.model",
+    "STANDARD_DIMENSIONS": "keepwell.domain.health.model",
+    "Alert": "keepwell.domain.health.alerts",
+    "AlertState": "keepwell.domain.health.alerts",
+    "Band": "keepwell.domain.health.model",
+    "BandState": "keepwell.domain.health.bands",
+    "ContractSignals": "keepwell.domain.health.signals",
+    "CustomerSignals": "keepwell.domain.health.signals",
+    "DimensionConfig": "keepwell.domain.health.model",
+    "DimensionScore": "keepwell.domain.health.scoring",
+    "Email": "keepwell.domain.health.signals",
+    "Evidence": "keepwell.domain.health.dimensions",
+    "HealthModel": "keepwell.domain.health.model",
+    "HealthSnapshot": "keepwell.domain.health.snapshot",
+    "Meeting": "keepwell.domain.health.signals",
+    "MovingAverage": "keepwell.domain.health.smoothing",
+    "NormalisationTargets": "keepwell.domain.health.model",
+    "NpsResponse": "keepwell.domain.health.signals",
+    "PaymentSignals": "keepwell.domain.health.signals",
+    "PreparedModel": "keepwell.domain.health.dimensions",
+    "RelationshipSignals": "keepwell.domain.health.signals",
+    "ScoreResult": "keepwell.domain.health.scoring",
+    "Scorer": "keepwell.domain.health.snapshot",
+    "SignalIndex": "keepwell.domain.health.dimensions",
+    "Ticket": "keepwell.domain.health.signals",
+    "UsageDay": "keepwell.domain.health.signals",
+    "UsageSignals": "keepwell.domain.health.signals",
+    "apply_hysteresis": "keepwell.domain.health.bands",
+    "benchmark": "keepwell.domain.health.benchmark",
+    "classify": "keepwell.domain.health.bands",
+    "compile_expression": "keepwell.domain.health.expressions",
+    "compute_history": "keepwell.domain.health.snapshot",
+    "compute_snapshot": "keepwell.domain.health.snapshot",
+    "detect_alerts": "keepwell.domain.health.alerts",
+    "dimension_values": "keepwell.domain.health.dimensions",
+    "display_round": "keepwell.domain.health.bands",
+    "effective_weights": "keepwell.domain.health.scoring",
+    "evaluate": "keepwell.domain.health.expressions",
+    "expression_names": "keepwell.domain.health.expressions",
+    "parse_health_model": "keepwell.domain.health.model",
+    "score_values": "keepwell.domain.health.scoring",
+    "smooth_series": "keepwell.domain.health.smoothing",
+}
 
 __all__ = [
     "PRESETS",
@@ -75,3 +130,12 @@ __all__ = [
     "score_values",
     "smooth_series",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -141,4 +141,6 @@ GenericEvent = Annotated[
     EmailEvent | MeetingEvent | TicketEvent | NoteEvent | NpsEvent | ProductEvent,
     Field(discriminator="type"),
 ]
-GENERIC_EVENT: TypeAdapter[Any] = TypeAdapter(GenericEvent)
+# Built by its first validation, like the package's models (keepwell/__init__.py): the api imports this
+# module with the customer services, and only the integrations function validates generic events.
+GENERIC_EVENT: TypeAdapter[Any] = TypeAdapter(GenericEvent, config=ConfigDict(defer_build=True))

@@ -1,0 +1,127 @@
+"""What a cold start imports (issue 23, docs/decisions/0027-cold-starts.md): every first request of a container
+pays its function's imports, so a library only some requests use is imported by those requests.
+
+Each check starts a fresh interpreter, as Lambda does, and imports the function's handler module with the
+settings every function needs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from infra.functions import handler_spec
+from infra.template import ROOT
+
+# What every function needs to start (keepwell/settings.py; the authorizer, deployed, its issuer); the values
+# are never used here.
+REQUIRED_SETTINGS = {
+    name: "t"
+    for name in ("TABLE_NAME", "EVENT_BUS_NAME", "SCORING_QUEUE_URL", "PLAYBOOK_QUEUE_URL", "WEBHOOK_QUEUE_URL")
+} | {"JWT_ISSUER": "https://issuer.test", "JWT_AUDIENCE": "console", "JWKS_URL": "https://issuer.test/jwks.json"}
+# PyJWT and cryptography verify bearer tokens (the authorizer, and an invitation's acceptance); httpx talks
+# to HubSpot and webhook receivers; the X-Ray SDK is built by the asynchronous workers' tracer only.
+TOKEN_VERIFICATION = ("jwt", "cryptography")
+OUTBOUND_HTTP = ("httpx",)
+XRAY_SDK = ("aws_xray_sdk",)
+# The users service (email, the identity pool, the audit log): the authorizer accepts invitations with it,
+# on an invited person's first sign-in only.
+INVITATION_ACCEPTANCE = ("keepwell.services.users", "keepwell.adapters.email")
+# pydantic: the authorizer's path defines and validates no model (its settings are a dataclass).
+PYDANTIC = ("pydantic", "pydantic_core")
+# powertools' event classes (its package imports ~40 of them); the HTTP functions read their events as dicts.
+EVENT_CLASSES = ("aws_lambda_powertools.utilities.data_classes",)
+
+NOT_IMPORTED_AT_START = {
+    "ApiFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
+    "IngestFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
+    "IntegrationsFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
+    "AuthorizerFunction": OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INVITATION_ACCEPTANCE + PYDANTIC,
+}
+
+
+def modules_after_import(function_id: str) -> set[str]:
+    """The modules loaded once the function's handler module is imported."""
+    code_dir, handler = handler_spec(function_id)
+    module_name = handler.rsplit(".", 1)[0]
+    probe = f"import json, sys, {module_name}; print(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=code_dir,
+        env={"PYTHONPATH": f"{code_dir}:{ROOT / 'shared'}", **REQUIRED_SETTINGS, "AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("function_id", sorted(NOT_IMPORTED_AT_START))
+def test_a_cold_start_does_not_import_what_only_some_requests_use(function_id: str) -> None:
+    loaded = modules_after_import(function_id)
+    assert "keepwell.settings" in loaded  # the probe did import the function
+    unwanted = NOT_IMPORTED_AT_START[function_id]
+    assert not sorted(m for m in loaded if m in unwanted or m.startswith(tuple(f"{u}." for u in unwanted)))
+
+
+TRACED_PROBE = r"""
+import json, sys, scorer_handler
+from aws_xray_sdk.core import patcher
+print(json.dumps({"patched": sorted(patcher._PATCHED_MODULES), "loaded": sorted(sys.modules)}))
+"""
+
+
+def test_a_traced_worker_patches_the_libraries_its_calls_go_through_and_imports_no_other() -> None:
+    """The scorer builds its tracer at import, as deployed (Tracing: Active): AWS (botocore, pynamodb) and
+    outbound HTTP (httpx) calls get their subsegments; requests and sqlite3, which nothing calls, are not
+    imported to be patched."""
+    code_dir, _ = handler_spec("ScorerFunction")
+    lambda_like = {
+        "AWS_LAMBDA_FUNCTION_NAME": "keepwell-scorer",
+        "LAMBDA_TASK_ROOT": code_dir,
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", TRACED_PROBE],
+        cwd=code_dir,
+        env={"PYTHONPATH": f"{code_dir}:{ROOT / 'shared'}", **REQUIRED_SETTINGS, **lambda_like},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found["patched"] == ["botocore", "httpx", "pynamodb"]
+    assert not {"requests", "sqlite3"} & set(found["loaded"])
+
+
+DEFERRED_PROBE = r"""
+import json, sys
+if sys.argv[1] == "pydantic first":
+    import pydantic.main  # e.g. a library imported before keepwell
+from keepwell.schemas.customers import CustomerCreateIn, CustomerOut
+at_import = [CustomerCreateIn.__pydantic_complete__, CustomerOut.__pydantic_complete__]
+name = CustomerCreateIn.model_validate({"name": "Acme"}).name
+print(json.dumps({"at_import": at_import, "validated": name, "built": CustomerCreateIn.__pydantic_complete__,
+                  "other": CustomerOut.__pydantic_complete__}))
+"""
+
+
+@pytest.mark.parametrize("order", ["keepwell first", "pydantic first"])
+def test_a_model_builds_its_validator_when_first_used_not_when_imported(order: str) -> None:
+    """keepwell/__init__.py defers every model's build (decision 0027) whichever of keepwell and pydantic a
+    process imports first, without importing pydantic itself."""
+    result = subprocess.run(
+        [sys.executable, "-c", DEFERRED_PROBE, order],
+        env={"PYTHONPATH": str(ROOT / "shared"), **REQUIRED_SETTINGS, "AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found == {"at_import": [False, False], "validated": "Acme", "built": True, "other": False}
