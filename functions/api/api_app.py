@@ -62,6 +62,7 @@ ROUTE_GROUPS: dict[str, str] = {
     "/v1/tasks": "tasks_routes",
     "/v1/upsell": "renewals_routes",
     "/v1/users": "users_routes",  # admins; directors read
+    "/v1/webhook-event-types": "webhooks_routes",  # the catalogue subscriptions choose from
     "/v1/webhooks": "webhooks_routes",  # admin only
 }
 _registered: set[str] = set()
