@@ -23,6 +23,8 @@ machinery spends per attribute. Each patch keeps moto's semantics (the same resu
 - `install_condition_cache`: moto lexes and parses a condition expression from scratch twice for every
   conditional write (once to validate the request, once to evaluate it); the same expression with the
   same names and values is parsed once.
+- `install_collector_thresholds`: not moto's code but the process hosting it: moto's tables are Python
+  objects that CPython's collector rescans at every full collection; collections are made rarer.
 
     from infra.moto_patches import install_all
     install_all()  # before handlers run; idempotent
@@ -36,6 +38,7 @@ tests/integration/test_moto_parity.py; each is written up for upstream in docs/m
 from __future__ import annotations
 
 import copy
+import gc
 import importlib.metadata
 import sys
 import threading
@@ -80,6 +83,8 @@ def _replace(owner: Any, name: str, value: Any) -> None:
 
 def uninstall_all() -> None:
     """Put back every moto attribute a patch replaced: stock moto again (the comparison suite's baseline)."""
+    if _THRESHOLDS_BEFORE:
+        gc.set_threshold(*_THRESHOLDS_BEFORE.pop())
     while _REPLACED:
         owner, name, original = _REPLACED.pop()
         if original is _MISSING:
@@ -512,6 +517,26 @@ def install_condition_cache() -> None:
 
 _CONDITION_CACHE_SIZE = 4096
 
+# The process's collector thresholds before `install_collector_thresholds` (restored by `uninstall_all`).
+_THRESHOLDS_BEFORE: list[tuple[int, int, int]] = []
+# Young collections after 100,000 net allocations instead of 700; a full one after 5,000 of them.
+COLLECTOR_THRESHOLDS = (100_000, 50, 100)
+
+
+def install_collector_thresholds() -> None:
+    """Collect garbage less often in a process that hosts the embedded AWS.
+
+    moto keeps every table item and queued message as Python objects in this process, so CPython's
+    cyclic collector rescans all of them at every full collection, one each time the long-lived objects
+    grow by a quarter. Deployed, the data lives in DynamoDB and SQS and a function's heap holds a request.
+    Importing 10,000 customers spent 16 % of its CPU in 10 full collections of 0.3-1.3 M objects; with
+    these thresholds, no full collection and 2 %. Answers do not change, and garbage cycles are still
+    collected, by young collections that are rarer and larger."""
+    if gc.get_threshold() == COLLECTOR_THRESHOLDS:
+        return
+    _THRESHOLDS_BEFORE.append(gc.get_threshold())
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
+
 
 def install_all() -> None:
     """Every patch above (idempotent): what the local stack, the tests and the benchmarks run on.
@@ -526,6 +551,7 @@ def install_all() -> None:
     install_fast_deletes()
     install_fast_sends()
     install_condition_cache()
+    install_collector_thresholds()
 
 
 if __name__ == "__main__":  # `python -m infra.moto_patches --check`: the version guard alone (make gates)

@@ -15,6 +15,7 @@ recordings must be equal call for call.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -339,7 +340,10 @@ def test_stock_moto_puts_back_every_replaced_attribute_and_reinstalls_them() -> 
     from moto.sqs.models import Queue
 
     patched_query, patched_attributes = Table.query, vars(Queue)["attributes"]
+    assert gc.get_threshold() == moto_patches.COLLECTOR_THRESHOLDS
     with moto_patches.stock_moto():
         assert Table.query is not patched_query and not getattr(Table.query, "_keepwell_fast_transactions", False)
         assert vars(Queue)["attributes"] is not patched_attributes
+        assert gc.get_threshold() != moto_patches.COLLECTOR_THRESHOLDS  # the interpreter's own again
     assert getattr(Table.query, "_keepwell_fast_transactions", False)
+    assert gc.get_threshold() == moto_patches.COLLECTOR_THRESHOLDS
