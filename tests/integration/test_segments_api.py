@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from bench.recalc import count_aws_requests
 from keepwell.auth import Caller
 from keepwell.storage import keys
 from keepwell.storage.segments import CustomerHealthItem
@@ -353,8 +354,12 @@ def test_benchmark_reads_the_segment_tallies_the_scorer_keeps_with_the_same_answ
     monkeypatch.setattr(segment_store, "iter_health_rows", lambda *a, **k: pytest.fail("walked the customers"))
 
     for name, cid in ids.items():
-        tallied = admin_api.get(f"/v1/customers/{cid}/benchmark")
+        with count_aws_requests() as requests:
+            tallied = admin_api.get(f"/v1/customers/{cid}/benchmark")
         assert tallied.status == 200 and tallied.body == walked[name], name
+        # The profile and the tally in one BatchGetItem, the segments in one Query; the custom field
+        # definitions are not read (the tally keeps the types its segments were parsed with).
+        assert requests.operations("dynamodb") == {"BatchGetItem": 1, "Query": 1}, name
     assert [s["segment_size"] for s in walked["Acme"]["segments"]] == [3, 3]
 
 

@@ -21,6 +21,7 @@ from keepwell.domain.segments import HealthRow
 from keepwell.errors import Conflict, NotFound
 from keepwell.storage import cursors, keys
 from keepwell.storage.customers import iter_portfolio, to_customer
+from keepwell.storage.metrics import batch_get_raw
 from keepwell.storage.models import CustomerItem, TableItem
 
 ENTITY = "segment"
@@ -286,6 +287,22 @@ def iter_health_rows(
             f"{hash_name}sk": {"S": getattr(item, f"{hash_name}sk")},
         }
         yield to_row(item), cursors.encode(position) or ""
+
+
+def get_health_row_and_baselines(
+    workspace_id: str, customer_id: str
+) -> tuple[HealthRow | None, SegmentBaselines | None]:
+    """The customer's health row (as get_health_row) and the workspace's segment tally (as
+    get_segment_baselines), in one consistent BatchGetItem."""
+    profile, tally = keys.customer(workspace_id, customer_id), keys.segment_baselines(workspace_id)
+    row: HealthRow | None = None
+    baselines: SegmentBaselines | None = None
+    for raw in batch_get_raw([profile, tally], consistent=True):
+        if (raw["pk"]["S"], raw["sk"]["S"]) == (profile.pk, profile.sk):
+            row = to_row(CustomerHealthItem.from_raw_data(raw))
+        elif (raw["pk"]["S"], raw["sk"]["S"]) == (tally.pk, tally.sk):
+            baselines = baselines_of(raw)
+    return row, baselines
 
 
 def get_health_row(workspace_id: str, customer_id: str) -> HealthRow | None:
