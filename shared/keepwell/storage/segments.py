@@ -248,14 +248,19 @@ def iter_health_rows(
     cursor: str | None = None,
     include_archived: bool = False,
     with_state: bool = False,
+    page_size: int | None = None,
 ) -> Iterator[tuple[HealthRow, str]]:
     """Every customer by name (gsi1), what one owner owns (gsi2), or one user's book — owned and
     co-owned — (their portfolio memberships), each with the cursor that resumes right after it.
     Archived customers are left out unless asked for; `with_state` also reads the scoring state (the
-    7-day change)."""
+    7-day change). `page_size` (a book only) reads the memberships and profiles in pages of that size
+    instead of 100."""
     projection = _WITH_STATE if with_state else _PROJECTION
     if portfolio_of:
-        rows = iter_portfolio(workspace_id, portfolio_of, cursor, model=CustomerHealthItem, attributes=projection)
+        paging = {"page_size": page_size} if page_size else {}
+        rows = iter_portfolio(
+            workspace_id, portfolio_of, cursor, model=CustomerHealthItem, attributes=projection, **paging
+        )
         for profile, resume_after in rows:
             if include_archived or not profile.archived:
                 yield to_row(profile), resume_after
