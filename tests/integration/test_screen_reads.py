@@ -97,6 +97,18 @@ def test_the_flags_are_computed_in_three_requests_whatever_the_workspaces_size(
     assert large.body["escalation"]["suggested"] is True and large.body["escalation"]["renewal_id"] is not None
 
 
+def test_a_cold_container_reads_the_health_model_with_the_flags_first_request(csm1: ApiClient, sinking: str) -> None:
+    from keepwell.storage import health_models
+
+    warm = csm1.get(f"/v1/customers/{sinking}/flags")
+    health_models.reset_cache()
+    with count_aws_requests() as requests:
+        cold = csm1.get(f"/v1/customers/{sinking}/flags")
+
+    assert requests.operations("dynamodb") == {"BatchGetItem": 1, "Query": 2}
+    assert cold.body == warm.body
+
+
 def test_another_csms_customer_answers_404_after_reading_its_profile_only(
     csm1: ApiClient, csm2: ApiClient, sinking: str
 ) -> None:

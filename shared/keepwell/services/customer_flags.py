@@ -7,10 +7,10 @@ services/flags.assess (the rules of domain/flags.py and domain/churn.py, the sam
 conditional UpdateItem, so a redelivered event rewrites the same value and an older day never replaces
 a newer one. The scorer itself reads nothing more: its request budget stays as it is.
 
-DynamoDB requests per event: one BatchGetItem (profile, signal log, 60 metric days, forecast settings),
-one Query of renewals and risk signals, one Query of contacts (storage/customer_reads.py); the health
-model comes from the per-container cache after the first; one UpdateItem. So 4 requests, 5 on a cold
-container (7 and 8 before issue 23's reads were merged).
+DynamoDB requests per event: one BatchGetItem (profile, signal log, 60 metric days, forecast settings,
+and the health model on a cold container), one Query of renewals and risk signals, one Query of
+contacts (storage/customer_reads.py); one UpdateItem. So 4 requests (7, 8 on a cold container, before
+issue 23's reads were merged).
 """
 
 from __future__ import annotations

@@ -57,16 +57,15 @@ def contact_facts(contact: Contact) -> ContactFacts:
     )
 
 
-def usage_days(workspace_id: str, customer_id: str, today: date, days: int = METRIC_DAYS) -> list[ActivityDay]:
-    """The customer's daily metrics of the `days` days before today (absent days: no usage)."""
-    wanted = [(customer_id, today - timedelta(days=n)) for n in range(1, days + 1)]
-    found = get_days(workspace_id, wanted)
-    return sorted((activity_day(m) for m in found.values()), key=lambda d: d.day)
-
-
 def metric_days(today: date, days: int = METRIC_DAYS) -> list[date]:
     """The days whose metrics the usage rules read: the `days` days before today."""
     return [today - timedelta(days=n) for n in range(1, days + 1)]
+
+
+def usage_days(workspace_id: str, customer_id: str, today: date, days: int = METRIC_DAYS) -> list[ActivityDay]:
+    """The customer's daily metrics of the `days` days before today (absent days: no usage)."""
+    found = get_days(workspace_id, [(customer_id, day) for day in metric_days(today, days)])
+    return sorted((activity_day(m) for m in found.values()), key=lambda d: d.day)
 
 
 def flag_settings(workspace_id: str) -> FlagSettings:

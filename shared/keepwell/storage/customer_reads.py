@@ -5,7 +5,7 @@ forecast categories, the renewals, the standing success-plan risk signals and th
 one that is 7 requests; here it is three, each bounded by the customer, never by the workspace:
 
 - one BatchGetItem by key: the profile, the signal log, the metric days and the forecast settings (at
-  most 100 keys: 60 days + 3);
+  most 100 keys: 60 days + 3), and the current health model when this container has not cached it;
 - one Query of the customer's partition from `RENEWAL#` to `RISK#…`: its renewals, the rescoring marker
   (`RESCORE`, skipped) and its risk signals, which sort next to each other;
 - the contacts' Query (storage/contacts.list_contacts).
@@ -22,7 +22,7 @@ from typing import Any
 from keepwell.domain.customers import Customer
 from keepwell.domain.renewals import DEFAULT_FORECAST, ForecastSettings, Renewal
 from keepwell.domain.signal_log import SignalLog
-from keepwell.storage import keys
+from keepwell.storage import health_models, keys
 from keepwell.storage.customers import to_customer
 from keepwell.storage.metrics import DailyMetrics, batch_get_raw, metrics_of_raw
 from keepwell.storage.models import CustomerItem, TableItem
@@ -50,11 +50,13 @@ def read_profile_with_inputs(workspace_id: str, customer_id: str, days: Sequence
     log_key = keys.signal_log(workspace_id, customer_id)
     settings_key = keys.renewal_settings(workspace_id)
     wanted = [profile_key, log_key, settings_key] + [keys.daily_metrics(workspace_id, customer_id, d) for d in days]
+    model_key = health_models.current_key_to_read(workspace_id)  # the competitors; None: cached
+    model_raw: dict[str, Any] | None = None
     customer: Customer | None = None
     log = SignalLog()
     found_days: dict[date, DailyMetrics] = {}
     forecast = DEFAULT_FORECAST
-    for raw in batch_get_raw(wanted, consistent=True):
+    for raw in batch_get_raw(wanted + ([model_key] if model_key else []), consistent=True):
         pk, sk = raw["pk"]["S"], raw["sk"]["S"]
         if (pk, sk) == (profile_key.pk, profile_key.sk):
             customer = to_customer(CustomerItem.from_raw_data(raw))
@@ -62,9 +64,13 @@ def read_profile_with_inputs(workspace_id: str, customer_id: str, days: Sequence
             log = log_of_item(SignalLogItem.from_raw_data(raw))
         elif (pk, sk) == (settings_key.pk, settings_key.sk):
             forecast = ForecastSettings.model_validate_json(RenewalSettingsItem.from_raw_data(raw).document)
+        elif model_key is not None and (pk, sk) == (model_key.pk, model_key.sk):
+            model_raw = raw
         else:
             metrics = metrics_of_raw(raw)
             found_days[metrics.day] = metrics
+    if model_key is not None:
+        health_models.remember_current(workspace_id, model_raw)
     return ProfileReads(customer, log, found_days, forecast)
 
 

@@ -93,6 +93,21 @@ def _cached(workspace_id: str) -> StoredModel | None:
     return entry.stored
 
 
+def current_key_to_read(workspace_id: str) -> keys.Key | None:
+    """The current model's key when this container's cache does not hold it (None when it does): a
+    caller reading other items by key adds it to its BatchGetItem and hands the item to
+    `remember_current`, so a cold container does not pay a GetItem more."""
+    return None if _cached(workspace_id) is not None else keys.current_health_model(workspace_id)
+
+
+def remember_current(workspace_id: str, raw: dict[str, Any] | None) -> None:
+    """Cache the current model read as a raw item (None: not stored, the default model), as get_current."""
+    if raw is None:
+        _remember(workspace_id, StoredModel(default_model(), DEFAULT_VERSION, None, None))
+    else:
+        _remember(workspace_id, _to_stored(HealthModelItem.from_raw_data(raw)))
+
+
 # --- reads ---------------------------------------------------------------------------------------
 def get_current(workspace_id: str, *, fresh: bool = False) -> StoredModel:
     """The model in force and its metadata (one GetItem, or the cache unless `fresh`)."""

@@ -19,7 +19,7 @@ from keepwell.domain.customer_scoring import ScoringState
 from keepwell.domain.segment_baselines import SegmentBaselines
 from keepwell.domain.segments import HealthRow
 from keepwell.errors import Conflict, NotFound
-from keepwell.storage import cursors, keys
+from keepwell.storage import cursors, health_models, keys
 from keepwell.storage.customers import iter_portfolio, to_customer
 from keepwell.storage.metrics import batch_get_raw
 from keepwell.storage.models import CustomerItem, TableItem
@@ -298,15 +298,23 @@ def get_health_row_and_baselines(
     workspace_id: str, customer_id: str
 ) -> tuple[HealthRow | None, SegmentBaselines | None]:
     """The customer's health row (as get_health_row) and the workspace's segment tally (as
-    get_segment_baselines), in one consistent BatchGetItem."""
+    get_segment_baselines), in one consistent BatchGetItem; with the current health model too when
+    this container has not cached it (storage/health_models)."""
     profile, tally = keys.customer(workspace_id, customer_id), keys.segment_baselines(workspace_id)
+    model = health_models.current_key_to_read(workspace_id)
     row: HealthRow | None = None
     baselines: SegmentBaselines | None = None
-    for raw in batch_get_raw([profile, tally], consistent=True):
-        if (raw["pk"]["S"], raw["sk"]["S"]) == (profile.pk, profile.sk):
+    model_raw: dict[str, Any] | None = None
+    for raw in batch_get_raw([profile, tally] + ([model] if model else []), consistent=True):
+        key = (raw["pk"]["S"], raw["sk"]["S"])
+        if key == (profile.pk, profile.sk):
             row = to_row(CustomerHealthItem.from_raw_data(raw))
-        elif (raw["pk"]["S"], raw["sk"]["S"]) == (tally.pk, tally.sk):
+        elif key == (tally.pk, tally.sk):
             baselines = baselines_of(raw)
+        elif model is not None and key == (model.pk, model.sk):
+            model_raw = raw
+    if model is not None:
+        health_models.remember_current(workspace_id, model_raw)
     return row, baselines
 
 
