@@ -97,11 +97,13 @@ def test_the_flags_are_computed_in_three_requests_whatever_the_workspaces_size(
     assert large.body["escalation"]["suggested"] is True and large.body["escalation"]["renewal_id"] is not None
 
 
-def test_a_cold_container_reads_the_health_model_with_the_flags_first_request(csm1: ApiClient, sinking: str) -> None:
+def test_a_cold_container_reads_the_health_model_with_the_flags_first_request(
+    csm1: ApiClient, sinking: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from keepwell.storage import health_models
 
     warm = csm1.get(f"/v1/customers/{sinking}/flags")
-    health_models.reset_cache()
+    monkeypatch.setattr(health_models, "CACHE_SECONDS", 0.0)  # every lookup finds the cache expired
     with count_aws_requests() as requests:
         cold = csm1.get(f"/v1/customers/{sinking}/flags")
 

@@ -21,12 +21,13 @@ from keepwell.domain import signal_log
 from keepwell.domain.contacts import Contact
 from keepwell.domain.customers import Customer
 from keepwell.domain.flags import ActivityDay, ContactFacts, FlagInputs, FlagResult, FlagSettings
+from keepwell.domain.health.model import HealthModel
 from keepwell.domain.renewals import EscalationSuggestion, ForecastSettings, Renewal
 from keepwell.errors import NotFound
 from keepwell.schemas.renewals import EscalationOut, EvidenceOut, FlagOut, FlagsOut
 from keepwell.services import success_signals
 from keepwell.storage import contacts as contact_store
-from keepwell.storage import customer_reads, health_models
+from keepwell.storage import customer_reads
 from keepwell.storage.customer_reads import ProfileReads
 from keepwell.storage.metrics import DailyMetrics, get_days
 from keepwell.storage.success_plans import RiskSignal
@@ -68,9 +69,8 @@ def usage_days(workspace_id: str, customer_id: str, today: date, days: int = MET
     return sorted((activity_day(m) for m in found.values()), key=lambda d: d.day)
 
 
-def flag_settings(workspace_id: str) -> FlagSettings:
+def flag_settings(model: HealthModel) -> FlagSettings:
     """Default thresholds; competitors come from the workspace's health model (sentiment settings)."""
-    model, _ = health_models.get_current_model(workspace_id)
     return FlagSettings(competitors=tuple(c for c in model.sentiment.competitors if c.strip()))
 
 
@@ -104,11 +104,11 @@ class Assessment:
 
 def _assess(workspace_id: str, customer: Customer, today: date, reads: ProfileReads) -> Assessment:
     """Three requests in all with the BatchGetItem that gave `reads`: the renewals and risk signals
-    (one Query) and the contacts (one Query); the health model comes from the per-container cache."""
+    (one Query) and the contacts (one Query); the health model came with `reads`."""
     renewals, risks = customer_reads.renewals_and_risk_signals(workspace_id, customer.customer_id)
     contacts = contact_store.list_contacts(workspace_id, customer.customer_id, customer.champion_contact_id)
     inputs = flag_inputs(customer, today, reads, contacts)
-    result = rules.compute_flags(inputs, flag_settings(workspace_id))
+    result = rules.compute_flags(inputs, flag_settings(reads.model))
     next_renewal = renewal_rules.next_open(renewals)
     suggestion = renewal_rules.escalation(
         red_flags=result.red_codes,

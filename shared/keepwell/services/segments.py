@@ -33,7 +33,6 @@ from keepwell.schemas.segments import (
 )
 from keepwell.services.segment_baselines import condition_fields
 from keepwell.storage import audit as audit_store
-from keepwell.storage import health_models as model_store
 from keepwell.storage import segments as store
 
 MAX_SEGMENTS = 100
@@ -184,11 +183,10 @@ def benchmark(caller: Caller, customer_id: str) -> CustomerBenchmarkOut:
     segment created, edited or deleted since — are the custom field definitions read, and the customers
     walked if the customer is in such a segment."""
     workspace_id = caller.workspace_id
-    row, baselines = store.get_health_row_and_baselines(workspace_id, customer_id)
+    row, baselines, model = store.get_health_row_and_baselines(workspace_id, customer_id)
     if row is None or not permissions.can_see_customer(caller, row.customer):
         raise NotFound(f"No customer {customer_id}", [{"field": "customer_id", "issue": "not found"}])
     saved = list_segments(caller)
-    model, _ = model_store.get_current_model(workspace_id)
     labels = {d.key: d.title for d in model.dimensions}
     today = clock.today()
     entries: list[dict[str, Any]] = []

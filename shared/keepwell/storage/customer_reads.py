@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 from keepwell.domain.customers import Customer
+from keepwell.domain.health.model import HealthModel
 from keepwell.domain.renewals import DEFAULT_FORECAST, ForecastSettings, Renewal
 from keepwell.domain.signal_log import SignalLog
 from keepwell.storage import health_models, keys
@@ -38,19 +39,22 @@ class ProfileReads:
     """The profile (None: no such customer) and what was read with it by key."""
 
     customer: Customer | None
+    model: HealthModel  # the workspace's current health model
     signal_log: SignalLog = field(default_factory=SignalLog)
     days: dict[date, DailyMetrics] = field(default_factory=dict)
     forecast: ForecastSettings = DEFAULT_FORECAST
 
 
 def read_profile_with_inputs(workspace_id: str, customer_id: str, days: Sequence[date]) -> ProfileReads:
-    """The profile, signal log, the given metric days (absent: no usage) and the forecast settings, in
-    one consistent BatchGetItem."""
+    """The profile, signal log, the given metric days (absent: no usage), the forecast settings and the
+    current health model (from this container's cache, else in the same request), in one consistent
+    BatchGetItem."""
     profile_key = keys.customer(workspace_id, customer_id)
     log_key = keys.signal_log(workspace_id, customer_id)
     settings_key = keys.renewal_settings(workspace_id)
     wanted = [profile_key, log_key, settings_key] + [keys.daily_metrics(workspace_id, customer_id, d) for d in days]
-    model_key = health_models.current_key_to_read(workspace_id)  # the competitors; None: cached
+    cached = health_models.cached_current(workspace_id)  # the competitors
+    model_key = None if cached is not None else keys.current_health_model(workspace_id)
     model_raw: dict[str, Any] | None = None
     customer: Customer | None = None
     log = SignalLog()
@@ -69,9 +73,8 @@ def read_profile_with_inputs(workspace_id: str, customer_id: str, days: Sequence
         else:
             metrics = metrics_of_raw(raw)
             found_days[metrics.day] = metrics
-    if model_key is not None:
-        health_models.remember_current(workspace_id, model_raw)
-    return ProfileReads(customer, log, found_days, forecast)
+    model = cached if cached is not None else health_models.remember_current(workspace_id, model_raw)
+    return ProfileReads(customer, model.model, log, found_days, forecast)
 
 
 def renewals_and_risk_signals(workspace_id: str, customer_id: str) -> tuple[list[Renewal], list[RiskSignal]]:

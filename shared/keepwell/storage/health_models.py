@@ -93,19 +93,22 @@ def _cached(workspace_id: str) -> StoredModel | None:
     return entry.stored
 
 
-def current_key_to_read(workspace_id: str) -> keys.Key | None:
-    """The current model's key when this container's cache does not hold it (None when it does): a
-    caller reading other items by key adds it to its BatchGetItem and hands the item to
-    `remember_current`, so a cold container does not pay a GetItem more."""
-    return None if _cached(workspace_id) is not None else keys.current_health_model(workspace_id)
+def cached_current(workspace_id: str) -> StoredModel | None:
+    """The current model if this container's cache holds it. A caller reading other items by key adds
+    the model's key to its BatchGetItem when it does not, and hands the item to `remember_current`, so a
+    cold container does not pay a GetItem more; it then uses the model it got, not the cache again
+    (entries live CACHE_SECONDS)."""
+    return _cached(workspace_id)
 
 
-def remember_current(workspace_id: str, raw: dict[str, Any] | None) -> None:
-    """Cache the current model read as a raw item (None: not stored, the default model), as get_current."""
+def remember_current(workspace_id: str, raw: dict[str, Any] | None) -> StoredModel:
+    """Cache and return the current model read as a raw item (None: never saved, the default model)."""
     if raw is None:
-        _remember(workspace_id, StoredModel(default_model(), DEFAULT_VERSION, None, None))
+        stored = StoredModel(default_model(), DEFAULT_VERSION, None, None)
     else:
-        _remember(workspace_id, _to_stored(HealthModelItem.from_raw_data(raw)))
+        stored = _to_stored(HealthModelItem.from_raw_data(raw))
+    _remember(workspace_id, stored)
+    return stored
 
 
 # --- reads ---------------------------------------------------------------------------------------

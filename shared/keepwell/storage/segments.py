@@ -16,6 +16,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from keepwell.domain import capabilities
 from keepwell.domain.customer_scoring import ScoringState
+from keepwell.domain.health.model import HealthModel
 from keepwell.domain.segment_baselines import SegmentBaselines
 from keepwell.domain.segments import HealthRow
 from keepwell.errors import Conflict, NotFound
@@ -296,26 +297,26 @@ def iter_health_rows(
 
 def get_health_row_and_baselines(
     workspace_id: str, customer_id: str
-) -> tuple[HealthRow | None, SegmentBaselines | None]:
-    """The customer's health row (as get_health_row) and the workspace's segment tally (as
-    get_segment_baselines), in one consistent BatchGetItem; with the current health model too when
-    this container has not cached it (storage/health_models)."""
+) -> tuple[HealthRow | None, SegmentBaselines | None, HealthModel]:
+    """The customer's health row (as get_health_row), the workspace's segment tally (as
+    get_segment_baselines) and its current health model (from this container's cache, else in the same
+    request), in one consistent BatchGetItem."""
     profile, tally = keys.customer(workspace_id, customer_id), keys.segment_baselines(workspace_id)
-    model = health_models.current_key_to_read(workspace_id)
+    cached = health_models.cached_current(workspace_id)
+    model_key = None if cached is not None else keys.current_health_model(workspace_id)
     row: HealthRow | None = None
     baselines: SegmentBaselines | None = None
     model_raw: dict[str, Any] | None = None
-    for raw in batch_get_raw([profile, tally] + ([model] if model else []), consistent=True):
+    for raw in batch_get_raw([profile, tally] + ([model_key] if model_key else []), consistent=True):
         key = (raw["pk"]["S"], raw["sk"]["S"])
         if key == (profile.pk, profile.sk):
             row = to_row(CustomerHealthItem.from_raw_data(raw))
         elif key == (tally.pk, tally.sk):
             baselines = baselines_of(raw)
-        elif model is not None and key == (model.pk, model.sk):
+        elif model_key is not None and key == (model_key.pk, model_key.sk):
             model_raw = raw
-    if model is not None:
-        health_models.remember_current(workspace_id, model_raw)
-    return row, baselines
+    model = cached if cached is not None else health_models.remember_current(workspace_id, model_raw)
+    return row, baselines, model.model
 
 
 def get_health_row(workspace_id: str, customer_id: str) -> HealthRow | None:
