@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--role", default="csm", help="whose token: csm, director, admin, viewer")
     args = parser.parse_args(argv)
 
+    from infra.gateway import reauthorize_every
     from infra.local import start_stack
 
     started = time.perf_counter()
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         settled = stack.drain(timeout=600)
         for poller in stack.pollers:
             poller.stop()
+        # As deployed: API Gateway keeps the authorizer's policy per token for ReauthorizeEvery seconds.
+        stack.gateway.authorizer_cache_seconds = reauthorize_every(stack.gateway.template)
         print(f"local stack ready and settled ({settled}) in {time.perf_counter() - started:.0f} s", flush=True)
         token = stack.tokens[args.role]
         status, page = call(stack.api_url, token, "/v1/customers?limit=50")

@@ -66,6 +66,18 @@ def authorizer_config(template: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def reauthorize_every(template: dict[str, Any]) -> int:
+    """Seconds API Gateway caches the default authorizer's policy per token (`ReauthorizeEvery`, 300 if
+    unset, as API Gateway's default)."""
+    for api in resources_of_type(template, "AWS::Serverless::Api").values():
+        auth = api["Properties"].get("Auth") or {}
+        name = auth.get("DefaultAuthorizer")
+        if name:
+            identity = auth["Authorizers"][name].get("Identity") or {}
+            return int(identity.get("ReauthorizeEvery", 300))
+    return 0
+
+
 def gateway_response(template: dict[str, Any], kind: str, status: int, code: str, message: str) -> dict[str, Any]:
     """The body the template's GatewayResponses declare for `kind`, else the envelope."""
     for api in resources_of_type(template, "AWS::Serverless::Api").values():
@@ -113,6 +125,12 @@ class Gateway:
         self.template = load_template()
         self.routes: list[ApiRoute] = api_routes(self.template)
         self.authorizer = authorizer_config(self.template)
+        # API Gateway caches the authorizer's policy per token for ReauthorizeEvery seconds; locally
+        # every request is authorized again unless this is set (bench/api_latency sets the template's
+        # value, so it measures what a deployed API does; make run and the tests see a role change at once).
+        self.authorizer_cache_seconds = 0.0
+        self._authorized: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._authorized_lock = threading.Lock()
         gateway = self
 
         class RequestHandler(_RequestHandler):
@@ -232,10 +250,18 @@ class Gateway:
         function_id, header = self.authorizer
         token = next((v for k, v in headers.items() if k.lower() == header.lower()), "")
         method_arn = self.method_arn(route.method, path)
+        with self._authorized_lock:
+            expires, cached = self._authorized.get(token, (0.0, None))
         try:
-            policy = self.invoker.invoke(
-                function_id, {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
-            )
+            if cached is not None and time.monotonic() < expires:
+                policy: Any = cached
+            else:
+                policy = self.invoker.invoke(
+                    function_id, {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
+                )
+                if self.authorizer_cache_seconds > 0 and isinstance(policy, dict):
+                    with self._authorized_lock:
+                        self._authorized[token] = (time.monotonic() + self.authorizer_cache_seconds, policy)
         except Exception as error:
             if str(error) == "Unauthorized":
                 return _json(401, gateway_response(self.template, "UNAUTHORIZED", 401, "unauthorized", "Unauthorized"))

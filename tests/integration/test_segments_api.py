@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from bench.recalc import count_aws_requests
 from keepwell.auth import Caller
 from keepwell.storage import keys
 from keepwell.storage.segments import CustomerHealthItem
@@ -333,6 +334,7 @@ def test_benchmark_reads_the_segment_tallies_the_scorer_keeps_with_the_same_answ
 ) -> None:
     from keepwell import clock
     from keepwell.services import segment_baselines
+    from keepwell.storage import health_models as model_store
     from keepwell.storage import segments as segment_store
 
     ids = {}
@@ -351,10 +353,15 @@ def test_benchmark_reads_the_segment_tallies_the_scorer_keeps_with_the_same_answ
 
     segment_baselines.refresh(workspace, clock.today())  # the daily fan-out's tally
     monkeypatch.setattr(segment_store, "iter_health_rows", lambda *a, **k: pytest.fail("walked the customers"))
+    monkeypatch.setattr(model_store, "CACHE_SECONDS", 0.0)  # cold: the model comes with the BatchGetItem
 
     for name, cid in ids.items():
-        tallied = admin_api.get(f"/v1/customers/{cid}/benchmark")
+        with count_aws_requests() as requests:
+            tallied = admin_api.get(f"/v1/customers/{cid}/benchmark")
         assert tallied.status == 200 and tallied.body == walked[name], name
+        # The profile and the tally in one BatchGetItem, the segments in one Query; the custom field
+        # definitions are not read (the tally keeps the types its segments were parsed with).
+        assert requests.operations("dynamodb") == {"BatchGetItem": 1, "Query": 1}, name
     assert [s["segment_size"] for s in walked["Acme"]["segments"]] == [3, 3]
 
 

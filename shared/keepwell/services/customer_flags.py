@@ -7,9 +7,10 @@ services/flags.assess (the rules of domain/flags.py and domain/churn.py, the sam
 conditional UpdateItem, so a redelivered event rewrites the same value and an older day never replaces
 a newer one. The scorer itself reads nothing more: its request budget stays as it is.
 
-DynamoDB requests per event: GetItem profile; BatchGetItem 60 metric days; GetItem signal log; Query
-contacts; Query renewals and GetItem forecast settings (what churn risk adds); the health model comes
-from the per-container cache after the first; one UpdateItem. So 7 requests, 8 on a cold container.
+DynamoDB requests per event: one BatchGetItem (profile, signal log, 60 metric days, forecast settings,
+and the health model on a cold container), one Query of renewals and risk signals, one Query of
+contacts (storage/customer_reads.py); one UpdateItem. So 4 requests (7, 8 on a cold container, before
+issue 23's reads were merged).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from keepwell.domain import flags as rules
-from keepwell.domain.customers import CustomerFlags, FlagNote, StoredFlag
+from keepwell.domain.customers import Customer, CustomerFlags, FlagNote, StoredFlag
 from keepwell.observability import logger
 from keepwell.schemas.messages import DomainEventIn
 from keepwell.services import churn, success_signals
@@ -53,16 +54,17 @@ def stored(flags: Iterable[rules.Flag]) -> list[StoredFlag]:
 def record_flags(workspace_id: str, customer_id: str, day: date) -> CustomerFlags | None:
     """Compute the customer's flags, churn risk and CLTV as of `day` and store them; None when there is
     no active customer or those of a later day are already stored."""
-    customer = customer_store.get_customer(workspace_id, customer_id)
-    if customer is None or customer.archived:
-        return None
-    if customer.flags is not None and customer.flags.scored_on > day:
-        return None  # saves the reads; the write's condition is what guarantees it
-    found = flag_service.assess(workspace_id, customer, day)
+
+    def wanted(customer: Customer) -> bool:  # checked on the profile before the other reads, to save them
+        return not customer.archived and (customer.flags is None or customer.flags.scored_on <= day)
+
+    found = flag_service.read_assessment(workspace_id, customer_id, day, visible=wanted)
+    if found is None:
+        return None  # no active customer, or a later day's are stored (the write's condition guarantees it)
     risk, value = churn.churn_scores(found)
     red = stored(found.result.red) + [  # success-plan risk signals standing (raised by the scorer)
         StoredFlag(code=f["code"], title=f["title"], evidence=[FlagNote(**e) for e in f["evidence"]])
-        for f in success_signals.risk_flags(workspace_id, customer_id)
+        for f in success_signals.risk_flags_of(found.risk_signals)
     ]
     flags = CustomerFlags(scored_on=day, red=red, green=stored(found.result.green), churn_risk=risk, cltv=value)
     if not customer_store.save_flags(workspace_id, customer_id, flags):

@@ -4,6 +4,7 @@ only the members in their own book (the customers they own or co-own)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from keepwell import clock, ids, permissions
@@ -11,7 +12,7 @@ from keepwell.auth import Caller
 from keepwell.domain import conditions
 from keepwell.domain.conditions import Rule
 from keepwell.domain.health.benchmark import benchmark_of_totals
-from keepwell.domain.segment_baselines import benchmark_from_tallies
+from keepwell.domain.segment_baselines import SegmentBaselines, benchmark_from_tallies
 from keepwell.domain.segments import (
     HealthRow,
     SegmentRule,
@@ -32,7 +33,6 @@ from keepwell.schemas.segments import (
 )
 from keepwell.services.segment_baselines import condition_fields
 from keepwell.storage import audit as audit_store
-from keepwell.storage import health_models as model_store
 from keepwell.storage import segments as store
 
 MAX_SEGMENTS = 100
@@ -177,27 +177,37 @@ def benchmark(caller: Caller, customer_id: str) -> CustomerBenchmarkOut:
     over every member of the segment in the workspace, the customer itself left out).
 
     The averages come from the segment tallies the daily fan-out stores for the scorer
-    (`WS#w / SEGMENTBASELINES`, domain/segment_baselines.py): the profile, the segments and the tally
-    are read by key, whatever the workspace's size. Only when the tally cannot answer — none yet, older
-    than 7 days, or a segment the customer is in created or edited since — are the customers walked."""
+    (`WS#w / SEGMENTBASELINES`, domain/segment_baselines.py): the profile and the tally in one
+    BatchGetItem, the segments in one Query, whatever the workspace's size (the tally's field types parse
+    the conditions it holds). Only when the tally cannot answer — none yet, older than 7 days, or a
+    segment created, edited or deleted since — are the custom field definitions read, and the customers
+    walked if the customer is in such a segment."""
     workspace_id = caller.workspace_id
-    row = store.get_health_row(workspace_id, customer_id)
+    row, baselines, model = store.get_health_row_and_baselines(workspace_id, customer_id)
     if row is None or not permissions.can_see_customer(caller, row.customer):
         raise NotFound(f"No customer {customer_id}", [{"field": "customer_id", "issue": "not found"}])
-    fields = condition_fields(workspace_id)
     saved = list_segments(caller)
-    rules = [SegmentRule(s.segment_id, s.name, stored_rule(s.condition, fields)) for s in saved]
-    model, _ = model_store.get_current_model(workspace_id)
     labels = {d.key: d.title for d in model.dimensions}
+    today = clock.today()
     entries: list[dict[str, Any]] = []
-    if any(is_member(r.rule, row) for r in rules):
+    tallied = _tallied_rules(saved, baselines, today)
+    if tallied is not None:  # the tally answers: no custom field definitions read, no customer walked
+        rules = [SegmentRule(s.segment_id, s.name, tallied[s.segment_id]) for s in saved]
         conditions_by_id = {s.segment_id: s.condition for s in saved}
-        tallied = _from_tallies(workspace_id, row, rules, conditions_by_id, labels)
-        if tallied is not None:
-            entries = tallied
-        else:
-            rows = (r for r, _ in store.iter_health_rows(workspace_id))
-            entries = segment_benchmarks(row, rules, rows, clock.today(), labels)
+        if any(is_member(r.rule, row) for r in rules):
+            assert baselines is not None
+            entries = _from_tallies(row, rules, conditions_by_id, labels, baselines, today) or []
+    else:
+        fields = condition_fields(workspace_id)
+        rules = [SegmentRule(s.segment_id, s.name, stored_rule(s.condition, fields)) for s in saved]
+        if any(is_member(r.rule, row) for r in rules):
+            conditions_by_id = {s.segment_id: s.condition for s in saved}
+            found = _from_tallies(row, rules, conditions_by_id, labels, baselines, today)
+            if found is not None:
+                entries = found
+            else:
+                rows = (r for r, _ in store.iter_health_rows(workspace_id))
+                entries = segment_benchmarks(row, rules, rows, today, labels)
     return CustomerBenchmarkOut(
         customer_id=customer_id,
         score=row.customer.health_score,
@@ -206,16 +216,31 @@ def benchmark(caller: Caller, customer_id: str) -> CustomerBenchmarkOut:
     )
 
 
+def _tallied_rules(
+    saved: list[store.Segment], baselines: SegmentBaselines | None, today: date
+) -> dict[str, Rule] | None:
+    """Every saved segment's rule, parsed with the field types the tally was made with, when the tally is
+    usable and holds every segment with its condition as saved now; None otherwise (a segment created,
+    edited or deleted since the last tally: the current definitions are read)."""
+    if baselines is None or not baselines.usable_on(today):
+        return None
+    tallies = {t.segment_id: t for t in baselines.segments}
+    if set(tallies) != {s.segment_id for s in saved}:
+        return None
+    if any(dict(tallies[s.segment_id].condition) != dict(s.condition) for s in saved):
+        return None
+    return {s.segment_id: stored_rule(s.condition, baselines.fields) for s in saved}
+
+
 def _from_tallies(
-    workspace_id: str,
     row: HealthRow,
     rules: list[SegmentRule],
     saved: dict[str, dict[str, Any]],
     labels: dict[str, str],
+    baselines: SegmentBaselines | None,
+    today: date,
 ) -> list[dict[str, Any]] | None:
     """The benchmark entries from the stored segment tallies; None when they cannot answer."""
-    baselines = store.get_segment_baselines(workspace_id)
-    today = clock.today()
     if baselines is None or not baselines.usable_on(today):
         return None
     segments = [(r.segment_id, r.name, r.rule, saved[r.segment_id]) for r in rules]

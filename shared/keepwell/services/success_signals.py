@@ -197,6 +197,11 @@ def clear_done_milestones(workspace_id: str, before: plans.Plan | None, after: p
 
 def risk_flags(workspace_id: str, customer_id: str) -> list[dict[str, Any]]:
     """The risk signals standing for a customer, as red flags (code, title, evidence, facts)."""
+    return risk_flags_of(store.list_risk_signals(workspace_id, customer_id))
+
+
+def risk_flags_of(signals: Sequence[store.RiskSignal]) -> list[dict[str, Any]]:
+    """Risk signals already read, as red flags (code, title, evidence, facts)."""
     return [
         {
             "code": signal.kind,
@@ -205,5 +210,5 @@ def risk_flags(workspace_id: str, customer_id: str) -> list[dict[str, Any]]:
             "evidence": [{"text": signal.title, "ref": signal.ref, "at": signal.raised_on}],
             "facts": signal.evidence,
         }
-        for signal in store.list_risk_signals(workspace_id, customer_id)
+        for signal in signals
     ]

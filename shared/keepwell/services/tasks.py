@@ -235,17 +235,7 @@ def my_day(caller: Caller) -> MyDayOut:
     (new alerts, red flags from the latest health on their profile) or show green flags, and their
     notifications."""
     workspace_id, today = caller.workspace_id, clock.today()
-    open_statuses = frozenset(rules.OPEN_STATUSES)
-    due_today = _take(
-        store.iter_tasks(workspace_id, owner_id=caller.user_id, due=store.DueRange(on=today), statuses=open_statuses),
-        MY_DAY_LIMIT,
-    )
-    overdue = _take(
-        store.iter_tasks(
-            workspace_id, owner_id=caller.user_id, due=store.DueRange(before=today), statuses=open_statuses
-        ),
-        MY_DAY_LIMIT,
-    )
+    due_today, overdue = _due_and_overdue(workspace_id, caller.user_id, today)
     attention = []
     for customer, state in store.iter_portfolio(workspace_id, caller.user_id):
         flags = rules.red_flags(customer.model_dump(), today)
@@ -277,6 +267,28 @@ def my_day(caller: Caller) -> MyDayOut:
         customers=attention,
         notifications=[NotificationOut.model_validate(vars(n)) for n in notifications],
     )
+
+
+def _due_and_overdue(workspace_id: str, user_id: str, today: date) -> tuple[list[Task], list[Task]]:
+    """The user's open tasks due today and overdue, each the first MY_DAY_LIMIT by due date: one Query
+    up to today (overdue ones come first), and a second one for today's only when more tasks are
+    overdue than the section shows (the same answer as one Query per section, in one request)."""
+    statuses = frozenset(rules.OPEN_STATUSES)
+    due_today: list[Task] = []
+    overdue: list[Task] = []
+    for task, _ in store.iter_tasks(workspace_id, owner_id=user_id, due=store.DueRange(up_to=today), statuses=statuses):
+        if task.due_date < today:
+            if len(overdue) == MY_DAY_LIMIT:
+                on_today = store.iter_tasks(
+                    workspace_id, owner_id=user_id, due=store.DueRange(on=today), statuses=statuses
+                )
+                return _take(on_today, MY_DAY_LIMIT), overdue
+            overdue.append(task)
+        else:
+            due_today.append(task)
+            if len(due_today) == MY_DAY_LIMIT:
+                break
+    return due_today, overdue
 
 
 def alerts_of(state: dict[str, Any]) -> list[dict[str, Any]]:

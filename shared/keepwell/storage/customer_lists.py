@@ -107,6 +107,9 @@ def list_customers(
             cursor=cursor,
             include_archived=True,  # `keep` decides, with the other filters
             with_state=True,
+            # The page and the one more that says whether another follows: unfiltered, one Query and
+            # one BatchGetItem of what the page shows (archived customers in the book cost a page more).
+            page_size=None if _filtered(filters) else limit + 1,
         )
     else:
         rows = _book_rows(workspace_id, filters, order, cursor)
@@ -121,6 +124,14 @@ def list_customers(
     if next_cursor is not None and len(found) == limit and not _more(rows):
         next_cursor = None
     return CustomerPage(items=found, next_cursor=next_cursor)
+
+
+def _filtered(filters: ListFilters) -> bool:
+    """Whether a filter may leave out customers of a book (archived ones aside)."""
+    base = filters.base
+    return bool(filters.name_prefix or filters.band or filters.segment or (base.owner_id and base.portfolio_of)) or (
+        _narrowing(base)
+    )
 
 
 def _more(rows: Iterator[tuple[HealthRow, str]]) -> bool:

@@ -445,14 +445,17 @@ def iter_portfolio(
     *,
     model: type[Profile],
     attributes: list[str] | None = None,
+    page_size: int = PORTFOLIO_PAGE,
 ) -> Iterator[tuple[Profile, str]]:
     """The profiles of the customers a user owns or co-owns, by name, each with the cursor that
     resumes right after it: a Query of the user's memberships (strongly consistent: written in the
-    customer's own transaction), then one BatchGetItem per page of them."""
+    customer's own transaction), then one BatchGetItem per page of them (`page_size`, at most 100: a
+    list page asks for what it shows, not for a hundred profiles)."""
+    page_size = max(1, min(page_size, PORTFOLIO_PAGE))
     partition = keys.portfolio_partition(workspace_id, user_id)
     start = cursors.decode(cursor, expected={"pk": partition}, prefixes={"sk": ""})
     results = PortfolioMembershipItem.query(
-        partition, consistent_read=True, page_size=PORTFOLIO_PAGE, last_evaluated_key=start
+        partition, consistent_read=True, page_size=page_size, last_evaluated_key=start
     )
     page: list[PortfolioMembershipItem] = []
 
@@ -471,7 +474,7 @@ def iter_portfolio(
 
     for membership in results:
         page.append(membership)
-        if len(page) == PORTFOLIO_PAGE:
+        if len(page) == page_size:
             yield from profiles()
             page = []
     if page:

@@ -93,6 +93,24 @@ def _cached(workspace_id: str) -> StoredModel | None:
     return entry.stored
 
 
+def cached_current(workspace_id: str) -> StoredModel | None:
+    """The current model if this container's cache holds it. A caller reading other items by key adds
+    the model's key to its BatchGetItem when it does not, and hands the item to `remember_current`, so a
+    cold container does not pay a GetItem more; it then uses the model it got, not the cache again
+    (entries live CACHE_SECONDS)."""
+    return _cached(workspace_id)
+
+
+def remember_current(workspace_id: str, raw: dict[str, Any] | None) -> StoredModel:
+    """Cache and return the current model read as a raw item (None: never saved, the default model)."""
+    if raw is None:
+        stored = StoredModel(default_model(), DEFAULT_VERSION, None, None)
+    else:
+        stored = _to_stored(HealthModelItem.from_raw_data(raw))
+    _remember(workspace_id, stored)
+    return stored
+
+
 # --- reads ---------------------------------------------------------------------------------------
 def get_current(workspace_id: str, *, fresh: bool = False) -> StoredModel:
     """The model in force and its metadata (one GetItem, or the cache unless `fresh`)."""

@@ -108,7 +108,8 @@ def _strings(raw: dict[str, Any], name: str) -> set[str]:
     return set(raw[name]["SS"]) if name in raw else set()
 
 
-def _from_raw(raw: dict[str, Any]) -> DailyMetrics:
+def metrics_of_raw(raw: dict[str, Any]) -> DailyMetrics:
+    """A day item read as a raw attribute map (BatchGetItem of mixed keys)."""
     return DailyMetrics(
         customer_id=raw["customer_id"]["S"],
         day=date.fromisoformat(raw["day"]["S"]),
@@ -153,7 +154,7 @@ def get_days(
     wanted_keys = [keys.daily_metrics(workspace_id, customer_id, day) for customer_id, day in set(wanted)]
     found: dict[tuple[str, date], DailyMetrics] = {}
     for raw in batch_get_raw(wanted_keys, consistent=consistent):
-        metrics = _from_raw(raw)
+        metrics = metrics_of_raw(raw)
         found[(metrics.customer_id, metrics.day)] = metrics
     return found
 
@@ -174,7 +175,7 @@ def read_for_ingestion(
         if raw["sk"]["S"] == USAGE_SORT_KEY:
             histories[raw["customer_id"]["S"]] = _history_from_raw(raw)
         else:
-            metrics = _from_raw(raw)
+            metrics = metrics_of_raw(raw)
             days[(metrics.customer_id, metrics.day)] = metrics
     return days, histories
 

@@ -16,11 +16,13 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from keepwell.domain import capabilities
 from keepwell.domain.customer_scoring import ScoringState
+from keepwell.domain.health.model import HealthModel
 from keepwell.domain.segment_baselines import SegmentBaselines
 from keepwell.domain.segments import HealthRow
 from keepwell.errors import Conflict, NotFound
-from keepwell.storage import cursors, keys
+from keepwell.storage import cursors, health_models, keys
 from keepwell.storage.customers import iter_portfolio, to_customer
+from keepwell.storage.metrics import batch_get_raw
 from keepwell.storage.models import CustomerItem, TableItem
 
 ENTITY = "segment"
@@ -247,14 +249,19 @@ def iter_health_rows(
     cursor: str | None = None,
     include_archived: bool = False,
     with_state: bool = False,
+    page_size: int | None = None,
 ) -> Iterator[tuple[HealthRow, str]]:
     """Every customer by name (gsi1), what one owner owns (gsi2), or one user's book — owned and
     co-owned — (their portfolio memberships), each with the cursor that resumes right after it.
     Archived customers are left out unless asked for; `with_state` also reads the scoring state (the
-    7-day change)."""
+    7-day change). `page_size` (a book only) reads the memberships and profiles in pages of that size
+    instead of 100."""
     projection = _WITH_STATE if with_state else _PROJECTION
     if portfolio_of:
-        rows = iter_portfolio(workspace_id, portfolio_of, cursor, model=CustomerHealthItem, attributes=projection)
+        paging = {"page_size": page_size} if page_size else {}
+        rows = iter_portfolio(
+            workspace_id, portfolio_of, cursor, model=CustomerHealthItem, attributes=projection, **paging
+        )
         for profile, resume_after in rows:
             if include_archived or not profile.archived:
                 yield to_row(profile), resume_after
@@ -286,6 +293,30 @@ def iter_health_rows(
             f"{hash_name}sk": {"S": getattr(item, f"{hash_name}sk")},
         }
         yield to_row(item), cursors.encode(position) or ""
+
+
+def get_health_row_and_baselines(
+    workspace_id: str, customer_id: str
+) -> tuple[HealthRow | None, SegmentBaselines | None, HealthModel]:
+    """The customer's health row (as get_health_row), the workspace's segment tally (as
+    get_segment_baselines) and its current health model (from this container's cache, else in the same
+    request), in one consistent BatchGetItem."""
+    profile, tally = keys.customer(workspace_id, customer_id), keys.segment_baselines(workspace_id)
+    cached = health_models.cached_current(workspace_id)
+    model_key = None if cached is not None else keys.current_health_model(workspace_id)
+    row: HealthRow | None = None
+    baselines: SegmentBaselines | None = None
+    model_raw: dict[str, Any] | None = None
+    for raw in batch_get_raw([profile, tally] + ([model_key] if model_key else []), consistent=True):
+        key = (raw["pk"]["S"], raw["sk"]["S"])
+        if key == (profile.pk, profile.sk):
+            row = to_row(CustomerHealthItem.from_raw_data(raw))
+        elif key == (tally.pk, tally.sk):
+            baselines = baselines_of(raw)
+        elif model_key is not None and key == (model_key.pk, model_key.sk):
+            model_raw = raw
+    model = cached if cached is not None else health_models.remember_current(workspace_id, model_raw)
+    return row, baselines, model.model
 
 
 def get_health_row(workspace_id: str, customer_id: str) -> HealthRow | None:

@@ -28,7 +28,11 @@ class SignalLogConflict(Exception):
 
 
 def _to_log(item: SignalLogItem) -> tuple[SignalLog, int]:
-    return SignalLog.from_document(json.loads(item.document)), int(item.version)
+    return log_of_item(item), int(item.version)
+
+
+def log_of_item(item: SignalLogItem) -> SignalLog:
+    return SignalLog.from_document(json.loads(item.document))
 
 
 def get_signal_log(workspace_id: str, customer_id: str) -> tuple[SignalLog, int]:
