@@ -238,14 +238,7 @@ def deactivate(caller: Caller, user_id: str) -> UserOut:
         return user_out(user)
     workspaces.update_user(user, active=False)  # 409 last_admin when it would leave no active admin
     _stop_sign_in_if_no_workspace_left(user)
-    audit.record_audit(
-        caller.workspace_id,
-        caller.user_id,
-        "user.deactivated",
-        f"user:{user_id}",
-        {"active": True, "role": user.role},
-        {"active": False, "role": user.role},
-    )
+    _audit_access(caller, user, "user.deactivated")
     return user_out(user)
 
 
@@ -260,15 +253,20 @@ def reactivate(caller: Caller, user_id: str) -> UserOut:
     settings = get_settings()
     if settings.user_pool_id:
         identities.set_sign_in(settings.user_pool_id, user.email, enabled=True)
+    _audit_access(caller, user, "user.reactivated")
+    return user_out(user)
+
+
+def _audit_access(caller: Caller, user: UserItem, action: str) -> None:
+    """A change of `active` (the user item holds the new value), with the role it left unchanged."""
     audit.record_audit(
         caller.workspace_id,
         caller.user_id,
-        "user.reactivated",
-        f"user:{user_id}",
-        {"active": False, "role": user.role},
-        {"active": True, "role": user.role},
+        action,
+        f"user:{user.user_id}",
+        {"active": not user.active, "role": user.role},
+        {"active": bool(user.active), "role": user.role},
     )
-    return user_out(user)
 
 
 def _stop_sign_in_if_no_workspace_left(user: UserItem) -> None:
