@@ -579,23 +579,33 @@ def record_outcome(caller: Caller, customer_id: str, objective_id: str, body: Ou
         outcome_id=ids.new_id("out"), recorded_on=day, value=body.value, note=body.note, recorded_by=caller.user_id
     )
     after = plans.record_outcome(objective, outcome)
-    plan = plans.replace_objective(stored.plan, after)
-    updated = store.StoredPlan(plan, clock.iso(clock.now()), caller.user_id, stored.version + 1)
-    audit = _audit(
-        caller,
-        "success_plan.outcome_recorded",
-        customer_id,
-        objective.model_dump(mode="json"),
-        after.model_dump(mode="json"),
-    )
-    store.put_plan(caller.workspace_id, updated, [audit], expected=stored.version)
-    clear_done_milestones(caller.workspace_id, stored.plan, plan, day)
+    updated = _save_objective(caller, customer_id, stored, objective, after, "success_plan.outcome_recorded", day)
     entries = [
         _timeline(customer_id, f"Outcome recorded: {objective.title}", "outcome", day, outcome.outcome_id, body.note)
     ]
     if after.status == "achieved" and objective.status != "achieved":
         entries.append(_timeline(customer_id, f"Objective achieved: {objective.title}", "achieved", day, objective_id))
     timeline_store.add_timeline_items(caller.workspace_id, entries)
+    return updated
+
+
+def _save_objective(
+    caller: Caller,
+    customer_id: str,
+    stored: store.StoredPlan,
+    before: plans.Objective,
+    after: plans.Objective,
+    action: str,
+    day: date,
+    reason: str | None = None,
+) -> store.StoredPlan:
+    """The plan with one objective changed, as the next version (conditioned on the one read), audited
+    with the objective before and after; milestones the change completed are cleared."""
+    plan = plans.replace_objective(stored.plan, after)
+    updated = store.StoredPlan(plan, clock.iso(clock.now()), caller.user_id, stored.version + 1)
+    audit = _audit(caller, action, customer_id, before.model_dump(mode="json"), after.model_dump(mode="json"), reason)
+    store.put_plan(caller.workspace_id, updated, [audit], expected=stored.version)
+    clear_done_milestones(caller.workspace_id, stored.plan, plan, day)
     return updated
 
 
@@ -610,18 +620,9 @@ def achieve_objective(caller: Caller, customer_id: str, objective_id: str, body:
         )
     today = clock.today()
     after = objective.model_copy(update={"status": "achieved", "achieved_on": today, "achieved_reason": body.reason})
-    plan = plans.replace_objective(stored.plan, after)
-    updated = store.StoredPlan(plan, clock.iso(clock.now()), caller.user_id, stored.version + 1)
-    audit = _audit(
-        caller,
-        "success_plan.objective_achieved",
-        customer_id,
-        objective.model_dump(mode="json"),
-        after.model_dump(mode="json"),
-        body.reason,
+    updated = _save_objective(
+        caller, customer_id, stored, objective, after, "success_plan.objective_achieved", today, body.reason
     )
-    store.put_plan(caller.workspace_id, updated, [audit], expected=stored.version)
-    clear_done_milestones(caller.workspace_id, stored.plan, plan, today)
     timeline_store.add_timeline_items(
         caller.workspace_id,
         [
