@@ -18,6 +18,7 @@ import contextlib
 import gc
 import json
 import os
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -34,8 +35,9 @@ from infra.pollers import QueuePoller, sqs_event_sources
 from infra.resources import create_stack_resources
 from infra.template import Resolver, api_routes, function_environment, load_template
 from keepwell import clock, ids
+from keepwell.adapters import secrets
 from keepwell.auth import Caller
-from keepwell.services import scoring_jobs, scoring_queue
+from keepwell.services import playbooks, scoring_jobs, scoring_queue
 from keepwell.storage import health_models
 from tests.conftest import FROZEN_NOW, ApiClient
 
@@ -119,6 +121,8 @@ def fresh_aws() -> Callable[[], Iterator[Resolver]]:
             ids.seed(1234)
             scoring_jobs.reset_caches()
             health_models.reset_cache()
+            playbooks._enabled_cache.clear()
+            secrets._cache.clear()
             try:
                 yield resolver
             finally:
@@ -299,8 +303,15 @@ def _workload(fresh: Callable[[], Any]) -> None:
 
 
 def test_stock_and_patched_moto_answer_the_storage_layer_alike(
-    recorder: list[Call], fresh_aws: Callable[[], Any]
+    recorder: list[Call], fresh_aws: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The per-container caches (model 5 s, enabled playbooks 30 s, workspace clock, secrets) expire by
+    # the wall clock: stock moto is slower, so on a loaded machine one run's cache expired mid-workload
+    # and the other's did not, and they wrote differently. Here they live for the whole run (each run
+    # starts with them empty), so both runs take the same path and only moto differs.
+    still = types.SimpleNamespace(monotonic=lambda: 0.0)
+    for module in (playbooks, scoring_queue, health_models, secrets):
+        monkeypatch.setattr(module, "time", still)
     with moto_patches.stock_moto():
         assert not moto_patches._REPLACED  # really stock: nothing of moto replaced
         _workload(fresh_aws)
