@@ -85,7 +85,7 @@ def test_a_profile_scored_before_reads_the_same_and_its_next_scoring_compresses_
     assert "health_state" not in item
     state = scoring_state.decode(None, item["health_state_z"]["B"])
     # The next day continued from the old state (its days kept, the oldest one dropped), not afresh.
-    assert sorted(state["days"]) == sorted(old["days"])[1:] + [tomorrow.isoformat()]
+    assert sorted(state["days"]) == [*sorted(old["days"])[1:], tomorrow.isoformat()]
     assert {d: state["days"][d] for d in sorted(old["days"])[1:]} == {
         d: old["days"][d] for d in sorted(old["days"])[1:]
     }
