@@ -21,7 +21,6 @@ docs/decisions/0007-scoring-pipeline.md and 0026-snapshots-per-customer-month.md
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -41,7 +40,7 @@ from keepwell.domain.signal_log import SignalLog
 from keepwell.domain.usage_history import UsageHistory
 from keepwell.retries import until_processed
 from keepwell.storage import contacts as contact_store
-from keepwell.storage import keys, scoring_state
+from keepwell.storage import keys, scoring_state, snapshot_dictionary
 from keepwell.storage import renewals as renewal_store
 from keepwell.storage import segments as segment_store
 from keepwell.storage import success_plans as success_store
@@ -177,8 +176,9 @@ class SnapshotMonth:
     """A customer-month's scored days as stored, by ISO day; `version` 0 when not stored yet.
 
     Stored as zlib-compressed lines `<day>\t<model version>\t<inputs>\t<snapshot JSON>` (JSON never holds
-    a raw tab or newline): a write joins the days' JSON as pydantic serialised it, a read parses only
-    the days it returns."""
+    a raw tab or newline), compressed with a preset dictionary since 6 December 2026
+    (storage/snapshot_dictionary.py; items written before read as they are): a write joins the days'
+    JSON as pydantic serialised it, a read parses only the days it returns."""
 
     month: date
     version: int = 0
@@ -197,12 +197,12 @@ class SnapshotMonth:
 
     def encode(self) -> bytes:
         lines = (f"{day}\t{e.model_version}\t{e.inputs}\t{e.document}" for day, e in sorted(self.days.items()))
-        return zlib.compress("\n".join(lines).encode(), COMPRESSION_LEVEL)
+        return snapshot_dictionary.compress("\n".join(lines).encode(), COMPRESSION_LEVEL)
 
     @classmethod
     def decode(cls, month: date, version: int, data: bytes) -> SnapshotMonth:
         days: dict[str, DayEntry] = {}
-        text = zlib.decompress(data).decode()
+        text = snapshot_dictionary.decompress(data).decode()
         for line in text.split("\n") if text else ():
             day, model_version, inputs, document = line.split("\t", 3)
             days[day] = DayEntry(int(model_version), inputs, document)
