@@ -183,6 +183,11 @@ def test_a_csm_lands_on_my_day_completes_a_task_opens_a_red_flag_customer_and_fo
     tab.settle()
     assert page.get_by_role("heading", name="My day", level=1).is_visible()
     tab.shoot("my-day")
+    # The scorer's alerts read as words, not as its keys (`sharp_drop`, `band_crossing`, `misalignment`).
+    attention = page.get_by_role("region", name="Customers needing attention")
+    alerted = next(c for c in day["customers"] if c["new_alerts"])
+    expect(attention.get_by_text(alerted["new_alerts"][0]["title"]).first).to_be_visible()
+    assert attention.get_by_text(re.compile(r"sharp_drop|band_crossing|misalignment")).count() == 0
     card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=task["title"])).first
     card.get_by_role("button", name="Complete").click()
     page.get_by_role("status").filter(has_text=f"Completed: {task['title']}").wait_for()
