@@ -267,6 +267,11 @@ def test_a_csm_forecast_change_needs_a_reason_and_the_director_sees_it_and_its_a
     tab = tabs(user_name(stack, "csm"))
     page = tab.open("/renewals")
     line = page.get_by_role("row").filter(has=page.get_by_role("link", name=row["customer_name"], exact=True)).first
+    # The last touch reads as words ("Email to the customer, 2 days ago"), not as the signal log's keys.
+    touched = next(r for g in pipeline["groups"].values() for r in g if r["last_activity"])
+    words = {"email_in": "Email from the customer", "email_out": "Email to the customer", "meeting": "Meeting"}
+    expect(page.get_by_text(words[touched["last_activity"]["kind"]]).first).to_be_visible()
+    assert page.get_by_role("cell", name=re.compile(r"^(email_in|email_out|meeting),")).count() == 0
     line.get_by_text("Change", exact=True).click()
     line.get_by_label("Forecast").select_option(new_category)
     line.get_by_role("button", name="Change forecast").click()
