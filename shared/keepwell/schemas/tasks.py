@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from keepwell.domain.tasks import Task, TaskStatus
 from keepwell.schemas.customers import CustomerFlagOut
+from keepwell.schemas.notifications import NotificationOut
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
@@ -102,16 +103,6 @@ class CustomerAttentionOut(BaseModel):
     green_flags: list[str] = Field(default_factory=list)  # the stored green flags' titles
     green_flag_details: list[CustomerFlagOut] = Field(default_factory=list)  # the same, with their evidence
     new_alerts: list[dict[str, Any]]
-
-
-class NotificationOut(BaseModel):
-    notification_id: str
-    title: str
-    body: str | None
-    customer_id: str | None
-    playbook_id: str | None
-    run_id: str | None
-    created_at: str
 
 
 class MyDayOut(BaseModel):

@@ -19,10 +19,10 @@ from keepwell.domain.tasks import Task
 from keepwell.errors import Conflict, Forbidden, InvalidInput, NotFound
 from keepwell.observability import logger
 from keepwell.schemas.customers import CustomerFlagOut
+from keepwell.schemas.notifications import NotificationOut
 from keepwell.schemas.tasks import (
     CustomerAttentionOut,
     MyDayOut,
-    NotificationOut,
     TaskCreateIn,
     TaskListQuery,
     TaskOut,
@@ -236,8 +236,9 @@ def my_day(caller: Caller) -> MyDayOut:
     notifications."""
     workspace_id, today = caller.workspace_id, clock.today()
     due_today, overdue = _due_and_overdue(workspace_id, caller.user_id, today)
+    reads = store.my_day_reads(workspace_id, caller.user_id)
     attention = []
-    for customer, state in store.iter_portfolio(workspace_id, caller.user_id):
+    for customer, state in reads.book:
         flags = rules.red_flags(customer.model_dump(), today)
         # The red flags stored after the latest score (services/customer_flags), with their evidence.
         stored = [CustomerFlagOut.model_validate(f.model_dump()) for f in customer.flags.red] if customer.flags else []
@@ -259,13 +260,18 @@ def my_day(caller: Caller) -> MyDayOut:
                     new_alerts=alerts,
                 )
             )
-    notifications = notification_store.list_notifications(workspace_id, caller.user_id)
+    if reads.inbox is not None:
+        notifications = list(reads.inbox.notifications)
+    else:  # a user notified before the inbox existed: the partition, once, and the inbox from it
+        notifications = notification_store.list_notifications(workspace_id, caller.user_id)
+        if notifications:
+            notification_store.fill_inbox(workspace_id, caller.user_id, notifications)
     return MyDayOut(
         date=today,
         due_today=[TaskOut.of(t, today) for t in due_today],
         overdue=[TaskOut.of(t, today) for t in overdue],
         customers=attention,
-        notifications=[NotificationOut.model_validate(vars(n)) for n in notifications],
+        notifications=[NotificationOut.of(n) for n in notifications],
     )
 
 

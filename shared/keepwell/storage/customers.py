@@ -481,6 +481,13 @@ def iter_portfolio(
         yield from profiles()
 
 
+def portfolio_ids(workspace_id: str, user_id: str) -> list[str]:
+    """The customers a user owns or co-owns, by name: one strongly consistent Query of their
+    memberships (every page)."""
+    partition = keys.portfolio_partition(workspace_id, user_id)
+    return [m.customer_id for m in PortfolioMembershipItem.query(partition, consistent_read=True)]
+
+
 def _list_portfolio(workspace_id: str, filters: CustomerFilters, limit: int, cursor: str | None) -> CustomerPage:
     assert filters.portfolio_of is not None
     items: list[Customer] = []

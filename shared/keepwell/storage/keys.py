@@ -196,6 +196,11 @@ def notifications_partition(workspace_id: str, user_id: str) -> str:
     return f"{_ws(workspace_id)}#USER#{user_id}#NOTIFICATIONS"
 
 
+def notification_inbox(workspace_id: str, user_id: str) -> Key:
+    """A copy of a user's newest notifications in one item, read by key with My day's profiles."""
+    return Key(f"{_ws(workspace_id)}#USER#{user_id}#INBOX", "INBOX")
+
+
 def slack_webhook_secret_name(workspace_id: str) -> str:
     """Secrets Manager name of the workspace's Slack incoming webhook URL (a credential)."""
     _ws(workspace_id)

@@ -1,22 +1,25 @@
-"""In-app notifications (`WS#w#USER#u#NOTIFICATIONS / <created ISO>#<id>`), the alert notices that make
-health alerts reach their owners once (`WS#w#CUST#c / ALERT#<day>#<alert key>`), and the workspace's
+"""In-app notifications (`WS#w#USER#u#NOTIFICATIONS / <created ISO>#<id>`), a copy of each user's newest
+ones in one item (`WS#w#USER#u#INBOX / INBOX`, so My day reads them by key with the profiles), the alert
+notices that make health alerts reach their owners once (`WS#w#CUST#c / ALERT#<day>#<alert key>`), and the workspace's
 notification channels (who set the Slack webhook and when, and whether Slack answered 410 since, in the
 workspace's settings map; the URL itself is in Secrets Manager)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import ListAttribute, MapAttribute, UnicodeAttribute
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from keepwell import clock
 from keepwell.domain.notifications import Notification  # re-exported: the entity this module stores
 from keepwell.storage import cursors, keys
-from keepwell.storage.models import TableItem, WorkspaceItem
+from keepwell.storage.models import TableItem, WorkspaceItem, table_connection
 
 ENTITY = "notification"
 ALERT_NOTICE_ENTITY = "alert_notice"
@@ -51,8 +54,100 @@ def _expires(created_at_iso: str) -> datetime:
         return clock.now() + RETENTION
 
 
+class InboxItem(TableItem):
+    """A user's newest notifications (at most INBOX_SIZE, newest first), as JSON: written in the same
+    transaction as each notification and each change of one, so it is what the partition's first page
+    says. `version` conditions every write (two writers for one user: the loser reads again)."""
+
+    user_id = UnicodeAttribute()
+    version = NumberAttribute()
+    document = UnicodeAttribute()
+
+
+INBOX_SIZE = 20  # what My day shows (list_notifications' default page)
+INBOX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Inbox:
+    version: int  # 0: no inbox item yet
+    notifications: tuple[Notification, ...]
+
+
+def _inbox_item(workspace_id: str, user_id: str, version: int, notifications: Sequence[Notification]) -> InboxItem:
+    key = keys.notification_inbox(workspace_id, user_id)
+    document = json.dumps([n.model_dump(mode="json") for n in notifications], separators=(",", ":"))
+    return InboxItem(
+        key.pk,
+        key.sk,
+        entity="notification_inbox",
+        workspace_id=workspace_id,
+        user_id=user_id,
+        version=version,
+        document=document,
+    )
+
+
+def _inbox_of(item: InboxItem) -> Inbox:
+    """The inbox, its notifications past RETENTION left out (their items have expired from the
+    partition, or are about to)."""
+    oldest = clock.iso(clock.now() - RETENTION)
+    found = (Notification.model_validate({**d, "user_id": item.user_id}) for d in json.loads(item.document))
+    return Inbox(int(item.version), tuple(n for n in found if n.created_at >= oldest))
+
+
+def inbox_of_raw(raw: dict[str, Any]) -> Inbox:
+    """An inbox item as BatchGetItem returns it."""
+    return _inbox_of(InboxItem.from_raw_data(raw))
+
+
+def _read_inbox(workspace_id: str, user_id: str) -> Inbox | None:
+    key = keys.notification_inbox(workspace_id, user_id)
+    try:
+        return _inbox_of(InboxItem.get(key.pk, key.sk, consistent_read=True))
+    except InboxItem.DoesNotExist:
+        return None
+
+
+def _newest(notifications: Iterable[Notification]) -> list[Notification]:
+    by_id = {n.notification_id: n for n in notifications}
+    return sorted(by_id.values(), key=lambda n: (n.created_at, n.notification_id), reverse=True)[:INBOX_SIZE]
+
+
+def _inbox_condition(version: int) -> Any:
+    return InboxItem.pk.does_not_exist() if version == 0 else InboxItem.version == version
+
+
+def _write_with_inbox(workspace_id: str, user_id: str, write: Any, change: Any) -> bool:
+    """Run `write(tx)` (the notification's own write) and the inbox as `change(current)` makes it in one
+    transaction, reading the inbox again when another write changed it meanwhile. False: `write`'s own
+    condition failed (nothing written)."""
+    for _ in range(INBOX_ATTEMPTS):
+        current = _read_inbox(workspace_id, user_id)
+        if current is None:  # none yet (a user notified before the inbox existed): from the partition
+            current = Inbox(0, tuple(page_notifications(workspace_id, user_id, INBOX_SIZE)[0]))
+        try:
+            with TransactWrite(connection=table_connection()) as tx:
+                write(tx)
+                tx.save(
+                    _inbox_item(workspace_id, user_id, current.version + 1, _newest(change(current.notifications))),
+                    condition=_inbox_condition(current.version),
+                )
+        except TransactWriteError as error:
+            reasons = error.cancellation_reasons or []
+            if not any(r is not None and r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons):
+                raise
+            now = _read_inbox(workspace_id, user_id)
+            if (now.version if now is not None else 0) == current.version:
+                return False  # the inbox is as read: the notification's own condition failed
+            continue  # another write changed the inbox meanwhile: read it again
+        return True
+    raise TransactWriteError(f"the notification inbox of {user_id} kept changing")
+
+
 def put_notification(workspace_id: str, notification: Notification) -> bool:
-    """Idempotent: the same id at the same time is written once."""
+    """Idempotent: the same id at the same time is written once. The user's inbox takes it in the same
+    transaction."""
     key = keys.notification(workspace_id, notification.user_id, notification.created_at, notification.notification_id)
     item = NotificationItem(
         key.pk,
@@ -63,13 +158,22 @@ def put_notification(workspace_id: str, notification: Notification) -> bool:
         user_id=notification.user_id,  # excluded from dumps: it is not part of an answer
         **notification.model_dump(),
     )
+    return _write_with_inbox(
+        workspace_id,
+        notification.user_id,
+        lambda tx: tx.save(item, condition=NotificationItem.pk.does_not_exist()),
+        lambda head: [notification, *head],
+    )
+
+
+def fill_inbox(workspace_id: str, user_id: str, notifications: Sequence[Notification]) -> None:
+    """Create the inbox of a user who has none yet (notified before it existed) from the partition's
+    first page, read by the caller; another writer's inbox wins."""
     try:
-        item.save(condition=NotificationItem.pk.does_not_exist())
+        _inbox_item(workspace_id, user_id, 1, _newest(notifications)).save(condition=InboxItem.pk.does_not_exist())
     except PutError as error:
-        if _condition_failed(error):
-            return False
-        raise
-    return True
+        if not _condition_failed(error):
+            raise
 
 
 def _to_notification(item: NotificationItem) -> Notification:
@@ -117,27 +221,34 @@ def find_notification(workspace_id: str, user_id: str, notification_id: str) -> 
     return None
 
 
-def _set_read_once(item: NotificationItem, at_iso: str) -> bool:
-    """Set `read_at` unless it is set already (then False: the first time read is kept)."""
-    try:
-        item.update(
-            actions=[NotificationItem.read_at.set(at_iso)],
-            condition=NotificationItem.pk.exists() & NotificationItem.read_at.does_not_exist(),
-        )
-    except UpdateError as error:
-        if not _condition_failed(error):
-            raise
-        return False
-    return True
+def _read_in(notifications: Iterable[Notification], notification_id: str, at_iso: str) -> list[Notification]:
+    return [
+        n.model_copy(update={"read_at": at_iso}) if n.notification_id == notification_id and n.read_at is None else n
+        for n in notifications
+    ]
+
+
+def _set_read_once(workspace_id: str, user_id: str, key: keys.Key, at_iso: str) -> bool:
+    """Set `read_at` unless it is set already (then False: the first time read is kept), and in the
+    user's inbox in the same transaction."""
+    notification_id = key.sk.rsplit("#", 1)[1]
+    condition = NotificationItem.pk.exists() & NotificationItem.read_at.does_not_exist()
+    return _write_with_inbox(
+        workspace_id,
+        user_id,
+        lambda tx: tx.update(
+            NotificationItem(key.pk, key.sk), actions=[NotificationItem.read_at.set(at_iso)], condition=condition
+        ),
+        lambda head: _read_in(head, notification_id, at_iso),
+    )
 
 
 def mark_read(workspace_id: str, notification: Notification, at_iso: str) -> Notification:
     """Set `read_at` once: marking a read notification again keeps the first time it was read."""
     key = keys.notification(workspace_id, notification.user_id, notification.created_at, notification.notification_id)
-    item = NotificationItem(key.pk, key.sk)
-    if not _set_read_once(item, at_iso):
+    if not _set_read_once(workspace_id, notification.user_id, key, at_iso):
         return _to_notification(NotificationItem.get(key.pk, key.sk, consistent_read=True))
-    return _to_notification(item)
+    return notification.model_copy(update={"read_at": at_iso})
 
 
 def mark_all_read(workspace_id: str, user_id: str, at_iso: str, limit: int) -> int:
@@ -146,7 +257,7 @@ def mark_all_read(workspace_id: str, user_id: str, at_iso: str, limit: int) -> i
     for item in _items(workspace_id, user_id, unread_only=True):
         if marked >= limit:
             break
-        marked += _set_read_once(item, at_iso)
+        marked += _set_read_once(workspace_id, user_id, keys.Key(item.pk, item.sk), at_iso)
     return marked
 
 

@@ -18,7 +18,9 @@ from keepwell.domain.tasks import Task
 from keepwell.errors import Conflict, NotFound
 from keepwell.storage import cursors, keys, scoring_state
 from keepwell.storage import customers as customer_store
+from keepwell.storage import notifications as notification_store
 from keepwell.storage.customers import to_customer
+from keepwell.storage.metrics import batch_get_raw
 from keepwell.storage.models import CustomerItem, TableItem
 
 ENTITY = "task"
@@ -207,10 +209,30 @@ class PortfolioItem(CustomerItem):
     health_state_z = scoring_state.packed_attribute()
 
 
-def iter_portfolio(workspace_id: str, user_id: str) -> Iterator[tuple[Customer, dict[str, Any]]]:
-    """The customers a user owns or co-owns (their portfolio memberships; archived left out), each
-    with its scoring state (or {})."""
-    for item, _ in customer_store.iter_portfolio(workspace_id, user_id, model=PortfolioItem):
-        if item.archived:
+@dataclass(frozen=True)
+class MyDayReads:
+    """What My day reads besides the tasks: the book (archived left out, by name, each customer with
+    its scoring state) and the user's notification inbox (None: the user has none yet)."""
+
+    book: list[tuple[Customer, dict[str, Any]]]
+    inbox: notification_store.Inbox | None
+
+
+def my_day_reads(workspace_id: str, user_id: str) -> MyDayReads:
+    """The book and the inbox in two requests for a book of up to 99 customers: one Query of the
+    memberships, then one (strongly consistent) BatchGetItem of the inbox and the profiles (one more
+    per 100 customers beyond)."""
+    customer_ids = customer_store.portfolio_ids(workspace_id, user_id)
+    inbox_key = keys.notification_inbox(workspace_id, user_id)
+    profile_keys = [keys.customer(workspace_id, c) for c in customer_ids]
+    found = {(r["pk"]["S"], r["sk"]["S"]): r for r in batch_get_raw([inbox_key, *profile_keys], consistent=True)}
+    book = []
+    for key in profile_keys:
+        raw = found.get((key.pk, key.sk))
+        if raw is None:
             continue
-        yield to_customer(item), scoring_state.of_item(item)
+        item = PortfolioItem.from_raw_data(raw)
+        if not item.archived:
+            book.append((to_customer(item), scoring_state.of_item(item)))
+    inbox = found.get((inbox_key.pk, inbox_key.sk))
+    return MyDayReads(book, notification_store.inbox_of_raw(inbox) if inbox is not None else None)
