@@ -33,12 +33,19 @@ INVITATION_ACCEPTANCE = ("keepwell.services.users", "keepwell.adapters.email")
 PYDANTIC = ("pydantic", "pydantic_core")
 # powertools' event classes (its package imports ~40 of them); the HTTP functions read their events as dicts.
 EVENT_CLASSES = ("aws_lambda_powertools.utilities.data_classes",)
+# Inbound webhook signatures (and standardwebhooks): the integrations function verifies them, no other.
+INBOUND_SIGNATURES = ("keepwell.domain.signatures", "standardwebhooks")
+# The signal log and the health engine's signal classes: entries of emails, meetings, tickets and NPS fold
+# into it; ingestion records product activity only, and reads no signal.
+SIGNAL_LOG = ("keepwell.domain.signal_log", "keepwell.storage.signal_logs", "keepwell.domain.health.signals")
 
 NOT_IMPORTED_AT_START = {
-    "ApiFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
-    "IngestFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
+    "ApiFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INBOUND_SIGNATURES + SIGNAL_LOG,
+    "IngestFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INBOUND_SIGNATURES + SIGNAL_LOG,
     "IntegrationsFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
-    "AuthorizerFunction": OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INVITATION_ACCEPTANCE + PYDANTIC,
+    "AuthorizerFunction": (
+        OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INVITATION_ACCEPTANCE + PYDANTIC + INBOUND_SIGNATURES
+    ),
 }
 
 
@@ -70,14 +77,18 @@ def test_a_cold_start_does_not_import_what_only_some_requests_use(function_id: s
 TRACED_PROBE = r"""
 import json, sys, scorer_handler
 from aws_xray_sdk.core import patcher
-print(json.dumps({"patched": sorted(patcher._PATCHED_MODULES), "loaded": sorted(sys.modules)}))
+at_start = {"patched": sorted(patcher._PATCHED_MODULES), "loaded": sorted(sys.modules)}
+import httpx  # as a webhook delivery or a HubSpot call does on first use
+from aws_xray_sdk.ext.httpx.patch import _InstrumentedClient
+print(json.dumps({**at_start, "patched later": sorted(patcher._PATCHED_MODULES),
+                  "client": type(httpx.Client()).__name__, "instrumented": _InstrumentedClient.__name__}))
 """
 
 
 def test_a_traced_worker_patches_the_libraries_its_calls_go_through_and_imports_no_other() -> None:
     """The scorer builds its tracer at import, as deployed (Tracing: Active): AWS (botocore, pynamodb) and
-    outbound HTTP (httpx) calls get their subsegments; requests and sqlite3, which nothing calls, are not
-    imported to be patched."""
+    outbound HTTP (httpx) calls get their subsegments; httpx is patched when first imported, and requests and
+    sqlite3, which nothing calls, are not imported to be patched."""
     code_dir, _ = handler_spec("ScorerFunction")
     lambda_like = {
         "AWS_LAMBDA_FUNCTION_NAME": "keepwell-scorer",
@@ -95,8 +106,10 @@ def test_a_traced_worker_patches_the_libraries_its_calls_go_through_and_imports_
         check=True,
     )
     found = json.loads(result.stdout.splitlines()[-1])
-    assert found["patched"] == ["botocore", "httpx", "pynamodb"]
-    assert not {"requests", "sqlite3"} & set(found["loaded"])
+    assert found["patched"] == ["botocore", "pynamodb"]
+    assert not {"httpx", "requests", "sqlite3"} & set(found["loaded"])
+    assert found["patched later"] == ["botocore", "httpx", "pynamodb"]
+    assert found["client"] == found["instrumented"]  # the clients a delivery builds then are traced
 
 
 DEFERRED_PROBE = r"""
