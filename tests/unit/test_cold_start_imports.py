@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from infra.functions import handler_spec
+from infra.functions import function_ids, handler_spec
 from infra.template import ROOT
 
 # What every function needs to start (keepwell/settings.py; the authorizer, deployed, its issuer); the values
@@ -39,9 +39,12 @@ INBOUND_SIGNATURES = ("keepwell.domain.signatures", "standardwebhooks")
 # into it; ingestion records product activity only, and reads no signal.
 SIGNAL_LOG = ("keepwell.domain.signal_log", "keepwell.storage.signal_logs", "keepwell.domain.health.signals")
 
+# Neither the api's nor ingestion's first request needs any of these.
+API_AND_INGEST = TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INBOUND_SIGNATURES + SIGNAL_LOG
+
 NOT_IMPORTED_AT_START = {
-    "ApiFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INBOUND_SIGNATURES + SIGNAL_LOG,
-    "IngestFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INBOUND_SIGNATURES + SIGNAL_LOG,
+    "ApiFunction": API_AND_INGEST,
+    "IngestFunction": API_AND_INGEST,
     "IntegrationsFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
     "AuthorizerFunction": (
         OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INVITATION_ACCEPTANCE + PYDANTIC + INBOUND_SIGNATURES
@@ -72,6 +75,18 @@ def test_a_cold_start_does_not_import_what_only_some_requests_use(function_id: s
     assert "keepwell.settings" in loaded  # the probe did import the function
     unwanted = NOT_IMPORTED_AT_START[function_id]
     assert not sorted(m for m in loaded if m in unwanted or m.startswith(tuple(f"{u}." for u in unwanted)))
+
+
+# boto3 (with s3transfer and multiprocessing): the clients of SQS, EventBridge and the other services are
+# botocore's; only S3's managed upload is boto3's, built by the first request that uploads a file.
+BOTO3 = ("boto3", "s3transfer")
+
+
+@pytest.mark.parametrize("function_id", function_ids())
+def test_no_function_imports_boto3_to_start(function_id: str) -> None:
+    loaded = modules_after_import(function_id)
+    assert "keepwell.settings" in loaded
+    assert not sorted(m for m in loaded if m in BOTO3 or m.startswith(tuple(f"{u}." for u in BOTO3)))
 
 
 TRACED_PROBE = r"""
