@@ -38,13 +38,17 @@ INBOUND_SIGNATURES = ("keepwell.domain.signatures", "standardwebhooks")
 # The signal log and the health engine's signal classes: entries of emails, meetings, tickets and NPS fold
 # into it; ingestion records product activity only, and reads no signal.
 SIGNAL_LOG = ("keepwell.domain.signal_log", "keepwell.storage.signal_logs", "keepwell.domain.health.signals")
+# Ingestion names customers by domain (keepwell.domain.domain_names) and verifies API keys: it imports neither
+# the customer model with its churn types nor the audit log an admin's key changes write.
+CUSTOMER_MODEL = ("keepwell.domain.customers", "keepwell.domain.churn")
+AUDIT_LOG = ("keepwell.storage.audit",)
 
 # Neither the api's nor ingestion's first request needs any of these.
 API_AND_INGEST = TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INBOUND_SIGNATURES + SIGNAL_LOG
 
 NOT_IMPORTED_AT_START = {
     "ApiFunction": API_AND_INGEST,
-    "IngestFunction": API_AND_INGEST,
+    "IngestFunction": API_AND_INGEST + CUSTOMER_MODEL + AUDIT_LOG,
     "IntegrationsFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
     "AuthorizerFunction": (
         OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INVITATION_ACCEPTANCE + PYDANTIC + INBOUND_SIGNATURES
