@@ -93,6 +93,34 @@ def test_no_function_imports_boto3_to_start(function_id: str) -> None:
     assert not sorted(m for m in loaded if m in BOTO3 or m.startswith(tuple(f"{u}." for u in BOTO3)))
 
 
+COLLECTOR_PROBE = r"""
+import gc, importlib, json, sys
+gc.collect()
+before = gc.get_freeze_count()
+importlib.import_module(sys.argv[1])
+print(json.dumps({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count() - before}))
+"""
+
+
+@pytest.mark.parametrize("function_id", function_ids())
+def test_a_handler_module_loads_without_the_collector_and_freezes_what_it_loaded(function_id: str) -> None:
+    """Decision 0027: the collector is off while a function's modules load, and on again after, with them
+    frozen out of its passes (otherwise its first pass would scan every one of them)."""
+    code_dir, handler = handler_spec(function_id)
+    result = subprocess.run(
+        [sys.executable, "-c", COLLECTOR_PROBE, handler.rsplit(".", 1)[0]],
+        cwd=code_dir,
+        env={"PYTHONPATH": f"{code_dir}:{ROOT / 'shared'}", **REQUIRED_SETTINGS, "AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found["enabled"]
+    assert found["frozen"] > 10_000  # the libraries' and keepwell's objects, not a handful
+
+
 TRACED_PROBE = r"""
 import json, sys, scorer_handler
 from aws_xray_sdk.core import patcher
