@@ -17,7 +17,6 @@ from pydantic import BaseModel, ValidationError
 
 from keepwell import permissions
 from keepwell.auth import WORKSPACE_HEADER, Caller
-from keepwell.domain.signatures.inbound import lower_headers
 from keepwell.errors import (
     BadRequest,
     KeepwellError,
@@ -173,7 +172,9 @@ def public_base_url(
     """`https://<host>[/<stage or base path>]`. API Gateway's `requestContext.path` is the path as called
     (with the stage on the execute-api host, the base path on a custom domain); the event's `path` is the
     resource path without it, so the difference is the prefix. The local gateway serves without a prefix."""
-    h = lower_headers(headers)
+    # Header names are case-insensitive. (Not inbound.lower_headers: its module imports the signature
+    # verifiers and standardwebhooks into every HTTP function's cold start.)
+    h = {name.lower(): value for name, value in headers.items()}
     host = h.get("host") or str(request_context.get("domainName") or "localhost")
     scheme = h.get("x-forwarded-proto") or ("http" if local else "https")
     prefix = ""

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from infra.functions import handler_spec
+from infra.functions import function_ids, handler_spec
 from infra.template import ROOT
 
 # What every function needs to start (keepwell/settings.py; the authorizer, deployed, its issuer); the values
@@ -33,12 +33,26 @@ INVITATION_ACCEPTANCE = ("keepwell.services.users", "keepwell.adapters.email")
 PYDANTIC = ("pydantic", "pydantic_core")
 # powertools' event classes (its package imports ~40 of them); the HTTP functions read their events as dicts.
 EVENT_CLASSES = ("aws_lambda_powertools.utilities.data_classes",)
+# Inbound webhook signatures (and standardwebhooks): the integrations function verifies them, no other.
+INBOUND_SIGNATURES = ("keepwell.domain.signatures", "standardwebhooks")
+# The signal log and the health engine's signal classes: entries of emails, meetings, tickets and NPS fold
+# into it; ingestion records product activity only, and reads no signal.
+SIGNAL_LOG = ("keepwell.domain.signal_log", "keepwell.storage.signal_logs", "keepwell.domain.health.signals")
+# Ingestion names customers by domain (keepwell.domain.domain_names) and verifies API keys: it imports neither
+# the customer model with its churn types nor the audit log an admin's key changes write.
+CUSTOMER_MODEL = ("keepwell.domain.customers", "keepwell.domain.churn")
+AUDIT_LOG = ("keepwell.storage.audit",)
+
+# Neither the api's nor ingestion's first request needs any of these.
+API_AND_INGEST = TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INBOUND_SIGNATURES + SIGNAL_LOG
 
 NOT_IMPORTED_AT_START = {
-    "ApiFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
-    "IngestFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
+    "ApiFunction": API_AND_INGEST,
+    "IngestFunction": API_AND_INGEST + CUSTOMER_MODEL + AUDIT_LOG,
     "IntegrationsFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
-    "AuthorizerFunction": OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INVITATION_ACCEPTANCE + PYDANTIC,
+    "AuthorizerFunction": (
+        OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INVITATION_ACCEPTANCE + PYDANTIC + INBOUND_SIGNATURES
+    ),
 }
 
 
@@ -67,17 +81,61 @@ def test_a_cold_start_does_not_import_what_only_some_requests_use(function_id: s
     assert not sorted(m for m in loaded if m in unwanted or m.startswith(tuple(f"{u}." for u in unwanted)))
 
 
+# boto3 (with s3transfer and multiprocessing): the clients of SQS, EventBridge and the other services are
+# botocore's; only S3's managed upload is boto3's, built by the first request that uploads a file.
+BOTO3 = ("boto3", "s3transfer")
+
+
+@pytest.mark.parametrize("function_id", function_ids())
+def test_no_function_imports_boto3_to_start(function_id: str) -> None:
+    loaded = modules_after_import(function_id)
+    assert "keepwell.settings" in loaded
+    assert not sorted(m for m in loaded if m in BOTO3 or m.startswith(tuple(f"{u}." for u in BOTO3)))
+
+
+COLLECTOR_PROBE = r"""
+import gc, importlib, json, sys
+gc.collect()
+before = gc.get_freeze_count()
+importlib.import_module(sys.argv[1])
+print(json.dumps({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count() - before}))
+"""
+
+
+@pytest.mark.parametrize("function_id", function_ids())
+def test_a_handler_module_loads_without_the_collector_and_freezes_what_it_loaded(function_id: str) -> None:
+    """Decision 0027: the collector is off while a function's modules load, and on again after, with them
+    frozen out of its passes (otherwise its first pass would scan every one of them)."""
+    code_dir, handler = handler_spec(function_id)
+    result = subprocess.run(
+        [sys.executable, "-c", COLLECTOR_PROBE, handler.rsplit(".", 1)[0]],
+        cwd=code_dir,
+        env={"PYTHONPATH": f"{code_dir}:{ROOT / 'shared'}", **REQUIRED_SETTINGS, "AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found["enabled"]
+    assert found["frozen"] > 10_000  # the libraries' and keepwell's objects, not a handful
+
+
 TRACED_PROBE = r"""
 import json, sys, scorer_handler
 from aws_xray_sdk.core import patcher
-print(json.dumps({"patched": sorted(patcher._PATCHED_MODULES), "loaded": sorted(sys.modules)}))
+at_start = {"patched": sorted(patcher._PATCHED_MODULES), "loaded": sorted(sys.modules)}
+import httpx  # as a webhook delivery or a HubSpot call does on first use
+from aws_xray_sdk.ext.httpx.patch import _InstrumentedClient
+print(json.dumps({**at_start, "patched later": sorted(patcher._PATCHED_MODULES),
+                  "client": type(httpx.Client()).__name__, "instrumented": _InstrumentedClient.__name__}))
 """
 
 
 def test_a_traced_worker_patches_the_libraries_its_calls_go_through_and_imports_no_other() -> None:
     """The scorer builds its tracer at import, as deployed (Tracing: Active): AWS (botocore, pynamodb) and
-    outbound HTTP (httpx) calls get their subsegments; requests and sqlite3, which nothing calls, are not
-    imported to be patched."""
+    outbound HTTP (httpx) calls get their subsegments; httpx is patched when first imported, and requests and
+    sqlite3, which nothing calls, are not imported to be patched."""
     code_dir, _ = handler_spec("ScorerFunction")
     lambda_like = {
         "AWS_LAMBDA_FUNCTION_NAME": "keepwell-scorer",
@@ -95,8 +153,10 @@ def test_a_traced_worker_patches_the_libraries_its_calls_go_through_and_imports_
         check=True,
     )
     found = json.loads(result.stdout.splitlines()[-1])
-    assert found["patched"] == ["botocore", "httpx", "pynamodb"]
-    assert not {"requests", "sqlite3"} & set(found["loaded"])
+    assert found["patched"] == ["botocore", "pynamodb"]
+    assert not {"httpx", "requests", "sqlite3"} & set(found["loaded"])
+    assert found["patched later"] == ["botocore", "httpx", "pynamodb"]
+    assert found["client"] == found["instrumented"]  # the clients a delivery builds then are traced
 
 
 DEFERRED_PROBE = r"""

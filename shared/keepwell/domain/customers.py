@@ -5,7 +5,6 @@ No AWS here: storage turns `Customer` into items, services call these rules befo
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -13,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from keepwell.domain.churn import Cltv, RiskLevel
+from keepwell.domain.domain_names import normalise_domain as normalise_domain  # re-exported for its callers
 from keepwell.errors import InvalidInput
 
 CustomerStatus = Literal["active", "trial", "churned", "paused"]
@@ -44,9 +44,6 @@ CLEARABLE_FIELDS = frozenset(
         "nps",
     }
 )
-
-_DOMAIN_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
-_DOMAIN_RE = re.compile(rf"^(?:{_DOMAIN_LABEL}\.)+[a-z]{{2,63}}$")
 
 
 class FlagNote(BaseModel):
@@ -128,18 +125,6 @@ class Customer(BaseModel):
     flags: CustomerFlags | None = Field(default=None, exclude=True)
     # Derived from the scoring state when a list reads it (storage.segments.to_row): never written.
     health_change_7d: float | None = Field(default=None, exclude=True)
-
-
-def normalise_domain(raw: str) -> str:
-    """`https://WWW.Acme.com/pricing` → `acme.com`; ValueError if what is left is not a host name."""
-    value = raw.strip().lower()
-    value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value)  # scheme
-    value = re.split(r"[/?#]", value, maxsplit=1)[0]  # path, query, fragment
-    value = value.split("@")[-1].split(":")[0].rstrip(".")  # user info, port, root dot
-    value = value.removeprefix("www.")
-    if len(value) > 253 or not _DOMAIN_RE.match(value):
-        raise ValueError(f"{raw!r} is not a domain name")
-    return value
 
 
 def _money(value: float | int | Decimal) -> Decimal:

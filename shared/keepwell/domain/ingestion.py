@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from keepwell.domain.customers import normalise_domain
+from keepwell.domain.domain_names import normalise_domain
 from keepwell.domain.product_events import MAX_PROPERTIES_BYTES, ProductEventIn, RejectedEvent
 from keepwell.domain.timeline import TimelineEntry
 

@@ -19,10 +19,14 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from keepwell.domain.health.signals import UsageDay
 from keepwell.domain.ingestion import DayActivity
+
+if TYPE_CHECKING:
+    # Imported by `usage_days`, which scoring calls: ingestion imports this module and never reads the
+    # engine's signal classes (~8 ms of its cold start, decision 0027).
+    from keepwell.domain.health.signals import UsageDay
 
 # A 90-day history under a 90-day window reads 179 days (the first scored day needs a full window).
 KEPT_DAYS = 180
@@ -157,6 +161,8 @@ class UsageHistory:
     def usage_days(self, first: date, last: date) -> list[UsageDay]:
         """The days from `first` to `last` that have usage, oldest first, as the engine's UsageDay:
         per-day user and feature sets rebuilt from the masks (empty when only counts are kept)."""
+        from keepwell.domain.health.signals import UsageDay
+
         wanted = sorted(d for d in self.days if first <= d <= last)
         if not wanted or self.newest is None:
             return []

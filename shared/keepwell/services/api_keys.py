@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from keepwell import clock, ids
 from keepwell.auth import Caller
 from keepwell.domain import api_keys as rules
 from keepwell.errors import NotFound, Unauthorized
 from keepwell.storage import api_keys as store
-from keepwell.storage import audit as audit_store
 from keepwell.storage.models import ApiKeyItem
 
 ROTATION_OVERLAP = timedelta(hours=24)
@@ -33,6 +33,14 @@ def _audited(item: ApiKeyItem) -> dict[str, str | bool | None]:
     return {k: v for k, v in _summary(item).items() if k in ("name", "prefix", "active", "revoked_at")}
 
 
+def _record_audit(workspace_id: str, actor_id: str, action: str, target: str, before: Any, after: Any) -> None:
+    # The audit log's storage is imported by the admin's changes: ingestion imports this module to verify
+    # keys, and a cold start there paid for it (decision 0027).
+    from keepwell.storage import audit
+
+    audit.record_audit(workspace_id, actor_id, action, target, before, after)
+
+
 def create_api_key(workspace_id: str, name: str, created_by: str) -> tuple[dict[str, str | bool | None], str]:
     """Returns the key's summary and its plaintext, which is shown this once and never stored."""
     plaintext = rules.generate(workspace_id)
@@ -45,9 +53,7 @@ def create_api_key(workspace_id: str, name: str, created_by: str) -> tuple[dict[
         clock.iso(clock.now()),
         created_by,
     )
-    audit_store.record_audit(
-        workspace_id, created_by, "api_key.created", f"api_key:{item.key_id}", None, _audited(item)
-    )
+    _record_audit(workspace_id, created_by, "api_key.created", f"api_key:{item.key_id}", None, _audited(item))
     return _summary(item), plaintext
 
 
@@ -67,7 +73,7 @@ def revoke_api_key(caller: Caller, key_id: str) -> dict[str, str | bool | None]:
     if item.revoked_at is None or item.revoked_at > clock.iso(clock.now()):
         before = _audited(item)
         store.set_revoked_at(item, clock.iso(clock.now()))
-        audit_store.record_audit(
+        _record_audit(
             caller.workspace_id, caller.user_id, "api_key.revoked", f"api_key:{key_id}", before, _audited(item)
         )
     return _summary(item)
@@ -79,7 +85,7 @@ def rotate_api_key(caller: Caller, key_id: str) -> tuple[dict[str, str | bool | 
     before = _audited(old)
     summary, plaintext = create_api_key(caller.workspace_id, f"{old.name} (rotated)", caller.user_id)
     store.set_revoked_at(old, clock.iso(clock.now() + ROTATION_OVERLAP))
-    audit_store.record_audit(
+    _record_audit(
         caller.workspace_id,
         caller.user_id,
         "api_key.rotated",

@@ -7,12 +7,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from keepwell import clock
-from keepwell.domain import signal_log
 from keepwell.domain import timeline as timeline_rules
 from keepwell.domain.timeline import TimelineEntry
 from keepwell.errors import Conflict
 from keepwell.retries import conflict_attempts
-from keepwell.storage import customer_lookup, signal_logs, timeline
+from keepwell.storage import customer_lookup, timeline
+
+# The signal log (its domain rules, the health engine's signal classes, its storage) is imported by the
+# functions that fold entries into it: ingestion imports this module for `frozen_customers` only, and a
+# cold start there paid for the rest (decision 0027).
 
 SIGNAL_KINDS = frozenset({"email", "meeting", "ticket", "nps"})
 MAX_ATTEMPTS = 5
@@ -58,6 +61,9 @@ def record_timeline_entries(
 
 
 def _fold_into_log(workspace_id: str, customer_id: str, entries: list[TimelineEntry]) -> bool:
+    from keepwell.domain import signal_log
+    from keepwell.storage import signal_logs
+
     for _attempt in conflict_attempts(MAX_ATTEMPTS):
         log, version = signal_logs.get_signal_log(workspace_id, customer_id)
         if not signal_log.fold(log, entries):
