@@ -16,26 +16,8 @@ from keepwell.auth import Caller
 from keepwell.storage import keys
 from keepwell.storage import notifications as store
 from tests.conftest import FROZEN_NOW, ApiClient
+from tests.integration.test_notifications_api import a_notification, notify
 from tests.integration.test_tasks_api import create_customer, create_task, day
-
-
-def notify(workspace: str, user_id: str, number: int, minutes_ago: int = 0) -> str:
-    notification_id = f"ntf_{user_id.replace('-', '')}_{number}"
-    assert store.put_notification(
-        workspace,
-        store.Notification(
-            notification_id=notification_id,
-            user_id=user_id,
-            title=f"Notification {number}",
-            body=None,
-            customer_id=None,
-            playbook_id=None,
-            run_id=None,
-            created_at=clock.iso(FROZEN_NOW - timedelta(minutes=minutes_ago)),
-            kind="health_alert",
-        ),
-    )
-    return notification_id
 
 
 def my_day(api: ApiClient) -> dict[str, Any]:
@@ -56,7 +38,7 @@ def test_my_day_reads_tasks_book_and_notifications_in_three_requests(admin_api: 
     create_task(csm, title="today", due_date=day(0))
     for n in range(1, 4):
         notify(workspace, "csm-1", n, minutes_ago=10 - n)
-    notify(workspace, "csm-2", 9)
+    notify(workspace, "csm-2", 9, minutes_ago=0)
 
     with count_aws_requests() as requests:
         body = my_day(csm)
@@ -98,7 +80,7 @@ def test_a_user_notified_before_the_inbox_existed_sees_them_and_gets_an_inbox(wo
         assert shown(my_day(csm)) == [("Notification 2", False), ("Notification 1", False)]
     assert then.operations("dynamodb") == {"BatchGetItem": 1, "Query": 2}
 
-    notify(workspace, "csm-1", 3)  # a notification after that still reaches My day
+    notify(workspace, "csm-1", 3, minutes_ago=0)  # a notification after that still reaches My day
     assert [t for t, _ in shown(my_day(csm))] == ["Notification 3", "Notification 2", "Notification 1"]
 
 
@@ -112,19 +94,6 @@ def test_my_day_leaves_out_notifications_past_their_retention(workspace: str) ->
 
 def test_a_notification_written_twice_is_in_the_inbox_once(workspace: str) -> None:
     csm = ApiClient(Caller(workspace, "csm-1", "csm"))
-    notify(workspace, "csm-1", 1)
-    assert not store.put_notification(
-        workspace,
-        store.Notification(
-            notification_id="ntf_csm1_1",
-            user_id="csm-1",
-            title="Notification 1",
-            body=None,
-            customer_id=None,
-            playbook_id=None,
-            run_id=None,
-            created_at=clock.iso(FROZEN_NOW),
-            kind="health_alert",
-        ),
-    )
+    notify(workspace, "csm-1", 1, minutes_ago=0)
+    assert not store.put_notification(workspace, a_notification("csm-1", 1, minutes_ago=0))
     assert shown(my_day(csm)) == [("Notification 1", False)]

@@ -14,25 +14,25 @@ from keepwell.storage import notifications as store
 from tests.conftest import FROZEN_NOW, ApiClient
 
 
+def a_notification(user_id: str, number: int, minutes_ago: int) -> store.Notification:
+    return store.Notification(
+        notification_id=f"ntf_{user_id.replace('-', '')}_{number}",
+        user_id=user_id,
+        title=f"Notification {number}",
+        body=None,
+        customer_id=None,
+        playbook_id=None,
+        run_id=None,
+        created_at=clock.iso(FROZEN_NOW - timedelta(minutes=minutes_ago)),
+        kind="health_alert",
+    )
+
+
 def notify(workspace: str, user_id: str, number: int, minutes_ago: int) -> str:
     """A notification as the playbooks and alerts write it (storage.notifications.put_notification)."""
-    notification_id = f"ntf_{user_id.replace('-', '')}_{number}"
-    created = store.put_notification(
-        workspace,
-        store.Notification(
-            notification_id=notification_id,
-            user_id=user_id,
-            title=f"Notification {number}",
-            body=None,
-            customer_id=None,
-            playbook_id=None,
-            run_id=None,
-            created_at=clock.iso(FROZEN_NOW - timedelta(minutes=minutes_ago)),
-            kind="health_alert",
-        ),
-    )
-    assert created
-    return notification_id
+    notification = a_notification(user_id, number, minutes_ago)
+    assert store.put_notification(workspace, notification)
+    return notification.notification_id
 
 
 @pytest.fixture
