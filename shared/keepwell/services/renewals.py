@@ -436,13 +436,14 @@ def _visible_rows(
     caller: Caller, start: date, end: date, owner_id: str | None
 ) -> tuple[ForecastSettings, list[tuple[Renewal, RowContext]]]:
     """The forecast settings and the renewals due in the window the caller may see (their book for a
-    CSM or viewer; `owner_id`'s owned and co-owned customers when asked), archived customers left out.
+    CSM or viewer; `owner_id`'s owned and co-owned customers when asked, read as that book), archived
+    customers left out.
     The profile's part of a row comes from the renewal item; items from before it was kept there read
     their profiles (BatchGetItem)."""
-    inputs = store.pipeline_inputs(caller.workspace_id, start, end, book_of=permissions.portfolio_of(caller))
+    wanted = permissions.portfolio_owner(caller, owner_id)
+    inputs = store.pipeline_inputs(caller.workspace_id, start, end, book_of=wanted)
     missing = {r.renewal.customer_id for r in inputs.records if not r.row.has_profile}
     profiles = store.get_profiles(caller.workspace_id, missing) if missing else {}
-    wanted = permissions.portfolio_owner(caller, owner_id)
     kept = []
     for record in inputs.records:
         row = record.row

@@ -468,7 +468,8 @@ def pipeline_inputs(workspace_id: str, start: date, end: date, book_of: str | No
     """The forecast settings and the renewals due between two dates (inclusive), with their rows:
 
     - one BatchGetItem of the settings and the workspace's rows marker (keys.pipeline_rows_marker);
-    - `book_of` (a CSM's or viewer's own book) once the marker is there: one Query of the owner's gsi2
+    - `book_of` (a CSM's or viewer's own book, or the one an oversight role asked for) once the marker
+      is there: one Query of the owner's gsi2
       listing and one of their co-owner memberships, then one Query per co-owned customer (none in most
       books) — the rest of the workspace is not read;
     - otherwise one Query of the workspace's gsi1 listing (the caller filters the book from the rows).
