@@ -333,6 +333,7 @@ def run(customers: int, *, daily: bool = False, day_items: bool = False) -> dict
 
 
 SIZE_SAMPLE = 1000  # customers whose items are measured after the run
+MONTH_WRITE_SAMPLE = 200  # full months re-encoded day by day for the billed size of a daily write
 
 
 def item_size(raw: dict[str, Any]) -> int:
@@ -361,13 +362,15 @@ def item_size(raw: dict[str, Any]) -> int:
 def measure_item_sizes(customer_ids: list[str]) -> dict[str, dict[str, float]]:
     """Sizes in bytes (max and median, as DynamoDB counts them) of what scoring reads and writes per
     customer: its snapshot month items (full months only, i.e. every day of the month scored), the
-    JSON one day's snapshot would take uncompressed, the profile, the signal log and the usage history."""
+    JSON one day's snapshot would take uncompressed, the profile, the signal log and the usage history.
+    `month_write_kb`: what a daily scoring's write of the month item is billed (whole KB), averaged over
+    the days of a month (the item grows by a day each time), for the first MONTH_WRITE_SAMPLE months."""
+    import math
     import statistics
-    import zlib
 
-    from keepwell.storage import health_snapshots, keys
+    from keepwell.storage import health_snapshots, keys, snapshot_dictionary
 
-    found: dict[str, list[int]] = {"month_item": [], "month_json": [], "day_json": []}
+    found: dict[str, list[float]] = {"month_item": [], "month_json": [], "day_json": [], "month_write_kb": []}
     for customer_id in customer_ids:
         for raw in health_snapshots._query_health(WORKSPACE, customer_id, "HEALTH#", "HEALTH#~"):
             if "days" not in raw:
@@ -378,7 +381,17 @@ def measure_item_sizes(customer_ids: list[str]) -> dict[str, dict[str, float]]:
             found["day_json"] += [len(e.document) for e in month.days.values()]
             if len(month.days) == month_days:
                 found["month_item"].append(item_size(raw))
-                found["month_json"].append(len(zlib.decompress(raw["days"]["B"])))
+                found["month_json"].append(len(snapshot_dictionary.decompress(raw["days"]["B"])))
+                if len(found["month_write_kb"]) < MONTH_WRITE_SAMPLE:
+                    rest = item_size(raw) - len(raw["days"]["B"])  # keys, version, entity, workspace
+                    days = sorted(month.days.items())
+                    billed = [
+                        math.ceil(
+                            (rest + len(health_snapshots.SnapshotMonth(first, 0, dict(days[:k])).encode())) / 1024
+                        )
+                        for k in range(1, len(days) + 1)
+                    ]
+                    found["month_write_kb"].append(sum(billed) / len(billed))
     for name, key_of in (
         ("profile", keys.customer),
         ("signal_log", keys.signal_log),
@@ -450,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         "month_item": "snapshot month item (full months, compressed)",
         "month_json": "  the same month uncompressed (JSON lines)",
         "day_json": "  one day's snapshot as JSON",
+        "month_write_kb": "  a daily write of it, KB billed (month average)",
         "profile": "profile (with the health state)",
         "signal_log": "signal log",
         "usage_history": "usage history",
@@ -458,7 +472,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, label in labels.items():
         size = figures["sizes"].get(name)
         if size is not None:
-            print(f"  {label:<48} max {size['max']:>7,.0f}  median {size['median']:>7,.0f}  (n={size['n']})")
+            digits = 2 if name == "month_write_kb" else 0
+            print(
+                f"  {label:<48} max {size['max']:>7,.{digits}f}  median {size['median']:>7,.{digits}f}  (n={size['n']})"
+            )
     daily = figures["daily"]
     if daily is not None:
         per_customer = daily["dynamodb"] / max(daily["customers"], 1)

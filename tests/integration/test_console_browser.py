@@ -183,6 +183,11 @@ def test_a_csm_lands_on_my_day_completes_a_task_opens_a_red_flag_customer_and_fo
     tab.settle()
     assert page.get_by_role("heading", name="My day", level=1).is_visible()
     tab.shoot("my-day")
+    # The scorer's alerts read as words, not as its keys (`sharp_drop`, `band_crossing`, `misalignment`).
+    attention = page.get_by_role("region", name="Customers needing attention")
+    alerted = next(c for c in day["customers"] if c["new_alerts"])
+    expect(attention.get_by_text(alerted["new_alerts"][0]["title"]).first).to_be_visible()
+    assert attention.get_by_text(re.compile(r"sharp_drop|band_crossing|misalignment")).count() == 0
     card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=task["title"])).first
     card.get_by_role("button", name="Complete").click()
     page.get_by_role("status").filter(has_text=f"Completed: {task['title']}").wait_for()
@@ -262,6 +267,11 @@ def test_a_csm_forecast_change_needs_a_reason_and_the_director_sees_it_and_its_a
     tab = tabs(user_name(stack, "csm"))
     page = tab.open("/renewals")
     line = page.get_by_role("row").filter(has=page.get_by_role("link", name=row["customer_name"], exact=True)).first
+    # The last touch reads as words ("Email to the customer, 2 days ago"), not as the signal log's keys.
+    touched = next(r for g in pipeline["groups"].values() for r in g if r["last_activity"])
+    words = {"email_in": "Email from the customer", "email_out": "Email to the customer", "meeting": "Meeting"}
+    expect(page.get_by_text(words[touched["last_activity"]["kind"]]).first).to_be_visible()
+    assert page.get_by_role("cell", name=re.compile(r"^(email_in|email_out|meeting),")).count() == 0
     line.get_by_text("Change", exact=True).click()
     line.get_by_label("Forecast").select_option(new_category)
     line.get_by_role("button", name="Change forecast").click()

@@ -17,7 +17,7 @@ from bench.recalc import count_aws_requests
 from keepwell import clock
 from keepwell.auth import Caller
 from keepwell.storage import health_snapshots as snapshots
-from keepwell.storage import keys
+from keepwell.storage import keys, snapshot_dictionary
 from tests.conftest import ApiClient
 from tests.integration.test_scoring_pipeline import TODAY, add_customer, request, score, usage_days
 
@@ -88,7 +88,49 @@ def test_a_90_day_history_is_four_month_items_each_keeping_every_days_explanatio
     for item in items:
         stored = bytes(item["days"])
         assert len(stored) < ITEM_LIMIT // 10  # compressed: a full month of the demo is ~5 KB of ~62 KB of JSON
-        assert len(zlib.decompress(stored)) > len(stored)
+        assert len(snapshot_dictionary.decompress(stored)) > len(stored)
+        assert stored[1] & snapshot_dictionary.FDICT  # compressed with the preset dictionary
+
+
+def store_without_dictionary(workspace: str, customer_id: str) -> None:
+    """Rewrite a customer's month items as they were stored before the preset dictionary."""
+    for item in health_items(workspace, customer_id):
+        text = snapshot_dictionary.decompress(bytes(item["days"]))
+        table().put_item(Item={**item, "days": zlib.compress(text, snapshots.COMPRESSION_LEVEL)})
+
+
+def test_month_items_stored_before_the_dictionary_read_the_same_and_scoring_continues_them(
+    workspace: str, recalculated: str
+) -> None:
+    before = answers(workspace, recalculated)
+    store_without_dictionary(workspace, recalculated)
+    assert not any(bytes(i["days"])[1] & snapshot_dictionary.FDICT for i in health_items(workspace, recalculated))
+    assert answers(workspace, recalculated) == before
+
+    tomorrow = TODAY + timedelta(days=1)
+    with clock.frozen(clock.now() + timedelta(days=1)):
+        assert score(request(recalculated, scoring_day=tomorrow)) == {"batchItemFailures": []}
+    history = snapshots.get_snapshots(workspace, recalculated, tomorrow - timedelta(days=89), tomorrow)
+    assert [s.date for s in history] == [tomorrow - timedelta(days=89 - n) for n in range(90)]
+    *older, november = health_items(workspace, recalculated)
+    assert bytes(november["days"])[1] & snapshot_dictionary.FDICT  # rewritten by the scoring, with it
+    assert not any(bytes(i["days"])[1] & snapshot_dictionary.FDICT for i in older)  # untouched, still read
+
+
+def test_a_month_compressed_with_an_unknown_dictionary_is_refused_not_misread() -> None:
+    compressor = zlib.compressobj(6, zdict=b"another dictionary")
+    data = compressor.compress(b"2026-11-20\t0\tx\t{}") + compressor.flush()
+    with pytest.raises(ValueError, match="unknown dictionary"):
+        snapshots.SnapshotMonth.decode(TODAY, 1, data)
+
+
+def test_the_dictionary_makes_early_month_items_smaller(workspace: str, recalculated: str) -> None:
+    (november,) = [i for i in health_items(workspace, recalculated) if i["sk"] == "HEALTH#2026-11"]
+    month = snapshots.SnapshotMonth.decode(date(2026, 11, 1), 1, bytes(november["days"]))
+    first_days = snapshots.SnapshotMonth(date(2026, 11, 1), 0, dict(sorted(month.days.items())[:3]))
+    text = "\n".join(f"{d}\t{e.model_version}\t{e.inputs}\t{e.document}" for d, e in sorted(first_days.days.items()))
+    plain = zlib.compress(text.encode(), snapshots.COMPRESSION_LEVEL)
+    assert len(first_days.encode()) < 0.8 * len(plain)
 
 
 def test_a_history_stored_per_day_before_0026_reads_the_same_and_migrates_once(

@@ -251,8 +251,8 @@ def test_my_day_shows_todays_and_overdue_tasks_and_customers_needing_attention(
         "no champion",
     ]
     assert customer["new_alerts"] == [
-        {"kind": "sharp_drop", "detail": None, "day": "2026-11-20"},
-        {"kind": "band_crossing", "detail": "At risk", "day": "2026-11-20"},
+        {"kind": "sharp_drop", "detail": None, "day": "2026-11-20", "title": "Sharp drop in health"},
+        {"kind": "band_crossing", "detail": "At risk", "day": "2026-11-20", "title": "Health moved into At risk"},
     ]
     assert body["notifications"] == []
 

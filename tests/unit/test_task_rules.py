@@ -108,3 +108,16 @@ def test_new_alerts_are_those_of_today_and_yesterday():
         {"kind": "broken", "day": "not a day"},
     ]
     assert [a["kind"] for a in rules.new_alerts(alerts, TODAY)] == ["sharp_drop", "band_crossing"]
+
+
+def test_a_new_alert_reads_as_words_not_as_the_scorers_key():
+    alerts = [
+        {"kind": "sharp_drop", "detail": None, "day": "2026-11-20"},
+        {"kind": "band_crossing", "detail": "At risk", "day": "2026-11-20"},
+        {"kind": "misalignment", "detail": None, "day": "2026-11-19"},
+    ]
+    assert [a["title"] for a in rules.new_alerts(alerts, TODAY)] == [
+        "Sharp drop in health",
+        "Health moved into At risk",
+        "Well below its segment's average",
+    ]

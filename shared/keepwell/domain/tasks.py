@@ -114,8 +114,19 @@ def red_flags(customer: Mapping[str, Any], today: date, at_risk_bands: Sequence[
     return flags
 
 
+def alert_title(kind: str, detail: str | None) -> str:
+    """What a person reads for an alert the scorer raised (its `kind`, and the band for a crossing)."""
+    if kind == "sharp_drop":
+        return "Sharp drop in health"
+    if kind == "band_crossing":
+        return f"Health moved into {detail}" if detail else "Health moved to another band"
+    if kind == "misalignment":
+        return "Well below its segment's average"
+    return kind.replace("_", " ").capitalize()
+
+
 def new_alerts(alerts: Iterable[Mapping[str, Any]], today: date) -> list[dict[str, Any]]:
-    """Alerts raised today or yesterday (their `day` or `date` or `raised_on`)."""
+    """Alerts raised today or yesterday (their `day` or `date` or `raised_on`), each with its `title`."""
     fresh = []
     for alert in alerts:
         raw = alert.get("day") or alert.get("date") or alert.get("raised_on") or alert.get("at")
@@ -124,5 +135,7 @@ def new_alerts(alerts: Iterable[Mapping[str, Any]], today: date) -> list[dict[st
         except ValueError:
             continue
         if 0 <= (today - day).days <= NEW_ALERT_DAYS:
-            fresh.append(dict(alert))
+            fresh.append(
+                {**alert, "title": alert.get("title") or alert_title(str(alert.get("kind")), alert.get("detail"))}
+            )
     return fresh

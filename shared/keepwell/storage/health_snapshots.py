@@ -8,9 +8,9 @@
   item's day wins over them) until `migrate_customer` folds them into their months.
 * The profile (`WS#w#CUST#c / PROFILE`) carries the latest health, denormalised for lists, segments and
   benchmarks (`health_score`, `health_band`, `health_dimensions`, `health_scored_at`, …), and the small
-  scoring state of the last 31 days (`health_state`) that smoothing, hysteresis and alerts continue
-  from. Only scoring writes these attributes, with UpdateItem on them alone, so a concurrent customer
-  edit is never overwritten (and the customer's `version` is not bumped).
+  scoring state of the last 31 days (`health_state_z`, compressed: storage/scoring_state.py) that
+  smoothing, hysteresis and alerts continue from. Only scoring writes these attributes, with UpdateItem
+  on them alone, so a concurrent customer edit is never overwritten (and the customer's `version` is not bumped).
 
 Scoring a customer costs one BatchGetItem (profile + signal log + usage history + the workspace's
 segment baselines + the months scored: 5 keys for a day, 8 for a 90-day history) and one
@@ -21,7 +21,6 @@ docs/decisions/0007-scoring-pipeline.md and 0026-snapshots-per-customer-month.md
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -41,7 +40,7 @@ from keepwell.domain.signal_log import SignalLog
 from keepwell.domain.usage_history import UsageHistory
 from keepwell.retries import until_processed
 from keepwell.storage import contacts as contact_store
-from keepwell.storage import keys
+from keepwell.storage import keys, scoring_state, snapshot_dictionary
 from keepwell.storage import renewals as renewal_store
 from keepwell.storage import segments as segment_store
 from keepwell.storage import success_plans as success_store
@@ -78,15 +77,17 @@ class ProfileHealthItem(TableItem):
     """The health attributes of a customer profile item; the other profile attributes are untouched.
 
     `health_score`, `health_band`, `health_scored_at` and `health_dimensions` are what lists, segments
-    and benchmarks read; `health_latest` holds the rest of the latest health, `health_state` the
-    scoring state; `health_rev` and `health_digest` serve the write conditions."""
+    and benchmarks read; `health_latest` holds the rest of the latest health, `health_state_z` the
+    scoring state (`health_state` in profiles scored before it was compressed); `health_rev` and
+    `health_digest` serve the write conditions."""
 
     health_score = NumberAttribute(null=True)
     health_band = UnicodeAttribute(null=True)
     health_scored_at = UnicodeAttribute(null=True)
     health_dimensions = MapAttribute[str, Any](null=True)  # {dimension: value or null (N/A)}
     health_latest = UnicodeAttribute(null=True)  # JSON: day, band colour, smoothed score, model version, coverage
-    health_state = UnicodeAttribute(null=True)  # JSON: the last days' scores, bands and alert flags
+    health_state = scoring_state.text_attribute()  # the scoring state as JSON text (profiles scored before)
+    health_state_z = scoring_state.packed_attribute()  # the same, compressed: what scoring writes
     health_rev = NumberAttribute(null=True)  # bumped by every scoring write (optimistic concurrency)
     health_digest = UnicodeAttribute(null=True)  # what the last write applied (idempotent history writes)
 
@@ -175,8 +176,9 @@ class SnapshotMonth:
     """A customer-month's scored days as stored, by ISO day; `version` 0 when not stored yet.
 
     Stored as zlib-compressed lines `<day>\t<model version>\t<inputs>\t<snapshot JSON>` (JSON never holds
-    a raw tab or newline): a write joins the days' JSON as pydantic serialised it, a read parses only
-    the days it returns."""
+    a raw tab or newline), compressed with a preset dictionary since 6 December 2026
+    (storage/snapshot_dictionary.py; items written before read as they are): a write joins the days'
+    JSON as pydantic serialised it, a read parses only the days it returns."""
 
     month: date
     version: int = 0
@@ -195,12 +197,12 @@ class SnapshotMonth:
 
     def encode(self) -> bytes:
         lines = (f"{day}\t{e.model_version}\t{e.inputs}\t{e.document}" for day, e in sorted(self.days.items()))
-        return zlib.compress("\n".join(lines).encode(), COMPRESSION_LEVEL)
+        return snapshot_dictionary.compress("\n".join(lines).encode(), COMPRESSION_LEVEL)
 
     @classmethod
     def decode(cls, month: date, version: int, data: bytes) -> SnapshotMonth:
         days: dict[str, DayEntry] = {}
-        text = zlib.decompress(data).decode()
+        text = snapshot_dictionary.decompress(data).decode()
         for line in text.split("\n") if text else ():
             day, model_version, inputs, document = line.split("\t", 3)
             days[day] = DayEntry(int(model_version), inputs, document)
@@ -229,7 +231,7 @@ def _profile_health(item: ProfileHealthItem) -> ProfileHealth:
         model_version=int(latest["model_version"]) if latest.get("model_version") is not None else None,
         coverage=_number(latest.get("coverage")),
         dimensions={k: _number(v) for k, v in _plain_map(item.health_dimensions).items()},
-        state=json.loads(item.health_state) if item.health_state else {},
+        state=scoring_state.of_item(item),
         rev=int(item.health_rev or 0),
         digest=item.health_digest,
     )
@@ -423,9 +425,9 @@ def get_latest_snapshots(workspace_id: str, customer_ids: Iterable[str]) -> dict
 
 # --- writes --------------------------------------------------------------------------------------
 def _profile_actions(update: ProfileHealthUpdate, seen_rev: int | None, customer_id: str) -> list[Action]:
-    state = json.dumps(update.state, separators=(",", ":"), sort_keys=True)
     actions: list[Action] = [
-        ProfileHealthItem.health_state.set(state),
+        ProfileHealthItem.health_state_z.set(scoring_state.encode(update.state)),
+        ProfileHealthItem.health_state.remove(),
         ProfileHealthItem.health_digest.set(update.digest),
         ProfileHealthItem.health_rev.set(seen_rev + 1) if seen_rev is not None else ProfileHealthItem.health_rev.add(1),
     ]

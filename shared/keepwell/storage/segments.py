@@ -20,7 +20,7 @@ from keepwell.domain.health.model import HealthModel
 from keepwell.domain.segment_baselines import SegmentBaselines
 from keepwell.domain.segments import HealthRow
 from keepwell.errors import Conflict, NotFound
-from keepwell.storage import cursors, health_models, keys
+from keepwell.storage import cursors, health_models, keys, scoring_state
 from keepwell.storage.customers import iter_portfolio, to_customer
 from keepwell.storage.metrics import batch_get_raw
 from keepwell.storage.models import CustomerItem, TableItem
@@ -196,13 +196,16 @@ class CustomerHealthItem(CustomerItem):
 
     health_dimensions = MapAttribute[str, Any](null=True, attr_name=DIMENSIONS_ATTRIBUTE)
     capability_usage = UnicodeAttribute(null=True)  # JSON, written by the scorer (storage/success_plans.py)
-    # JSON: the scorer's last days (storage/health_snapshots.py); read only for the customer list's
-    # 7-day change (with_state), not by segments, baselines, dry runs and backtests.
-    health_state = UnicodeAttribute(null=True)
+    # The scorer's last days (storage/scoring_state.py); read only for the customer list's 7-day change
+    # (with_state), not by segments, baselines, dry runs and backtests.
+    health_state = scoring_state.text_attribute()
+    health_state_z = scoring_state.packed_attribute()
 
 
-_PROJECTION = [a.attr_name for a in CustomerHealthItem.get_attributes().values() if a.attr_name != "health_state"]
-_WITH_STATE = [*_PROJECTION, "health_state"]
+_PROJECTION = [
+    a.attr_name for a in CustomerHealthItem.get_attributes().values() if a.attr_name not in scoring_state.ATTRIBUTES
+]
+_WITH_STATE = [*_PROJECTION, *scoring_state.ATTRIBUTES]
 
 
 def _number(value: Any) -> float | None:
@@ -228,15 +231,15 @@ def _dimensions(item: CustomerHealthItem) -> dict[str, float | None]:
 def to_row(item: CustomerHealthItem) -> HealthRow:
     usage = capabilities.decode(json.loads(item.capability_usage)) if item.capability_usage else {}
     customer = to_customer(item)
-    customer.health_change_7d = _change(item.health_state) if item.health_state else None
+    state = scoring_state.of_item(item)
+    customer.health_change_7d = _change(state) if state else None
     return HealthRow(customer=customer, dimensions=_dimensions(item), capability_usage=usage)
 
 
-def _change(state: str | None) -> float | None:
+def _change(state: dict[str, Any]) -> float | None:
     """The 7-day change of the score, from the scoring state on the profile (no further read)."""
     try:
-        data = json.loads(state) if state else None
-        return ScoringState.from_json(data if isinstance(data, dict) else None).change()
+        return ScoringState.from_json(state).change()
     except (ValueError, TypeError, KeyError, IndexError):
         return None
 

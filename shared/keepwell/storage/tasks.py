@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +17,7 @@ from keepwell.domain import renewals as renewal_rules
 from keepwell.domain.customers import Customer
 from keepwell.domain.tasks import OPEN_STATUSES, Task
 from keepwell.errors import Conflict, NotFound
-from keepwell.storage import cursors, keys, renewal_rows
+from keepwell.storage import cursors, keys, renewal_rows, scoring_state
 from keepwell.storage import customers as customer_store
 from keepwell.storage import playbooks as playbook_store
 from keepwell.storage.customers import to_customer
@@ -264,7 +263,8 @@ def iter_tasks(
 class PortfolioItem(CustomerItem):
     """A profile read with the scorer's state of its last days (scores, bands, alerts raised)."""
 
-    health_state = UnicodeAttribute(null=True)
+    health_state = scoring_state.text_attribute()
+    health_state_z = scoring_state.packed_attribute()
 
 
 def iter_portfolio(workspace_id: str, user_id: str) -> Iterator[tuple[Customer, dict[str, Any]]]:
@@ -273,8 +273,4 @@ def iter_portfolio(workspace_id: str, user_id: str) -> Iterator[tuple[Customer, 
     for item, _ in customer_store.iter_portfolio(workspace_id, user_id, model=PortfolioItem):
         if item.archived:
             continue
-        try:
-            state = json.loads(item.health_state) if item.health_state else {}
-        except ValueError:
-            state = {}
-        yield to_customer(item), state if isinstance(state, dict) else {}
+        yield to_customer(item), scoring_state.of_item(item)

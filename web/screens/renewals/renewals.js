@@ -4,6 +4,15 @@ import { api } from "kw/api.js";
 import { forecastCategories, forecastForm } from "kw/screens/customer/customer.js";
 import { dataTable, daysLeft, day, download, empty, field, h, link, loading, money, pct, problem, section, select, when } from "kw/widgets.js";
 
+// The signal log's kinds of touch, as a CSM says them.
+const ACTIVITY = { email_in: "Email from the customer", email_out: "Email to the customer", meeting: "Meeting" };
+
+function lastActivity(activity) {
+  if (!activity) return "none";
+  const when = activity.days_ago === 0 ? "today" : activity.days_ago === 1 ? "yesterday" : `${activity.days_ago} days ago`;
+  return `${ACTIVITY[activity.kind] || activity.kind}, ${when}`;
+}
+
 const GROUPS = [
   ["this_month", "This month (overdue included)"],
   ["next_90_days", "Next 90 days"],
@@ -67,7 +76,7 @@ async function pipeline(ctx, categories, labels) {
           { key: "forecast", label: "Forecast", render: (r) => forecastCell(r, ctx, categories, labels) },
           { key: "delta", label: "Proposed delta", numeric: true, render: (r) => proposedDelta(r.proposed_delta) },
           { key: "next_action", label: "Next action", render: (r) => (r.next_action ? `${r.next_action.title} (due ${day(r.next_action.due_date)})` : "—") },
-          { key: "last_activity", label: "Last activity", render: (r) => (r.last_activity ? `${r.last_activity.kind}, ${r.last_activity.days_ago} d ago` : "none") },
+          { key: "last_activity", label: "Last activity", render: (r) => lastActivity(r.last_activity) },
         ],
       }),
     );
