@@ -1133,6 +1133,10 @@ def seed_demo(
     )
     demo_outcomes.write_outcomes(outcomes, data.demo.workspace_id)
     write_workspace(data.other, seeded_at)
+    from keepwell.storage import renewals
+
+    for workspace in (data.demo, data.other):  # the renewals' pipeline rows, once everything is written
+        renewals.backfill_pipeline_rows(workspace.workspace_id)
     live = live_event_days(today, clock.now())
     import_product_usage(data.demo, skip=set(live))
     import_product_usage(data.other, skip=set())  # no ingestion key is printed for ws_other

@@ -8,6 +8,7 @@ Services filter what a caller sees with `can_see_customer` / `portfolio_owner` (
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -140,9 +141,15 @@ def can_see_customer(caller: Caller, customer: Customer) -> bool:
     """The portfolio rule: csm and viewer see the customers they own or co-own; others see all."""
     if customer.workspace_id != caller.workspace_id:
         return False
+    return can_see_book_of(caller, customer.owner_id, customer.co_owner_ids)
+
+
+def can_see_book_of(caller: Caller, owner_id: str | None, co_owner_ids: Iterable[str]) -> bool:
+    """The portfolio rule on a customer of the caller's workspace known by its owner and co-owners
+    (a renewal's pipeline row)."""
     if not sees_portfolio_only(caller):
         return True
-    return customer.owner_id == caller.user_id or caller.user_id in customer.co_owner_ids
+    return owner_id == caller.user_id or caller.user_id in co_owner_ids
 
 
 def portfolio_of(caller: Caller) -> str | None:

@@ -383,3 +383,35 @@ def lost_term(
         created_at=now,
         updated_at=now,
     )
+
+
+# --- what a pipeline row shows besides the renewal (kept on the renewal item, docs/renewals.md) --------
+def is_renewal_playbook(default_key: str | None, name: str) -> bool:
+    """A renewal playbook: the seeded `renewal` one, or any whose name says renewal."""
+    return default_key == "renewal" or "renewal" in name.lower()
+
+
+def next_action_of(tasks: Iterable[Any], renewal_playbooks: set[str]) -> dict[str, Any] | None:
+    """The first open task from a renewal playbook among a customer's open tasks given in due order
+    (`<due date>#<task id>`, as their index lists them): the pipeline row's `next_action`."""
+    task = next((t for t in tasks if t.playbook_id in renewal_playbooks), None)
+    if task is None:
+        return None
+    return {
+        "task_id": task.task_id,
+        "title": task.title,
+        "due_date": task.due_date.isoformat(),
+        "owner_id": task.owner_id,
+        "status": task.status,
+    }
+
+
+def latest_activity(emails: dict[str, Any], meetings: dict[str, Any]) -> dict[str, Any] | None:
+    """The latest email (either way) or meeting of a signal log: `at`, `kind`, `ref` (the row adds
+    `days_ago` when it is read)."""
+    moments = [(r["at"], "email_in" if r.get("dir") == "in" else "email_out", k) for k, r in emails.items()]
+    moments += [(r["at"], "meeting", k) for k, r in meetings.items()]
+    if not moments:
+        return None
+    at, kind, ref = max(moments)
+    return {"at": at, "kind": kind, "ref": ref}

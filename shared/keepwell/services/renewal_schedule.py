@@ -48,7 +48,7 @@ def follow_renewal_date(customer: Customer, actor_id: str | None = None) -> Rene
             if follow_up.move is not None:
                 moved = follow_up.move.model_copy(update={"renewal_date": customer.renewal_date, "updated_at": now})
                 return store.update_renewal(follow_up.move, moved)
-            return store.create_renewal(_opened(customer, actor_id, now))
+            return store.create_renewal(_opened(customer, actor_id, now), customer)
         except Conflict:
             continue  # another writer got there first: read again (the next pass usually finds it done)
     logger.warning("renewal record not aligned with the profile", extra={"customer_id": customer.customer_id})
@@ -62,7 +62,9 @@ def open_first_renewals(customers: Sequence[Customer], actor_id: str) -> int:
     if not tracked:
         return 0
     now, category = clock.iso(clock.now()), store.get_forecast_settings(tracked[0].workspace_id).default_category
-    return store.put_first_renewals([_opened(c, actor_id, now, category) for c in tracked])
+    return store.put_first_renewals(
+        [_opened(c, actor_id, now, category) for c in tracked], {c.customer_id: c for c in tracked}
+    )
 
 
 def _opened(customer: Customer, actor_id: str | None, now: str, category: str | None = None) -> Renewal:

@@ -11,6 +11,7 @@ import csv
 import importlib
 import io
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, timedelta
 from types import ModuleType
 from typing import Any
@@ -19,7 +20,6 @@ from keepwell import clock, ids, permissions
 from keepwell.adapters import event_bus
 from keepwell.auth import Caller
 from keepwell.domain import renewals as rules
-from keepwell.domain import signal_log
 from keepwell.domain.customers import Customer, derive_revenue
 from keepwell.domain.renewals import ForecastSettings, Renewal
 from keepwell.errors import Conflict, InvalidInput, NotFound
@@ -45,6 +45,8 @@ from keepwell.storage import audit as audit_store
 from keepwell.storage import customers as customer_store
 from keepwell.storage import renewals as store
 from keepwell.storage import signal_logs, workspaces
+from keepwell.storage import tasks as task_store
+from keepwell.storage.renewal_rows import RowContext
 
 FORECAST_ACTION = "renewal.forecast_changed"
 PIPELINE_MAX_ROWS = 2000
@@ -126,42 +128,13 @@ def create_task(
     return out
 
 
-def _renewal_playbook_ids(workspace_id: str) -> set[str]:
-    """The workspace's renewal playbooks: the seeded `renewal` one and any whose name says renewal."""
-    from keepwell.storage import playbooks as playbook_store
-
-    return {
-        p.playbook_id
-        for p in playbook_store.list_playbooks(workspace_id).playbooks
-        if p.default_key == "renewal" or "renewal" in p.definition.name.lower()
-    }
-
-
 def _next_actions(workspace_id: str, customer_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Each customer's next open task from a renewal playbook (earliest due): one Query of the
-    customer's tasks index per customer, so only open pipeline rows ask for it."""
-    wanted = sorted(set(customer_ids))
+    """Next actions read from the tasks (rows from before their next action was kept on them): one
+    Query of the playbooks and one of each customer's open tasks."""
+    wanted = set(customer_ids)
     if not wanted or _tasks_service() is None:
         return {}
-    from keepwell.domain.tasks import OPEN_STATUSES
-    from keepwell.storage import tasks as task_store
-
-    playbooks = _renewal_playbook_ids(workspace_id)
-    if not playbooks:
-        return {}
-    found: dict[str, dict[str, Any]] = {}
-    for customer_id in wanted:
-        rows = task_store.iter_tasks(workspace_id, customer_id=customer_id, statuses=frozenset(OPEN_STATUSES))
-        task = next((t for t, _ in rows if t.playbook_id in playbooks), None)
-        if task is not None:
-            found[customer_id] = {
-                "task_id": task.task_id,
-                "title": task.title,
-                "due_date": task.due_date.isoformat(),
-                "owner_id": task.owner_id,
-                "status": task.status,
-            }
-    return found
+    return task_store.next_actions(workspace_id, wanted)
 
 
 # --- forecast settings -------------------------------------------------------------------------------------------
@@ -260,7 +233,7 @@ def create_renewal(caller: Caller, customer_id: str, body: RenewalCreateIn) -> R
         created_at=now,
         updated_at=now,
     )
-    created = store.create_renewal(renewal)
+    created = store.create_renewal(renewal, customer)
     if created.product is None:
         sync_profile_renewal_date(caller, customer)
     return created
@@ -452,62 +425,84 @@ def forecast_changes(caller: Caller, days: int) -> list[AuditEntryOut]:
 
 
 # --- the pipeline and the upcoming table --------------------------------------------------------------------------
-def _last_activity(log: signal_log.SignalLog | None) -> dict[str, Any] | None:
-    """The latest email (either way) or meeting in the customer's signal log."""
-    if log is None:
+def _with_days(activity: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A row's last activity with `days_ago` (from today)."""
+    if activity is None:
         return None
-    moments = [(r["at"], "email_in" if r.get("dir") == "in" else "email_out", k) for k, r in log.emails.items()]
-    moments += [(r["at"], "meeting", k) for k, r in log.meetings.items()]
-    if not moments:
-        return None
-    at, kind, ref = max(moments)
-    days = (clock.today() - date.fromisoformat(at[:10])).days
-    return {"at": at, "kind": kind, "ref": ref, "days_ago": days}
+    return {**activity, "days_ago": (clock.today() - date.fromisoformat(activity["at"][:10])).days}
 
 
 def _visible_rows(
-    caller: Caller, renewals: list[Renewal], owner_id: str | None
-) -> tuple[list[Renewal], dict[str, Customer]]:
-    profiles = store.get_profiles(caller.workspace_id, {r.customer_id for r in renewals})
+    caller: Caller, start: date, end: date, owner_id: str | None
+) -> tuple[ForecastSettings, list[tuple[Renewal, RowContext]]]:
+    """The forecast settings and the renewals due in the window the caller may see (their book for a
+    CSM or viewer; `owner_id`'s owned and co-owned customers when asked, read as that book), archived
+    customers left out.
+    The profile's part of a row comes from the renewal item; items from before it was kept there read
+    their profiles (BatchGetItem)."""
     wanted = permissions.portfolio_owner(caller, owner_id)
+    inputs = store.pipeline_inputs(caller.workspace_id, start, end, book_of=wanted)
+    missing = {r.renewal.customer_id for r in inputs.records if not r.row.has_profile}
+    profiles = store.get_profiles(caller.workspace_id, missing) if missing else {}
     kept = []
-    for renewal in renewals:
-        customer = profiles.get(renewal.customer_id)
-        if customer is None or customer.archived or not permissions.can_see_customer(caller, customer):
+    for record in inputs.records:
+        row = record.row
+        if not row.has_profile:
+            customer = profiles.get(record.renewal.customer_id)
+            if customer is None:
+                continue
+            row = replace(
+                row,
+                customer_name=customer.name,
+                owner_id=customer.owner_id,
+                co_owner_ids=tuple(customer.co_owner_ids),
+                archived=customer.archived,
+                has_profile=True,
+            )
+        if row.archived or not permissions.can_see_book_of(caller, row.owner_id, row.co_owner_ids):
             continue
-        if wanted is not None and customer.owner_id != wanted and wanted not in customer.co_owner_ids:
+        if wanted is not None and row.owner_id != wanted and wanted not in row.co_owner_ids:
             continue
-        kept.append(renewal)
-    return kept, profiles
+        kept.append((record.renewal, row))
+    return inputs.settings, kept
 
 
 def pipeline(caller: Caller, query: PipelineQuery) -> PipelineOut:
+    """The pipeline from the renewal items alone (docs/renewals.md "Reads"): a BatchGetItem of the
+    forecast settings and a Query of the caller's book (or of the workspace's listing); rows from before
+    their name, next action or last activity were kept on them read those from the sources."""
     today = clock.today()
     start, end = rules.pipeline_window(today)
-    renewals, profiles = _visible_rows(caller, store.list_by_date(caller.workspace_id, start, end), query.owner_id)
-    placed: list[tuple[str, Renewal]] = []
-    for renewal in renewals:
+    settings, rows = _visible_rows(caller, start, end, query.owner_id)
+    placed: list[tuple[str, Renewal, RowContext]] = []
+    for renewal, row in rows:
         where = rules.pipeline_group(renewal, today)
         if where is not None:
-            placed.append((where, renewal))
+            placed.append((where, renewal, row))
     truncated = len(placed) > PIPELINE_MAX_ROWS
     placed = placed[:PIPELINE_MAX_ROWS]
-    ids_ = {r.customer_id for _, r in placed}
-    logs = signal_logs.get_signal_logs(caller.workspace_id, ids_) if ids_ else {}
-    actions = _next_actions(caller.workspace_id, {r.customer_id for g, r in placed if g != "historical"})
-    settings = store.get_forecast_settings(caller.workspace_id)
+    unknown_activity = {r.customer_id for _, r, row in placed if not row.has_last_activity}
+    logs = signal_logs.get_signal_logs(caller.workspace_id, unknown_activity) if unknown_activity else {}
+    actions = _next_actions(
+        caller.workspace_id, {r.customer_id for g, r, row in placed if g != "historical" and not row.has_next_action}
+    )
     groups: dict[str, list[PipelineRowOut]] = {g: [] for g in rules.PIPELINE_GROUPS}
     counts: dict[str, int] = dict.fromkeys(rules.PIPELINE_GROUPS, 0)
     arr: dict[str, float] = dict.fromkeys(rules.PIPELINE_GROUPS, 0.0)
-    for group, renewal in placed:
-        customer = profiles[renewal.customer_id]
+    for group, renewal, row in placed:
         left = rules.days_left(renewal.renewal_date, today)
+        if row.has_last_activity:
+            activity = row.last_activity
+        else:
+            log = logs.get(renewal.customer_id)
+            activity = signal_logs.last_activity(log) if log is not None else None
+        action = row.next_action if row.has_next_action else actions.get(renewal.customer_id)
         groups[group].append(
             PipelineRowOut(
                 renewal_id=renewal.renewal_id,
                 customer_id=renewal.customer_id,
-                customer_name=customer.name,
-                owner_id=customer.owner_id,
+                customer_name=row.customer_name or "",
+                owner_id=row.owner_id,
                 product=renewal.product,
                 current_arr=renewal.current_arr,
                 renewal_date=renewal.renewal_date,
@@ -517,8 +512,8 @@ def pipeline(caller: Caller, query: PipelineQuery) -> PipelineOut:
                 forecast_label=settings.label(renewal.forecast_category),
                 status=renewal.status,
                 proposed_delta=rules.proposed_delta(renewal.current_arr, renewal.proposed_arr).as_dict(),
-                next_action=actions.get(renewal.customer_id) if group != "historical" else None,
-                last_activity=_last_activity(logs.get(renewal.customer_id)),
+                next_action=action if group != "historical" else None,
+                last_activity=_with_days(activity),
                 closed_on=renewal.closed_on,
                 closed_arr=renewal.closed_arr,
             )
@@ -533,29 +528,28 @@ def pipeline(caller: Caller, query: PipelineQuery) -> PipelineOut:
 
 
 def upcoming(caller: Caller, query: UpcomingQuery) -> UpcomingOut:
-    """Open renewals (accounts and subscriptions) due within the window, overdue ones included."""
+    """Open renewals (accounts and subscriptions) due within the window, overdue ones included: the same
+    reads as the pipeline's, without the next actions and activities."""
     today = clock.today()
     start = today - timedelta(days=rules.HISTORY_DAYS)
-    found = store.list_by_date(caller.workspace_id, start, today + timedelta(days=query.within))
-    renewals, profiles = _visible_rows(
-        caller, [r for r in found if rules.within_window(r, today, query.within)], query.owner_id
-    )
+    _, rows = _visible_rows(caller, start, today + timedelta(days=query.within), query.owner_id)
     items = []
-    for renewal in renewals:
-        customer = profiles[renewal.customer_id]
+    for renewal, row in rows:
+        if not rules.within_window(renewal, today, query.within):
+            continue
         left = rules.days_left(renewal.renewal_date, today)
         items.append(
             UpcomingRowOut(
                 renewal_id=renewal.renewal_id,
                 customer_id=renewal.customer_id,
-                account=customer.name,
+                account=row.customer_name or "",
                 product=renewal.product,
                 mrr=renewal.mrr,
                 renewal_date=renewal.renewal_date,
                 days_left=left,
                 colour=rules.colour(left),
                 auto_renew=renewal.auto_renew,
-                owner_id=customer.owner_id,
+                owner_id=row.owner_id,
                 forecast_category=renewal.forecast_category,
             )
         )

@@ -66,12 +66,18 @@ def _fold_into_log(workspace_id: str, customer_id: str, entries: list[TimelineEn
 
     for _attempt in conflict_attempts(MAX_ATTEMPTS):
         log, version = signal_logs.get_signal_log(workspace_id, customer_id)
+        activity = signal_logs.last_activity(log)  # before the fold: the renewal rows follow a change of it
         if not signal_log.fold(log, entries):
             return False
         now = clock.now()
         try:
             signal_logs.put_signal_log(
-                workspace_id, customer_id, signal_log.compact(log, now), seen_version=version, updated_at=clock.iso(now)
+                workspace_id,
+                customer_id,
+                signal_log.compact(log, now),
+                seen_version=version,
+                updated_at=clock.iso(now),
+                activity_before=activity,
             )
             return True
         except signal_logs.SignalLogConflict:

@@ -23,7 +23,7 @@ from pynamodb.transactions import TransactWrite
 
 from keepwell.domain.customers import Customer, CustomerFlags, normalise_domain
 from keepwell.errors import Conflict, NotFound
-from keepwell.storage import cursors, keys
+from keepwell.storage import cursors, keys, renewal_rows
 from keepwell.storage.audit import AuditItem
 from keepwell.storage.models import CustomerAliasItem, CustomerItem, Gsi1, Gsi2, TableItem, table_connection
 
@@ -357,7 +357,27 @@ def update_customer(before: Customer, after: Customer, audit: AuditItem | None =
             )
     except TransactWriteError as error:
         _raise_conflicts(error, labels, after)
+    follow_rows(before, after)
     return after
+
+
+ROW_FIELDS = ("name", "owner_id", "co_owner_ids", "archived")
+
+
+def follow_rows(before: Customer, after: Customer) -> None:
+    """The customer's renewal rows (storage/renewal_rows.py) after a write that changed what they
+    show: one Query of its renewals and an UpdateItem of each; nothing when those fields did not change."""
+    if any(getattr(before, f) != getattr(after, f) for f in ROW_FIELDS):
+        renewal_rows.set_profile(after)
+
+
+def co_owned_ids(workspace_id: str, user_id: str) -> list[str]:
+    """The customers a user co-owns (not owns): one strongly consistent Query of their memberships."""
+    partition = keys.portfolio_partition(workspace_id, user_id)
+    found = PortfolioMembershipItem.query(
+        partition, filter_condition=PortfolioMembershipItem.relation == "co_owner", consistent_read=True
+    )
+    return [m.customer_id for m in found]
 
 
 def save_flags(workspace_id: str, customer_id: str, flags: CustomerFlags) -> bool:
@@ -707,4 +727,7 @@ def write_customers_batch(writes: list[CustomerWrite]) -> set[int]:
         size += items
     if group:
         flush(group)
+    for index, write in enumerate(writes):
+        if write.before is not None and index not in refused:
+            follow_rows(write.before, write.after)
     return refused

@@ -340,6 +340,18 @@ def renewal_sort(renewal_date: date, customer_id: str, renewal_id: str) -> str:
     return f"{renewal_date.isoformat()}#{customer_id}#{renewal_id}"
 
 
+def renewals_by_owner(workspace_id: str, owner_id: str) -> str:
+    """gsi2 partition of the renewals of one owner's customers (sort key: `renewal_sort`), so a CSM's
+    pipeline does not read the rest of the workspace."""
+    return f"{_ws(workspace_id)}#OWNER#{owner_id}#RENEWALS"
+
+
+def pipeline_rows_marker(workspace_id: str) -> Key:
+    """Written once every renewal of the workspace carries what its pipeline row shows (a new
+    workspace, or `backfill_pipeline_rows`): until then a CSM's pipeline lists the whole workspace."""
+    return Key(_ws(workspace_id), "RENEWALROWS#v1")
+
+
 def renewal_settings(workspace_id: str) -> Key:
     """The workspace's forecast categories."""
     return Key(_ws(workspace_id), "RENEWALSETTINGS")

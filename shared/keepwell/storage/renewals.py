@@ -1,9 +1,11 @@
 """Renewals, the workspace's forecast categories and churn records: the only code that writes them.
 
 A renewal lives in its customer's collection (`WS#w#CUST#c / RENEWAL#<id>`) and is listed across
-the workspace by renewal date on gsi1 (`WS#w#RENEWALS` / `<date>#c#<id>`). Changes are
-version-conditioned; a forecast change and its audit entry are one transaction, and so are a churn
-(profile, churn record, closed renewals, audit entry).
+the workspace by renewal date on gsi1 (`WS#w#RENEWALS` / `<date>#c#<id>`) and by its customer's owner
+on gsi2 (`WS#w#OWNER#o#RENEWALS`, same sort key). The item also carries what its pipeline row shows
+besides the renewal (storage/renewal_rows.py), which the renewal's own writes leave alone (UpdateItem
+of the renewal's attributes). Changes are version-conditioned; a forecast change and its audit entry
+are one transaction, and so are a churn (profile, churn record, closed renewals, audit entry).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from keepwell import clock
@@ -24,10 +27,14 @@ from keepwell.domain.customers import Customer
 from keepwell.domain.health.signals import ContractSignals
 from keepwell.domain.renewals import DEFAULT_FORECAST, ForecastSettings, Renewal
 from keepwell.errors import Conflict, NotFound
-from keepwell.storage import keys
+from keepwell.storage import customers as customer_store
+from keepwell.storage import keys, renewal_rows, signal_logs
+from keepwell.storage import tasks as task_store
 from keepwell.storage.audit import AuditItem
 from keepwell.storage.customers import to_customer
+from keepwell.storage.metrics import batch_get_raw
 from keepwell.storage.models import CustomerItem, TableItem, table_connection
+from keepwell.storage.renewal_rows import RenewalRowItem, RowContext, RowsMarkerItem
 
 ENTITY = "renewal"
 SETTINGS_ENTITY = "renewal_settings"
@@ -36,11 +43,10 @@ CHURN_ENTITY = "churn_record"
 BATCH_GET_LIMIT = 100
 
 
-class RenewalItem(TableItem):
-    renewal_id = UnicodeAttribute()
-    customer_id = UnicodeAttribute()
+class RenewalItem(RenewalRowItem):
+    """The renewal (its row's other attributes: RenewalRowItem)."""
+
     product = UnicodeAttribute(null=True)
-    renewal_date = UnicodeAttribute()
     current_arr = NumberAttribute()
     mrr = NumberAttribute()
     auto_renew = BooleanAttribute(default=False)
@@ -80,18 +86,47 @@ class ChurnRecordItem(TableItem):
 
 
 # --- mapping ----------------------------------------------------------------------------------------
-def to_item(renewal: Renewal) -> RenewalItem:
-    key = keys.renewal(renewal.workspace_id, renewal.customer_id, renewal.renewal_id)
+def _own_attributes(renewal: Renewal) -> dict[str, Any]:
+    """The renewal's own attributes (what its writes set; the row's other attributes are left alone)."""
     data = renewal.model_dump()
     data["renewal_date"] = renewal.renewal_date.isoformat()
     data["closed_on"] = renewal.closed_on.isoformat() if renewal.closed_on else None
-    return RenewalItem(
-        key.pk,
-        key.sk,
-        entity=ENTITY,
-        gsi1pk=keys.renewals_listing(renewal.workspace_id),
-        gsi1sk=keys.renewal_sort(renewal.renewal_date, renewal.customer_id, renewal.renewal_id),
+    sort = keys.renewal_sort(renewal.renewal_date, renewal.customer_id, renewal.renewal_id)
+    return {
+        "entity": ENTITY,
+        "gsi1pk": keys.renewals_listing(renewal.workspace_id),
+        "gsi1sk": sort,
+        "gsi2sk": sort,
         **data,
+    }
+
+
+def to_item(renewal: Renewal, customer: Customer | None = None, *, fresh_customer: bool = False) -> RenewalItem:
+    """A new renewal item; with its customer, the profile's part of its row (and the owner's gsi2
+    listing); `fresh_customer`: a customer created a moment ago, so no next action and no activity yet."""
+    key = keys.renewal(renewal.workspace_id, renewal.customer_id, renewal.renewal_id)
+    data = _own_attributes(renewal)
+    if customer is not None:
+        data.update(renewal_rows.profile_values(customer))
+    if fresh_customer:
+        data["next_action"] = data["last_activity"] = renewal_rows.encode(None)
+    return RenewalItem(key.pk, key.sk, **data)
+
+
+def _update_actions(renewal: Renewal) -> list[Action]:
+    actions: list[Action] = []
+    for name, value in _own_attributes(renewal).items():
+        attribute = getattr(RenewalItem, name)
+        actions.append(attribute.remove() if value is None else attribute.set(value))
+    return actions
+
+
+def _conditional_update(tx: TransactWrite, before: Renewal, after: Renewal) -> None:
+    """The renewal's own attributes as `after` (at `before`'s version + 1) if still at `before`'s version."""
+    key = keys.renewal(before.workspace_id, before.customer_id, before.renewal_id)
+    after = after.model_copy(update={"version": before.version + 1})
+    tx.update(
+        RenewalItem(key.pk, key.sk), actions=_update_actions(after), condition=RenewalItem.version == before.version
     )
 
 
@@ -125,10 +160,11 @@ def to_renewal(item: RenewalItem) -> Renewal:
 
 
 # --- renewals -----------------------------------------------------------------------------------------
-def create_renewal(renewal: Renewal) -> Renewal:
-    """A new renewal; Conflict when one with its id exists (ids derived from the data repeat)."""
+def create_renewal(renewal: Renewal, customer: Customer | None = None) -> Renewal:
+    """A new renewal; Conflict when one with its id exists (ids derived from the data repeat). Its row
+    is filled from the sources (profile, signal log, renewal playbooks' tasks) right after."""
     try:
-        to_item(renewal).save(condition=RenewalItem.pk.does_not_exist())
+        to_item(renewal, customer).save(condition=RenewalItem.pk.does_not_exist())
     except PutError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             raise Conflict(
@@ -136,11 +172,13 @@ def create_renewal(renewal: Renewal) -> Renewal:
             ) from error
         raise
     refresh_contract_summary(renewal.workspace_id, renewal.customer_id)
+    refresh_rows(renewal.workspace_id, [renewal.customer_id])
     return renewal
 
 
 def put_renewals_batch(renewals: Iterable[Renewal]) -> int:
-    """Renewals by batch write, unconditionally (seeding and imports of trusted data)."""
+    """Renewals by batch write, unconditionally (seeding and imports of trusted data). Their rows are
+    not filled: the caller runs `backfill_pipeline_rows` once its data is written (infra/seed.py)."""
     written: set[tuple[str, str]] = set()
     count = 0
     with RenewalItem.batch_write() as batch:
@@ -153,13 +191,16 @@ def put_renewals_batch(renewals: Iterable[Renewal]) -> int:
     return count
 
 
-def put_first_renewals(renewals: Sequence[Renewal]) -> int:
+def put_first_renewals(renewals: Sequence[Renewal], customers: dict[str, Customer] | None = None) -> int:
     """The first renewal of customers that have none yet (customers an import just created), each with
-    its contract summary computed from it alone, in BatchWriteItem requests: no Query per customer."""
+    its contract summary computed from it alone, in BatchWriteItem requests: no Query per customer.
+    With the customers, each item carries its row (a customer just created has no task nor activity)."""
     stamp = clock.iso(clock.now())
+    customers = customers or {}
     with RenewalItem.batch_write() as batch:
         for renewal in renewals:
-            batch.save(to_item(renewal))
+            customer = customers.get(renewal.customer_id)
+            batch.save(to_item(renewal, customer, fresh_customer=customer is not None))
             signals = rules.contract_signals([renewal])
             if signals is None:
                 continue
@@ -264,14 +305,14 @@ def _stale(error: TransactWriteError) -> Conflict:
 def update_renewal(before: Renewal, after: Renewal, audit: AuditItem | None = None) -> Renewal:
     """Write `after` if nobody changed the renewal since `before` was read, with its audit entry
     in the same transaction (nothing is written when either fails)."""
-    after = after.model_copy(update={"version": before.version + 1})
     try:
         with TransactWrite(connection=table_connection()) as tx:
-            tx.save(to_item(after), condition=RenewalItem.version == before.version)
+            _conditional_update(tx, before, after)
             if audit is not None:
                 tx.save(audit, condition=AuditItem.pk.does_not_exist())
     except TransactWriteError as error:
         raise _stale(error) from error
+    after = after.model_copy(update={"version": before.version + 1})
     refresh_contract_summary(after.workspace_id, after.customer_id)
     return after
 
@@ -387,12 +428,9 @@ def mark_churned(
                 )
             )
             for old, new in closures:
-                tx.save(
-                    to_item(new.model_copy(update={"version": old.version + 1})),
-                    condition=RenewalItem.version == old.version,
-                )
+                _conditional_update(tx, old, new)
             for renewal in opened:  # the lost term of a customer without an open renewal
-                tx.save(to_item(renewal), condition=RenewalItem.pk.does_not_exist())
+                tx.save(to_item(renewal, after), condition=RenewalItem.pk.does_not_exist())
             tx.save(audit, condition=AuditItem.pk.does_not_exist())
     except TransactWriteError as error:
         raise Conflict(
@@ -402,4 +440,114 @@ def mark_churned(
         ) from error
     if closures or opened:
         refresh_contract_summary(workspace_id, before.customer_id)
+    if opened:
+        refresh_rows(workspace_id, [before.customer_id])
     return after
+
+
+# --- the pipeline's rows (storage/renewal_rows.py; docs/renewals.md "Reads") -----------------------------
+@dataclass(frozen=True)
+class PipelineRecord:
+    renewal: Renewal
+    row: RowContext
+
+
+@dataclass(frozen=True)
+class PipelineInputs:
+    """The forecast settings and the renewals due in a window, in gsi1's order (date, customer, renewal)."""
+
+    settings: ForecastSettings
+    records: list[PipelineRecord]
+
+
+def _between(start: date, end: date) -> tuple[str, str]:
+    return start.isoformat(), f"{end.isoformat()}~"
+
+
+def pipeline_inputs(workspace_id: str, start: date, end: date, book_of: str | None = None) -> PipelineInputs:
+    """The forecast settings and the renewals due between two dates (inclusive), with their rows:
+
+    - one BatchGetItem of the settings and the workspace's rows marker (keys.pipeline_rows_marker);
+    - `book_of` (a CSM's or viewer's own book, or the one an oversight role asked for) once the marker
+      is there: one Query of the owner's gsi2
+      listing and one of their co-owner memberships, then one Query per co-owned customer (none in most
+      books) — the rest of the workspace is not read;
+    - otherwise one Query of the workspace's gsi1 listing (the caller filters the book from the rows).
+    """
+    settings_key, marker_key = keys.renewal_settings(workspace_id), keys.pipeline_rows_marker(workspace_id)
+    settings, kept = DEFAULT_FORECAST, False
+    for raw in batch_get_raw([settings_key, marker_key]):
+        if raw["sk"]["S"] == settings_key.sk:
+            settings = ForecastSettings.model_validate_json(RenewalSettingsItem.from_raw_data(raw).document)
+        elif raw["sk"]["S"] == marker_key.sk:
+            kept = True
+    low, high = _between(start, end)
+    items: list[RenewalItem]
+    if book_of is not None and kept:
+        items = list(
+            RenewalItem.gsi2.query(keys.renewals_by_owner(workspace_id, book_of), RenewalItem.gsi2sk.between(low, high))
+        )
+        listed = {i.sk for i in items}
+        for customer_id in customer_store.co_owned_ids(workspace_id, book_of):
+            pk = keys.customer_partition(workspace_id, customer_id)
+            rows = RenewalItem.query(pk, RenewalItem.sk.startswith(keys.RENEWAL_PREFIX), consistent_read=True)
+            items += [i for i in rows if low <= i.renewal_date <= high and i.sk not in listed]
+    else:
+        items = list(RenewalItem.gsi1.query(keys.renewals_listing(workspace_id), RenewalItem.gsi1sk.between(low, high)))
+    items.sort(key=lambda i: keys.renewal_sort(date.fromisoformat(i.renewal_date), i.customer_id, i.renewal_id))
+    return PipelineInputs(settings, [PipelineRecord(to_renewal(i), renewal_rows.context_of(i)) for i in items])
+
+
+def refresh_rows(
+    workspace_id: str, customer_ids: Iterable[str], items: dict[str, list[RenewalRowItem]] | None = None
+) -> int:
+    """Fill the rows of the customers' renewal items from their sources — profiles and signal logs by
+    BatchGetItem, next actions by one Query of the renewal playbooks and one of each customer's open
+    tasks — writing only the items whose values differ. Returns the items written."""
+    wanted = sorted(set(customer_ids))
+    if not wanted:
+        return 0
+    by_customer = items if items is not None else {c: renewal_rows.customer_rows(workspace_id, c) for c in wanted}
+    profiles = get_profiles(workspace_id, wanted)
+    logs = signal_logs.get_signal_logs(workspace_id, wanted)
+    actions = task_store.next_actions(workspace_id, wanted)
+    written = 0
+    for customer_id in wanted:
+        values: dict[str, Any] = {}
+        profile = profiles.get(customer_id)
+        if profile is not None:
+            values.update(renewal_rows.profile_values(profile))
+        log = logs.get(customer_id)
+        activity = rules.latest_activity(log.emails, log.meetings) if log is not None else None
+        values["last_activity"] = renewal_rows.encode(activity)
+        values["next_action"] = renewal_rows.encode(actions.get(customer_id))
+        written += renewal_rows.apply(by_customer.get(customer_id, []), values)
+    return written
+
+
+def backfill_pipeline_rows(workspace_id: str) -> int:
+    """Give every renewal of the workspace its row (customer name, owner, co-owners, archived flag, the
+    owner's gsi2 listing, next action, last activity), then write the workspace's rows marker so CSMs'
+    pipelines read their book only. No Scan: one Query of the workspace's gsi1 renewal listing, then per
+    100 customers a BatchGetItem of profiles and of signal logs and one Query of each customer's open
+    tasks (only when the workspace has a renewal playbook). Idempotent: an item already right is not
+    written again. Returns the items written."""
+    by_customer: dict[str, list[RenewalRowItem]] = {}
+    for item in RenewalRowItem.gsi1.query(keys.renewals_listing(workspace_id)):
+        by_customer.setdefault(item.customer_id, []).append(item)
+    customer_ids = sorted(by_customer)
+    written = 0
+    for start in range(0, len(customer_ids), BATCH_GET_LIMIT):
+        chunk = customer_ids[start : start + BATCH_GET_LIMIT]
+        written += refresh_rows(workspace_id, chunk, {c: by_customer[c] for c in chunk})
+    renewal_rows.mark_kept(workspace_id)
+    return written
+
+
+def rows_kept(workspace_id: str) -> bool:
+    key = keys.pipeline_rows_marker(workspace_id)
+    try:
+        RowsMarkerItem.get(key.pk, key.sk)
+    except DoesNotExist:
+        return False
+    return True

@@ -9,8 +9,9 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
 
+from keepwell.domain import renewals as renewal_rules
 from keepwell.domain.signal_log import SignalLog
-from keepwell.storage import keys
+from keepwell.storage import keys, renewal_rows
 from keepwell.storage.models import TableItem
 
 ENTITY = "signal_log"
@@ -63,8 +64,26 @@ def to_item(workspace_id: str, customer_id: str, log: SignalLog, version: int, u
     )
 
 
-def put_signal_log(workspace_id: str, customer_id: str, log: SignalLog, *, seen_version: int, updated_at: str) -> None:
-    """Write the log if nobody wrote it since `seen_version` was read; else raise SignalLogConflict."""
+UNKNOWN: Any = object()
+
+
+def last_activity(log: SignalLog) -> dict[str, Any] | None:
+    """What the customer's renewal rows show as their last activity (the latest email or meeting)."""
+    return renewal_rules.latest_activity(log.emails, log.meetings)
+
+
+def put_signal_log(
+    workspace_id: str,
+    customer_id: str,
+    log: SignalLog,
+    *,
+    seen_version: int,
+    updated_at: str,
+    activity_before: dict[str, Any] | None = UNKNOWN,
+) -> None:
+    """Write the log if nobody wrote it since `seen_version` was read; else raise SignalLogConflict.
+    When its last activity differs from `activity_before` (the log's as read; unknown: always looked
+    at), the customer's renewal rows follow (storage/renewal_rows.py)."""
     item = to_item(workspace_id, customer_id, log, seen_version + 1, updated_at)
     condition: Any = SignalLogItem.pk.does_not_exist() if seen_version == 0 else SignalLogItem.version == seen_version
     try:
@@ -73,6 +92,9 @@ def put_signal_log(workspace_id: str, customer_id: str, log: SignalLog, *, seen_
         if getattr(error, "cause_response_code", "") == "ConditionalCheckFailedException":
             raise SignalLogConflict(customer_id) from error
         raise
+    activity = last_activity(log)
+    if activity_before is UNKNOWN or activity != activity_before:
+        renewal_rows.set_last_activity(workspace_id, customer_id, activity)
 
 
 def put_signal_logs(workspace_id: str, logs: dict[str, SignalLog], updated_at: str) -> None:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -13,12 +13,14 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
+from keepwell.domain import renewals as renewal_rules
 from keepwell.domain.customers import Customer
-from keepwell.domain.tasks import Task
+from keepwell.domain.tasks import OPEN_STATUSES, Task
 from keepwell.errors import Conflict, NotFound
-from keepwell.storage import cursors, keys, scoring_state
+from keepwell.storage import cursors, keys, renewal_rows, scoring_state
 from keepwell.storage import customers as customer_store
 from keepwell.storage import notifications as notification_store
+from keepwell.storage import playbooks as playbook_store
 from keepwell.storage.customers import to_customer
 from keepwell.storage.metrics import batch_get_raw
 from keepwell.storage.models import CustomerItem, TableItem
@@ -98,6 +100,7 @@ def create_task(task: Task) -> bool:
         if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
             return False
         raise
+    follow_next_action(None, task)
     return True
 
 
@@ -137,7 +140,64 @@ def update_task(before: Task, after: Task) -> Task:
                 code="version_conflict",
             ) from error
         raise
+    follow_next_action(before, after)
     return after
+
+
+# --- the renewal pipeline's next action (storage/renewal_rows.py) ------------------------------------
+ROW_FIELDS = ("status", "due_date", "title", "owner_id", "playbook_id", "customer_id")
+
+
+def renewal_playbook_ids(workspace_id: str) -> set[str]:
+    """The workspace's renewal playbooks (domain/renewals.is_renewal_playbook): one Query."""
+    return {
+        p.playbook_id
+        for p in playbook_store.list_playbooks(workspace_id).playbooks
+        if renewal_rules.is_renewal_playbook(p.default_key, p.definition.name)
+    }
+
+
+def _next_action(
+    workspace_id: str, customer_id: str, playbooks: set[str], written: Task | None = None
+) -> dict[str, Any] | None:
+    """The customer's earliest-due open task of a renewal playbook: one Query of its task index. The
+    task just `written` replaces what the index (eventually consistent) still says of it."""
+    found = [t for t, _ in iter_tasks(workspace_id, customer_id=customer_id, statuses=OPEN_STATUSES)]
+    if written is not None:
+        found = [t for t in found if t.task_id != written.task_id]
+        if written.customer_id == customer_id and written.status in OPEN_STATUSES:
+            found.append(written)
+    found.sort(key=_sort)
+    return renewal_rules.next_action_of(found, playbooks)
+
+
+def next_actions(workspace_id: str, customer_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Each customer's next action (none: missing): one Query of the playbooks, then, if the workspace
+    has a renewal playbook, one Query per customer (backfills and a new renewal's row only)."""
+    wanted = sorted(set(customer_ids))
+    playbooks = renewal_playbook_ids(workspace_id) if wanted else set()
+    if not playbooks:
+        return {}
+    found = {c: _next_action(workspace_id, c, playbooks) for c in wanted}
+    return {c: action for c, action in found.items() if action is not None}
+
+
+def follow_next_action(before: Task | None, after: Task) -> None:
+    """Keep the customer's renewal rows' next action after a task write: nothing for a task of no
+    playbook (or a change of nothing the action shows); else one Query of the playbooks, and for a
+    renewal playbook's task one Query of the customer's open tasks and an UpdateItem of each renewal
+    row whose next action changed."""
+    written = [t for t in (before, after) if t is not None and t.playbook_id and t.customer_id]
+    if not written:
+        return
+    if before is not None and all(getattr(before, f) == getattr(after, f) for f in ROW_FIELDS):
+        return
+    playbooks = renewal_playbook_ids(after.workspace_id)
+    if not any(t.playbook_id in playbooks for t in written):
+        return
+    for customer_id in sorted({t.customer_id for t in written if t.customer_id}):
+        action = _next_action(after.workspace_id, customer_id, playbooks, after)
+        renewal_rows.set_next_action(after.workspace_id, customer_id, action)
 
 
 @dataclass(frozen=True)

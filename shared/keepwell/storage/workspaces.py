@@ -17,7 +17,7 @@ from pynamodb.transactions import TransactWrite
 from keepwell import clock
 from keepwell.errors import Conflict
 from keepwell.permissions import WORKSPACE_ADMIN
-from keepwell.storage import keys
+from keepwell.storage import keys, renewal_rows
 from keepwell.storage.models import TableItem, UserItem, WorkspaceItem, table_connection
 
 
@@ -58,6 +58,7 @@ def create_workspace(workspace_id: str, name: str, timezone: str = "UTC", scorin
         active_admins=0,
     )
     item.save(condition=WorkspaceItem.pk.does_not_exist())
+    renewal_rows.mark_kept(workspace_id)  # no renewal yet: every one will carry its pipeline row
     return item
 
 
