@@ -273,6 +273,27 @@ def admin_api(workspace: str) -> ApiClient:
     return ApiClient(Caller(workspace, "admin-1", "admin"))
 
 
+# The workspace's other seeded roles, as the API tests sign in (each test module may define its own).
+@pytest.fixture
+def csm1(workspace: str) -> ApiClient:
+    return ApiClient(Caller(workspace, "csm-1", "csm"))
+
+
+@pytest.fixture
+def csm2(workspace: str) -> ApiClient:
+    return ApiClient(Caller(workspace, "csm-2", "csm"))
+
+
+@pytest.fixture
+def director(workspace: str) -> ApiClient:
+    return ApiClient(Caller(workspace, "director-1", "director"))
+
+
+@pytest.fixture
+def viewer(workspace: str) -> ApiClient:
+    return ApiClient(Caller(workspace, "viewer-1", "viewer"))
+
+
 @pytest.fixture
 def other_admin_api(other_workspace: str) -> ApiClient:
     return ApiClient(Caller(other_workspace, "admin-9", "admin"))

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from keepwell.auth import Caller
 from keepwell.domain.signal_log import SignalLog
 from tests.conftest import ApiClient
 from tests.integration.test_churn_api import at, customer, put_signals, put_usage
@@ -18,11 +17,6 @@ from tests.integration.test_playbooks_runs import playbooks_handler, scored
 
 TODAY = date(2026, 11, 20)  # the frozen clock
 STALE_TICKET = {"text": "critical ticket open for 8 days (since 2026-11-12)", "ref": "tl_ticket1", "at": "2026-11-12"}
-
-
-@pytest.fixture
-def csm1(workspace: str) -> ApiClient:
-    return ApiClient(Caller(workspace, "csm-1", "csm"))
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 
 from bench.recalc import count_aws_requests
 from keepwell import clock
-from keepwell.auth import Caller
 from keepwell.domain.tasks import Task
 from keepwell.domain.timeline import TimelineEntry
 from keepwell.services import tasks as task_service
@@ -24,21 +23,6 @@ from tests.conftest import ApiClient
 from tests.integration.test_churn_api import TODAY
 
 RENEWAL_PLAYBOOK = "pb_default_renewal"
-
-
-@pytest.fixture
-def csm1(workspace: str) -> ApiClient:
-    return ApiClient(Caller(workspace, "csm-1", "csm"))
-
-
-@pytest.fixture
-def csm2(workspace: str) -> ApiClient:
-    return ApiClient(Caller(workspace, "csm-2", "csm"))
-
-
-@pytest.fixture
-def director(workspace: str) -> ApiClient:
-    return ApiClient(Caller(workspace, "director-1", "director"))
 
 
 def customer(api: ApiClient, name: str, owner_id: str = "csm-1", **fields: Any) -> str:

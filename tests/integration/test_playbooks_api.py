@@ -41,11 +41,6 @@ def as_role(workspace: str, user_id: str, role: str) -> ApiClient:
     return ApiClient(Caller(workspace, user_id, role))
 
 
-@pytest.fixture
-def director(workspace: str) -> ApiClient:
-    return as_role(workspace, "director-1", "director")
-
-
 def table_items() -> list[dict[str, Any]]:
     """Every item (tests only: the code under test never scans)."""
     table = boto3.resource("dynamodb", region_name="us-east-1").Table(os.environ["TABLE_NAME"])

@@ -7,33 +7,10 @@ import csv
 import io
 from typing import Any
 
-import pytest
-
-from keepwell.auth import Caller
 from keepwell.storage import audit as audit_store
 from tests.conftest import ApiClient
 
 # The clock is frozen at 2026-11-20 (tests/conftest.py).
-
-
-@pytest.fixture
-def csm1(workspace: str) -> ApiClient:
-    return ApiClient(Caller(workspace, "csm-1", "csm"))
-
-
-@pytest.fixture
-def csm2(workspace: str) -> ApiClient:
-    return ApiClient(Caller(workspace, "csm-2", "csm"))
-
-
-@pytest.fixture
-def viewer(workspace: str) -> ApiClient:
-    return ApiClient(Caller(workspace, "viewer-1", "viewer"))
-
-
-@pytest.fixture
-def director(workspace: str) -> ApiClient:
-    return ApiClient(Caller(workspace, "director-1", "director"))
 
 
 def customer(api: ApiClient, name: str, **fields: Any) -> str:

@@ -12,21 +12,10 @@ from typing import Any
 import pytest
 
 from bench.recalc import count_aws_requests
-from keepwell.auth import Caller
 from keepwell.domain.signal_log import SignalLog
 from keepwell.storage import success_plans as plan_store
 from tests.conftest import ApiClient
 from tests.integration.test_churn_api import TODAY, at, customer, put_signals, put_usage
-
-
-@pytest.fixture
-def csm1(workspace: str) -> ApiClient:
-    return ApiClient(Caller(workspace, "csm-1", "csm"))
-
-
-@pytest.fixture
-def csm2(workspace: str) -> ApiClient:
-    return ApiClient(Caller(workspace, "csm-2", "csm"))
 
 
 def cost(call: Callable[[], Any]) -> tuple[Any, dict[str, int]]:

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
-
 from keepwell.adapters.event_bus import DomainEvent
 from keepwell.auth import Caller
 from keepwell.domain.health.signals import UsageDay
@@ -18,21 +16,6 @@ from tests.conftest import ApiClient
 from tests.integration.test_scoring_pipeline import add_customer
 
 TODAY = date(2026, 11, 20)  # the frozen clock
-
-
-@pytest.fixture
-def csm1(workspace: str) -> ApiClient:
-    return ApiClient(Caller(workspace, "csm-1", "csm"))
-
-
-@pytest.fixture
-def director(workspace: str) -> ApiClient:
-    return ApiClient(Caller(workspace, "director-1", "director"))
-
-
-@pytest.fixture
-def viewer(workspace: str) -> ApiClient:
-    return ApiClient(Caller(workspace, "viewer-1", "viewer"))
 
 
 BLUEPRINT = {

@@ -23,16 +23,6 @@ def as_role(workspace: str, user_id: str, role: str) -> ApiClient:
     return ApiClient(Caller(workspace, user_id, role))
 
 
-@pytest.fixture
-def csm1(workspace: str) -> ApiClient:
-    return as_role(workspace, "csm-1", "csm")
-
-
-@pytest.fixture
-def csm2(workspace: str) -> ApiClient:
-    return as_role(workspace, "csm-2", "csm")
-
-
 def create_customer(api: ApiClient, **fields: Any) -> str:
     response = api.post("/v1/customers", {"name": "Initech", "owner_id": "csm-1", **fields})
     assert response.status == 201, response.body
