@@ -97,3 +97,18 @@ def test_a_notification_written_twice_is_in_the_inbox_once(workspace: str) -> No
     notify(workspace, "csm-1", 1, minutes_ago=0)
     assert not store.put_notification(workspace, a_notification("csm-1", 1, minutes_ago=0))
     assert shown(my_day(csm)) == [("Notification 1", False)]
+
+
+def test_two_writers_of_one_inbox_keep_both_notifications(workspace: str, monkeypatch: Any) -> None:
+    """A writer that read the inbox before another wrote it fails its condition and reads it again."""
+    csm = ApiClient(Caller(workspace, "csm-1", "csm"))
+    notify(workspace, "csm-1", 1, minutes_ago=2)
+    stale = store._read_inbox(workspace, "csm-1")  # what a concurrent writer read
+    notify(workspace, "csm-1", 2, minutes_ago=1)  # written after it read
+    reads = iter([stale])
+    real = store._read_inbox
+    monkeypatch.setattr(store, "_read_inbox", lambda w, u: next(reads, None) or real(w, u))
+
+    notify(workspace, "csm-1", 3, minutes_ago=0)
+
+    assert [t for t, _ in shown(my_day(csm))] == ["Notification 3", "Notification 2", "Notification 1"]

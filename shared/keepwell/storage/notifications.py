@@ -137,10 +137,11 @@ def _write_with_inbox(workspace_id: str, user_id: str, write: Any, change: Any) 
             reasons = error.cancellation_reasons or []
             if not any(r is not None and r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons):
                 raise
+            own_condition = any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
             now = _read_inbox(workspace_id, user_id)
-            if (now.version if now is not None else 0) == current.version:
+            if own_condition and (now.version if now is not None else 0) == current.version:
                 return False  # the inbox is as read: the notification's own condition failed
-            continue  # another write changed the inbox meanwhile: read it again
+            continue  # another write changed the inbox, or a transaction got in the way: again
         return True
     raise TransactWriteError(f"the notification inbox of {user_id} kept changing")
 
