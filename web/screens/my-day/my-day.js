@@ -87,7 +87,7 @@ function taskCard(task, ctx, names) {
 }
 
 function attention(customers) {
-  if (!customers.length) return empty("None of your customers has a red flag or a new alert.");
+  if (!customers.length) return empty("None of your customers has a red flag, a green flag or a new alert.");
   return h(
     "ul",
     { class: "cards" },
@@ -98,6 +98,9 @@ function attention(customers) {
         h("h3", {}, link(`/customers/${c.customer_id}`, c.name), " ", scoreBadge(c.health_score, c.health_band)),
         c.red_flags.length
           ? h("ul", { class: "flags" }, c.red_flags.map((flag) => h("li", { class: "flag flag-red" }, h("span", { class: "sr-only" }, "Red flag: "), flag)))
+          : null,
+        c.green_flags?.length
+          ? h("ul", { class: "flags" }, c.green_flags.map((flag) => h("li", { class: "flag flag-green" }, h("span", { class: "sr-only" }, "Green flag: "), flag)))
           : null,
         c.new_alerts.length
           ? h("p", {}, `${c.new_alerts.length} new alert${c.new_alerts.length > 1 ? "s" : ""}: `, c.new_alerts.map((a) => a.title || a.kind).join("; "))
