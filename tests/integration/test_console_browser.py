@@ -190,8 +190,10 @@ def test_a_csm_lands_on_my_day_completes_a_task_opens_a_red_flag_customer_and_fo
     assert attention.get_by_text(re.compile(r"sharp_drop|band_crossing|misalignment")).count() == 0
     # A customer listed for its green flags shows them (it would otherwise stand there with no reason).
     opening = next(c for c in day["customers"] if c["green_flags"])
-    card = attention.get_by_role("listitem").filter(has=page.get_by_role("link", name=opening["name"], exact=True)).first
-    expect(card.get_by_text(opening["green_flags"][0]).first).to_be_visible()
+    named = page.get_by_role("link", name=opening["name"], exact=True)
+    expect(
+        attention.get_by_role("listitem").filter(has=named).get_by_text(opening["green_flags"][0]).first
+    ).to_be_visible()
     card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=task["title"])).first
     card.get_by_role("button", name="Complete").click()
     page.get_by_role("status").filter(has_text=f"Completed: {task['title']}").wait_for()
