@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -56,13 +57,13 @@ NOT_IMPORTED_AT_START = {
 }
 
 
-def modules_after_import(function_id: str) -> set[str]:
-    """The modules loaded once the function's handler module is imported."""
+def probe_in_function(function_id: str, code: str, *args: str) -> Any:
+    """Run `code` in a fresh interpreter set up as the function's (its folder and the layer on the path,
+    the template's required settings) and return the JSON of its last printed line. `code` gets the
+    handler's module name as `sys.argv[1]`, then `args`."""
     code_dir, handler = handler_spec(function_id)
-    module_name = handler.rsplit(".", 1)[0]
-    probe = f"import json, sys, {module_name}; print(json.dumps(sorted(sys.modules)))"
     result = subprocess.run(
-        [sys.executable, "-c", probe],
+        [sys.executable, "-c", code, handler.rsplit(".", 1)[0], *args],
         cwd=code_dir,
         env={"PYTHONPATH": f"{code_dir}:{ROOT / 'shared'}", **REQUIRED_SETTINGS, "AWS_DEFAULT_REGION": "us-east-1"},
         capture_output=True,
@@ -70,7 +71,13 @@ def modules_after_import(function_id: str) -> set[str]:
         timeout=120,
         check=True,
     )
-    return set(json.loads(result.stdout.splitlines()[-1]))
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def modules_after_import(function_id: str) -> set[str]:
+    """The modules loaded once the function's handler module is imported."""
+    probe = "import importlib, json, sys; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(sys.modules)))"
+    return set(probe_in_function(function_id, probe))
 
 
 @pytest.mark.parametrize("function_id", sorted(NOT_IMPORTED_AT_START))
@@ -106,17 +113,7 @@ print(json.dumps({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count() - b
 def test_a_handler_module_loads_without_the_collector_and_freezes_what_it_loaded(function_id: str) -> None:
     """Decision 0027: the collector is off while a function's modules load, and on again after, with them
     frozen out of its passes (otherwise its first pass would scan every one of them)."""
-    code_dir, handler = handler_spec(function_id)
-    result = subprocess.run(
-        [sys.executable, "-c", COLLECTOR_PROBE, handler.rsplit(".", 1)[0]],
-        cwd=code_dir,
-        env={"PYTHONPATH": f"{code_dir}:{ROOT / 'shared'}", **REQUIRED_SETTINGS, "AWS_DEFAULT_REGION": "us-east-1"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    found = json.loads(result.stdout.splitlines()[-1])
+    found = probe_in_function(function_id, COLLECTOR_PROBE)
     assert found["enabled"]
     assert found["frozen"] > 10_000  # the libraries' and keepwell's objects, not a handful
 
