@@ -193,12 +193,55 @@ def sends() -> tuple[Callable[[], Any], str]:
     return run, "50 SendMessageBatches of 10, 2,000 queued"
 
 
+def item_maps() -> tuple[Callable[[], Any], str]:
+    ddb = boto3.client("dynamodb", REGION)
+    _table(ddb)
+    nested = {
+        "M": {f"k{i}": {"M": {"n": {"N": str(i)}, "tags": {"L": [{"S": "a"}, {"BOOL": True}]}}} for i in range(10)}
+    }
+    ddb.batch_write_item(
+        RequestItems={
+            "t": [
+                {"PutRequest": {"Item": {"pk": {"S": "p"}, "sk": {"S": f"s{i:03}"}, "nested": nested}}}
+                for i in range(25)
+            ]
+        }
+    )
+    keys = [{"pk": {"S": "p"}, "sk": {"S": f"s{i:03}"}} for i in range(25)]
+
+    def run() -> None:
+        for _ in range(20):
+            ddb.batch_get_item(RequestItems={"t": {"Keys": keys}})
+
+    return run, "20 BatchGetItems of 25 items holding a map of 10 maps with a list"
+
+
+def index_cache() -> tuple[Callable[[], Any], str]:
+    ddb = boto3.client("dynamodb", REGION)
+    _table(ddb)
+    _fill(ddb, 20000)
+
+    def run() -> None:
+        for n in range(20):
+            ddb.query(
+                TableName="t",
+                IndexName="gsi1",
+                Limit=50,
+                KeyConditionExpression="g = :g",
+                ExpressionAttributeValues={":g": {"S": f"G{n % 2}"}},
+            )
+
+    return run, "20 index Queries (50 a page) of 2 partitions, no write between, 20,000-item table"
+
+
 SCENARIOS: dict[str, Scenario] = {
     "transactions": transactions,
     "queries": queries,
     "projections": projections,
     "items": items,
     "attribute_values": attribute_values,
+    "item_maps": item_maps,
+    "index_cache": index_cache,
     "conditions": conditions,
     "receives": receives,
     "deletes": deletes,

@@ -14,6 +14,9 @@ machinery spends per attribute. Each patch keeps moto's semantics (the same resu
 - `install_fast_attribute_values`: moto's request parser and response serializer walk each of an
   AttributeValue's 10 members (the serializer with their aliases) for every value; only the one type
   it holds is handled (an item's string and number attributes parse to themselves directly).
+- `install_fast_item_maps`: an item in a response is serialised in one walk of its values (strings,
+  numbers, booleans, nulls, sets, lists and maps are written as they are) instead of a shape dispatch,
+  attribute picker and string serializer per value.
 - `install_fast_receives`: moto's ReceiveMessage computes every queue attribute, counting the queue's
   messages, for each message it returns, only to read its retention period.
 - `install_fast_deletes`: moto's DeleteMessage copies the whole queue to drop one message; it is
@@ -23,6 +26,10 @@ machinery spends per attribute. Each patch keeps moto's semantics (the same resu
 - `install_condition_cache`: moto lexes and parses a condition expression from scratch twice for every
   conditional write (once to validate the request, once to evaluate it); the same expression with the
   same names and values is parsed once.
+- `install_fast_result_conversion`: moto turns every DynamoDB answer into plain types with three type
+  tests per string before it is found to be one; dicts, lists and plain values are tested once.
+- `install_index_cache`: an index Query's partition, found by a pass over the whole table, is
+  remembered until the next write to any table.
 - `install_collector_thresholds`: not moto's code but the process hosting it: moto's tables are Python
   objects that CPython's collector rescans at every full collection; collections are made rarer.
 
@@ -44,7 +51,7 @@ import sys
 import threading
 import types
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 _INSTALLED = "_keepwell_fast_transactions"
@@ -216,31 +223,200 @@ def _index_candidates(
     key, comparing DynamoType objects in Python all the way. Here: only the matching items, already in
     that order (by their cast values), and only those after the start key, so moto's filter, sort and
     walk have nothing left to drop. An index of another shape gets every item, unsorted (moto sorts)."""
-    items = [item for partition in table.items.values() for item in partition.values()]
+    items: Any = _AllItems(table)
     index = next((i for i in table.all_indexes() if i.name == index_name), None)
     hash_names = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"] if index else []
     range_names = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"] if index else []
     wanted = dict(hash_conditions)
     if len(hash_names) != 1 or len(range_names) != 1 or set(wanted) != set(hash_names):
-        return items
+        return list(items)
     (hash_name,), (range_name,) = hash_names, range_names
     value = wanted[hash_name]
     order = table._generate_attr_to_sort_by([hash_name, table.hash_key_attr], [range_name, table.range_key_attr])
-    matching = [
-        item
-        for item in items
-        if (found := item.attrs.get(hash_name)) is not None
-        and found.type == value.type
-        and found.value == value.value
-        and item.attrs.get(range_name)
-    ]
-    keyed = sorted(((tuple(item.attrs[a].cast_value for a in order), item) for item in matching), key=lambda p: p[0])
+    keyed = _cached_index_partition(table, (index_name, hash_name, range_name, value.type, value.value))
+    if keyed is None:
+        version = _TABLE_WRITES.count
+        matching = [
+            item
+            for item in items
+            if (found := item.attrs.get(hash_name)) is not None
+            and found.type == value.type
+            and found.value == value.value
+            and item.attrs.get(range_name)
+        ]
+        keyed = sorted(
+            ((tuple(item.attrs[a].cast_value for a in order), item) for item in matching), key=lambda p: p[0]
+        )
+        _remember_index_partition(table, (index_name, hash_name, range_name, value.type, value.value), version, keyed)
     if start and all(a in start for a in order):
         from moto.dynamodb.models.dynamo_type import DynamoType
 
         after = tuple(DynamoType(start[a]).cast_value for a in order)
         keyed = [p for p in keyed if (p[0] > after if forward else p[0] < after)]
     return [item for _, item in keyed]
+
+
+_PLAIN_LEAVES = (str, bool, int, float, type(None))
+
+
+def install_fast_result_conversion() -> None:
+    """Convert a DynamoDB result to plain Python types with one type test per value.
+
+    moto 5.2 wraps every DynamoDB answer in `dynamo_to_dict`, which asks each value of the item JSON
+    (strings mostly) whether it is a datetime, a `DynamoType` or has a `to_json` before it is a dict, a list
+    or left as it is: three tests per string, recursively, ~10% of a read of a few dozen profiles. Exact
+    dicts, lists and plain leaves are handled here as moto handles them; anything else (datetimes,
+    DynamoTypes with their binaries, objects with `to_json`, subclasses) goes to moto's function, whose
+    recursion comes back here; a DynamoType other than a binary one is expanded as moto expands it."""
+    from moto.dynamodb import responses
+    from moto.dynamodb.models import utilities
+
+    original = utilities.dynamo_to_dict
+    if getattr(original, _INSTALLED, False):
+        return
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    def dynamo_to_dict(obj: Any) -> Any:
+        kind = type(obj)
+        if kind is dict:
+            return {k: dynamo_to_dict(v) for k, v in obj.items()}
+        if kind is list:
+            return [dynamo_to_dict(item) for item in obj]
+        if kind in _PLAIN_LEAVES:
+            return obj
+        if kind is DynamoType and obj.type != "B" and obj.type != "BS":
+            return {obj.type: dynamo_to_dict(obj.value)}
+        return original(obj)
+
+    setattr(dynamo_to_dict, _INSTALLED, True)
+    _replace(utilities, "dynamo_to_dict", dynamo_to_dict)
+    _replace(responses, "dynamo_to_dict", dynamo_to_dict)
+
+
+class _AllItems:
+    """The table's items, listed when first iterated (an index partition served from the cache needs none)."""
+
+    def __init__(self, table: Any):
+        self.table = table
+
+    def __iter__(self) -> Any:
+        return (item for partition in self.table.items.values() for item in partition.values())
+
+
+class _WriteCount:
+    """How many writes moto has started and finished in this process (an index partition or an item size
+    remembered at one count is stale at any other), and how many are under way."""
+
+    count = 0
+    active = 0
+
+
+_TABLE_WRITES = _WriteCount()
+_INDEX_CACHE = "_keepwell_index_partitions"
+_ITEM_SIZE = "_keepwell_size"
+
+
+def _cached_index_partition(table: Any, key: tuple[Any, ...]) -> list[Any] | None:
+    cache = vars(table).get(_INDEX_CACHE)
+    if not cache or not _INDEX_CACHE_ON.enabled:
+        return None
+    version, partitions = cache
+    if version != _TABLE_WRITES.count:
+        return None
+    try:
+        return partitions.get(key)
+    except TypeError:  # an unhashable key value: not cached
+        return None
+
+
+def _remember_index_partition(table: Any, key: tuple[Any, ...], version: int, keyed: list[Any]) -> None:
+    if version != _TABLE_WRITES.count or not _INDEX_CACHE_ON.enabled:
+        return  # a write ran meanwhile (moto's threaded server): what was read may already be stale
+    cache = vars(table).get(_INDEX_CACHE)
+    if not cache or cache[0] != version:
+        cache = (version, {})
+        setattr(table, _INDEX_CACHE, cache)
+    with suppress(TypeError):
+        cache[1][key] = keyed
+
+
+class _IndexCacheSwitch:
+    enabled = False
+
+
+_INDEX_CACHE_ON = _IndexCacheSwitch()
+
+# Every DynamoDBBackend method that changes an item or a table (moto 5.2.5): the index cache is dropped
+# when one starts and when it ends, whatever the outcome.
+_BACKEND_WRITES = (
+    "create_table",
+    "delete_table",
+    "update_table",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "execute_statement",
+    "execute_transaction",
+    "batch_execute_statement",
+    "import_table",
+    "restore_table_from_backup",
+    "restore_table_to_point_in_time",
+    "update_time_to_live",
+)
+
+
+def install_index_cache() -> None:
+    """Remember an index Query's partition (its items in moto's order) until the next write.
+
+    An index Query still looks at every item of the table to find its partition's (moto keeps no index;
+    `install_fast_queries` only spares it the sort and the walk to the start key): on the demo that is a
+    pass over ~20,000 items for a page of a CSM's book or renewals, most of a screen's read. Reads do not
+    change items, so the same partition is remembered, keyed by index, hash attribute and value, until
+    any write to any table starts or ends (every writing method of moto's DynamoDB backend, and the
+    table's own put and delete, which they and batch writes call). A Query reads it with its own start
+    key and direction, and moto then applies its conditions, filter, limit and projection as before. An
+    item's size (BatchGetItem measures each twice) is remembered the same way, and never during a write."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
+
+    if _INDEX_CACHE_ON.enabled:
+        return
+
+    def counted(original: Any) -> Any:
+        def write(*args: Any, **kwargs: Any) -> Any:
+            _TABLE_WRITES.count += 1
+            _TABLE_WRITES.active += 1
+            try:
+                return original(*args, **kwargs)
+            finally:
+                _TABLE_WRITES.active -= 1
+                _TABLE_WRITES.count += 1
+
+        return write
+
+    for name in _BACKEND_WRITES:
+        _replace(DynamoDBBackend, name, counted(getattr(DynamoDBBackend, name)))
+    for name in ("put_item", "delete_item"):
+        _replace(Table, name, counted(getattr(Table, name)))
+
+    original_size = Item.size
+
+    def size(self: Any) -> int:
+        # BatchGetItem measures each item twice against its 16 MB answer; an item changes only in a write.
+        count = _TABLE_WRITES.count
+        remembered = vars(self).get(_ITEM_SIZE)
+        if remembered is not None and remembered[0] == count:
+            return int(remembered[1])
+        measured = original_size(self)
+        if not _TABLE_WRITES.active and count == _TABLE_WRITES.count:  # never mid-write: it may change it
+            setattr(self, _ITEM_SIZE, (count, measured))
+        return int(measured)
+
+    _replace(Item, "size", size)
+    _replace(_INDEX_CACHE_ON, "enabled", True)
 
 
 _MOTO_ITEM_LIMIT = 405000  # moto's LimitedSizeDict limit (between the real 400 KB and 410 KB)
@@ -352,6 +528,80 @@ def install_fast_attribute_values() -> None:
     _replace(BaseJSONSerializer, "_serialize_type_structure", serialize_type_structure)
     _replace(BaseJSONParser, "_parse_structure", parse_structure)
     _replace(BaseJSONParser, "_parse_map", parse_map)
+
+
+class _NotPlain(Exception):
+    """An AttributeValue the one-walk serialiser leaves to moto's generic path."""
+
+
+_SCALAR_MEMBERS = frozenset({"S", "N"})
+_SET_MEMBERS = frozenset({"SS", "NS"})
+
+
+def _plain_attribute_value(value: Any) -> dict[str, Any]:
+    """What moto's JSON serializer writes for one AttributeValue, in one walk (raises _NotPlain for
+    anything but strings, numbers, booleans, nulls, string and number sets, lists and maps of them)."""
+    if type(value) is not dict or len(value) != 1:
+        raise _NotPlain
+    member, inner = next(iter(value.items()))
+    if member in _SCALAR_MEMBERS:
+        if type(inner) is not str:
+            raise _NotPlain
+        return {member: inner}
+    if member == "M":
+        if type(inner) is not dict:
+            raise _NotPlain
+        return {"M": {key: _plain_attribute_value(sub) for key, sub in inner.items()}}
+    if member == "L":
+        if type(inner) is not list:
+            raise _NotPlain
+        return {"L": [_plain_attribute_value(sub) for sub in inner]}
+    if member == "BOOL" and type(inner) is bool:
+        return {"BOOL": inner}
+    if member == "NULL" and inner is True:
+        return {"NULL": True}
+    if member in _SET_MEMBERS and type(inner) is list and all(type(x) is str for x in inner):
+        return {member: list(inner)}
+    raise _NotPlain
+
+
+def install_fast_item_maps() -> None:
+    """Serialise an item's attributes in one walk instead of a shape dispatch per value and member.
+
+    An item in a response (`Item`, each of `Items`, `Responses`, `Attributes`) is a map of AttributeValues.
+    moto 5.2's JSON serializer walks it generically: per attribute a shape lookup, a structure walk
+    (one member since `install_fast_attribute_values`), an attribute picker with its aliases and a string
+    serializer, recursively for maps and lists: about a quarter of what a read of a few dozen profiles
+    cost the local stack. For those members the generic walk writes the value as it is (a string's
+    `str()` of a string, a boolean or null as is, a set as its list), so copying them gives the same
+    JSON. An attribute holding anything else (binary, which is base64-encoded) goes the original way, as
+    do responses with key-path transformers.
+    """
+    from moto.core.serialize import BaseJSONSerializer
+
+    original = BaseJSONSerializer._serialize_type_map
+    if getattr(original, _INSTALLED, False):
+        return
+
+    def serialize_type_map(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        value_shape = shape.value
+        if (
+            value_shape.name != "AttributeValue"
+            or type(value) is not dict
+            or getattr(self._value_picker, "response_transformers", None)
+        ):
+            original(self, serialized, value, shape, key)
+            return
+        map_obj = self.MAP_TYPE()
+        self._default_serialize(serialized, map_obj, shape, key)
+        for sub_key, sub_value in value.items():
+            try:
+                map_obj[sub_key] = _plain_attribute_value(sub_value)
+            except _NotPlain:
+                self._serialize(map_obj, sub_value, value_shape, sub_key)
+
+    setattr(serialize_type_map, _INSTALLED, True)
+    _replace(BaseJSONSerializer, "_serialize_type_map", serialize_type_map)
 
 
 def install_fast_receives() -> None:
@@ -547,6 +797,9 @@ def install_all() -> None:
     install_fast_projections()
     install_fast_items()
     install_fast_attribute_values()
+    install_fast_item_maps()
+    install_index_cache()
+    install_fast_result_conversion()
     install_fast_receives()
     install_fast_deletes()
     install_fast_sends()

@@ -163,6 +163,67 @@ def test_queries_return_their_partition_or_index_entries_in_key_order_page_by_pa
     assert pages(**partition) == sorted((i["pk"]["S"], i["sk"]["S"]) for i in items if i["pk"]["S"] == "P#1")
 
 
+def test_an_index_query_sees_every_kind_of_write_made_since_the_same_query(aws: Resolver) -> None:
+    """The patched moto remembers an index partition between reads: each way of writing shows at once."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    table = aws.physical["KeepwellTable"]["Ref"]
+
+    def entry(n: int, partition: str = "L") -> dict[str, Any]:
+        return {"pk": {"S": f"P#{n}"}, "sk": {"S": "S"}, "gsi1pk": {"S": partition}, "gsi1sk": {"S": f"k{n:02}"}}
+
+    def listed(partition: str = "L") -> list[str]:
+        answer = client.query(
+            TableName=table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :l",
+            ExpressionAttributeValues={":l": {"S": partition}},
+        )
+        return [i["pk"]["S"] for i in answer["Items"]]
+
+    client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": entry(n)}} for n in range(3)]})
+    assert listed() == ["P#0", "P#1", "P#2"]
+    assert listed() == ["P#0", "P#1", "P#2"]  # read twice: the second from what the first found
+    client.put_item(TableName=table, Item=entry(3))
+    assert listed() == ["P#0", "P#1", "P#2", "P#3"]
+    key = {"pk": {"S": "P#0"}, "sk": {"S": "S"}}
+    client.update_item(
+        TableName=table, Key=key, UpdateExpression="SET gsi1pk = :m", ExpressionAttributeValues={":m": {"S": "M"}}
+    )
+    assert (listed(), listed("M")) == (["P#1", "P#2", "P#3"], ["P#0"])
+    client.delete_item(TableName=table, Key={"pk": {"S": "P#1"}, "sk": {"S": "S"}})
+    assert listed() == ["P#2", "P#3"]
+    client.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": table, "Item": entry(4)}},
+            {"Delete": {"TableName": table, "Key": {"pk": {"S": "P#2"}, "sk": {"S": "S"}}}},
+        ]
+    )
+    assert listed() == ["P#3", "P#4"]
+    client.batch_write_item(
+        RequestItems={
+            table: [
+                {"PutRequest": {"Item": entry(5)}},
+                {"DeleteRequest": {"Key": {"pk": {"S": "P#3"}, "sk": {"S": "S"}}}},
+            ]
+        }
+    )
+    assert listed() == ["P#4", "P#5"]
+    with pytest.raises(ClientError):  # a cancelled transaction changes nothing, and the cache still agrees
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": entry(6)}},
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": "P#4"}, "sk": {"S": "S"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert listed() == ["P#4", "P#5"]
+
+
 def test_an_update_sees_and_returns_typed_values(dynamodb: Any) -> None:
     dynamodb.put_item(TableName=TABLE, Item=EVERY_TYPE)
 
