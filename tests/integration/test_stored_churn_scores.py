@@ -17,7 +17,7 @@ from keepwell.adapters import event_bus
 from keepwell.domain.churn import risk_level
 from keepwell.domain.signal_log import SignalLog
 from keepwell.services.customer_flags import record_flags
-from keepwell.storage import keys
+from keepwell.storage import keys, stored_flags
 from keepwell.storage.models import CustomerItem
 from tests.conftest import ApiClient
 from tests.integration.test_churn_api import at, customer, put_signals, put_usage
@@ -45,8 +45,8 @@ def slipping(admin_api: ApiClient, workspace: str) -> str:
     return cid
 
 
-def get(api: ApiClient, path: str) -> dict[str, Any]:
-    response = api.get(path)
+def get(api: ApiClient, path: str, **query: Any) -> dict[str, Any]:
+    response = api.get(path, **query)
     assert response.status == 200, response.body
     return dict(response.body)
 
@@ -191,6 +191,32 @@ def test_flags_stored_before_churn_risk_was_kept_still_read_and_scores_are_compu
     assert [f["code"] for f in profile["red_flags"]] == ["usage_drop"]
     assert (profile["churn_risk_score"], profile["churn_risk_level"]) == (None, None)
     assert (scores["computed"], scores["churn_risk"]["score"]) == ("on_request", 45.0)
+
+
+def test_flags_stored_as_text_before_they_were_compressed_answer_the_same_and_the_next_score_compresses_them(
+    admin_api: ApiClient, workspace: str, slipping: str
+) -> None:
+    set_health(workspace, slipping, 70)
+    playbooks_handler(scored(workspace, slipping))
+    key = keys.customer(workspace, slipping)
+    stored = CustomerItem.get(key.pk, key.sk)
+    assert stored.flags_z is not None and stored.flags_json is None
+    answers = [get(admin_api, f"/v1/customers/{slipping}"), get(admin_api, f"/v1/customers/{slipping}/scores")]
+    listed = get(admin_api, "/v1/customers", sort="-health_score")["items"]
+    # The profile as the flags were stored before (JSON text, storage/stored_flags.py), read by this code:
+    text = stored_flags.decode(None, stored.flags_z).model_dump_json()  # type: ignore[union-attr]
+    CustomerItem(key.pk, key.sk).update(actions=[CustomerItem.flags_json.set(text), CustomerItem.flags_z.remove()])
+
+    assert [get(admin_api, f"/v1/customers/{slipping}"), get(admin_api, f"/v1/customers/{slipping}/scores")] == answers
+    assert get(admin_api, "/v1/customers", sort="-health_score")["items"] == listed
+    assert [f["code"] for f in answers[0]["red_flags"]] == ["usage_drop"]
+    assert [[f["code"] for f in c["red_flags"]] for c in listed if c["customer_id"] == slipping] == [["usage_drop"]]
+
+    playbooks_handler(scored(workspace, slipping))  # the next day's flags replace the text
+    again = CustomerItem.get(key.pk, key.sk)
+    assert again.flags_json is None and again.flags_z is not None
+    assert len(again.flags_z) * 2 < len(text.encode())  # what the profile's writes are billed by
+    assert get(admin_api, f"/v1/customers/{slipping}") == answers[0]
 
 
 def test_a_customer_churned_after_its_score_answers_100_and_no_value_until_its_next_score(

@@ -3,7 +3,7 @@
 The scorer publishes `health.scored` for a customer's latest scored day only; the playbooks function
 hands it here (services/playbook_runs.on_domain_event). Everything is computed as of that day with
 services/flags.assess (the rules of domain/flags.py and domain/churn.py, the same reads as GET
-/v1/customers/{id}/flags) and stored on the profile (`flags_json`, `flags_scored_on`) with one
+/v1/customers/{id}/flags) and stored on the profile (`flags_z`, `flags_scored_on`) with one
 conditional UpdateItem, so a redelivered event rewrites the same value and an older day never replaces
 a newer one. The scorer itself reads nothing more: its request budget stays as it is.
 
