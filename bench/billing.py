@@ -116,3 +116,28 @@ def write_units(before: Raw | None, after: Raw | None, *, transaction: bool) -> 
         units += _kb(old) + _kb(new)  # a delete of the old entry and a put of the new one (or either)
         writes += (old is not None) + (new is not None)
     return WriteUnits(table, units, writes)
+
+
+def read_units(operation: str, params: dict[str, Any], response: dict[str, Any]) -> float:
+    """The read units of one read request, from what it asked and answered: GetItem and BatchGetItem
+    per key (0.5 per started 4 KB of the item eventually consistent, 1 strongly consistent; a key not
+    found still costs the minimum), Query and Scan by the total size of the items read, rounded up to
+    4 KB. A read with a projection is counted by the attributes it returned (DynamoDB bills the whole
+    item): a lower bound for those."""
+    if operation == "GetItem":
+        factor = 1.0 if params.get("ConsistentRead") else 0.5
+        item = response.get("Item")
+        return factor * max(math.ceil(item_size(item) / 4096) if item else 1, 1)
+    if operation == "BatchGetItem":
+        units = 0.0
+        for table, request in params.get("RequestItems", {}).items():
+            factor = 1.0 if request.get("ConsistentRead") else 0.5
+            found = response.get("Responses", {}).get(table, [])
+            unprocessed = len(response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []))
+            missing = len(request.get("Keys", [])) - len(found) - unprocessed
+            units += factor * (sum(max(math.ceil(item_size(i) / 4096), 1) for i in found) + max(missing, 0))
+        return units
+    if operation in ("Query", "Scan"):
+        factor = 1.0 if params.get("ConsistentRead") else 0.5
+        return factor * max(math.ceil(sum(item_size(i) for i in response.get("Items", [])) / 4096), 1)
+    return 0.0

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
+import logging
 import os
 import resource
 import sys
@@ -32,7 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
 
-from bench.billing import item_size  # tests and bench.ingest import it from here
+from bench.billing import item_size, read_units  # item_size: tests and bench.ingest import it from here
 from infra.resources import planned_settings  # imports no keepwell
 
 os.environ.update(
@@ -71,6 +73,7 @@ class RequestCounter:
     event_entries: int = 0  # events put on the bus (PutEvents entries; EventBridge bills each)
     event_bytes: int = 0  # their size as EventBridge counts it (billed per 64 KB chunk of an entry)
     keys_read: Counter[str] = field(default_factory=Counter)  # keys asked for by BatchGetItem / GetItem
+    read_units: float = 0.0  # DynamoDB read units of the reads (bench/billing.read_units)
     entries: list[dict[str, Any]] = field(default_factory=list)  # the PutEvents entries, as sent
 
     def scored_events(self, customer_ids: set[str]) -> list[dict[str, Any]]:
@@ -117,7 +120,10 @@ def count_aws_requests() -> Iterator[RequestCounter]:
             elif operation_name == "GetItem":
                 counter.keys_read[operation_name] += 1
         try:
-            return original_call(self, operation_name, api_params)
+            response = original_call(self, operation_name, api_params)
+            if depth[0] == 1 and operation_name in ("GetItem", "BatchGetItem", "Query", "Scan"):
+                counter.read_units += read_units(operation_name, api_params, response)
+            return response
         finally:
             depth[0] -= 1
             if depth[0] == 0:
@@ -437,11 +443,8 @@ def score_next_day() -> dict[str, Any]:
 
 
 def _score_day(day: date) -> dict[str, Any]:
-    import io
-
     from bench.billing import write_units
     from keepwell import clock
-    from keepwell.observability import logger
     from keepwell.services import scoring_queue
     from keepwell.storage import health_snapshots, keys
     from keepwell.storage.customers import customer_ids
@@ -455,19 +458,15 @@ def _score_day(day: date) -> dict[str, Any]:
         return {(raw["pk"]["S"], raw["sk"]["S"]): raw for raw in health_snapshots.batch_get_raw(wanted)}
 
     profiles_before, months_before = read(profile_keys), read(month_keys)
-    log_stream = io.StringIO()
-    log_handler = logger.registered_handler
-    previous_stream, previous_level = log_handler.setStream(log_stream), logger.log_level
-    logger.setLevel("INFO")
-    try:
-        with clock.frozen(datetime.combine(tomorrow, clock_time(9, 30), UTC)), count_aws_requests() as counter:
-            started, cpu_started = time.perf_counter(), time.process_time()
-            queued = scoring_queue.enqueue_workspace(WORKSPACE, tomorrow, "schedule")
-            batches, failed = drain_scoring_queue()
-            wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    finally:
-        logger.setLevel(previous_level)
-        log_handler.setStream(previous_stream)
+    with (
+        clock.frozen(datetime.combine(tomorrow, clock_time(9, 30), UTC)),
+        count_aws_requests() as counter,
+        _info_logs() as log_stream,
+    ):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        queued = scoring_queue.enqueue_workspace(WORKSPACE, tomorrow, "schedule")
+        batches, failed = drain_scoring_queue()
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     profiles_after, months_after = read(profile_keys), read(month_keys)
     scorer_profile = [
         write_units(profiles_before.get((k.pk, k.sk)), profiles_after.get((k.pk, k.sk)), transaction=True)
@@ -487,6 +486,7 @@ def _score_day(day: date) -> dict[str, Any]:
         "dynamodb": counter.total("dynamodb"),
         "dynamodb_ops": counter.operations("dynamodb"),
         "dynamodb_keys_read": dict(counter.keys_read),
+        "read_units_per_customer": counter.read_units / n,
         "sqs": counter.total("sqs"),  # bench/cost.py prices these too
         "events": counter.total("eventbridge"),
         "event_entries": counter.event_entries,
@@ -506,16 +506,51 @@ def _score_day(day: date) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def _info_logs() -> Iterator[io.StringIO]:
+    """What the functions log meanwhile at the level a deployed function logs (INFO), into a string."""
+    from keepwell.observability import logger
+
+    stream = io.StringIO()
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    previous_stream, previous_level = handler.setStream(stream), logger.log_level
+    logger.setLevel("INFO")
+    try:
+        yield stream
+    finally:
+        logger.setLevel(previous_level)
+        handler.setStream(previous_stream)
+
+
 def _mean(values: list[float]) -> float:
     return sum(values) / max(len(values), 1)
+
+
+def _functions_invoked_by(detail_type: str) -> list[str]:
+    """The functions an EventBridge rule of template.yaml invokes with a `keepwell` event of this type."""
+    from infra.template import load_template, resources_of_type
+
+    found = []
+    for function_id, function in resources_of_type(load_template(), "AWS::Serverless::Function").items():
+        for source in (function["Properties"].get("Events") or {}).values():
+            if source["Type"] != "EventBridgeRule":
+                continue
+            pattern = source["Properties"].get("Pattern") or {}
+            if "keepwell" in pattern.get("source", ["keepwell"]) and detail_type in pattern.get(
+                "detail-type", [detail_type]
+            ):
+                found.append(function_id)
+    return found
 
 
 def _health_scored_consumers(
     events: list[dict[str, Any]], day: date, profile_keys: list[Any], read: Callable[[list[Any]], dict[Any, Any]]
 ) -> dict[str, Any]:
-    """The playbooks function invoked with each `health.scored` event of the sample, one per invocation
-    (as an EventBridge rule invokes a Lambda function): its DynamoDB requests and the write units of its
-    profile writes (the stored flags), per event."""
+    """Every function a rule of template.yaml invokes with `health.scored`, invoked with each such event
+    of the sample, one per invocation (as an EventBridge rule invokes a Lambda function): the playbooks
+    function's DynamoDB requests and the write units of its profile writes (the stored flags), and the
+    others' AWS requests and CPU, per event."""
     import json as json_module
 
     from bench.billing import item_size, write_units
@@ -527,10 +562,14 @@ def _health_scored_consumers(
     if not events:
         return {"consumer_events": 0}
     os.environ.update(stack_environment(load_template(), _RESOLVER))
+    totals = RequestCounter(Counter())
     invoker = Invoker()
+    others = [f for f in _functions_invoked_by("health.scored") if f != "PlaybooksFunction"]
+    others_cpu: dict[str, float] = dict.fromkeys(others, 0.0)
+    others_requests: Counter[str] = Counter()
     before = read(profile_keys)
-    with clock.frozen(datetime.combine(day, clock_time(9, 31), UTC)), count_aws_requests() as counter:
-        started = time.process_time()
+    with clock.frozen(datetime.combine(day, clock_time(9, 31), UTC)), _info_logs() as logs:
+        cpu = 0.0
         for n, entry in enumerate(events):
             event = {
                 "version": "0",
@@ -543,8 +582,20 @@ def _health_scored_consumers(
                 "resources": [],
                 "detail": json_module.loads(entry["Detail"]),
             }
-            invoker.invoke("PlaybooksFunction", event)
-        cpu = time.process_time() - started
+            with count_aws_requests() as counter:
+                started = time.process_time()
+                invoker.invoke("PlaybooksFunction", event)
+                cpu += time.process_time() - started
+            for function_id in others:  # the other rules' targets, each invoked with the same event
+                with count_aws_requests() as other:
+                    started = time.process_time()
+                    invoker.invoke(function_id, event)
+                    others_cpu[function_id] += time.process_time() - started
+                others_requests[function_id] += sum(other.calls.values())
+            totals.calls.update(counter.calls)
+            totals.keys_read.update(counter.keys_read)
+            totals.read_units += counter.read_units
+    counter = totals
     after = read(profile_keys)
     units = [write_units(before.get((k.pk, k.sk)), after.get((k.pk, k.sk)), transaction=False) for k in profile_keys]
     profiles = sorted(item_size(raw) for raw in after.values())
@@ -554,9 +605,12 @@ def _health_scored_consumers(
     n = len(events)
     return {
         "consumer_events": n,
+        "other_consumers": {f: (others_requests[f] / n, others_cpu[f] / n * 1000) for f in others},
+        "consumer_log_bytes": sum(len(line.encode()) + 1 for line in logs.getvalue().splitlines() if line.strip()) / n,
         "consumer_dynamodb": counter.total("dynamodb") / n,
         "consumer_dynamodb_ops": counter.operations("dynamodb"),
         "consumer_keys_read": sum(counter.keys_read.values()) / n,
+        "consumer_read_units": counter.read_units / n,
         "consumer_cpu_ms": cpu / n * 1000,
         "consumer_profile_wru": _mean([u.table for u in units]),
         "consumer_profile_index_wru": _mean([u.indexes for u in units]),
@@ -627,6 +681,7 @@ def _print_day(daily: dict[str, Any], title: str) -> None:
         f"  DynamoDB requests    {daily['dynamodb']} ({daily['dynamodb'] / c:.2f} per customer; goal <= 2) "
         f"{daily['dynamodb_ops']}, keys read {daily['dynamodb_keys_read']}, failed records {daily['failed_records']}"
     )
+    print(f"  read units           {daily['read_units_per_customer']:.2f} per customer (bench/billing.read_units)")
     print(
         f"  SQS requests         {daily['sqs']} ({daily['sqs'] / c:.2f} per customer), "
         f"EventBridge requests {daily['events']}"
@@ -658,8 +713,12 @@ def _print_day(daily: dict[str, Any], title: str) -> None:
         print(
             f"    playbooks function per health.scored event: {daily['consumer_dynamodb']:.2f} DynamoDB requests "
             f"{daily['consumer_dynamodb_ops']} ({daily['consumer_events']} events), "
-            f"{daily['consumer_keys_read']:.1f} keys read, {daily['consumer_cpu_ms']:.0f} ms CPU"
+            f"{daily['consumer_keys_read']:.1f} keys read ({daily['consumer_read_units']:.1f} read units), "
+            f"{daily['consumer_cpu_ms']:.0f} ms CPU"
         )
+        for function_id, (requests, cpu_ms) in daily["other_consumers"].items():
+            print(f"    {function_id} per health.scored event: {requests:.2f} AWS requests, {cpu_ms:.0f} ms CPU")
+        print(f"    the three functions' logs (INFO) per health.scored event: {daily['consumer_log_bytes']:.0f} B")
         print(
             f"    profile after it: median {daily['profile_with_flags_median']:,} B, "
             f"max {daily['profile_with_flags_max']:,} B; its flags median {daily['flags_median']:,} B, "
