@@ -18,6 +18,7 @@ from keepwell.domain.churn import risk_level
 from keepwell.domain.signal_log import SignalLog
 from keepwell.services.customer_flags import record_flags
 from keepwell.storage import keys, stored_flags
+from keepwell.storage.metrics import DailyMetricsItem
 from keepwell.storage.models import CustomerItem
 from tests.conftest import ApiClient
 from tests.integration.test_churn_api import at, customer, put_signals, put_usage
@@ -240,10 +241,40 @@ def test_storing_the_flags_with_churn_risk_costs_three_reads_and_one_write(works
     with count_aws_requests() as warm:
         assert record_flags(workspace, slipping, TODAY) is not None
 
-    # One BatchGetItem (profile, signal log, forecast settings, the metric days), one Query (renewals and
+    # One BatchGetItem (profile, signal log, forecast settings), one Query (the 60 metric days: billed by
+    # their size, ~15 read units, where reading them by key cost one unit each), one Query (renewals and
     # the standing success-plan risk signals), one Query (contacts); one write. Before issue 23 the same
     # reads were 3 GetItem, 1 BatchGetItem and 3 Query.
-    assert warm.operations("dynamodb") == {"BatchGetItem": 1, "Query": 2, "UpdateItem": 1}
+    assert warm.operations("dynamodb") == {"BatchGetItem": 1, "Query": 3, "UpdateItem": 1}
+
+
+def test_the_stored_flags_read_the_same_60_days_as_the_flags_api(
+    admin_api: ApiClient, workspace: str, slipping: str
+) -> None:
+    # Days just outside the 60 (today, 61 days ago) beside them; a range a day short at either end would
+    # change the drop (the stored flags read the days by range, the API by key).
+    for day, events in ((TODAY, 10_000), (TODAY - timedelta(days=61), 1)):
+        key = keys.daily_metrics(workspace, slipping, day)
+        DailyMetricsItem(
+            key.pk,
+            key.sk,
+            entity="daily_metrics",
+            workspace_id=workspace,
+            customer_id=slipping,
+            day=day.isoformat(),
+            events=events,
+            logins=5,
+            version=1,
+        ).save()
+    set_health(workspace, slipping, 70)
+
+    playbooks_handler(scored(workspace, slipping))
+
+    on_request = get(admin_api, f"/v1/customers/{slipping}/flags")["red"]
+    stored = get(admin_api, f"/v1/customers/{slipping}")["red_flags"]
+    assert [f["code"] for f in on_request] == [f["code"] for f in stored] == ["usage_drop"]
+    assert stored[0]["title"] == on_request[0]["title"] == "Usage down 35% in 30 days"
+    assert [e["text"] for e in stored[0]["evidence"]] == [e["text"] for e in on_request[0]["evidence"]]
 
 
 @pytest.mark.parametrize(
