@@ -567,6 +567,7 @@ def _health_scored_consumers(
     others = [f for f in _functions_invoked_by("health.scored") if f != "PlaybooksFunction"]
     others_cpu: dict[str, float] = dict.fromkeys(others, 0.0)
     others_requests: Counter[str] = Counter()
+    others_units: dict[str, float] = dict.fromkeys(others, 0.0)
     before = read(profile_keys)
     with clock.frozen(datetime.combine(day, clock_time(9, 31), UTC)), _info_logs() as logs:
         cpu = 0.0
@@ -592,6 +593,7 @@ def _health_scored_consumers(
                     invoker.invoke(function_id, event)
                     others_cpu[function_id] += time.process_time() - started
                 others_requests[function_id] += sum(other.calls.values())
+                others_units[function_id] += other.read_units
             totals.calls.update(counter.calls)
             totals.keys_read.update(counter.keys_read)
             totals.read_units += counter.read_units
@@ -605,7 +607,7 @@ def _health_scored_consumers(
     n = len(events)
     return {
         "consumer_events": n,
-        "other_consumers": {f: (others_requests[f] / n, others_cpu[f] / n * 1000) for f in others},
+        "other_consumers": {f: (others_requests[f] / n, others_units[f] / n, others_cpu[f] / n * 1000) for f in others},
         "consumer_log_bytes": sum(len(line.encode()) + 1 for line in logs.getvalue().splitlines() if line.strip()) / n,
         "consumer_dynamodb": counter.total("dynamodb") / n,
         "consumer_dynamodb_ops": counter.operations("dynamodb"),
@@ -716,8 +718,11 @@ def _print_day(daily: dict[str, Any], title: str) -> None:
             f"{daily['consumer_keys_read']:.1f} keys read ({daily['consumer_read_units']:.1f} read units), "
             f"{daily['consumer_cpu_ms']:.0f} ms CPU"
         )
-        for function_id, (requests, cpu_ms) in daily["other_consumers"].items():
-            print(f"    {function_id} per health.scored event: {requests:.2f} AWS requests, {cpu_ms:.0f} ms CPU")
+        for function_id, (requests, units, cpu_ms) in daily["other_consumers"].items():
+            print(
+                f"    {function_id} per health.scored event: {requests:.2f} AWS requests "
+                f"({units:.2f} read units), {cpu_ms:.0f} ms CPU"
+            )
         print(f"    the three functions' logs (INFO) per health.scored event: {daily['consumer_log_bytes']:.0f} B")
         print(
             f"    profile after it: median {daily['profile_with_flags_median']:,} B, "
