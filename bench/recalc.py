@@ -13,7 +13,10 @@ customer (and how much of it was inside AWS calls, and in the garbage collector)
 requests per customer (counted with a botocore event hook), and peak memory.
 `--daily` then scores the next day of every customer as the hourly schedule queues it, and prints the
 DynamoDB requests per customer of that routine scoring (goal ≤ 2), and the sizes of the items scoring
-reads and writes (for docs/cost.md).
+reads and writes; what DynamoDB bills for them (write units with the table's index entries, read units:
+bench/billing.py), bus entries and log bytes per customer; and what the `health.scored` events set off in
+the functions the template's rules invoke with them (the stored flags' profile write among them). Then
+the same for the day after, when the profiles carry their flags: the steady state docs/cost.md prices.
 """
 
 from __future__ import annotations
