@@ -13,13 +13,18 @@ customer (and how much of it was inside AWS calls, and in the garbage collector)
 requests per customer (counted with a botocore event hook), and peak memory.
 `--daily` then scores the next day of every customer as the hourly schedule queues it, and prints the
 DynamoDB requests per customer of that routine scoring (goal ≤ 2), and the sizes of the items scoring
-reads and writes (for docs/cost.md).
+reads and writes; what DynamoDB bills for them (write units with the table's index entries, read units:
+bench/billing.py), bus entries and log bytes per customer; and what the `health.scored` events set off in
+the functions the template's rules invoke with them (the stored flags' profile write among them). Then
+the same for the day after, when the profiles carry their flags: the steady state docs/cost.md prices.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import io
+import logging
 import os
 import resource
 import sys
@@ -27,11 +32,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
 
+from bench.billing import item_size, read_units  # item_size: tests and bench.ingest import it from here
 from infra.resources import planned_settings  # imports no keepwell
 
 os.environ.update(
@@ -67,6 +73,21 @@ class RequestCounter:
 
     calls: Counter[tuple[str, str]]
     inside_seconds: float = 0.0  # CPU time spent inside AWS calls (signing, moto, parsing)
+    event_entries: int = 0  # events put on the bus (PutEvents entries; EventBridge bills each)
+    event_bytes: int = 0  # their size as EventBridge counts it (billed per 64 KB chunk of an entry)
+    keys_read: Counter[str] = field(default_factory=Counter)  # keys asked for by BatchGetItem / GetItem
+    read_units: float = 0.0  # DynamoDB read units of the reads (bench/billing.read_units)
+    entries: list[dict[str, Any]] = field(default_factory=list)  # the PutEvents entries, as sent
+
+    def scored_events(self, customer_ids: set[str]) -> list[dict[str, Any]]:
+        """The `health.scored` entries sent for these customers."""
+        import json
+
+        return [
+            e
+            for e in self.entries
+            if e.get("DetailType") == "health.scored" and json.loads(e["Detail"]).get("customer_id") in customer_ids
+        ]
 
     def total(self, service: str) -> int:
         return sum(n for (s, _), n in self.calls.items() if s == service)
@@ -92,8 +113,20 @@ def count_aws_requests() -> Iterator[RequestCounter]:
     def make_api_call(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
         started = time.process_time()
         depth[0] += 1
+        if depth[0] == 1:
+            if operation_name == "PutEvents":
+                counter.event_entries += len(api_params.get("Entries", []))
+                counter.entries += api_params.get("Entries", [])
+                counter.event_bytes += sum(_entry_size(e) for e in api_params.get("Entries", []))
+            elif operation_name == "BatchGetItem":
+                counter.keys_read[operation_name] += sum(len(r["Keys"]) for r in api_params["RequestItems"].values())
+            elif operation_name == "GetItem":
+                counter.keys_read[operation_name] += 1
         try:
-            return original_call(self, operation_name, api_params)
+            response = original_call(self, operation_name, api_params)
+            if depth[0] == 1 and operation_name in ("GetItem", "BatchGetItem", "Query", "Scan"):
+                counter.read_units += read_units(operation_name, api_params, response)
+            return response
         finally:
             depth[0] -= 1
             if depth[0] == 0:
@@ -106,6 +139,13 @@ def count_aws_requests() -> Iterator[RequestCounter]:
     finally:
         HierarchicalEmitter.emit_until_response = original_until  # type: ignore[method-assign]
         BaseClient._make_api_call = original_call  # type: ignore[attr-defined]
+
+
+def _entry_size(entry: dict[str, Any]) -> int:
+    """A PutEvents entry's size as EventBridge counts it (its Source, DetailType, Detail, Resources)."""
+    return sum(len(str(entry.get(k, "")).encode()) for k in ("Source", "DetailType", "Detail")) + sum(
+        len(r.encode()) for r in entry.get("Resources", [])
+    )
 
 
 @dataclass
@@ -336,29 +376,6 @@ SIZE_SAMPLE = 1000  # customers whose items are measured after the run
 MONTH_WRITE_SAMPLE = 200  # full months re-encoded day by day for the billed size of a daily write
 
 
-def item_size(raw: dict[str, Any]) -> int:
-    """An item's size as DynamoDB bills it: attribute names plus values (strings and binaries by
-    their bytes, numbers ~ their digits), without the ~100 bytes of index overhead."""
-
-    def value_size(value: dict[str, Any]) -> int:
-        (kind, data), *_ = value.items()
-        if kind == "S":
-            return len(data.encode())
-        if kind == "B":
-            return len(data)
-        if kind == "N":
-            return len(data.lstrip("-").replace(".", "")) // 2 + 1
-        if kind == "M":
-            return 3 + sum(len(k.encode()) + 1 + value_size(v) for k, v in data.items())
-        if kind in ("L",):
-            return 3 + sum(1 + value_size(v) for v in data)
-        if kind in ("SS", "NS", "BS"):
-            return sum(len(str(v)) for v in data)
-        return 1
-
-    return sum(len(name.encode()) + value_size(value) for name, value in raw.items())
-
-
 def measure_item_sizes(customer_ids: list[str]) -> dict[str, dict[str, float]]:
     """Sizes in bytes (max and median, as DynamoDB counts them) of what scoring reads and writes per
     customer: its snapshot month items (full months only, i.e. every day of the month scored), the
@@ -409,28 +426,204 @@ def measure_item_sizes(customer_ids: list[str]) -> dict[str, dict[str, float]]:
     }
 
 
+BILLING_SAMPLE = 200  # customers whose items are read before and after the daily scoring to price its writes
+
+
 def score_next_day() -> dict[str, Any]:
     """The next day's scheduled scoring of every customer, as the hourly schedule queues it (one message
-    per customer) and the scorer handles it: what a day of routine scoring costs."""
+    per customer) and the scorer handles it: what a day of routine scoring costs. For the first
+    BILLING_SAMPLE customers, their profile and month item are read before and after, to price the
+    scorer's writes with their indexes (bench/billing.py); then the `health.scored` events the scorer
+    put on the bus for them are handed to the playbooks function as EventBridge invokes it (it stores
+    each customer's flags on the profile), with its requests counted and its profile writes priced the
+    same way. The scorer's log lines are counted at the level a deployed function logs (INFO).
+
+    Then the day after is scored the same way (`steady`): the first day's profiles carry no flags yet
+    (a recalculation stores none), every later day's do, and the scorer's profile write is billed by
+    the whole item."""
+    first = _score_day(TODAY + timedelta(days=1))
+    return {**first, "steady": _score_day(TODAY + timedelta(days=2))}
+
+
+def _score_day(day: date) -> dict[str, Any]:
+    from bench.billing import write_units
     from keepwell import clock
     from keepwell.services import scoring_queue
+    from keepwell.storage import health_snapshots, keys
+    from keepwell.storage.customers import customer_ids
 
-    tomorrow = TODAY + timedelta(days=1)
-    with clock.frozen(datetime.combine(tomorrow, clock_time(9, 30), UTC)), count_aws_requests() as counter:
+    tomorrow = day
+    sample = list(customer_ids(WORKSPACE))[:BILLING_SAMPLE]
+    profile_keys = [keys.customer(WORKSPACE, c) for c in sample]
+    month_keys = [keys.health_month(WORKSPACE, c, tomorrow) for c in sample]
+
+    def read(wanted: list[Any]) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(raw["pk"]["S"], raw["sk"]["S"]): raw for raw in health_snapshots.batch_get_raw(wanted)}
+
+    profiles_before, months_before = read(profile_keys), read(month_keys)
+    with (
+        clock.frozen(datetime.combine(tomorrow, clock_time(9, 30), UTC)),
+        count_aws_requests() as counter,
+        _info_logs() as log_stream,
+    ):
         started, cpu_started = time.perf_counter(), time.process_time()
         queued = scoring_queue.enqueue_workspace(WORKSPACE, tomorrow, "schedule")
         batches, failed = drain_scoring_queue()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    profiles_after, months_after = read(profile_keys), read(month_keys)
+    scorer_profile = [
+        write_units(profiles_before.get((k.pk, k.sk)), profiles_after.get((k.pk, k.sk)), transaction=True)
+        for k in profile_keys
+    ]
+    scorer_month = [
+        write_units(months_before.get((k.pk, k.sk)), months_after.get((k.pk, k.sk)), transaction=True)
+        for k in month_keys
+    ]
+    lines = [line for line in log_stream.getvalue().splitlines() if line.strip()]
+    consumers = _health_scored_consumers(counter.scored_events(set(sample)), tomorrow, profile_keys, read)
+    n = max(queued, 1)
     return {
         "customers": queued,
         "wall_s": wall,
         "cpu_s": cpu,
         "dynamodb": counter.total("dynamodb"),
         "dynamodb_ops": counter.operations("dynamodb"),
+        "dynamodb_keys_read": dict(counter.keys_read),
+        "read_units_per_customer": counter.read_units / n,
         "sqs": counter.total("sqs"),  # bench/cost.py prices these too
         "events": counter.total("eventbridge"),
+        "event_entries": counter.event_entries,
+        "event_bytes": counter.event_bytes,
         "failed_records": failed,
         "batches": batches,
+        "log_lines_per_customer": len(lines) / n,
+        "log_bytes_per_customer": sum(len(line.encode()) + 1 for line in lines) / n,
+        "scorer_log_line": max((line for line in lines if "customer scored" in line), key=len, default=""),
+        "sample": len(sample),
+        "scorer_profile_wru": _mean([u.table for u in scorer_profile]),
+        "scorer_profile_index_wru": _mean([u.indexes for u in scorer_profile]),
+        "scorer_profile_index_writes": _mean([u.index_writes for u in scorer_profile]),
+        "scorer_month_wru_day": _mean([u.table for u in scorer_month]),
+        "scorer_month_index_wru": _mean([u.indexes for u in scorer_month]),
+        **consumers,
+    }
+
+
+@contextmanager
+def _info_logs() -> Iterator[io.StringIO]:
+    """What the functions log meanwhile at the level a deployed function logs (INFO), into a string."""
+    from keepwell.observability import logger
+
+    stream = io.StringIO()
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    previous_stream, previous_level = handler.setStream(stream), logger.log_level
+    logger.setLevel("INFO")
+    try:
+        yield stream
+    finally:
+        logger.setLevel(previous_level)
+        handler.setStream(previous_stream)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / max(len(values), 1)
+
+
+def _functions_invoked_by(detail_type: str) -> list[str]:
+    """The functions an EventBridge rule of template.yaml invokes with a `keepwell` event of this type."""
+    from infra.template import load_template, resources_of_type
+
+    found = []
+    for function_id, function in resources_of_type(load_template(), "AWS::Serverless::Function").items():
+        for source in (function["Properties"].get("Events") or {}).values():
+            if source["Type"] != "EventBridgeRule":
+                continue
+            pattern = source["Properties"].get("Pattern") or {}
+            if "keepwell" in pattern.get("source", ["keepwell"]) and detail_type in pattern.get(
+                "detail-type", [detail_type]
+            ):
+                found.append(function_id)
+    return found
+
+
+def _health_scored_consumers(
+    events: list[dict[str, Any]], day: date, profile_keys: list[Any], read: Callable[[list[Any]], dict[Any, Any]]
+) -> dict[str, Any]:
+    """Every function a rule of template.yaml invokes with `health.scored`, invoked with each such event
+    of the sample, one per invocation (as an EventBridge rule invokes a Lambda function): the playbooks
+    function's DynamoDB requests and the write units of its profile writes (the stored flags), and the
+    others' AWS requests and CPU, per event."""
+    import json as json_module
+
+    from bench.billing import item_size, write_units
+    from infra.invoker import Invoker
+    from infra.local import stack_environment
+    from infra.template import load_template
+    from keepwell import clock
+
+    if not events:
+        return {"consumer_events": 0}
+    os.environ.update(stack_environment(load_template(), _RESOLVER))
+    totals = RequestCounter(Counter())
+    invoker = Invoker()
+    others = [f for f in _functions_invoked_by("health.scored") if f != "PlaybooksFunction"]
+    others_cpu: dict[str, float] = dict.fromkeys(others, 0.0)
+    others_requests: Counter[str] = Counter()
+    others_units: dict[str, float] = dict.fromkeys(others, 0.0)
+    before = read(profile_keys)
+    with clock.frozen(datetime.combine(day, clock_time(9, 31), UTC)), _info_logs() as logs:
+        cpu = 0.0
+        for n, entry in enumerate(events):
+            event = {
+                "version": "0",
+                "id": f"bench-{n}",
+                "detail-type": entry["DetailType"],
+                "source": entry["Source"],
+                "account": "123456789012",
+                "time": clock.iso(clock.now()),
+                "region": "us-east-1",
+                "resources": [],
+                "detail": json_module.loads(entry["Detail"]),
+            }
+            with count_aws_requests() as counter:
+                started = time.process_time()
+                invoker.invoke("PlaybooksFunction", event)
+                cpu += time.process_time() - started
+            for function_id in others:  # the other rules' targets, each invoked with the same event
+                with count_aws_requests() as other:
+                    started = time.process_time()
+                    invoker.invoke(function_id, event)
+                    others_cpu[function_id] += time.process_time() - started
+                others_requests[function_id] += sum(other.calls.values())
+                others_units[function_id] += other.read_units
+            totals.calls.update(counter.calls)
+            totals.keys_read.update(counter.keys_read)
+            totals.read_units += counter.read_units
+    counter = totals
+    after = read(profile_keys)
+    units = [write_units(before.get((k.pk, k.sk)), after.get((k.pk, k.sk)), transaction=False) for k in profile_keys]
+    profiles = sorted(item_size(raw) for raw in after.values())
+    flags = sorted(
+        item_size({name: raw[name]}) for raw in after.values() for name in ("flags_json", "flags_z") if name in raw
+    )
+    n = len(events)
+    return {
+        "consumer_events": n,
+        "other_consumers": {f: (others_requests[f] / n, others_units[f] / n, others_cpu[f] / n * 1000) for f in others},
+        "consumer_log_bytes": sum(len(line.encode()) + 1 for line in logs.getvalue().splitlines() if line.strip()) / n,
+        "consumer_dynamodb": counter.total("dynamodb") / n,
+        "consumer_dynamodb_ops": counter.operations("dynamodb"),
+        "consumer_keys_read": sum(counter.keys_read.values()) / n,
+        "consumer_read_units": counter.read_units / n,
+        "consumer_cpu_ms": cpu / n * 1000,
+        "consumer_profile_wru": _mean([u.table for u in units]),
+        "consumer_profile_index_wru": _mean([u.indexes for u in units]),
+        "consumer_profile_index_writes": _mean([u.index_writes for u in units]),
+        "profile_with_flags_median": profiles[len(profiles) // 2] if profiles else 0,
+        "profile_with_flags_max": profiles[-1] if profiles else 0,
+        "flags_median": flags[len(flags) // 2] if flags else 0,
+        "flags_max": flags[-1] if flags else 0,
     }
 
 
@@ -478,20 +671,67 @@ def main(argv: list[str] | None = None) -> int:
             )
     daily = figures["daily"]
     if daily is not None:
-        per_customer = daily["dynamodb"] / max(daily["customers"], 1)
-        print(
-            f"daily scoring of the next day: {daily['customers']} customers in {daily['wall_s']:.1f} s "
-            f"({daily['cpu_s'] / max(daily['customers'], 1) * 1000:.0f} ms CPU per customer)"
-        )
-        print(
-            f"  DynamoDB requests    {daily['dynamodb']} ({per_customer:.2f} per customer; goal <= 2) "
-            f"{daily['dynamodb_ops']}, failed records {daily['failed_records']}"
-        )
-        print(
-            f"  SQS requests         {daily['sqs']} ({daily['sqs'] / max(daily['customers'], 1):.2f} per customer), "
-            f"EventBridge requests {daily['events']}"
-        )
+        _print_day(daily, "daily scoring of the next day (no flags stored yet: a recalculation stores none)")
+        _print_day(daily["steady"], "and of the day after (steady state: the profiles carry their flags)")
     return 0 if job.status == "finished" and job.failed == 0 else 1
+
+
+def _print_day(daily: dict[str, Any], title: str) -> None:
+    c = max(daily["customers"], 1)
+    print(
+        f"{title}: {daily['customers']} customers in {daily['wall_s']:.1f} s "
+        f"({daily['cpu_s'] / c * 1000:.0f} ms CPU each)"
+    )
+    print(
+        f"  DynamoDB requests    {daily['dynamodb']} ({daily['dynamodb'] / c:.2f} per customer; goal <= 2) "
+        f"{daily['dynamodb_ops']}, keys read {daily['dynamodb_keys_read']}, failed records {daily['failed_records']}"
+    )
+    print(f"  read units           {daily['read_units_per_customer']:.2f} per customer (bench/billing.read_units)")
+    print(
+        f"  SQS requests         {daily['sqs']} ({daily['sqs'] / c:.2f} per customer), "
+        f"EventBridge requests {daily['events']}"
+    )
+    print(
+        f"  bus events           {daily['event_entries']} entries ({daily['event_entries'] / c:.2f} per customer, "
+        f"{daily['event_bytes'] / max(daily['event_entries'], 1):.0f} B each on average)"
+    )
+    print(
+        f"  logs (INFO)          {daily['log_lines_per_customer']:.2f} lines, {daily['log_bytes_per_customer']:.0f} B "
+        f"per customer; longest 'customer scored': {len(daily['scorer_log_line'].encode())} B"
+    )
+    print(f"  write units per customer (bench/billing.py; {daily['sample']} customers):")
+    print(
+        f"    scorer: month item, this day (transaction)   {daily['scorer_month_wru_day']:.2f}"
+        f" (+{daily['scorer_month_index_wru']:.2f} in indexes)"
+    )
+    print(
+        f"    scorer: profile (transaction)                {daily['scorer_profile_wru']:.2f}"
+        f" +{daily['scorer_profile_index_wru']:.2f} in indexes"
+        f" ({daily['scorer_profile_index_writes']:.2f} index entries written)"
+    )
+    if daily.get("consumer_events"):
+        print(
+            f"    playbooks function: profile (stored flags)   {daily['consumer_profile_wru']:.2f}"
+            f" +{daily['consumer_profile_index_wru']:.2f} in indexes"
+            f" ({daily['consumer_profile_index_writes']:.2f} index entries written)"
+        )
+        print(
+            f"    playbooks function per health.scored event: {daily['consumer_dynamodb']:.2f} DynamoDB requests "
+            f"{daily['consumer_dynamodb_ops']} ({daily['consumer_events']} events), "
+            f"{daily['consumer_keys_read']:.1f} keys read ({daily['consumer_read_units']:.1f} read units), "
+            f"{daily['consumer_cpu_ms']:.0f} ms CPU"
+        )
+        for function_id, (requests, units, cpu_ms) in daily["other_consumers"].items():
+            print(
+                f"    {function_id} per health.scored event: {requests:.2f} AWS requests "
+                f"({units:.2f} read units), {cpu_ms:.0f} ms CPU"
+            )
+        print(f"    the three functions' logs (INFO) per health.scored event: {daily['consumer_log_bytes']:.0f} B")
+        print(
+            f"    profile after it: median {daily['profile_with_flags_median']:,} B, "
+            f"max {daily['profile_with_flags_max']:,} B; its flags median {daily['flags_median']:,} B, "
+            f"max {daily['flags_max']:,} B"
+        )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from keepwell.adapters import event_bus
 from keepwell.domain.churn import risk_level
 from keepwell.domain.signal_log import SignalLog
 from keepwell.services.customer_flags import record_flags
-from keepwell.storage import keys
+from keepwell.storage import keys, stored_flags
+from keepwell.storage.metrics import DailyMetricsItem
 from keepwell.storage.models import CustomerItem
 from tests.conftest import ApiClient
 from tests.integration.test_churn_api import at, customer, put_signals, put_usage
@@ -45,8 +46,8 @@ def slipping(admin_api: ApiClient, workspace: str) -> str:
     return cid
 
 
-def get(api: ApiClient, path: str) -> dict[str, Any]:
-    response = api.get(path)
+def get(api: ApiClient, path: str, **query: Any) -> dict[str, Any]:
+    response = api.get(path, **query)
     assert response.status == 200, response.body
     return dict(response.body)
 
@@ -193,6 +194,32 @@ def test_flags_stored_before_churn_risk_was_kept_still_read_and_scores_are_compu
     assert (scores["computed"], scores["churn_risk"]["score"]) == ("on_request", 45.0)
 
 
+def test_flags_stored_as_text_before_they_were_compressed_answer_the_same_and_the_next_score_compresses_them(
+    admin_api: ApiClient, workspace: str, slipping: str
+) -> None:
+    set_health(workspace, slipping, 70)
+    playbooks_handler(scored(workspace, slipping))
+    key = keys.customer(workspace, slipping)
+    stored = CustomerItem.get(key.pk, key.sk)
+    assert stored.flags_z is not None and stored.flags_json is None
+    answers = [get(admin_api, f"/v1/customers/{slipping}"), get(admin_api, f"/v1/customers/{slipping}/scores")]
+    listed = get(admin_api, "/v1/customers", sort="-health_score")["items"]
+    # The profile as the flags were stored before (JSON text, storage/stored_flags.py), read by this code:
+    text = stored_flags.decode(None, stored.flags_z).model_dump_json()  # type: ignore[union-attr]
+    CustomerItem(key.pk, key.sk).update(actions=[CustomerItem.flags_json.set(text), CustomerItem.flags_z.remove()])
+
+    assert [get(admin_api, f"/v1/customers/{slipping}"), get(admin_api, f"/v1/customers/{slipping}/scores")] == answers
+    assert get(admin_api, "/v1/customers", sort="-health_score")["items"] == listed
+    assert [f["code"] for f in answers[0]["red_flags"]] == ["usage_drop"]
+    assert [[f["code"] for f in c["red_flags"]] for c in listed if c["customer_id"] == slipping] == [["usage_drop"]]
+
+    playbooks_handler(scored(workspace, slipping))  # the next day's flags replace the text
+    again = CustomerItem.get(key.pk, key.sk)
+    assert again.flags_json is None and again.flags_z is not None
+    assert len(again.flags_z) * 2 < len(text.encode())  # what the profile's writes are billed by
+    assert get(admin_api, f"/v1/customers/{slipping}") == answers[0]
+
+
 def test_a_customer_churned_after_its_score_answers_100_and_no_value_until_its_next_score(
     admin_api: ApiClient, workspace: str, slipping: str
 ) -> None:
@@ -214,10 +241,40 @@ def test_storing_the_flags_with_churn_risk_costs_three_reads_and_one_write(works
     with count_aws_requests() as warm:
         assert record_flags(workspace, slipping, TODAY) is not None
 
-    # One BatchGetItem (profile, signal log, forecast settings, the metric days), one Query (renewals and
+    # One BatchGetItem (profile, signal log, forecast settings), one Query (the 60 metric days: billed by
+    # their size, ~15 read units, where reading them by key cost one unit each), one Query (renewals and
     # the standing success-plan risk signals), one Query (contacts); one write. Before issue 23 the same
     # reads were 3 GetItem, 1 BatchGetItem and 3 Query.
-    assert warm.operations("dynamodb") == {"BatchGetItem": 1, "Query": 2, "UpdateItem": 1}
+    assert warm.operations("dynamodb") == {"BatchGetItem": 1, "Query": 3, "UpdateItem": 1}
+
+
+def test_the_stored_flags_read_the_same_60_days_as_the_flags_api(
+    admin_api: ApiClient, workspace: str, slipping: str
+) -> None:
+    # Days just outside the 60 (today, 61 days ago) beside them; a range a day short at either end would
+    # change the drop (the stored flags read the days by range, the API by key).
+    for day, events in ((TODAY, 10_000), (TODAY - timedelta(days=61), 1)):
+        key = keys.daily_metrics(workspace, slipping, day)
+        DailyMetricsItem(
+            key.pk,
+            key.sk,
+            entity="daily_metrics",
+            workspace_id=workspace,
+            customer_id=slipping,
+            day=day.isoformat(),
+            events=events,
+            logins=5,
+            version=1,
+        ).save()
+    set_health(workspace, slipping, 70)
+
+    playbooks_handler(scored(workspace, slipping))
+
+    on_request = get(admin_api, f"/v1/customers/{slipping}/flags")["red"]
+    stored = get(admin_api, f"/v1/customers/{slipping}")["red_flags"]
+    assert [f["code"] for f in on_request] == [f["code"] for f in stored] == ["usage_drop"]
+    assert stored[0]["title"] == on_request[0]["title"] == "Usage down 35% in 30 days"
+    assert [e["text"] for e in stored[0]["evidence"]] == [e["text"] for e in on_request[0]["evidence"]]
 
 
 @pytest.mark.parametrize(

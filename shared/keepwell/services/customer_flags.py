@@ -3,14 +3,15 @@
 The scorer publishes `health.scored` for a customer's latest scored day only; the playbooks function
 hands it here (services/playbook_runs.on_domain_event). Everything is computed as of that day with
 services/flags.assess (the rules of domain/flags.py and domain/churn.py, the same reads as GET
-/v1/customers/{id}/flags) and stored on the profile (`flags_json`, `flags_scored_on`) with one
+/v1/customers/{id}/flags) and stored on the profile (`flags_z`, `flags_scored_on`) with one
 conditional UpdateItem, so a redelivered event rewrites the same value and an older day never replaces
 a newer one. The scorer itself reads nothing more: its request budget stays as it is.
 
-DynamoDB requests per event: one BatchGetItem (profile, signal log, 60 metric days, forecast settings,
-and the health model on a cold container), one Query of renewals and risk signals, one Query of
-contacts (storage/customer_reads.py); one UpdateItem. So 4 requests (7, 8 on a cold container, before
-issue 23's reads were merged).
+DynamoDB requests per event: one BatchGetItem (profile, signal log, forecast settings, and the health
+model on a cold container), one Query of the 60 metric days, one Query of renewals and risk signals, one
+Query of contacts (storage/customer_reads.py); one UpdateItem. So 5 requests (7, 8 on a cold container,
+before issue 23's reads were merged). The metric days are read by range, not by key as the flags API
+reads them with the profile: one request more, ~15 read units instead of 60 a customer-day (docs/cost.md).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def record_flags(workspace_id: str, customer_id: str, day: date) -> CustomerFlag
     def wanted(customer: Customer) -> bool:  # checked on the profile before the other reads, to save them
         return not customer.archived and (customer.flags is None or customer.flags.scored_on <= day)
 
-    found = flag_service.read_assessment(workspace_id, customer_id, day, visible=wanted)
+    found = flag_service.read_assessment(workspace_id, customer_id, day, visible=wanted, days_by_range=True)
     if found is None:
         return None  # no active customer, or a later day's are stored (the write's condition guarantees it)
     risk, value = churn.churn_scores(found)

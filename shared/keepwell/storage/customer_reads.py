@@ -77,6 +77,32 @@ def read_profile_with_inputs(workspace_id: str, customer_id: str, days: Sequence
     return ProfileReads(customer, model.model, log, found_days, forecast)
 
 
+def metric_days_in_range(workspace_id: str, customer_id: str, first: date, last: date) -> dict[date, DailyMetrics]:
+    """The customer's metric days from `first` to `last` (absent: no usage), in one consistent Query of its
+    partition (`METRICS#<first>` to `METRICS#<last>`, paged past 1 MB). A Query is billed by the total size
+    of what it reads, rounded up to 4 KB (60 days of ~1 KB: ~15 read units), where a BatchGetItem of their
+    keys is billed per key, found or not (60 read units): the stored flags read them this way after every
+    daily score, one more request for a fifth of the units (docs/cost.md)."""
+    pk = keys.customer_partition(workspace_id, customer_id)
+    low, high = (
+        keys.daily_metrics(workspace_id, customer_id, first).sk,
+        keys.daily_metrics(workspace_id, customer_id, last).sk,
+    )
+    connection = TableItem._get_connection()
+    found: dict[date, DailyMetrics] = {}
+    start: dict[str, Any] | None = None
+    while True:
+        page = connection.query(
+            pk, range_key_condition=TableItem.sk.between(low, high), consistent_read=True, exclusive_start_key=start
+        )
+        for raw in page.get("Items", []):
+            metrics = metrics_of_raw(raw)
+            found[metrics.day] = metrics
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return found
+
+
 def renewals_and_risk_signals(workspace_id: str, customer_id: str) -> tuple[list[Renewal], list[RiskSignal]]:
     """The customer's renewals by renewal date (as storage/renewals.list_customer_renewals) and its
     standing risk signals by key (as storage/success_plans.list_risk_signals), in one consistent Query."""

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -23,7 +22,7 @@ from pynamodb.transactions import TransactWrite
 
 from keepwell.domain.customers import Customer, CustomerFlags, normalise_domain
 from keepwell.errors import Conflict, NotFound
-from keepwell.storage import cursors, keys, renewal_rows
+from keepwell.storage import cursors, keys, renewal_rows, stored_flags
 from keepwell.storage.audit import AuditItem
 from keepwell.storage.models import CustomerAliasItem, CustomerItem, Gsi1, Gsi2, TableItem, table_connection
 
@@ -108,17 +107,8 @@ def to_customer(item: CustomerItem) -> Customer:
         created_at=item.created_at,
         updated_at=item.updated_at,
         version=int(item.version),
-        flags=_flags(item.flags_json),
+        flags=stored_flags.decode(item.flags_json, item.flags_z),
     )
-
-
-def _flags(text: str | None) -> CustomerFlags | None:
-    if not text:
-        return None
-    try:
-        return CustomerFlags.model_validate_json(text)
-    except ValidationError:  # an unreadable note must not make the customer unreadable
-        return None
 
 
 def _alias_item(key: keys.Key, customer: Customer) -> CustomerAliasItem:
@@ -381,17 +371,18 @@ def co_owned_ids(workspace_id: str, user_id: str) -> list[str]:
 
 
 def save_flags(workspace_id: str, customer_id: str, flags: CustomerFlags) -> bool:
-    """Store the flags, churn risk and CLTV computed for a scored day on the profile (all in
-    `flags_json`, so they change together), unless those of a later day are there (a late or
-    redelivered event of an older day). The same day is rewritten: a rescoring later that
-    day refreshes them, and a redelivery writes the same value. Leaves the profile's version alone
+    """Store the flags, churn risk and CLTV computed for a scored day on the profile (all in `flags_z`,
+    compressed by storage/stored_flags.py, so they change together), unless those of a later day are
+    there (a late or redelivered event of an older day). The same day is rewritten: a rescoring later
+    that day refreshes them, and a redelivery writes the same value. Leaves the profile's version alone
     (derived data, like the health). False when nothing was written (older day or no profile)."""
     key = keys.customer(workspace_id, customer_id)
     day = flags.scored_on.isoformat()
     try:
         CustomerItem(key.pk, key.sk).update(
             actions=[
-                CustomerItem.flags_json.set(flags.model_dump_json()),
+                CustomerItem.flags_z.set(stored_flags.encode(flags)),
+                CustomerItem.flags_json.remove(),  # the text form of profiles stored before (stored_flags.py)
                 CustomerItem.flags_scored_on.set(day),
             ],
             condition=CustomerItem.pk.exists()

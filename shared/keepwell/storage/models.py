@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
@@ -195,7 +196,9 @@ class CustomerItem(TableItem):
     version = NumberAttribute(default=1)
     # Red and green flags of the latest scored day (domain.customers.CustomerFlags as JSON) and that
     # day, which conditions the write so an older day never replaces a newer one.
+    # `flags_z` compressed (storage/stored_flags.py); `flags_json` the JSON text of profiles stored before.
     flags_json = UnicodeAttribute(null=True)
+    flags_z = BinaryAttribute(null=True, legacy_encoding=False)
     flags_scored_on = UnicodeAttribute(null=True)
     # Contact depth (domain.contacts.ContactDepth), moved by every contact write (storage/contacts.py)
     # so the scorer's one read has it for the Relationship dimension.
