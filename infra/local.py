@@ -283,6 +283,7 @@ class LocalStack:
         self.gateway.stop()
         for poller in self.pollers:
             poller.stop()
+        self.invoker.close()
         if self._moto is not None:
             self._moto.stop()
             _reset_moto()

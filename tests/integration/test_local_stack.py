@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -724,3 +725,34 @@ def test_a_deactivated_person_is_refused_at_once_and_cannot_sign_in_again(stack)
     assert (status, body["error"]["code"]) == (401, "unauthorized")
     status, answer = cognito_call(stack, "InitiateAuth", sign_in)
     assert (status, answer["__type"]) == (400, "NotAuthorizedException")
+
+
+def test_every_invocation_runs_in_one_warm_thread_whoever_asks_and_a_nested_one_at_once():
+    """As a warm Lambda container: the gateway's per-connection threads and the pollers hand their
+    invocations to one thread, so what a handler keeps per thread (its AWS clients) is built once."""
+    seen: list[threading.Thread] = []
+    invoker = Invoker()
+
+    def target(event: dict[str, Any], context: Any) -> str:
+        seen.append(threading.current_thread())
+        return "delivered"
+
+    def outer(event: dict[str, Any], context: Any) -> str:
+        seen.append(threading.current_thread())
+        return invoker.invoke("PlaybooksFunction", {})  # as the local bus delivers to a rule's target
+
+    def boom(event: dict[str, Any], context: Any) -> None:
+        raise RuntimeError("handler bug")
+
+    with invoker.override("ScorerFunction", outer), invoker.override("PlaybooksFunction", target):
+        callers = [threading.Thread(target=invoker.invoke, args=("ScorerFunction", {})) for _ in range(3)]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join(timeout=10)
+        assert invoker.invoke("ScorerFunction", {}) == "delivered"
+    with invoker.override("ScorerFunction", boom), pytest.raises(RuntimeError, match="handler bug"):
+        invoker.invoke("ScorerFunction", {})
+    invoker.close()
+    assert len(seen) == 8 and len(set(seen)) == 1 and seen[0] not in (threading.current_thread(), *callers)
+    assert invoker.invocations["ScorerFunction"] == 5 and invoker.errors["ScorerFunction"] == 1
