@@ -16,10 +16,15 @@ import gc
 _COLLECTING = gc.isenabled()
 gc.disable()
 
+# Powertools' batch utility before pydantic: imported after it, the utility imports its parser's pydantic
+# models of every event source for type hints only (~50 ms of CPU; keepwell/batching.py).
+from keepwell.batching import EventBridgeEvent, SQSEvent
+
+# isort: split
+
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
