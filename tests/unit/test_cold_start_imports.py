@@ -56,22 +56,25 @@ ALL_EVENT_CLASSES = (
     "aws_lambda_powertools.utilities.data_classes.appsync_resolver_event",
     "aws_lambda_powertools.utilities.parser",
 )
+# The providers' webhook parsers (with the generic source's pydantic models): the integrations function parses
+# deliveries; the others import HubSpot's sync rules of that package (through the customers service) only.
+PROVIDER_PARSERS = ("keepwell.domain.integrations.deliveries", "keepwell.domain.integrations.generic_events")
 # The hourly schedule queues a workspace's scoring one hour a day: its runs that find no workspace due
 # import neither the scoring queue's service (its messages, the segment tally) nor pydantic.
 SCORING_QUEUE = ("keepwell.services.scoring_queue", "keepwell.schemas.messages")
 
 NOT_IMPORTED_AT_START = {
-    "ApiFunction": API_AND_INGEST,
+    "ApiFunction": API_AND_INGEST + PROVIDER_PARSERS,
     "IngestFunction": API_AND_INGEST + CUSTOMER_MODEL + AUDIT_LOG,
     "IntegrationsFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
     "AuthorizerFunction": (
         OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INVITATION_ACCEPTANCE + PYDANTIC + INBOUND_SIGNATURES
     ),
     "WebhooksFunction": ALL_EVENT_CLASSES,
-    "ScorerFunction": ALL_EVENT_CLASSES,
-    "PlaybooksFunction": ALL_EVENT_CLASSES,
-    "ImportFunction": ALL_EVENT_CLASSES,
-    "HubSpotSyncFunction": ALL_EVENT_CLASSES,
+    "ScorerFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
+    "PlaybooksFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
+    "ImportFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
+    "HubSpotSyncFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
     "ScheduleFunction": EVENT_CLASSES + SCORING_QUEUE + PYDANTIC,
 }
 
