@@ -59,6 +59,9 @@ ALL_EVENT_CLASSES = (
 # The providers' webhook parsers (with the generic source's pydantic models): the integrations function parses
 # deliveries; the others import HubSpot's sync rules of that package (through the customers service) only.
 PROVIDER_PARSERS = ("keepwell.domain.integrations.deliveries", "keepwell.domain.integrations.generic_events")
+# HubSpot's sync (customers, renewals, the CRM client): the HubSpot function's scheduled runs and write-back
+# batches use it; its most frequent event, `health.scored`, only queues a write-back message.
+HUBSPOT_SYNC = ("keepwell.services.hubspot_sync", "keepwell.services.customers", "keepwell.adapters.hubspot")
 # The hourly schedule queues a workspace's scoring one hour a day: its runs that find no workspace due
 # import neither the scoring queue's service (its messages, the segment tally) nor pydantic.
 SCORING_QUEUE = ("keepwell.services.scoring_queue", "keepwell.schemas.messages")
@@ -74,7 +77,7 @@ NOT_IMPORTED_AT_START = {
     "ScorerFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
     "PlaybooksFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
     "ImportFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
-    "HubSpotSyncFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
+    "HubSpotSyncFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS + HUBSPOT_SYNC,
     "ScheduleFunction": EVENT_CLASSES + SCORING_QUEUE + PYDANTIC,
 }
 
