@@ -56,6 +56,9 @@ ALL_EVENT_CLASSES = (
     "aws_lambda_powertools.utilities.data_classes.appsync_resolver_event",
     "aws_lambda_powertools.utilities.parser",
 )
+# The workspace storage (with the role table and the renewal rows): a webhook subscription's exhaustion reads
+# the workspace's admins from it, no delivery does.
+WORKSPACE_STORAGE = ("keepwell.storage.workspaces", "keepwell.permissions")
 # The providers' webhook parsers (with the generic source's pydantic models): the integrations function parses
 # deliveries; the others import HubSpot's sync rules of that package (through the customers service) only.
 PROVIDER_PARSERS = ("keepwell.domain.integrations.deliveries", "keepwell.domain.integrations.generic_events")
@@ -73,7 +76,7 @@ NOT_IMPORTED_AT_START = {
     "AuthorizerFunction": (
         OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INVITATION_ACCEPTANCE + PYDANTIC + INBOUND_SIGNATURES
     ),
-    "WebhooksFunction": ALL_EVENT_CLASSES,
+    "WebhooksFunction": ALL_EVENT_CLASSES + WORKSPACE_STORAGE,
     "ScorerFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
     "PlaybooksFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
     "ImportFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
@@ -247,3 +250,16 @@ def test_powertools_event_classes_load_when_asked_for_and_every_name_is_still_th
     assert found["same classes"] == [True, True, True, True]
     assert found["names"] == []
     assert found["path"] == "/v1/me"
+
+
+def test_pydantic_plugins_are_not_looked_for_and_none_would_be_missed() -> None:
+    """template.yaml turns pydantic's plugin discovery off (each function's first model build looked through the
+    metadata of every package of the layer for one): no installed package provides a plugin, so none is
+    dropped. Adding one (an observability plugin, say) means removing PYDANTIC_DISABLE_PLUGINS."""
+    from importlib.metadata import entry_points
+
+    from infra.template import load_template
+
+    env = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+    assert not list(entry_points(group="pydantic"))
