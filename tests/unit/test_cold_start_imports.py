@@ -65,6 +65,9 @@ PROVIDER_PARSERS = ("keepwell.domain.integrations.deliveries", "keepwell.domain.
 # HubSpot's sync (customers, renewals, the CRM client): the HubSpot function's scheduled runs and write-back
 # batches use it; its most frequent event, `health.scored`, only queues a write-back message.
 HUBSPOT_SYNC = ("keepwell.services.hubspot_sync", "keepwell.services.customers", "keepwell.adapters.hubspot")
+# The success plans and tasks services: playbook steps of those kinds use them, the domain events that start
+# runs do not.
+PLAYBOOK_STEP_SERVICES = ("keepwell.services.success_plans", "keepwell.services.tasks")
 # The hourly schedule queues a workspace's scoring one hour a day: its runs that find no workspace due
 # import neither the scoring queue's service (its messages, the segment tally) nor pydantic.
 SCORING_QUEUE = ("keepwell.services.scoring_queue", "keepwell.schemas.messages")
@@ -78,7 +81,7 @@ NOT_IMPORTED_AT_START = {
     ),
     "WebhooksFunction": ALL_EVENT_CLASSES + WORKSPACE_STORAGE,
     "ScorerFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
-    "PlaybooksFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
+    "PlaybooksFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS + PLAYBOOK_STEP_SERVICES,
     "ImportFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
     "HubSpotSyncFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS + HUBSPOT_SYNC,
     "ScheduleFunction": EVENT_CLASSES + SCORING_QUEUE + PYDANTIC,
