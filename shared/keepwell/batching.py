@@ -51,14 +51,20 @@ def _event_classes_on_demand() -> None:
     package = importlib.util.module_from_spec(spec)
     loader = spec.loader
     lock = threading.RLock()
+    executed: list[bool] = []
 
     def __getattr__(name: str) -> Any:
         if name in _DEFINED_IN:
             return getattr(importlib.import_module(f"{EVENT_CLASSES}.{_DEFINED_IN[name]}"), name)
-        with lock:
-            if package.__dict__.pop("__getattr__", None) is not None:
+        with lock:  # another thread asking meanwhile waits for every name to be defined
+            if not executed:
+                executed.append(True)
                 loader.exec_module(package)  # the package as Powertools wrote it, every name defined
-        return getattr(package, name)
+                del package.__getattr__
+        try:
+            return package.__dict__[name]
+        except KeyError:
+            raise AttributeError(f"module {EVENT_CLASSES!r} has no attribute {name!r}") from None
 
     package.__getattr__ = __getattr__  # type: ignore[method-assign]
     sys.modules[EVENT_CLASSES] = package

@@ -227,11 +227,12 @@ from aws_lambda_powertools.utilities.data_classes import *  # every name powerto
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEvent as Direct
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 event = APIGatewayProxyEvent({"path": "/v1/me", "headers": {}})
+missing = not hasattr(data_classes, "NoSuchEvent")
 print(json.dumps({
     "loaded first": len(loaded_first), "all loaded after the names": partial,
     "same classes": [SQSEvent is data_classes.SQSEvent, SQSRecord is keepwell.batching.SQSRecord,
                      EventBridgeEvent is keepwell.batching.EventBridgeEvent, APIGatewayProxyEvent is Direct],
-    "names": sorted(set(data_classes.__all__) - set(globals())), "path": event.path,
+    "names": sorted(set(data_classes.__all__) - set(globals())), "path": event.path, "missing": missing,
 }))
 """
 
@@ -253,6 +254,7 @@ def test_powertools_event_classes_load_when_asked_for_and_every_name_is_still_th
     assert found["same classes"] == [True, True, True, True]
     assert found["names"] == []
     assert found["path"] == "/v1/me"
+    assert found["missing"] is True  # an unknown name is an AttributeError, as before
 
 
 def test_pydantic_plugins_are_not_looked_for_and_none_would_be_missed() -> None:
