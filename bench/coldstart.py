@@ -1,6 +1,6 @@
 """Cold starts of every function of template.yaml, from its `sam build` artifact, against a boto3 floor.
 
-    .venv/bin/python -m bench.coldstart [--rounds 7] [--build-dir DIR] [--no-build]
+    .venv/bin/python -m bench.coldstart [--rounds 7] [--build-dir DIR] [--no-build] [--baseline DIR]
 
 Builds the template with the SAM CLI (`.venv-sam/bin/sam`, or KEEPWELL_SAM), as `sam deploy` would
 ship it, then starts a moto server with the template's resources and the workspace the samples in
@@ -14,6 +14,11 @@ kind of interpreter importing boto3 and building a DynamoDB client. Rounds are i
 then every function, per round) and medians printed: import, first invocation, and their sum as a
 multiple of the floor (wall, and CPU, which a busy machine disturbs less). Goals (issue 23): every
 function ≤ 1.5x the floor, authorizer and ingest ≤ 1.3x.
+
+`--baseline DIR` (an earlier `sam build`, e.g. of the commit before a change) is measured in the same rounds,
+each function's two builds back to back (alternating which goes first), and the table adds the baseline's
+figures and the median of the paired CPU differences: a shared machine's load moves each figure by more than
+a small change, the difference of a pair much less.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -145,14 +152,20 @@ def first_sample(folder: str) -> Path:
 
 
 def sample_event(function_id: str, folder: str, api_key: str, id_token: str, work: Path) -> Path:
-    """The function's first sample; the ingest sample with a real key and the authorizer's with a real ID
-    token instead of their placeholders, so the invocation ingests its events or verifies the token rather
-    than stopping at 401."""
+    """The function's first sample; the ingest sample with a real key, the authorizer's with a real ID token
+    and the custom resource's with a response URL that answers, instead of their placeholders, so the
+    invocation ingests its events, verifies the token or answers CloudFormation rather than stopping at 401
+    or on a DNS failure."""
     path = first_sample(folder)
-    if function_id not in ("IngestFunction", "AuthorizerFunction"):
+    if function_id not in ("IngestFunction", "AuthorizerFunction", "ProvisioningFunction"):
         return path
     event = json.loads(path.read_text(encoding="utf-8"))
-    if function_id == "AuthorizerFunction":
+    if function_id == "ProvisioningFunction":
+        # Its sample's ResponseURL is a placeholder host: the answer failed on DNS, was tried again as FAILED
+        # and the invocation raised. Answered by a local endpoint, it completes as deployed (over plain HTTP:
+        # the TLS set-up of CloudFormation's pre-signed HTTPS URL, ~30 ms of CPU, is not measured).
+        event["ResponseURL"] = f"{os.environ['COLDSTART_RESPONSE_URL']}/{event['RequestId']}"
+    elif function_id == "AuthorizerFunction":
         event["authorizationToken"] = f"Bearer {id_token}"
     else:
         event["headers"]["X-Api-Key"] = api_key
@@ -162,6 +175,26 @@ def sample_event(function_id: str, folder: str, api_key: str, id_token: str, wor
     keyed = work / f"{function_id}-{path.name}"
     keyed.write_text(json.dumps(event), encoding="utf-8")
     return keyed
+
+
+def custom_resource_responses() -> ThreadingHTTPServer:
+    """A local endpoint that takes the custom resource's PUT of its answer (CloudFormation's pre-signed S3 URL,
+    deployed); its URL goes into COLDSTART_RESPONSE_URL."""
+
+    class Accept(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    endpoint = ThreadingHTTPServer(("127.0.0.1", 0), Accept)
+    threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+    os.environ["COLDSTART_RESPONSE_URL"] = f"http://127.0.0.1:{endpoint.server_address[1]}/responses"
+    return endpoint
 
 
 def measure(
@@ -217,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "coldstart")
     parser.add_argument("--no-build", action="store_true", help="reuse --build-dir as built before")
     parser.add_argument("--only", action="append", help="only this function id (repeatable)")
+    parser.add_argument("--baseline", type=Path, help="a second build dir measured in the same rounds (A/B)")
     args = parser.parse_args(argv)
     if not args.no_build:
         sam_build(args.build_dir)
@@ -231,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port("127.0.0.1", 0), verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    responses = custom_resource_responses()
     os.environ.update(FAKE_CREDENTIALS, AWS_ENDPOINT_URL=f"http://{host}:{port}", AWS_DEFAULT_REGION=REGION)
     try:
         template = load_template()
@@ -251,16 +286,23 @@ def main(argv: list[str] | None = None) -> int:
         }
         floor_env = lambda_environment(template, None, resolver)
         runs: dict[str, list[dict[str, Any]]] = {fid: [] for fid in ["floor", *wanted]}
+        base: dict[str, list[dict[str, Any]]] = {fid: [] for fid in wanted}
         for round_number in range(args.rounds):
             runs["floor"].append(measure(args.build_dir, "", None, floor_env))
             for fid in wanted:
-                runs[fid].append(measure(args.build_dir, fid, functions[fid], envs[fid], events[fid]))
+                if args.baseline is None:
+                    runs[fid].append(measure(args.build_dir, fid, functions[fid], envs[fid], events[fid]))
+                    continue
+                order = [(args.build_dir, runs), (args.baseline, base)]
+                for build_dir, into in order if round_number % 2 == 0 else order[::-1]:
+                    into[fid].append(measure(build_dir, fid, functions[fid], envs[fid], events[fid]))
             print(f"  round {round_number + 1}/{args.rounds} done", flush=True)
     finally:
         server.stop()
+        responses.shutdown()
 
-    def median(fid: str, part: str) -> float:
-        return statistics.median(r[part] for r in runs[fid])
+    def median(fid: str, part: str, of: dict[str, list[dict[str, Any]]] = runs) -> float:
+        return statistics.median(r[part] for r in of[fid])
 
     floor, floor_cpu = median("floor", "import"), median("floor", "cpu")
     load = os.getloadavg()
@@ -282,6 +324,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{events[fid].name} -> {runs[fid][-1]['outcome']}"
         )
     print(f"\n{len(wanted) - missed} of {len(wanted)} functions within their goal")
+    if args.baseline is not None:
+        print(f"\nA/B against {args.baseline} (same rounds; paired = median of this build's CPU minus the baseline's)")
+        print(f"{'function':<22} {'baseline x':>10} {'this x':>7} {'base CPU x':>10} {'CPU x':>6} {'paired CPU':>11}")
+        for fid in wanted:
+            paired = statistics.median(a["cpu"] - b["cpu"] for a, b in zip(runs[fid], base[fid], strict=True))
+            base_total = median(fid, "import", base) + median(fid, "invoke", base)
+            this_total = median(fid, "import") + median(fid, "invoke")
+            print(
+                f"{fid:<22} {base_total / floor:>9.2f}x {this_total / floor:>6.2f}x "
+                f"{median(fid, 'cpu', base) / floor_cpu:>9.2f}x {median(fid, 'cpu') / floor_cpu:>5.2f}x "
+                f"{paired * 1000:>+9.0f}ms  {base[fid][-1]['outcome']}"
+            )
     return 0
 
 

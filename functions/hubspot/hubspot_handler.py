@@ -16,22 +16,32 @@ import gc
 _COLLECTING = gc.isenabled()
 gc.disable()
 
+# Powertools' batch utility before pydantic: imported after it, the utility imports its parser's pydantic
+# models of every event source for type hints only (~50 ms of CPU; keepwell/batching.py).
+from keepwell.batching import EventBridgeEvent, SQSEvent
+
+# isort: split
+
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, SQSEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from keepwell.observability import logger, metrics, tracer
 from keepwell.schemas.messages import DOMAIN_EVENT_SOURCE, DomainEventIn, HubSpotWriteBack
-from keepwell.services import hubspot_sync
+from keepwell.services import hubspot_write_back
 
 
 def _write_back(event: SQSEvent) -> dict[str, Any]:
     """One write-back for the whole batch (grouped per workspace, not record by record as Powertools'
     BatchProcessor would: HubSpot takes 100 companies per request). A malformed message is failed alone
     and reaches the DLQ after its retries; it never holds back the others."""
+    # The sync's service (customers, renewals, the CRM client) is imported by the queue's batches and the
+    # scheduled runs; the `health.scored` events, most of this function's invocations, only queue a message
+    # (services/hubspot_write_back), and a container that only saw those never imports it (decision 0027).
+    from keepwell.services import hubspot_sync
+
     failed: list[str] = []
     valid: list[tuple[str, HubSpotWriteBack]] = []
     for record in event.records:
@@ -55,7 +65,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | N
         return _write_back(SQSEvent(event))
     if "detail-type" in event and event.get("source") == DOMAIN_EVENT_SOURCE:  # the scheduler's are not
         bus_event = EventBridgeEvent(event)
-        hubspot_sync.queue_write_back(
+        hubspot_write_back.queue_write_back(
             DomainEventIn.model_validate(
                 {
                     "event_id": bus_event.get_id,
@@ -67,6 +77,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | N
             )
         )
         return None
+    from keepwell.services import hubspot_sync  # the scheduled run (see _write_back)
+
     ran = hubspot_sync.run_all()
     logger.info("HubSpot sync run", extra=ran)  # the scheduler invokes asynchronously: nothing to answer
     return None

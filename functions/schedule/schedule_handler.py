@@ -13,7 +13,6 @@ gc.disable()
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from keepwell import clock
@@ -30,7 +29,7 @@ def scheduled_time(event: dict[str, Any]) -> datetime:
     if event.get("scheduled_time"):
         raw = str(event["scheduled_time"])
     elif "detail-type" in event and event.get("time"):
-        raw = EventBridgeEvent(event).time
+        raw = str(event["time"])  # EventBridge's envelope (what powertools' EventBridgeEvent.time reads)
     else:
         return clock.now()
     moment = datetime.fromisoformat(raw)

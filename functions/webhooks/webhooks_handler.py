@@ -10,16 +10,18 @@ import gc
 _COLLECTING = gc.isenabled()
 gc.disable()
 
+# Powertools' batch utility before pydantic: imported after it, the utility imports its parser's pydantic
+# models of every event source for type hints only (~50 ms of CPU; keepwell/batching.py).
+from keepwell.batching import EventBridgeEvent, GroupedConcurrentBatchProcessor, SQSRecord, process_partial_response
+
+# isort: split
+
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import process_partial_response
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from keepwell.batching import GroupedConcurrentBatchProcessor
 from keepwell.observability import logger, metrics, tracer
 from keepwell.schemas.messages import DomainEventIn, WebhookDeliveryMessage
 from keepwell.services import webhook_deliveries

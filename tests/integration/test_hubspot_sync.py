@@ -16,7 +16,7 @@ from infra.functions import FakeLambdaContext, load_handler
 from infra.template import Resolver, function_environment, load_template
 from keepwell.adapters import hubspot as hubspot_adapter
 from keepwell.schemas.messages import HubSpotWriteBack
-from keepwell.services import hubspot_sync
+from keepwell.services import hubspot_sync, hubspot_write_back
 from keepwell.settings import reset_settings
 from keepwell.storage import hubspot as hubspot_store
 from keepwell.storage import keys
@@ -286,7 +286,7 @@ def write_back_queue(aws: Resolver, monkeypatch: pytest.MonkeyPatch) -> str:
     """The HubSpot function's queue URL as the template wires it; no delay (the churn-risk margin)."""
     url = function_environment(load_template(), "HubSpotSyncFunction", aws)["HUBSPOT_WRITEBACK_QUEUE_URL"]
     monkeypatch.setenv("HUBSPOT_WRITEBACK_QUEUE_URL", url)
-    monkeypatch.setattr(hubspot_sync, "WRITE_BACK_DELAY_S", 0)
+    monkeypatch.setattr(hubspot_write_back, "WRITE_BACK_DELAY_S", 0)
     reset_settings()
     return url
 

@@ -6,6 +6,7 @@ settings every function needs."""
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -46,14 +47,44 @@ AUDIT_LOG = ("keepwell.storage.audit",)
 
 # Neither the api's nor ingestion's first request needs any of these.
 API_AND_INGEST = TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INBOUND_SIGNATURES + SIGNAL_LOG
+# The workers read their events with the few powertools event classes they name (keepwell/batching.py): the
+# batch utility's SQS, Kinesis, DynamoDB-stream and Kafka modules, not the package's ~40 (API Gateway's is one
+# of those), nor the parser's pydantic models of every event source, which the batch utility imports for type
+# hints when pydantic is loaded before it.
+ALL_EVENT_CLASSES = (
+    "aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event",
+    "aws_lambda_powertools.utilities.data_classes.appsync_resolver_event",
+    "aws_lambda_powertools.utilities.parser",
+)
+# The workspace storage (with the role table and the renewal rows): a webhook subscription's exhaustion reads
+# the workspace's admins from it, no delivery does.
+WORKSPACE_STORAGE = ("keepwell.storage.workspaces", "keepwell.permissions")
+# The providers' webhook parsers (with the generic source's pydantic models): the integrations function parses
+# deliveries; the others import HubSpot's sync rules of that package (through the customers service) only.
+PROVIDER_PARSERS = ("keepwell.domain.integrations.deliveries", "keepwell.domain.integrations.generic_events")
+# HubSpot's sync (customers, renewals, the CRM client): the HubSpot function's scheduled runs and write-back
+# batches use it; its most frequent event, `health.scored`, only queues a write-back message.
+HUBSPOT_SYNC = ("keepwell.services.hubspot_sync", "keepwell.services.customers", "keepwell.adapters.hubspot")
+# The success plans and tasks services: playbook steps of those kinds use them, the domain events that start
+# runs do not.
+PLAYBOOK_STEP_SERVICES = ("keepwell.services.success_plans", "keepwell.services.tasks")
+# The hourly schedule queues a workspace's scoring one hour a day: its runs that find no workspace due
+# import neither the scoring queue's service (its messages, the segment tally) nor pydantic.
+SCORING_QUEUE = ("keepwell.services.scoring_queue", "keepwell.schemas.messages")
 
 NOT_IMPORTED_AT_START = {
-    "ApiFunction": API_AND_INGEST,
+    "ApiFunction": API_AND_INGEST + PROVIDER_PARSERS,
     "IngestFunction": API_AND_INGEST + CUSTOMER_MODEL + AUDIT_LOG,
     "IntegrationsFunction": TOKEN_VERIFICATION + OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES,
     "AuthorizerFunction": (
         OUTBOUND_HTTP + XRAY_SDK + EVENT_CLASSES + INVITATION_ACCEPTANCE + PYDANTIC + INBOUND_SIGNATURES
     ),
+    "WebhooksFunction": ALL_EVENT_CLASSES + WORKSPACE_STORAGE,
+    "ScorerFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
+    "PlaybooksFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS + PLAYBOOK_STEP_SERVICES,
+    "ImportFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS,
+    "HubSpotSyncFunction": ALL_EVENT_CLASSES + PROVIDER_PARSERS + HUBSPOT_SYNC,
+    "ScheduleFunction": EVENT_CLASSES + SCORING_QUEUE + PYDANTIC,
 }
 
 
@@ -74,10 +105,11 @@ def probe_in_function(function_id: str, code: str, *args: str) -> Any:
     return json.loads(result.stdout.splitlines()[-1])
 
 
-def modules_after_import(function_id: str) -> set[str]:
+@functools.cache  # one interpreter per function for the tests below
+def modules_after_import(function_id: str) -> frozenset[str]:
     """The modules loaded once the function's handler module is imported."""
     probe = "import importlib, json, sys; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(sys.modules)))"
-    return set(probe_in_function(function_id, probe))
+    return frozenset(probe_in_function(function_id, probe))
 
 
 @pytest.mark.parametrize("function_id", sorted(NOT_IMPORTED_AT_START))
@@ -182,3 +214,57 @@ def test_a_model_builds_its_validator_when_first_used_not_when_imported(order: s
     )
     found = json.loads(result.stdout.splitlines()[-1])
     assert found == {"at_import": [False, False], "validated": "Acme", "built": True, "other": False}
+
+
+EVENT_CLASSES_PROBE = r"""
+import json, sys
+import keepwell.batching  # first, as the workers import it
+loaded_first = sorted(m for m in sys.modules if m.startswith("aws_lambda_powertools.utilities.data_classes."))
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, S3Event, SQSEvent
+partial = "aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event" in sys.modules
+from aws_lambda_powertools.utilities import data_classes
+from aws_lambda_powertools.utilities.data_classes import *  # every name powertools' __init__ defines
+from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEvent as Direct
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+event = APIGatewayProxyEvent({"path": "/v1/me", "headers": {}})
+missing = not hasattr(data_classes, "NoSuchEvent")
+print(json.dumps({
+    "loaded first": len(loaded_first), "all loaded after the names": partial,
+    "same classes": [SQSEvent is data_classes.SQSEvent, SQSRecord is keepwell.batching.SQSRecord,
+                     EventBridgeEvent is keepwell.batching.EventBridgeEvent, APIGatewayProxyEvent is Direct],
+    "names": sorted(set(data_classes.__all__) - set(globals())), "path": event.path, "missing": missing,
+}))
+"""
+
+
+def test_powertools_event_classes_load_when_asked_for_and_every_name_is_still_there() -> None:
+    """keepwell.batching registers powertools' data_classes package without running its __init__ (decision
+    0027): the batch utility's modules load alone, and any other name runs the package as powertools wrote it."""
+    result = subprocess.run(
+        [sys.executable, "-c", EVENT_CLASSES_PROBE],
+        env={"PYTHONPATH": str(ROOT / "shared"), **REQUIRED_SETTINGS, "AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert 0 < found["loaded first"] < 12  # the batch utility's few modules, not the ~40 event classes
+    assert found["all loaded after the names"] is False
+    assert found["same classes"] == [True, True, True, True]
+    assert found["names"] == []
+    assert found["path"] == "/v1/me"
+    assert found["missing"] is True  # an unknown name is an AttributeError, as before
+
+
+def test_pydantic_plugins_are_not_looked_for_and_none_would_be_missed() -> None:
+    """template.yaml turns pydantic's plugin discovery off (each function's first model build looked through the
+    metadata of every package of the layer for one): no installed package provides a plugin, so none is
+    dropped. Adding one (an observability plugin, say) means removing PYDANTIC_DISABLE_PLUGINS."""
+    from importlib.metadata import entry_points
+
+    from infra.template import load_template
+
+    env = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+    assert not list(entry_points(group="pydantic"))

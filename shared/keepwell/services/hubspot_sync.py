@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from keepwell import clock
-from keepwell.adapters import queues, secrets
+from keepwell.adapters import secrets
 from keepwell.adapters.hubspot import BATCH_LIMIT, DEFAULT_BASE_URL, HubSpotClient, HubSpotError
 from keepwell.auth import Caller
 from keepwell.domain.customers import Customer, normalise_domain
@@ -24,11 +24,10 @@ from keepwell.errors import Conflict, InvalidInput
 from keepwell.observability import logger
 from keepwell.schemas.customers import CustomerCreateIn, CustomerPatchIn
 from keepwell.schemas.hubspot import HubSpotConnectionIn
-from keepwell.schemas.messages import DomainEventIn, HubSpotWriteBack
+from keepwell.schemas.messages import HubSpotWriteBack
 from keepwell.schemas.renewals import RenewalCreateIn, RenewalPatchIn
 from keepwell.services import customers as customer_service
 from keepwell.services import renewals as renewal_service
-from keepwell.settings import get_settings
 from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
 from keepwell.storage import customers as customer_store
@@ -40,11 +39,9 @@ SYNC_ACTOR = "hubspot-sync"
 TOKEN_SECRET = "hubspot-api-token"  # keepwell/<w>/integrations/hubspot-api-token
 OVERLAP_MS = 5 * 60 * 1000
 MAX_PAGES_PER_RUN = 500  # 50,000 companies; a longer sync carries on at the next run
-SCORED_EVENT = "health.scored"
 # Deals read per webhook delivery (one GET each, paced): HubSpot waits a few seconds for the answer; the
 # scheduled deal sync catches the rest of a larger delivery.
 MAX_WEBHOOK_DEALS = 20
-WRITE_BACK_DELAY_S = 30  # the playbooks function records churn risk on the same event, within seconds
 
 
 def _token_name(workspace_id: str) -> str:
@@ -383,20 +380,6 @@ def push_scores(
         written += len(done)
     state.scores_written += written
     return written
-
-
-def queue_write_back(event: DomainEventIn) -> bool:
-    """`health.scored` on the bus: when the workspace is connected to HubSpot, the customer goes on the
-    write-back queue, delayed so that the churn risk the playbooks function records for the same event
-    is usually stored first. False when there is nothing to write back (one GetItem)."""
-    detail = event.detail
-    if event.detail_type != SCORED_EVENT or detail.customer_id is None:
-        return False
-    if not store.get_state(detail.workspace_id).connected:
-        return False
-    message = HubSpotWriteBack(workspace_id=detail.workspace_id, customer_id=detail.customer_id)
-    queues.send_messages(get_settings().hubspot_writeback_queue_url, [message], delay_seconds=WRITE_BACK_DELAY_S)
-    return True
 
 
 @dataclass(frozen=True)

@@ -23,44 +23,39 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from keepwell import clock
-from keepwell.adapters import email as email_adapter
 from keepwell.adapters import queues
 from keepwell.adapters.event_bus import DomainEvent, PublishError, publish
-from keepwell.domain import custom_fields as field_rules
 from keepwell.domain import playbooks as rules
-from keepwell.domain.customers import Customer, apply_patch
+from keepwell.domain.customers import apply_patch
 from keepwell.domain.playbooks import CompiledPlaybook, Decision, EnrolmentState, Occurrence
 from keepwell.domain.segments import HealthRow
-from keepwell.domain.tasks import Task
 from keepwell.domain.timeline import TimelineEntry
 from keepwell.errors import Conflict, KeepwellError
 from keepwell.observability import logger, metrics
 from keepwell.retries import conflict_attempts
 from keepwell.schemas.messages import DomainEventIn, PlaybookActionMessage
-from keepwell.services import (
-    alert_notifications,
-    customer_flags,
-    event_notifications,
-    success_plans,
-    webhook_deliveries,
-)
+from keepwell.services import alert_notifications, customer_flags, event_notifications
 from keepwell.services import playbooks as playbook_service
-from keepwell.services import tasks as task_service
 from keepwell.services.playbook_evaluation import active_users, decide, template_values
 from keepwell.services.timeline_recording import record_timeline_entries
 from keepwell.settings import get_settings
-from keepwell.storage import contacts as contact_store
-from keepwell.storage import custom_fields as field_store
 from keepwell.storage import customers as customer_store
 from keepwell.storage import notifications as notification_store
 from keepwell.storage import playbooks as store
 from keepwell.storage import segments as profile_store
 from keepwell.storage import workspaces
+
+if TYPE_CHECKING:
+    from keepwell.domain.customers import Customer
+
+# The services of the action kinds (tasks, Slack deliveries, email, success plans, custom fields) are imported
+# by the steps that use them: a container that starts runs from domain events, or performs other kinds of
+# step, does not import them (cold starts, decision 0027).
 
 STEP_LEASE = timedelta(minutes=5)  # a claim older than this was left by a crashed attempt
 # The effect of these cannot be taken back or recognised on retry: a claim left running is not redone.
@@ -324,6 +319,8 @@ def _perform(run: store.Run, message: PlaybookActionMessage) -> Outcome:
     if message.action == "apply_blueprint":
         return _apply_blueprint(run, row, params)
     if message.action == "engagement":
+        from keepwell.services import success_plans
+
         phase, operation = str(params.get("phase")), str(params.get("operation") or "open")
         if success_plans.engagement_for_playbook(run.workspace_id, row.customer, run.playbook_id, phase, operation):
             return Outcome("done", {"phase": phase, "operation": operation})
@@ -351,6 +348,9 @@ def _create_task(run: store.Run, message: PlaybookActionMessage, row: HealthRow)
     values = _values(run, row, params)
     now = clock.iso(clock.now())
     description = params.get("description")
+    from keepwell.domain.tasks import Task
+    from keepwell.services import tasks as task_service
+
     task = Task(
         task_id=rules.step_task_id(run.run_id, message.step_index),
         workspace_id=run.workspace_id,
@@ -375,6 +375,8 @@ def _create_task(run: store.Run, message: PlaybookActionMessage, row: HealthRow)
 def _send_slack(run: store.Run, row: HealthRow, template: str, step_index: int) -> Outcome:
     """Queue the message as a delivery to the workspace's Slack channel (retries and the attempt log are
     the delivery machinery's; docs/webhooks.md)."""
+    from keepwell.services import webhook_deliveries
+
     if not webhook_deliveries.slack_connected(run.workspace_id):
         return Outcome("skipped", {"detail": "Slack is not configured (PUT /v1/settings/slack)"})
     values = _values(run, row)
@@ -393,6 +395,9 @@ def _send_slack(run: store.Run, row: HealthRow, template: str, step_index: int) 
 
 
 def _send_email(run: store.Run, row: HealthRow, params: Mapping[str, Any]) -> Outcome:
+    from keepwell.adapters import email as email_adapter
+    from keepwell.storage import contacts as contact_store
+
     customer = row.customer
     owner = workspaces.get_user(run.workspace_id, customer.owner_id) if customer.owner_id else None
     values = _values(run, row)
@@ -456,6 +461,8 @@ def _publish_triggered(run: store.Run, message: PlaybookActionMessage) -> Outcom
 def _apply_blueprint(run: store.Run, row: HealthRow, params: Mapping[str, Any]) -> Outcome:
     start = clock.today() + timedelta(days=int(params.get("start_in_days") or 0))
     name = str(params.get("blueprint"))
+    from keepwell.services import success_plans
+
     if success_plans.apply_for_playbook(run.workspace_id, row.customer, name, start):
         return Outcome("done", {"blueprint": name, "start_date": start.isoformat()})
     return Outcome("skipped", {"detail": f"the customer has a success plan, or there is no blueprint '{name}'"})
@@ -497,6 +504,9 @@ def _field_changes(
     key = field.removeprefix("custom.")
     if customer.custom_fields.get(key) == value:
         return None
+    from keepwell.domain import custom_fields as field_rules
+    from keepwell.storage import custom_fields as field_store
+
     checked = field_rules.validate_values({key: value}, field_store.list_definitions(workspace_id))
     return {"custom_fields": checked}
 

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from keepwell import clock
 from keepwell.domain.scheduling import WorkspaceClock, is_due, scoring_day
 from keepwell.observability import logger
-from keepwell.services import scoring_queue
 from keepwell.storage import recalculations, workspaces
 
 RUN_TIMEOUT = timedelta(seconds=300)  # template.yaml ScheduleFunction Timeout
@@ -33,6 +32,11 @@ def fan_out_due_workspaces(run_at: datetime) -> dict[str, int]:
     queued per workspace (0 for one a previous run already queued)."""
     queued: dict[str, int] = {}
     for workspace in due_workspaces(run_at):
+        # Imported by the runs that queue a workspace's scoring (one hour a day per workspace), not by the
+        # hourly run that finds none due: the queue's messages and the segment tally of the fan-out were
+        # most of the schedule function's cold start (decision 0027, fourth pass).
+        from keepwell.services import scoring_queue
+
         day = scoring_day(workspace, run_at).isoformat()
         if not recalculations.claim_scheduled_scoring(workspace.workspace_id, day, clock.now(), RUN_TIMEOUT):
             logger.info(
