@@ -3,8 +3,9 @@ measured to do, priced as AWS bills it.
 
     .venv/bin/python -m bench.cost [--customers 200] [--events-per-customer-day 50] [--api-requests-per-customer-day 2]
 
-Measured, through the real code on moto (`bench.recalc --daily`, its steady state: the second day of
-scheduled scoring, when every profile carries its stored flags), per customer and day:
+Measured, through the real code on moto (`bench.recalc --daily --day-items`, its steady state: the
+second day of scheduled scoring, when every profile carries its stored flags; the metric day items
+seeded as ingestion leaves them, which the stored flags read), per customer and day:
 - DynamoDB write units as bench/billing.py prices them from the items before and after each write:
   the scorer's transaction (the month item, at its billed size averaged over its month, and the
   profile) and the profile's entries in the table's indexes (template.yaml), and the playbooks
@@ -28,6 +29,7 @@ day at 1,000 to 1,000,000 customers.
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,7 +131,7 @@ def measured_from(figures: dict[str, Any]) -> Measured:
 def measure(customers: int) -> Measured:
     from bench.recalc import run
 
-    return measured_from(run(customers, daily=True))
+    return measured_from(run(customers, daily=True, day_items=True))
 
 
 def ingestion_units(usage_history_bytes: float) -> tuple[float, float]:
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"measured per customer and scoring day ({args.customers} customers through the real code on moto, "
-        "steady state; bench.recalc --daily):"
+        f"steady state; bench.recalc --daily --day-items; load average {os.getloadavg()[0]:.1f}):"
     )
     print(
         f"  DynamoDB {m.write_units:.2f} write units ({m.index_write_units:.2f} of them index entries; "
