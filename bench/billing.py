@@ -87,6 +87,18 @@ def _kb(raw: Raw | None) -> int:
     return math.ceil(item_size(raw) / 1024) if raw else 0
 
 
+def item_write_units(size: float, *, transaction: bool) -> int:
+    """The write units of one write of an item of `size` bytes in no index (the larger of before and
+    after, for an update): 1 per started KB, twice inside a transaction."""
+    return math.ceil(size / 1024) * (2 if transaction else 1) if size > 0 else 0
+
+
+def key_read_units(size: float | None, *, consistent: bool) -> float:
+    """The read units of one item read by key (GetItem, a key of BatchGetItem) of `size` bytes (None:
+    not found, still the minimum): 0.5 per started 4 KB eventually consistent, 1 strongly."""
+    return (1.0 if consistent else 0.5) * max(math.ceil(size / 4096) if size else 1, 1)
+
+
 @dataclass(frozen=True)
 class WriteUnits:
     table: int
@@ -102,7 +114,7 @@ def write_units(before: Raw | None, after: Raw | None, *, transaction: bool) -> 
     """The write units of one write of an item that was `before` and is `after` (None: absent)."""
     if not before and not after:
         return WriteUnits(0, 0, 0)
-    table = max(_kb(before), _kb(after)) * (2 if transaction else 1)
+    table = item_write_units(max(item_size(before or {}), item_size(after or {})), transaction=transaction)
     table_keys, indexes = table_indexes()
     units = writes = 0
     for index in indexes:
@@ -125,17 +137,17 @@ def read_units(operation: str, params: dict[str, Any], response: dict[str, Any])
     4 KB. A read with a projection is counted by the attributes it returned (DynamoDB bills the whole
     item): a lower bound for those."""
     if operation == "GetItem":
-        factor = 1.0 if params.get("ConsistentRead") else 0.5
         item = response.get("Item")
-        return factor * max(math.ceil(item_size(item) / 4096) if item else 1, 1)
+        return key_read_units(item_size(item) if item else None, consistent=bool(params.get("ConsistentRead")))
     if operation == "BatchGetItem":
         units = 0.0
         for table, request in params.get("RequestItems", {}).items():
-            factor = 1.0 if request.get("ConsistentRead") else 0.5
+            consistent = bool(request.get("ConsistentRead"))
             found = response.get("Responses", {}).get(table, [])
             unprocessed = len(response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []))
             missing = len(request.get("Keys", [])) - len(found) - unprocessed
-            units += factor * (sum(max(math.ceil(item_size(i) / 4096), 1) for i in found) + max(missing, 0))
+            units += sum(key_read_units(item_size(i), consistent=consistent) for i in found)
+            units += max(missing, 0) * key_read_units(None, consistent=consistent)
         return units
     if operation in ("Query", "Scan"):
         factor = 1.0 if params.get("ConsistentRead") else 0.5
