@@ -25,3 +25,20 @@ def test_no_change_without_both_days_or_when_either_is_not_applicable():
     assert state(d0=61.0, d6=70.0, d8=70.0).change() is None  # no score exactly a week back
     assert state(d0=None, d7=70.0).change() is None
     assert state(d0=61.0, d7=None).change() is None
+
+
+def test_the_alerts_raised_read_from_the_stored_state_are_those_of_its_days_oldest_first() -> None:
+    kept = ScoringState(
+        days={
+            LATEST: DayEntry(40.0, "At risk", alerts=("band_crossing:At risk", "sharp_drop")),
+            LATEST - timedelta(days=1): DayEntry(55.0, "Neutral"),
+            LATEST - timedelta(days=9): DayEntry(60.0, "Neutral", alerts=("misalignment",)),
+        }
+    )
+    assert ScoringState.raised_alerts(kept.to_json()) == [
+        (LATEST - timedelta(days=9), "misalignment"),
+        (LATEST, "band_crossing:At risk"),
+        (LATEST, "sharp_drop"),
+    ]
+    assert ScoringState.raised_alerts({**kept.to_json(), "v": 0}) == []  # a format it does not know: none
+    assert ScoringState.raised_alerts(None) == []

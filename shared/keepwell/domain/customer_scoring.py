@@ -189,6 +189,19 @@ class ScoringState:
             contributions=dict(data.get("contrib", {})),
         )
 
+    @staticmethod
+    def raised_alerts(data: Mapping[str, Any] | None) -> list[tuple[date, str]]:
+        """The alerts of the kept days, oldest day first, from the stored JSON without reading each day
+        whole (My day reads them for every customer of a book)."""
+        if not data or data.get("v") != STATE_VERSION:
+            return []
+        return [
+            (date.fromisoformat(d), str(key))
+            for d, entry in sorted(data.get("days", {}).items())
+            if entry[6]
+            for key in entry[6]
+        ]
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "v": STATE_VERSION,

@@ -303,11 +303,10 @@ def alerts_of(state: dict[str, Any]) -> list[dict[str, Any]]:
     from keepwell.domain.customer_scoring import ScoringState  # the scorer owns this format; only My day reads it
 
     try:
-        days = ScoringState.from_json(state).days
-    except (KeyError, TypeError, ValueError, IndexError):
+        raised = ScoringState.raised_alerts(state)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
         return []
     return [
         {"kind": key.split(":", 1)[0], "detail": key.split(":", 1)[1] if ":" in key else None, "day": d.isoformat()}
-        for d, entry in sorted(days.items())
-        for key in entry.alerts
+        for d, key in raised
     ]
