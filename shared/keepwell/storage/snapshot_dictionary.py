@@ -8,13 +8,15 @@ them from the first day. Measured on `bench.recalc`'s customers, the average wri
 over its month goes from 2.73 to 2.14 KB billed (docs/cost.md).
 
 **Never edit `DICTIONARY_1`**: items compressed with it name it by its Adler-32 checksum (zlib's
-DICTID) and need the same bytes to be read. A better dictionary is added as `DICTIONARY_2` and made
-`CURRENT`; both stay in `BY_ID`. Items written before the dictionary (no FDICT flag) read as before.
+DICTID) and need the same bytes to be read. A better dictionary is added as `DICTIONARY_2` after it in
+`CODEC` (storage/preset_zlib.py). Items written before the dictionary (no FDICT flag) read as before.
 """
 
 from __future__ import annotations
 
-import zlib
+from keepwell.storage.preset_zlib import FDICT, PresetDictionaries
+
+__all__ = ["CODEC", "DICTIONARY_1", "FDICT", "compress", "decompress"]
 
 DICTIONARY_1 = (
     b'2026-01-01\t1\t00000000000000000000000000000000\t{"customer_id":"cus_0000000000000000","date":"2026-01-01",'
@@ -48,22 +50,6 @@ DICTIONARY_1 = (
     b'among the other dimensions (coverage 90%).","pending_band":null,"pending_days":0}\n'
 )
 
-CURRENT = DICTIONARY_1
-BY_ID = {zlib.adler32(d): d for d in (DICTIONARY_1,)}
-FDICT = 0x20  # zlib header flag: compressed with a preset dictionary (RFC 1950)
-
-
-def compress(data: bytes, level: int) -> bytes:
-    compressor = zlib.compressobj(level, zdict=CURRENT)
-    return compressor.compress(data) + compressor.flush()
-
-
-def decompress(data: bytes) -> bytes:
-    """Either form: with a dictionary (found by the DICTID in the header) or without one."""
-    if len(data) >= 6 and data[1] & FDICT:
-        dictionary = BY_ID.get(int.from_bytes(data[2:6], "big"))
-        if dictionary is None:
-            raise ValueError("snapshot month compressed with an unknown dictionary")
-        decompressor = zlib.decompressobj(zdict=dictionary)
-        return decompressor.decompress(data) + decompressor.flush()
-    return zlib.decompress(data)
+CODEC = PresetDictionaries(DICTIONARY_1, what="snapshot month")
+compress = CODEC.compress
+decompress = CODEC.decompress

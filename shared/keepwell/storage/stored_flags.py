@@ -13,8 +13,8 @@ Profiles written before hold the JSON text in `flags_json`: reads take `flags_z`
 no backfill is needed.
 
 **Never edit `DICTIONARY_1`**: stored values name it by its Adler-32 checksum (zlib's DICTID) and need
-the same bytes to be read. A better dictionary is added as `DICTIONARY_2` and made `CURRENT`; both stay
-in `BY_ID`.
+the same bytes to be read. A better dictionary is added as `DICTIONARY_2` after it in `CODEC`
+(storage/preset_zlib.py).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from pynamodb.attributes import BinaryAttribute, UnicodeAttribute
 
 from keepwell.domain.customers import CustomerFlags
+from keepwell.storage.preset_zlib import PresetDictionaries
 
 TEXT_ATTRIBUTE = "flags_json"  # JSON text: profiles whose flags were stored before the compressed form
 PACKED_ATTRIBUTE = "flags_z"  # zlib-compressed JSON, with a preset dictionary
@@ -59,9 +60,7 @@ DICTIONARY_1 = (
     b' 0.8 x expected lifetime 5.59 years (1 / annual churn probability 0.18, from churn risk 17.9) = 2,114,860.34"'
     b"}}\n"
 )
-CURRENT = DICTIONARY_1
-BY_ID = {zlib.adler32(d): d for d in (DICTIONARY_1,)}
-FDICT = 0x20  # zlib header flag: compressed with a preset dictionary (RFC 1950)
+CODEC = PresetDictionaries(DICTIONARY_1, what="flags")
 
 
 def text_attribute() -> UnicodeAttribute:
@@ -76,18 +75,7 @@ def packed_attribute() -> BinaryAttribute:
 
 def encode(flags: CustomerFlags) -> bytes:
     """The flags as stored: their JSON (as pydantic writes it), compressed with the current dictionary."""
-    compressor = zlib.compressobj(COMPRESSION_LEVEL, zdict=CURRENT)
-    return compressor.compress(flags.model_dump_json().encode()) + compressor.flush()
-
-
-def _decompress(data: bytes) -> bytes:
-    if len(data) >= 6 and data[1] & FDICT:
-        dictionary = BY_ID.get(int.from_bytes(data[2:6], "big"))
-        if dictionary is None:
-            raise ValueError("flags compressed with an unknown dictionary")
-        decompressor = zlib.decompressobj(zdict=dictionary)
-        return decompressor.decompress(data) + decompressor.flush()
-    return zlib.decompress(data)
+    return CODEC.compress(flags.model_dump_json().encode(), COMPRESSION_LEVEL)
 
 
 def decode(text: str | None, packed: bytes | None) -> CustomerFlags | None:
@@ -95,7 +83,7 @@ def decode(text: str | None, packed: bytes | None) -> CustomerFlags | None:
     not readable (an unreadable note must not make the customer unreadable)."""
     try:
         if packed:
-            return CustomerFlags.model_validate_json(_decompress(packed))
+            return CustomerFlags.model_validate_json(CODEC.decompress(packed))
         if text:
             return CustomerFlags.model_validate_json(text)
     except (ValidationError, ValueError, zlib.error):
