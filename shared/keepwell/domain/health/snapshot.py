@@ -11,7 +11,7 @@ from keepwell.domain.health.bands import BandState, apply_hysteresis
 from keepwell.domain.health.dimensions import PreparedModel, SignalIndex, measure
 from keepwell.domain.health.explain import TOP_EVIDENCE, RankedEvidence, explain, weigh
 from keepwell.domain.health.model import HealthModel
-from keepwell.domain.health.scoring import score_values
+from keepwell.domain.health.scoring import ScoreResult, score_values
 from keepwell.domain.health.signals import CustomerSignals
 from keepwell.domain.health.smoothing import MovingAverage
 
@@ -61,7 +61,28 @@ class HealthSnapshot(BaseModel):
 
 
 def _items(ranked: list[RankedEvidence]) -> list[EvidenceItem]:
-    return [EvidenceItem(dimension=r.dimension, text=r.text, impact=r.impact, ref=r.ref) for r in ranked]
+    # Built from values this module's own code computed with the declared types (str, float, str | None):
+    # model_construct skips re-validating them and yields the same model (the same JSON, the same equality).
+    construct = EvidenceItem.model_construct
+    return [construct(dimension=r.dimension, text=r.text, impact=r.impact, ref=r.ref) for r in ranked]
+
+
+def _dimensions(result: ScoreResult) -> list[DimensionSnapshot]:
+    """The score's breakdown as snapshot models, without re-validating what `score_values` just built
+    (floats and strings of the declared types; `na` is the DimensionScore's own property)."""
+    construct = DimensionSnapshot.model_construct
+    return [
+        construct(
+            key=d.key,
+            label=d.label,
+            value=d.value,
+            weight=d.weight,
+            effective_weight=d.effective_weight,
+            contribution=d.contribution,
+            na=d.value is None,
+        )
+        for d in result.dimensions
+    ]
 
 
 class Scorer:
@@ -104,7 +125,11 @@ class Scorer:
         positives = [r for r in ranked if r.impact > 0][: self.top]
         negatives = [r for r in ranked if r.impact < 0][: self.top]
         name = self.signals.name or "This customer"
-        return HealthSnapshot(
+        # Every field below is of its declared type as computed here, so the snapshot is constructed
+        # without validation (the same model, JSON and equality), except for a `day` that is not a plain
+        # date (a datetime would be coerced by validation).
+        build = HealthSnapshot.model_construct if type(day) is date else HealthSnapshot
+        return build(
             customer_id=self.signals.customer_id,
             date=day,
             score=result.score,
@@ -112,7 +137,7 @@ class Scorer:
             smoothed_score=smoothed,
             band=band_name,
             band_color=band_color,
-            dimensions=[DimensionSnapshot.model_validate(d, from_attributes=True) for d in result.dimensions],
+            dimensions=_dimensions(result),
             na_dimensions=result.na_dimensions,
             coverage=result.coverage,
             model_version=self.prepared.version,
