@@ -247,6 +247,7 @@ class SignalIndex:
         severe = (t for t in tickets if t.priority in SEVERE_PRIORITIES)
         self._severe = sorted(severe, key=lambda t: _ts(t.created_at))
         self._severe_keys = [_ts(t.created_at) for t in self._severe]
+        self._severe_closed = [_open_at(t) for t in self._severe]  # once, not on every scored day
 
     # -- queries (per day) ------------------------------------------------------------------------
     def measure(self, as_of: date) -> Measurement:
@@ -398,10 +399,11 @@ class SignalIndex:
             self._add(out, "critical_high_pct", self._created.total("high", created) * 100 / count, scored)
         self._add(out, "escalations", self._created.total("escalated", created), scored)
         extra: list[Evidence] = []
+        created_severe = bisect_left(self._severe_keys, end)
         severe_open = [
             t
-            for t in self._severe[: bisect_left(self._severe_keys, end)]
-            if (closed_at := _open_at(t)) is None or closed_at >= end
+            for t, closed_at in zip(self._severe[:created_severe], self._severe_closed, strict=False)
+            if closed_at is None or closed_at >= end
         ]
         out.metrics["critical_open_tickets"] = float(len(severe_open))
         if severe_open:
