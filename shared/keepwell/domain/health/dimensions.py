@@ -32,6 +32,7 @@ from keepwell.domain.health.names import (
     STANDARD_DIMENSIONS,
     SUPPORT,
     USAGE,
+    Metric,
 )
 from keepwell.domain.health.signals import (
     HIGH_PRIORITIES,
@@ -129,6 +130,16 @@ def _open_at(ticket: Ticket) -> float | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _MetricRule:
+    """A metric with its target's terms (for a boolean metric, only `metric` counts)."""
+
+    metric: Metric
+    bad: float  # the target's `bad` (scores 0)
+    span: float  # good - bad
+    falling: str  # the evidence's direction word when the metric scores low: "down to" / "up to"
+
+
 class SignalIndex:
     """A customer's signals prepared for repeated as-of queries. Build once, call `measure(day)` per day."""
 
@@ -145,6 +156,7 @@ class SignalIndex:
         self.keywords = tuple(keywords)
         self.keyword_penalty = keyword_penalty
         self.keyword_penalty_cap = keyword_penalty_cap
+        self._rules: dict[str, _MetricRule] = {}
         self._index_usage()
         self._index_emails()
         self._index_meetings()
@@ -235,6 +247,7 @@ class SignalIndex:
         severe = (t for t in tickets if t.priority in SEVERE_PRIORITIES)
         self._severe = sorted(severe, key=lambda t: _ts(t.created_at))
         self._severe_keys = [_ts(t.created_at) for t in self._severe]
+        self._severe_closed = [_open_at(t) for t in self._severe]  # once, not on every scored day
 
     # -- queries (per day) ------------------------------------------------------------------------
     def measure(self, as_of: date) -> Measurement:
@@ -251,16 +264,31 @@ class SignalIndex:
         self._measure_contract(out, as_of)
         return out
 
+    def _metric(self, key: str) -> _MetricRule:
+        """How a metric is scored and worded under this index's targets, worked out once per metric."""
+        rule = self._rules.get(key)
+        if rule is None:
+            metric = METRICS[key]
+            if metric.boolean is not None:
+                rule = _MetricRule(metric, 0.0, 0.0, "")
+            else:
+                target: Target = getattr(self.targets, key)
+                # Target.normalise's own arithmetic: (raw - bad) / (good - bad) x 100, the span kept
+                falling = "down to" if target.good > target.bad else "up to"
+                rule = _MetricRule(metric, target.bad, target.good - target.bad, falling)
+            self._rules[key] = rule
+        return rule
+
     def _add(self, out: Measurement, key: str, raw: float | None, scored: list[Scored]) -> None:
         if raw is None or not math.isfinite(raw):
             return
         out.metrics[key] = raw
-        metric = METRICS[key]
-        if metric.boolean is not None:
+        rule = self._rules.get(key) or self._metric(key)
+        if rule.metric.boolean is not None:
             scored.append((key, raw, 100.0 if raw else 0.0))
             return
-        target: Target = getattr(self.targets, key)
-        scored.append((key, raw, target.normalise(raw)))
+        value = (raw - rule.bad) / rule.span * 100.0  # = Target.normalise(raw)
+        scored.append((key, raw, min(100.0, max(0.0, value))))
 
     def _settle(
         self,
@@ -280,13 +308,13 @@ class SignalIndex:
         for key, raw, score in scored:
             if NEGATIVE_AT < score < POSITIVE_AT:
                 continue
-            metric = METRICS[key]
+            rule = self._rules.get(key) or self._metric(key)
+            metric = rule.metric
             positive = score >= POSITIVE_AT
             if metric.boolean is not None:
                 text = metric.boolean[0] if raw else metric.boolean[1]
             else:
-                target: Target = getattr(self.targets, key)
-                direction = "at" if positive else ("down to" if target.good > target.bad else "up to")
+                direction = "at" if positive else rule.falling
                 text = metric.template.format(v=raw, p=raw * 100, dir=direction, w=window)
             out.evidence.append(Evidence(dimension, text, (score - 50.0) / 50.0 / len(scored)))
         out.evidence.extend(extra)
@@ -371,10 +399,11 @@ class SignalIndex:
             self._add(out, "critical_high_pct", self._created.total("high", created) * 100 / count, scored)
         self._add(out, "escalations", self._created.total("escalated", created), scored)
         extra: list[Evidence] = []
+        created_severe = bisect_left(self._severe_keys, end)
         severe_open = [
             t
-            for t in self._severe[: bisect_left(self._severe_keys, end)]
-            if (closed_at := _open_at(t)) is None or closed_at >= end
+            for t, closed_at in zip(self._severe[:created_severe], self._severe_closed, strict=False)
+            if closed_at is None or closed_at >= end
         ]
         out.metrics["critical_open_tickets"] = float(len(severe_open))
         if severe_open:

@@ -56,23 +56,50 @@ def effective_weights(weights: Mapping[str, float], available: set[str]) -> dict
     return {k: (w * 100.0 / total if k in live else 0.0) for k, w in weights.items()}
 
 
-def score_values(model: HealthModel, values: Mapping[str, float | None]) -> ScoreResult:
-    """Score = sum(value x effective weight / 100) over enabled dimensions; missing keys count as N/A."""
-    enabled = model.enabled_dimensions()
+class Weighting:
+    """What `score_values` derives from the model alone (enabled dimensions, weights, their total), and
+    the effective weights and coverage of each set of available dimensions met so far: a customer's
+    history meets one or two such sets in 90 days, so they are shared out once rather than every day.
+    Read-only once built; the dictionaries it hands out must not be changed."""
+
+    __slots__ = ("_shares", "enabled", "total_weight", "weights")
+
+    def __init__(self, model: HealthModel):
+        self.enabled = [(d.key, d.title, d.weight) for d in model.enabled_dimensions()]
+        self.weights = {key: weight for key, _, weight in self.enabled}
+        self.total_weight = math.fsum(self.weights.values())
+        self._shares: dict[frozenset[str], tuple[dict[str, float], float]] = {}
+
+    def shares(self, available: frozenset[str]) -> tuple[dict[str, float], float]:
+        """(effective weights, coverage) when these dimensions have data."""
+        found = self._shares.get(available)
+        if found is None:
+            weights, total_weight = self.weights, self.total_weight
+            effective = effective_weights(weights, set(available))
+            coverage = math.fsum(weights[k] for k in available) / total_weight if total_weight else 0.0
+            found = self._shares[available] = (effective, coverage)
+        return found
+
+
+def score_values(
+    model: HealthModel, values: Mapping[str, float | None], weighting: Weighting | None = None
+) -> ScoreResult:
+    """Score = sum(value x effective weight / 100) over enabled dimensions; missing keys count as N/A.
+    `weighting`: the model's, when scoring many days under it (`Weighting(model)`)."""
+    if weighting is None:
+        weighting = Weighting(model)
     clean: dict[str, float | None] = {}
-    for dim in enabled:
-        raw = values.get(dim.key)
-        clean[dim.key] = None if raw is None or not math.isfinite(raw) else min(100.0, max(0.0, float(raw)))
-    weights = {d.key: d.weight for d in enabled}
-    available = {k for k, v in clean.items() if v is not None}
-    effective = effective_weights(weights, available)
+    for key, _, _ in weighting.enabled:
+        raw = values.get(key)
+        clean[key] = None if raw is None or not math.isfinite(raw) else min(100.0, max(0.0, float(raw)))
+    available = frozenset(k for k, v in clean.items() if v is not None)
+    effective, coverage = weighting.shares(available)
     parts: list[DimensionScore] = []
-    for dim in enabled:
-        value = clean[dim.key]
-        contribution = 0.0 if value is None else value * effective[dim.key] / 100.0
-        parts.append(DimensionScore(dim.key, dim.title, value, dim.weight, effective[dim.key], contribution))
-    total_weight = math.fsum(weights.values())
-    coverage = math.fsum(weights[k] for k in available) / total_weight if total_weight else 0.0
+    for key, title, weight in weighting.enabled:
+        value = clean[key]
+        share = effective[key]
+        contribution = 0.0 if value is None else value * share / 100.0
+        parts.append(DimensionScore(key, title, value, weight, share, contribution))
     if not available:
         return ScoreResult(None, tuple(parts), 0.0)
     score = math.fsum(p.contribution for p in parts)

@@ -11,7 +11,7 @@ from keepwell.domain.health.bands import BandState, apply_hysteresis
 from keepwell.domain.health.dimensions import PreparedModel, SignalIndex, measure
 from keepwell.domain.health.explain import TOP_EVIDENCE, RankedEvidence, explain, weigh
 from keepwell.domain.health.model import HealthModel
-from keepwell.domain.health.scoring import score_values
+from keepwell.domain.health.scoring import ScoreResult, Weighting, score_values
 from keepwell.domain.health.signals import CustomerSignals
 from keepwell.domain.health.smoothing import MovingAverage
 
@@ -64,6 +64,24 @@ def _items(ranked: list[RankedEvidence]) -> list[EvidenceItem]:
     return [EvidenceItem(dimension=r.dimension, text=r.text, impact=r.impact, ref=r.ref) for r in ranked]
 
 
+def _dimensions(result: ScoreResult) -> list[DimensionSnapshot]:
+    """The score's breakdown as snapshot models: validated from keywords, which pydantic does in about
+    two thirds of the time of `model_validate(..., from_attributes=True)` (and `model_construct`, a
+    Python loop over the fields, is slower than either); `na` is the DimensionScore's own property."""
+    return [
+        DimensionSnapshot(
+            key=d.key,
+            label=d.label,
+            value=d.value,
+            weight=d.weight,
+            effective_weight=d.effective_weight,
+            contribution=d.contribution,
+            na=d.value is None,
+        )
+        for d in result.dimensions
+    ]
+
+
 class Scorer:
     """Scores one customer day after day, carrying the smoothing window and hysteresis state."""
 
@@ -76,6 +94,7 @@ class Scorer:
     ):
         self.prepared = model if isinstance(model, PreparedModel) else PreparedModel.of(model)
         self.model = self.prepared.model
+        self.weighting = Weighting(self.model)  # the model's weights, shared out once per set of N/A dimensions
         self.signals = signals
         self.index: SignalIndex = self.prepared.index(signals)
         self.top = top
@@ -92,7 +111,7 @@ class Scorer:
             raise ValueError(f"days must be scored in order; {day} is not after {self.last_day}")
         self.last_day = day
         measurement = measure(self.prepared, self.index, day)
-        result = score_values(self.model, measurement.values)
+        result = score_values(self.model, measurement.values, self.weighting)
         smoothed = self.average.add(day, result.score)
         band_name: str | None = None
         band_color: str | None = None
@@ -112,7 +131,7 @@ class Scorer:
             smoothed_score=smoothed,
             band=band_name,
             band_color=band_color,
-            dimensions=[DimensionSnapshot.model_validate(d, from_attributes=True) for d in result.dimensions],
+            dimensions=_dimensions(result),
             na_dimensions=result.na_dimensions,
             coverage=result.coverage,
             model_version=self.prepared.version,
