@@ -28,6 +28,8 @@ machinery spends per attribute. Each patch keeps moto's semantics (the same resu
   same names and values is parsed once.
 - `install_fast_result_conversion`: moto turns every DynamoDB answer into plain types with three type
   tests per string before it is found to be one; dicts, lists and plain values are tested once.
+- `install_fast_request_ids`: moto runs a regular expression for an XML `<RequestId>` over every
+  response body, JSON ones too; a body without that text is left as it is without it.
 - `install_index_cache`: an index Query's partition, found by a pass over the whole table, is
   remembered until the next write to any table.
 - `install_collector_thresholds`: not moto's code but the process hosting it: moto's tables are Python
@@ -292,6 +294,33 @@ def install_fast_result_conversion() -> None:
     setattr(dynamo_to_dict, _INSTALLED, True)
     _replace(utilities, "dynamo_to_dict", dynamo_to_dict)
     _replace(responses, "dynamo_to_dict", dynamo_to_dict)
+
+
+def install_fast_request_ids() -> None:
+    """Look for `<RequestId>` before running moto's regular expression for it over a response body.
+
+    moto 5.2 puts its request id into every response body with `re.sub` of a look-behind pattern for an
+    XML `<RequestId>` element, scanning the whole body at every position, although a JSON body (every
+    DynamoDB answer: ~150 KB for a page of profiles) never holds one: ~4 % of a local read. The pattern
+    cannot match a body without that text, so such a body is returned as it is; any other goes the
+    original way."""
+    from moto.core.responses import BaseResponse
+    from moto.utilities.aws_headers import gen_amzn_requestid_long
+
+    original = BaseResponse._enrich_response
+    if getattr(original, _INSTALLED, False):
+        return
+
+    def enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+        if isinstance(body, str) and "<RequestId>" not in body:
+            if "status" in headers:
+                headers["status"] = str(headers["status"])
+            gen_amzn_requestid_long(headers)  # as the original: it sets the request id header
+            return headers, body
+        return original(headers, body)
+
+    setattr(enrich_response, _INSTALLED, True)
+    _replace(BaseResponse, "_enrich_response", staticmethod(enrich_response))
 
 
 class _AllItems:
@@ -800,6 +829,7 @@ def install_all() -> None:
     install_fast_item_maps()
     install_index_cache()
     install_fast_result_conversion()
+    install_fast_request_ids()
     install_fast_receives()
     install_fast_deletes()
     install_fast_sends()
