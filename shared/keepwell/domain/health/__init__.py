@@ -7,8 +7,9 @@ engine (the ingest its signals) does not import the rest (cold starts, decision 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from keepwell.lazy import names_from
 
 if TYPE_CHECKING:
     from keepwell.domain.health.alerts import Alert, AlertState, detect_alerts
@@ -131,11 +132,4 @@ __all__ = [
     "smooth_series",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = names_from(__name__, _MODULE_OF)

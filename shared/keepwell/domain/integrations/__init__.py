@@ -10,8 +10,9 @@ each of the functions that use them pay for all of them at start (cold starts, d
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from keepwell.lazy import names_from
 
 if TYPE_CHECKING:
     from keepwell.domain.integrations.deliveries import (
@@ -48,11 +49,4 @@ __all__ = [
     "parse_delivery",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = names_from(__name__, _MODULE_OF)
