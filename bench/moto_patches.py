@@ -216,6 +216,25 @@ def item_maps() -> tuple[Callable[[], Any], str]:
     return run, "20 BatchGetItems of 25 items holding a map of 10 maps with a list"
 
 
+def update_expressions() -> tuple[Callable[[], Any], str]:
+    ddb = boto3.client("dynamodb", REGION)
+    _table(ddb)
+    names = {f"#a{k}": f"attr{k}" for k in range(30)}
+    text = "SET " + ", ".join(f"#a{k} = :v{k}" for k in range(30))
+
+    def run() -> None:
+        for i in range(300):
+            ddb.update_item(
+                TableName="t",
+                Key={"pk": {"S": f"u{i % 20}"}, "sk": {"S": "s"}},
+                UpdateExpression=text,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={f":v{k}": {"N": str(i + k)} for k in range(30)},
+            )
+
+    return run, "300 UpdateItems of one 30-action SET text (the scorer's profile update has ~30)"
+
+
 def index_cache() -> tuple[Callable[[], Any], str]:
     ddb = boto3.client("dynamodb", REGION)
     _table(ddb)
@@ -243,6 +262,7 @@ SCENARIOS: dict[str, Scenario] = {
     "item_maps": item_maps,
     "index_cache": index_cache,
     "conditions": conditions,
+    "update_expressions": update_expressions,
     "receives": receives,
     "deletes": deletes,
     "sends": sends,

@@ -26,6 +26,9 @@ machinery spends per attribute. Each patch keeps moto's semantics (the same resu
 - `install_condition_cache`: moto lexes and parses a condition expression from scratch twice for every
   conditional write (once to validate the request, once to evaluate it); the same expression with the
   same names and values is parsed once.
+- `install_update_expression_cache`: moto parses an update expression's text two or three times per
+  write, and checks its clauses and paths once per node of the tree; each text is parsed once, and
+  checked once.
 - `install_fast_result_conversion`: moto turns every DynamoDB answer into plain types with three type
   tests per string before it is found to be one; dicts, lists and plain values are tested once.
 - `install_fast_request_ids`: moto runs a regular expression for an XML `<RequestId>` over every
@@ -796,6 +799,120 @@ def install_condition_cache() -> None:
 
 _CONDITION_CACHE_SIZE = 4096
 
+
+def install_update_expression_cache() -> None:
+    """Parse each distinct update expression once, and count its clauses once.
+
+    moto 5.2 parses an UpdateExpression's text twice per UpdateItem (the request's check of the names and
+    values it uses, then the backend) and once more per Update of a transaction. Its validation then
+    counts the SET, REMOVE and ADD clauses of every node of the tree: every node of moto's update AST
+    is an `UpdateExpression`, so the count (three walks of the node's subtree) runs once per node,
+    quadratic in the actions. The scorer's profile update, ~30 actions, spent more in that count than
+    in the update itself.
+
+    - The parsed tree is kept per expression text: moto never changes it (its validator deep-copies it
+      before resolving names and values into the copy, and the request check only reads it). A text that
+      fails to parse is not kept (it fails again, with moto's error). At most `_UPDATE_CACHE_SIZE` texts.
+    - Two of the validator's checks, the clause count and the overlapping paths (each a walk of the
+      node's subtree), run on the root alone when the root passes: a node's clauses and actions are among
+      its root's, so no node would have raised. A tree the root check refuses takes moto's own walk, so
+      the error is the one moto gives.
+    - Each check asks its own map which node classes it processes, rebuilding a tuple of them for every
+      node; the tuple is kept per check class (moto's maps have fixed keys).
+    - The validator deep-copies the parsed tree for each write (it resolves names and values into the
+      copy). A parsed tree holds only nodes, their `type` text and children that are nodes, texts or
+      numbers, so it is copied node by node, parents pointing at the copies as `deepcopy` leaves them;
+      anything else (a subtree, a tree holding other values) is copied by `deepcopy`'s own way."""
+    from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]
+        DepthFirstTraverser,
+        Node,
+        UpdateExpression,
+    )
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.validators import ActionCountValidator, OverlappingPathsValidator
+
+    if getattr(vars(UpdateExpressionParser)["make"].__func__, _INSTALLED, False):
+        return
+    original_make = UpdateExpressionParser.make  # bound to the class
+    cache: dict[str, Any] = {}
+    lock = threading.Lock()
+    processed: dict[type, tuple[type, ...]] = {}
+
+    def make(cls: Any, expression_str: Any) -> Any:
+        if cls is not UpdateExpressionParser or not isinstance(expression_str, str):
+            return original_make.__func__(cls, expression_str)
+        tree = cache.get(expression_str)
+        if tree is None:
+            tree = original_make(expression_str)
+            with lock:
+                if len(cache) >= _UPDATE_CACHE_SIZE:
+                    cache.pop(next(iter(cache)))
+                cache[expression_str] = tree
+        return tree
+
+    def root_only(check: Any) -> Any:
+        original_traverse = DepthFirstTraverser.traverse
+
+        def traverse(self: Any, node: Any) -> Any:
+            if isinstance(node, UpdateExpression) and node.parent is None:
+                try:
+                    check(self, node)  # reads the tree, raises or gives it back
+                except Exception:  # moto's own walk raises what moto raises
+                    return original_traverse(self, node)
+                return node  # moto's walk would give back this same tree, unchanged
+            return original_traverse(self, node)
+
+        return traverse
+
+    def copied(node: Any, parent: Any) -> Any:
+        fields = vars(node)
+        if fields.keys() - {"children", "parent", "type"} or not isinstance(fields.get("type", ""), (str, type(None))):
+            raise _NotPlainTree
+        twin = object.__new__(type(node))
+        twin.__dict__.update(fields)
+        twin.parent = parent
+        children = fields.get("children")
+        if children is not None:
+            if type(children) is not list:
+                raise _NotPlainTree
+            twin.children = [copied(child, twin) if isinstance(child, Node) else _plain(child) for child in children]
+        return twin
+
+    def node_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        if self.parent is None:
+            with suppress(_NotPlainTree):
+                twin = memo[id(self)] = copied(self, None)
+                return twin
+        twin = copy._reconstruct(self, memo, *self.__reduce_ex__(4))  # type: ignore[attr-defined]
+        return twin
+
+    def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
+        kinds = processed.get(type(self))
+        if kinds is None:
+            kinds = processed[type(self)] = tuple(self._processing_map())
+        return kinds
+
+    setattr(make, _INSTALLED, True)
+    _replace(UpdateExpressionParser, "make", classmethod(make))
+    _replace(ActionCountValidator, "traverse", root_only(ActionCountValidator.verify_action_counts))
+    _replace(OverlappingPathsValidator, "traverse", root_only(OverlappingPathsValidator.check_for_overlapping_paths))
+    _replace(DepthFirstTraverser, "nodes_to_be_processed", nodes_to_be_processed)
+    _replace(Node, "__deepcopy__", node_deepcopy)
+
+
+_UPDATE_CACHE_SIZE = 4096
+
+
+class _NotPlainTree(Exception):
+    """A parsed update tree holding something else than nodes, texts and numbers: `deepcopy` copies it."""
+
+
+def _plain(value: Any) -> Any:
+    if type(value) not in (str, int):
+        raise _NotPlainTree
+    return value
+
+
 # The process's collector thresholds before `install_collector_thresholds` (restored by `uninstall_all`).
 _THRESHOLDS_BEFORE: list[tuple[int, int, int]] = []
 # Young collections after 100,000 net allocations instead of 700; a full one after 5,000 of them.
@@ -834,6 +951,7 @@ def install_all() -> None:
     install_fast_deletes()
     install_fast_sends()
     install_condition_cache()
+    install_update_expression_cache()
     install_collector_thresholds()
 
 

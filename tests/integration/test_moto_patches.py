@@ -244,6 +244,50 @@ def test_an_update_sees_and_returns_typed_values(dynamodb: Any) -> None:
     assert resource.get_item(Key={"pk": "p", "sk": "s"})["Item"]["number"] == Decimal("-11.5")
 
 
+def test_one_update_text_serves_every_item_and_value_and_a_repeated_clause_is_refused_as_moto_refuses_it(
+    dynamodb: Any,
+) -> None:
+    """An update expression is parsed once per text: each write still applies its own values to its own
+    item, and a text moto refuses (a clause twice, a syntax error) is refused with moto's own message."""
+    from infra import moto_patches
+
+    text = "SET #n = if_not_exists(#n, :zero) + :step, tags = :tags REMOVE gone ADD seen :one"
+    for sk, step in (("a", "1"), ("b", "5"), ("a", "2")):
+        dynamodb.update_item(
+            TableName=TABLE,
+            Key={"pk": {"S": "p"}, "sk": {"S": sk}},
+            UpdateExpression=text,
+            ExpressionAttributeNames={"#n": "count"},
+            ExpressionAttributeValues={
+                ":zero": {"N": "0"},
+                ":step": {"N": step},
+                ":tags": {"SS": [f"t{step}"]},
+                ":one": {"N": "1"},
+            },
+        )
+    items = {i["sk"]["S"]: i for i in dynamodb.scan(TableName=TABLE)["Items"]}
+    assert (items["a"]["count"], items["a"]["tags"], items["a"]["seen"]) == ({"N": "3"}, {"SS": ["t2"]}, {"N": "2"})
+    assert (items["b"]["count"], items["b"]["seen"]) == ({"N": "5"}, {"N": "1"})
+
+    def refusal(expression: str) -> str:
+        with pytest.raises(ClientError) as error:
+            dynamodb.update_item(
+                TableName=TABLE,
+                Key={"pk": {"S": "p"}, "sk": {"S": "a"}},
+                UpdateExpression=expression,
+                ExpressionAttributeValues={":v": {"N": "1"}},
+            )
+        return str(error.value)
+
+    refused = ["SET a = :v REMOVE b SET c = :v", "ADD a :v REMOVE b SET c = :v REMOVE d ADD e :v", "SET a = = :v"]
+    patched = [refusal(text) for text in refused]
+    with moto_patches.stock_moto():
+        stock = [refusal(text) for text in refused]
+    assert patched == stock
+    assert 'The "SET" section can only be used once' in patched[0]
+    assert dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "a"}})["Item"]["count"] == {"N": "3"}
+
+
 def test_an_item_over_the_size_limit_is_still_rejected_and_one_under_it_kept(dynamodb: Any) -> None:
     half = "x" * 200_000
     with pytest.raises(ClientError) as error:
