@@ -818,7 +818,10 @@ def install_update_expression_cache() -> None:
       its root's, so no node would have raised. A tree the root check refuses takes moto's own walk, so
       the error is the one moto gives.
     - Each check asks its own map which node classes it processes, rebuilding a tuple of them for every
-      node; the tuple is kept per check class (moto's maps have fixed keys).
+      node, and tests every node against it and against `Node` with `isinstance` on abstract classes
+      (a Python-level `ABCMeta.__instancecheck__` per test). The walk is moto's, in the same order with
+      the same hooks, but the answers are kept per (check class, node class): moto's maps have fixed
+      keys and its node classes register no virtual subclasses.
     - The validator deep-copies the parsed tree for each write (it resolves names and values into the
       copy). A parsed tree holds only nodes, their `type` text and children that are nodes, texts or
       numbers, so it is copied node by node, parents pointing at the copies as `deepcopy` leaves them;
@@ -892,11 +895,37 @@ def install_update_expression_cache() -> None:
             kinds = processed[type(self)] = tuple(self._processing_map())
         return kinds
 
+    is_node: dict[type, bool] = {}
+    handles: dict[tuple[type, type], bool] = {}
+
+    def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+        kind = type(node)
+        node_kind = is_node.get(kind)
+        if node_kind is None:
+            node_kind = is_node[kind] = isinstance(node, Node)
+        if node_kind:
+            parent_node = node.parent
+            if node.children is not None:
+                for i, child_node in enumerate(node.children):
+                    self.pre_processing_of_child(node, i)
+                    self.traverse_node_recursively(child_node, i)
+            key = (type(self), kind)
+            handled = handles.get(key)
+            if handled is None:
+                handled = handles[key] = isinstance(node, self.nodes_to_be_processed())
+            if handled:
+                node = self.process(node)
+                node.parent = parent_node
+                if parent_node:
+                    parent_node.children[child_id] = node
+        return node
+
     setattr(make, _INSTALLED, True)
     _replace(UpdateExpressionParser, "make", classmethod(make))
     _replace(ActionCountValidator, "traverse", root_only(ActionCountValidator.verify_action_counts))
     _replace(OverlappingPathsValidator, "traverse", root_only(OverlappingPathsValidator.check_for_overlapping_paths))
     _replace(DepthFirstTraverser, "nodes_to_be_processed", nodes_to_be_processed)
+    _replace(DepthFirstTraverser, "traverse_node_recursively", traverse_node_recursively)
     _replace(Node, "__deepcopy__", node_deepcopy)
 
 
