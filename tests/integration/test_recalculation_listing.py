@@ -176,6 +176,23 @@ def test_a_first_listing_that_fails_for_good_finishes_the_job_at_once(
     assert found is not None and (found.listing, found.status, found.total) == ("failed", "finished", 0)
 
 
+def test_a_customer_redriven_from_the_dlq_and_scored_counts_as_done(workspace: str) -> None:
+    """docs/operations.md: a redriven history message counts as done when it succeeds, and `failed`
+    goes down again, though its page was counted when it completed."""
+    recalculations.create_job(
+        workspace, "rc_dlq", reason="manual", requested_by="admin-1", model_version=0, started_at=clock.now()
+    )
+    assert recalculations.add_listed_pages(workspace, "rc_dlq", 0, ["a", "b"], None, None)
+    recalculations.record_progress(workspace, "rc_dlq", 0, ["a"])
+    assert recalculations.record_progress(workspace, "rc_dlq", 0, ["b"], failed=True)  # finishes the job
+    found = recalculations.get_job(workspace, "rc_dlq")
+    assert found is not None and (found.status, found.done, found.failed) == ("finished", 1, 1)
+    for _ in range(2):  # the redriven message succeeds, and is delivered twice
+        assert not recalculations.record_progress(workspace, "rc_dlq", 0, ["b"])
+        found = recalculations.get_job(workspace, "rc_dlq")
+        assert found is not None and (found.status, found.done, found.failed) == ("finished", 2, 0)
+
+
 # --- polling --------------------------------------------------------------------------------------------
 def listed_job(workspace: str, job_id: str, customers: int, settled_pages: int) -> None:
     """A job listed by the scorer with `customers` (made-up ids: nobody is scored), the first

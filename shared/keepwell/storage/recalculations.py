@@ -32,7 +32,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.constants import ALL_NEW
+from pynamodb.constants import ALL_NEW, ALL_OLD
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
@@ -384,23 +384,31 @@ def record_progress(
             range_key=key.sk,
             actions=[attribute.add(ids)],
             condition=RecalculationPageItem.pk.exists(),  # never create a page from a stray message
-            return_values=ALL_NEW,
+            return_values=ALL_OLD,
         )
     except UpdateError as error:
         if _is_condition_failure(error):
             return False
         raise
-    item = RecalculationPageItem.from_raw_data(data["Attributes"])
-    scored = set(item.done_ids or ())
-    settled_failed = set(item.failed_ids or ()) - scored
-    if not set(item.customer_ids) <= scored | settled_failed:
+    before = RecalculationPageItem.from_raw_data(data["Attributes"])
+    customers = set(before.customer_ids)
+    done_before = set(before.done_ids or ())
+    failed_before = set(before.failed_ids or ()) - done_before
+    scored = done_before if failed else done_before | ids
+    settled_failed = (failed_before | ids) - scored if failed else failed_before - ids
+    if not customers <= scored | settled_failed:
         return False
-    return _complete_page(workspace_id, job_id, page, len(scored), len(settled_failed))
+    counted = _complete_page(workspace_id, job_id, page, len(scored), len(settled_failed))
+    if counted is None and not failed and (ids & failed_before):
+        # The page was counted with these customers failed; they were scored since (a message redriven
+        # from the DLQ): move them from failed to done in the job's counts.
+        _recount_page(workspace_id, job_id, page, len(ids & failed_before))
+    return bool(counted)
 
 
-def _complete_page(workspace_id: str, job_id: str, page: int, done: int, failed: int) -> bool:
+def _complete_page(workspace_id: str, job_id: str, page: int, done: int, failed: int) -> bool | None:
     """Add the page to the job's completed pages and its counts to the job's, once: a page completed
-    again (a redelivered customer) changes nothing."""
+    again (a redelivered customer) changes nothing (None). Otherwise whether this finished the job."""
     key = keys.recalculation(workspace_id, job_id)
     try:
         data = RecalculationItem._get_connection().update_item(
@@ -416,9 +424,26 @@ def _complete_page(workspace_id: str, job_id: str, page: int, done: int, failed:
         )
     except UpdateError as error:
         if _is_condition_failure(error):
-            return False
+            return None
         raise
     return _finish(workspace_id, job_id, RecalculationItem.from_raw_data(data["Attributes"]))
+
+
+def _recount_page(workspace_id: str, job_id: str, page: int, scored_after_failing: int) -> None:
+    key = keys.recalculation(workspace_id, job_id)
+    try:
+        RecalculationItem._get_connection().update_item(
+            key.pk,
+            range_key=key.sk,
+            actions=[
+                RecalculationItem.done.add(scored_after_failing),
+                RecalculationItem.failed.add(-scored_after_failing),
+            ],
+            condition=RecalculationItem.completed_pages.contains(page),
+        )
+    except UpdateError as error:
+        if not _is_condition_failure(error):
+            raise
 
 
 def _finish_if_complete(workspace_id: str, job_id: str) -> bool:
