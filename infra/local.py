@@ -545,7 +545,7 @@ def _score_demo_today(stack: LocalStack, say: Callable[[str], None]) -> None:
         return
     job = recalculation.start_recalculation(stack.workspace_id, stack.seed.admin_id)
     say(
-        f"recalculation {job['job_id']} queued: the 90 days of health of {job['total']} customers "
+        f"recalculation {job['job_id']} queued: the 90 days of health of every customer, listed by the scorer "
         f"(what an admin runs after bringing a history in)"
     )
 
@@ -770,10 +770,13 @@ def backtest_lines(config: dict[str, Any], timeout: float = 120.0) -> list[str]:
 
 def _progress_bar(job: dict[str, Any], width: int = 40) -> str:
     settled, total = job["done"] + job["failed"], job["total"]
+    failed = f", {job['failed']} failed" if job["failed"] else ""
+    if job.get("percent") is None:  # the scorer is still listing the customers: how many is not known yet
+        return f"[{'?' * width}] {settled}/{total}+ customers (listing){failed}"
     share = 1.0 if total == 0 else settled / total
     filled = round(width * share)
-    failed = f", {job['failed']} failed" if job["failed"] else ""
-    return f"[{'#' * filled}{'.' * (width - filled)}] {settled}/{total} customers ({share:.0%}){failed}"
+    stopped = " (listing stopped early)" if job.get("listing") == "failed" else ""
+    return f"[{'#' * filled}{'.' * (width - filled)}] {settled}/{total} customers ({share:.0%}){failed}{stopped}"
 
 
 def recalc(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from infra.pollers import QueuePoller, sqs_event_sources
 from infra.template import Resolver, load_template
 from keepwell.auth import Caller
 from keepwell.schemas.messages import ScoringRequest
-from keepwell.services import recalculation, scoring_jobs
+from keepwell.services import recalculation, scoring_jobs, scoring_queue
 from keepwell.storage import health_snapshots as snapshots
 from keepwell.storage import recalculations
 from tests.conftest import ApiClient
@@ -66,7 +66,8 @@ def test_a_director_starts_a_recalculation_and_follows_it_to_the_end(
     assert started.status == 202, started.body
     job = started.body
     assert job["job_id"].startswith("rc_") and job["status"] == "running"
-    assert (job["total"], job["done"], job["failed"], job["percent"]) == (4, 0, 0, 0.0)  # archived left out
+    # The customers are listed by the scorer, after the answer: how many is not known yet.
+    assert (job["listing"], job["total"], job["done"], job["failed"], job["percent"]) == ("running", 0, 0, 0, None)
     assert job["started_at"] == "2026-11-20T09:30:00.000Z" and job["finished_at"] is None
     assert (job["reason"], job["requested_by"], job["model_version"]) == ("manual", "director-1", 0)
 
@@ -75,6 +76,7 @@ def test_a_director_starts_a_recalculation_and_follows_it_to_the_end(
     progress = director.get(f"/v1/health/recalculations/{job['job_id']}")
     assert progress.status == 200
     assert progress.body["status"] == "finished" and progress.body["finished_at"] is not None
+    assert (progress.body["listing"], progress.body["total"]) == ("done", 4)  # archived left out
     assert (progress.body["done"], progress.body["failed"], progress.body["percent"]) == (4, 0, 100.0)
     for customer_id in portfolio:
         history = snapshots.get_snapshots(workspace, customer_id, TODAY - timedelta(days=100), TODAY)
@@ -89,9 +91,9 @@ def test_a_director_starts_a_recalculation_and_follows_it_to_the_end(
 def test_a_finished_recalculation_tallies_the_segments_with_its_new_scores(
     aws: Resolver, workspace: str, portfolio: list[str]
 ):
-    """The segment tally (what the benchmark and the misalignment alert compare with) is taken when a
-    job starts, from the scores before it; when the job finishes it is taken again, so a new
-    workspace's first recalculation (nobody scored yet) or a model change does not leave it a day
+    """The segment tally (what the benchmark and the misalignment alert compare with) is taken when the
+    job lists its customers, from the scores before it; when the job finishes it is taken again, so a
+    new workspace's first recalculation (nobody scored yet) or a model change does not leave it a day
     behind."""
     from keepwell.storage import customers as customer_store
     from keepwell.storage import segments as segment_store
@@ -100,6 +102,8 @@ def test_a_finished_recalculation_tallies_the_segments_with_its_new_scores(
     admin = api(workspace, "admin-1", "admin")
     create_segment(admin, "Everyone active", 'status = "active"')
     assert admin.post("/v1/health/recalculate", {}).status == 202
+    assert segment_store.get_segment_baselines(workspace) is None  # the request lists nobody
+    assert scorer_poller(aws).poll_once(wait_seconds=0)  # the listing: tallies, then fans out page 0
     at_start = segment_store.get_segment_baselines(workspace)
     assert at_start is not None and [(t.count, t.total) for t in at_start.segments] == [(0, 0.0)]
 
@@ -116,7 +120,7 @@ def test_progress_is_counted_once_per_customer_whatever_the_redeliveries(
 ):
     job = recalculation.start_recalculation(workspace, "admin-1")
     poller = scorer_poller(aws)
-    poller.poll_once(wait_seconds=0)  # the page: fans out the four customers
+    poller.poll_once(wait_seconds=0)  # the listing: lists the four customers and fans out their page
     sqs = boto3.client("sqs", region_name="us-east-1")
     messages = sqs.receive_message(QueueUrl=poller.source.queue_url, MaxNumberOfMessages=10)["Messages"]
     bodies = [json.loads(m["Body"]) for m in messages]
@@ -150,10 +154,14 @@ def test_a_customer_failing_its_last_receive_is_counted_failed_and_the_job_still
     assert json.loads(dead[0]["Body"])["customer_id"] == "c1"
 
 
-def test_a_workspace_without_customers_has_a_finished_job_at_once(workspace: str):
-    response = api(workspace, "admin-1", "admin").post("/v1/health/recalculate", {})
+def test_a_workspace_without_customers_has_its_job_finished_by_the_listing(aws: Resolver, workspace: str):
+    admin = api(workspace, "admin-1", "admin")
+    response = admin.post("/v1/health/recalculate", {})
     assert response.status == 202
-    assert (response.body["total"], response.body["status"], response.body["percent"]) == (0, "finished", 100.0)
+    assert (response.body["status"], response.body["listing"]) == ("running", "running")
+    assert drain(aws).stats.succeeded == 1  # one listing, nobody to fan out
+    found = admin.get(f"/v1/health/recalculations/{response.body['job_id']}").body
+    assert (found["total"], found["status"], found["listing"], found["percent"]) == (0, "finished", "done", 100.0)
 
 
 def test_an_unknown_recalculation_is_404(workspace: str):
@@ -164,10 +172,11 @@ def test_an_unknown_recalculation_is_404(workspace: str):
 
 def test_big_workspaces_are_fanned_out_a_page_at_a_time(aws: Resolver, workspace: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(recalculations, "PAGE_SIZE", 2)
+    monkeypatch.setattr(scoring_queue, "FAN_OUT_PAGE", 3)  # listed 3 customers (two pages) at a time
     for n in range(5):
         add_customer(workspace, f"p{n}", usage=usage_days(days=5))
     job = recalculation.start_recalculation(workspace, "admin-1")
-    assert recalculations.page_count(workspace, job["job_id"]) == 3
+    assert recalculations.page_count(workspace, job["job_id"]) == 0  # nobody listed in the request
     poller = scorer_poller(aws)
     sqs = boto3.client("sqs", region_name="us-east-1")
     depths = []
@@ -179,9 +188,9 @@ def test_big_workspaces_are_fanned_out_a_page_at_a_time(aws: Resolver, workspace
                 ]
             )
         )
-    assert max(depths) <= 3  # one page of customers and the next page's message
+    assert max(depths) <= 3  # one page of customers and the next page's (or listing's) message
     found = recalculations.get_job(workspace, job["job_id"])
-    assert found is not None and (found.done, found.status) == (5, "finished")
+    assert found is not None and (found.total, found.pages, found.done, found.status) == (5, 3, 5, "finished")
 
 
 # --- a customer's health ------------------------------------------------------------------------------

@@ -11,14 +11,18 @@ from keepwell.domain.health.snapshot import DimensionSnapshot, EvidenceItem
 
 
 class RecalculationOut(BaseModel):
-    """A recalculation job's progress: `done` + `failed` of `total` customers."""
+    """A recalculation job's progress: `done` + `failed` of `total` customers. While `listing` is
+    "running" the scorer is still listing the customers: `total` counts those listed so far and
+    `percent` is null. "failed": the listing stopped for good, the customers after `total` were left
+    out (the job finishes with the ones listed)."""
 
     job_id: str
     status: Literal["running", "finished"]
+    listing: Literal["running", "done", "failed"]
     total: int
     done: int
     failed: int
-    percent: float
+    percent: float | None
     started_at: str
     finished_at: str | None
     reason: str

@@ -32,11 +32,13 @@ class ScoringRequest(_Message):
     scoring_day: date | None = None  # the workspace-local day to score; None → today in its timezone
     recompute_from: date | None = None  # late events: rebuild snapshots from this day on
     # Recalculation jobs (services/recalculation.py): `history` recomputes the last 90 days with the
-    # current model; with no customer_id, `page` names the job's page of customers to fan out.
+    # current model; with no customer_id, `page` names the job's page of customers to fan out, or,
+    # with `listing`, the first page of the next customers to list (the job item holds where from).
     job_id: str | None = Field(default=None, pattern=ENTITY_ID)
     history: bool = False
     page: int | None = Field(default=None, ge=0, le=1_000_000)
     model_version: int | None = Field(default=None, ge=0)  # score with at least this model version
+    listing: bool = False
     # The daily fan-out of a large workspace, page by page (services/scoring_queue.enqueue_workspace):
     # with no customer_id and no job_id, `page` ≥ 1 continues the walk after `cursor`, carrying the
     # segment tally of the pages before (domain/segment_baselines.RunningTally).

@@ -7,7 +7,8 @@ health); the model and the workspace's clock come from per-container caches. Dom
 published only when the write happened, so a redelivered message writes and publishes nothing.
 
 A `history` request (manual recalculation, model change) recomputes the last 90 days in one go; a
-request without a customer fans out: a job's page of customers, or every customer of the workspace.
+request without a customer fans out: a job's next customers listed, a job's page of customers, or
+every customer of the workspace.
 """
 
 from __future__ import annotations
@@ -146,7 +147,9 @@ def _record_progress(workspace_id: str, job_id: str, page: int, customer_id: str
 def run_scoring_request(request: ScoringRequest) -> None:
     """Score one customer (a day, or a history), or fan out. Raising fails only this record."""
     if request.customer_id is None:
-        if request.job_id is not None and request.page is not None:
+        if request.job_id is not None and request.page is not None and request.listing:
+            scoring_queue.list_job_customers(request)
+        elif request.job_id is not None and request.page is not None:
             scoring_queue.fan_out_page(request)
         else:
             day = request.scoring_day or scoring_queue.workspace_today(request.workspace_id)

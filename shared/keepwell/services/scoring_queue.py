@@ -1,6 +1,6 @@
 """The scoring queue's messages and everything that puts them there: a customer's scoring (scheduled,
 after ingestion or an integration, debounced rescoring), a workspace's daily fan-out, and a
-recalculation job's page-by-page fan-out. The scorer (`scoring_jobs`) and the recalculation jobs
+recalculation job's listing and page-by-page fan-out. The scorer (`scoring_jobs`) and the recalculation jobs
 (`recalculation`) both import this; neither imports the other.
 
 The workspace's clock (timezone and scoring hour) lives here too: it decides which day a message scores.
@@ -204,9 +204,43 @@ def queue_claimed_rescoring(
     return sent
 
 
-# --- a recalculation job's pages -------------------------------------------------------------------
+# --- a recalculation job's listing and pages -------------------------------------------------------
+def list_job_customers(request: ScoringRequest) -> int:
+    """List the job's next FAN_OUT_PAGE customers (the walk that also tallies the segment baselines,
+    resumed where the previous listing stopped) into its pages `request.page`..., then fan out the
+    first of them. The listing is claimed by the job's page count (one transaction), so a redelivered
+    listing message writes nothing twice; it only fans out the first page again, which a page already
+    fanned out skips. Returns the messages queued."""
+    assert request.job_id is not None and request.page is not None
+    workspace_id, job_id, first = request.workspace_id, request.job_id, request.page
+    where = {"workspace_id": workspace_id, "job_id": job_id, "page": first}
+    listing = recalculations.get_listing(workspace_id, job_id)
+    if listing is None:
+        logger.warning("recalculation not found", extra=where)
+        return 0
+    if listing.state == "running" and listing.pages == first:
+        day = request.scoring_day or workspace_today(workspace_id)
+        customer_ids, next_cursor, sums = segment_baselines.refresh_page(
+            workspace_id, day, cursor=listing.cursor, carried=listing.tally, limit=FAN_OUT_PAGE
+        )
+        if recalculations.add_listed_pages(workspace_id, job_id, first, customer_ids, next_cursor, sums):
+            logger.info(
+                "recalculation customers listed",
+                extra={**where, "customers": len(customer_ids), "continues": next_cursor is not None},
+            )
+            if not customer_ids:
+                return 0  # nobody (left) to list: the job finished with the pages before, if any
+        else:
+            logger.info("recalculation page already listed", extra=where)
+    elif listing.pages <= first:
+        logger.warning("recalculation listing is not at this page", extra={**where, "pages": listing.pages})
+        return 0
+    return fan_out_page(request.model_copy(update={"listing": False}))
+
+
 def fan_out_page(request: ScoringRequest) -> int:
-    """Queue a history message for each customer of the request's page, then the next page's message."""
+    """Queue a history message for each customer of the request's page, then the next page's message
+    (or, after the last page listed so far, the message that lists the next customers)."""
     assert request.job_id is not None and request.page is not None
     where = {"workspace_id": request.workspace_id, "job_id": request.job_id, "page": request.page}
     customer_ids, has_next, fanned_out = recalculations.get_page_for_fan_out(
@@ -220,18 +254,22 @@ def fan_out_page(request: ScoringRequest) -> int:
         # the rest of the job's work (each duplicate page message fans out a duplicate next page).
         logger.info("recalculation page already fanned out", extra=where)
         return 0
-    common = request.model_dump(exclude={"customer_id", "page"})
+    common = request.model_dump(exclude={"customer_id", "page", "listing", "cursor", "tally"})
     messages = [ScoringRequest(**common, customer_id=c, page=request.page) for c in customer_ids]
     if has_next:
         messages.append(ScoringRequest(**common, page=request.page + 1))
+    elif recalculations.listing_continues_at(request.workspace_id, request.job_id, request.page + 1):
+        messages.append(ScoringRequest(**common, page=request.page + 1, listing=True))
     sent = queues.send_messages(get_settings().scoring_queue_url, messages)
     recalculations.mark_page_fanned_out(request.workspace_id, request.job_id, request.page)
     return sent
 
 
 def fail_pages_from(workspace_id: str, job_id: str, page: int) -> None:
-    """A page's fan-out failed for good: its customers and those of the pages after it will not be
-    scored by this job; count them failed so the job finishes and says so."""
+    """A page's fan-out or a listing failed for good: the customers not listed yet are left out (the
+    listing stops, failed), and those of this page and the pages after it will not be scored by this
+    job; count them failed so the job finishes and says so."""
+    recalculations.stop_listing(workspace_id, job_id)
     for number in range(page, recalculations.page_count(workspace_id, job_id)):
         customer_ids, _ = recalculations.get_page(workspace_id, job_id, number)
         if customer_ids:

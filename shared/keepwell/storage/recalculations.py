@@ -1,15 +1,25 @@
 """Recalculation jobs and the markers of the scoring pipeline (schedule runs, rescoring debounce).
 
-A job (`WS#w#RECALC#<job> / JOB`) holds its total and times; its customers sit in page items beside it
-(`PAGE#00000`, up to 100 ids each). Progress is kept as *sets* on the pages: a scored customer is added
-to `done_ids` with an UpdateItem ADD, so a redelivered message counts once, and the writes of a big job
-spread over many items instead of one hot counter. A page that is complete adds its number to the
-job's `completed_pages`; the update that completes the last page stamps `finished_at` (once, by
-condition).
+A job (`WS#w#RECALC#<job> / JOB`) holds its counts and times; its customers sit in page items beside it
+(`PAGE#00000`, up to 100 ids each). Starting a job writes the job item only (`listing: running`); the
+scorer lists the customers afterwards, FAN_OUT_PAGE at a time (`add_listed_pages`: the chunk's page
+items and the job's new `pages`, `total`, listing cursor and segment tally in one transaction,
+conditioned on the job being at that page, so a redelivered listing message lists nothing twice).
+
+Progress is kept as *sets* on the pages: a scored customer is added to `done_ids` with an UpdateItem
+ADD, so a redelivered message counts once, and the writes of a big job spread over many items instead
+of one hot counter. The update that completes a page adds its number to the job's `completed_pages`
+and its counts to the job's `done` / `failed`, once (conditioned on the page not being in the set);
+the update that completes the last page after the listing ended stamps `finished_at` (once, by
+condition). So a poll reads the job and at most one BatchGetItem of the pages still open.
+
+Jobs written before the listing moved to the scorer (no `listing` attribute, no counters) are read by
+walking all their pages, as then; they expire 30 days after they started.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,19 +32,23 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.constants import ALL_NEW
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.constants import ALL_NEW, ALL_OLD
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from keepwell import clock
 from keepwell.storage import keys
-from keepwell.storage.models import TableItem
+from keepwell.storage.models import TableItem, table_connection
 
 PAGE_SIZE = 100
+OPEN_PAGES_READ = 100  # the pages a poll reads beside the job: one BatchGetItem
+MAX_PAGES_LISTED = 99  # pages one listing writes: with the job's update, a transaction's 100 items
 JOB_ENTITY = "recalculation"
 PAGE_ENTITY = "recalculation_page"
 JOB_RETENTION = timedelta(days=30)
 
 JobStatus = Literal["running", "finished"]
+ListingState = Literal["running", "done", "failed"]
 
 
 class RecalculationItem(TableItem):
@@ -49,6 +63,12 @@ class RecalculationItem(TableItem):
     finished_at = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="running")
     completed_pages = NumberSetAttribute(null=True)
+    # The scorer's listing (None: a job of the old layout, listed when it started).
+    listing = UnicodeAttribute(null=True)  # running | done | failed
+    cursor = UnicodeAttribute(null=True)  # where the next listing resumes (the walk's cursor)
+    tally = UnicodeAttribute(null=True)  # the segment tally of the customers listed so far (JSON)
+    done = NumberAttribute(null=True)  # customers scored, of the completed pages
+    failed = NumberAttribute(null=True)  # customers failed, of the completed pages
 
 
 class RecalculationPageItem(TableItem):
@@ -73,14 +93,30 @@ class Job:
     finished_at: str | None
     done: int = 0
     failed: int = 0
+    listing: ListingState = "done"
 
     @property
     def status(self) -> JobStatus:
         return "finished" if self.finished_at is not None else "running"
 
 
+@dataclass(frozen=True)
+class Listing:
+    """Where a job's listing stands: the pages written so far, and where the next listing resumes."""
+
+    pages: int
+    state: ListingState
+    cursor: str | None
+    tally: dict[str, list[Any]] | None
+
+
 def _is_condition_failure(error: Exception) -> bool:
     return getattr(error, "cause_response_code", "") == "ConditionalCheckFailedException"
+
+
+def _listing_state(item: RecalculationItem) -> ListingState:
+    value = item.listing or "done"
+    return value if value in ("running", "failed") else "done"  # type: ignore[return-value]
 
 
 def _to_job(item: RecalculationItem, done: int = 0, failed: int = 0) -> Job:
@@ -96,6 +132,7 @@ def _to_job(item: RecalculationItem, done: int = 0, failed: int = 0) -> Job:
         finished_at=item.finished_at,
         done=done,
         failed=failed,
+        listing=_listing_state(item),
     )
 
 
@@ -103,68 +140,186 @@ def pages_of(customer_ids: Sequence[str]) -> list[list[str]]:
     return [list(customer_ids[i : i + PAGE_SIZE]) for i in range(0, len(customer_ids), PAGE_SIZE)]
 
 
-# --- the customers a run scores ------------------------------------------------------------------
 # --- jobs --------------------------------------------------------------------------------------
 def create_job(
     workspace_id: str,
     job_id: str,
-    customer_ids: Sequence[str],
     *,
     reason: str,
     requested_by: str,
     model_version: int,
     started_at: datetime,
 ) -> Job:
-    """Write the job and its pages (BatchWriteItem, 25 items a request). A job without customers is
-    finished at once."""
-    pages = pages_of(customer_ids)
-    expires = started_at + JOB_RETENTION
+    """Write the job, its customers still to be listed (one PutItem, conditioned on being new)."""
     key = keys.recalculation(workspace_id, job_id)
-    started = clock.iso(started_at)
     job = RecalculationItem(
         key.pk,
         key.sk,
         entity=JOB_ENTITY,
         workspace_id=workspace_id,
         job_id=job_id,
-        total=len(customer_ids),
-        pages=len(pages),
+        total=0,
+        pages=0,
         reason=reason,
         requested_by=requested_by,
         model_version=model_version,
-        started_at=started,
-        finished_at=None if pages else started,
-        status="running" if pages else "finished",
-        expires_at=expires,
+        started_at=clock.iso(started_at),
+        finished_at=None,
+        status="running",
+        listing="running",
+        done=0,
+        failed=0,
+        expires_at=started_at + JOB_RETENTION,
     )
-    with RecalculationPageItem.batch_write() as batch:
-        for number, ids in enumerate(pages):
-            page_key = keys.recalculation_page(workspace_id, job_id, number)
-            batch.save(
-                RecalculationPageItem(
-                    page_key.pk,
-                    page_key.sk,
-                    entity=PAGE_ENTITY,
-                    workspace_id=workspace_id,
-                    job_id=job_id,
-                    page=number,
-                    customer_ids=set(ids),
-                    expires_at=expires,
-                )
-            )
-    # The job last: a reader that finds it finds its pages too.
     job.save(condition=RecalculationItem.pk.does_not_exist())
     return _to_job(job)
 
 
-def get_job(workspace_id: str, job_id: str) -> Job | None:
-    """The job with its progress: the job item and its pages in BatchGetItem pages of 100."""
+def get_listing(workspace_id: str, job_id: str) -> Listing | None:
+    """The job's listing position (one consistent GetItem), None if there is no such job."""
     key = keys.recalculation(workspace_id, job_id)
     try:
-        item = RecalculationItem.get(key.pk, key.sk, consistent_read=True)
+        item = RecalculationItem.get(
+            key.pk,
+            key.sk,
+            consistent_read=True,
+            attributes_to_get=["pk", "sk", "pages", "listing", "cursor", "tally"],
+        )
     except RecalculationItem.DoesNotExist:
         return None
-    page_keys = [keys.recalculation_page(workspace_id, job_id, n) for n in range(int(item.pages))]
+    return Listing(
+        pages=int(item.pages),
+        state=_listing_state(item),
+        cursor=item.cursor,
+        tally=json.loads(item.tally) if item.tally else None,
+    )
+
+
+def add_listed_pages(
+    workspace_id: str,
+    job_id: str,
+    first_page: int,
+    customer_ids: Sequence[str],
+    next_cursor: str | None,
+    tally: dict[str, list[Any]] | None,
+) -> bool:
+    """Write a listing's customers as pages `first_page`... and move the job past them (its `pages`,
+    `total`, and where the next listing resumes, or the listing done when `next_cursor` is None), in
+    one transaction conditioned on the job's listing standing at `first_page`. Returns False when it
+    did not (a redelivered listing: nothing written)."""
+    pages = pages_of(customer_ids)
+    if len(pages) > MAX_PAGES_LISTED:
+        raise ValueError(f"{len(customer_ids)} customers are more than one listing writes")
+    key = keys.recalculation(workspace_id, job_id)
+    job = RecalculationItem(key.pk, key.sk)
+    actions: list[Any] = [
+        RecalculationItem.pages.set(first_page + len(pages)),
+        RecalculationItem.total.add(len(customer_ids)),
+    ]
+    if next_cursor is not None:
+        actions += [
+            RecalculationItem.cursor.set(next_cursor),
+            RecalculationItem.tally.set(json.dumps(tally or {}, separators=(",", ":"))),
+        ]
+    else:
+        actions += [
+            RecalculationItem.listing.set("done"),
+            RecalculationItem.cursor.remove(),
+            RecalculationItem.tally.remove(),
+        ]
+    at_page = (RecalculationItem.listing == "running") & (RecalculationItem.pages == first_page)
+    try:
+        with TransactWrite(connection=table_connection()) as tx:
+            for offset, ids in enumerate(pages):
+                number = first_page + offset
+                page_key = keys.recalculation_page(workspace_id, job_id, number)
+                tx.save(
+                    RecalculationPageItem(
+                        page_key.pk,
+                        page_key.sk,
+                        entity=PAGE_ENTITY,
+                        workspace_id=workspace_id,
+                        job_id=job_id,
+                        page=number,
+                        customer_ids=set(ids),
+                        expires_at=clock.now() + JOB_RETENTION,
+                    ),
+                    condition=RecalculationPageItem.pk.does_not_exist(),
+                )
+            tx.update(job, actions=actions, condition=at_page)
+    except TransactWriteError as error:
+        reasons = error.cancellation_reasons or []
+        if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
+            return False
+        raise
+    if next_cursor is None:
+        _finish_if_complete(workspace_id, job_id)  # every page listed before may be complete already
+    return True
+
+
+def stop_listing(workspace_id: str, job_id: str) -> None:
+    """The listing failed for good: the customers not listed yet are left out of this job, and the job
+    finishes with the pages listed (once they are complete)."""
+    key = keys.recalculation(workspace_id, job_id)
+    try:
+        RecalculationItem._get_connection().update_item(
+            key.pk,
+            range_key=key.sk,
+            actions=[
+                RecalculationItem.listing.set("failed"),
+                RecalculationItem.cursor.remove(),
+                RecalculationItem.tally.remove(),
+            ],
+            condition=RecalculationItem.listing == "running",
+        )
+    except UpdateError as error:
+        if _is_condition_failure(error):
+            return  # listed to the end already, or a job of the old layout
+        raise
+    _finish_if_complete(workspace_id, job_id)
+
+
+def listing_continues_at(workspace_id: str, job_id: str, page: int) -> bool:
+    """Whether the job's customers are still being listed and the next listing writes page `page`."""
+    listing = get_listing(workspace_id, job_id)
+    return listing is not None and listing.state == "running" and listing.pages == page
+
+
+_POLLED = ["pk", "sk", "workspace_id", "job_id", "total", "pages", "reason", "requested_by", "model_version"]
+_POLLED += ["started_at", "finished_at", "completed_pages", "listing", "done", "failed"]
+
+
+def get_job(workspace_id: str, job_id: str) -> Job | None:
+    """The job with its progress: the job item (the counts of its completed pages), and the pages still
+    open, the first OPEN_PAGES_READ of them, in one BatchGetItem (a job whose customers are being
+    scored has one or two open; more only while customers wait for retries). A job of the old layout
+    (no counters) reads all its pages."""
+    key = keys.recalculation(workspace_id, job_id)
+    try:
+        item = RecalculationItem.get(key.pk, key.sk, consistent_read=True, attributes_to_get=_POLLED)
+    except RecalculationItem.DoesNotExist:
+        return None
+    if item.listing is None:
+        return _get_old_job(item)
+    done, failed = int(item.done or 0), int(item.failed or 0)
+    completed = {int(n) for n in item.completed_pages or ()}
+    open_pages = [n for n in range(int(item.pages)) if n not in completed][:OPEN_PAGES_READ]
+    if open_pages and item.finished_at is None:
+        page_keys = [keys.recalculation_page(workspace_id, job_id, n) for n in open_pages]
+        for page in RecalculationPageItem.batch_get(
+            [(k.pk, k.sk) for k in page_keys],
+            consistent_read=True,
+            attributes_to_get=["pk", "sk", "done_ids", "failed_ids"],
+        ):
+            scored = set(page.done_ids or ())
+            done += len(scored)
+            failed += len(set(page.failed_ids or ()) - scored)
+    return _to_job(item, done=done, failed=failed)
+
+
+def _get_old_job(item: RecalculationItem) -> Job:
+    """A job listed when it started (before the scorer listed): its progress is on its pages only."""
+    page_keys = [keys.recalculation_page(item.workspace_id, item.job_id, n) for n in range(int(item.pages))]
     done = failed = 0
     for page in RecalculationPageItem.batch_get(
         [(k.pk, k.sk) for k in page_keys], attributes_to_get=["pk", "sk", "done_ids", "failed_ids"]
@@ -229,31 +384,82 @@ def record_progress(
             range_key=key.sk,
             actions=[attribute.add(ids)],
             condition=RecalculationPageItem.pk.exists(),  # never create a page from a stray message
-            return_values=ALL_NEW,
+            return_values=ALL_OLD,
         )
     except UpdateError as error:
         if _is_condition_failure(error):
             return False
         raise
-    item = RecalculationPageItem.from_raw_data(data["Attributes"])
-    settled = set(item.done_ids or ()) | set(item.failed_ids or ())
-    if not set(item.customer_ids) <= settled:
+    before = RecalculationPageItem.from_raw_data(data["Attributes"])
+    customers = set(before.customer_ids)
+    done_before = set(before.done_ids or ())
+    failed_before = set(before.failed_ids or ()) - done_before
+    scored = done_before if failed else done_before | ids
+    settled_failed = (failed_before | ids) - scored if failed else failed_before - ids
+    if not customers <= scored | settled_failed:
         return False
-    return _complete_page(workspace_id, job_id, page)
+    counted = _complete_page(workspace_id, job_id, page, len(scored), len(settled_failed))
+    if counted is None and not failed and (ids & failed_before):
+        # The page was counted with these customers failed; they were scored since (a message redriven
+        # from the DLQ): move them from failed to done in the job's counts.
+        _recount_page(workspace_id, job_id, page, len(ids & failed_before))
+    return bool(counted)
 
 
-def _complete_page(workspace_id: str, job_id: str, page: int) -> bool:
+def _complete_page(workspace_id: str, job_id: str, page: int, done: int, failed: int) -> bool | None:
+    """Add the page to the job's completed pages and its counts to the job's, once: a page completed
+    again (a redelivered customer) changes nothing (None). Otherwise whether this finished the job."""
     key = keys.recalculation(workspace_id, job_id)
-    data = RecalculationItem._get_connection().update_item(
-        key.pk,
-        range_key=key.sk,
-        actions=[RecalculationItem.completed_pages.add({page})],
-        condition=RecalculationItem.pk.exists(),
-        return_values=ALL_NEW,
-    )
-    job = RecalculationItem.from_raw_data(data["Attributes"])
-    if job.finished_at is not None or len(job.completed_pages or ()) < int(job.pages):
+    try:
+        data = RecalculationItem._get_connection().update_item(
+            key.pk,
+            range_key=key.sk,
+            actions=[
+                RecalculationItem.completed_pages.add({page}),
+                RecalculationItem.done.add(done),
+                RecalculationItem.failed.add(failed),
+            ],
+            condition=RecalculationItem.pk.exists() & ~RecalculationItem.completed_pages.contains(page),
+            return_values=ALL_NEW,
+        )
+    except UpdateError as error:
+        if _is_condition_failure(error):
+            return None
+        raise
+    return _finish(workspace_id, job_id, RecalculationItem.from_raw_data(data["Attributes"]))
+
+
+def _recount_page(workspace_id: str, job_id: str, page: int, scored_after_failing: int) -> None:
+    key = keys.recalculation(workspace_id, job_id)
+    try:
+        RecalculationItem._get_connection().update_item(
+            key.pk,
+            range_key=key.sk,
+            actions=[
+                RecalculationItem.done.add(scored_after_failing),
+                RecalculationItem.failed.add(-scored_after_failing),
+            ],
+            condition=RecalculationItem.completed_pages.contains(page),
+        )
+    except UpdateError as error:
+        if not _is_condition_failure(error):
+            raise
+
+
+def _finish_if_complete(workspace_id: str, job_id: str) -> bool:
+    key = keys.recalculation(workspace_id, job_id)
+    try:
+        item = RecalculationItem.get(key.pk, key.sk, consistent_read=True, attributes_to_get=_POLLED)
+    except RecalculationItem.DoesNotExist:
         return False
+    return _finish(workspace_id, job_id, item)
+
+
+def _finish(workspace_id: str, job_id: str, job: RecalculationItem) -> bool:
+    """Stamp the job finished if every page is complete and no more pages will be listed (once)."""
+    if job.finished_at is not None or job.listing == "running" or len(job.completed_pages or ()) < int(job.pages):
+        return False
+    key = keys.recalculation(workspace_id, job_id)
     try:
         RecalculationItem._get_connection().update_item(
             key.pk,

@@ -211,7 +211,8 @@ function bandEditor(state, editable) {
   return table;
 }
 
-// The recalculation's progress bar until done + failed = total.
+// The recalculation's progress bar until the job finishes. While the scorer still lists the customers
+// (`listing` "running") their number is not known yet: `percent` is null and the bar indeterminate.
 async function follow(jobId, holder) {
   const bar = h("progress", { max: 100, value: 0, id: "recalc-progress" });
   const label = h("span", { id: "recalc-status" }, "Recalculating…");
@@ -225,10 +226,14 @@ async function follow(jobId, holder) {
       return;
     }
     const settled = job.done + job.failed;
-    bar.value = job.total ? Math.round((100 * settled) / job.total) : 100;
+    if (job.percent == null) bar.removeAttribute("value");
+    else bar.value = Math.round(job.percent);
+    const leftOut = job.listing === "failed" ? " Listing the customers stopped early: the others were not rescored." : "";
     label.textContent = job.status === "finished"
-      ? `Done: ${job.done} of ${job.total} customers rescored${job.failed ? `, ${job.failed} failed` : ""} with model v${job.model_version}.`
-      : `${settled} of ${job.total} customers (${num(job.percent ?? bar.value, 0)} %)`;
+      ? `Done: ${job.done} of ${job.total} customers rescored${job.failed ? `, ${job.failed} failed` : ""} with model v${job.model_version}.${leftOut}`
+      : job.percent == null
+        ? `${settled} of ${job.total} customers listed so far (listing…)`
+        : `${settled} of ${job.total} customers (${num(job.percent, 0)} %)`;
     if (job.status === "finished") return;
     await new Promise((resolve) => setTimeout(resolve, 700));
   }
