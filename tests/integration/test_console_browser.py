@@ -339,6 +339,31 @@ def test_a_viewer_sees_no_write_control_and_another_csms_customer_reads_not_foun
     assert page.get_by_role("button", name="Add note").is_visible()  # the same screen offers a CSM its writes
 
 
+def test_a_customers_closed_renewal_says_how_it_ended_and_the_timeline_names_people_not_ids(stack, tabs):
+    csm_id = stack.seed.token_users["csm"] if stack.seed else ""
+    _, book = api(stack, "csm", "GET", "/v1/customers?limit=200")
+    customer, closed = next(
+        (c, r)
+        for c in book["items"]
+        for r in api(stack, "csm", "GET", f"/v1/customers/{c['customer_id']}/renewals")[1]["items"]
+        if r["status"] == "renewed" and r["days_left"] < 0
+    )
+    tab = tabs(user_name(stack, "csm"))
+    page = tab.open(f"/customers/{customer['customer_id']}")
+    card = (
+        page.get_by_role("region", name="Renewals and forecast")
+        .get_by_role("listitem")
+        .filter(has=page.get_by_role("heading", name=re.compile(re.escape(closed["renewal_date"]))))
+    )
+    # Renewed months ago is not "overdue": the card says when and at what it renewed.
+    expect(card).to_contain_text(f"renewed on {closed['closed_on']} at ${closed['closed_arr']:,.0f} ARR")
+    assert "overdue" not in card.inner_text()
+    # The CSM's own calls and emails on the timeline carry their name, not their user id.
+    timeline = page.get_by_role("region", name="Timeline")
+    expect(timeline.get_by_text(f"{user_name(stack, 'csm')} (you)").first).to_be_visible()
+    assert csm_id not in timeline.inner_text()
+
+
 def test_the_upcoming_renewals_csv_from_the_page_has_a_header_and_the_rows_on_screen(stack, tabs):
     tab = tabs(user_name(stack, "director"))
     page = tab.open("/renewals")
