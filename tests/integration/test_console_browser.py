@@ -364,6 +364,42 @@ def test_a_customers_closed_renewal_says_how_it_ended_and_the_timeline_names_peo
     assert csm_id not in timeline.inner_text()
 
 
+def test_a_playbooks_runs_show_when_each_started_and_its_steps_and_the_health_model_its_preset_by_name(stack, tabs):
+    playbook, run = next(
+        (p, runs[0])
+        for p in api(stack, "director", "GET", "/v1/playbooks")[1]["items"]
+        for runs in [api(stack, "director", "GET", f"/v1/playbooks/{p['playbook_id']}/runs?limit=20")[1]["items"]]
+        if runs
+    )
+    tab = tabs(user_name(stack, "director"))
+    page = tab.open("/playbooks")
+    card = (
+        page.get_by_role("listitem")
+        .filter(has=page.get_by_role("heading", name=re.compile(f"^{re.escape(playbook['name'])} (Enabled|Disabled)$")))
+        .first
+    )
+    card.get_by_role("button", name="Runs").click()
+    row = card.get_by_role("row").filter(has=page.get_by_role("link", name=run["customer_name"], exact=True)).first
+    # The run's start and its steps' outcomes, not two columns of "—".
+    expect(row).to_contain_text(f"{run['enrolled_at'][:10]} {run['enrolled_at'][11:16]} UTC")
+    first = run["steps"][0]
+    expect(row).to_contain_text(
+        f"{first['action'].replace('_', ' ')} {(first['outcome'] or {}).get('status', 'pending')}"
+    )
+
+    _, model = api(stack, "director", "GET", "/v1/health/model")
+    _, presets = api(stack, "director", "GET", "/v1/health/presets")
+    label = next((p["label"] for p in presets["items"] if p["name"] == model["preset"]), None)
+    line = tab.open("/settings/health").locator("#model-version").inner_text()
+    if model["version"] == 0:
+        assert line == f"The default model (preset {label}): not saved yet."
+    else:
+        assert line.startswith(f"Model v{model['version']}") and "saved never" not in line
+        assert model["updated_by"] not in line  # the person who saved it, by name
+    if label and label != model["preset"]:
+        assert f"preset {model['preset']}" not in line
+
+
 def test_the_upcoming_renewals_csv_from_the_page_has_a_header_and_the_rows_on_screen(stack, tabs):
     tab = tabs(user_name(stack, "director"))
     page = tab.open("/renewals")
