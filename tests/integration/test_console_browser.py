@@ -362,6 +362,9 @@ def test_a_customers_closed_renewal_says_how_it_ended_and_the_timeline_names_peo
     timeline = page.get_by_role("region", name="Timeline")
     expect(timeline.get_by_text(f"{user_name(stack, 'csm')} (you)").first).to_be_visible()
     assert csm_id not in timeline.inner_text()
+    # On a phone the page does not scroll sideways: the dimensions table scrolls inside its panel.
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def test_a_playbooks_runs_show_when_each_started_and_its_steps_and_the_health_model_its_preset_by_name(stack, tabs):

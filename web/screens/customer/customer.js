@@ -143,12 +143,17 @@ function healthPanel(hl, base) {
       scoreBadge(hl.score, hl.band, hl.band_color),
       h("span", { class: "muted" }, ` smoothed ${num(hl.smoothed_score)} · model v${hl.model_version} · scored ${day(hl.scored_day)}`),
     ),
+    // In its own scroller: on a phone the five columns are wider than the panel, not the page.
     h(
-      "table",
-      { class: "data compact" },
-      h("caption", {}, "Dimensions (choose one for its chart)"),
-      h("thead", {}, h("tr", {}, ["Dimension", "Value", "Weight", "Effective weight", "Contribution"].map((t, i) => h("th", { scope: "col", class: i ? "num" : "" }, t)))),
-      h("tbody", {}, rows),
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "data compact" },
+        h("caption", {}, "Dimensions (choose one for its chart)"),
+        h("thead", {}, h("tr", {}, ["Dimension", "Value", "Weight", "Effective weight", "Contribution"].map((t, i) => h("th", { scope: "col", class: i ? "num" : "" }, t)))),
+        h("tbody", {}, rows),
+      ),
     ),
     hl.explanation ? h("p", {}, hl.explanation) : null,
     detail,
