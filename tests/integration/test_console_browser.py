@@ -13,7 +13,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -416,6 +416,16 @@ def test_the_upcoming_renewals_csv_from_the_page_has_a_header_and_the_rows_on_sc
     rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
     assert rows[0][:4] == ["account", "product", "mrr", "renewal_date"]
     assert [r[0] for r in rows[1:]] == on_screen
+    # The metrics' open ARR is the period's renewals not closed yet, said as such (not "Open ARR" beside a
+    # pipeline that also holds the renewals still to come).
+    today = FROZEN_NOW.date()
+    since = date(today.year - 1, today.month, today.day) + timedelta(days=1)
+    _, metrics = api(stack, "director", "GET", f"/v1/metrics/revenue?from={since}&to={today}")
+    m = metrics["workspace"]
+    tile = page.get_by_role("region", name="Revenue metrics (last 12 months)").get_by_text(
+        "Due in the period, still open"
+    )
+    expect(tile.locator("xpath=..")).to_contain_text(f"${m['open_arr']:,.0f} · {m['renewals_open']} renewal")
 
 
 def test_every_screen_has_its_heading_and_is_captured_at_desktop_and_phone_width(stack, tabs):
