@@ -367,6 +367,21 @@ def test_a_customers_closed_renewal_says_how_it_ended_and_the_timeline_names_peo
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
 
 
+def test_a_refused_field_says_what_is_wrong_in_words_not_the_apis_check_field_summary(stack, tabs):
+    csm_id = stack.seed.token_users["csm"] if stack.seed else ""
+    _, book = api(stack, "csm", "GET", "/v1/customers?limit=1")
+    customer = book["items"][0]
+    assert customer["owner_id"] == csm_id or csm_id in customer["co_owner_ids"]
+    page = tabs(user_name(stack, "csm")).open(f"/customers/{customer['customer_id']}")
+    timeline = page.get_by_role("region", name="Timeline")
+    timeline.get_by_role("button", name="Add note").click()
+    expect(timeline.get_by_role("alert").filter(has_text=re.compile(r"\S"))).to_have_text("Required.")
+    churn = page.locator("form.danger-zone")
+    churn.get_by_role("button", name="Mark churned").click()
+    expect(churn.get_by_role("alert").filter(has_text=re.compile(r"\S"))).to_have_text("Choose one of the options.")
+    assert api(stack, "csm", "GET", f"/v1/customers/{customer['customer_id']}")[1]["status"] != "churned"
+
+
 def test_a_playbooks_runs_show_when_each_started_and_its_steps_and_the_health_model_its_preset_by_name(stack, tabs):
     playbook, run = next(
         (p, runs[0])
