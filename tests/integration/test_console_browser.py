@@ -543,3 +543,34 @@ def revoke_a_key_and_subscribe_a_webhook(stack: LocalStack, page: Any, key: dict
     created = next(w for w in after["items"] if w["url"] == "http://127.0.0.1:9/keepwell")
     assert created["event_types"] == ["customer.churned"] and "secret" not in created
     assert re.search(r"\S{16,}", secret.locator("code").inner_text())
+
+
+def test_the_invitation_link_signs_the_invitee_in_and_accepts_into_a_second_workspace(stack, browser):
+    # Last in the module: the other workspace's admin joins this one (as a viewer).
+    with urllib.request.urlopen(stack.api_url + "/console/config.json", timeout=60) as answer:
+        demo_users = json.loads(answer.read())["auth"]["demo_users"]
+    casey = next(u for u in demo_users if u["workspace_id"] == stack.other_workspace_id)
+    status, invited = api(
+        stack, "admin", "POST", "/v1/invitations", {"email": casey["username"], "name": "Casey", "role": "viewer"}
+    )
+    assert status == 201, invited
+    link = re.sub(r"^https?://[^/]+", "", invited["console_link"])
+    assert link.startswith("/invitations/accept?token=")
+
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(stack.api_url + link)  # the console's page, not the API's "No route" answer
+        page.get_by_role("heading", name="Join a workspace", level=1).wait_for()
+        page.get_by_role("link", name="Sign in to accept the invitation").click()
+        page.get_by_role("button", name=re.compile(f"^{re.escape(casey['label'])}")).click()
+        page.get_by_role("button", name="Accept the invitation").click()  # back on the invitation after signing in
+        page.get_by_role("status").filter(has_text="You joined as viewer.").wait_for()
+        page.get_by_role("link", name="Go to the console").click()
+        # Now in two workspaces: the header offers the switch.
+        expect(page.get_by_label("Workspace")).to_contain_text("(viewer)")
+        assert not problems, problems
+    finally:
+        context.close()
