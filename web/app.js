@@ -12,6 +12,7 @@ import * as playbooks from "kw/screens/playbooks/playbooks.js";
 import * as tasks from "kw/screens/tasks/tasks.js";
 import * as segments from "kw/screens/segments/segments.js";
 import * as admin from "kw/screens/admin/admin.js";
+import * as invitation from "kw/screens/invitation/invitation.js";
 
 const ROUTES = [
   ["/signin", signin, { public: true }],
@@ -26,6 +27,8 @@ const ROUTES = [
   ["/segments", segments],
   ["/segments/:segment_id", segments],
   ["/admin", admin],
+  // The invitation link (`console_link`): open to a signed-in person who may not belong to a workspace yet.
+  ["/invitations/accept", invitation, { public: true, member: false }],
 ];
 
 // The main navigation; a link shows only when the role may read what it leads to.
@@ -119,7 +122,8 @@ async function render() {
   try {
     const config = await consoleConfig();
     permissions = config.permissions;
-    if (session() && !me) me = await api.get("/v1/me");
+    // Not on the invitation page: its visitor may belong to no workspace yet (/v1/me would answer 401).
+    if (session() && !me && route?.options.member !== false) me = await api.get("/v1/me");
   } catch (error) {
     if (error.status === 401) return navigate("/signin", { replace: true });
     main.replaceChildren(problem(error));

@@ -214,6 +214,16 @@ function where(error) {
   return "";
 }
 
+// Beside a field, the API's words for that field: its specific messages as they are, and for the generic
+// "Invalid body: check <field>" the detail's issue, in words a person uses for an empty or unchosen field.
+function fieldMessage(error, name) {
+  const detail = error.details.find((d) => d && (d.field === name || String(d.field).startsWith(`${name}.`))) || {};
+  if (!/^Invalid [a-z ]+: check /i.test(error.message) || !detail.issue) return error.message + where(error);
+  if (detail.type === "missing" || (detail.type === "string_too_short" && /at least 1 character/.test(detail.issue))) return "Required.";
+  if (detail.type === "literal_error" || detail.type === "enum") return "Choose one of the options.";
+  return detail.issue.replace(/^Value error, /, "") + where(error);
+}
+
 export function clearErrors(form) {
   form.querySelectorAll(".field-error").forEach((el) => (el.textContent = ""));
   form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
@@ -229,7 +239,7 @@ export function showError(form, error) {
     if (control) {
       control.setAttribute("aria-invalid", "true");
       const slot = document.getElementById(`${control.id}-error`);
-      if (slot) slot.textContent = error.message + where(error);
+      if (slot) slot.textContent = fieldMessage(error, candidate);
       control.focus();
       return;
     }

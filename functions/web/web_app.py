@@ -44,6 +44,7 @@ SCREENS = (
     "/segments",
     "/segments/{segment_id}",
     "/admin",
+    "/invitations/accept",
 )
 
 

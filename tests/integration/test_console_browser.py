@@ -13,7 +13,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -339,6 +339,85 @@ def test_a_viewer_sees_no_write_control_and_another_csms_customer_reads_not_foun
     assert page.get_by_role("button", name="Add note").is_visible()  # the same screen offers a CSM its writes
 
 
+def test_a_customers_closed_renewal_says_how_it_ended_and_the_timeline_names_people_not_ids(stack, tabs):
+    csm_id = stack.seed.token_users["csm"] if stack.seed else ""
+    _, book = api(stack, "csm", "GET", "/v1/customers?limit=200")
+    customer, closed = next(
+        (c, r)
+        for c in book["items"]
+        for r in api(stack, "csm", "GET", f"/v1/customers/{c['customer_id']}/renewals")[1]["items"]
+        if r["status"] == "renewed" and r["days_left"] < 0
+    )
+    tab = tabs(user_name(stack, "csm"))
+    page = tab.open(f"/customers/{customer['customer_id']}")
+    card = (
+        page.get_by_role("region", name="Renewals and forecast")
+        .get_by_role("listitem")
+        .filter(has=page.get_by_role("heading", name=re.compile(re.escape(closed["renewal_date"]))))
+    )
+    # Renewed months ago is not "overdue": the card says when and at what it renewed.
+    expect(card).to_contain_text(f"renewed on {closed['closed_on']} at ${closed['closed_arr']:,.0f} ARR")
+    assert "overdue" not in card.inner_text()
+    # The CSM's own calls and emails on the timeline carry their name, not their user id.
+    timeline = page.get_by_role("region", name="Timeline")
+    expect(timeline.get_by_text(f"{user_name(stack, 'csm')} (you)").first).to_be_visible()
+    assert csm_id not in timeline.inner_text()
+    # On a phone the page does not scroll sideways: the dimensions table scrolls inside its panel.
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_a_refused_field_says_what_is_wrong_in_words_not_the_apis_check_field_summary(stack, tabs):
+    csm_id = stack.seed.token_users["csm"] if stack.seed else ""
+    _, book = api(stack, "csm", "GET", "/v1/customers?limit=1")
+    customer = book["items"][0]
+    assert customer["owner_id"] == csm_id or csm_id in customer["co_owner_ids"]
+    page = tabs(user_name(stack, "csm")).open(f"/customers/{customer['customer_id']}")
+    timeline = page.get_by_role("region", name="Timeline")
+    timeline.get_by_role("button", name="Add note").click()
+    expect(timeline.get_by_role("alert").filter(has_text=re.compile(r"\S"))).to_have_text("Required.")
+    churn = page.locator("form.danger-zone")
+    churn.get_by_role("button", name="Mark churned").click()
+    expect(churn.get_by_role("alert").filter(has_text=re.compile(r"\S"))).to_have_text("Choose one of the options.")
+    assert api(stack, "csm", "GET", f"/v1/customers/{customer['customer_id']}")[1]["status"] != "churned"
+
+
+def test_a_playbooks_runs_show_when_each_started_and_its_steps_and_the_health_model_its_preset_by_name(stack, tabs):
+    playbook, run = next(
+        (p, runs[0])
+        for p in api(stack, "director", "GET", "/v1/playbooks")[1]["items"]
+        for runs in [api(stack, "director", "GET", f"/v1/playbooks/{p['playbook_id']}/runs?limit=20")[1]["items"]]
+        if runs
+    )
+    tab = tabs(user_name(stack, "director"))
+    page = tab.open("/playbooks")
+    card = (
+        page.get_by_role("listitem")
+        .filter(has=page.get_by_role("heading", name=re.compile(f"^{re.escape(playbook['name'])} (Enabled|Disabled)$")))
+        .first
+    )
+    card.get_by_role("button", name="Runs").click()
+    row = card.get_by_role("row").filter(has=page.get_by_role("link", name=run["customer_name"], exact=True)).first
+    # The run's start and its steps' outcomes, not two columns of "—".
+    expect(row).to_contain_text(f"{run['enrolled_at'][:10]} {run['enrolled_at'][11:16]} UTC")
+    first = run["steps"][0]
+    expect(row).to_contain_text(
+        f"{first['action'].replace('_', ' ')} {(first['outcome'] or {}).get('status', 'pending')}"
+    )
+
+    _, model = api(stack, "director", "GET", "/v1/health/model")
+    _, presets = api(stack, "director", "GET", "/v1/health/presets")
+    label = next((p["label"] for p in presets["items"] if p["name"] == model["preset"]), None)
+    line = tab.open("/settings/health").locator("#model-version").inner_text()
+    if model["version"] == 0:
+        assert line == f"The default model (preset {label}): not saved yet."
+    else:
+        assert line.startswith(f"Model v{model['version']}") and "saved never" not in line
+        assert model["updated_by"] not in line  # the person who saved it, by name
+    if label and label != model["preset"]:
+        assert f"preset {model['preset']}" not in line
+
+
 def test_the_upcoming_renewals_csv_from_the_page_has_a_header_and_the_rows_on_screen(stack, tabs):
     tab = tabs(user_name(stack, "director"))
     page = tab.open("/renewals")
@@ -352,6 +431,16 @@ def test_the_upcoming_renewals_csv_from_the_page_has_a_header_and_the_rows_on_sc
     rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
     assert rows[0][:4] == ["account", "product", "mrr", "renewal_date"]
     assert [r[0] for r in rows[1:]] == on_screen
+    # The metrics' open ARR is the period's renewals not closed yet, said as such (not "Open ARR" beside a
+    # pipeline that also holds the renewals still to come).
+    today = FROZEN_NOW.date()
+    since = date(today.year - 1, today.month, today.day) + timedelta(days=1)
+    _, metrics = api(stack, "director", "GET", f"/v1/metrics/revenue?from={since}&to={today}")
+    m = metrics["workspace"]
+    tile = page.get_by_role("region", name="Revenue metrics (last 12 months)").get_by_text(
+        "Due in the period, still open"
+    )
+    expect(tile.locator("xpath=..")).to_contain_text(f"${m['open_arr']:,.0f} · {m['renewals_open']} renewal")
 
 
 def test_every_screen_has_its_heading_and_is_captured_at_desktop_and_phone_width(stack, tabs):
@@ -454,3 +543,34 @@ def revoke_a_key_and_subscribe_a_webhook(stack: LocalStack, page: Any, key: dict
     created = next(w for w in after["items"] if w["url"] == "http://127.0.0.1:9/keepwell")
     assert created["event_types"] == ["customer.churned"] and "secret" not in created
     assert re.search(r"\S{16,}", secret.locator("code").inner_text())
+
+
+def test_the_invitation_link_signs_the_invitee_in_and_accepts_into_a_second_workspace(stack, browser):
+    # Last in the module: the other workspace's admin joins this one (as a viewer).
+    with urllib.request.urlopen(stack.api_url + "/console/config.json", timeout=60) as answer:
+        demo_users = json.loads(answer.read())["auth"]["demo_users"]
+    casey = next(u for u in demo_users if u["workspace_id"] == stack.other_workspace_id)
+    status, invited = api(
+        stack, "admin", "POST", "/v1/invitations", {"email": casey["username"], "name": "Casey", "role": "viewer"}
+    )
+    assert status == 201, invited
+    link = re.sub(r"^https?://[^/]+", "", invited["console_link"])
+    assert link.startswith("/invitations/accept?token=")
+
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(stack.api_url + link)  # the console's page, not the API's "No route" answer
+        page.get_by_role("heading", name="Join a workspace", level=1).wait_for()
+        page.get_by_role("link", name="Sign in to accept the invitation").click()
+        page.get_by_role("button", name=re.compile(f"^{re.escape(casey['label'])}")).click()
+        page.get_by_role("button", name="Accept the invitation").click()  # back on the invitation after signing in
+        page.get_by_role("status").filter(has_text="You joined as viewer.").wait_for()
+        page.get_by_role("link", name="Go to the console").click()
+        # Now in two workspaces: the header offers the switch.
+        expect(page.get_by_label("Workspace")).to_contain_text("(viewer)")
+        assert not problems, problems
+    finally:
+        context.close()

@@ -50,7 +50,7 @@ export async function render(main, ctx) {
   const nameOf = await users.then((list) => (userId) => list.find((u) => u.user_id === userId)?.name || (userId === ctx.me.user_id ? `${ctx.me.name} (you)` : userId));
 
   main.append(header(customer, nameOf), h("p", {}, link("/customers", "← Portfolio")));
-  const timeline = timelineSection(base, customer, ctx);
+  const timeline = timelineSection(base, customer, ctx, nameOf);
   main.append(
     h(
       "div",
@@ -143,12 +143,17 @@ function healthPanel(hl, base) {
       scoreBadge(hl.score, hl.band, hl.band_color),
       h("span", { class: "muted" }, ` smoothed ${num(hl.smoothed_score)} · model v${hl.model_version} · scored ${day(hl.scored_day)}`),
     ),
+    // In its own scroller: on a phone the five columns are wider than the panel, not the page.
     h(
-      "table",
-      { class: "data compact" },
-      h("caption", {}, "Dimensions (choose one for its chart)"),
-      h("thead", {}, h("tr", {}, ["Dimension", "Value", "Weight", "Effective weight", "Contribution"].map((t, i) => h("th", { scope: "col", class: i ? "num" : "" }, t)))),
-      h("tbody", {}, rows),
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "data compact" },
+        h("caption", {}, "Dimensions (choose one for its chart)"),
+        h("thead", {}, h("tr", {}, ["Dimension", "Value", "Weight", "Effective weight", "Contribution"].map((t, i) => h("th", { scope: "col", class: i ? "num" : "" }, t)))),
+        h("tbody", {}, rows),
+      ),
     ),
     hl.explanation ? h("p", {}, hl.explanation) : null,
     detail,
@@ -228,7 +233,7 @@ function scores([s, recommendations]) {
   ];
 }
 
-function timelineSection(base, customer, ctx) {
+function timelineSection(base, customer, ctx, nameOf) {
   const list = h("ol", { class: "timeline" });
   const kind = select([["", "Every kind"], ...TIMELINE_KINDS.map((k) => [k, k.replace("_", " ")])], "", { name: "kind" });
   const moreHolder = h("div");
@@ -239,7 +244,7 @@ function timelineSection(base, customer, ctx) {
         h(
           "li",
           { id: `tl-${item.item_id}`, tabindex: "-1", class: "timeline-item" },
-          h("p", {}, h("span", { class: "kind" }, item.kind.replace("_", " ")), " ", h("strong", {}, item.title || ""), h("span", { class: "muted" }, ` · ${when(item.occurred_at)} · ${item.actor || item.source || ""}`)),
+          h("p", {}, h("span", { class: "kind" }, item.kind.replace("_", " ")), " ", h("strong", {}, item.title || ""), h("span", { class: "muted" }, ` · ${when(item.occurred_at)} · ${item.actor ? nameOf(item.actor) : item.source || ""}`)),
           item.body ? h("p", { class: "body" }, item.body) : null,
         ),
       );
@@ -346,13 +351,25 @@ function renewals(items, base, ctx, categories) {
       const card = h(
         "li",
         { class: "card" },
-        h("h3", {}, r.product || "Account renewal", " · ", r.renewal_date, " ", daysLeft(r.days_left, r.colour)),
-        h("p", {}, `${money(r.current_arr)} ARR · forecast `, h("strong", { class: "forecast" }, label(r.forecast_category)), ` · ${r.status}`),
+        // Days left only while it is open: a closed renewal is not "overdue", it says how it ended.
+        h("h3", {}, r.product || "Account renewal", " · ", r.renewal_date, " ", r.status === "open" ? daysLeft(r.days_left, r.colour) : ""),
+        h(
+          "p",
+          {},
+          `${money(r.current_arr)} ARR · forecast `,
+          h("strong", { class: "forecast" }, label(r.forecast_category)),
+          r.status === "open" ? " · open" : ` · ${closedAs(r)}`,
+        ),
       );
       if (r.status === "open" && ctx.can("forecasts", "write")) card.append(forecastForm(base, r, card, categories));
       return card;
     }),
   );
+}
+
+function closedAs(r) {
+  const on = r.closed_on ? ` on ${r.closed_on}` : "";
+  return r.status === "renewed" ? `renewed${on} at ${money(r.closed_arr)} ARR` : `${r.status}${on}`;
 }
 
 export function forecastForm(base, renewal, card, categories) {

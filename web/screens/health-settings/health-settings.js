@@ -7,7 +7,11 @@ import { clearErrors, dataTable, field, h, notice, num, problem, select, showErr
 
 export async function render(main, ctx) {
   main.append(h("h1", {}, "Health settings"));
-  const [model, presets] = await Promise.all([api.get("/v1/health/model"), api.get("/v1/health/presets").then((r) => r.items).catch(() => [])]);
+  const [model, presets, users] = await Promise.all([
+    api.get("/v1/health/model"),
+    api.get("/v1/health/presets").then((r) => r.items).catch(() => []),
+    ctx.can("users", "read") ? api.get("/v1/users").then((r) => r.items).catch(() => []) : Promise.resolve([]),
+  ]);
   const editable = ctx.can("health_model", "configure");
   const state = {
     dimensions: model.dimensions.map((d) => ({ ...d })),
@@ -79,7 +83,7 @@ export async function render(main, ctx) {
 
   main.append(
     ...[
-    h("p", { class: "muted", id: "model-version" }, `Model v${model.version}${model.preset ? ` (preset ${model.preset})` : ""}, saved ${model.updated_at ? when(model.updated_at) : "never"}${model.updated_by ? ` by ${model.updated_by}` : ""}.`),
+    h("p", { class: "muted", id: "model-version" }, modelLine(model, presets, users, ctx)),
     editable ? null : h("p", { class: "note" }, "You can read the health model; directors and admins change it."),
     ].filter(Boolean),
   );
@@ -237,4 +241,14 @@ async function follow(jobId, holder) {
     if (job.status === "finished") return;
     await new Promise((resolve) => setTimeout(resolve, 700));
   }
+}
+
+// "Model v3 (preset Balanced), saved … by you." — the preset's label and a person, never their keys; the
+// built-in model (version 0) was never saved, so it says so rather than "v0 … saved never".
+function modelLine(model, presets, users, ctx) {
+  const label = presets.find((p) => p.name === model.preset)?.label || model.preset;
+  const preset = label ? ` (preset ${label})` : "";
+  if (!model.version) return `The default model${preset}: not saved yet.`;
+  const by = model.updated_by === ctx.me.user_id ? "you" : users.find((u) => u.user_id === model.updated_by)?.name || model.updated_by;
+  return `Model v${model.version}${preset}, saved ${model.updated_at ? when(model.updated_at) : "—"}${by ? ` by ${by}` : ""}.`;
 }

@@ -56,8 +56,8 @@ export async function render(main, ctx) {
           const r = await api.get(`/v1/playbooks/${p.playbook_id}/runs`, { limit: 20 });
           return dataTable({ caption: "Latest runs", rows: r.items, emptyText: "No run yet.", columns: [
             { key: "customer_id", label: "Customer", render: (run) => h("a", { href: `/customers/${run.customer_id}` }, run.customer_name || run.customer_id) },
-            { key: "started_at", label: "Started", render: (run) => when(run.started_at || run.created_at) },
-            { key: "status", label: "Status" },
+            { key: "enrolled_at", label: "Started", render: (run) => when(run.enrolled_at) },
+            { key: "steps", label: "Steps", render: stepsSummary },
             { key: "reason", label: "Why" },
           ] });
         });
@@ -70,4 +70,11 @@ export async function render(main, ctx) {
       }),
     ),
   );
+}
+
+// A run's steps as "task done · slack skipped"; a step without an outcome yet is "pending".
+function stepsSummary(run) {
+  const steps = run.steps || [];
+  if (!steps.length) return "—";
+  return steps.map((s) => `${s.action.replace("_", " ")} ${s.outcome?.status || "pending"}`).join(" · ");
 }

@@ -52,7 +52,8 @@ async function revenue() {
     tile("Contraction", money(m.contraction_arr)),
     tile("Churned ARR", money(m.churned_arr)),
     tile("Renewed / churned", `${m.renewed} / ${m.churned}`),
-    tile("Open ARR", money(m.open_arr)),
+    // Renewals of the period not closed yet (overdue): not the open pipeline, which is below.
+    tile("Due in the period, still open", `${money(m.open_arr)} · ${m.renewals_open} ${m.renewals_open === 1 ? "renewal" : "renewals"}`),
   );
 }
 
