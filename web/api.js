@@ -49,7 +49,8 @@ async function call(method, path, { query, body, accept } = {}) {
   } catch (error) {
     throw new ApiError(0, "network", "The API did not answer; check your connection and try again.");
   }
-  if (response.status === 401) {
+  // An invitation's own refusal (expired, used, another address) is not a lost session: say it, stay signed in.
+  if (response.status === 401 && path !== "/v1/invitations/accept") {
     signOut();
     throw new ApiError(401, "unauthorized", "Your session has ended; sign in again.");
   }
@@ -71,6 +72,24 @@ async function call(method, path, { query, body, accept } = {}) {
   }
   if ((accept || "").startsWith("text/")) return text;
   return text ? JSON.parse(text) : null;
+}
+
+// The workspace's members by name (`GET /v1/people`, every role), once per workspace a page load:
+// owners, co-owners and authors are shown by name, never by user id.
+const peopleOf = new Map();
+
+export function people() {
+  const workspace = session()?.workspaceHeader || "";
+  if (!peopleOf.has(workspace)) {
+    const names = call("GET", "/v1/people")
+      .then((r) => Object.fromEntries(r.items.map((p) => [p.user_id, p.name])))
+      .catch(() => {
+        peopleOf.delete(workspace); // try again on the next screen
+        return {};
+      });
+    peopleOf.set(workspace, names);
+  }
+  return peopleOf.get(workspace);
 }
 
 export const api = {

@@ -61,6 +61,7 @@ ROUTE_GROUPS: dict[str, str] = {
     "/v1/my-day": "tasks_routes",
     "/v1/notifications": "notifications_routes",  # the caller's own
     "/v1/openapi.json": "openapi_routes",  # public
+    "/v1/people": "users_routes",  # every role: members' names
     "/v1/playbooks": "playbooks_routes",
     "/v1/renewals": "renewals_routes",
     "/v1/segments": "segments_routes",

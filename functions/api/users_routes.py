@@ -1,5 +1,6 @@
-"""Users and invitations (admins manage them; directors read the list). Accepting an invitation is
-authenticated by the one-time token and the invitee's bearer token, not by a role."""
+"""Users and invitations (admins manage them; directors read the list; every role reads the people's
+names). Accepting an invitation is authenticated by the one-time token and the invitee's bearer token,
+not by a role."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ from chalice import Blueprint
 from chalice.app import Response
 
 from keepwell.http import current_caller, json_response, parse_body, route
-from keepwell.permissions import INVITATION_TOKEN, Permission
-from keepwell.schemas.users import InvitationAcceptIn, InvitationIn, InvitationListOut, RoleChangeIn, UserListOut
+from keepwell.permissions import INVITATION_TOKEN, SIGNED_IN, Permission
+from keepwell.schemas.users import (
+    InvitationAcceptIn,
+    InvitationIn,
+    InvitationListOut,
+    PeopleOut,
+    RoleChangeIn,
+    UserListOut,
+)
 from keepwell.services import users
 from keepwell.settings import get_settings
 
@@ -18,6 +26,11 @@ blueprint = Blueprint(__name__)
 @route(blueprint, "/v1/users", methods=["GET"], permission=Permission("users", "read"))
 def list_users() -> Response:
     return json_response(UserListOut(items=users.list_users(current_caller(blueprint))))
+
+
+@route(blueprint, "/v1/people", methods=["GET"], permission=SIGNED_IN)
+def list_people() -> Response:
+    return json_response(PeopleOut(items=users.list_people(current_caller(blueprint))))
 
 
 @route(blueprint, "/v1/users/{user_id}/role", methods=["PUT"], permission=Permission("users", "configure"))

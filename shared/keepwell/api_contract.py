@@ -278,6 +278,7 @@ OPERATIONS: tuple[Operation, ...] = (
         answer=wh.WebhookDeliveryQueuedOut, status=202),
     # --- users, invitations, audit
     _op("GET", "/v1/users", "The workspace's users", "users", answer=users.UserListOut),
+    _op("GET", "/v1/people", "The workspace's members by name (every role)", "users", answer=users.PeopleOut),
     _op("PUT", "/v1/users/{user_id}/role", "Change a user's role", "users",
         answer=users.UserOut, body=users.RoleChangeIn),
     _op("POST", "/v1/users/{user_id}/deactivate", "Deactivate a user", "users", answer=users.UserOut),

@@ -200,6 +200,8 @@ def render_markdown() -> str:
         "outside the portfolio it answers exactly what an unknown id answers. User references",
         "(`owner_id`, `co_owner_ids`, `account_executive_id`, `owner`) name workspace members and",
         "are checked against the users; as list filters they only narrow a csm's or viewer's own book.",
+        "Every role reads the members' names (`GET /v1/people`: user id, name, active), so owners,",
+        "co-owners and authors read as people; their emails and roles stay with `users` / `read`.",
         "",
         "## Routes authenticated without a role",
         "",

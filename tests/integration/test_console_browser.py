@@ -326,6 +326,14 @@ def test_a_viewer_sees_no_write_control_and_another_csms_customer_reads_not_foun
     page = viewer.open(f"/customers/{mine['customer_id']}")
     assert page.get_by_role("heading", name=mine["name"], level=1).is_visible()
     assert page.get_by_role("region", name="Timeline").get_by_role("listitem").count() > 0
+    # People by name, not by user id, for a role that may not list users (GET /v1/people).
+    owner = user_name(stack, "csm")
+    header = page.get_by_role("main").inner_text()
+    assert f"owner\n{owner.lower()}" in header.lower(), header[:400]
+    assert csm_id not in header and viewer_id not in header
+    page = viewer.open("/customers")
+    row = page.get_by_role("row").filter(has_text=mine["name"])
+    assert owner in row.inner_text() and csm_id not in row.inner_text()
     page = viewer.open(f"/customers/{others[0]['customer_id']}")
     assert page.get_by_role("heading", name="Customer not found", level=1).is_visible()
     assert page.get_by_text("Not found: it does not exist, or it is outside your portfolio.").is_visible()
@@ -556,17 +564,33 @@ def test_the_invitation_link_signs_the_invitee_in_and_accepts_into_a_second_work
     assert status == 201, invited
     link = re.sub(r"^https?://[^/]+", "", invited["console_link"])
     assert link.startswith("/invitations/accept?token=")
+    # An older invitation of theirs that has expired (its link still shared): said, and no sign-out.
+    status, older = api(
+        stack, "admin", "POST", "/v1/invitations", {"email": casey["username"], "name": "Casey", "role": "viewer"}
+    )
+    assert status == 201, older
+    from keepwell.storage import workspaces
+    from keepwell.storage.workspaces import InvitationItem
+
+    stale = next(
+        i for i in workspaces.list_invitations(stack.workspace_id) if i.invitation_id == older["invitation_id"]
+    )
+    stale.update(actions=[InvitationItem.valid_until.set("2000-01-01T00:00:00.000Z")])
+    expired_link = re.sub(r"^https?://[^/]+", "", older["console_link"])
 
     context = browser.new_context(viewport=DESKTOP)
     try:
         page = context.new_page()
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))
-        page.goto(stack.api_url + link)  # the console's page, not the API's "No route" answer
+        page.goto(stack.api_url + expired_link)  # the console's page, not the API's "No route" answer
         page.get_by_role("heading", name="Join a workspace", level=1).wait_for()
         page.get_by_role("link", name="Sign in to accept the invitation").click()
         page.get_by_role("button", name=re.compile(f"^{re.escape(casey['label'])}")).click()
         page.get_by_role("button", name="Accept the invitation").click()  # back on the invitation after signing in
+        page.get_by_role("alert").filter(has_text="This invitation has expired").wait_for()
+        page.goto(stack.api_url + link)  # still signed in: the fresh invitation is one click
+        page.get_by_role("button", name="Accept the invitation").click()
         page.get_by_role("status").filter(has_text="You joined as viewer.").wait_for()
         page.get_by_role("link", name="Go to the console").click()
         # Now in two workspaces: the header offers the switch.

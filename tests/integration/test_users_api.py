@@ -224,3 +224,22 @@ def test_an_address_the_user_pool_refuses_is_a_400_naming_the_email_and_nothing_
     assert [d["field"] for d in answer.body["error"]["details"]] == ["email"]
     assert workspaces.list_invitations(workspace) == []
     assert audit.list_by_target(workspace, "invitation:") == []
+
+
+@pytest.mark.parametrize(("user_id", "role"), [("viewer-1", "viewer"), ("csm-1", "csm"), ("director-1", "director")])
+def test_every_role_reads_the_workspaces_people_by_name_and_nothing_more(
+    user_id: str, role: str, workspace: str, other_workspace: str, admin_api: ApiClient
+) -> None:
+    """The console names owners and authors with `GET /v1/people`: names of this workspace's members,
+    deactivated ones too, never an email, a role or another workspace's member."""
+    assert admin_api.post("/v1/users/csm-2/deactivate").status == 200
+
+    answer = ApiClient(Caller(workspace, user_id, role)).get("/v1/people")
+
+    assert answer.status == 200
+    people = {p["user_id"]: p for p in answer.body["items"]}
+    assert set(people) == {"admin-1", "director-1", "csm-1", "csm-2", "viewer-1"}
+    assert people["csm-1"] == {"user_id": "csm-1", "name": "Csm-1", "active": True}
+    assert people["csm-2"]["active"] is False
+    assert "admin-9" not in people and "Globex Admin" not in str(answer.body)
+    assert all(set(p) == {"user_id", "name", "active"} for p in answer.body["items"])

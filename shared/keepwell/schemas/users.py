@@ -40,6 +40,18 @@ class UserListOut(BaseModel):
     items: list[UserOut]
 
 
+class PersonOut(BaseModel):
+    """A member of the workspace as every role may see them: whose customer, task or note it is."""
+
+    user_id: str
+    name: str
+    active: bool
+
+
+class PeopleOut(BaseModel):
+    items: list[PersonOut]
+
+
 class InvitationIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -24,6 +24,7 @@ from keepwell.schemas.users import (
     InvitationCreatedOut,
     InvitationIn,
     InvitationOut,
+    PersonOut,
     RoleChangeIn,
     UserOut,
 )
@@ -63,6 +64,14 @@ def invitation_out(item: InvitationItem) -> InvitationOut:
 
 def list_users(caller: Caller) -> list[UserOut]:
     return [user_out(u) for u in sorted(workspaces.list_users(caller.workspace_id), key=lambda u: u.user_id)]
+
+
+def list_people(caller: Caller) -> list[PersonOut]:
+    """The workspace's members by name, for every role: the console names owners, co-owners and authors
+    with it. No email, role or dates (those stay with `users` / `read`); deactivated members too, as
+    their past work still names them."""
+    found = sorted(workspaces.list_users(caller.workspace_id), key=lambda u: (u.name.casefold(), u.user_id))
+    return [PersonOut(user_id=u.user_id, name=u.name, active=bool(u.active)) for u in found]
 
 
 def list_invitations(caller: Caller) -> list[InvitationOut]:

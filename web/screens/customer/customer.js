@@ -1,6 +1,6 @@
 // Customer 360: header, health with its dimensions and evidence, charts, benchmark, flags, churn risk,
 // CLTV, upsell, timeline with notes, contacts, tasks, renewals with their forecast, churn.
-import { api } from "kw/api.js";
+import { api, people } from "kw/api.js";
 import { taskList } from "kw/screens/my-day/my-day.js";
 import {
   clearErrors,
@@ -46,8 +46,8 @@ export async function render(main, ctx) {
   // Everything else at once; each section shows its own loading state and refusal.
   const get = (path, query) => api.get(base + path, query);
   const health = get("/health");
-  const users = ctx.can("users", "read") ? api.get("/v1/users").then((r) => r.items).catch(() => []) : Promise.resolve([]);
-  const nameOf = await users.then((list) => (userId) => list.find((u) => u.user_id === userId)?.name || (userId === ctx.me.user_id ? `${ctx.me.name} (you)` : userId));
+  const names = await people();
+  const nameOf = (userId) => (userId === ctx.me.user_id ? `${ctx.me.name || names[userId] || userId} (you)` : names[userId] || userId);
 
   main.append(header(customer, nameOf), h("p", {}, link("/customers", "← Portfolio")));
   const timeline = timelineSection(base, customer, ctx, nameOf);

@@ -2,15 +2,15 @@
 // live total that blocks Save until it is exactly 100, presets, enable/disable, custom dimensions with
 // an expression editor, the banding table, the smoothing window, a dry-run preview, and on save the
 // recalculation's progress until it finishes.
-import { api } from "kw/api.js";
+import { api, people } from "kw/api.js";
 import { clearErrors, dataTable, field, h, notice, num, problem, select, showError, when } from "kw/widgets.js";
 
 export async function render(main, ctx) {
   main.append(h("h1", {}, "Health settings"));
-  const [model, presets, users] = await Promise.all([
+  const [model, presets, members] = await Promise.all([
     api.get("/v1/health/model"),
     api.get("/v1/health/presets").then((r) => r.items).catch(() => []),
-    ctx.can("users", "read") ? api.get("/v1/users").then((r) => r.items).catch(() => []) : Promise.resolve([]),
+    people(),
   ]);
   const editable = ctx.can("health_model", "configure");
   const state = {
@@ -83,7 +83,7 @@ export async function render(main, ctx) {
 
   main.append(
     ...[
-    h("p", { class: "muted", id: "model-version" }, modelLine(model, presets, users, ctx)),
+    h("p", { class: "muted", id: "model-version" }, modelLine(model, presets, members, ctx)),
     editable ? null : h("p", { class: "note" }, "You can read the health model; directors and admins change it."),
     ].filter(Boolean),
   );
@@ -245,10 +245,10 @@ async function follow(jobId, holder) {
 
 // "Model v3 (preset Balanced), saved … by you." — the preset's label and a person, never their keys; the
 // built-in model (version 0) was never saved, so it says so rather than "v0 … saved never".
-function modelLine(model, presets, users, ctx) {
+function modelLine(model, presets, members, ctx) {
   const label = presets.find((p) => p.name === model.preset)?.label || model.preset;
   const preset = label ? ` (preset ${label})` : "";
   if (!model.version) return `The default model${preset}: not saved yet.`;
-  const by = model.updated_by === ctx.me.user_id ? "you" : users.find((u) => u.user_id === model.updated_by)?.name || model.updated_by;
+  const by = model.updated_by === ctx.me.user_id ? "you" : members[model.updated_by] || model.updated_by;
   return `Model v${model.version}${preset}, saved ${model.updated_at ? when(model.updated_at) : "—"}${by ? ` by ${by}` : ""}.`;
 }

@@ -1,6 +1,6 @@
 // Portfolio: every customer the caller may see, filtered, sorted and searched by the API, paged by
 // its cursor, exported as CSV. The view lives in the URL (?band=…&sort=…), so it can be shared.
-import { api } from "kw/api.js";
+import { api, people } from "kw/api.js";
 import {
   change,
   csvText,
@@ -27,11 +27,12 @@ const unsupported = new Set();
 export async function render(main, ctx) {
   const view = Object.fromEntries(FILTERS.map((key) => [key, ctx.query.get(key) || ""]));
   main.append(h("h1", {}, "Portfolio"));
-  const [segments, users] = await Promise.all([
+  const [segments, users, members] = await Promise.all([
     api.get("/v1/segments").then((r) => r.items).catch(() => []),
     ctx.can("users", "read") ? api.get("/v1/users").then((r) => r.items).catch(() => []) : Promise.resolve([]),
+    people(),
   ]);
-  const names = Object.fromEntries(users.map((u) => [u.user_id, u.name]));
+  const names = { ...members };
   names[ctx.me.user_id] = `${ctx.me.name || ctx.me.user_id} (you)`;
 
   const form = h("form", { class: "filters", role: "search", "aria-label": "Filter the portfolio" });

@@ -1,6 +1,6 @@
 // Renewals: the pipeline by period with forecast changes (reason required), the director's
 // forecast-change view, the upcoming table with its window filter and CSV, and revenue metrics.
-import { api } from "kw/api.js";
+import { api, people } from "kw/api.js";
 import { forecastCategories, forecastForm } from "kw/screens/customer/customer.js";
 import { dataTable, daysLeft, day, download, empty, field, h, link, loading, money, pct, problem, section, select, when } from "kw/widgets.js";
 
@@ -141,11 +141,8 @@ async function upcoming(ctx, labels) {
 }
 
 async function forecastChanges(ctx) {
-  const [r, users] = await Promise.all([
-    api.get("/v1/renewals/forecast-changes", { days: 30 }),
-    ctx.can("users", "read") ? api.get("/v1/users").then((u) => u.items).catch(() => []) : [],
-  ]);
-  const name = (userId) => users.find((u) => u.user_id === userId)?.name || userId;
+  const [r, names] = await Promise.all([api.get("/v1/renewals/forecast-changes", { days: 30 }), people()]);
+  const name = (userId) => names[userId] || userId;
   return dataTable({
     caption: "Every forecast change, newest first",
     rows: r.items,
