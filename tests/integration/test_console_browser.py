@@ -188,12 +188,26 @@ def test_a_csm_lands_on_my_day_completes_a_task_opens_a_red_flag_customer_and_fo
     alerted = next(c for c in day["customers"] if c["new_alerts"])
     expect(attention.get_by_text(alerted["new_alerts"][0]["title"]).first).to_be_visible()
     assert attention.get_by_text(re.compile(r"sharp_drop|band_crossing|misalignment")).count() == 0
-    # A customer listed for its green flags shows them (it would otherwise stand there with no reason).
-    opening = next(c for c in day["customers"] if c["green_flags"])
-    named = page.get_by_role("link", name=opening["name"], exact=True)
-    expect(
-        attention.get_by_role("listitem").filter(has=named).get_by_text(opening["green_flags"][0]).first
-    ).to_be_visible()
+    # Most urgent first, as the API orders them; customers listed only for green flags in a section of
+    # their own, each showing its flags (it would otherwise stand there with no reason).
+    needing = [c for c in day["customers"] if c["red_flags"] or c["new_alerts"]]
+    green_only = [c for c in day["customers"] if not (c["red_flags"] or c["new_alerts"])]
+    assert needing, day["customers"]
+    expect(attention.get_by_role("listitem").first).to_contain_text(needing[0]["name"])
+    if green_only:
+        openings = page.get_by_role("region", name="Green flags: openings")
+        expect(openings.get_by_role("listitem").first).to_contain_text(green_only[0]["green_flags"][0])
+        assert openings.get_by_text(needing[0]["name"], exact=True).count() == 0
+    else:
+        opening = next(c for c in needing[:10] if c["green_flags"])
+        named = page.get_by_role("link", name=opening["name"], exact=True)
+        expect(
+            attention.get_by_role("listitem").filter(has=named).get_by_text(opening["green_flags"][0]).first
+        ).to_be_visible()
+    if len(needing) > 10:  # the first ten, then the rest on request
+        assert attention.get_by_role("link", name=needing[10]["name"], exact=True).is_hidden()
+        attention.get_by_role("button", name=f"Show all {len(needing)}").click()
+        expect(attention.get_by_role("link", name=needing[10]["name"], exact=True)).to_be_visible()
     card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=task["title"])).first
     card.get_by_role("button", name="Complete").click()
     page.get_by_role("status").filter(has_text=f"Completed: {task['title']}").wait_for()

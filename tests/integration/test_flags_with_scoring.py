@@ -131,3 +131,24 @@ def test_my_day_shows_a_customers_green_flags_with_their_evidence(
     assert attention["green_flags"] == [f["title"] for f in green]
     assert attention["green_flag_details"] == green
     assert all(f["evidence"] for f in attention["green_flag_details"])
+
+
+def test_my_day_lists_customers_most_urgent_first(
+    admin_api: ApiClient, csm1: ApiClient, workspace: str, sinking: str
+) -> None:
+    """A CSM triages from the top: the customer with more red flags first, whatever the book's order; one
+    with green flags and fewer red ones after them."""
+    growing = customer(admin_api, "Aardvark")  # first by name and created first: book order alone puts it first
+    put_usage(workspace, growing, previous_per_day=100, recent_per_day=130)
+    put_signals(workspace, growing, SignalLog(meetings={"tl_m1": {"at": at(3), "min": 30.0}}))
+    slipping = customer(admin_api, "Bluebird")
+    put_usage(workspace, slipping, previous_per_day=100, recent_per_day=60)
+    for cid in (growing, slipping, sinking):
+        playbooks_handler(scored(workspace, cid))
+
+    listed = {c["customer_id"]: c for c in csm1.get("/v1/my-day").body["customers"]}
+    order = [cid for cid in listed if cid in (growing, slipping, sinking)]
+
+    assert len(listed[sinking]["red_flags"]) > len(listed[slipping]["red_flags"]) >= 1
+    assert len(listed[growing]["red_flags"]) < len(listed[slipping]["red_flags"]) and listed[growing]["green_flags"]
+    assert order == [sinking, slipping, growing]

@@ -232,8 +232,8 @@ def _take(rows: Iterator[tuple[Task, str]], limit: int) -> list[Task]:
 # --- My day -------------------------------------------------------------------------------------
 def my_day(caller: Caller) -> MyDayOut:
     """The caller's open tasks due today and overdue, the customers they own that need attention
-    (new alerts, red flags from the latest health on their profile) or show green flags, and their
-    notifications."""
+    (new alerts, red flags from the latest health on their profile) or show green flags, most urgent
+    first (`_urgency`), and their notifications."""
     workspace_id, today = caller.workspace_id, clock.today()
     due_today, overdue = _due_and_overdue(workspace_id, caller.user_id, today)
     reads = store.my_day_reads(workspace_id, caller.user_id)
@@ -260,6 +260,7 @@ def my_day(caller: Caller) -> MyDayOut:
                     new_alerts=alerts,
                 )
             )
+    attention.sort(key=_urgency)
     if reads.inbox is not None:
         notifications = list(reads.inbox.notifications)
     else:  # a user notified before the inbox existed: the partition, once, and the inbox from it
@@ -273,6 +274,13 @@ def my_day(caller: Caller) -> MyDayOut:
         customers=attention,
         notifications=[NotificationOut.of(n) for n in notifications],
     )
+
+
+def _urgency(customer: CustomerAttentionOut) -> tuple[bool, int, float, str]:
+    """Triage order: a new alert first (something changed since yesterday), then more red flags, then the
+    lower score; customers listed only for green flags come after every red flag and alert."""
+    score = customer.health_score if customer.health_score is not None else 101.0
+    return (not customer.new_alerts, -len(customer.red_flags), score, customer.name.casefold())
 
 
 def _due_and_overdue(workspace_id: str, user_id: str, today: date) -> tuple[list[Task], list[Task]]:

@@ -1,5 +1,6 @@
 // My day: a CSM's tasks due today and overdue (start / complete / skip inline), their customers with
-// red flags and new alerts, and unread notifications (mark read).
+// red flags and new alerts (most urgent first, the first ten shown), unread notifications (mark read),
+// and the customers listed only for green flags (openings).
 import { api } from "kw/api.js";
 import { day, empty, h, link, notice, problem, scoreBadge, section, when } from "kw/widgets.js";
 
@@ -22,8 +23,9 @@ export async function render(main, ctx) {
       { class: "grid-2" },
       await section("Tasks due today", () => taskList(data.due_today, ctx, "No tasks due today.", names), { id: "due-today" }),
       await section("Overdue tasks", () => taskList(data.overdue, ctx, "Nothing overdue.", names), { id: "overdue" }),
-      await section("Customers needing attention", () => attention(data.customers), { id: "attention" }),
+      await section("Customers needing attention", () => attention(data.customers.filter(needsAttention)), { id: "attention" }),
       await section("Unread notifications", () => notifications(data.notifications, ctx), { id: "notifications" }),
+      await section("Green flags: openings", () => openings(data.customers.filter((c) => !needsAttention(c))), { id: "openings" }),
     ),
   );
 }
@@ -86,8 +88,35 @@ function taskCard(task, ctx, names) {
   return card;
 }
 
+// The API lists them most urgent first (new alerts, then more red flags, then the lower score).
+const needsAttention = (c) => c.red_flags.length > 0 || c.new_alerts.length > 0;
+const FIRST = 10;
+
 function attention(customers) {
-  if (!customers.length) return empty("None of your customers has a red flag, a green flag or a new alert.");
+  if (!customers.length) return empty("None of your customers has a red flag or a new alert.");
+  return capped(customerCards(customers), customers.length);
+}
+
+function openings(customers) {
+  if (!customers.length) return empty("No customer is listed only for green flags today.");
+  return capped(customerCards(customers), customers.length);
+}
+
+// The first FIRST cards, and a button that shows the rest: a long book stays a list to triage from the top.
+function capped(list, total) {
+  if (total <= FIRST) return list;
+  const rest = [...list.children].slice(FIRST);
+  rest.forEach((card) => (card.hidden = true));
+  const more = h("button", { type: "button" }, `Show all ${total}`);
+  more.addEventListener("click", () => {
+    rest.forEach((card) => (card.hidden = false));
+    more.remove();
+    rest[0].querySelector("a")?.focus();
+  });
+  return h("div", {}, list, h("p", {}, more));
+}
+
+function customerCards(customers) {
   return h(
     "ul",
     { class: "cards" },
