@@ -637,9 +637,19 @@ def run(args: argparse.Namespace) -> int:
         port=args.port, moto_port=args.moto_port, customers=args.customers, log_level=args.log_level, say=say
     )
     stopping = threading.Event()
-    # Ctrl-C (and a second one while stopping) only asks the main loop to stop: threads shut down cleanly.
+    serving = threading.Event()
+
+    # Ctrl-C or SIGTERM while serving asks the main loop to stop; during the start-up's scoring, playbooks
+    # and backtest it interrupts them at once (they can take a minute). Either way the finally below stops
+    # every thread cleanly, and a second signal while stopping is ignored.
+    def interrupt(*_: object) -> None:
+        stopping.set()
+        if not serving.is_set():
+            serving.set()  # once: the stop that follows is not interrupted again
+            raise KeyboardInterrupt
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
+        signal.signal(signum, interrupt)
     try:
         path = stack.write_config(args.config)
         _print_ready(stack, path)
@@ -667,6 +677,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {line}")
         print()
         log.setLevel(logging.INFO)
+        serving.set()
         say("serving; Ctrl-C to stop.")
         signed_in = time.monotonic()
         while not stopping.wait(0.5):
@@ -674,6 +685,8 @@ def run(args: argparse.Namespace) -> int:
                 stack.sign_in_demo_people()  # the pool's ID tokens live an hour, like Cognito's
                 stack.write_config(args.config)
                 signed_in = time.monotonic()
+    except KeyboardInterrupt:
+        say("interrupted during start-up")
     finally:
         say("stopping…")
         stack.stop()
