@@ -210,6 +210,29 @@ def test_a_csm_sees_only_their_book_in_the_pipeline(admin_api: ApiClient, csm1: 
     assert [r["customer_name"] for r in director_rows] == ["Beta"]
 
 
+def test_an_owner_filter_narrows_a_csms_book_as_the_customer_list_does(admin_api: ApiClient, csm1: ApiClient) -> None:
+    """`owner_id` on a CSM's renewals keeps their own book and narrows it to that user's customers: another
+    CSM's id gives what the caller co-owns of theirs, never the rest of that CSM's book."""
+    own = customer(admin_api, "Alpha", arr=12_000, owner_id="csm-1")
+    shared = customer(admin_api, "Gamma", arr=12_000, owner_id="csm-2", co_owner_ids=["csm-1"])
+    theirs = customer(admin_api, "Beta", arr=12_000, owner_id="csm-2")
+    for cid in (own, shared, theirs):
+        renewal(admin_api, cid, renewal_date="2026-12-01")
+
+    def names(path: str, key: str, **query: Any) -> list[str]:
+        response = csm1.get(path, **query)
+        assert response.status == 200, response.body
+        items = response.body["groups"]["next_90_days"] if key == "groups" else response.body["items"]
+        return sorted(r["customer_name"] if key == "groups" else r["account"] for r in items)
+
+    assert names("/v1/renewals", "groups") == ["Alpha", "Gamma"]
+    assert names("/v1/renewals", "groups", owner_id="csm-2") == ["Gamma"]
+    assert names("/v1/renewals/upcoming", "items", owner_id="csm-2", within=90) == ["Gamma"]
+    assert names("/v1/renewals", "groups", owner_id="csm-1") == ["Alpha"]
+    customers = csm1.get("/v1/customers", owner_id="csm-2").body["items"]
+    assert [c["name"] for c in customers] == ["Gamma"]  # the customer list's answer to the same filter
+
+
 def test_the_upcoming_table_filters_by_window_and_colours_days_left(admin_api: ApiClient) -> None:
     cid = customer(admin_api, "Alpha", arr=12_000, owner_id="csm-1")
     for date_ in ("2026-11-10", "2026-12-15", "2027-01-30", "2027-04-30"):

@@ -436,11 +436,13 @@ def _visible_rows(
     caller: Caller, start: date, end: date, owner_id: str | None
 ) -> tuple[ForecastSettings, list[tuple[Renewal, RowContext]]]:
     """The forecast settings and the renewals due in the window the caller may see (their book for a
-    CSM or viewer; `owner_id`'s owned and co-owned customers when asked, read as that book), archived
-    customers left out.
+    CSM or viewer, which `owner_id` narrows to that user's own customers, as the customer list does;
+    `owner_id`'s owned and co-owned customers when a director or admin asks, read as that book),
+    archived customers left out.
     The profile's part of a row comes from the renewal item; items from before it was kept there read
     their profiles (BatchGetItem)."""
     wanted = permissions.portfolio_owner(caller, owner_id)
+    narrowed_to = owner_id if permissions.sees_portfolio_only(caller) else None
     inputs = store.pipeline_inputs(caller.workspace_id, start, end, book_of=wanted)
     missing = {r.renewal.customer_id for r in inputs.records if not r.row.has_profile}
     profiles = store.get_profiles(caller.workspace_id, missing) if missing else {}
@@ -462,6 +464,8 @@ def _visible_rows(
         if row.archived or not permissions.can_see_book_of(caller, row.owner_id, row.co_owner_ids):
             continue
         if wanted is not None and row.owner_id != wanted and wanted not in row.co_owner_ids:
+            continue
+        if narrowed_to is not None and row.owner_id != narrowed_to:
             continue
         kept.append((record.renewal, row))
     return inputs.settings, kept
