@@ -28,21 +28,9 @@ def _percentiles(values: list[float]) -> str:
 
 
 def run(customers: int, samples: int) -> None:
-    import os
+    from bench.embedded import embedded_stack
 
-    import boto3
-    from moto import mock_aws
-
-    from infra.moto_patches import install_all
-    from infra.resources import create_stack_resources
-    from infra.template import function_environment, load_template
-
-    install_all()
-    with mock_aws():
-        resolver = create_stack_resources(boto3.Session(region_name="us-east-1"))
-        os.environ.update(function_environment(load_template(), "ApiFunction", resolver))
-        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
-        from infra.local import reset_aws_clients
+    with embedded_stack("ApiFunction"):
         from infra.seed import seed_demo
         from keepwell import clock
         from keepwell.auth import Caller
@@ -52,7 +40,6 @@ def run(customers: int, samples: int) -> None:
         from keepwell.storage import segments as segment_store
         from tests.conftest import ApiClient
 
-        reset_aws_clients()
         now = datetime.combine(TODAY, datetime.min.time(), UTC).replace(hour=9)
         with clock.frozen(now):
             started = time.perf_counter()

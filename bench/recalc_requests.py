@@ -13,7 +13,6 @@ service) with half the pages complete and one half done. Before the listing move
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from datetime import UTC, datetime
 from datetime import time as clock_time
@@ -44,26 +43,15 @@ def _requests(counter: Any) -> str:
 
 
 def measure(customers: int) -> None:
-    import boto3
-    from moto import mock_aws
+    from bench.embedded import embedded_stack
 
-    from infra.moto_patches import install_all
-    from infra.resources import create_stack_resources
-    from infra.template import function_environment, load_template
-
-    install_all()
-    with mock_aws():
-        resolver = create_stack_resources(boto3.Session(region_name="us-east-1"))
-        os.environ.update(function_environment(load_template(), "ApiFunction", resolver))
-        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
-        from infra.local import reset_aws_clients
+    with embedded_stack("ApiFunction"):
         from keepwell import clock
         from keepwell.auth import Caller
         from keepwell.schemas.messages import ScoringRequest
         from keepwell.services import recalculation, scoring_queue
         from keepwell.storage import recalculations
 
-        reset_aws_clients()
         seed_profiles(customers)
         caller = Caller(WORKSPACE, ADMIN, "admin")
         with clock.frozen(datetime.combine(TODAY, clock_time(9, 30), UTC)):
