@@ -114,6 +114,22 @@ def _is_condition_failure(error: Exception) -> bool:
     return getattr(error, "cause_response_code", "") == "ConditionalCheckFailedException"
 
 
+def _update_if(
+    model: type[TableItem], key: keys.Key, actions: list[Any], condition: Any, return_values: str | None = None
+) -> dict[str, Any] | None:
+    """One conditional UpdateItem: DynamoDB's answer (`{}` without `return_values`), or None when the
+    condition did not hold."""
+    try:
+        data = model._get_connection().update_item(
+            key.pk, range_key=key.sk, actions=actions, condition=condition, return_values=return_values
+        )
+    except UpdateError as error:
+        if _is_condition_failure(error):
+            return None
+        raise
+    return dict(data or {})
+
+
 def _listing_state(item: RecalculationItem) -> ListingState:
     value = item.listing or "done"
     return value if value in ("running", "failed") else "done"  # type: ignore[return-value]
@@ -260,22 +276,14 @@ def add_listed_pages(
 def stop_listing(workspace_id: str, job_id: str) -> None:
     """The listing failed for good: the customers not listed yet are left out of this job, and the job
     finishes with the pages listed (once they are complete)."""
-    key = keys.recalculation(workspace_id, job_id)
-    try:
-        RecalculationItem._get_connection().update_item(
-            key.pk,
-            range_key=key.sk,
-            actions=[
-                RecalculationItem.listing.set("failed"),
-                RecalculationItem.cursor.remove(),
-                RecalculationItem.tally.remove(),
-            ],
-            condition=RecalculationItem.listing == "running",
-        )
-    except UpdateError as error:
-        if _is_condition_failure(error):
-            return  # listed to the end already, or a job of the old layout
-        raise
+    stopped = _update_if(
+        RecalculationItem,
+        keys.recalculation(workspace_id, job_id),
+        [RecalculationItem.listing.set("failed"), RecalculationItem.cursor.remove(), RecalculationItem.tally.remove()],
+        RecalculationItem.listing == "running",
+    )
+    if stopped is None:
+        return  # listed to the end already, or a job of the old layout
     _finish_if_complete(workspace_id, job_id)
 
 
@@ -378,18 +386,15 @@ def record_progress(
         return False
     key = keys.recalculation_page(workspace_id, job_id, page)
     attribute = RecalculationPageItem.failed_ids if failed else RecalculationPageItem.done_ids
-    try:
-        data = RecalculationPageItem._get_connection().update_item(
-            key.pk,
-            range_key=key.sk,
-            actions=[attribute.add(ids)],
-            condition=RecalculationPageItem.pk.exists(),  # never create a page from a stray message
-            return_values=ALL_OLD,
-        )
-    except UpdateError as error:
-        if _is_condition_failure(error):
-            return False
-        raise
+    data = _update_if(
+        RecalculationPageItem,
+        key,
+        [attribute.add(ids)],
+        RecalculationPageItem.pk.exists(),  # never create a page from a stray message
+        ALL_OLD,
+    )
+    if data is None:
+        return False
     before = RecalculationPageItem.from_raw_data(data["Attributes"])
     customers = set(before.customer_ids)
     done_before = set(before.done_ids or ())
@@ -409,41 +414,29 @@ def record_progress(
 def _complete_page(workspace_id: str, job_id: str, page: int, done: int, failed: int) -> bool | None:
     """Add the page to the job's completed pages and its counts to the job's, once: a page completed
     again (a redelivered customer) changes nothing (None). Otherwise whether this finished the job."""
-    key = keys.recalculation(workspace_id, job_id)
-    try:
-        data = RecalculationItem._get_connection().update_item(
-            key.pk,
-            range_key=key.sk,
-            actions=[
-                RecalculationItem.completed_pages.add({page}),
-                RecalculationItem.done.add(done),
-                RecalculationItem.failed.add(failed),
-            ],
-            condition=RecalculationItem.pk.exists() & ~RecalculationItem.completed_pages.contains(page),
-            return_values=ALL_NEW,
-        )
-    except UpdateError as error:
-        if _is_condition_failure(error):
-            return None
-        raise
+    data = _update_if(
+        RecalculationItem,
+        keys.recalculation(workspace_id, job_id),
+        [
+            RecalculationItem.completed_pages.add({page}),
+            RecalculationItem.done.add(done),
+            RecalculationItem.failed.add(failed),
+        ],
+        RecalculationItem.pk.exists() & ~RecalculationItem.completed_pages.contains(page),
+        ALL_NEW,
+    )
+    if data is None:
+        return None
     return _finish(workspace_id, job_id, RecalculationItem.from_raw_data(data["Attributes"]))
 
 
 def _recount_page(workspace_id: str, job_id: str, page: int, scored_after_failing: int) -> None:
-    key = keys.recalculation(workspace_id, job_id)
-    try:
-        RecalculationItem._get_connection().update_item(
-            key.pk,
-            range_key=key.sk,
-            actions=[
-                RecalculationItem.done.add(scored_after_failing),
-                RecalculationItem.failed.add(-scored_after_failing),
-            ],
-            condition=RecalculationItem.completed_pages.contains(page),
-        )
-    except UpdateError as error:
-        if not _is_condition_failure(error):
-            raise
+    _update_if(
+        RecalculationItem,
+        keys.recalculation(workspace_id, job_id),
+        [RecalculationItem.done.add(scored_after_failing), RecalculationItem.failed.add(-scored_after_failing)],
+        RecalculationItem.completed_pages.contains(page),
+    )
 
 
 def _finish_if_complete(workspace_id: str, job_id: str) -> bool:
@@ -459,22 +452,13 @@ def _finish(workspace_id: str, job_id: str, job: RecalculationItem) -> bool:
     """Stamp the job finished if every page is complete and no more pages will be listed (once)."""
     if job.finished_at is not None or job.listing == "running" or len(job.completed_pages or ()) < int(job.pages):
         return False
-    key = keys.recalculation(workspace_id, job_id)
-    try:
-        RecalculationItem._get_connection().update_item(
-            key.pk,
-            range_key=key.sk,
-            actions=[
-                RecalculationItem.finished_at.set(clock.iso(clock.now())),
-                RecalculationItem.status.set("finished"),
-            ],
-            condition=RecalculationItem.finished_at.does_not_exist(),
-        )
-    except UpdateError as error:
-        if _is_condition_failure(error):
-            return False  # another page finished it a moment ago
-        raise
-    return True
+    finished = _update_if(
+        RecalculationItem,
+        keys.recalculation(workspace_id, job_id),
+        [RecalculationItem.finished_at.set(clock.iso(clock.now())), RecalculationItem.status.set("finished")],
+        RecalculationItem.finished_at.does_not_exist(),
+    )
+    return finished is not None  # None: another page finished it a moment ago
 
 
 # --- the hourly schedule's per workspace-day marker ------------------------------------------------
