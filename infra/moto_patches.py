@@ -761,7 +761,7 @@ def install_condition_cache() -> None:
     100 items with `attribute_not_exists(#0)` spent most of its moto time there. The parsed condition
     (moto's `Op` tree) is never changed by evaluating it, so the same inputs share one; the names and
     values found are given to each parser as moto's own parse would. A parse that fails is not kept
-    (it fails again, with moto's error). At most `_CONDITION_CACHE_SIZE` are kept (oldest dropped)."""
+    (it fails again, with moto's error). At most `_PARSE_CACHE_SIZE` are kept (oldest dropped)."""
     import json
 
     from moto.dynamodb.comparisons import ConditionExpressionParser
@@ -783,10 +783,7 @@ def install_condition_cache() -> None:
         hit = cache.get(key)
         if hit is None:
             op = original_parse(self)
-            with lock:
-                if len(cache) >= _CONDITION_CACHE_SIZE:
-                    cache.pop(next(iter(cache)))
-                cache[key] = (op, list(self.expr_attr_names_found), list(self.expr_attr_values_found))
+            _remember(cache, lock, key, (op, list(self.expr_attr_names_found), list(self.expr_attr_values_found)))
             return op
         op, names, values = hit
         self.expr_attr_names_found.extend(names)
@@ -797,7 +794,15 @@ def install_condition_cache() -> None:
     _replace(ConditionExpressionParser, "parse", parse)
 
 
-_CONDITION_CACHE_SIZE = 4096
+_PARSE_CACHE_SIZE = 4096  # parsed conditions, and parsed update expressions, kept in each cache
+
+
+def _remember(cache: dict[str, Any], lock: threading.Lock, key: str, value: Any) -> None:
+    """Keep a parse in a bounded cache (the oldest dropped first) shared by the gateway's threads."""
+    with lock:
+        if len(cache) >= _PARSE_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = value
 
 
 def install_update_expression_cache() -> None:
@@ -812,7 +817,7 @@ def install_update_expression_cache() -> None:
 
     - The parsed tree is kept per expression text: moto never changes it (its validator deep-copies it
       before resolving names and values into the copy, and the request check only reads it). A text that
-      fails to parse is not kept (it fails again, with moto's error). At most `_UPDATE_CACHE_SIZE` texts.
+      fails to parse is not kept (it fails again, with moto's error). At most `_PARSE_CACHE_SIZE` texts.
     - Two of the validator's checks, the clause count and the overlapping paths (each a walk of the
       node's subtree), run on the root alone when the root passes: a node's clauses and actions are among
       its root's, so no node would have raised. A tree the root check refuses takes moto's own walk, so
@@ -847,10 +852,7 @@ def install_update_expression_cache() -> None:
         tree = cache.get(expression_str)
         if tree is None:
             tree = original_make(expression_str)
-            with lock:
-                if len(cache) >= _UPDATE_CACHE_SIZE:
-                    cache.pop(next(iter(cache)))
-                cache[expression_str] = tree
+            _remember(cache, lock, expression_str, tree)
         return tree
 
     def root_only(check: Any) -> Any:
@@ -927,9 +929,6 @@ def install_update_expression_cache() -> None:
     _replace(DepthFirstTraverser, "nodes_to_be_processed", nodes_to_be_processed)
     _replace(DepthFirstTraverser, "traverse_node_recursively", traverse_node_recursively)
     _replace(Node, "__deepcopy__", node_deepcopy)
-
-
-_UPDATE_CACHE_SIZE = 4096
 
 
 class _NotPlainTree(Exception):

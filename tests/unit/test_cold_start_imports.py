@@ -88,21 +88,27 @@ NOT_IMPORTED_AT_START = {
 }
 
 
-def probe_in_function(function_id: str, code: str, *args: str) -> Any:
-    """Run `code` in a fresh interpreter set up as the function's (its folder and the layer on the path,
-    the template's required settings) and return the JSON of its last printed line. `code` gets the
-    handler's module name as `sys.argv[1]`, then `args`."""
-    code_dir, handler = handler_spec(function_id)
+def run_probe(code: str, *args: str, code_dir: str | None = None, environment: dict[str, str] | None = None) -> Any:
+    """Run `code` in a fresh interpreter with the layer (and `code_dir`, a function's folder, first) on the
+    path and the template's required settings, and return the JSON of its last printed line."""
+    path = f"{code_dir}:{ROOT / 'shared'}" if code_dir else str(ROOT / "shared")
     result = subprocess.run(
-        [sys.executable, "-c", code, handler.rsplit(".", 1)[0], *args],
+        [sys.executable, "-c", code, *args],
         cwd=code_dir,
-        env={"PYTHONPATH": f"{code_dir}:{ROOT / 'shared'}", **REQUIRED_SETTINGS, "AWS_DEFAULT_REGION": "us-east-1"},
+        env={"PYTHONPATH": path, **REQUIRED_SETTINGS, "AWS_DEFAULT_REGION": "us-east-1", **(environment or {})},
         capture_output=True,
         text=True,
         timeout=120,
         check=True,
     )
     return json.loads(result.stdout.splitlines()[-1])
+
+
+def probe_in_function(function_id: str, code: str, *args: str) -> Any:
+    """`run_probe` set up as the function's: `code` gets the handler's module name as `sys.argv[1]`, then
+    `args`."""
+    code_dir, handler = handler_spec(function_id)
+    return run_probe(code, handler.rsplit(".", 1)[0], *args, code_dir=code_dir)
 
 
 @functools.cache  # one interpreter per function for the tests below
@@ -172,16 +178,7 @@ def test_a_traced_worker_patches_the_libraries_its_calls_go_through_and_imports_
         "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
     }
-    result = subprocess.run(
-        [sys.executable, "-c", TRACED_PROBE],
-        cwd=code_dir,
-        env={"PYTHONPATH": f"{code_dir}:{ROOT / 'shared'}", **REQUIRED_SETTINGS, **lambda_like},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    found = json.loads(result.stdout.splitlines()[-1])
+    found = run_probe(TRACED_PROBE, code_dir=code_dir, environment=lambda_like)
     assert found["patched"] == ["botocore", "pynamodb"]
     assert not {"httpx", "requests", "sqlite3"} & set(found["loaded"])
     assert found["patched later"] == ["botocore", "httpx", "pynamodb"]
@@ -204,15 +201,7 @@ print(json.dumps({"at_import": at_import, "validated": name, "built": CustomerCr
 def test_a_model_builds_its_validator_when_first_used_not_when_imported(order: str) -> None:
     """keepwell/__init__.py defers every model's build (decision 0027) whichever of keepwell and pydantic a
     process imports first, without importing pydantic itself."""
-    result = subprocess.run(
-        [sys.executable, "-c", DEFERRED_PROBE, order],
-        env={"PYTHONPATH": str(ROOT / "shared"), **REQUIRED_SETTINGS, "AWS_DEFAULT_REGION": "us-east-1"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    found = json.loads(result.stdout.splitlines()[-1])
+    found = run_probe(DEFERRED_PROBE, order)
     assert found == {"at_import": [False, False], "validated": "Acme", "built": True, "other": False}
 
 
@@ -240,15 +229,7 @@ print(json.dumps({
 def test_powertools_event_classes_load_when_asked_for_and_every_name_is_still_there() -> None:
     """keepwell.batching registers powertools' data_classes package without running its __init__ (decision
     0027): the batch utility's modules load alone, and any other name runs the package as powertools wrote it."""
-    result = subprocess.run(
-        [sys.executable, "-c", EVENT_CLASSES_PROBE],
-        env={"PYTHONPATH": str(ROOT / "shared"), **REQUIRED_SETTINGS, "AWS_DEFAULT_REGION": "us-east-1"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    found = json.loads(result.stdout.splitlines()[-1])
+    found = run_probe(EVENT_CLASSES_PROBE)
     assert 0 < found["loaded first"] < 12  # the batch utility's few modules, not the ~40 event classes
     assert found["all loaded after the names"] is False
     assert found["same classes"] == [True, True, True, True]

@@ -25,20 +25,6 @@ if TYPE_CHECKING:
         parse_delivery,
     )
 
-_DELIVERIES = "keepwell.domain.integrations.deliveries"
-_MODULE_OF = {
-    name: _DELIVERIES
-    for name in (
-        "MIN_GENERIC_KEY_BYTES",
-        "PARSERS",
-        "SIGNATURE_HEADERS",
-        "Parser",
-        "check_secret",
-        "delivery_id",
-        "parse_delivery",
-    )
-}
-
 __all__ = [
     "MIN_GENERIC_KEY_BYTES",
     "PARSERS",
@@ -49,4 +35,5 @@ __all__ = [
     "parse_delivery",
 ]
 
+_MODULE_OF = dict.fromkeys(__all__, "keepwell.domain.integrations.deliveries")  # every name is a delivery's
 __getattr__ = names_from(__name__, _MODULE_OF)
