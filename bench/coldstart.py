@@ -9,8 +9,11 @@ through the template's user pool for the authorizer sample's ID token, verified 
 Each measurement is a fresh interpreter (`-I -S`: no site-packages, only what Lambda puts on the
 path) with Lambda's path — the function's built folder, then the layer's `python/` — and the template's
 environment for that function (tracing on, as `Tracing: Active` deploys it, with a trace header like Lambda's), which
-imports the handler module and invokes it once with its first sample event. The floor is the same
-kind of interpreter importing boto3 and building a DynamoDB client. Rounds are interleaved (floor,
+imports the handler module and invokes it once with its first sample event. It runs with `-B`, as Lambda's
+read-only filesystem amounts to: it loads the bytecode the build ships (shared/Makefile compiles the layer)
+and compiles whatever else it imports, on every cold start, caching nothing. The floor is the same kind of
+interpreter importing boto3 and building a DynamoDB client, with its own bytecode cache beside the build
+dir (the runtime's boto3 is compiled). Rounds are interleaved (floor,
 then every function, per round) and medians printed: import, first invocation, and their sum as a
 multiple of the floor (wall, and CPU, which a busy machine disturbs less). Goals (issue 23): every
 function ≤ 1.5x the floor, authorizer and ingest ≤ 1.3x.
@@ -50,9 +53,10 @@ PROBE = r"""
 import time
 started, cpu_started = time.perf_counter(), time.process_time()
 import json, sys
-function_dir, layer_dir, module_name, attribute, event_path = sys.argv[1:6]
+function_dir, layer_dir, module_name, attribute, event_path, floor_cache = sys.argv[1:7]
 sys.path[:0] = [function_dir, layer_dir]
 if module_name == "":
+    sys.pycache_prefix = floor_cache  # the runtime's own boto3 is compiled: the floor keeps its bytecode apart
     import boto3
     boto3.client("dynamodb")
     cpu = time.process_time() - cpu_started
@@ -201,13 +205,17 @@ def measure(
     build_dir: Path, function_id: str, function: dict[str, Any] | None, env: dict[str, str], event: Path | None = None
 ) -> dict[str, Any]:
     layer = build_dir / LAYER_ID / "python"
+    floor_cache = str(build_dir.parent / f"{build_dir.name}-floor-pycache")
     if function is None:
-        args = [str(layer), str(layer), "", "", ""]
+        args, flags = [str(layer), str(layer), "", "", "", floor_cache], []
     else:
         module, attribute = function["Properties"]["Handler"].rsplit(".", 1)
-        args = [str(build_dir / function_id), str(layer), module, attribute, str(event)]
+        args = [str(build_dir / function_id), str(layer), module, attribute, str(event), floor_cache]
+        # -B: nothing compiled is written next to the build, as on Lambda's read-only /var/task and /opt: a
+        # function loads the bytecode its build ships, and compiles the rest on every cold start.
+        flags = ["-B"]
     done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", PROBE, *args], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-I", "-S", *flags, "-c", PROBE, *args], env=env, capture_output=True, text=True, timeout=120
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("@@")]
     if done.returncode != 0 or not lines:

@@ -35,9 +35,23 @@ sys.path[:0] = [function_dir, layer_dir]
 module = importlib.import_module(module_name)
 handler = getattr(module, attribute)
 import keepwell
+
+def compiled_from_source(module):
+    # a module of the layer loaded without the build's bytecode: compiled at import, on every cold start
+    source, cached = getattr(module, "__file__", None) or "", getattr(module, "__cached__", None)
+    if not source.startswith(layer_dir) or not source.endswith(".py"):
+        return False
+    try:
+        with open(cached, "rb") as pyc:
+            header = pyc.read(8)
+    except (OSError, TypeError):
+        return True
+    return int.from_bytes(header[4:8], "little") != 0b01  # hash-based, source not checked (PEP 552)
+
 print(json.dumps({"callable": callable(handler), "module_file": module.__file__,
                   "keepwell_file": keepwell.__file__, "chalice_loaded": "chalice" in sys.modules,
-                  "repo_on_path": [p for p in sys.path if p.startswith(sys.argv[5])]}))
+                  "repo_on_path": [p for p in sys.path if p.startswith(sys.argv[5])],
+                  "compiled_from_source": sorted(n for n, m in list(sys.modules.items()) if compiled_from_source(m))}))
 """
 
 
@@ -141,12 +155,14 @@ def test_built_handler_imports_in_a_fresh_interpreter_from_its_folder_and_the_la
     layer_dir = build_dir / LAYER_ID / "python"
     module, attribute = FUNCTIONS[function_id]["Properties"]["Handler"].rsplit(".", 1)
     # -I: no PYTHONPATH, no user site, no cwd; -S: no site-packages (the venv's packages stay invisible),
-    # so the import succeeds only with what the function folder and the layer carry.
+    # so the import succeeds only with what the function folder and the layer carry. -B: nothing compiled
+    # is written into the build, as on Lambda's read-only filesystem.
     result = subprocess.run(
         [
             sys.executable,
             "-I",
             "-S",
+            "-B",
             "-c",
             IMPORT_PROBE,
             str(function_dir),
@@ -168,6 +184,9 @@ def test_built_handler_imports_in_a_fresh_interpreter_from_its_folder_and_the_la
     assert Path(report["module_file"]).parent == function_dir
     assert Path(report["keepwell_file"]).is_relative_to(layer_dir)
     assert report["repo_on_path"] == []
+    # Lambda's /opt is read-only: a module the layer ships without bytecode is compiled on every cold start
+    # (shared/Makefile compiles them all; decision 0027, "Bytecode in the layer").
+    assert report["compiled_from_source"] == [], f"{function_id}: compiled at import"
     # Chalice is only for the HTTP functions: the queue and event consumers keep their cold start lean.
     events = (FUNCTIONS[function_id]["Properties"].get("Events") or {}).values()
     is_http = any(e["Type"] == "Api" for e in events)
