@@ -68,7 +68,8 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = time.perf_counter()
-    with scoring_jobs.batched():  # the batch's domain events and job progress go out together
+    # The batch's customers' inputs are read together, its domain events and job progress go out together.
+    with scoring_jobs.batched(record.get("body", "") for record in event.get("Records", [])):
         response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )

@@ -253,6 +253,54 @@ def test_daily_scoring_of_one_customer_costs_at_most_four_dynamodb_requests(work
     assert "Query" not in cold.operations("dynamodb") and "Scan" not in cold.operations("dynamodb")
 
 
+def test_a_batch_of_ten_customers_reads_their_inputs_in_one_request_and_scores_each_as_alone(
+    workspace: str, published: list[event_bus.DomainEvent]
+):
+    customers = [add_customer(workspace, f"c{n}", usage=usage_days(active=n % 7)) for n in range(10)]
+    add_customer(workspace, "alone", usage=usage_days(active=3))
+    score(request("alone", scoring_day=TODAY))  # warm: the workspace's clock and model cached
+
+    with count_aws_requests() as batch:
+        assert score(*(request(c, scoring_day=TODAY) for c in customers)) == {"batchItemFailures": []}
+
+    # One BatchGetItem for the ten (the workspace's baselines and capabilities once), then each its write:
+    # 1.1 requests a customer instead of 2.
+    assert batch.operations("dynamodb") == {"BatchGetItem": 1, "TransactWriteItems": 10}
+    alone = snapshots.get_snapshot(workspace, "alone", TODAY)
+    c3 = snapshots.get_snapshot(workspace, "c3", TODAY)
+    assert alone is not None and c3 is not None  # same usage (3 active a day), scored in a batch or alone
+    assert c3.score == alone.score and [d.value for d in c3.dimensions] == [d.value for d in alone.dimensions]
+    for customer_id in customers:
+        customer, health = snapshots.get_customer_health(workspace, customer_id) or (None, None)
+        assert customer is not None and health is not None and health.day == TODAY
+        snapshot = snapshots.get_snapshot(workspace, customer_id, TODAY)
+        assert snapshot is not None and customer.health_score == snapshot.display_score
+    assert sorted(e.detail["customer_id"] for e in published if e.detail_type == "health.scored") == sorted(
+        ["alone", *customers]
+    )
+
+
+def test_a_customer_named_twice_in_a_batch_is_read_again_after_its_first_write_not_retried(workspace: str):
+    add_customer(workspace, "c1")
+    add_customer(workspace, "c2")
+    score(request("c2", scoring_day=TODAY - timedelta(days=1)))  # warm caches
+
+    with count_aws_requests() as batch:
+        result = score(
+            request("c1", scoring_day=TODAY - timedelta(days=1)),
+            request("c2", scoring_day=TODAY),
+            request("c1", scoring_day=TODAY),
+        )
+
+    assert result == {"batchItemFailures": []}
+    # The batch read covers c1's first day and c2; c1's second message reads what its first wrote (one more
+    # read) instead of writing over a stale profile, failing the condition and retrying consistently.
+    assert batch.operations("dynamodb") == {"BatchGetItem": 2, "TransactWriteItems": 3}
+    assert snapshots.get_snapshot(workspace, "c1", TODAY - timedelta(days=1)) is not None
+    _, health = snapshots.get_customer_health(workspace, "c1") or (None, None)
+    assert health is not None and health.day == TODAY
+
+
 # --- history ------------------------------------------------------------------------------------------
 def test_history_recompute_writes_90_daily_snapshots_and_the_latest_health(
     workspace: str, published: list[event_bus.DomainEvent]

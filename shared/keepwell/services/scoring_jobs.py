@@ -1,9 +1,11 @@
 """Scorer: compute and store health snapshots for the customers named by a ScoringRequest.
 
 A per-customer request costs, in steady state, one BatchGetItem (profile, signal log, usage history,
-contract summary and the workspace's segment baselines: 5 keys) and one TransactWriteItems (the day's snapshot,
-conditioned on not having scored these inputs with this model version, + the profile's denormalised
-health); the model and the workspace's clock come from per-container caches. Domain events are
+contract summary, success plan, the day's month and the workspace's segment baselines and capabilities: 8
+keys) and one TransactWriteItems (the day's snapshot, conditioned on not having scored these inputs with
+this model version, + the profile's denormalised health); the model and the workspace's clock come from
+per-container caches. The scorer's batch reads its customers' inputs together (`prefetch`: one
+BatchGetItem per 100 distinct keys, the workspace's items once), so a batch of 10 costs 1 + 10 requests. Domain events are
 published only when the write happened, so a redelivered message writes and publishes nothing.
 
 A `history` request (manual recalculation, model change) recomputes the last 90 days in one go; a
@@ -81,20 +83,74 @@ class _Deferred:
 
     events: list[event_bus.DomainEvent] = field(default_factory=list)
     progress: dict[tuple[str, str, int], set[str]] = field(default_factory=dict)
+    # What the batch's customers' first attempts read, read for all of them at its start (`prefetch`).
+    read_together: store.ReadTogether | None = None
+    written: set[tuple[str, str]] = field(default_factory=set)  # (workspace, customer) scored in this batch
 
 
 _deferred: _Deferred | None = None
 
 
 @contextmanager
-def batched() -> Iterator[None]:
+def batched(bodies: Iterable[str] = ()) -> Iterator[None]:
+    """The scorer handler's batch: its records' domain events and job progress go out together at the end,
+    and the inputs of the customers its messages (`bodies`) name are read at the start, together."""
     global _deferred
     _deferred = _Deferred()
     try:
+        _deferred.read_together = prefetch(bodies)
         yield
     finally:
         pending, _deferred = _deferred, None
         _flush(pending)
+
+
+def _wanted(request: ScoringRequest) -> store.InputsWanted:
+    """What scoring this request reads first (the same days `score_customer` scores)."""
+    assert request.customer_id is not None
+    day = request.scoring_day or scoring_queue.workspace_today(request.workspace_id)
+    prepared, _ = current_model(request.workspace_id, request.model_version)
+    history = request.history or request.recompute_from is not None
+    first = scoring.history_start(day, request.recompute_from) if history else day
+    days = scoring.metric_days(prepared.model, first, day)
+    return store.InputsWanted(request.workspace_id, request.customer_id, days[0], days[-1], first)
+
+
+def prefetch(bodies: Iterable[str]) -> store.ReadTogether | None:
+    """The inputs of every customer a batch's messages name, in one BatchGetItem per 100 distinct keys
+    instead of one per customer (the workspace's baselines and capabilities once). A message that does not
+    parse, names no customer or is not a scoring message is left to its own record, which fails or handles
+    it as before; if this read fails, each record reads its own."""
+    wanted: list[store.InputsWanted] = []
+    for body in bodies:
+        try:
+            request = ScoringRequest.model_validate_json(body)
+        except ValueError:
+            continue
+        if request.customer_id is not None:
+            try:
+                wanted.append(_wanted(request))
+            except Exception:  # its own record meets the same failure, and reports it
+                continue
+    if len(wanted) < 2:
+        return None
+    try:
+        return store.ReadTogether(list(dict.fromkeys(wanted)))
+    except Exception:
+        logger.warning("the batch's inputs were not read together; each record reads its own", exc_info=True)
+        return None
+
+
+def _first_inputs(wanted: store.InputsWanted) -> store.ScoringInputs:
+    """A first attempt's inputs: what the batch read for this customer, once, else a read of its own."""
+    batch = _deferred
+    if batch is not None and batch.read_together is not None:
+        found = batch.read_together.inputs(wanted)
+        if found is not None and (wanted.workspace_id, wanted.customer_id) not in batch.written:
+            return found
+    return store.read_scoring_inputs(
+        wanted.workspace_id, wanted.customer_id, wanted.first, wanted.last, scored_from=wanted.scored_from
+    )
 
 
 def _flush(pending: _Deferred) -> None:
@@ -189,9 +245,12 @@ def score_customer(request: ScoringRequest) -> Outcome:
     outcome: Outcome | None = None
     for attempt in conflict_attempts(WRITE_ATTEMPTS):
         # after a conflict, read consistently: an eventually consistent read may return the same stale month
-        inputs = store.read_scoring_inputs(
-            workspace_id, customer_id, days[0], days[-1], scored_from=first, consistent=attempt > 0
-        )
+        if attempt == 0:
+            inputs = _first_inputs(store.InputsWanted(workspace_id, customer_id, days[0], days[-1], first))
+        else:
+            inputs = store.read_scoring_inputs(
+                workspace_id, customer_id, days[0], days[-1], scored_from=first, consistent=True
+            )
         customer = inputs.customer
         if customer is None or customer.archived:
             logger.warning(
@@ -234,6 +293,8 @@ def score_customer(request: ScoringRequest) -> Outcome:
             break
     if outcome is None:
         raise ScoringConflict(f"{customer_id}: the profile's health changed {WRITE_ATTEMPTS} times while scoring")
+    if _deferred is not None:  # what the batch read of this customer before is stale now
+        _deferred.written.add((workspace_id, customer_id))
     if outcome != "skipped" and inputs.customer is not None:
         # Success plans (capability usage, objectives met, risk signals): idempotent, so a redelivered
         # ("unchanged") scoring finishes what a failed one left undone.

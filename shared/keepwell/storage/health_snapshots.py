@@ -278,6 +278,33 @@ def _legacy_entry(raw: dict[str, Any]) -> DayEntry:
     return DayEntry(int(raw["model_version"]["N"]), raw["inputs"]["S"], raw["document"]["S"])
 
 
+@dataclass(frozen=True)
+class InputsWanted:
+    """What one customer's scoring reads: its usage from `first` to `last` and, with `scored_from`, the
+    snapshot months from `scored_from` to `last` (what its write merges into)."""
+
+    workspace_id: str
+    customer_id: str
+    first: date
+    last: date
+    scored_from: date | None = None
+
+    def item_keys(self) -> list[keys.Key]:
+        """The profile, the signal log, the usage history, the workspace's segment baselines, the contract
+        summary, the success-plan items and the months."""
+        ws, customer = self.workspace_id, self.customer_id
+        months = months_between(self.scored_from, self.last) if self.scored_from is not None else []
+        return [
+            keys.customer(ws, customer),
+            keys.signal_log(ws, customer),
+            keys.usage_history(ws, customer),
+            keys.segment_baselines(ws),
+            keys.contract_summary(ws, customer),
+            *success_store.scoring_keys(ws, customer),
+            *(keys.health_month(ws, customer, m) for m in months),
+        ]
+
+
 def read_scoring_inputs(
     workspace_id: str,
     customer_id: str,
@@ -292,43 +319,71 @@ def read_scoring_inputs(
     records say for the Contract dimension) and, with `scored_from`, the snapshot months from
     `scored_from` to `last` (what a write merges into), by key: one BatchGetItem of 5 keys plus the
     months, for a day's scoring as for a 90-day history."""
-    profile_key = keys.customer(workspace_id, customer_id)
-    log_key = keys.signal_log(workspace_id, customer_id)
-    usage_key = keys.usage_history(workspace_id, customer_id)
-    baselines_key = keys.segment_baselines(workspace_id)
-    contract_key = keys.contract_summary(workspace_id, customer_id)
-    success_keys = success_store.scoring_keys(workspace_id, customer_id)
-    months = months_between(scored_from, last) if scored_from is not None else []
-    month_keys = [keys.health_month(workspace_id, customer_id, m) for m in months]
-    found = batch_get_raw(
-        [profile_key, log_key, usage_key, baselines_key, contract_key, *success_keys, *month_keys],
-        consistent=consistent,
-    )
+    wanted = InputsWanted(workspace_id, customer_id, first, last, scored_from)
+    return _inputs_of(wanted, _by_key(batch_get_raw(wanted.item_keys(), consistent=consistent)))
+
+
+class ReadTogether:
+    """What several customers' scorings read, read in one BatchGetItem per 100 distinct keys (the workspace's
+    items once): the scorer reads a batch of messages' inputs before scoring them. Each customer's inputs are
+    built when it is scored (`inputs`), so one customer's unreadable item fails its own scoring only."""
+
+    def __init__(self, wanted: Sequence[InputsWanted]):
+        self.wanted = set(wanted)
+        self._found = _by_key(batch_get_raw([k for w in wanted for k in w.item_keys()])) if wanted else {}
+
+    def inputs(self, wanted: InputsWanted) -> ScoringInputs | None:
+        """`read_scoring_inputs(...)` of what was read (eventually consistent, as a first attempt reads),
+        once per customer; None when it was not read together."""
+        if wanted not in self.wanted:
+            return None
+        self.wanted.discard(wanted)
+        return _inputs_of(wanted, self._found)
+
+
+def _by_key(found: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(raw["pk"]["S"], raw["sk"]["S"]): raw for raw in found}
+
+
+def _inputs_of(wanted: InputsWanted, found: Mapping[tuple[str, str], dict[str, Any]]) -> ScoringInputs:
+    workspace_id, customer_id, first, last = wanted.workspace_id, wanted.customer_id, wanted.first, wanted.last
+    months = months_between(wanted.scored_from, last) if wanted.scored_from is not None else []
     inputs = ScoringInputs(None, ProfileHealth(), [], 0, None, 0, months={m: SnapshotMonth(m) for m in months})
-    for raw in found:
-        sort_key = raw["sk"]["S"]
-        if sort_key == profile_key.sk or any(sort_key == k.sk for k in success_keys):
-            inputs.success_items[sort_key] = raw
-        if sort_key == baselines_key.sk:
-            inputs.baselines = segment_store.baselines_of(raw)
-        elif sort_key == profile_key.sk:
-            inputs.customer = to_customer(CustomerItem.from_raw_data(raw))
-            inputs.contacts = contact_store.depth_of_raw(raw)
-            inputs.health = _profile_health(ProfileHealthItem.from_raw_data(raw))
-        elif sort_key == log_key.sk:
-            item = SignalLogItem.from_raw_data(raw)
-            inputs.signal_log = SignalLog.from_document(json.loads(item.document))
-            inputs.signal_log_version = int(item.version)
-        elif sort_key == contract_key.sk:
-            inputs.contract_document = raw["document"]["S"]
-            inputs.contract = renewal_store.contract_of(inputs.contract_document)
-        elif sort_key == usage_key.sk:
-            usage = UsageHistoryItem.from_raw_data(raw)
-            inputs.usage_version = int(usage.version or 0)
-            inputs.usage_days = UsageHistory.decode(usage.document, inputs.usage_version).usage_days(first, last)
-        elif sort_key.startswith(keys.HEALTH_PREFIX):
-            month = _month_of_raw(raw)
-            inputs.months[month.month] = month
+
+    def raw_of(key: keys.Key) -> dict[str, Any] | None:
+        return found.get((key.pk, key.sk))
+
+    profile_key = keys.customer(workspace_id, customer_id)
+    for key in (profile_key, *success_store.scoring_keys(workspace_id, customer_id)):
+        raw = raw_of(key)
+        if raw is not None:
+            inputs.success_items[key.sk] = raw
+    baselines = raw_of(keys.segment_baselines(workspace_id))
+    if baselines is not None:
+        inputs.baselines = segment_store.baselines_of(baselines)
+    profile = raw_of(profile_key)
+    if profile is not None:
+        inputs.customer = to_customer(CustomerItem.from_raw_data(profile))
+        inputs.contacts = contact_store.depth_of_raw(profile)
+        inputs.health = _profile_health(ProfileHealthItem.from_raw_data(profile))
+    log = raw_of(keys.signal_log(workspace_id, customer_id))
+    if log is not None:
+        item = SignalLogItem.from_raw_data(log)
+        inputs.signal_log = SignalLog.from_document(json.loads(item.document))
+        inputs.signal_log_version = int(item.version)
+    contract = raw_of(keys.contract_summary(workspace_id, customer_id))
+    if contract is not None:
+        inputs.contract_document = contract["document"]["S"]
+        inputs.contract = renewal_store.contract_of(inputs.contract_document)
+    usage_raw = raw_of(keys.usage_history(workspace_id, customer_id))
+    if usage_raw is not None:
+        usage = UsageHistoryItem.from_raw_data(usage_raw)
+        inputs.usage_version = int(usage.version or 0)
+        inputs.usage_days = UsageHistory.decode(usage.document, inputs.usage_version).usage_days(first, last)
+    for month in months:
+        raw = raw_of(keys.health_month(workspace_id, customer_id, month))
+        if raw is not None:
+            inputs.months[month] = _month_of_raw(raw)
     return inputs
 
 
