@@ -5,8 +5,9 @@ contract summary, success plan, the day's month and the workspace's segment base
 keys) and one TransactWriteItems (the day's snapshot, conditioned on not having scored these inputs with
 this model version, + the profile's denormalised health); the model and the workspace's clock come from
 per-container caches. The scorer's batch reads its customers' inputs together (`prefetch`: one
-BatchGetItem per 100 distinct keys, the workspace's items once), so a batch of 10 costs 1 + 10 requests. Domain events are
-published only when the write happened, so a redelivered message writes and publishes nothing.
+BatchGetItem per 100 distinct keys, the workspace's items once), so a batch of 10 costs 1 + 10 requests.
+Domain events are published only when the write happened, so a redelivered message writes and publishes
+nothing.
 
 A `history` request (manual recalculation, model change) recomputes the last 90 days in one go; a
 request without a customer fans out: a job's next customers listed, a job's page of customers, or
@@ -19,6 +20,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 from keepwell import clock
@@ -105,15 +107,31 @@ def batched(bodies: Iterable[str] = ()) -> Iterator[None]:
         _flush(pending)
 
 
-def _wanted(request: ScoringRequest) -> store.InputsWanted:
-    """What scoring this request reads first (the same days `score_customer` scores)."""
+@dataclass(frozen=True)
+class _Plan:
+    """What scoring one customer's request scores and reads."""
+
+    prepared: PreparedModel
+    version: int
+    day: date  # the last day scored
+    history: bool  # several days (a recalculation, late events), not just `day`
+    wanted: store.InputsWanted  # usage from the window before the first day scored; months from it
+
+    @property
+    def first(self) -> date:
+        assert self.wanted.scored_from is not None
+        return self.wanted.scored_from
+
+
+def _plan(request: ScoringRequest) -> _Plan:
     assert request.customer_id is not None
     day = request.scoring_day or scoring_queue.workspace_today(request.workspace_id)
-    prepared, _ = current_model(request.workspace_id, request.model_version)
+    prepared, version = current_model(request.workspace_id, request.model_version)
     history = request.history or request.recompute_from is not None
     first = scoring.history_start(day, request.recompute_from) if history else day
-    days = scoring.metric_days(prepared.model, first, day)
-    return store.InputsWanted(request.workspace_id, request.customer_id, days[0], days[-1], first)
+    days = scoring.metric_days(prepared.model, first, day)  # the usage the dimension reads for first..day
+    wanted = store.InputsWanted(request.workspace_id, request.customer_id, days[0], days[-1], first)
+    return _Plan(prepared, version, day, history, wanted)
 
 
 def prefetch(bodies: Iterable[str]) -> store.ReadTogether | None:
@@ -129,7 +147,7 @@ def prefetch(bodies: Iterable[str]) -> store.ReadTogether | None:
             continue
         if request.customer_id is not None:
             try:
-                wanted.append(_wanted(request))
+                wanted.append(_plan(request).wanted)
             except Exception:  # its own record meets the same failure, and reports it
                 continue
     if len(wanted) < 2:
@@ -237,19 +255,23 @@ def run_scoring_request(request: ScoringRequest) -> None:
 def score_customer(request: ScoringRequest) -> Outcome:
     assert request.customer_id is not None
     workspace_id, customer_id = request.workspace_id, request.customer_id
-    day = request.scoring_day or scoring_queue.workspace_today(workspace_id)
-    prepared, version = current_model(workspace_id, request.model_version)
-    history = request.history or request.recompute_from is not None
-    first = scoring.history_start(day, request.recompute_from) if history else day
-    days = scoring.metric_days(prepared.model, first, day)  # the usage the dimension reads for first..day
+    plan = _plan(request)
+    prepared, version, day, history, first, wanted = (
+        plan.prepared,
+        plan.version,
+        plan.day,
+        plan.history,
+        plan.first,
+        plan.wanted,
+    )
     outcome: Outcome | None = None
     for attempt in conflict_attempts(WRITE_ATTEMPTS):
         # after a conflict, read consistently: an eventually consistent read may return the same stale month
         if attempt == 0:
-            inputs = _first_inputs(store.InputsWanted(workspace_id, customer_id, days[0], days[-1], first))
+            inputs = _first_inputs(wanted)
         else:
             inputs = store.read_scoring_inputs(
-                workspace_id, customer_id, days[0], days[-1], scored_from=first, consistent=True
+                workspace_id, customer_id, wanted.first, wanted.last, scored_from=first, consistent=True
             )
         customer = inputs.customer
         if customer is None or customer.archived:
