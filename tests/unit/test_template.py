@@ -190,6 +190,10 @@ def test_every_function_gets_the_shared_layer_from_globals_and_none_overrides_it
         assert {"Ref": "SharedLayer"} not in (function["Properties"].get("Layers") or []), function_id
         runtime = function["Properties"].get("Runtime", GLOBAL_FUNCTION.get("Runtime"))
         assert runtime == "python3.11", function_id
+        # shared/Makefile installs the layer's packages as x86_64 wheels (cryptography, pydantic-core, ...):
+        # an arm64 function would load none of their compiled parts.
+        architectures = function["Properties"].get("Architectures", GLOBAL_FUNCTION.get("Architectures"))
+        assert architectures in (None, ["x86_64"]), function_id
 
 
 # The web console's function serves files from its own package: it touches no AWS resource at all.
