@@ -367,7 +367,7 @@ def _create_task(run: store.Run, message: PlaybookActionMessage, row: HealthRow)
         created_at=now,
         updated_at=now,
     )
-    created = task_service.create_playbook_task(task)
+    created = task_service.create_playbook_task(task, customer.name)
     detail = {"task_id": task.task_id, "owner_id": assignee, "due_date": task.due_date.isoformat()}
     return Outcome("done", detail if created else {**detail, "detail": "the task already existed"})
 
