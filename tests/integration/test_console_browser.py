@@ -567,6 +567,28 @@ def revoke_a_key_and_subscribe_a_webhook(stack: LocalStack, page: Any, key: dict
     assert re.search(r"\S{16,}", secret.locator("code").inner_text())
 
 
+def test_task_cards_name_their_customer_from_the_task_not_from_the_first_page_of_customers(stack, tabs):
+    """A task's customer beyond the first 200 the console listed read "the customer": here the list
+    answers nothing at all, and every card still names its customer (the API's `customer_name`)."""
+    _, listed = api(stack, "csm", "GET", "/v1/tasks?limit=25")
+    with_customer = [t for t in listed["items"] if t["customer_id"]]
+    assert with_customer, listed["items"]
+    tab = tabs(user_name(stack, "csm"))
+    empty_page = json.dumps({"items": [], "next_cursor": None})
+    tab.page.route(
+        re.compile(r"/v1/customers\?"),
+        lambda route: route.fulfill(status=200, body=empty_page, content_type="application/json"),
+    )
+    for path in ("/tasks", "/my-day"):
+        page = tab.open(path)
+        assert page.get_by_role("link", name="the customer", exact=True).count() == 0, path
+    page = tab.open("/tasks")
+    for task in with_customer[:5]:
+        card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=task["title"])).first
+        expect(card.get_by_role("link", name=task["customer_name"], exact=True)).to_be_visible()
+    tab.shoot("tasks-csm")
+
+
 def test_the_invitation_link_signs_the_invitee_in_and_accepts_into_a_second_workspace(stack, browser):
     # Last in the module: the other workspace's admin joins this one (as a viewer).
     with urllib.request.urlopen(stack.api_url + "/console/config.json", timeout=60) as answer:
