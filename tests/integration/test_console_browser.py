@@ -589,6 +589,48 @@ def test_task_cards_name_their_customer_from_the_task_not_from_the_first_page_of
     tab.shoot("tasks-csm")
 
 
+def test_the_audit_log_names_people_and_customers_and_keeps_their_ids_at_hand(stack, tabs):
+    assert stack.seed is not None
+    _, everyone = api(stack, "admin", "GET", "/v1/customers?limit=5")
+    customer = everyone["items"][0]
+    director_id = stack.seed.token_users["director"]
+    co_owners = [u for u in customer["co_owner_ids"] if u != director_id]
+    if co_owners == customer["co_owner_ids"]:
+        co_owners.append(director_id)
+    changed = api(stack, "admin", "PATCH", f"/v1/customers/{customer['customer_id']}", {"co_owner_ids": co_owners})
+    assert changed[0] == 200, changed
+    signed_in = set(stack.seed.token_users.values())
+    _, users = api(stack, "admin", "GET", "/v1/users")
+    someone = next(u for u in users["items"] if u["role"] == "csm" and u["active"] and u["user_id"] not in signed_in)
+    for step in ("deactivate", "reactivate"):
+        assert api(stack, "admin", "POST", f"/v1/users/{someone['user_id']}/{step}")[0] == 200
+
+    tab = tabs(user_name(stack, "director"))
+    page = tab.open("/admin")
+    audit = page.get_by_role("region", name="Audit log")
+
+    def entry(action: str, naming: str) -> Any:  # entries at one frozen instant: found by what they name
+        audit.get_by_label("Action").fill(action)
+        audit.get_by_role("button", name="Filter").click()
+        row = audit.get_by_role("row").filter(has_text=action).filter(has_text=naming).first
+        row.wait_for()
+        return row
+
+    row = entry("customer.owner_changed", customer["name"])
+    expect(row.get_by_role("link", name=customer["name"], exact=True)).to_be_visible()
+    expect(row).to_contain_text(user_name(stack, "admin"))
+    text = row.inner_text()
+    assert customer["customer_id"] not in text and stack.seed.token_users["admin"] not in text, text
+    # The ids stay at hand for whoever investigates: in the cells' titles.
+    assert row.locator(f"[title='customer:{customer['customer_id']}']").count() == 1
+    assert row.locator(f"[title='{stack.seed.token_users['admin']}']").count() == 1
+    row = entry("user.reactivated", someone["name"])
+    expect(row).to_contain_text(f"User {someone['name']}")
+    assert someone["user_id"] not in row.inner_text()
+    assert row.locator(f"[title='user:{someone['user_id']}']").count() == 1
+    tab.shoot("audit-log")
+
+
 def test_the_invitation_link_signs_the_invitee_in_and_accepts_into_a_second_workspace(stack, browser):
     # Last in the module: the other workspace's admin joins this one (as a viewer).
     with urllib.request.urlopen(stack.api_url + "/console/config.json", timeout=60) as answer:
