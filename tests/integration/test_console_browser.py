@@ -631,6 +631,23 @@ def test_the_audit_log_names_people_and_customers_and_keeps_their_ids_at_hand(st
     tab.shoot("audit-log")
 
 
+def test_the_health_panel_says_which_model_scored_the_customer_in_words(stack, tabs):
+    _, book = api(stack, "csm", "GET", "/v1/customers?limit=5")
+    customer = next(c for c in book["items"] if c["health_score"] is not None)
+    _, health = api(stack, "csm", "GET", f"/v1/customers/{customer['customer_id']}/health")
+    page = tabs(user_name(stack, "csm")).open(f"/customers/{customer['customer_id']}")
+    panel = page.get_by_role("region", name="Health")
+    panel.screenshot(path=str(SHOTS / "customer-health-panel.png"))
+    line = panel.locator(".big-score").inner_text()
+    assert not re.search(r"model v\d", line), line
+    version = health["model_version"]
+    if version == 0:
+        assert "scored with the default model" in line, line
+    else:
+        _, saved = api(stack, "csm", "GET", f"/v1/health/model/versions/{version}")
+        assert f"scored with model version {version}, saved {saved['updated_at'][:10]}" in line, line
+
+
 def test_the_invitation_link_signs_the_invitee_in_and_accepts_into_a_second_workspace(stack, browser):
     # Last in the module: the other workspace's admin joins this one (as a viewer).
     with urllib.request.urlopen(stack.api_url + "/console/config.json", timeout=60) as answer:
