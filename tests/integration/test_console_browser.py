@@ -324,7 +324,7 @@ def test_a_viewer_sees_no_write_control_and_another_csms_customer_reads_not_foun
     others = [c for c in everyone["items"] if c["owner_id"] not in (csm_id, None)]
     mine = next(c for c in everyone["items"] if c["owner_id"] == csm_id)
 
-    # The viewer co-owns one customer, so its 360 (with renewals, tasks, timeline) is theirs to read.
+    # The viewer co-owns the CSM's customer too, so its 360 (with renewals, tasks, timeline) is theirs to read.
     viewer_id = stack.seed.token_users["viewer"] if stack.seed else ""
     shared = api(stack, "admin", "PATCH", f"/v1/customers/{mine['customer_id']}", {"co_owner_ids": [viewer_id]})
     assert shared[0] == 200, shared
@@ -646,6 +646,24 @@ def test_the_health_panel_says_which_model_scored_the_customer_in_words(stack, t
     else:
         _, saved = api(stack, "csm", "GET", f"/v1/health/model/versions/{version}")
         assert f"scored with model version {version}, saved {saved['updated_at'][:10]}" in line, line
+
+
+def test_the_demo_viewer_has_customers_of_their_own_to_read(stack, tabs):
+    """Vic co-owns a handful of the demo's customers (infra/seed.py), so the viewer's portfolio and
+    My day are not empty in `make run`."""
+    assert stack.seed is not None
+    viewer_id = stack.seed.token_users["viewer"]
+    seeded = [c.customer for c in stack.seed.data.demo.customers if viewer_id in c.customer.co_owner_ids]
+    assert len(seeded) >= 3, "the viewer co-owns no demo customer"
+    tab = tabs(user_name(stack, "viewer"))
+    page = tab.open("/customers")
+    for customer in seeded:
+        expect(page.get_by_role("table").get_by_role("link", name=customer.name, exact=True)).to_be_visible()
+    page = tab.open("/my-day")
+    tab.shoot("my-day-viewer")
+    _, day = api(stack, "viewer", "GET", "/v1/my-day")
+    for customer in day["customers"]:
+        expect(page.get_by_role("link", name=customer["name"], exact=True).first).to_be_attached()
 
 
 def test_the_invitation_link_signs_the_invitee_in_and_accepts_into_a_second_workspace(stack, browser):
