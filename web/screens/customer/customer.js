@@ -103,11 +103,11 @@ function header(c, nameOf) {
 const fact = (term, value) => h("div", {}, h("dt", {}, term), h("dd", {}, value));
 
 // Which model scored it, as a CSM reads it: "the default model" (version 0, never saved), else "model
-// version 3, saved 2026-11-19" (the date from that version, when it can be read).
+// version 3 (saved 2026-11-19)" (the date from that version, when it can be read).
 async function modelWords(version) {
   if (!version) return "the default model";
   const saved = await api.get(`/v1/health/model/versions/${version}`).then((m) => m.updated_at).catch(() => null);
-  return `model version ${version}${saved ? `, saved ${day(saved)}` : ""}`;
+  return `model version ${version}${saved ? ` (saved ${day(saved)})` : ""}`;
 }
 
 function healthPanel(hl, base, model) {
@@ -149,7 +149,7 @@ function healthPanel(hl, base, model) {
       "p",
       { class: "big-score" },
       scoreBadge(hl.score, hl.band, hl.band_color),
-      h("span", { class: "muted" }, ` smoothed ${num(hl.smoothed_score)} · scored with ${model} · on ${day(hl.scored_day)}`),
+      h("span", { class: "muted" }, ` smoothed ${num(hl.smoothed_score)} · scored ${day(hl.scored_day)} with ${model}`),
     ),
     // In its own scroller: on a phone the five columns are wider than the panel, not the page.
     h(
