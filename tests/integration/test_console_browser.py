@@ -629,6 +629,11 @@ def test_the_audit_log_names_people_and_customers_and_keeps_their_ids_at_hand(st
     assert someone["user_id"] not in row.inner_text()
     assert row.locator(f"[title='user:{someone['user_id']}']").count() == 1
     tab.shoot("audit-log")
+    # On a phone a table's caption is a line across its cards, not a column one word wide.
+    page.set_viewport_size(PHONE)
+    caption = page.get_by_role("region", name="Users").locator("caption")
+    assert caption.bounding_box()["width"] > PHONE["width"] / 2, caption.bounding_box()
+    page.set_viewport_size(DESKTOP)
 
 
 def test_the_health_panel_says_which_model_scored_the_customer_in_words(stack, tabs):
