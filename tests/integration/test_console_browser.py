@@ -637,10 +637,24 @@ def test_the_audit_log_names_people_and_customers_and_keeps_their_ids_at_hand(st
 
 
 def test_the_health_panel_says_which_model_scored_the_customer_in_words(stack, tabs):
-    _, book = api(stack, "csm", "GET", "/v1/customers?limit=5")
-    customer = next(c for c in book["items"] if c["health_score"] is not None)
+    _, book = api(stack, "csm", "GET", "/v1/customers?limit=20")
+    scored = [c for c in book["items"] if c["health_score"] is not None]
+    runs = {
+        c["customer_id"]: api(
+            stack, "csm", "GET", f"/v1/customers/{c['customer_id']}/timeline?kind=playbook_run&limit=1"
+        )[1]["items"]
+        for c in scored
+    }
+    customer = next((c for c in scored if runs[c["customer_id"]]), scored[0])
+    kinds = {"playbook_run": runs[customer["customer_id"]]}
     _, health = api(stack, "csm", "GET", f"/v1/customers/{customer['customer_id']}/health")
     page = tabs(user_name(stack, "csm")).open(f"/customers/{customer['customer_id']}")
+    # A playbook's timeline entries read as such, not as the playbook's key.
+    timeline = page.get_by_role("region", name="Timeline")
+    assert kinds["playbook_run"], "no customer of the CSM's has a playbook run on its timeline"
+    expect(timeline.get_by_text(kinds["playbook_run"][0]["title"]).first).to_be_visible()
+    expect(timeline.get_by_text("by a playbook").first).to_be_visible()
+    assert "playbook:pb_" not in timeline.inner_text()
     panel = page.get_by_role("region", name="Health")
     panel.screenshot(path=str(SHOTS / "customer-health-panel.png"))
     line = panel.locator(".big-score").inner_text()

@@ -241,6 +241,9 @@ function scores([s, recommendations]) {
   ];
 }
 
+// A playbook's entries say so ("by a playbook": the title names it), not its key `playbook:pb_…`.
+const actorName = (actor, nameOf) => (actor.startsWith("playbook:") ? "by a playbook" : nameOf(actor));
+
 function timelineSection(base, customer, ctx, nameOf) {
   const list = h("ol", { class: "timeline" });
   const kind = select([["", "Every kind"], ...TIMELINE_KINDS.map((k) => [k, k.replace("_", " ")])], "", { name: "kind" });
@@ -252,7 +255,7 @@ function timelineSection(base, customer, ctx, nameOf) {
         h(
           "li",
           { id: `tl-${item.item_id}`, tabindex: "-1", class: "timeline-item" },
-          h("p", {}, h("span", { class: "kind" }, item.kind.replace("_", " ")), " ", h("strong", {}, item.title || ""), h("span", { class: "muted" }, ` · ${when(item.occurred_at)} · ${item.actor ? nameOf(item.actor) : item.source || ""}`)),
+          h("p", {}, h("span", { class: "kind" }, item.kind.replace("_", " ")), " ", h("strong", {}, item.title || ""), h("span", { class: "muted" }, ` · ${when(item.occurred_at)} · ${item.actor ? actorName(item.actor, nameOf) : item.source || ""}`)),
           item.body ? h("p", { class: "body" }, item.body) : null,
         ),
       );
