@@ -312,6 +312,10 @@ def test_a_csm_forecast_change_needs_a_reason_and_the_director_sees_it_and_its_a
     entry = changes.get_by_role("row").filter(has_text=reason)
     assert entry.count() == 1
     assert f"{row['forecast_category']} → {new_category}" in entry.inner_text()
+    # The renewal by its customer, linked; its id in the tooltip only.
+    expect(entry.get_by_role("link", name=row["customer_name"], exact=True)).to_be_visible()
+    assert row["renewal_id"] not in entry.inner_text()
+    assert entry.locator(f"[title='{row['renewal_id']}']").count() == 1
     director.shoot("renewals")
     page = director.open("/admin")
     audit = page.get_by_role("region", name="Audit log").get_by_role("row").filter(has_text="renewal.forecast_changed")
