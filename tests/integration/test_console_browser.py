@@ -603,6 +603,12 @@ def test_the_audit_log_names_people_and_customers_and_keeps_their_ids_at_hand(st
         co_owners.append(director_id)
     changed = api(stack, "admin", "PATCH", f"/v1/customers/{customer['customer_id']}", {"co_owner_ids": co_owners})
     assert changed[0] == 200, changed
+    _, pipeline = api(stack, "admin", "GET", "/v1/renewals")
+    renewal = next(r for r in pipeline["groups"]["next_90_days"] + pipeline["groups"]["next_180_days"])
+    category = "commit" if renewal["forecast_category"] != "commit" else "best_case"
+    path = f"/v1/customers/{renewal['customer_id']}/renewals/{renewal['renewal_id']}/forecast"
+    moved = api(stack, "admin", "PATCH", path, {"forecast_category": category, "reason": "Audit log check"})
+    assert moved[0] == 200, moved
     signed_in = set(stack.seed.token_users.values())
     _, users = api(stack, "admin", "GET", "/v1/users")
     someone = next(u for u in users["items"] if u["role"] == "csm" and u["active"] and u["user_id"] not in signed_in)
@@ -628,6 +634,10 @@ def test_the_audit_log_names_people_and_customers_and_keeps_their_ids_at_hand(st
     # The ids stay at hand for whoever investigates: in the cells' titles.
     assert row.locator(f"[title='customer:{customer['customer_id']}']").count() == 1
     assert row.locator(f"[title='{stack.seed.token_users['admin']}']").count() == 1
+    row = entry("renewal.forecast_changed", "Audit log check")
+    expect(row.get_by_role("link", name=renewal["customer_name"], exact=True)).to_be_visible()
+    assert renewal["renewal_id"] not in row.inner_text()
+    assert row.locator(f"[title='renewal:{renewal['renewal_id']}']").count() == 1
     row = entry("user.reactivated", someone["name"])
     expect(row).to_contain_text(f"User {someone['name']}")
     assert someone["user_id"] not in row.inner_text()

@@ -140,8 +140,8 @@ function revokeButton(key, out) {
 
 // Who and what by name: people from `people()` (every role may read it), customers by one read of each
 // customer an entry names (its target `customer:<id>`, or a `customer_id` in what it changed), once per
-// customer. The id stays in the cell's title (and a customer's name links to its 360) for whoever
-// investigates.
+// customer, and renewals by their customer from the pipeline's rows (read once, when a page has one).
+// The id stays in the cell's title (and a customer's name links to its 360) for whoever investigates.
 async function audit() {
   const names = await people();
   const customers = new Map(); // customer id -> Promise of its name (null: not readable)
@@ -150,6 +150,13 @@ async function audit() {
     return customers.get(id);
   };
   const known = new Map();
+  let renewals = null; // Promise of renewal id -> pipeline row
+  const renewalRows = () =>
+    (renewals ||= api
+      .get("/v1/renewals")
+      .then((p) => new Map(Object.values(p.groups || {}).flat().map((row) => [row.renewal_id, row])))
+      .catch(() => new Map()));
+  let byRenewal = new Map();
   const customerOf = (e) => {
     const [kind, id] = splitTarget(e.target);
     if (kind === "customer") return id;
@@ -159,6 +166,7 @@ async function audit() {
   const named = async (rows) => {
     const ids = [...new Set(rows.map(customerOf).filter(Boolean))];
     await Promise.all(ids.map(async (id) => known.set(id, await customerName(id))));
+    if (rows.some((e) => splitTarget(e.target)[0] === "renewal")) byRenewal = await renewalRows();
     return rows;
   };
   const person = (userId) => h("span", { title: userId }, names[userId] || userId);
@@ -166,6 +174,8 @@ async function audit() {
     const [kind, id] = splitTarget(e.target);
     if (kind === "user") return h("span", { title: e.target }, `User ${names[id] || id}`);
     if (kind === "customer" && known.get(id)) return h("span", { title: e.target }, "Customer ", link(`/customers/${id}`, known.get(id)));
+    const renewal = kind === "renewal" && byRenewal.get(id);
+    if (renewal) return h("span", { title: e.target }, "Renewal of ", link(`/customers/${renewal.customer_id}`, renewal.customer_name), renewal.product ? ` (${renewal.product})` : "");
     const about = customerOf(e);
     if (about && known.get(about)) return h("span", { title: e.target }, e.target, " (customer ", link(`/customers/${about}`, known.get(about)), ")");
     return h("span", { title: e.target }, e.target);
