@@ -29,6 +29,7 @@ SEED = 42
 DEMO_CUSTOMERS = 320
 OTHER_CUSTOMERS = 5
 HISTORY_DAYS = 90
+VIEWER_CUSTOMERS = 6  # co-owned by the demo's viewer (viewer_co_owns)
 
 DEMO_WORKSPACE = ("ws_demo", "Northwind Customer Success")
 OTHER_WORKSPACE = ("ws_other", "Contoso Customer Care")
@@ -872,6 +873,7 @@ class _Generator:
     ) -> DemoWorkspace:
         owners = [u for u, role, _ in users if role == "csm"]
         director = next((u for u, role, _ in users if role == "director"), None)
+        viewer = next((u for u, role, _ in users if role == "viewer"), None)
         user_ids = [u for u, _, _ in users]
         customers = []
         for index in range(1, count + 1):
@@ -879,10 +881,20 @@ class _Generator:
             forced = STATUSES[index - 1] if index <= len(STATUSES) and count >= 2 * len(STATUSES) else None
             customer, trajectory = self.customer(workspace_id, index, owners, director, forced)
             contacts = self.contacts(customer)
-            customer = customer.model_copy(update={"champion_contact_id": contacts[0].contact_id})
+            co_owners = customer.co_owner_ids + ([viewer] if viewer and viewer_co_owns(index) else [])
+            customer = customer.model_copy(
+                update={"champion_contact_id": contacts[0].contact_id, "co_owner_ids": co_owners}
+            )
             timeline, usage = self.history(customer, trajectory, contacts, user_ids)
             customers.append(DemoCustomer(customer, trajectory, contacts, timeline, usage))
         return DemoWorkspace(workspace_id, name, users, customers)
+
+
+def viewer_co_owns(index: int) -> bool:
+    """The demo's viewer co-owns a handful of customers (the 5th, 13th, … up to VIEWER_CUSTOMERS of
+    them), so their portfolio and My day show what a viewer may read. Chosen by position, not drawn,
+    so the rest of the demo (every random draw) is what it was without them."""
+    return index % 8 == 5 and index // 8 < VIEWER_CUSTOMERS
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

@@ -7,7 +7,7 @@ from chalice.app import Response
 
 from keepwell.http import current_caller, json_response, parse_body, parse_query, route
 from keepwell.permissions import Permission
-from keepwell.schemas.tasks import TaskCreateIn, TaskListOut, TaskListQuery, TaskPatchIn
+from keepwell.schemas.tasks import TaskCreateIn, TaskListQuery, TaskPatchIn
 from keepwell.services import tasks
 
 blueprint = Blueprint(__name__)
@@ -15,27 +15,24 @@ blueprint = Blueprint(__name__)
 
 @route(blueprint, "/v1/tasks", methods=["GET"], permission=Permission("tasks", "read"))
 def list_tasks() -> Response:
-    items, next_cursor = tasks.list_tasks(current_caller(blueprint), parse_query(blueprint, TaskListQuery))
-    return json_response(TaskListOut(items=[tasks.task_out(t) for t in items], next_cursor=next_cursor))
+    return json_response(tasks.list_tasks(current_caller(blueprint), parse_query(blueprint, TaskListQuery)))
 
 
 @route(blueprint, "/v1/tasks", methods=["POST"], permission=Permission("tasks", "write"))
 def create_task() -> Response:
     caller = current_caller(blueprint)
-    task = tasks.create_task(caller, parse_body(blueprint, TaskCreateIn))
-    return json_response(tasks.task_out(task), status=201)
+    return json_response(tasks.create_task(caller, parse_body(blueprint, TaskCreateIn)), status=201)
 
 
 @route(blueprint, "/v1/tasks/{task_id}", methods=["GET"], permission=Permission("tasks", "read"))
 def get_task(task_id: str) -> Response:
-    return json_response(tasks.task_out(tasks.get_task(current_caller(blueprint), task_id)))
+    return json_response(tasks.get_task(current_caller(blueprint), task_id))
 
 
 @route(blueprint, "/v1/tasks/{task_id}", methods=["PATCH"], permission=Permission("tasks", "write"))
 def update_task(task_id: str) -> Response:
     caller = current_caller(blueprint)
-    task = tasks.update_task(caller, task_id, parse_body(blueprint, TaskPatchIn))
-    return json_response(tasks.task_out(task))
+    return json_response(tasks.update_task(caller, task_id, parse_body(blueprint, TaskPatchIn)))
 
 
 @route(blueprint, "/v1/my-day", methods=["GET"], permission=Permission("tasks", "read"))

@@ -193,3 +193,37 @@ def test_an_email_that_may_have_been_sent_is_never_sent_again(
     playbooks_handler(alert(workspace, customer_id))  # redelivered
 
     assert calls == ["csm-1@acme.test"]
+
+
+def test_an_alert_without_a_score_says_the_profiles_health_or_none_not_a_dash(
+    admin_api: ApiClient, workspace: str
+) -> None:
+    """A success-plan signal raised before the customer's first score was stored read "Health — (no
+    band)" in the notification (seen in the demo viewer's My day)."""
+    from keepwell.storage import keys
+    from keepwell.storage.models import CustomerItem
+
+    scored = create_customer(admin_api, name="Scored", renewal_date="2026-11-27")
+    key = keys.customer(workspace, scored)
+    CustomerItem(key.pk, key.sk).update(
+        actions=[CustomerItem.health_score.set(48.6), CustomerItem.health_band.set("At risk")]
+    )
+    unscored = create_customer(admin_api, name="Unscored", renewal_date="2026-12-04")
+    for customer_id in (scored, unscored):
+        event = alert(workspace, customer_id, kind="milestone_missed")
+        event["detail"].update(score=None, band=None, previous_score=None, message="Initiative was due")
+        playbooks_handler(event)
+
+    bodies = {n["customer_id"]: n["body"] for n in notifications(workspace, "csm-1")}
+    assert bodies == {scored: "Health 48.6 (At risk) · renews 2026-11-27", unscored: "renews 2026-12-04"}
+
+
+def test_an_alert_with_nothing_to_add_posts_no_empty_context_block_to_slack() -> None:
+    from keepwell.domain.customers import Customer
+    from keepwell.services.alert_notifications import slack_alert_message
+
+    customer = Customer(customer_id="cus_1", workspace_id="ws", name="Initech", created_at="t", updated_at="t")
+    blocks = slack_alert_message(customer, "Initiative was due", "warning", [])["blocks"]
+    assert [b["type"] for b in blocks] == ["header", "section"]
+    with_facts = slack_alert_message(customer, "Initiative was due", "warning", ["renews 2026-12-04"])["blocks"]
+    assert with_facts[-1]["elements"][0]["text"] == "renews 2026-12-04"

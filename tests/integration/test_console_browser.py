@@ -312,6 +312,10 @@ def test_a_csm_forecast_change_needs_a_reason_and_the_director_sees_it_and_its_a
     entry = changes.get_by_role("row").filter(has_text=reason)
     assert entry.count() == 1
     assert f"{row['forecast_category']} → {new_category}" in entry.inner_text()
+    # The renewal by its customer, linked; its id in the tooltip only.
+    expect(entry.get_by_role("link", name=row["customer_name"], exact=True)).to_be_visible()
+    assert row["renewal_id"] not in entry.inner_text()
+    assert entry.locator(f"[title='{row['renewal_id']}']").count() == 1
     director.shoot("renewals")
     page = director.open("/admin")
     audit = page.get_by_role("region", name="Audit log").get_by_role("row").filter(has_text="renewal.forecast_changed")
@@ -324,7 +328,7 @@ def test_a_viewer_sees_no_write_control_and_another_csms_customer_reads_not_foun
     others = [c for c in everyone["items"] if c["owner_id"] not in (csm_id, None)]
     mine = next(c for c in everyone["items"] if c["owner_id"] == csm_id)
 
-    # The viewer co-owns one customer, so its 360 (with renewals, tasks, timeline) is theirs to read.
+    # The viewer co-owns the CSM's customer too, so its 360 (with renewals, tasks, timeline) is theirs to read.
     viewer_id = stack.seed.token_users["viewer"] if stack.seed else ""
     shared = api(stack, "admin", "PATCH", f"/v1/customers/{mine['customer_id']}", {"co_owner_ids": [viewer_id]})
     assert shared[0] == 200, shared
@@ -565,6 +569,134 @@ def revoke_a_key_and_subscribe_a_webhook(stack: LocalStack, page: Any, key: dict
     created = next(w for w in after["items"] if w["url"] == "http://127.0.0.1:9/keepwell")
     assert created["event_types"] == ["customer.churned"] and "secret" not in created
     assert re.search(r"\S{16,}", secret.locator("code").inner_text())
+
+
+def test_task_cards_name_their_customer_from_the_task_not_from_the_first_page_of_customers(stack, tabs):
+    """A task's customer beyond the first 200 the console listed read "the customer": here the list
+    answers nothing at all, and every card still names its customer (the API's `customer_name`)."""
+    _, listed = api(stack, "csm", "GET", "/v1/tasks?limit=25")
+    with_customer = [t for t in listed["items"] if t["customer_id"]]
+    assert with_customer, listed["items"]
+    tab = tabs(user_name(stack, "csm"))
+    empty_page = json.dumps({"items": [], "next_cursor": None})
+    tab.page.route(
+        re.compile(r"/v1/customers\?"),
+        lambda route: route.fulfill(status=200, body=empty_page, content_type="application/json"),
+    )
+    for path in ("/tasks", "/my-day"):
+        page = tab.open(path)
+        assert page.get_by_role("link", name="the customer", exact=True).count() == 0, path
+    page = tab.open("/tasks")
+    for task in with_customer[:5]:
+        card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=task["title"])).first
+        expect(card.get_by_role("link", name=task["customer_name"], exact=True)).to_be_visible()
+    tab.shoot("tasks-csm")
+
+
+def test_the_audit_log_names_people_and_customers_and_keeps_their_ids_at_hand(stack, tabs):
+    assert stack.seed is not None
+    _, everyone = api(stack, "admin", "GET", "/v1/customers?limit=5")
+    customer = everyone["items"][0]
+    director_id = stack.seed.token_users["director"]
+    co_owners = [u for u in customer["co_owner_ids"] if u != director_id]
+    if co_owners == customer["co_owner_ids"]:
+        co_owners.append(director_id)
+    changed = api(stack, "admin", "PATCH", f"/v1/customers/{customer['customer_id']}", {"co_owner_ids": co_owners})
+    assert changed[0] == 200, changed
+    _, pipeline = api(stack, "admin", "GET", "/v1/renewals")
+    renewal = next(r for r in pipeline["groups"]["next_90_days"] + pipeline["groups"]["next_180_days"])
+    category = "commit" if renewal["forecast_category"] != "commit" else "best_case"
+    path = f"/v1/customers/{renewal['customer_id']}/renewals/{renewal['renewal_id']}/forecast"
+    moved = api(stack, "admin", "PATCH", path, {"forecast_category": category, "reason": "Audit log check"})
+    assert moved[0] == 200, moved
+    signed_in = set(stack.seed.token_users.values())
+    _, users = api(stack, "admin", "GET", "/v1/users")
+    someone = next(u for u in users["items"] if u["role"] == "csm" and u["active"] and u["user_id"] not in signed_in)
+    for step in ("deactivate", "reactivate"):
+        assert api(stack, "admin", "POST", f"/v1/users/{someone['user_id']}/{step}")[0] == 200
+
+    tab = tabs(user_name(stack, "director"))
+    page = tab.open("/admin")
+    audit = page.get_by_role("region", name="Audit log")
+
+    def entry(action: str, naming: str) -> Any:  # entries at one frozen instant: found by what they name
+        audit.get_by_label("Action").fill(action)
+        audit.get_by_role("button", name="Filter").click()
+        row = audit.get_by_role("row").filter(has_text=action).filter(has_text=naming).first
+        row.wait_for()
+        return row
+
+    row = entry("customer.owner_changed", customer["name"])
+    expect(row.get_by_role("link", name=customer["name"], exact=True)).to_be_visible()
+    expect(row).to_contain_text(user_name(stack, "admin"))
+    text = row.inner_text()
+    assert customer["customer_id"] not in text and stack.seed.token_users["admin"] not in text, text
+    # The ids stay at hand for whoever investigates: in the cells' titles.
+    assert row.locator(f"[title='customer:{customer['customer_id']}']").count() == 1
+    assert row.locator(f"[title='{stack.seed.token_users['admin']}']").count() == 1
+    row = entry("renewal.forecast_changed", "Audit log check")
+    expect(row.get_by_role("link", name=renewal["customer_name"], exact=True)).to_be_visible()
+    assert renewal["renewal_id"] not in row.inner_text()
+    assert row.locator(f"[title='renewal:{renewal['renewal_id']}']").count() == 1
+    row = entry("user.reactivated", someone["name"])
+    expect(row).to_contain_text(f"User {someone['name']}")
+    assert someone["user_id"] not in row.inner_text()
+    assert row.locator(f"[title='user:{someone['user_id']}']").count() == 1
+    tab.shoot("audit-log")
+    # On a phone a table's caption is a line across its cards, not a column one word wide.
+    page.set_viewport_size(PHONE)
+    caption = page.get_by_role("region", name="Users").locator("caption")
+    assert caption.bounding_box()["width"] > PHONE["width"] / 2, caption.bounding_box()
+    page.set_viewport_size(DESKTOP)
+
+
+def test_the_health_panel_says_which_model_scored_the_customer_in_words(stack, tabs):
+    _, book = api(stack, "csm", "GET", "/v1/customers?limit=20")
+    scored = [c for c in book["items"] if c["health_score"] is not None]
+    runs = {
+        c["customer_id"]: api(
+            stack, "csm", "GET", f"/v1/customers/{c['customer_id']}/timeline?kind=playbook_run&limit=1"
+        )[1]["items"]
+        for c in scored
+    }
+    customer = next((c for c in scored if runs[c["customer_id"]]), scored[0])
+    kinds = {"playbook_run": runs[customer["customer_id"]]}
+    _, health = api(stack, "csm", "GET", f"/v1/customers/{customer['customer_id']}/health")
+    page = tabs(user_name(stack, "csm")).open(f"/customers/{customer['customer_id']}")
+    # A playbook's timeline entries read as such, not as the playbook's key.
+    timeline = page.get_by_role("region", name="Timeline")
+    assert kinds["playbook_run"], "no customer of the CSM's has a playbook run on its timeline"
+    expect(timeline.get_by_text(kinds["playbook_run"][0]["title"]).first).to_be_visible()
+    expect(timeline.get_by_text("by a playbook").first).to_be_visible()
+    assert "playbook:pb_" not in timeline.inner_text()
+    panel = page.get_by_role("region", name="Health")
+    panel.screenshot(path=str(SHOTS / "customer-health-panel.png"))
+    line = panel.locator(".big-score").inner_text()
+    assert not re.search(r"model v\d", line), line
+    version = health["model_version"]
+    if version == 0:
+        assert f"scored {health['scored_day']} with the default model" in line, line
+    else:
+        _, saved = api(stack, "csm", "GET", f"/v1/health/model/versions/{version}")
+        assert f"with model version {version} (saved {saved['updated_at'][:10]})" in line, line
+
+
+def test_the_demo_viewer_has_customers_of_their_own_to_read(stack, tabs):
+    """Vic co-owns a handful of the demo's customers (infra/seed.py), so the viewer's portfolio and
+    My day are not empty in `make run`."""
+    assert stack.seed is not None
+    viewer_id = stack.seed.token_users["viewer"]
+    seeded = [c.customer for c in stack.seed.data.demo.customers if viewer_id in c.customer.co_owner_ids]
+    assert len(seeded) >= 3, "the viewer co-owns no demo customer"
+    tab = tabs(user_name(stack, "viewer"))
+    page = tab.open("/customers")
+    for customer in seeded:
+        expect(page.get_by_role("table").get_by_role("link", name=customer.name, exact=True)).to_be_visible()
+    page = tab.open("/my-day")
+    tab.shoot("my-day-viewer")
+    _, day = api(stack, "viewer", "GET", "/v1/my-day")
+    for customer in day["customers"]:
+        expect(page.get_by_role("link", name=customer["name"], exact=True).first).to_be_attached()
 
 
 def test_the_invitation_link_signs_the_invitee_in_and_accepts_into_a_second_workspace(stack, browser):

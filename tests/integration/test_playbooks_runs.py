@@ -243,6 +243,7 @@ def test_renewal_sixty_days_away_gets_exactly_four_tasks_once_despite_repeats_an
     (entry,) = playbook_timeline(admin_api, customer_id)
     assert entry["title"] == "Playbook Renewal started"
     assert "renewal_date 2027-01-19 is 60 days before" in entry["body"]
+    assert "task 'Confirm the champion at Initech'" in entry["body"] and "{customer.name}" not in entry["body"]
     runs = admin_api.get(f"/v1/playbooks/{RENEWAL}/runs").body["items"]
     assert len(runs) == 1 and [s["outcome"]["status"] for s in runs[0]["steps"]] == ["done"] * 5
     engagement = admin_api.get(f"/v1/customers/{customer_id}/engagement").body

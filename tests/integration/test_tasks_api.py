@@ -261,3 +261,80 @@ def test_my_day_lists_a_customer_the_csm_only_co_owns_and_not_one_they_have_no_p
     names = [c["name"] for c in csm1.get("/v1/my-day").body["customers"]]
 
     assert names == ["Shared account"]
+
+
+# --- a task names its customer -----------------------------------------------------------------------------
+def many_customers(workspace: str, count: int) -> list[str]:
+    """`count` customers of csm-2's, written with the storage layer's batch (no API call each)."""
+    from keepwell.domain.customers import Customer
+    from keepwell.storage.customers import put_customers_batch
+
+    made = [
+        Customer(
+            customer_id=f"cus_many_{n:03}",
+            workspace_id=workspace,
+            name=f"Account {n:03}",
+            owner_id="csm-2",
+            created_at="2026-01-01T00:00:00.000Z",
+            updated_at="2026-01-01T00:00:00.000Z",
+        )
+        for n in range(count)
+    ]
+    put_customers_batch(workspace, made)
+    return [c.customer_id for c in made]
+
+
+def test_a_directors_task_names_its_customer_beyond_the_first_two_hundred(
+    workspace: str, admin_api: ApiClient, director: ApiClient
+) -> None:
+    """The console named a task's customer from the first 200 customers it listed ("the customer"
+    beyond): every task answer carries the customer's current name, My day still in three requests."""
+    from bench.recalc import count_aws_requests
+    from tests.integration.test_notifications_api import notify
+
+    ids = many_customers(workspace, 230)
+    notify(workspace, "director-1", 1, minutes_ago=5)  # an inbox: My day's third request is its BatchGetItem
+    late, today = ids[-1], ids[-2]
+    mine = {"owner_id": "director-1"}
+    create_task(admin_api, title="late", due_date=day(-1), customer_id=late, **mine)
+    created = create_task(admin_api, title="today", customer_id=today, **mine)
+    create_task(admin_api, title="no customer", **mine)
+
+    assert created["customer_name"] == "Account 228"
+    listed = director.get("/v1/tasks").body["items"]
+    assert [(t["title"], t["customer_name"]) for t in listed] == [
+        ("late", "Account 229"),
+        ("today", "Account 228"),
+        ("no customer", None),
+    ]
+    with count_aws_requests() as requests:
+        body = director.get("/v1/my-day").body
+    assert [(t["title"], t["customer_name"]) for t in body["overdue"] + body["due_today"]] == [
+        ("late", "Account 229"),
+        ("today", "Account 228"),
+        ("no customer", None),
+    ]
+    assert requests.operations("dynamodb") == {"Query": 2, "BatchGetItem": 1}
+
+    # Read, not stored: a rename shows on the next answer.
+    assert admin_api.patch(f"/v1/customers/{late}", {"name": "Renamed Ltd"}).status == 200
+    task_id = listed[0]["task_id"]
+    assert director.get(f"/v1/tasks/{task_id}").body["customer_name"] == "Renamed Ltd"
+    assert admin_api.patch(f"/v1/tasks/{task_id}", {"status": "in_progress"}).body["customer_name"] == "Renamed Ltd"
+    assert director.get("/v1/my-day").body["overdue"][0]["customer_name"] == "Renamed Ltd"
+    assert director.get("/v1/tasks", customer_id=late).body["items"][0]["customer_name"] == "Renamed Ltd"
+
+
+def test_a_csms_task_list_names_its_customers_in_one_extra_request(admin_api: ApiClient, csm1: ApiClient) -> None:
+    from bench.recalc import count_aws_requests
+
+    mine = create_customer(admin_api, name="Mine")
+    elsewhere = create_customer(admin_api, name="Elsewhere", owner_id="csm-2")
+    create_task(admin_api, title="on mine", owner_id="csm-1", customer_id=mine)
+    create_task(admin_api, title="on theirs", owner_id="csm-1", customer_id=elsewhere)
+
+    with count_aws_requests() as requests:
+        listed = csm1.get("/v1/tasks").body["items"]
+
+    assert sorted((t["title"], t["customer_name"]) for t in listed) == [("on mine", "Mine"), ("on theirs", "Elsewhere")]
+    assert requests.operations("dynamodb") == {"Query": 1, "BatchGetItem": 1}

@@ -45,6 +45,32 @@ def test_same_day_and_seed_give_the_same_demo_ids_included():
     assert [c.usage for c in first.demo.customers] == [c.usage for c in second.demo.customers]
 
 
+def test_the_viewer_co_owns_a_handful_of_live_customers_and_the_rest_of_the_demo_is_unchanged(demo, monkeypatch):
+    """As the viewer, `make run` shows a portfolio and a My day (they were empty: Vic co-owned nothing)."""
+    from infra import seed
+
+    viewers = [c.customer for c in customers(demo) if "usr_viewer" in c.customer.co_owner_ids]
+    assert len(viewers) == seed.VIEWER_CUSTOMERS
+    assert all(c.owner_id and c.status in ("active", "trial") for c in viewers)
+
+    monkeypatch.setattr(seed, "viewer_co_owns", lambda index: False)
+    without = generate_demo(TODAY, customers=24)
+    monkeypatch.undo()
+    with_viewer = generate_demo(TODAY, customers=24)
+
+    def rest(data: DemoData) -> list[dict[str, object]]:
+        out = []
+        for c in data.demo.customers:
+            dumped = c.customer.model_dump()
+            dumped["co_owner_ids"] = [u for u in dumped["co_owner_ids"] if u != "usr_viewer"]
+            out.append(dumped)
+        return out
+
+    assert rest(with_viewer) == rest(without)
+    assert [c.usage for c in with_viewer.demo.customers] == [c.usage for c in without.demo.customers]
+    assert sum("usr_viewer" in c.customer.co_owner_ids for c in with_viewer.demo.customers) == 3
+
+
 def test_another_seed_gives_another_demo():
     def names(seed: int) -> list[str]:
         return [c.customer.name for c in generate_demo(TODAY, 8, 1, seed=seed).demo.customers]

@@ -71,6 +71,9 @@ class TaskOut(BaseModel):
     status: str
     overdue: bool
     customer_id: str | None
+    # The customer's current name, read with the task (never stored on it, so a rename shows at once):
+    # null for a task without a customer (or whose customer is gone).
+    customer_name: str | None = None
     source: str
     playbook_id: str | None
     run_id: str | None
@@ -82,10 +85,11 @@ class TaskOut(BaseModel):
     version: int
 
     @classmethod
-    def of(cls, task: Task, today: date) -> TaskOut:
+    def of(cls, task: Task, today: date, customer_name: str | None = None) -> TaskOut:
         data = task.model_dump(exclude={"workspace_id", "step_index"})
         open_task = task.status in ("pending", "in_progress")
-        return cls.model_validate({**data, "overdue": open_task and task.due_date < today})
+        overdue = open_task and task.due_date < today
+        return cls.model_validate({**data, "overdue": overdue, "customer_name": customer_name})
 
 
 class TaskListOut(BaseModel):

@@ -130,8 +130,13 @@ def notify_alert(event: DomainEventIn) -> None:
 
 
 def _facts(customer: Customer, extra: dict[str, Any]) -> list[str]:
+    """What the notification, email and Slack message say besides the alert: its score and band, else
+    (a success-plan signal raised before the customer's first score was stored) the profile's as read
+    now; no health fact at all rather than "Health — (no band)"."""
     score, band = extra.get("score"), extra.get("band")
-    facts = [f"Health {score if score is not None else '—'} ({band or 'no band'})"]
+    if score is None:
+        score, band = customer.health_score, customer.health_band
+    facts = [f"Health {score} ({band or 'no band'})"] if score is not None else []
     previous = extra.get("previous_score")
     if previous is not None:
         facts.append(f"was {previous}")
@@ -175,14 +180,14 @@ def slack_alert_message(customer: Customer, message: str, severity: str, facts: 
     headline = f"*{slack_escape(customer.name)}*: {slack_escape(message)}"
     if severity:
         headline = f"{severity.capitalize()} · {headline}"
-    return {
-        "text": f"{customer.name}: {message}"[:3000],
-        "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": customer.name[:150], "emoji": False}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": headline[:3000]}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(map(slack_escape, facts))[:3000]}]},
-        ],
-    }
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": customer.name[:150], "emoji": False}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": headline[:3000]}},
+    ]
+    if facts:  # Slack refuses a context block with empty text
+        context = " · ".join(map(slack_escape, facts))[:3000]
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    return {"text": f"{customer.name}: {message}"[:3000], "blocks": blocks}
 
 
 def _post_to_slack(

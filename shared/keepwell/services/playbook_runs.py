@@ -192,8 +192,17 @@ def enrol(compiled: CompiledPlaybook, row: HealthRow, decision: Decision, occurr
 
 
 def _record_on_timeline(run: store.Run, row: HealthRow) -> None:
-    """One timeline entry per run: what fired and why. Same item id and time on a retry: no duplicate."""
-    planned = [rules.step_summary(s["action"], s["params"]) for s in run.steps]
+    """One timeline entry per run: what fired and why. Same item id and time on a retry: no duplicate.
+    The steps' titles and subjects are filled as the dry run fills them (not "{customer.name}")."""
+    values = template_values(row, run.playbook_name, run.reason)
+    filled = [
+        {
+            **s["params"],
+            **{k: rules.render(str(s["params"][k]), values) for k in ("title", "subject") if s["params"].get(k)},
+        }
+        for s in run.steps
+    ]
+    planned = [rules.step_summary(s["action"], params) for s, params in zip(run.steps, filled, strict=True)]
     health = ""
     if row.customer.health_score is not None:
         health = f" Health {row.customer.health_score:.1f} ({row.customer.health_band or 'no band'})."
@@ -367,7 +376,7 @@ def _create_task(run: store.Run, message: PlaybookActionMessage, row: HealthRow)
         created_at=now,
         updated_at=now,
     )
-    created = task_service.create_playbook_task(task)
+    created = task_service.create_playbook_task(task, customer.name)
     detail = {"task_id": task.task_id, "owner_id": assignee, "due_date": task.due_date.isoformat()}
     return Outcome("done", detail if created else {**detail, "detail": "the task already existed"})
 

@@ -123,8 +123,7 @@ def create_task(
         },
         strict=False,
     )
-    task = service.create_task(caller, body)
-    out: dict[str, Any] = service.task_out(task).model_dump(mode="json")
+    out: dict[str, Any] = service.create_task(caller, body).model_dump(mode="json")
     return out
 
 

@@ -24,14 +24,15 @@ from keepwell.schemas.tasks import (
     CustomerAttentionOut,
     MyDayOut,
     TaskCreateIn,
+    TaskListOut,
     TaskListQuery,
     TaskOut,
     TaskPatchIn,
 )
+from keepwell.storage import customer_lookup, workspaces
 from keepwell.storage import customers as customer_store
 from keepwell.storage import notifications as notification_store
 from keepwell.storage import tasks as store
-from keepwell.storage import workspaces
 
 MY_DAY_LIMIT = 200  # tasks per section of My day
 MAX_EXAMINED = 2000  # a filtered list reads at most this many tasks per request
@@ -50,6 +51,12 @@ class _Customers:
         if customer_id not in self._seen:
             self._seen[customer_id] = customer_store.get_customer(self.workspace_id, customer_id)
         return self._seen[customer_id]
+
+    def seen(self, customer: Customer) -> None:
+        self._seen[customer.customer_id] = customer
+
+    def names(self) -> dict[str, str]:
+        return {c.customer_id: c.name for c in self._seen.values() if c is not None}
 
 
 def _visible(caller: Caller, task: Task, customers: _Customers) -> bool:
@@ -79,16 +86,34 @@ def _require_customer(caller: Caller, customer_id: str) -> Customer:
     return customer
 
 
-def task_out(task: Task) -> TaskOut:
-    return TaskOut.of(task, clock.today())
+def task_out(task: Task, customer_name: str | None = None) -> TaskOut:
+    return TaskOut.of(task, clock.today(), customer_name)
+
+
+def _named_one(task: Task, customers: _Customers) -> TaskOut:
+    """The task with its customer's current name (the request's lookup, else one GetItem)."""
+    customer = customers.get(task.customer_id)
+    return task_out(task, customer.name if customer is not None else None)
+
+
+def _named(workspace_id: str, tasks: list[Task], customers: _Customers) -> list[TaskOut]:
+    """Tasks with their customers' current names: those the request already read, the others in one
+    BatchGetItem of names per 100 customers. Read, not stored on the task, so a rename shows at once."""
+    known = customers.names()
+    missing = {t.customer_id for t in tasks if t.customer_id and t.customer_id not in known}
+    names = {**known, **customer_lookup.customer_names(workspace_id, missing)}
+    today = clock.today()
+    return [TaskOut.of(t, today, names.get(t.customer_id) if t.customer_id else None) for t in tasks]
 
 
 # --- create, read, update -----------------------------------------------------------------------
-def create_task(caller: Caller, body: TaskCreateIn) -> Task:
+def create_task(caller: Caller, body: TaskCreateIn) -> TaskOut:
+    """The new task, with its customer's name (read to check the caller may see it)."""
     workspace_id = caller.workspace_id
     owner_id = body.owner_id or caller.user_id
+    customers = _Customers(workspace_id)
     if body.customer_id is not None:
-        _require_customer(caller, body.customer_id)
+        customers.seen(_require_customer(caller, body.customer_id))
     if owner_id != caller.user_id:
         _check_owner(workspace_id, owner_id)
     now = clock.iso(clock.now())
@@ -107,28 +132,29 @@ def create_task(caller: Caller, body: TaskCreateIn) -> Task:
         updated_at=now,
         started_at=now if body.status == "in_progress" else None,
     )
-    if not _visible(caller, task, _Customers(workspace_id)):
+    if not _visible(caller, task, customers):
         raise Forbidden("A CSM creates tasks for their own customers or for themselves")
     if not store.create_task(task):
         raise Conflict("Task id collision; retry", [{"field": "task_id", "issue": "taken"}])
-    publish_created(task)
-    return task
+    out = _named_one(task, customers)
+    publish_created(task, out)
+    return out
 
 
-def create_playbook_task(task: Task) -> bool:
+def create_playbook_task(task: Task, customer_name: str | None = None) -> bool:
     """A playbook step's task (its id is derived from the run and step): False if it already exists."""
     created = store.create_task(task)
     if created:
-        publish_created(task)
+        publish_created(task, task_out(task, customer_name))
     return created
 
 
-def publish_created(task: Task) -> None:
+def publish_created(task: Task, out: TaskOut) -> None:
     """`task.created` on the bus for outbound webhooks. The task is saved: a failed publish is logged."""
     detail = {
         "workspace_id": task.workspace_id,
         "customer_id": task.customer_id,
-        "task": task_out(task).model_dump(mode="json"),
+        "task": out.model_dump(mode="json"),
     }
     try:
         event_bus.publish([event_bus.DomainEvent("task.created", detail)])
@@ -136,19 +162,27 @@ def publish_created(task: Task) -> None:
         logger.exception("task.created was not published", extra={"task_id": task.task_id})
 
 
-def get_task(caller: Caller, task_id: str) -> Task:
+def _get_task(caller: Caller, task_id: str, customers: _Customers) -> Task:
     task = store.get_task(caller.workspace_id, task_id)
-    if task is None or not _visible(caller, task, _Customers(caller.workspace_id)):
+    if task is None or not _visible(caller, task, customers):
         raise NotFound(f"No task {task_id}", [{"field": "task_id", "issue": "not found"}])
     return task
 
 
-def update_task(caller: Caller, task_id: str, body: TaskPatchIn) -> Task:
+def get_task(caller: Caller, task_id: str) -> TaskOut:
+    """The task with its customer's current name."""
+    customers = _Customers(caller.workspace_id)
+    return _named_one(_get_task(caller, task_id, customers), customers)
+
+
+def update_task(caller: Caller, task_id: str, body: TaskPatchIn) -> TaskOut:
+    """The task after the change, with its customer's current name."""
     changes = body.changes()
     for name in ("title", "due_date", "status", "owner_id"):
         if name in changes and changes[name] is None:
             raise InvalidInput(f"Invalid body: {name} cannot be null", [{"field": name, "issue": "cannot be null"}])
-    current = get_task(caller, task_id)
+    customers = _Customers(caller.workspace_id)
+    current = _get_task(caller, task_id, customers)
     if body.version is not None and body.version != current.version:
         raise Conflict(
             f"Task is at version {current.version}, not {body.version}",
@@ -158,11 +192,11 @@ def update_task(caller: Caller, task_id: str, body: TaskPatchIn) -> Task:
     if changes.get("owner_id") not in (None, current.owner_id):
         _check_owner(caller.workspace_id, changes["owner_id"])
     after = rules.apply_changes(current, changes, now_iso=clock.iso(clock.now()))
-    if not _visible(caller, after, _Customers(caller.workspace_id)):
+    if not _visible(caller, after, customers):
         raise Forbidden("A CSM cannot hand a task of another portfolio to someone else")
     if after.model_dump(exclude={"updated_at"}) == current.model_dump(exclude={"updated_at"}):
-        return current
-    return store.update_task(current, after)
+        return _named_one(current, customers)
+    return _named_one(store.update_task(current, after), customers)
 
 
 # --- lists --------------------------------------------------------------------------------------
@@ -183,14 +217,16 @@ def _statuses(query: TaskListQuery) -> frozenset[str] | None:
     return frozenset({query.status}) if query.status else None
 
 
-def list_tasks(caller: Caller, query: TaskListQuery) -> tuple[list[Task], str | None]:
-    """Tasks by due date: of one customer, of one owner, or (by default, or `mine`) the caller's."""
+def list_tasks(caller: Caller, query: TaskListQuery) -> TaskListOut:
+    """Tasks by due date: of one customer, of one owner, or (by default, or `mine`) the caller's; each
+    with its customer's current name (`_named`)."""
     workspace_id = caller.workspace_id
     today = clock.today()
     statuses = _statuses(query)
     owner = caller.user_id if query.mine else query.owner_id
+    customers = _Customers(workspace_id)
     if query.customer_id is not None:
-        _require_customer(caller, query.customer_id)
+        customers.seen(_require_customer(caller, query.customer_id))
         rows = store.iter_tasks(
             workspace_id,
             customer_id=query.customer_id,
@@ -207,8 +243,7 @@ def list_tasks(caller: Caller, query: TaskListQuery) -> tuple[list[Task], str | 
             cursor=query.cursor,
         )
     if statuses == frozenset():
-        return [], None
-    customers = _Customers(workspace_id)
+        return TaskListOut(items=[], next_cursor=None)
     found: list[Task] = []
     next_cursor: str | None = None
     for examined, (task, position) in enumerate(rows, start=1):
@@ -217,7 +252,7 @@ def list_tasks(caller: Caller, query: TaskListQuery) -> tuple[list[Task], str | 
         if len(found) == query.limit or examined >= MAX_EXAMINED:
             next_cursor = position
             break
-    return found, next_cursor
+    return TaskListOut(items=_named(workspace_id, found, customers), next_cursor=next_cursor)
 
 
 def _take(rows: Iterator[tuple[Task, str]], limit: int) -> list[Task]:
@@ -236,7 +271,9 @@ def my_day(caller: Caller) -> MyDayOut:
     first (`_urgency`), and their notifications."""
     workspace_id, today = caller.workspace_id, clock.today()
     due_today, overdue = _due_and_overdue(workspace_id, caller.user_id, today)
-    reads = store.my_day_reads(workspace_id, caller.user_id)
+    # The tasks' customers are named from the same BatchGetItem as the book's profiles.
+    named = {t.customer_id for t in due_today + overdue if t.customer_id}
+    reads = store.my_day_reads(workspace_id, caller.user_id, named)
     attention = []
     for customer, state in reads.book:
         flags = rules.red_flags(customer.model_dump(), today)
@@ -269,8 +306,8 @@ def my_day(caller: Caller) -> MyDayOut:
             notification_store.fill_inbox(workspace_id, caller.user_id, notifications)
     return MyDayOut(
         date=today,
-        due_today=[TaskOut.of(t, today) for t in due_today],
-        overdue=[TaskOut.of(t, today) for t in overdue],
+        due_today=[TaskOut.of(t, today, reads.names.get(t.customer_id or "")) for t in due_today],
+        overdue=[TaskOut.of(t, today, reads.names.get(t.customer_id or "")) for t in overdue],
         customers=attention,
         notifications=[NotificationOut.of(n) for n in notifications],
     )

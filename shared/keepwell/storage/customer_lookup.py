@@ -42,3 +42,17 @@ def customer_statuses(workspace_id: str, customer_ids: Iterable[str]) -> dict[st
         for raw in batch_get_raw(wanted, attributes=["pk", "sk", "customer_id", "status"])
         if "customer_id" in raw and "status" in raw
     }
+
+
+def customer_names(workspace_id: str, customer_ids: Iterable[str]) -> dict[str, str]:
+    """customer id -> current name, for profiles of this workspace (archived ones too; deleted ones are
+    left out): BatchGetItem pages of 100 keys, three attributes each. Lists of tasks name their
+    customers with it (docs/playbooks.md "Tasks and My day")."""
+    wanted = [keys.customer(workspace_id, c) for c in sorted(set(customer_ids))]
+    if not wanted:
+        return {}
+    return {
+        raw["customer_id"]["S"]: raw["name"]["S"]
+        for raw in batch_get_raw(wanted, attributes=["pk", "sk", "customer_id", "name"])
+        if "customer_id" in raw and "name" in raw
+    }

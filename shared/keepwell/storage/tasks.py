@@ -272,27 +272,39 @@ class PortfolioItem(CustomerItem):
 @dataclass(frozen=True)
 class MyDayReads:
     """What My day reads besides the tasks: the book (archived left out, by name, each customer with
-    its scoring state) and the user's notification inbox (None: the user has none yet)."""
+    its scoring state), the user's notification inbox (None: the user has none yet) and the names of
+    the customers asked for (the tasks' customers, archived ones included; a deleted one is missing)."""
 
     book: list[tuple[Customer, dict[str, Any]]]
     inbox: notification_store.Inbox | None
+    names: dict[str, str]
 
 
-def my_day_reads(workspace_id: str, user_id: str) -> MyDayReads:
-    """The book and the inbox in two requests for a book of up to 99 customers: one Query of the
-    memberships, then one (strongly consistent) BatchGetItem of the inbox and the profiles (one more
-    per 100 customers beyond)."""
+def my_day_reads(workspace_id: str, user_id: str, named: Iterable[str] = ()) -> MyDayReads:
+    """The book, the inbox and the `named` customers' names in two requests while the book and the
+    named customers outside it are up to 99 together: one Query of the memberships, then one (strongly
+    consistent) BatchGetItem of the inbox and the profiles (one more per 100 keys beyond)."""
     customer_ids = customer_store.portfolio_ids(workspace_id, user_id)
     inbox_key = keys.notification_inbox(workspace_id, user_id)
+    in_book = set(customer_ids)
+    others = sorted(set(named) - in_book)
     profile_keys = [keys.customer(workspace_id, c) for c in customer_ids]
-    found = {(r["pk"]["S"], r["sk"]["S"]): r for r in batch_get_raw([inbox_key, *profile_keys], consistent=True)}
+    other_keys = [keys.customer(workspace_id, c) for c in others]
+    wanted = [inbox_key, *profile_keys, *other_keys]
+    found = {(r["pk"]["S"], r["sk"]["S"]): r for r in batch_get_raw(wanted, consistent=True)}
     book = []
+    names: dict[str, str] = {}
     for key in profile_keys:
         raw = found.get((key.pk, key.sk))
         if raw is None:
             continue
         item = PortfolioItem.from_raw_data(raw)
+        names[item.customer_id] = item.name
         if not item.archived:
             book.append((to_customer(item), scoring_state.of_item(item)))
+    for key in other_keys:
+        raw = found.get((key.pk, key.sk))
+        if raw is not None and "name" in raw:
+            names[raw["customer_id"]["S"]] = raw["name"]["S"]
     inbox = found.get((inbox_key.pk, inbox_key.sk))
-    return MyDayReads(book, notification_store.inbox_of_raw(inbox) if inbox is not None else None)
+    return MyDayReads(book, notification_store.inbox_of_raw(inbox) if inbox is not None else None, names)

@@ -1,6 +1,6 @@
 // Admin: users, invitations and roles; API keys (the secret shown once); the audit log with filters.
-import { api } from "kw/api.js";
-import { clearErrors, dataTable, field, h, moreButton, notice, problem, section, select, showError, when } from "kw/widgets.js";
+import { api, people } from "kw/api.js";
+import { clearErrors, dataTable, field, h, link, moreButton, notice, problem, section, select, showError, when } from "kw/widgets.js";
 
 const ROLES = [["admin", "Admin"], ["director", "Director"], ["csm", "CSM"], ["viewer", "Viewer"]];
 
@@ -138,9 +138,48 @@ function revokeButton(key, out) {
   return button;
 }
 
+// Who and what by name: people from `people()` (every role may read it), customers by one read of each
+// customer an entry names (its target `customer:<id>`, or a `customer_id` in what it changed), once per
+// customer, and renewals by their customer from the pipeline's rows (read once, when a page has one).
+// The id stays in the cell's title (and a customer's name links to its 360) for whoever investigates.
 async function audit() {
-  const users = await api.get("/v1/users").then((r) => r.items).catch(() => []);
-  const name = (userId) => users.find((u) => u.user_id === userId)?.name || userId;
+  const names = await people();
+  const customers = new Map(); // customer id -> Promise of its name (null: not readable)
+  const customerName = (id) => {
+    if (!customers.has(id)) customers.set(id, api.get(`/v1/customers/${id}`).then((c) => c.name).catch(() => null));
+    return customers.get(id);
+  };
+  const known = new Map();
+  let renewals = null; // Promise of renewal id -> pipeline row
+  const renewalRows = () =>
+    (renewals ||= api
+      .get("/v1/renewals")
+      .then((p) => new Map(Object.values(p.groups || {}).flat().map((row) => [row.renewal_id, row])))
+      .catch(() => new Map()));
+  let byRenewal = new Map();
+  const customerOf = (e) => {
+    const [kind, id] = splitTarget(e.target);
+    if (kind === "customer") return id;
+    return e.after?.customer_id || e.before?.customer_id || null;
+  };
+  // Resolve the page's customers before drawing it, so each row is drawn once, by name.
+  const named = async (rows) => {
+    const ids = [...new Set(rows.map(customerOf).filter(Boolean))];
+    await Promise.all(ids.map(async (id) => known.set(id, await customerName(id))));
+    if (rows.some((e) => splitTarget(e.target)[0] === "renewal")) byRenewal = await renewalRows();
+    return rows;
+  };
+  const person = (userId) => h("span", { title: userId }, names[userId] || userId);
+  const target = (e) => {
+    const [kind, id] = splitTarget(e.target);
+    if (kind === "user") return h("span", { title: e.target }, `User ${names[id] || id}`);
+    if (kind === "customer" && known.get(id)) return h("span", { title: e.target }, "Customer ", link(`/customers/${id}`, known.get(id)));
+    const renewal = kind === "renewal" && byRenewal.get(id);
+    if (renewal) return h("span", { title: e.target }, "Renewal of ", link(`/customers/${renewal.customer_id}`, renewal.customer_name), renewal.product ? ` (${renewal.product})` : "");
+    const about = customerOf(e);
+    if (about && known.get(about)) return h("span", { title: e.target }, e.target, " (customer ", link(`/customers/${about}`, known.get(about)), ")");
+    return h("span", { title: e.target }, e.target);
+  };
   const action = h("input", { type: "text", placeholder: "e.g. renewal.forecast_changed" });
   const holder = h("div");
   const load = async () => {
@@ -148,17 +187,17 @@ async function audit() {
     try {
       const table = dataTable({
         caption: "Audit log, newest first",
-        rows: await pager.next(),
+        rows: await named(await pager.next()),
         emptyText: "No entry matches.",
         columns: [
           { key: "occurred_at", label: "When", render: (e) => when(e.occurred_at) },
-          { key: "actor_id", label: "Who", render: (e) => name(e.actor_id) },
+          { key: "actor_id", label: "Who", render: (e) => person(e.actor_id) },
           { key: "action", label: "Action" },
-          { key: "target", label: "Target" },
+          { key: "target", label: "Target", render: target },
           { key: "reason", label: "Reason", render: (e) => e.reason || "—" },
         ],
       });
-      holder.replaceChildren(table, moreButton(pager, (more) => table.addRows(more)));
+      holder.replaceChildren(table, moreButton(pager, (more) => named(more).then((rows) => table.addRows(rows))));
     } catch (error) {
       holder.replaceChildren(problem(error));
     }
@@ -344,4 +383,10 @@ async function slack() {
     }
   });
   return [state, form];
+}
+
+// `<kind>:<id>` (an id may itself hold colons: split at the first).
+function splitTarget(value) {
+  const at = (value || "").indexOf(":");
+  return at < 0 ? [value, ""] : [value.slice(0, at), value.slice(at + 1)];
 }

@@ -55,7 +55,7 @@ export async function render(main, ctx) {
     h(
       "div",
       { class: "grid-2" },
-      await section("Health", () => health.then((hl) => healthPanel(hl, base)), { id: "health" }),
+      await section("Health", () => health.then(async (hl) => healthPanel(hl, base, await modelWords(hl.model_version))), { id: "health" }),
       await section("Score evidence", () => health.then((hl) => evidence(hl, id)), { id: "evidence" }),
       await section("Last 90 days", () => get("/health/history", { days: 90 }).then(historyChart), { id: "history" }),
       await section("Benchmark", () => get("/benchmark").then(benchmark), { id: "benchmark" }),
@@ -67,7 +67,7 @@ export async function render(main, ctx) {
       "div",
       { class: "grid-2" },
       await section("Contacts", () => get("/contacts").then(contacts), { id: "contacts" }),
-      await section("Tasks", () => api.get("/v1/tasks", { customer_id: id, limit: 20 }).then((r) => taskList(r.items, ctx, "No tasks for this customer.", { [id]: customer.name })), { id: "tasks" }),
+      await section("Tasks", () => api.get("/v1/tasks", { customer_id: id, limit: 20 }).then((r) => taskList(r.items, ctx, "No tasks for this customer.")), { id: "tasks" }),
       await section(
         "Renewals and forecast",
         async () => renewals((await get("/renewals")).items, base, ctx, await forecastCategories()),
@@ -102,7 +102,15 @@ function header(c, nameOf) {
 }
 const fact = (term, value) => h("div", {}, h("dt", {}, term), h("dd", {}, value));
 
-function healthPanel(hl, base) {
+// Which model scored it, as a CSM reads it: "the default model" (version 0, never saved), else "model
+// version 3 (saved 2026-11-19)" (the date from that version, when it can be read).
+async function modelWords(version) {
+  if (!version) return "the default model";
+  const saved = await api.get(`/v1/health/model/versions/${version}`).then((m) => m.updated_at).catch(() => null);
+  return `model version ${version}${saved ? ` (saved ${day(saved)})` : ""}`;
+}
+
+function healthPanel(hl, base, model) {
   if (hl.score === null || hl.score === undefined) return empty("Not scored yet.");
   const detail = h("div", { class: "dimension-detail", "aria-live": "polite" });
   const rows = hl.dimensions.map((d) =>
@@ -141,7 +149,7 @@ function healthPanel(hl, base) {
       "p",
       { class: "big-score" },
       scoreBadge(hl.score, hl.band, hl.band_color),
-      h("span", { class: "muted" }, ` smoothed ${num(hl.smoothed_score)} · model v${hl.model_version} · scored ${day(hl.scored_day)}`),
+      h("span", { class: "muted" }, ` smoothed ${num(hl.smoothed_score)} · scored ${day(hl.scored_day)} with ${model}`),
     ),
     // In its own scroller: on a phone the five columns are wider than the panel, not the page.
     h(
@@ -233,6 +241,9 @@ function scores([s, recommendations]) {
   ];
 }
 
+// A playbook's entries say so ("by a playbook": the title names it), not its key `playbook:pb_…`.
+const actorName = (actor, nameOf) => (actor.startsWith("playbook:") ? "by a playbook" : nameOf(actor));
+
 function timelineSection(base, customer, ctx, nameOf) {
   const list = h("ol", { class: "timeline" });
   const kind = select([["", "Every kind"], ...TIMELINE_KINDS.map((k) => [k, k.replace("_", " ")])], "", { name: "kind" });
@@ -244,7 +255,7 @@ function timelineSection(base, customer, ctx, nameOf) {
         h(
           "li",
           { id: `tl-${item.item_id}`, tabindex: "-1", class: "timeline-item" },
-          h("p", {}, h("span", { class: "kind" }, item.kind.replace("_", " ")), " ", h("strong", {}, item.title || ""), h("span", { class: "muted" }, ` · ${when(item.occurred_at)} · ${item.actor ? nameOf(item.actor) : item.source || ""}`)),
+          h("p", {}, h("span", { class: "kind" }, item.kind.replace("_", " ")), " ", h("strong", {}, item.title || ""), h("span", { class: "muted" }, ` · ${when(item.occurred_at)} · ${item.actor ? actorName(item.actor, nameOf) : item.source || ""}`)),
           item.body ? h("p", { class: "body" }, item.body) : null,
         ),
       );

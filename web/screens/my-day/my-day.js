@@ -9,9 +9,8 @@ export async function render(main, ctx) {
   const holder = h("div", {}, h("p", { class: "state", role: "status" }, "Loading…"));
   main.append(holder);
   let data;
-  let names;
   try {
-    [data, names] = await Promise.all([api.get("/v1/my-day"), customerNames()]);
+    data = await api.get("/v1/my-day");
   } catch (error) {
     holder.replaceChildren(problem(error));
     return;
@@ -21,8 +20,8 @@ export async function render(main, ctx) {
     h(
       "div",
       { class: "grid-2" },
-      await section("Tasks due today", () => taskList(data.due_today, ctx, "No tasks due today.", names), { id: "due-today" }),
-      await section("Overdue tasks", () => taskList(data.overdue, ctx, "Nothing overdue.", names), { id: "overdue" }),
+      await section("Tasks due today", () => taskList(data.due_today, ctx, "No tasks due today."), { id: "due-today" }),
+      await section("Overdue tasks", () => taskList(data.overdue, ctx, "Nothing overdue."), { id: "overdue" }),
       await section("Customers needing attention", () => attention(data.customers.filter(needsAttention)), { id: "attention" }),
       await section("Unread notifications", () => notifications(data.notifications, ctx), { id: "notifications" }),
       await section("Green flags: openings", () => openings(data.customers.filter((c) => !needsAttention(c))), { id: "openings" }),
@@ -30,18 +29,14 @@ export async function render(main, ctx) {
   );
 }
 
-// Task cards name their customer: the caller's customers by id (one page of up to 200).
-export async function customerNames() {
-  const page = await api.get("/v1/customers", { limit: 200 }).catch(() => ({ items: [] }));
-  return Object.fromEntries(page.items.map((c) => [c.customer_id, c.name]));
-}
-
-export function taskList(tasks, ctx, emptyText, names = {}) {
+// Task cards name their customer from the task itself: the API answers each task with its customer's
+// current name (`customer_name`), whichever customer of the workspace it is.
+export function taskList(tasks, ctx, emptyText) {
   if (!tasks.length) return empty(emptyText);
-  return h("ul", { class: "cards" }, tasks.map((task) => taskCard(task, ctx, names)));
+  return h("ul", { class: "cards" }, tasks.map((task) => taskCard(task, ctx)));
 }
 
-function taskCard(task, ctx, names) {
+function taskCard(task, ctx) {
   const status = h("span", { class: `status status-${task.status}` }, task.status.replace("_", " "));
   const actions = h("div", { class: "actions" });
   const card = h(
@@ -55,7 +50,7 @@ function taskCard(task, ctx, names) {
       task.overdue ? h("span", { class: "days days-red" }, " overdue") : "",
       " · ",
       status,
-      task.customer_id ? [" · ", link(`/customers/${task.customer_id}`, names[task.customer_id] || "the customer")] : "",
+      task.customer_id ? [" · ", link(`/customers/${task.customer_id}`, task.customer_name || "the customer")] : "",
     ),
     actions,
   );

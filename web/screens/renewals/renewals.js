@@ -27,12 +27,13 @@ export async function render(main, ctx) {
   const categories = await forecastCategories();
   const labels = Object.fromEntries(categories || []);
   waiting.remove();
+  const rows = api.get("/v1/renewals"); // read once: the pipeline, and the customers the forecast changes name
   main.append(
     await section("Revenue metrics (last 12 months)", revenue, { id: "revenue" }),
-    await section("Pipeline", () => pipeline(ctx, categories, labels), { id: "pipeline" }),
+    await section("Pipeline", () => pipeline(ctx, categories, labels, rows), { id: "pipeline" }),
     await section("Upcoming renewals", () => upcoming(ctx, labels), { id: "upcoming" }),
   );
-  if (ctx.can("forecasts", "read")) main.append(await section("Forecast changes (last 30 days)", () => forecastChanges(ctx), { id: "forecast-changes" }));
+  if (ctx.can("forecasts", "read")) main.append(await section("Forecast changes (last 30 days)", () => forecastChanges(ctx, rows), { id: "forecast-changes" }));
 }
 
 async function revenue() {
@@ -57,8 +58,8 @@ async function revenue() {
   );
 }
 
-async function pipeline(ctx, categories, labels) {
-  const p = await api.get("/v1/renewals");
+async function pipeline(ctx, categories, labels, rows) {
+  const p = await rows;
   return GROUPS.map(([key, title]) => {
     const rows = p.groups[key] || [];
     const total = p.totals[key] || {};
@@ -140,9 +141,19 @@ async function upcoming(ctx, labels) {
   return [h("div", { class: "filters" }, field("Due within", within), h("div", { class: "field buttons" }, exportButton)), holder];
 }
 
-async function forecastChanges(ctx) {
-  const [r, names] = await Promise.all([api.get("/v1/renewals/forecast-changes", { days: 30 }), people()]);
+async function forecastChanges(ctx, rows) {
+  const [r, names, p] = await Promise.all([api.get("/v1/renewals/forecast-changes", { days: 30 }), people(), rows.catch(() => ({ groups: {} }))]);
   const name = (userId) => names[userId] || userId;
+  // A change names its renewal (`renewal:<id>`): shown as its customer (and product), from the pipeline's
+  // rows; the id stays in the tooltip, and a renewal outside the pipeline shows as its id.
+  const byRenewal = new Map(Object.values(p.groups || {}).flat().map((row) => [row.renewal_id, row]));
+  const renewal = (e) => {
+    const id = e.target.replace("renewal:", "");
+    const row = byRenewal.get(id);
+    if (!row) return h("code", {}, id);
+    const product = row.product ? ` (${row.product})` : "";
+    return h("span", { title: id }, link(`/customers/${row.customer_id}`, row.customer_name), product);
+  };
   return dataTable({
     caption: "Every forecast change, newest first",
     rows: r.items,
@@ -150,7 +161,7 @@ async function forecastChanges(ctx) {
     columns: [
       { key: "occurred_at", label: "When", render: (e) => when(e.occurred_at) },
       { key: "actor_id", label: "By", render: (e) => name(e.actor_id) },
-      { key: "target", label: "Renewal", render: (e) => h("code", {}, e.target.replace("renewal:", "")) },
+      { key: "target", label: "Renewal", render: renewal },
       { key: "change", label: "Change", render: (e) => `${e.before?.forecast_category ?? "—"} → ${e.after?.forecast_category ?? "—"}` },
       { key: "reason", label: "Reason" },
     ],
