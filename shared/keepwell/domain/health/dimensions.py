@@ -69,10 +69,10 @@ class Evidence:
 class Part:
     """One dimension's outcome on a day: its value, the metrics measured for it (in the order measured)
     and its evidence. A SignalIndex hands out the same Part for the same inputs, so what is derived from
-    a Part alone is worked out once and kept in `derived` (the snapshot keeps each effective weight's
-    ranked evidence there). Read-only once built."""
+    a Part alone is worked out once: `ranked` keeps its evidence ranked under each effective weight met
+    (`explain.weigh_parts`). Read-only once built, but for that cache."""
 
-    __slots__ = ("derived", "dimension", "evidence", "metrics", "value")
+    __slots__ = ("dimension", "evidence", "metrics", "ranked", "value")
 
     def __init__(
         self,
@@ -85,7 +85,7 @@ class Part:
         self.value = value
         self.metrics = metrics
         self.evidence = evidence
-        self.derived: dict[Any, Any] = {}
+        self.ranked: dict[float, tuple[Any, ...]] = {}
 
 
 @dataclass(slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from keepwell.domain.health.dimensions import Evidence
+from keepwell.domain.health.dimensions import Evidence, Part
 from keepwell.domain.health.scoring import DimensionScore, ScoreResult
 
 TOP_EVIDENCE = 3
@@ -19,6 +19,10 @@ class RankedEvidence:
     ref: str | None = None
 
 
+def _size(ranked: RankedEvidence) -> float:
+    return -abs(ranked.impact)
+
+
 def weigh(evidence: Iterable[Evidence], result: ScoreResult) -> list[RankedEvidence]:
     """Every piece of evidence with its impact in points, strongest first (by size).
 
@@ -30,7 +34,28 @@ def weigh(evidence: Iterable[Evidence], result: ScoreResult) -> list[RankedEvide
         for e in evidence
         if weights.get(e.dimension)
     ]
-    return sorted(ranked, key=lambda r: -abs(r.impact))
+    return sorted(ranked, key=_size)
+
+
+def weigh_parts(parts: Iterable[Part], result: ScoreResult) -> list[RankedEvidence]:
+    """`weigh` of the parts' evidence (a Measurement's `evidence` is its parts' in order), each part's
+    evidence ranked once per effective weight: a part met again on a later day is not weighed again."""
+    weights = {d.key: d.effective_weight for d in result.dimensions if not d.na}
+    ranked: list[RankedEvidence] = []
+    for part in parts:
+        if not part.evidence:
+            continue
+        weight = weights.get(part.dimension)
+        if not weight:
+            continue
+        weighed = part.ranked.get(weight)
+        if weighed is None:
+            weighed = part.ranked[weight] = tuple(
+                RankedEvidence(e.dimension, e.text, round(e.strength * weight / 2, 1), e.ref) for e in part.evidence
+            )
+        ranked.extend(weighed)
+    ranked.sort(key=_size)
+    return ranked
 
 
 def rank_evidence(
