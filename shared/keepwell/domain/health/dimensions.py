@@ -136,11 +136,14 @@ class _SlidingUnion:
         while self.hi < hi:
             self.counter.update(self.members(self.days[self.hi]))
             self.hi += 1
+        counter = self.counter
         while self.lo < lo:
             for member in self.members(self.days[self.lo]):
-                self.counter[member] -= 1
-                if self.counter[member] <= 0:
-                    del self.counter[member]
+                left = counter[member] - 1
+                if left > 0:
+                    counter[member] = left
+                else:
+                    counter.pop(member, None)
             self.lo += 1
         self.lo = max(self.lo, lo)
         if self.hi < self.lo:
@@ -278,6 +281,10 @@ class SignalIndex:
         self._severe = sorted(severe, key=lambda t: _ts(t.created_at))
         self._severe_keys = [_ts(t.created_at) for t in self._severe]
         self._severe_closed = [_open_at(t) for t in self._severe]  # once, not on every scored day
+        # Which critical tickets are open changes only when one is created or closed: the day's open ones
+        # are worked out once per (created by then, closed by then) pair.
+        self._severe_closed_keys = sorted(c for c in self._severe_closed if c is not None)
+        self._severe_open: dict[tuple[int, int], tuple[int, str | None]] = {}
 
     # -- queries (per day) ------------------------------------------------------------------------
     def measure(self, as_of: date, dimensions: Collection[str] | None = None) -> Measurement:
@@ -458,14 +465,8 @@ class SignalIndex:
         open_now = bisect_left(self._created.keys, end) - bisect_left(self._closed_keys, end)
         resolved = self._resolved.span(start, end)
         created = self._created.span(start, end)
-        created_severe = bisect_left(self._severe_keys, end)
-        severe_open = [
-            t
-            for t, closed_at in zip(self._severe[:created_severe], self._severe_closed, strict=False)
-            if closed_at is None or closed_at >= end
-        ]
-        first_open = severe_open[0].id if severe_open else None
-        key = (SUPPORT, open_now, resolved, created, len(severe_open), first_open)
+        severe_open, first_open = self._critical_open(end)
+        key = (SUPPORT, open_now, resolved, created, severe_open, first_open)
         if self._reuse(out, key):
             return
         metrics, evidence = len(out.metrics), len(out.evidence)
@@ -483,19 +484,32 @@ class SignalIndex:
             self._add(out, "critical_high_pct", self._created.total("high", created) * 100 / count, scored)
         self._add(out, "escalations", self._created.total("escalated", created), scored)
         extra: list[Evidence] = []
-        out.metrics["critical_open_tickets"] = float(len(severe_open))
+        out.metrics["critical_open_tickets"] = float(severe_open)
         if severe_open:
-            noun = "ticket" if len(severe_open) == 1 else "tickets"
+            noun = "ticket" if severe_open == 1 else "tickets"
             extra.append(
                 Evidence(
                     SUPPORT,
-                    f"{len(severe_open)} critical {noun} open",
-                    -min(1.0, 0.3 + 0.2 * len(severe_open)),
+                    f"{severe_open} critical {noun} open",
+                    -min(1.0, 0.3 + 0.2 * severe_open),
                     first_open,
                 )
             )
         self._settle(out, SUPPORT, scored, extra=extra)
         self._keep(out, SUPPORT, key, metrics, evidence)
+
+    def _critical_open(self, end: float) -> tuple[int, str | None]:
+        """How many critical tickets are open at `end`, and the id of the earliest created of them."""
+        when = (bisect_left(self._severe_keys, end), bisect_left(self._severe_closed_keys, end))
+        found = self._severe_open.get(when)
+        if found is None:
+            open_now = [
+                t
+                for t, closed_at in zip(self._severe[: when[0]], self._severe_closed, strict=False)
+                if closed_at is None or closed_at >= end
+            ]
+            found = self._severe_open[when] = (len(open_now), open_now[0].id if open_now else None)
+        return found
 
     def _measure_sentiment(self, out: Measurement, end: float) -> None:
         emails = self.signals.emails
