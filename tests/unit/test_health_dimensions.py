@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from keepwell.domain.health.dimensions import dimension_values
+from keepwell.domain.health.dimensions import PreparedModel, dimension_values
 from keepwell.domain.health.model import DimensionConfig, HealthModel
 from keepwell.domain.health.signals import (
     ContractSignals,
@@ -257,3 +257,55 @@ def test_a_custom_dimension_formatting_a_hostile_text_field_is_na_and_the_custom
     measured = dimension_values(model, hostile, TODAY)
     assert measured.values["trap"] is None
     assert measured.values["usage"] is not None
+
+
+def _sparse_signals() -> CustomerSignals:
+    """Few signals, each entering (and some leaving) the windows on a known day of a 90-day history: a
+    dimension stays the same for days, then changes on the day one arrives or expires."""
+    return CustomerSignals(
+        customer_id="c1",
+        emails=(
+            Email("in", at(60), "We will cancel unless this is fixed", id="e1"),
+            Email("in", at(20), "Thanks, great work", id="e2", champion_response_hours=5),
+            Email("out", at(19), "Checking in", proactive=True),
+        ),
+        meetings=(Meeting(at(45), 60, id="m1"),),
+        tickets=(
+            Ticket(at(70), "closed", "urgent", resolved_at=at(50), id="t1"),
+            Ticket(at(12), "open", "critical", id="t2"),
+            Ticket(at(30), "pending", "high", escalated=True, id="t3"),
+        ),
+        nps=(NpsResponse(3, at(80)), NpsResponse(9, at(25))),
+        relationship=RelationshipSignals(contacts=2, champion_identified=True, qbr_days=(TODAY - timedelta(days=150),)),
+        contract=ContractSignals(renewal_date=TODAY + timedelta(days=10), auto_renew=False),
+        payment=PaymentSignals(avg_days_to_pay=40, overdue_invoices=1),
+    )
+
+
+def test_a_history_measures_every_day_as_that_day_alone_would():
+    """The index reuses a dimension's outcome while its inputs stay the same; each day of a history must
+    still equal the day measured by a fresh index, whatever entered or left a window the day before."""
+    signals = _sparse_signals()
+    prepared = PreparedModel.of(MODEL)
+    index = prepared.index(signals)
+    for back in range(89, -1, -1):
+        day = TODAY - timedelta(days=back)
+        history_day = index.measure(day)
+        alone = prepared.index(signals).measure(day)
+        assert history_day.values == alone.values, day
+        assert list(history_day.metrics.items()) == list(alone.metrics.items()), day
+        assert history_day.evidence == alone.evidence, day
+
+
+def test_a_ticket_or_email_arriving_mid_history_changes_the_day_it_arrives_not_the_day_before():
+    index = PreparedModel.of(MODEL).index(_sparse_signals())
+    days = {back: index.measure(TODAY - timedelta(days=back)) for back in (22, 21, 20, 13, 12, 11)}
+    assert days[22].values["engagement"] == days[21].values["engagement"]
+    assert days[20].values["engagement"] != days[21].values["engagement"]  # e2 arrives
+    assert days[20].metrics["emails_in_per_week"] > days[21].metrics["emails_in_per_week"]
+    assert "1 critical ticket open" not in texts(days[13], "support")
+    assert "1 critical ticket open" in texts(days[12], "support")  # t2 opens
+    assert days[12].values["support"] < days[13].values["support"]
+    assert texts(days[11], "support") == texts(days[12], "support")
+    assert days[22].values["sentiment"] == days[21].values["sentiment"]
+    assert days[20].values["sentiment"] != days[21].values["sentiment"]  # e2's tone

@@ -6,7 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from keepwell.domain.health import sentiment
+from keepwell.domain.health.dimensions import measure
+from keepwell.domain.health.explain import weigh, weigh_parts
 from keepwell.domain.health.model import HealthModel, HysteresisConfig
+from keepwell.domain.health.scoring import score_values
 from keepwell.domain.health.signals import CustomerSignals, Email, Ticket, UsageDay, UsageSignals
 from keepwell.domain.health.snapshot import Scorer, compute_history, compute_snapshot
 
@@ -69,6 +72,24 @@ def test_history_matches_scoring_each_day_from_scratch():
         snap = history[index]
         again = compute_snapshot(MODEL, signals, snap.date, prior=history[:index])
         assert again == snap
+
+
+def test_every_day_of_a_history_shows_the_evidence_and_breakdown_of_that_day_alone():
+    """A history shares what repeats between days (a dimension's outcome, its ranked evidence, breakdown
+    rows and evidence items); each day must still show exactly what weighing that day's evidence gives."""
+    signals = busy_then_quiet()
+    scorer = Scorer(MODEL, signals)
+    for offset in range(90):
+        day = END - timedelta(days=89 - offset)
+        measurement = measure(scorer.prepared, scorer.index, day)
+        result = score_values(MODEL, measurement.values)
+        assert weigh_parts(measurement.parts, result) == weigh(measurement.evidence, result), day
+        snap = scorer.score(day)
+        ranked = weigh(measurement.evidence, result)
+        assert [(e.text, e.impact) for e in snap.top_negative] == [(r.text, r.impact) for r in ranked if r.impact < 0][
+            :3
+        ]
+        assert [(d.key, d.value) for d in snap.dimensions] == [(d.key, d.value) for d in result.dimensions]
 
 
 def test_smoothed_score_is_the_mean_of_the_last_seven_daily_scores():

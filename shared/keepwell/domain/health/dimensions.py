@@ -1,17 +1,21 @@
 """Signals -> dimension values (0-100, or None = N/A) with the evidence behind each.
 
 `SignalIndex` sorts a customer's signals once and answers "as of day D" with bisects and prefix sums,
-so a 90-day history costs about the same as 90 single lookups rather than re-scanning every day."""
+so a 90-day history costs about the same as 90 single lookups rather than re-scanning every day.
+A dimension whose inputs did not change since an earlier day (no email, meeting, ticket or NPS answer
+entered or left its window; payment and relationship change even less) is not worked out again: the
+index hands out that day's `Part` (value, metrics, evidence), keyed by the positions of its window in
+the sorted signals, which is what the value and evidence are computed from."""
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import accumulate
+from itertools import accumulate, islice
 from typing import Any
 
 from keepwell.domain.health import sentiment
@@ -62,11 +66,34 @@ class Evidence:
         return self.strength > 0
 
 
+class Part:
+    """One dimension's outcome on a day: its value, the metrics measured for it (in the order measured)
+    and its evidence. A SignalIndex hands out the same Part for the same inputs, so what is derived from
+    a Part alone is worked out once: `ranked` keeps its evidence ranked under each effective weight met
+    (`explain.weigh_parts`). Read-only once built, but for that cache."""
+
+    __slots__ = ("dimension", "evidence", "metrics", "ranked", "value")
+
+    def __init__(
+        self,
+        dimension: str,
+        value: float | None,
+        metrics: tuple[tuple[str, float], ...] = (),
+        evidence: tuple[Evidence, ...] = (),
+    ):
+        self.dimension = dimension
+        self.value = value
+        self.metrics = metrics
+        self.evidence = evidence
+        self.ranked: dict[float, tuple[Any, ...]] = {}
+
+
 @dataclass(slots=True)
 class Measurement:
     values: dict[str, float | None] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
-    evidence: list[Evidence] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)  # the parts' evidence, in the parts' order
+    parts: list[Part] = field(default_factory=list)  # one per dimension measured, in the order measured
 
 
 def _ts(moment: datetime) -> float:
@@ -109,11 +136,14 @@ class _SlidingUnion:
         while self.hi < hi:
             self.counter.update(self.members(self.days[self.hi]))
             self.hi += 1
+        counter = self.counter
         while self.lo < lo:
             for member in self.members(self.days[self.lo]):
-                self.counter[member] -= 1
-                if self.counter[member] <= 0:
-                    del self.counter[member]
+                left = counter[member] - 1
+                if left > 0:
+                    counter[member] = left
+                else:
+                    counter.pop(member, None)
             self.lo += 1
         self.lo = max(self.lo, lo)
         if self.hi < self.lo:
@@ -157,12 +187,15 @@ class SignalIndex:
         self.keyword_penalty = keyword_penalty
         self.keyword_penalty_cap = keyword_penalty_cap
         self._rules: dict[str, _MetricRule] = {}
+        self._parts: dict[tuple[Any, ...], Part] = {}  # a dimension's inputs -> its Part (see `_reuse`)
         self._index_usage()
         self._index_emails()
         self._index_meetings()
         self._index_tickets()
         self._nps = sorted(signals.nps or (), key=lambda r: _ts(r.at))
         self._nps_keys = [_ts(r.at) for r in self._nps]
+        rel = signals.relationship
+        self._qbrs = sorted(d for d in (*rel.qbr_days, rel.last_qbr) if d is not None) if rel is not None else []
 
     # -- indexing (once) --------------------------------------------------------------------------
     def _index_usage(self) -> None:
@@ -248,21 +281,61 @@ class SignalIndex:
         self._severe = sorted(severe, key=lambda t: _ts(t.created_at))
         self._severe_keys = [_ts(t.created_at) for t in self._severe]
         self._severe_closed = [_open_at(t) for t in self._severe]  # once, not on every scored day
+        # Which critical tickets are open changes only when one is created or closed: the day's open ones
+        # are worked out once per (created by then, closed by then) pair.
+        self._severe_closed_keys = sorted(c for c in self._severe_closed if c is not None)
+        self._severe_open: dict[tuple[int, int], tuple[int, str | None]] = {}
 
     # -- queries (per day) ------------------------------------------------------------------------
-    def measure(self, as_of: date) -> Measurement:
+    def measure(self, as_of: date, dimensions: Collection[str] | None = None) -> Measurement:
+        """Every standard dimension as of the day, or only those in `dimensions` (the others are left out
+        of the values, metrics and evidence)."""
         out = Measurement()
         end = _day_end(as_of)
         window = self.targets.window_days
         start = end - window * 86400
-        self._measure_usage(out, as_of, window)
-        self._measure_engagement(out, start, end, window)
-        self._measure_support(out, start, end, window)
-        self._measure_sentiment(out, end)
-        self._measure_payment(out)
-        self._measure_relationship(out, as_of)
-        self._measure_contract(out, as_of)
+        if dimensions is None or USAGE in dimensions:
+            self._measure_usage(out, as_of, window)
+        if dimensions is None or ENGAGEMENT in dimensions:
+            self._measure_engagement(out, start, end, window)
+        if dimensions is None or SUPPORT in dimensions:
+            self._measure_support(out, start, end)
+        if dimensions is None or SENTIMENT in dimensions:
+            self._measure_sentiment(out, end)
+        if dimensions is None or PAYMENT in dimensions:
+            self._measure_payment(out)
+        if dimensions is None or RELATIONSHIP in dimensions:
+            self._measure_relationship(out, as_of)
+        if dimensions is None or CONTRACT in dimensions:
+            self._measure_contract(out, as_of)
         return out
+
+    def _reuse(self, out: Measurement, key: tuple[Any, ...]) -> bool:
+        """Add the Part measured earlier from the same inputs (`key`: the dimension, then the positions of
+        its windows in the sorted signals and anything else its value and evidence are computed from)."""
+        part = self._parts.get(key)
+        if part is None:
+            return False
+        out.values[part.dimension] = part.value
+        if part.metrics:
+            out.metrics.update(part.metrics)
+        if part.evidence:
+            out.evidence.extend(part.evidence)
+        out.parts.append(part)
+        return True
+
+    def _keep(self, out: Measurement, dimension: str, key: tuple[Any, ...] | None, metrics: int, evidence: int) -> None:
+        """Record what was just measured for `dimension` (the metrics and evidence from these positions
+        on) as its Part, and keep it for its inputs' `key` (None: inputs that change every day)."""
+        part = Part(
+            dimension,
+            out.values[dimension],
+            tuple(islice(out.metrics.items(), metrics, None)),
+            tuple(out.evidence[evidence:]),
+        )
+        if key is not None:
+            self._parts[key] = part
+        out.parts.append(part)
 
     def _metric(self, key: str) -> _MetricRule:
         """How a metric is scored and worded under this index's targets, worked out once per metric."""
@@ -320,9 +393,12 @@ class SignalIndex:
         out.evidence.extend(extra)
 
     def _measure_usage(self, out: Measurement, as_of: date, window: int) -> None:
+        # Logins and active users move every day: measured afresh (no Part to reuse).
+        metrics, evidence = len(out.metrics), len(out.evidence)
         usage = self.signals.usage
         if usage is None:
             out.values[USAGE] = None
+            self._keep(out, USAGE, (USAGE,), metrics, evidence)
             return
         last = as_of.toordinal() + 1
         span = self._usage.span(last - window, last)
@@ -351,41 +427,51 @@ class SignalIndex:
             adopted = sum(1 for f in usage.recent_features if f in features)
             self._add(out, "new_feature_adoption_pct", adopted * 100.0 / len(usage.recent_features), scored)
         self._settle(out, USAGE, scored)
+        self._keep(out, USAGE, None, metrics, evidence)
 
     def _measure_engagement(self, out: Measurement, start: float, end: float, window: int) -> None:
         emails, meetings = self.signals.emails, self.signals.meetings
-        if emails is None and meetings is None:
-            out.values[ENGAGEMENT] = None
+        mail = self._email.span(start, end) if emails is not None else None
+        met = self._meeting.span(start, end) if meetings is not None else None
+        key = (ENGAGEMENT, mail, met)
+        if self._reuse(out, key):
             return
+        metrics, evidence = len(out.metrics), len(out.evidence)
         scored: list[Scored] = []
         weeks = window / 7
-        if emails is not None:
-            span = self._email.span(start, end)
-            self._add(out, "emails_in_per_week", self._email.total("in", span) / weeks, scored)
-            self._add(out, "emails_out_per_week", self._email.total("out", span) / weeks, scored)
-            proactive = self._email.total("proactive", span)
+        if mail is not None:
+            self._add(out, "emails_in_per_week", self._email.total("in", mail) / weeks, scored)
+            self._add(out, "emails_out_per_week", self._email.total("out", mail) / weeks, scored)
+            proactive = self._email.total("proactive", mail)
             if proactive:
-                rate = min(1.0, self._email.total("replies", span) / proactive) * 100
+                rate = min(1.0, self._email.total("replies", mail) / proactive) * 100
                 self._add(out, "proactive_reply_rate_pct", rate, scored)
-            answered = self._email.total("champ_n", span)
+            answered = self._email.total("champ_n", mail)
             if answered:
-                hours = self._email.total("champ_h", span) / answered
+                hours = self._email.total("champ_h", mail) / answered
                 self._add(out, "champion_response_hours", hours, scored)
-        if meetings is not None:
-            span = self._meeting.span(start, end)
-            self._add(out, "meetings", self._meeting.total("n", span), scored)
-            self._add(out, "meeting_minutes", self._meeting.total("minutes", span), scored)
-        self._settle(out, ENGAGEMENT, scored)
+        if met is not None:
+            self._add(out, "meetings", self._meeting.total("n", met), scored)
+            self._add(out, "meeting_minutes", self._meeting.total("minutes", met), scored)
+        self._settle(out, ENGAGEMENT, scored)  # neither source: no metric, so N/A
+        self._keep(out, ENGAGEMENT, key, metrics, evidence)
 
-    def _measure_support(self, out: Measurement, start: float, end: float, window: int) -> None:
+    def _measure_support(self, out: Measurement, start: float, end: float) -> None:
         if self.signals.tickets is None:
-            out.values[SUPPORT] = None
+            if not self._reuse(out, (SUPPORT,)):
+                out.values[SUPPORT] = None
+                self._keep(out, SUPPORT, (SUPPORT,), len(out.metrics), len(out.evidence))
             return
-        scored: list[Scored] = []
-        created_by_now = bisect_left(self._created.keys, end)
-        closed_by_now = bisect_left(self._closed_keys, end)
-        self._add(out, "open_tickets", float(created_by_now - closed_by_now), scored)
+        open_now = bisect_left(self._created.keys, end) - bisect_left(self._closed_keys, end)
         resolved = self._resolved.span(start, end)
+        created = self._created.span(start, end)
+        severe_open, first_open = self._critical_open(end)
+        key = (SUPPORT, open_now, resolved, created, severe_open, first_open)
+        if self._reuse(out, key):
+            return
+        metrics, evidence = len(out.metrics), len(out.evidence)
+        scored: list[Scored] = []
+        self._add(out, "open_tickets", float(open_now), scored)
         if self._resolved.total("n", resolved):
             self._add(
                 out,
@@ -393,57 +479,72 @@ class SignalIndex:
                 self._resolved.total("hours", resolved) / self._resolved.total("n", resolved),
                 scored,
             )
-        created = self._created.span(start, end)
         count = self._created.total("n", created)
         if count:
             self._add(out, "critical_high_pct", self._created.total("high", created) * 100 / count, scored)
         self._add(out, "escalations", self._created.total("escalated", created), scored)
         extra: list[Evidence] = []
-        created_severe = bisect_left(self._severe_keys, end)
-        severe_open = [
-            t
-            for t, closed_at in zip(self._severe[:created_severe], self._severe_closed, strict=False)
-            if closed_at is None or closed_at >= end
-        ]
-        out.metrics["critical_open_tickets"] = float(len(severe_open))
+        out.metrics["critical_open_tickets"] = float(severe_open)
         if severe_open:
-            noun = "ticket" if len(severe_open) == 1 else "tickets"
+            noun = "ticket" if severe_open == 1 else "tickets"
             extra.append(
                 Evidence(
                     SUPPORT,
-                    f"{len(severe_open)} critical {noun} open",
-                    -min(1.0, 0.3 + 0.2 * len(severe_open)),
-                    severe_open[0].id,
+                    f"{severe_open} critical {noun} open",
+                    -min(1.0, 0.3 + 0.2 * severe_open),
+                    first_open,
                 )
             )
         self._settle(out, SUPPORT, scored, extra=extra)
+        self._keep(out, SUPPORT, key, metrics, evidence)
+
+    def _critical_open(self, end: float) -> tuple[int, str | None]:
+        """How many critical tickets are open at `end`, and the id of the earliest created of them."""
+        when = (bisect_left(self._severe_keys, end), bisect_left(self._severe_closed_keys, end))
+        found = self._severe_open.get(when)
+        if found is None:
+            open_now = [
+                t
+                for t, closed_at in zip(self._severe[: when[0]], self._severe_closed, strict=False)
+                if closed_at is None or closed_at >= end
+            ]
+            found = self._severe_open[when] = (len(open_now), open_now[0].id if open_now else None)
+        return found
 
     def _measure_sentiment(self, out: Measurement, end: float) -> None:
+        emails = self.signals.emails
+        start = end - SENTIMENT_WINDOW_DAYS * 86400
+        mail = self._email.span(start, end) if emails is not None else None
+        hits = (bisect_left(self._keyword_keys, start), bisect_left(self._keyword_keys, end))
+        nps = bisect_right(self._nps_keys, end - 1e-6) if self._nps else 0
+        key = (SENTIMENT, mail, hits if emails is not None else None, nps)
+        if self._reuse(out, key):
+            return
+        metrics, evidence = len(out.metrics), len(out.evidence)
+        self._sentiment(out, mail, hits, nps)
+        self._keep(out, SENTIMENT, key, metrics, evidence)
+
+    def _sentiment(self, out: Measurement, mail: tuple[int, int] | None, hits: tuple[int, int], nps: int) -> None:
         if self.signals.emails is None and self.signals.nps is None:
             out.values[SENTIMENT] = None
             return
         scored: list[Scored] = []
-        start = end - SENTIMENT_WINDOW_DAYS * 86400
         extra: list[Evidence] = []
         penalty = 0.0
-        if self.signals.emails is not None:
-            span = self._email.span(start, end)
-            toned = self._email.total("toned", span)
+        if mail is not None:
+            toned = self._email.total("toned", mail)
             if toned:
-                self._add(out, "email_tone", self._email.total("tone", span) / toned, scored)
-            lo, hi = bisect_left(self._keyword_keys, start), bisect_left(self._keyword_keys, end)
-            hits = self._keyword_hits[lo:hi]
-            out.metrics["keyword_hits"] = float(len(hits))
-            penalty = min(self.keyword_penalty_cap, self.keyword_penalty * len(hits))
-            for _, email, word in reversed(hits):  # newest first
+                self._add(out, "email_tone", self._email.total("tone", mail) / toned, scored)
+            found = self._keyword_hits[hits[0] : hits[1]]
+            out.metrics["keyword_hits"] = float(len(found))
+            penalty = min(self.keyword_penalty_cap, self.keyword_penalty * len(found))
+            for _, email, word in reversed(found):  # newest first
                 when = email.sent_at.date().isoformat()
                 extra.append(
                     Evidence(SENTIMENT, f"email on {when} mentions '{word}'", -self.keyword_penalty / 100.0, email.id)
                 )
-        if self._nps:
-            at = bisect_right(self._nps_keys, end - 1e-6)
-            if at:
-                self._add(out, "nps", float(self._nps[at - 1].score), scored)
+        if nps:
+            self._add(out, "nps", float(self._nps[nps - 1].score), scored)
         if not scored and not extra:
             out.values[SENTIMENT] = None
             return
@@ -452,6 +553,9 @@ class SignalIndex:
         self._settle(out, SENTIMENT, scored, penalty=penalty, extra=extra)
 
     def _measure_payment(self, out: Measurement) -> None:
+        if self._reuse(out, (PAYMENT,)):  # does not depend on the day
+            return
+        metrics, evidence = len(out.metrics), len(out.evidence)
         payment = self.signals.payment
         scored: list[Scored] = []
         if payment is not None:
@@ -459,22 +563,32 @@ class SignalIndex:
                 self._add(out, "days_to_pay", float(payment.avg_days_to_pay), scored)
             self._add(out, "overdue_invoices", float(payment.overdue_invoices), scored)
         self._settle(out, PAYMENT, scored)
+        self._keep(out, PAYMENT, (PAYMENT,), metrics, evidence)
 
     def _measure_relationship(self, out: Measurement, as_of: date) -> None:
         rel = self.signals.relationship
+        held = bisect_right(self._qbrs, as_of)  # the QBRs held on or before the day
+        recent = bool(held) and (as_of - self._qbrs[held - 1]).days <= QBR_WINDOW_DAYS
+        key = (RELATIONSHIP, recent)  # the day matters only through the latest QBR's recency
+        if self._reuse(out, key):
+            return
+        metrics, evidence = len(out.metrics), len(out.evidence)
         scored: list[Scored] = []
         if rel is not None:
             self._add(out, "contacts", float(rel.contacts), scored)
             if rel.role_levels is not None:
                 self._add(out, "contact_roles", float(rel.role_levels), scored)
             self._add(out, "champion_identified", float(rel.champion_identified), scored)
-            held = [d for d in (*rel.qbr_days, rel.last_qbr) if d is not None and d <= as_of]
-            recent = bool(held) and (as_of - max(held)).days <= QBR_WINDOW_DAYS
             self._add(out, "qbr_recent", float(recent), scored)
         self._settle(out, RELATIONSHIP, scored)
+        self._keep(out, RELATIONSHIP, key, metrics, evidence)
 
     def _measure_contract(self, out: Measurement, as_of: date) -> None:
         contract = self.signals.contract
+        dated = contract is not None and contract.renewal_date is not None
+        if not dated and self._reuse(out, (CONTRACT,)):  # no renewal date: does not depend on the day
+            return
+        metrics, evidence = len(out.metrics), len(out.evidence)
         scored: list[Scored] = []
         if contract is not None:
             self._add(out, "auto_renew", float(contract.auto_renew), scored)
@@ -486,6 +600,7 @@ class SignalIndex:
             self._add(out, "expansions", float(contract.expansions), scored)
             self._add(out, "contractions", float(contract.contractions), scored)
         self._settle(out, CONTRACT, scored)
+        self._keep(out, CONTRACT, None if dated else (CONTRACT,), metrics, evidence)
 
 
 @dataclass(frozen=True)
@@ -495,12 +610,16 @@ class PreparedModel:
     model: HealthModel
     expressions: Mapping[str, CompiledExpression]
     version: int  # what snapshots record: the stored version (0 = the default model, never saved)
+    # The standard dimensions a score needs measured: the enabled ones, or all (None) when a custom
+    # expression may read any of them or their metrics.
+    measured: frozenset[str] | None = None
 
     @classmethod
     def of(cls, model: HealthModel, version: int | None = None) -> PreparedModel:
         allowed = expression_names(model.variables)
         compiled = {d.key: compile_expression(d.expression, allowed) for d in model.dimensions if d.expression}
-        return cls(model, compiled, model.version if version is None else version)
+        measured = None if compiled else frozenset(d.key for d in model.enabled_dimensions())
+        return cls(model, compiled, model.version if version is None else version, measured)
 
     def index(self, signals: CustomerSignals) -> SignalIndex:
         config = self.model.sentiment
@@ -520,22 +639,26 @@ def expression_inputs(signals: CustomerSignals, measurement: Measurement) -> dic
     return names
 
 
-def measure(prepared: PreparedModel, index: SignalIndex, as_of: date) -> Measurement:
-    """Every enabled dimension's value as of a day (standard from signals, custom from expressions)."""
-    result = index.measure(as_of)
+def measure(prepared: PreparedModel, index: SignalIndex, as_of: date, every: bool = False) -> Measurement:
+    """Every enabled dimension's value as of a day (standard from signals, custom from expressions); a
+    disabled standard dimension is measured only when a custom expression may read it, or `every`."""
+    result = index.measure(as_of, None if every else prepared.measured)
     custom = [d for d in prepared.model.dimensions if d.expression]
     if custom:
         inputs = expression_inputs(index.signals, result)
         for dim in custom:
             value = evaluate(prepared.expressions[dim.key], inputs)
             result.values[dim.key] = value
+            evidence: tuple[Evidence, ...] = ()
             if value is not None and (value >= POSITIVE_AT or value <= NEGATIVE_AT):
                 text = f"{dim.title} at {value:.0f}"
-                result.evidence.append(Evidence(dim.key, text, (value - 50.0) / 50.0))
+                evidence = (Evidence(dim.key, text, (value - 50.0) / 50.0),)
+                result.evidence.extend(evidence)
+            result.parts.append(Part(dim.key, value, (), evidence))
     return result
 
 
 def dimension_values(model: HealthModel, signals: CustomerSignals, as_of: date) -> Measurement:
     """One-off convenience: the dimension values of one customer on one day."""
     prepared = PreparedModel.of(model)
-    return measure(prepared, prepared.index(signals), as_of)
+    return measure(prepared, prepared.index(signals), as_of, every=True)

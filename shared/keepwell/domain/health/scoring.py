@@ -60,15 +60,18 @@ class Weighting:
     """What `score_values` derives from the model alone (enabled dimensions, weights, their total), and
     the effective weights and coverage of each set of available dimensions met so far: a customer's
     history meets one or two such sets in 90 days, so they are shared out once rather than every day.
-    Read-only once built; the dictionaries it hands out must not be changed."""
+    It also keeps the DimensionScores it built (at most PARTS_KEPT), as most dimensions keep their value
+    for days. Read-only once built but for those caches; what it hands out must not be changed."""
 
-    __slots__ = ("_shares", "enabled", "total_weight", "weights")
+    __slots__ = ("_parts", "_shares", "enabled", "total_weight", "weights")
+    PARTS_KEPT = 2048
 
     def __init__(self, model: HealthModel):
         self.enabled = [(d.key, d.title, d.weight) for d in model.enabled_dimensions()]
         self.weights = {key: weight for key, _, weight in self.enabled}
         self.total_weight = math.fsum(self.weights.values())
         self._shares: dict[frozenset[str], tuple[dict[str, float], float]] = {}
+        self._parts: dict[tuple[str, float | None, float], DimensionScore] = {}
 
     def shares(self, available: frozenset[str]) -> tuple[dict[str, float], float]:
         """(effective weights, coverage) when these dimensions have data."""
@@ -95,11 +98,18 @@ def score_values(
     available = frozenset(k for k, v in clean.items() if v is not None)
     effective, coverage = weighting.shares(available)
     parts: list[DimensionScore] = []
+    built = weighting._parts
     for key, title, weight in weighting.enabled:
         value = clean[key]
         share = effective[key]
-        contribution = 0.0 if value is None else value * share / 100.0
-        parts.append(DimensionScore(key, title, value, weight, share, contribution))
+        # A clean value is never -0.0 nor NaN, so equal keys mean the same DimensionScore.
+        part = built.get((key, value, share))
+        if part is None:
+            contribution = 0.0 if value is None else value * share / 100.0
+            part = DimensionScore(key, title, value, weight, share, contribution)
+            if len(built) < weighting.PARTS_KEPT:
+                built[(key, value, share)] = part
+        parts.append(part)
     if not available:
         return ScoreResult(None, tuple(parts), 0.0)
     score = math.fsum(p.contribution for p in parts)

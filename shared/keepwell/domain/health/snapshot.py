@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from keepwell.domain.health.bands import BandState, apply_hysteresis
 from keepwell.domain.health.dimensions import PreparedModel, SignalIndex, measure
-from keepwell.domain.health.explain import TOP_EVIDENCE, RankedEvidence, explain, weigh
+from keepwell.domain.health.explain import TOP_EVIDENCE, RankedEvidence, explain, weigh_parts
 from keepwell.domain.health.model import HealthModel
-from keepwell.domain.health.scoring import ScoreResult, Weighting, score_values
+from keepwell.domain.health.scoring import DimensionScore, ScoreResult, Weighting, score_values
 from keepwell.domain.health.signals import CustomerSignals
 from keepwell.domain.health.smoothing import MovingAverage
 
@@ -60,30 +60,26 @@ class HealthSnapshot(BaseModel):
         return next((d for d in self.dimensions if d.key == key), None)
 
 
-def _items(ranked: list[RankedEvidence]) -> list[EvidenceItem]:
-    return [EvidenceItem(dimension=r.dimension, text=r.text, impact=r.impact, ref=r.ref) for r in ranked]
-
-
-def _dimensions(result: ScoreResult) -> list[DimensionSnapshot]:
-    """The score's breakdown as snapshot models: validated from keywords, which pydantic does in about
-    two thirds of the time of `model_validate(..., from_attributes=True)` (and `model_construct`, a
-    Python loop over the fields, is slower than either); `na` is the DimensionScore's own property."""
-    return [
-        DimensionSnapshot(
-            key=d.key,
-            label=d.label,
-            value=d.value,
-            weight=d.weight,
-            effective_weight=d.effective_weight,
-            contribution=d.contribution,
-            na=d.value is None,
-        )
-        for d in result.dimensions
-    ]
+def _dimension(d: DimensionScore) -> DimensionSnapshot:
+    """A breakdown row as a snapshot model: validated from keywords, which pydantic does in about two
+    thirds of the time of `model_validate(..., from_attributes=True)` (and `model_construct`, a Python
+    loop over the fields, is slower than either); `na` is the DimensionScore's own property."""
+    return DimensionSnapshot(
+        key=d.key,
+        label=d.label,
+        value=d.value,
+        weight=d.weight,
+        effective_weight=d.effective_weight,
+        contribution=d.contribution,
+        na=d.value is None,
+    )
 
 
 class Scorer:
-    """Scores one customer day after day, carrying the smoothing window and hysteresis state."""
+    """Scores one customer day after day, carrying the smoothing window and hysteresis state.
+
+    Snapshot models are frozen, so the breakdown rows and evidence items of one day are shared by the
+    later days that show the same (most dimensions keep their value for days) instead of validated again."""
 
     def __init__(
         self,
@@ -101,6 +97,8 @@ class Scorer:
         self.average = MovingAverage(self.model.smoothing_window)
         self.state: BandState | None = None
         self.last_day: date | None = None
+        self._rows: dict[tuple[str, float | None, float], DimensionSnapshot] = {}
+        self._items: dict[tuple[str, str, float, str | None], EvidenceItem] = {}
         for snap in sorted(prior, key=lambda s: s.date):
             self.average.add(snap.date, snap.score)
             self.last_day = snap.date
@@ -119,7 +117,7 @@ class Scorer:
         if basis is not None:
             band, self.state = apply_hysteresis(basis, self.model.bands, self.model.hysteresis, self.state)
             band_name, band_color = band.label, band.color
-        ranked = weigh(measurement.evidence, result)
+        ranked = weigh_parts(measurement.parts, result)  # = weigh(measurement.evidence, result)
         positives = [r for r in ranked if r.impact > 0][: self.top]
         negatives = [r for r in ranked if r.impact < 0][: self.top]
         name = self.signals.name or "This customer"
@@ -131,16 +129,38 @@ class Scorer:
             smoothed_score=smoothed,
             band=band_name,
             band_color=band_color,
-            dimensions=_dimensions(result),
+            dimensions=self._breakdown(result),
             na_dimensions=result.na_dimensions,
             coverage=result.coverage,
             model_version=self.prepared.version,
-            top_positive=_items(positives),
-            top_negative=_items(negatives),
+            top_positive=self._evidence(positives),
+            top_negative=self._evidence(negatives),
             explanation=explain(result, ranked, band_name, name),
             pending_band=self.state.pending_band if self.state and basis is not None else None,
             pending_days=self.state.pending_days if self.state and basis is not None else 0,
         )
+
+    def _breakdown(self, result: ScoreResult) -> list[DimensionSnapshot]:
+        """The score's breakdown, a row met before shared (its key, value and effective weight fix the rest)."""
+        rows = []
+        for d in result.dimensions:
+            key = (d.key, d.value, d.effective_weight)
+            row = self._rows.get(key)
+            if row is None:
+                row = self._rows[key] = _dimension(d)
+            rows.append(row)
+        return rows
+
+    def _evidence(self, ranked: list[RankedEvidence]) -> list[EvidenceItem]:
+        """The ranked evidence as snapshot items, an item met before shared."""
+        items = []
+        for r in ranked:
+            key = (r.dimension, r.text, r.impact, r.ref)
+            item = self._items.get(key)
+            if item is None:
+                item = self._items[key] = EvidenceItem(dimension=r.dimension, text=r.text, impact=r.impact, ref=r.ref)
+            items.append(item)
+        return items
 
 
 def compute_snapshot(
