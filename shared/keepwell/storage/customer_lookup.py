@@ -33,26 +33,24 @@ def resolve_customer_refs(workspace_id: str, refs: Iterable[CustomerRef]) -> dic
 
 
 def customer_statuses(workspace_id: str, customer_ids: Iterable[str]) -> dict[str, str]:
-    """customer id -> status, for profiles of this workspace (BatchGetItem pages, two attributes)."""
-    wanted = [keys.customer(workspace_id, c) for c in sorted(set(customer_ids))]
-    if not wanted:
-        return {}
-    return {
-        raw["customer_id"]["S"]: raw["status"]["S"]
-        for raw in batch_get_raw(wanted, attributes=["pk", "sk", "customer_id", "status"])
-        if "customer_id" in raw and "status" in raw
-    }
+    """customer id -> status, for profiles of this workspace."""
+    return _profile_strings(workspace_id, customer_ids, "status")
 
 
 def customer_names(workspace_id: str, customer_ids: Iterable[str]) -> dict[str, str]:
     """customer id -> current name, for profiles of this workspace (archived ones too; deleted ones are
-    left out): BatchGetItem pages of 100 keys, three attributes each. Lists of tasks name their
-    customers with it (docs/playbooks.md "Tasks and My day")."""
+    left out). Lists of tasks name their customers with it (docs/playbooks.md "Tasks and My day")."""
+    return _profile_strings(workspace_id, customer_ids, "name")
+
+
+def _profile_strings(workspace_id: str, customer_ids: Iterable[str], attribute: str) -> dict[str, str]:
+    """customer id -> one string attribute of its profile: BatchGetItem pages of 100 keys, reading only
+    the keys, the id and that attribute; profiles without it are left out."""
     wanted = [keys.customer(workspace_id, c) for c in sorted(set(customer_ids))]
     if not wanted:
         return {}
     return {
-        raw["customer_id"]["S"]: raw["name"]["S"]
-        for raw in batch_get_raw(wanted, attributes=["pk", "sk", "customer_id", "name"])
-        if "customer_id" in raw and "name" in raw
+        raw["customer_id"]["S"]: raw[attribute]["S"]
+        for raw in batch_get_raw(wanted, attributes=["pk", "sk", "customer_id", attribute])
+        if "customer_id" in raw and attribute in raw
     }
