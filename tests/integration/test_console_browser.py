@@ -593,6 +593,24 @@ def test_task_cards_name_their_customer_from_the_task_not_from_the_first_page_of
     tab.shoot("tasks-csm")
 
 
+def test_a_director_reads_a_csms_tasks_by_choosing_the_owner(stack, tabs):
+    """The Tasks screen listed only the caller's own tasks, so a director (who owns none in the demo)
+    saw "No task matches." with no way to look at the team's; an owner filter reads a CSM's."""
+    _, theirs = api(stack, "csm", "GET", "/v1/tasks?limit=25")
+    assert theirs["items"], "the demo CSM has tasks"
+    tab = tabs(user_name(stack, "director"))
+    page = tab.open("/tasks")
+    owner = page.get_by_label("Owner")
+    expect(owner).to_have_value("")  # the director's own first
+    owner.select_option(label=f"{user_name(stack, 'csm')} (csm)")
+    first = theirs["items"][0]
+    card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=first["title"])).first
+    expect(card).to_be_visible()
+    if first["customer_name"]:
+        expect(card.get_by_role("link", name=first["customer_name"], exact=True)).to_be_visible()
+    tab.shoot("tasks-director-owner")
+
+
 def test_the_audit_log_names_people_and_customers_and_keeps_their_ids_at_hand(stack, tabs):
     assert stack.seed is not None
     _, everyone = api(stack, "admin", "GET", "/v1/customers?limit=5")

@@ -7,10 +7,17 @@ export async function render(main, ctx) {
   main.append(h("h1", {}, "Tasks"));
   const status = select([["", "Any status"], ["pending", "Pending"], ["in_progress", "In progress"], ["completed", "Completed"], ["skipped", "Skipped"]], ctx.query.get("status") || "");
   const overdue = h("input", { type: "checkbox", checked: ctx.query.get("overdue") === "true" });
+  // Directors and admins look at their team's tasks too: one owner at a time, as the API lists them.
+  const users = ctx.can("users", "read") ? await api.get("/v1/users").then((r) => r.items).catch(() => []) : [];
+  const others = users.filter((u) => u.active !== false && u.user_id !== ctx.me.user_id && u.role !== "viewer");
+  const owner = others.length
+    ? select([["", "Me"], ...others.map((u) => [u.user_id, `${u.name} (${u.role})`])], ctx.query.get("owner_id") || "")
+    : null;
   const results = h("div", { "aria-live": "polite" });
   const load = async () => {
     results.replaceChildren(h("p", { class: "state" }, "Loading…"));
-    const pager = api.pages("/v1/tasks", { status: status.value, overdue: overdue.checked ? "true" : undefined, limit: 25 });
+    const query = { status: status.value, overdue: overdue.checked ? "true" : undefined, owner_id: owner?.value || undefined, limit: 25 };
+    const pager = api.pages("/v1/tasks", query);
     try {
       const list = taskList(await pager.next(), ctx, "No task matches.");
       results.replaceChildren(list, moreButton(pager, (more) => list.append(...taskList(more, ctx, "").children)));
@@ -18,8 +25,10 @@ export async function render(main, ctx) {
       results.replaceChildren(problem(error));
     }
   };
-  status.addEventListener("change", load);
-  overdue.addEventListener("change", load);
-  main.append(h("div", { class: "filters" }, field("Status", status), h("label", { class: "check" }, overdue, " Overdue only")), results);
+  for (const control of [status, overdue, owner]) control?.addEventListener("change", load);
+  main.append(
+    h("div", { class: "filters" }, owner ? field("Owner", owner) : null, field("Status", status), h("label", { class: "check" }, overdue, " Overdue only")),
+    results,
+  );
   await load();
 }
