@@ -157,6 +157,23 @@ async function audit() {
       .then((p) => new Map(Object.values(p.groups || {}).flat().map((row) => [row.renewal_id, row])))
       .catch(() => new Map()));
   let byRenewal = new Map();
+  // Playbooks, segments, webhooks and API keys by what their lists call them (each list read once, when
+  // a page first names one; one deleted since, or a list this role may not read, keeps its id).
+  const lists = {
+    playbook: ["/v1/playbooks", (x) => [x.playbook_id, `Playbook ${x.name}`]],
+    segment: ["/v1/segments", (x) => [x.segment_id, `Segment ${x.name}`]],
+    webhook: ["/v1/webhooks", (x) => [x.subscription_id, `Webhook to ${x.url}`]],
+    api_key: ["/v1/api-keys", (x) => [x.key_id, `API key ${x.name}`]],
+  };
+  const labels = new Map(); // kind -> Promise of id -> label
+  const labelled = new Map(); // kind -> id -> label, for drawing
+  const labelsOf = (kind) => {
+    if (!labels.has(kind)) {
+      const [path, entry] = lists[kind];
+      labels.set(kind, api.get(path).then((r) => new Map((r.items || []).map(entry))).catch(() => new Map()));
+    }
+    return labels.get(kind);
+  };
   const customerOf = (e) => {
     const [kind, id] = splitTarget(e.target);
     if (kind === "customer") return id;
@@ -167,12 +184,16 @@ async function audit() {
     const ids = [...new Set(rows.map(customerOf).filter(Boolean))];
     await Promise.all(ids.map(async (id) => known.set(id, await customerName(id))));
     if (rows.some((e) => splitTarget(e.target)[0] === "renewal")) byRenewal = await renewalRows();
+    const kinds = [...new Set(rows.map((e) => splitTarget(e.target)[0]).filter((kind) => Object.hasOwn(lists, kind)))];
+    await Promise.all(kinds.map(async (kind) => labelled.set(kind, await labelsOf(kind))));
     return rows;
   };
   const person = (userId) => h("span", { title: userId }, names[userId] || userId);
   const target = (e) => {
     const [kind, id] = splitTarget(e.target);
     if (kind === "user") return h("span", { title: e.target }, `User ${names[id] || id}`);
+    const label = labelled.get(kind)?.get(id);
+    if (label) return h("span", { title: e.target }, label);
     if (kind === "customer" && known.get(id)) return h("span", { title: e.target }, "Customer ", link(`/customers/${id}`, known.get(id)));
     const renewal = kind === "renewal" && byRenewal.get(id);
     if (renewal) return h("span", { title: e.target }, "Renewal of ", link(`/customers/${renewal.customer_id}`, renewal.customer_name), renewal.product ? ` (${renewal.product})` : "");
