@@ -632,6 +632,8 @@ def test_the_audit_log_names_people_and_customers_and_keeps_their_ids_at_hand(st
     someone = next(u for u in users["items"] if u["role"] == "csm" and u["active"] and u["user_id"] not in signed_in)
     for step in ("deactivate", "reactivate"):
         assert api(stack, "admin", "POST", f"/v1/users/{someone['user_id']}/{step}")[0] == 200
+    opened = api(stack, "admin", "POST", f"/v1/customers/{customer['customer_id']}/engagement", {"phase": "adoption"})
+    assert opened[0] in (200, 201), opened
     _, segment = api(stack, "admin", "GET", "/v1/segments/seg_enterprise")
     described = api(stack, "admin", "PATCH", "/v1/segments/seg_enterprise", {"description": "Audit log check"})
     assert described[0] == 200, described
@@ -663,6 +665,9 @@ def test_the_audit_log_names_people_and_customers_and_keeps_their_ids_at_hand(st
     expect(row).to_contain_text(f"User {someone['name']}")
     assert someone["user_id"] not in row.inner_text()
     assert row.locator(f"[title='user:{someone['user_id']}']").count() == 1
+    row = entry("engagement.opened", f"Engagement with {customer['name']}")
+    expect(row.get_by_role("link", name=customer["name"], exact=True)).to_be_visible()
+    assert row.locator(f"[title='engagement:{customer['customer_id']}']").count() == 1
     row = entry("segment.updated", f"Segment {segment['name']}")
     assert "seg_enterprise" not in row.inner_text()
     assert row.locator("[title='segment:seg_enterprise']").count() == 1

@@ -176,7 +176,7 @@ async function audit() {
   };
   const customerOf = (e) => {
     const [kind, id] = splitTarget(e.target);
-    if (kind === "customer") return id;
+    if (kind === "customer" || kind === "engagement") return id; // a success plan's engagement is its customer's
     return e.after?.customer_id || e.before?.customer_id || null;
   };
   // Resolve the page's customers before drawing it, so each row is drawn once, by name.
@@ -184,17 +184,22 @@ async function audit() {
     const ids = [...new Set(rows.map(customerOf).filter(Boolean))];
     await Promise.all(ids.map(async (id) => known.set(id, await customerName(id))));
     if (rows.some((e) => splitTarget(e.target)[0] === "renewal")) byRenewal = await renewalRows();
-    const kinds = [...new Set(rows.map((e) => splitTarget(e.target)[0]).filter((kind) => Object.hasOwn(lists, kind)))];
+    // A playbook acts too (its runs open engagements, write notes): actors and targets alike.
+    const kinds = [...new Set(rows.flatMap((e) => [splitTarget(e.target)[0], splitTarget(e.actor_id)[0]]).filter((kind) => Object.hasOwn(lists, kind)))];
     await Promise.all(kinds.map(async (kind) => labelled.set(kind, await labelsOf(kind))));
     return rows;
   };
-  const person = (userId) => h("span", { title: userId }, names[userId] || userId);
+  const person = (actorId) => {
+    const [kind, id] = splitTarget(actorId);
+    return h("span", { title: actorId }, names[actorId] || labelled.get(kind)?.get(id) || actorId);
+  };
   const target = (e) => {
     const [kind, id] = splitTarget(e.target);
     if (kind === "user") return h("span", { title: e.target }, `User ${names[id] || id}`);
     const label = labelled.get(kind)?.get(id);
     if (label) return h("span", { title: e.target }, label);
     if (kind === "customer" && known.get(id)) return h("span", { title: e.target }, "Customer ", link(`/customers/${id}`, known.get(id)));
+    if (kind === "engagement" && known.get(id)) return h("span", { title: e.target }, "Engagement with ", link(`/customers/${id}`, known.get(id)));
     const renewal = kind === "renewal" && byRenewal.get(id);
     if (renewal) return h("span", { title: e.target }, "Renewal of ", link(`/customers/${renewal.customer_id}`, renewal.customer_name), renewal.product ? ` (${renewal.product})` : "");
     const about = customerOf(e);
