@@ -17,6 +17,8 @@ machinery spends per attribute. Each patch keeps moto's semantics (the same resu
 - `install_fast_item_maps`: an item in a response is serialised in one walk of its values (strings,
   numbers, booleans, nulls, sets, lists and maps are written as they are) instead of a shape dispatch,
   attribute picker and string serializer per value.
+- `install_fast_dispatch`: moto lists a response class's functions (`inspect.getmembers`, sorted) for
+  every request to find its action among them; the list is kept per class.
 - `install_fast_receives`: moto's ReceiveMessage computes every queue attribute, counting the queue's
   messages, for each message it returns, only to read its retention period.
 - `install_fast_deletes`: moto's DeleteMessage copies the whole queue to drop one message; it is
@@ -52,6 +54,7 @@ from __future__ import annotations
 import copy
 import gc
 import importlib.metadata
+import re
 import sys
 import threading
 import types
@@ -636,6 +639,30 @@ def install_fast_item_maps() -> None:
     _replace(BaseJSONSerializer, "_serialize_type_map", serialize_type_map)
 
 
+def install_fast_dispatch() -> None:
+    """Find a response class's method names once, not on every request.
+
+    moto 5.2's `BaseResponse.call_action` lists the handler class's functions with `inspect.getmembers`
+    (every attribute of the class and its bases, sorted) for each request, to see whether the action is
+    one of them. A class's functions do not change once it is defined, so the list is kept per class.
+    """
+    from moto.core import responses
+
+    original = responses.method_names_from_class
+    if getattr(original, _INSTALLED, False):
+        return
+    names: dict[type, list[str]] = {}
+
+    def method_names_from_class(clazz: Any) -> list[str]:
+        found = names.get(clazz)
+        if found is None:
+            found = names[clazz] = original(clazz)
+        return list(found)
+
+    setattr(method_names_from_class, _INSTALLED, True)
+    _replace(responses, "method_names_from_class", method_names_from_class)
+
+
 def install_fast_receives() -> None:
     """Read a queue's retention period directly when moto checks a received message against it.
 
@@ -754,7 +781,7 @@ def install_fast_projections() -> None:
 
 
 def install_condition_cache() -> None:
-    """Parse each distinct condition (expression, names, values) once.
+    """Parse each distinct condition (expression, names, the values it names) once.
 
     moto 5.2's `ConditionExpressionParser.parse` lexes and parses the text every time, and a conditional
     write is parsed twice (the request's validation, then the evaluation): an import's transaction of
@@ -773,12 +800,13 @@ def install_condition_cache() -> None:
     lock = threading.Lock()
 
     def parse(self: Any) -> Any:
+        text, values = self.condition_expression, self.expression_attribute_values
         try:
-            key = json.dumps(
-                [self.condition_expression, self.expression_attribute_names, self.expression_attribute_values],
-                sort_keys=True,
-            )
-        except (TypeError, ValueError):  # a value JSON cannot hold: moto's own way
+            # Only the values the text names: a write's map also holds its update's values (pynamodb
+            # numbers them all together), which differ from one write to the next and never enter the parse.
+            named = {p: values.get(p) for p in _VALUE_PLACEHOLDER.findall(text)} if text and values else values
+            key = json.dumps([text, self.expression_attribute_names, named], sort_keys=True)
+        except (TypeError, ValueError, AttributeError):  # a value JSON cannot hold: moto's own way
             return original_parse(self)
         hit = cache.get(key)
         if hit is None:
@@ -795,6 +823,8 @@ def install_condition_cache() -> None:
 
 
 _PARSE_CACHE_SIZE = 4096  # parsed conditions, and parsed update expressions, kept in each cache
+# A value placeholder in an expression (DynamoDB: a colon, then letters, digits and underscores).
+_VALUE_PLACEHOLDER = re.compile(r":[A-Za-z0-9_]+")
 
 
 def _remember(cache: dict[str, Any], lock: threading.Lock, key: str, value: Any) -> None:
@@ -977,6 +1007,7 @@ def install_all() -> None:
     install_fast_request_ids()
     install_fast_receives()
     install_fast_deletes()
+    install_fast_dispatch()
     install_fast_sends()
     install_condition_cache()
     install_update_expression_cache()

@@ -254,6 +254,25 @@ def _access_patterns(table: str) -> None:
                 ExpressionAttributeNames={"#v": "v"},
                 ExpressionAttributeValues={":v": {"N": expected}},
             )
+    # A write's values map holds its update's values too (pynamodb numbers them together): one condition
+    # value with other update values (the second write is a parse met before), then a stale one (refused).
+    for expected, score, after in (
+        ("1", "10", "1"),
+        ("1", "11", "1"),
+        ("1", "12", "2"),
+        ("1", "13", "3"),
+        ("2", "14", "3"),
+    ):
+        with contextlib.suppress(ClientError):
+            dynamodb.update_item(
+                TableName=table,
+                Key={"pk": {"S": "PARITY#C"}, "sk": {"S": "u"}},
+                UpdateExpression="SET #s = :s, #r = :after",
+                ConditionExpression="attribute_not_exists(pk) OR #r = :r",
+                ExpressionAttributeNames={"#s": "score", "#r": "r"},
+                ExpressionAttributeValues={":s": {"N": score}, ":r": {"N": expected}, ":after": {"N": after}},
+            )
+    dynamodb.get_item(TableName=table, Key={"pk": {"S": "PARITY#C"}, "sk": {"S": "u"}})  # score 14, r 3
     for _ in range(2):  # an unused name is refused every time, not only when first parsed
         with pytest.raises(ClientError):
             dynamodb.put_item(
