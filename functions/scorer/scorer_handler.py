@@ -24,8 +24,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from keepwell.observability import logger, metrics, tracer
-from keepwell.schemas.messages import ScoringRequest
-from keepwell.services import backtest_runs, scoring_jobs
+from keepwell.schemas.messages import ScoringRequest, is_backtest_message
+from keepwell.services import scoring_jobs
 
 # A batch whose every record fails still answers with each id, rather than raising: same outcome
 # for SQS, one code path for us.
@@ -33,7 +33,10 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 def record_handler(record: SQSRecord) -> None:
-    if backtest_runs.is_backtest_message(record.body):  # a model backtest's page (services/backtest_runs.py)
+    if is_backtest_message(record.body):  # a model backtest's page
+        # Imported on a backtest's first page only: a daily or recalculation scorer's cold start skips it.
+        from keepwell.services import backtest_runs
+
         backtest_runs.run_message(record.body, int(record.attributes.approximate_receive_count or 1))
         return
     try:

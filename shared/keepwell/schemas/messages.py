@@ -123,3 +123,9 @@ class BacktestRequest(_Message):
 
     backtest_id: str = Field(pattern=ENTITY_ID)
     page: int = Field(ge=0, le=1_000_000)
+
+
+def is_backtest_message(body: str) -> bool:
+    """Whether a scoring queue message is a BacktestRequest (only it carries `backtest_id`), told apart
+    without parsing it: the scorer imports the backtest's code only for such a message."""
+    return '"backtest_id"' in body

@@ -29,10 +29,6 @@ def _models(job: store.Backtest) -> tuple[HealthModel, HealthModel | None]:
     return current, (HealthModel.model_validate(proposed) if proposed is not None else None)
 
 
-def is_backtest_message(body: str) -> bool:
-    return '"backtest_id"' in body
-
-
 def result_of(job: store.Backtest, pages: list[dict[str, list[dict[str, Any]]]]) -> dict[str, Any]:
     current, proposed = _models(job)
     result: dict[str, Any] = {}

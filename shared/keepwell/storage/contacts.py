@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from keepwell.domain.contacts import Contact, ContactDepth, depth_change, role_level
+from keepwell.domain.contacts import Contact, depth_change, role_level
 from keepwell.errors import NotFound
 from keepwell.storage import keys
 from keepwell.storage.customers import BATCH_GET_LIMIT, customer_ids
@@ -101,22 +101,6 @@ def _depth_actions(change: dict[str, int]) -> list[Action]:
 def _merge(total: dict[str, int], change: dict[str, int]) -> None:
     for name, n in change.items():
         total[name] = total.get(name, 0) + n
-
-
-def depth_of_raw(profile: dict[str, Any] | None) -> ContactDepth | None:
-    """The contact counters of a raw profile item (None: written before contacts were counted)."""
-    if not profile or "contacts_total" not in profile:
-        return None
-
-    def count(name: str) -> int:
-        return max(0, int(float(profile.get(name, {}).get("N", "0"))))
-
-    return ContactDepth(
-        total=count("contacts_total"),
-        executive=count("contacts_executive"),
-        manager=count("contacts_manager"),
-        practitioner=count("contacts_practitioner"),
-    )
 
 
 def _champion_actions(change: ChampionChange, contact_id: str, now_iso: str) -> list[Action]:

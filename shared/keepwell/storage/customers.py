@@ -61,7 +61,7 @@ def new_profile_item(customer: Customer) -> CustomerItem:
     """The item of a profile being created: its contact counters start at zero (a new customer has no
     contacts), so a contacts import knows it need not look for existing ones (`contact_targets_batch`)."""
     item = to_item(customer)
-    item.contacts_total = 0  # the other counters read as 0 when absent (storage.contacts.depth_of_raw)
+    item.contacts_total = 0  # the other counters read as 0 when absent (storage.health_snapshots reads them)
     return item
 
 

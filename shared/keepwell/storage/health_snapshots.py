@@ -39,11 +39,8 @@ from keepwell.domain.segment_baselines import SegmentBaselines
 from keepwell.domain.signal_log import SignalLog
 from keepwell.domain.usage_history import UsageHistory
 from keepwell.retries import until_processed
-from keepwell.storage import contacts as contact_store
 from keepwell.storage import keys, scoring_state, snapshot_dictionary
-from keepwell.storage import renewals as renewal_store
 from keepwell.storage import segments as segment_store
-from keepwell.storage import success_plans as success_store
 from keepwell.storage.customers import customer_ids, to_customer
 from keepwell.storage.metrics import UsageHistoryItem
 from keepwell.storage.models import CustomerItem, TableItem, table_connection
@@ -300,7 +297,7 @@ class InputsWanted:
             keys.usage_history(ws, customer),
             keys.segment_baselines(ws),
             keys.contract_summary(ws, customer),
-            *success_store.scoring_keys(ws, customer),
+            *_success_keys(ws, customer),
             *(keys.health_month(ws, customer, m) for m in months),
         ]
 
@@ -341,6 +338,38 @@ class ReadTogether:
         return _inputs_of(wanted, self._found)
 
 
+def _success_keys(workspace_id: str, customer_id: str) -> list[keys.Key]:
+    """What the scorer reads for success plans, in its one BatchGetItem: the plan and the capabilities."""
+    return [keys.success_plan(workspace_id, customer_id), keys.capabilities(workspace_id)]
+
+
+def _depth_of_raw(profile: dict[str, Any] | None) -> ContactDepth | None:
+    """The contact counters of a raw profile item (None: written before contacts were counted)."""
+    if not profile or "contacts_total" not in profile:
+        return None
+
+    def count(name: str) -> int:
+        return max(0, int(float(profile.get(name, {}).get("N", "0"))))
+
+    return ContactDepth(
+        total=count("contacts_total"),
+        executive=count("contacts_executive"),
+        manager=count("contacts_manager"),
+        practitioner=count("contacts_practitioner"),
+    )
+
+
+def _contract_of(document: str) -> ContractSignals:
+    """The contract summary `storage.renewals.contract_json` wrote."""
+    data = json.loads(document)
+    return ContractSignals(
+        renewal_date=date.fromisoformat(data["renewal_date"]) if data.get("renewal_date") else None,
+        auto_renew=bool(data.get("auto_renew")),
+        expansions=int(data.get("expansions") or 0),
+        contractions=int(data.get("contractions") or 0),
+    )
+
+
 def _by_key(found: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(raw["pk"]["S"], raw["sk"]["S"]): raw for raw in found}
 
@@ -354,7 +383,7 @@ def _inputs_of(wanted: InputsWanted, found: Mapping[tuple[str, str], dict[str, A
         return found.get((key.pk, key.sk))
 
     profile_key = keys.customer(workspace_id, customer_id)
-    for key in (profile_key, *success_store.scoring_keys(workspace_id, customer_id)):
+    for key in (profile_key, *_success_keys(workspace_id, customer_id)):
         raw = raw_of(key)
         if raw is not None:
             inputs.success_items[key.sk] = raw
@@ -364,7 +393,7 @@ def _inputs_of(wanted: InputsWanted, found: Mapping[tuple[str, str], dict[str, A
     profile = raw_of(profile_key)
     if profile is not None:
         inputs.customer = to_customer(CustomerItem.from_raw_data(profile))
-        inputs.contacts = contact_store.depth_of_raw(profile)
+        inputs.contacts = _depth_of_raw(profile)
         inputs.health = _profile_health(ProfileHealthItem.from_raw_data(profile))
     log = raw_of(keys.signal_log(workspace_id, customer_id))
     if log is not None:
@@ -374,7 +403,7 @@ def _inputs_of(wanted: InputsWanted, found: Mapping[tuple[str, str], dict[str, A
     contract = raw_of(keys.contract_summary(workspace_id, customer_id))
     if contract is not None:
         inputs.contract_document = contract["document"]["S"]
-        inputs.contract = renewal_store.contract_of(inputs.contract_document)
+        inputs.contract = _contract_of(inputs.contract_document)
     usage_raw = raw_of(keys.usage_history(workspace_id, customer_id))
     if usage_raw is not None:
         usage = UsageHistoryItem.from_raw_data(usage_raw)

@@ -253,16 +253,6 @@ def contract_json(signals: ContractSignals) -> str:
     )
 
 
-def contract_of(document: str) -> ContractSignals:
-    data = json.loads(document)
-    return ContractSignals(
-        renewal_date=date.fromisoformat(data["renewal_date"]) if data.get("renewal_date") else None,
-        auto_renew=bool(data.get("auto_renew")),
-        expansions=int(data.get("expansions") or 0),
-        contractions=int(data.get("contractions") or 0),
-    )
-
-
 def get_renewal(workspace_id: str, customer_id: str, renewal_id: str) -> Renewal | None:
     key = keys.renewal(workspace_id, customer_id, renewal_id)
     try:

@@ -336,11 +336,6 @@ def plan_of(raw: dict[str, Any] | None) -> StoredPlan | None:
     return _to_plan(SuccessPlanItem.from_raw_data(raw)) if raw is not None else None
 
 
-def scoring_keys(workspace_id: str, customer_id: str) -> list[keys.Key]:
-    """What the scorer reads for success plans, in its one BatchGetItem: the plan and the capabilities."""
-    return [keys.success_plan(workspace_id, customer_id), keys.capabilities(workspace_id)]
-
-
 def put_plan(workspace_id: str, stored: StoredPlan, extra: list[TableItem], *, expected: int | None) -> None:
     """Write the plan at `stored.version` if the stored one is still `expected` (None: no plan yet),
     with `extra` items (audit entries, new success tasks) in the same transaction."""
