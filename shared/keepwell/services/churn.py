@@ -6,8 +6,9 @@ entry); then `customer.changed` (before/after status, which the win-back playboo
 reads) and `customer.churned` are published. From then on the customer's timeline is frozen: the
 notes route answers 409 (services/timeline.py).
 
-Churn risk and CLTV are computed with each daily score (services/customer_flags, via `churn_scores`)
-and stored on the profile; /scores answers the stored ones and computes them only when none are stored.
+Churn risk and CLTV are computed with each daily score (services/customer_flags, via
+services/churn_scores.py) and stored on the profile; /scores answers the stored ones and computes them
+only when none are stored.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ from keepwell import clock, ids
 from keepwell.auth import Caller
 from keepwell.domain import churn as rules
 from keepwell.domain import renewals as renewal_rules
-from keepwell.domain.churn import ChurnRisk, Cltv, RiskInputs
-from keepwell.domain.customers import Customer, StoredChurnRisk
-from keepwell.domain.renewals import Renewal, proposed_delta
+from keepwell.domain.renewals import Renewal
 from keepwell.domain.timeline import TimelineEntry
 from keepwell.errors import Conflict
 from keepwell.observability import logger
@@ -30,6 +29,7 @@ from keepwell.schemas.renewals import ChurnIn, ChurnOut, ChurnRiskOut, CltvOut, 
 from keepwell.services import flags as flag_service
 from keepwell.services import renewals as renewal_service
 from keepwell.services import upsell as upsell_service
+from keepwell.services.churn_scores import churn_scores, stored_scores
 from keepwell.storage import audit as audit_store
 from keepwell.storage import renewals as store
 from keepwell.storage import timeline as timeline_store
@@ -169,42 +169,6 @@ def _after_churn(
 
 
 # --- scores beyond health --------------------------------------------------------------------------------
-def risk_of(found: flag_service.Assessment) -> ChurnRisk:
-    customer, renewal = found.customer, found.next_renewal
-    delta = proposed_delta(renewal.current_arr, renewal.proposed_arr) if renewal is not None else None
-    return rules.churn_risk(
-        RiskInputs(
-            status=customer.status,
-            health_score=customer.health_score,
-            red_flags=tuple(found.result.red_codes),
-            green_flags=tuple(f.code for f in found.result.green),
-            renewal_date=renewal.renewal_date if renewal is not None else None,
-            renewal_at_risk=renewal is not None and renewal.forecast_category == found.forecast.at_risk_category,
-            downsell_proposed=delta is not None and delta.kind == "downsell",
-            today=found.today,
-        )
-    )
-
-
-def churn_scores(found: flag_service.Assessment) -> tuple[StoredChurnRisk, Cltv]:
-    """Churn risk and CLTV of an assessment, as stored with each score and answered by /scores."""
-    risk = risk_of(found)
-    value = rules.cltv(found.customer.arr, risk, found.customer.status)
-    return StoredChurnRisk.model_validate(risk.as_dict()), value
-
-
-def stored_scores(customer: Customer) -> tuple[date, StoredChurnRisk, Cltv] | None:
-    """(scored day, churn risk, CLTV) stored with the customer's latest score; None when none are stored
-    yet, or the customer churned after that score (a churned customer is 100 / CLTV 0 by the rules; the
-    next daily score stores that)."""
-    flags = customer.flags
-    if flags is None or flags.churn_risk is None or flags.cltv is None:
-        return None
-    if customer.status == "churned" and all(p.factor != "churned" for p in flags.churn_risk.parts):
-        return None
-    return flags.scored_on, flags.churn_risk, flags.cltv
-
-
 def scores(caller: Caller, customer_id: str) -> ScoresOut:
     """The churn risk and CLTV stored with the latest score (no further read), else computed now from
     the same reads as the flags API; upsell is always computed now."""

@@ -23,7 +23,7 @@ from keepwell.domain import flags as rules
 from keepwell.domain.customers import Customer, CustomerFlags, FlagNote, StoredFlag
 from keepwell.observability import logger
 from keepwell.schemas.messages import DomainEventIn
-from keepwell.services import churn, success_signals
+from keepwell.services import churn_scores, success_signals
 from keepwell.services import flags as flag_service
 from keepwell.storage import customers as customer_store
 
@@ -62,7 +62,7 @@ def record_flags(workspace_id: str, customer_id: str, day: date) -> CustomerFlag
     found = flag_service.read_assessment(workspace_id, customer_id, day, visible=wanted, days_by_range=True)
     if found is None:
         return None  # no active customer, or a later day's are stored (the write's condition guarantees it)
-    risk, value = churn.churn_scores(found)
+    risk, value = churn_scores.churn_scores(found)
     red = stored(found.result.red) + [  # success-plan risk signals standing (raised by the scorer)
         StoredFlag(code=f["code"], title=f["title"], evidence=[FlagNote(**e) for e in f["evidence"]])
         for f in success_signals.risk_flags_of(found.risk_signals)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from keepwell import clock, permissions
 from keepwell.auth import Caller
@@ -24,13 +25,15 @@ from keepwell.domain.flags import ActivityDay, ContactFacts, FlagInputs, FlagRes
 from keepwell.domain.health.model import HealthModel
 from keepwell.domain.renewals import EscalationSuggestion, ForecastSettings, Renewal
 from keepwell.errors import NotFound
-from keepwell.schemas.renewals import EscalationOut, EvidenceOut, FlagOut, FlagsOut
 from keepwell.services import success_signals
 from keepwell.storage import contacts as contact_store
 from keepwell.storage import customer_reads
 from keepwell.storage.customer_reads import ProfileReads
 from keepwell.storage.metrics import DailyMetrics, get_days
 from keepwell.storage.success_plans import RiskSignal
+
+if TYPE_CHECKING:
+    from keepwell.schemas.renewals import FlagOut, FlagsOut
 
 METRIC_DAYS = 60  # two 30-day windows: the usage rules compare them
 
@@ -152,12 +155,18 @@ def assess(workspace_id: str, customer: Customer, today: date | None = None) -> 
 
 
 def _flags_out(flags: Iterable[rules.Flag]) -> list[FlagOut]:
+    from keepwell.schemas.renewals import FlagOut
+
     return [FlagOut.model_validate(f.as_dict()) for f in flags]
 
 
 def customer_flags(caller: Caller, customer_id: str) -> FlagsOut:
     """Computed now (docs/renewals.md §5), in three DynamoDB requests whatever the workspace's size;
     another CSM's customer answers 404 as an unknown id does."""
+    # The API's answer schemas, imported by the API's first flags request: the playbooks function assesses
+    # flags with every health.scored event and never answers with them (~30 ms of its cold start; ADR 0027).
+    from keepwell.schemas.renewals import EscalationOut, EvidenceOut, FlagOut, FlagsOut
+
     found = read_assessment(
         caller.workspace_id, customer_id, clock.today(), visible=lambda c: permissions.can_see_customer(caller, c)
     )
