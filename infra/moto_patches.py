@@ -54,7 +54,6 @@ from __future__ import annotations
 import copy
 import gc
 import importlib.metadata
-import re
 import sys
 import threading
 import types
@@ -802,9 +801,10 @@ def install_condition_cache() -> None:
     def parse(self: Any) -> Any:
         text, values = self.condition_expression, self.expression_attribute_values
         try:
-            # Only the values the text names: a write's map also holds its update's values (pynamodb
-            # numbers them all together), which differ from one write to the next and never enter the parse.
-            named = {p: values.get(p) for p in _VALUE_PLACEHOLDER.findall(text)} if text and values else values
+            # Only the values whose placeholder stands in the text (any the parser can look up does): a
+            # write's map also holds its update's values (pynamodb numbers them all together), which differ
+            # from one write to the next and never enter the parse.
+            named = {k: v for k, v in values.items() if k in text} if text and values else values
             key = json.dumps([text, self.expression_attribute_names, named], sort_keys=True)
         except (TypeError, ValueError, AttributeError):  # a value JSON cannot hold: moto's own way
             return original_parse(self)
@@ -823,8 +823,6 @@ def install_condition_cache() -> None:
 
 
 _PARSE_CACHE_SIZE = 4096  # parsed conditions, and parsed update expressions, kept in each cache
-# A value placeholder in an expression (DynamoDB: a colon, then letters, digits and underscores).
-_VALUE_PLACEHOLDER = re.compile(r":[A-Za-z0-9_]+")
 
 
 def _remember(cache: dict[str, Any], lock: threading.Lock, key: str, value: Any) -> None:
