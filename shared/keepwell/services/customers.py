@@ -15,11 +15,11 @@ from keepwell.errors import Conflict, InvalidInput, NotFound
 from keepwell.observability import logger
 from keepwell.retries import conflict_attempts
 from keepwell.schemas.customers import CustomerCreateIn, CustomerListQuery, CustomerPatchIn
-from keepwell.services import renewal_schedule
+from keepwell.services import renewal_schedule, user_references
 from keepwell.services.segment_baselines import condition_fields
 from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
-from keepwell.storage import customer_lists, workspaces
+from keepwell.storage import customer_lists
 from keepwell.storage import customers as store
 from keepwell.storage import hubspot as hubspot_store
 from keepwell.storage import segments as segment_store
@@ -29,17 +29,8 @@ OWNER_FIELDS = ("owner_id", "co_owner_ids")
 
 
 def _check_users(workspace_id: str, owner_id: str | None, co_owner_ids: list[str] | None) -> None:
-    problems = []
-    if owner_id is not None:
-        user = workspaces.get_user(workspace_id, owner_id)
-        if user is None or not user.active:
-            problems.append({"field": "owner_id", "issue": f"{owner_id} is not a user of this workspace"})
-    for index, user_id in enumerate(co_owner_ids or []):
-        user = workspaces.get_user(workspace_id, user_id)
-        if user is None or not user.active:
-            problems.append({"field": f"co_owner_ids.{index}", "issue": f"{user_id} is not a user of this workspace"})
-    if problems:
-        raise InvalidInput(f"Invalid body: check {', '.join(p['field'] for p in problems)}", problems)
+    references = [("owner_id", owner_id)] + [(f"co_owner_ids.{i}", u) for i, u in enumerate(co_owner_ids or [])]
+    user_references.check(workspace_id, references, works=False)
 
 
 def _check_custom_fields(workspace_id: str, values: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -41,6 +41,7 @@ from keepwell.schemas.renewals import (
     UpcomingQuery,
     UpcomingRowOut,
 )
+from keepwell.services import user_references
 from keepwell.storage import audit as audit_store
 from keepwell.storage import customers as customer_store
 from keepwell.storage import renewals as store
@@ -170,11 +171,7 @@ def renewal_out(renewal: Renewal, today: date | None = None) -> RenewalOut:
 
 
 def _check_user(workspace_id: str, user_id: str | None, field: str) -> None:
-    if user_id is None:
-        return
-    user = workspaces.get_user(workspace_id, user_id)
-    if user is None or not user.active:
-        raise InvalidInput(f"{user_id} is not a user of this workspace", [{"field": field, "issue": "unknown user"}])
+    user_references.check(workspace_id, [(field, user_id)], works=False)
 
 
 def _revenue(customer: Customer, product: str | None, arr: float | None, mrr: float | None) -> tuple[float, float]:
