@@ -53,6 +53,8 @@ FIELDS = (
     UserField("POST /v1/customers/{customer_id}/recommendations/{rule_id}/opportunity", "owner_id", True,
               lambda a, s, u: a["csm"].post(f"/v1/customers/{s['customer']}/recommendations/{s['rule']}/opportunity",
                                             {"owner_id": u})),
+    UserField("PUT /v1/customers/{customer_id}/success-plan", "objectives.0.initiatives.0.owner_id", True,
+              lambda a, s, u: a["csm"].request("PUT", f"/v1/customers/{s['customer']}/success-plan", body=_plan(u))),
     UserField("POST /v1/customers", "owner_id", False,
               lambda a, s, u: a["admin"].post("/v1/customers", {"name": "Refs", "owner_id": u})),
     UserField("POST /v1/customers", "co_owner_ids.0", False,
@@ -166,8 +168,27 @@ def test_every_user_field_of_every_body_is_checked_here() -> None:
     }
     not_bodies_of_a_user = {
         ("PUT /v1/hubspot/connection", "mapping.0.owner"),  # who owns a synced property: hubspot or keepwell
-        ("PUT /v1/customers/{customer_id}/success-plan", "objectives.0.initiatives.0.owner_id"),  # not yet checked
         ("POST /v1/playbooks", "actions.0.assignee"),  # not yet checked
         ("PATCH /v1/playbooks/{playbook_id}", "actions.0.assignee"),  # not yet checked
     }
     assert declared - not_bodies_of_a_user == {(c.route, c.field) for c in FIELDS}
+
+
+def test_a_plan_keeps_an_initiative_owner_it_already_had_but_is_not_given_a_new_one_who_cannot_work_it(
+    apis: dict[str, ApiClient], seeded: dict[str, str]
+) -> None:
+    path = f"/v1/customers/{seeded['customer']}/success-plan"
+    plan = apis["csm"].request("PUT", path, body=_plan("csm-2")).body
+    assert apis["admin"].post("/v1/users/csm-2/deactivate").status == 200
+    objective = {k: plan["objectives"][0][k] for k in ("objective_id", "title", "due_date")}
+    kept = {k: plan["objectives"][0]["initiatives"][0][k] for k in ("initiative_id", "title", "due_date", "owner_id")}
+    body = {"name": "Renamed", "start_date": "2026-11-01", "version": 1, "objectives": [{**objective}]}
+    body["objectives"][0]["initiatives"] = [kept, {"title": "New", "due_date": "2027-01-01", "owner_id": "csm-2"}]
+    refused = apis["csm"].request("PUT", path, body=body)
+    assert (refused.status, refused.body["error"]["details"]) == (
+        400,
+        [{"field": "objectives.0.initiatives.1.owner_id", "issue": "csm-2 is not an active user of this workspace"}],
+    )
+    body["objectives"][0]["initiatives"] = [kept]
+    saved = apis["csm"].request("PUT", path, body=body)
+    assert saved.status == 200 and saved.body["objectives"][0]["initiatives"][0]["owner_id"] == "csm-2"

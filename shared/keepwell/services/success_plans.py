@@ -41,6 +41,7 @@ from keepwell.schemas.success_plans import (
     ShareIn,
     ShareOut,
 )
+from keepwell.services import user_references
 from keepwell.services.customers import visible_customer
 from keepwell.services.success_signals import SYSTEM_ACTOR, clear_done_milestones
 from keepwell.services.success_signals import timeline_entry as _timeline
@@ -379,7 +380,8 @@ def put_plan(caller: Caller, customer_id: str, body: PlanIn) -> store.StoredPlan
     existing = store.get_plan(caller.workspace_id, customer_id)
     expected = _check_version_for_replace(existing, body.version)
     known = {o.objective_id: o for o in existing.plan.objectives} if existing else {}
-    known_initiatives = {i.initiative_id for o in known.values() for i in o.initiatives}
+    known_initiatives = {i.initiative_id: i.owner_id for o in known.values() for i in o.initiatives}
+    _check_initiative_owners(caller.workspace_id, body, known_initiatives)
     objectives = []
     for n, o in enumerate(body.objectives):
         if o.objective_id is not None and o.objective_id not in known:
@@ -437,6 +439,18 @@ def put_plan(caller: Caller, customer_id: str, body: PlanIn) -> store.StoredPlan
     store.put_plan(caller.workspace_id, stored, [audit], expected=expected)
     clear_done_milestones(caller.workspace_id, existing.plan if existing else None, plan, clock.today())
     return stored
+
+
+def _check_initiative_owners(workspace_id: str, body: PlanIn, known: dict[str, str | None]) -> None:
+    """An initiative's owner works it: an active user of the workspace, not a viewer (400 naming
+    `objectives.<n>.initiatives.<m>.owner_id`). An owner the initiative already had is kept as it is."""
+    references = [
+        (f"objectives.{n}.initiatives.{m}.owner_id", i.owner_id)
+        for n, o in enumerate(body.objectives)
+        for m, i in enumerate(o.initiatives)
+        if i.owner_id is not None and (i.initiative_id, i.owner_id) not in known.items()
+    ]
+    user_references.check(workspace_id, references, works=True)
 
 
 def apply_blueprint(caller: Caller, customer_id: str, body: ApplyBlueprintIn) -> store.StoredPlan:
