@@ -55,6 +55,10 @@ FIELDS = (
                                             {"owner_id": u})),
     UserField("PUT /v1/customers/{customer_id}/success-plan", "objectives.0.initiatives.0.owner_id", True,
               lambda a, s, u: a["csm"].request("PUT", f"/v1/customers/{s['customer']}/success-plan", body=_plan(u))),
+    UserField("POST /v1/playbooks", "actions.0.assignee", True,
+              lambda a, s, u: a["admin"].post("/v1/playbooks", {**PLAYBOOK, "actions": _task_step(u)})),
+    UserField("PATCH /v1/playbooks/{playbook_id}", "actions.0.assignee", True,
+              lambda a, s, u: a["admin"].patch(f"/v1/playbooks/{s['playbook']}", {"actions": _task_step(u)})),
     UserField("POST /v1/customers", "owner_id", False,
               lambda a, s, u: a["admin"].post("/v1/customers", {"name": "Refs", "owner_id": u})),
     UserField("POST /v1/customers", "co_owner_ids.0", False,
@@ -168,8 +172,6 @@ def test_every_user_field_of_every_body_is_checked_here() -> None:
     }
     not_bodies_of_a_user = {
         ("PUT /v1/hubspot/connection", "mapping.0.owner"),  # who owns a synced property: hubspot or keepwell
-        ("POST /v1/playbooks", "actions.0.assignee"),  # not yet checked
-        ("PATCH /v1/playbooks/{playbook_id}", "actions.0.assignee"),  # not yet checked
     }
     assert declared - not_bodies_of_a_user == {(c.route, c.field) for c in FIELDS}
 
@@ -192,3 +194,13 @@ def test_a_plan_keeps_an_initiative_owner_it_already_had_but_is_not_given_a_new_
     body["objectives"][0]["initiatives"] = [kept]
     saved = apis["csm"].request("PUT", path, body=body)
     assert saved.status == 200 and saved.body["objectives"][0]["initiatives"][0]["owner_id"] == "csm-2"
+
+
+def test_a_playbook_keeps_a_step_assignee_it_already_named_after_they_are_deactivated(
+    apis: dict[str, ApiClient], seeded: dict[str, str]
+) -> None:
+    path = f"/v1/playbooks/{seeded['playbook']}"
+    assert apis["admin"].patch(path, {"actions": _task_step("csm-2")}).status == 200
+    assert apis["admin"].post("/v1/users/csm-2/deactivate").status == 200
+    renamed = apis["admin"].patch(path, {"name": "Renamed"})
+    assert renamed.status == 200 and renamed.body["actions"][0]["assignee"] == "user:csm-2"

@@ -43,6 +43,7 @@ from keepwell.schemas.playbooks import (
     SlackSettingsOut,
 )
 from keepwell.services import playbook_evaluation as evaluation
+from keepwell.services import user_references
 from keepwell.settings import Settings, get_settings
 from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
@@ -208,6 +209,7 @@ def create_playbook(caller: Caller, body: PlaybookIn) -> Playbook:
         )
     definition = PlaybookDefinition.model_validate(body.model_dump(mode="json"), strict=False)
     definition = _normalised(definition, workspace_fields(caller.workspace_id))
+    _check_assignees(caller.workspace_id, definition)
     now = clock.iso(clock.now())
     playbook = Playbook(
         playbook_id=ids.new_id("pb"),
@@ -253,6 +255,7 @@ def update_playbook(caller: Caller, playbook_id: str, body: PlaybookPatchIn) -> 
     definition = _normalised(definition, workspace_fields(caller.workspace_id))
     if definition == current.definition:
         return current  # nothing changed: no new version
+    _check_assignees(caller.workspace_id, definition, current.definition)
     after = current.model_copy(
         update={
             "definition": definition,
@@ -264,6 +267,20 @@ def update_playbook(caller: Caller, playbook_id: str, body: PlaybookPatchIn) -> 
     updated = store.update_playbook(current, after, audit=_update_entry(caller, current, after))
     forget_cached(caller.workspace_id)
     return updated
+
+
+def _check_assignees(
+    workspace_id: str, definition: PlaybookDefinition, current: PlaybookDefinition | None = None
+) -> None:
+    """A task step's `user:<id>` assignee works the task: an active user of the workspace, not a viewer
+    (400 naming `actions.<n>.assignee`). One the playbook already named is kept as it is."""
+    named = {a.assignee for a in current.actions if isinstance(a, rules.TaskAction)} if current else set()
+    references = [
+        (f"actions.{n}.assignee", action.assignee.removeprefix("user:"))
+        for n, action in enumerate(definition.actions)
+        if isinstance(action, rules.TaskAction) and action.assignee.startswith("user:") and action.assignee not in named
+    ]
+    user_references.check(workspace_id, references, works=True)
 
 
 def _target(playbook_id: str) -> str:
