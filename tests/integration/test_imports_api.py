@@ -420,6 +420,23 @@ def test_a_renewals_dry_run_fails_a_row_whose_account_executive_the_commit_would
     assert done["progress"]["errors"] == expected_errors
 
 
+def test_the_failed_rows_download_keeps_a_file_name_with_quotes_line_breaks_or_accents_inside_its_header(
+    admin_api: ApiClient, aws: Resolver
+) -> None:
+    """The name comes from the import's body; written raw into Content-Disposition, a quote or a line
+    break ended the header value (a broken or refused download) and accents were not encoded."""
+    name = 'Kunden "Q3"\r\nX-Injected: 1 Übersicht.csv'
+    bulk = start(admin_api, "customers", b"Name,External ID,ARR\r\nAcme,acme-1,lots\r\n", filename=name)
+    assert dry_run(admin_api, bulk["import_id"])["dry_run"]["failed"] == 1
+    link = admin_api.get(f"/v1/imports/{bulk['import_id']}/failed-rows").body["url"]
+    downloaded = requests.get(link, timeout=10)
+    assert downloaded.status_code == 200 and "X-Injected" not in downloaded.headers
+    assert downloaded.headers["Content-Disposition"] == (
+        'attachment; filename="Kunden _Q3___X-Injected: 1 _bersicht-failed-rows.csv"; '
+        "filename*=UTF-8''Kunden%20%22Q3%22%0D%0AX-Injected%3A%201%20%C3%9Cbersicht-failed-rows.csv"
+    )
+
+
 def test_a_job_near_its_timeout_hands_over_and_counts_each_row_once(
     admin_api: ApiClient, aws: Resolver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
