@@ -11,7 +11,7 @@ from keepwell.domain import custom_fields as field_rules
 from keepwell.domain.customers import Customer, apply_patch, changed_fields, derive_revenue
 from keepwell.domain.integrations.hubspot_sync import hubspot_owned
 from keepwell.domain.segments import stored_rule
-from keepwell.errors import Conflict, InvalidInput, NotFound
+from keepwell.errors import Conflict, Forbidden, InvalidInput, NotFound
 from keepwell.observability import logger
 from keepwell.retries import conflict_attempts
 from keepwell.schemas.customers import CustomerCreateIn, CustomerListQuery, CustomerPatchIn
@@ -40,9 +40,19 @@ def _check_custom_fields(workspace_id: str, values: dict[str, Any] | None) -> di
 
 
 def create_customer(caller: Caller, body: CustomerCreateIn) -> Customer:
+    """A CSM works in their own book: their new customer is theirs unless they name its owner, and one
+    they would neither own nor co-own (so could not even read back) is a 403 with nothing written."""
     workspace_id = caller.workspace_id
     arr, mrr = derive_revenue(body.arr, body.mrr)
+    portfolio_only = permissions.sees_portfolio_only(caller)
+    if portfolio_only and "owner_id" not in body.model_fields_set:
+        body = body.model_copy(update={"owner_id": caller.user_id})
     _check_users(workspace_id, body.owner_id, body.co_owner_ids)
+    if portfolio_only and caller.user_id not in (body.owner_id, *body.co_owner_ids):
+        raise Forbidden(
+            "A CSM creates customers in their own book: own or co-own the new customer",
+            [{"field": "owner_id", "issue": "outside the caller's book"}],
+        )
     values = _check_custom_fields(workspace_id, body.custom_fields) or {}
     now = clock.iso(clock.now())
     customer = Customer(
