@@ -536,3 +536,20 @@ def test_viewer_cannot_write_but_can_read(admin_api: ApiClient, workspace: str) 
 def test_csm_can_create_customers(workspace: str) -> None:
     csm = ApiClient(Caller(workspace, "csm-1", "csm"))
     assert csm.post("/v1/customers", {"name": "Mine", "owner_id": "csm-1"}).status == 201
+
+
+def test_a_csms_new_customer_is_in_their_own_book(workspace: str, admin_api: ApiClient) -> None:
+    """Without an owner it was created unowned and answered 404 to its creator at once; for another CSM
+    it landed in a book the creator cannot see. A CSM only writes in their own book."""
+    csm = ApiClient(Caller(workspace, "csm-1", "csm"))
+    created = csm.post("/v1/customers", {"name": "Initech"})
+    assert created.status == 201 and created.body["owner_id"] == "csm-1"
+    assert csm.get(f"/v1/customers/{created.body['customer_id']}").status == 200
+    before = table_items()
+    for body in ({"name": "Hooli", "owner_id": "csm-2"}, {"name": "Hooli", "owner_id": None}):
+        refused = csm.post("/v1/customers", body)
+        assert (refused.status, refused.error_code) == (403, "forbidden"), refused.body
+    assert table_items() == before
+    shared = csm.post("/v1/customers", {"name": "Hooli", "owner_id": "csm-2", "co_owner_ids": ["csm-1"]})
+    assert shared.status == 201 and csm.get(f"/v1/customers/{shared.body['customer_id']}").status == 200
+    assert admin_api.post("/v1/customers", {"name": "Unowned"}).body["owner_id"] is None  # admins: as before

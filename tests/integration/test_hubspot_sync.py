@@ -111,6 +111,25 @@ def test_connecting_stores_the_token_as_a_secret_and_never_shows_it(connected: A
     assert bad.status == 400 and bad.body["error"]["details"][0]["field"].startswith("mapping")
 
 
+def test_a_property_mapped_to_a_custom_field_the_workspace_lacks_is_refused_and_nothing_changes(
+    connected: ApiClient, workspace: str
+) -> None:
+    """Saved, it made the sync skip every company with a value for it, with no error anywhere."""
+    before = connected.get("/v1/hubspot/connection").body
+    tier = {"hubspot_property": "plan_tier", "field": "custom_fields.tier_code", "owner": "hubspot"}
+    refused = connected.request("PUT", "/v1/hubspot/connection", body={"mapping": [*MAPPING, tier]})
+    assert (refused.status, refused.body["error"]) == (400, {
+        "code": "validation_error",
+        "message": "Invalid body: check mapping.5.field",
+        "details": [{"field": "mapping.5.field", "issue": "tier_code is not a custom field of this workspace"}],
+    })  # fmt: skip
+    assert connected.get("/v1/hubspot/connection").body == before
+    defined = connected.post("/v1/custom-fields", {"key": "tier_code", "label": "Tier code", "type": "text"})
+    assert defined.status == 201, defined.body
+    accepted = connected.request("PUT", "/v1/hubspot/connection", body={"mapping": [*MAPPING, tier]})
+    assert accepted.status == 200 and accepted.body["mapping"][-1] == tier
+
+
 def test_the_first_full_sync_pages_through_every_company_and_resumes_after_a_failure(
     connected: ApiClient, stub: HubSpotStub, workspace: str
 ) -> None:

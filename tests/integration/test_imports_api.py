@@ -174,7 +174,7 @@ def test_commit_creates_customers_and_lists_the_failed_rows(
     failed = failed_rows_csv(admin_api, bulk["import_id"])
     assert [row["row"] for row in failed] == ["4", "5"]
     assert failed[0]["Company Name"] == "Initech" and "ARR" in failed[0]["errors"]
-    assert "nobody@acme.test is not a user" in failed[1]["errors"]
+    assert "nobody@acme.test is not an active user of this workspace" in failed[1]["errors"]
     audit = admin_api.get("/v1/audit", action="import.completed").body["items"]
     assert len(audit) == 1 and audit[0]["after"]["created"] == 2 and audit[0]["after"]["failed"] == 2
     assert sum(1 for e in published if e.detail_type == "customer.changed") == 2
@@ -395,6 +395,46 @@ def test_renewals_are_created_then_left_unchanged(admin_api: ApiClient, aws: Res
     moved = import_file(admin_api, "renewals", "Account ID,Renewal Date\r\nacme-1,2027-07-01\r\n")
     assert moved["progress"]["updated"] == 1
     assert customers_by_external_id(admin_api)["acme-1"]["renewal_date"] == "2027-07-01"
+
+
+def test_a_renewals_dry_run_fails_a_row_whose_account_executive_the_commit_would_refuse(
+    admin_api: ApiClient, aws: Resolver
+) -> None:
+    """The dry run promises what the commit does: an account executive who is not an active user of the
+    workspace (unknown, or another workspace's) fails the row in both, with the API's wording."""
+    import_file(admin_api, "customers", "Name,External ID\r\nAcme,acme-1\r\nGlobex,globex-1\r\nHooli,hooli-1\r\n")
+    rows = ["Account ID,Renewal Date,AE", "acme-1,2027-05-01,csm-2", "globex-1,2027-05-01,usr_nobody"]
+    text = "\r\n".join([*rows, "hooli-1,2027-05-01,admin-9", ""])
+    bulk = start(admin_api, "renewals", text.encode())
+    mapping = {"Account ID": "customer_external_id", "Renewal Date": "renewal_date", "AE": "account_executive_id"}
+    assert admin_api.request("PUT", f"/v1/imports/{bulk['import_id']}/mapping", body={"mapping": mapping}).status == 200
+    checked = dry_run(admin_api, bulk["import_id"])
+    expected_errors = [
+        {"row": 3, "column": "AE", "message": "usr_nobody is not an active user of this workspace"},
+        {"row": 4, "column": "AE", "message": "admin-9 is not an active user of this workspace"},
+    ]
+    assert (checked["dry_run"]["created"], checked["dry_run"]["failed"]) == (1, 2), checked["dry_run"]
+    assert checked["dry_run"]["errors"] == expected_errors
+    done = commit(admin_api, bulk["import_id"])
+    assert (done["progress"]["created"], done["progress"]["failed"]) == (1, 2)
+    assert done["progress"]["errors"] == expected_errors
+
+
+def test_the_failed_rows_download_keeps_a_file_name_with_quotes_line_breaks_or_accents_inside_its_header(
+    admin_api: ApiClient, aws: Resolver
+) -> None:
+    """The name comes from the import's body; written raw into Content-Disposition, a quote or a line
+    break ended the header value (a broken or refused download) and accents were not encoded."""
+    name = 'Kunden "Q3"\r\nX-Injected: 1 Übersicht.csv'
+    bulk = start(admin_api, "customers", b"Name,External ID,ARR\r\nAcme,acme-1,lots\r\n", filename=name)
+    assert dry_run(admin_api, bulk["import_id"])["dry_run"]["failed"] == 1
+    link = admin_api.get(f"/v1/imports/{bulk['import_id']}/failed-rows").body["url"]
+    downloaded = requests.get(link, timeout=10)
+    assert downloaded.status_code == 200 and "X-Injected" not in downloaded.headers
+    assert downloaded.headers["Content-Disposition"] == (
+        'attachment; filename="Kunden _Q3___X-Injected: 1 _bersicht-failed-rows.csv"; '
+        "filename*=UTF-8''Kunden%20%22Q3%22%0D%0AX-Injected%3A%201%20%C3%9Cbersicht-failed-rows.csv"
+    )
 
 
 def test_a_job_near_its_timeout_hands_over_and_counts_each_row_once(

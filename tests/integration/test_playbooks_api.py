@@ -149,6 +149,7 @@ def test_every_change_is_a_new_version_and_old_versions_stay_readable(director: 
             "actions.0.field",
         ),
         ({"colour": "red"}, "colour"),
+        ({"actions": [{"type": "apply_blueprint", "blueprint": "Onboarding v2"}]}, "actions.0.blueprint"),
     ],
 )
 def test_invalid_playbooks_are_rejected_naming_the_field_and_nothing_saved(
@@ -160,6 +161,26 @@ def test_invalid_playbooks_are_rejected_naming_the_field_and_nothing_saved(
     fields = [d["field"] for d in response.body["error"]["details"]]
     assert any(f == field or f.startswith(field) for f in fields), fields
     assert len(director.get("/v1/playbooks").body["items"]) == before
+
+
+def test_an_apply_blueprint_step_names_a_blueprint_of_the_workspace_or_the_built_in_one(director: ApiClient) -> None:
+    """Saved with an unknown name, every run of the step was skipped ('there is no blueprint'), silently."""
+
+    def step(name: str) -> dict[str, Any]:
+        return {**CUSTOM, "actions": [{"type": "apply_blueprint", "blueprint": name}]}
+
+    refused = director.post("/v1/playbooks", step("Enterprise launch"))
+    assert (refused.status, refused.body["error"]["details"]) == (
+        400,
+        [{"field": "actions.0.blueprint", "issue": "Enterprise launch is not a blueprint of this workspace"}],
+    )
+    assert director.post("/v1/playbooks", step("onboarding")).status == 201  # built in, copied on first use
+    blueprint = director.post("/v1/blueprints", {"name": "Enterprise launch", "objectives": [{"title": "Live"}]})
+    saved = director.post("/v1/playbooks", step("Enterprise launch"))
+    assert saved.status == 201, saved.body
+    # A blueprint deleted since does not stop the playbook's other edits.
+    assert director.delete(f"/v1/blueprints/{blueprint.body['blueprint_id']}").status == 204
+    assert director.patch(f"/v1/playbooks/{saved.body['playbook_id']}", {"name": "Renamed"}).status == 200
 
 
 @pytest.mark.parametrize(("user_id", "role"), [("csm-1", "csm"), ("viewer-1", "viewer")])

@@ -7,7 +7,10 @@ import csv
 import io
 from typing import Any
 
+import pytest
+
 from keepwell.storage import audit as audit_store
+from keepwell.storage import workspaces
 from tests.conftest import ApiClient
 
 # The clock is frozen at 2026-11-20 (tests/conftest.py).
@@ -167,6 +170,26 @@ def test_marking_at_risk_can_open_a_save_task(admin_api: ApiClient) -> None:
     tasks = admin_api.get("/v1/tasks", customer_id=cid)
     assert tasks.status == 200
     assert [t["title"] for t in tasks.body["items"]] == ["Save Initech: renewal on 2027-01-10 is at risk"]
+
+
+@pytest.mark.parametrize("owner", ["viewer-1", "gone-1"])
+def test_a_save_task_whose_owner_cannot_work_it_goes_to_the_caller_and_the_forecast_change_answers_200(
+    admin_api: ApiClient, workspace: str, owner: str
+) -> None:
+    """The forecast is saved before the task is made: a customer owned by a viewer or a deactivated user
+    made the task 400 after the change was written (a 4xx that had written something)."""
+    workspaces.put_user(workspace, "gone-1", "gone@acme.test", "Gone", "csm")
+    cid = customer(admin_api, "Initech", arr=1200, owner_id=owner)
+    assert admin_api.post("/v1/users/gone-1/deactivate").status == 200
+    rid = renewal(admin_api, cid, renewal_date="2027-01-10")["renewal_id"]
+    response = admin_api.patch(
+        f"/v1/customers/{cid}/renewals/{rid}/forecast",
+        {"forecast_category": "at_risk", "reason": "usage collapsed", "open_save_task": True},
+    )
+    assert response.status == 200, response.body
+    tasks = admin_api.get("/v1/tasks", customer_id=cid).body["items"]
+    title = "Save Initech: renewal on 2027-01-10 is at risk"
+    assert [(t["title"], t["owner_id"]) for t in tasks] == [(title, "admin-1")]
 
 
 # --- pipeline and the upcoming table ----------------------------------------------------------------

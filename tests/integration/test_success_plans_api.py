@@ -187,6 +187,40 @@ def test_a_plan_is_the_portfolios_business_other_customers_read_as_not_found(
     assert csm1.request("PUT", f"/v1/customers/{mine}/success-plan", body={**body, "version": 7}).status == 409
 
 
+def test_an_initiative_links_only_its_customers_tasks_any_other_id_reads_alike_and_nothing_is_saved(
+    admin_api: ApiClient, csm1: ApiClient, other_admin_api: ApiClient
+) -> None:
+    mine, also_mine = customer(admin_api, "Mine"), customer(admin_api, "Also mine")
+    theirs = customer(admin_api, "Theirs", owner="csm-2")
+    ours = ok(csm1.post("/v1/tasks", {"title": "Kick-off call", "customer_id": mine}), 201)["task_id"]
+    elsewhere = {
+        "unknown": "tsk_0000000000000000",
+        "another customer of the book": ok(csm1.post("/v1/tasks", {"title": "x", "customer_id": also_mine}), 201),
+        "outside the book": ok(admin_api.post("/v1/tasks", {"title": "x", "customer_id": theirs}), 201),
+        "of no customer": ok(csm1.post("/v1/tasks", {"title": "x"}), 201),
+        "another workspace's": ok(other_admin_api.post("/v1/tasks", {"title": "x"}), 201),
+    }
+    path = f"/v1/customers/{mine}/success-plan"
+
+    def plan(*task_ids: str) -> dict[str, Any]:
+        initiative = {"title": "Kick-off", "due_date": "2027-01-01", "task_ids": list(task_ids)}
+        return {"name": "Plan", "start_date": "2026-11-01", "objectives": [
+            {"title": "Live", "due_date": "2027-01-01", "initiatives": [initiative]}]}  # fmt: skip
+
+    for what, task in elsewhere.items():
+        task_id = task if isinstance(task, str) else task["task_id"]
+        refused = csm1.request("PUT", path, body=plan(ours, task_id))
+        assert (refused.status, refused.body) == (400, {"error": {
+            "code": "validation_error",
+            "message": "Invalid body: check objectives.0.initiatives.0.task_ids.1",
+            "details": [{"field": "objectives.0.initiatives.0.task_ids.1",
+                         "issue": f"{task_id} is not a task of this customer"}],
+        }}), what  # fmt: skip
+    assert csm1.get(path).status == 404  # no plan was saved
+    saved = ok(csm1.request("PUT", path, body=plan(ours)))
+    assert saved["objectives"][0]["initiatives"][0]["task_ids"] == [ours]
+
+
 def hand_plan(api: ApiClient, cid: str, **objective: Any) -> dict[str, Any]:
     body = {
         "name": "Value plan",

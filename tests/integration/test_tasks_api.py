@@ -185,8 +185,10 @@ def test_a_csm_cannot_create_or_hand_off_tasks_outside_their_portfolio(
 
 
 def test_viewers_read_but_never_write(workspace: str, admin_api: ApiClient) -> None:
-    viewer = as_role(workspace, "viewer-1", "viewer")
-    task_id = create_task(admin_api, owner_id="viewer-1")["task_id"]
+    # A task is never given to a viewer; this one was csm-2's before they became a viewer.
+    task_id = create_task(admin_api, owner_id="csm-2")["task_id"]
+    assert admin_api.request("PUT", "/v1/users/csm-2/role", body={"role": "viewer"}).status == 200
+    viewer = as_role(workspace, "csm-2", "viewer")
     not_theirs = create_task(admin_api, owner_id="csm-1")["task_id"]
     assert viewer.get(f"/v1/tasks/{task_id}").status == 200
     assert viewer.get(f"/v1/tasks/{not_theirs}").status == 404

@@ -310,6 +310,13 @@ def test_task_assignee_is_the_owner_a_co_owner_a_role_or_a_user(assignee, expect
     assert rules.resolve_assignee(assignee, "csm-1", ["csm-2"], USERS) == expected
 
 
+def test_a_viewer_co_owner_or_named_viewer_is_passed_over_for_someone_who_can_work_the_task():
+    users = [*USERS, ("viewer-1", "viewer")]
+    assert rules.resolve_assignee("co_owner", "csm-1", ["viewer-1", "csm-2"], users) == "csm-2"
+    assert rules.resolve_assignee("co_owner", "csm-1", ["viewer-1"], users) == "csm-1"
+    assert rules.resolve_assignee("user:viewer-1", "csm-1", [], users) == "csm-1"  # became a viewer since
+
+
 def test_a_role_nobody_has_falls_back_to_the_owner_and_no_owner_means_unassigned():
     assert rules.resolve_assignee("role:director", "csm-1", [], [("csm-1", "csm")]) == "csm-1"
     assert rules.resolve_assignee("owner", None, [], USERS) is None

@@ -3,9 +3,11 @@ size limit in the signed policy); reads are streamed in chunks, never whole."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
@@ -40,6 +42,15 @@ def presigned_upload(key: str, max_bytes: int, expires_in: int) -> dict[str, Any
     return {"url": form["url"], "fields": form["fields"]}
 
 
+def attachment(filename: str) -> str:
+    """A Content-Disposition for a download named by the user: an ASCII `filename` (quotes, control
+    characters and anything outside printable ASCII become `_`) for old clients, and the exact name as
+    RFC 6266 / 5987 `filename*`. The name comes from the import's body, so it must not be able to end
+    the quoted string or the header."""
+    plain = re.sub(r'[^\x20-\x7e]|["\\]', "_", filename)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def presigned_download(key: str, filename: str, expires_in: int) -> str:
     return str(
         client("s3").generate_presigned_url(
@@ -48,7 +59,7 @@ def presigned_download(key: str, filename: str, expires_in: int) -> str:
                 "Bucket": _bucket(),
                 "Key": key,
                 "ResponseContentType": "text/csv; charset=utf-8",
-                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                "ResponseContentDisposition": attachment(filename),
             },
             ExpiresIn=expires_in,
         )

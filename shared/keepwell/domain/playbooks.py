@@ -688,8 +688,9 @@ def resolve_assignee(
     assignee: str, owner_id: str | None, co_owner_ids: Sequence[str], users: Sequence[tuple[str, str]]
 ) -> str | None:
     """The user a task goes to. `users` are the workspace's active (user_id, role) pairs. A role
-    picks its first user by id; anyone missing falls back to the customer's owner."""
-    active = {user_id for user_id, _ in users}
+    picks its first user by id; a co-owner or named user who cannot work the task (gone, or a viewer,
+    who changes nothing) is passed over; anyone missing falls back to the customer's owner."""
+    active = {user_id for user_id, role in users if role != "viewer"}
     chosen: str | None = None
     if assignee == "owner":
         chosen = owner_id

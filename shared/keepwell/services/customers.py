@@ -11,15 +11,15 @@ from keepwell.domain import custom_fields as field_rules
 from keepwell.domain.customers import Customer, apply_patch, changed_fields, derive_revenue
 from keepwell.domain.integrations.hubspot_sync import hubspot_owned
 from keepwell.domain.segments import stored_rule
-from keepwell.errors import Conflict, InvalidInput, NotFound
+from keepwell.errors import Conflict, Forbidden, InvalidInput, NotFound
 from keepwell.observability import logger
 from keepwell.retries import conflict_attempts
 from keepwell.schemas.customers import CustomerCreateIn, CustomerListQuery, CustomerPatchIn
-from keepwell.services import renewal_schedule
+from keepwell.services import renewal_schedule, user_references
 from keepwell.services.segment_baselines import condition_fields
 from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
-from keepwell.storage import customer_lists, workspaces
+from keepwell.storage import customer_lists
 from keepwell.storage import customers as store
 from keepwell.storage import hubspot as hubspot_store
 from keepwell.storage import segments as segment_store
@@ -29,17 +29,8 @@ OWNER_FIELDS = ("owner_id", "co_owner_ids")
 
 
 def _check_users(workspace_id: str, owner_id: str | None, co_owner_ids: list[str] | None) -> None:
-    problems = []
-    if owner_id is not None:
-        user = workspaces.get_user(workspace_id, owner_id)
-        if user is None or not user.active:
-            problems.append({"field": "owner_id", "issue": f"{owner_id} is not a user of this workspace"})
-    for index, user_id in enumerate(co_owner_ids or []):
-        user = workspaces.get_user(workspace_id, user_id)
-        if user is None or not user.active:
-            problems.append({"field": f"co_owner_ids.{index}", "issue": f"{user_id} is not a user of this workspace"})
-    if problems:
-        raise InvalidInput(f"Invalid body: check {', '.join(p['field'] for p in problems)}", problems)
+    references = [("owner_id", owner_id)] + [(f"co_owner_ids.{i}", u) for i, u in enumerate(co_owner_ids or [])]
+    user_references.check(workspace_id, references, works=False)
 
 
 def _check_custom_fields(workspace_id: str, values: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -49,9 +40,19 @@ def _check_custom_fields(workspace_id: str, values: dict[str, Any] | None) -> di
 
 
 def create_customer(caller: Caller, body: CustomerCreateIn) -> Customer:
+    """A CSM works in their own book: their new customer is theirs unless they name its owner, and one
+    they would neither own nor co-own (so could not even read back) is a 403 with nothing written."""
     workspace_id = caller.workspace_id
     arr, mrr = derive_revenue(body.arr, body.mrr)
+    portfolio_only = permissions.sees_portfolio_only(caller)
+    if portfolio_only and "owner_id" not in body.model_fields_set:
+        body = body.model_copy(update={"owner_id": caller.user_id})
     _check_users(workspace_id, body.owner_id, body.co_owner_ids)
+    if portfolio_only and caller.user_id not in (body.owner_id, *body.co_owner_ids):
+        raise Forbidden(
+            "A CSM creates customers in their own book: own or co-own the new customer",
+            [{"field": "owner_id", "issue": "outside the caller's book"}],
+        )
     values = _check_custom_fields(workspace_id, body.custom_fields) or {}
     now = clock.iso(clock.now())
     customer = Customer(

@@ -59,6 +59,7 @@ def connect(caller: Caller, body: HubSpotConnectionIn) -> SyncState:
             raise InvalidInput(
                 f"{twice[0]} is mapped twice", [{"field": "mapping", "issue": f"{f} mapped twice"} for f in twice]
             )
+        _check_custom_fields(caller.workspace_id, body.mapping)
         state.mapping = body.mapping
     if body.deals is not None:
         state.deals = body.deals
@@ -81,6 +82,19 @@ def connect(caller: Caller, body: HubSpotConnectionIn) -> SyncState:
         {"mapping": [m.model_dump() for m in state.mapping], "secret_state": "set" if body.token else "kept"},
     )
     return state
+
+
+def _check_custom_fields(workspace_id: str, mapping: list[rules.PropertyMapping]) -> None:
+    """A property mapped to `custom_fields.<key>` fills a custom field of this workspace: an unknown key
+    would fail the sync of every company with a value for it, silently, so it is a 400 here."""
+    known = {d.key for d in field_store.list_definitions(workspace_id)}
+    refused = [
+        {"field": f"mapping.{n}.field", "issue": f"{key} is not a custom field of this workspace"}
+        for n, m in enumerate(mapping)
+        if m.field.startswith(rules.CUSTOM_PREFIX) and (key := m.field.removeprefix(rules.CUSTOM_PREFIX)) not in known
+    ]
+    if refused:
+        raise InvalidInput(f"Invalid body: check {', '.join(p['field'] for p in refused)}", refused)
 
 
 def connection(caller: Caller) -> SyncState:

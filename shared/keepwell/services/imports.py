@@ -35,7 +35,7 @@ from keepwell.schemas.imports import ImportCreateIn, ImportMappingIn
 from keepwell.schemas.messages import ImportJob
 from keepwell.schemas.renewals import RenewalCreateIn, RenewalPatchIn
 from keepwell.services import customers as customer_service
-from keepwell.services import renewal_schedule
+from keepwell.services import renewal_schedule, user_references
 from keepwell.services import renewals as renewal_service
 from keepwell.settings import get_settings
 from keepwell.storage import audit as audit_store
@@ -399,7 +399,8 @@ class _Runner:
             email = values.pop("owner_email").lower()
             owner = self.workspace.user_by_email.get(email)
             if owner is None:
-                converted.errors.append(_cell(converted, "owner_email", f"{email} is not a user of this workspace"))
+                unknown = user_references.NOT_A_USER.format(user_id=email)
+                converted.errors.append(_cell(converted, "owner_email", unknown))
             else:
                 values["owner_id"] = owner
                 converted.columns.setdefault("owner_id", converted.columns["owner_email"])
@@ -440,12 +441,13 @@ class _Runner:
             return {}
 
     def _check_users(self, converted: rules.ConvertedRow, values: dict[str, Any]) -> None:
-        owner = values.get("owner_id")
-        if owner is not None and owner not in self.workspace.user_ids:
-            converted.errors.append(_cell(converted, "owner_id", f"{owner} is not a user of this workspace"))
-        for user_id in values.get("co_owner_ids") or []:
-            if user_id not in self.workspace.user_ids:
-                converted.errors.append(_cell(converted, "co_owner_ids", f"{user_id} is not a user of this workspace"))
+        """Users a row names are active users of the workspace (as over the API: user_references), checked
+        in the dry run too, so it fails the rows the commit would."""
+        named = [(name, values.get(name)) for name in ("owner_id", "account_executive_id")]
+        named += [("co_owner_ids", user_id) for user_id in values.get("co_owner_ids") or []]
+        for name, user_id in named:
+            if user_id is not None and user_id not in self.workspace.user_ids:
+                converted.errors.append(_cell(converted, name, user_references.NOT_A_USER.format(user_id=user_id)))
 
     def _duplicate(self, converted: rules.ConvertedRow, keys_: list[str]) -> bool:
         for key in keys_:
@@ -673,6 +675,10 @@ class _Runner:
         outcomes, resolved = self._rows_of_customers(chunk, RenewalPatchIn)
         for index, converted, body, customer_id in resolved:
             changes = body.changes()
+            self._check_users(converted, changes)
+            if converted.errors:
+                outcomes[index] = Outcome("failed", _errors(converted))
+                continue
             if self._duplicate(converted, [f"renewal:{customer_id}:{changes.get('product') or ''}"]):
                 outcomes[index] = Outcome("failed", _errors(converted))
                 continue

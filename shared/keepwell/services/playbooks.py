@@ -27,6 +27,7 @@ from keepwell.domain.playbooks import (
     UpdateFieldAction,
 )
 from keepwell.domain.segments import segment_fields, stored_rule
+from keepwell.domain.success_plans import DEFAULT_BLUEPRINTS
 from keepwell.errors import Conflict, InvalidInput
 from keepwell.schemas.playbooks import (
     DryRunEntryOut,
@@ -43,6 +44,7 @@ from keepwell.schemas.playbooks import (
     SlackSettingsOut,
 )
 from keepwell.services import playbook_evaluation as evaluation
+from keepwell.services import user_references
 from keepwell.settings import Settings, get_settings
 from keepwell.storage import audit as audit_store
 from keepwell.storage import custom_fields as field_store
@@ -51,6 +53,7 @@ from keepwell.storage import keys, workspaces
 from keepwell.storage import notifications as notification_store
 from keepwell.storage import playbooks as store
 from keepwell.storage import segments as profile_store
+from keepwell.storage import success_plans as blueprint_store
 
 SYSTEM_USER = "keepwell"
 STATE_BATCH = 100
@@ -208,6 +211,7 @@ def create_playbook(caller: Caller, body: PlaybookIn) -> Playbook:
         )
     definition = PlaybookDefinition.model_validate(body.model_dump(mode="json"), strict=False)
     definition = _normalised(definition, workspace_fields(caller.workspace_id))
+    _check_references(caller.workspace_id, definition)
     now = clock.iso(clock.now())
     playbook = Playbook(
         playbook_id=ids.new_id("pb"),
@@ -253,6 +257,7 @@ def update_playbook(caller: Caller, playbook_id: str, body: PlaybookPatchIn) -> 
     definition = _normalised(definition, workspace_fields(caller.workspace_id))
     if definition == current.definition:
         return current  # nothing changed: no new version
+    _check_references(caller.workspace_id, definition, current.definition)
     after = current.model_copy(
         update={
             "definition": definition,
@@ -264,6 +269,40 @@ def update_playbook(caller: Caller, playbook_id: str, body: PlaybookPatchIn) -> 
     updated = store.update_playbook(current, after, audit=_update_entry(caller, current, after))
     forget_cached(caller.workspace_id)
     return updated
+
+
+def _check_references(
+    workspace_id: str, definition: PlaybookDefinition, current: PlaybookDefinition | None = None
+) -> None:
+    """What a step names exists now. A task step's `user:<id>` assignee works the task: an active user
+    of the workspace, not a viewer (400 naming `actions.<n>.assignee`). An `apply_blueprint` step names
+    a blueprint of the workspace or a built-in one (copied on first use): otherwise every run of the
+    step would be skipped (400 naming `actions.<n>.blueprint`). What the playbook already named is kept
+    as it is, so an edit does not fail on someone deactivated or a blueprint deleted since."""
+    before = current.actions if current else []
+    named = {a.assignee for a in before if isinstance(a, rules.TaskAction)}
+    blueprints = {a.blueprint.lower() for a in before if isinstance(a, rules.ApplyBlueprintAction)}
+    assignees = [
+        (f"actions.{n}.assignee", action.assignee.removeprefix("user:"))
+        for n, action in enumerate(definition.actions)
+        if isinstance(action, rules.TaskAction) and action.assignee.startswith("user:") and action.assignee not in named
+    ]
+    user_references.check(workspace_id, assignees, works=True)
+    wanted = [
+        (n, action.blueprint)
+        for n, action in enumerate(definition.actions)
+        if isinstance(action, rules.ApplyBlueprintAction) and action.blueprint.lower() not in blueprints
+    ]
+    if not wanted:
+        return
+    known = {b.definition.name.lower() for b in blueprint_store.list_blueprints(workspace_id)} | set(DEFAULT_BLUEPRINTS)
+    refused = [
+        {"field": f"actions.{n}.blueprint", "issue": f"{name} is not a blueprint of this workspace"}
+        for n, name in wanted
+        if name.lower() not in known
+    ]
+    if refused:
+        raise InvalidInput(f"Invalid body: check {', '.join(p['field'] for p in refused)}", refused)
 
 
 def _target(playbook_id: str) -> str:

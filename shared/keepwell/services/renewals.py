@@ -41,6 +41,7 @@ from keepwell.schemas.renewals import (
     UpcomingQuery,
     UpcomingRowOut,
 )
+from keepwell.services import user_references
 from keepwell.storage import audit as audit_store
 from keepwell.storage import customers as customer_store
 from keepwell.storage import renewals as store
@@ -106,11 +107,17 @@ def create_task(
 ) -> dict[str, Any] | None:
     """Create a suggested task through the tasks service (its rules apply: a CSM creates tasks for
     their own customers); the tasks service publishes `task.created` itself. None when this build has
-    no tasks service (the gap is documented in docs/renewals.md)."""
+    no tasks service (the gap is documented in docs/renewals.md). Without `owner_id` the task goes to the
+    customer's owner if they can work it (active, not a viewer), else to the caller: a default nobody
+    asked for never fails the request, which may have written its change already."""
     service = _tasks_service()
     if service is None:
         return None
     from keepwell.schemas.tasks import TaskCreateIn
+
+    if owner_id is None and customer.owner_id is not None:
+        can_work = not user_references.problems(caller.workspace_id, [("owner_id", customer.owner_id)], works=True)
+        owner_id = customer.owner_id if can_work else caller.user_id
 
     body = TaskCreateIn.model_validate(
         {
@@ -170,11 +177,7 @@ def renewal_out(renewal: Renewal, today: date | None = None) -> RenewalOut:
 
 
 def _check_user(workspace_id: str, user_id: str | None, field: str) -> None:
-    if user_id is None:
-        return
-    user = workspaces.get_user(workspace_id, user_id)
-    if user is None or not user.active:
-        raise InvalidInput(f"{user_id} is not a user of this workspace", [{"field": field, "issue": "unknown user"}])
+    user_references.check(workspace_id, [(field, user_id)], works=False)
 
 
 def _revenue(customer: Customer, product: str | None, arr: float | None, mrr: float | None) -> tuple[float, float]:
@@ -348,7 +351,7 @@ def change_forecast(caller: Caller, customer_id: str, renewal_id: str, body: For
             title=f"Save {customer.name}: renewal on {current.renewal_date.isoformat()} is at risk",
             description=f"Forecast moved from {settings.label(before)} to {settings.label(after)}: {reason}",
             due_date=clock.today() + timedelta(days=SAVE_TASK_DUE_DAYS),
-            owner_id=customer.owner_id,
+            owner_id=None,  # the customer's owner when they can work it
         )
     if category == settings.best_case_category and "sales_handoff" in customer.tags:
         _hand_off_to_sales(caller, customer, saved)

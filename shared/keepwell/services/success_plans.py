@@ -41,6 +41,7 @@ from keepwell.schemas.success_plans import (
     ShareIn,
     ShareOut,
 )
+from keepwell.services import user_references
 from keepwell.services.customers import visible_customer
 from keepwell.services.success_signals import SYSTEM_ACTOR, clear_done_milestones
 from keepwell.services.success_signals import timeline_entry as _timeline
@@ -379,7 +380,9 @@ def put_plan(caller: Caller, customer_id: str, body: PlanIn) -> store.StoredPlan
     existing = store.get_plan(caller.workspace_id, customer_id)
     expected = _check_version_for_replace(existing, body.version)
     known = {o.objective_id: o for o in existing.plan.objectives} if existing else {}
-    known_initiatives = {i.initiative_id for o in known.values() for i in o.initiatives}
+    known_initiatives = {i.initiative_id: i.owner_id for o in known.values() for i in o.initiatives}
+    _check_initiative_owners(caller.workspace_id, body, known_initiatives)
+    _check_task_links(caller.workspace_id, customer_id, body, existing.plan if existing else None)
     objectives = []
     for n, o in enumerate(body.objectives):
         if o.objective_id is not None and o.objective_id not in known:
@@ -437,6 +440,43 @@ def put_plan(caller: Caller, customer_id: str, body: PlanIn) -> store.StoredPlan
     store.put_plan(caller.workspace_id, stored, [audit], expected=expected)
     clear_done_milestones(caller.workspace_id, existing.plan if existing else None, plan, clock.today())
     return stored
+
+
+def _check_initiative_owners(workspace_id: str, body: PlanIn, known: dict[str, str | None]) -> None:
+    """An initiative's owner works it: an active user of the workspace, not a viewer (400 naming
+    `objectives.<n>.initiatives.<m>.owner_id`). An owner the initiative already had is kept as it is."""
+    references = [
+        (f"objectives.{n}.initiatives.{m}.owner_id", i.owner_id)
+        for n, o in enumerate(body.objectives)
+        for m, i in enumerate(o.initiatives)
+        if i.owner_id is not None and (i.initiative_id, i.owner_id) not in known.items()
+    ]
+    user_references.check(workspace_id, references, works=True)
+
+
+def _check_task_links(workspace_id: str, customer_id: str, body: PlanIn, existing: plans.Plan | None) -> None:
+    """An initiative links tasks of the plan's customer only: any other id (unknown, another workspace's,
+    another customer's — inside the caller's book or not) is the same 400 naming
+    `objectives.<n>.initiatives.<m>.task_ids.<k>`, so a link never tells which task ids exist. Links the
+    plan already has are kept as they are."""
+    linked = plans.task_ids(existing) if existing else set()
+    new = [
+        (f"objectives.{n}.initiatives.{m}.task_ids.{k}", task_id)
+        for n, o in enumerate(body.objectives)
+        for m, i in enumerate(o.initiatives)
+        for k, task_id in enumerate(i.task_ids)
+        if task_id not in linked
+    ]
+    if not new:
+        return
+    customers = task_store.task_customers(workspace_id, (task_id for _, task_id in new))
+    refused = [
+        {"field": field, "issue": f"{task_id} is not a task of this customer"}
+        for field, task_id in new
+        if task_id not in customers or customers[task_id] != customer_id
+    ]
+    if refused:
+        raise InvalidInput(f"Invalid body: check {', '.join(p['field'] for p in refused)}", refused)
 
 
 def apply_blueprint(caller: Caller, customer_id: str, body: ApplyBlueprintIn) -> store.StoredPlan:

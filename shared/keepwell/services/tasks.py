@@ -29,7 +29,8 @@ from keepwell.schemas.tasks import (
     TaskOut,
     TaskPatchIn,
 )
-from keepwell.storage import customer_lookup, workspaces
+from keepwell.services import user_references
+from keepwell.storage import customer_lookup
 from keepwell.storage import customers as customer_store
 from keepwell.storage import notifications as notification_store
 from keepwell.storage import tasks as store
@@ -69,12 +70,8 @@ def _visible(caller: Caller, task: Task, customers: _Customers) -> bool:
 
 
 def _check_owner(workspace_id: str, owner_id: str) -> None:
-    user = workspaces.get_user(workspace_id, owner_id)
-    if user is None or not user.active:
-        raise InvalidInput(
-            f"Invalid body: owner_id {owner_id} is not a user of this workspace",
-            [{"field": "owner_id", "issue": f"{owner_id} is not a user of this workspace"}],
-        )
+    """The task goes to an active user who can work it: not a viewer (who changes nothing)."""
+    user_references.check(workspace_id, [("owner_id", owner_id)], works=True)
 
 
 def _require_customer(caller: Caller, customer_id: str) -> Customer:

@@ -119,6 +119,14 @@ def require_task(workspace_id: str, task_id: str) -> Task:
     return task
 
 
+def task_customers(workspace_id: str, task_ids: Iterable[str]) -> dict[str, str | None]:
+    """task id -> its customer id (None: a task of no customer) for those of `task_ids` that are tasks of
+    this workspace; one BatchGetItem per 100 ids (a success plan's links, data-model pattern 36)."""
+    wanted = [keys.task(workspace_id, task_id) for task_id in sorted(set(task_ids))]
+    found = batch_get_raw(wanted, consistent=True, attributes=["task_id", "customer_id"]) if wanted else []
+    return {raw["task_id"]["S"]: raw.get("customer_id", {}).get("S") for raw in found if "task_id" in raw}
+
+
 def update_task(before: Task, after: Task) -> Task:
     """Write `after` if the task is still at `before.version` (409 version_conflict otherwise)."""
     after = after.model_copy(update={"version": before.version + 1})
