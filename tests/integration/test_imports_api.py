@@ -420,6 +420,22 @@ def test_a_renewals_dry_run_fails_a_row_whose_account_executive_the_commit_would
     assert done["progress"]["errors"] == expected_errors
 
 
+def test_a_viewer_may_co_own_an_imported_customer_but_not_own_it(admin_api: ApiClient, aws: Resolver) -> None:
+    """As over the API: the owner is given the customer's work, which a viewer cannot do."""
+    text = "Name,External ID,Owner Email,Co-owners\r\nAcme,acme-1,viewer-1@acme.test,\r\nGlobex,globex-1,csm-1@acme.test,viewer-1\r\n"
+    bulk = start(admin_api, "customers", text.encode())
+    mapping = {"Name": "name", "External ID": "external_id", "Owner Email": "owner_email", "Co-owners": "co_owner_ids"}
+    assert admin_api.request("PUT", f"/v1/imports/{bulk['import_id']}/mapping", body={"mapping": mapping}).status == 200
+    checked = dry_run(admin_api, bulk["import_id"])
+    assert (checked["dry_run"]["created"], checked["dry_run"]["failed"]) == (1, 1), checked["dry_run"]
+    assert checked["dry_run"]["errors"] == [
+        {"row": 2, "column": "Owner Email", "message": "viewer-1 is a viewer, who cannot be given work"}
+    ]
+    commit(admin_api, bulk["import_id"])
+    assert customers_by_external_id(admin_api)["globex-1"]["co_owner_ids"] == ["viewer-1"]
+    assert "acme-1" not in customers_by_external_id(admin_api)
+
+
 def test_the_failed_rows_download_keeps_a_file_name_with_quotes_line_breaks_or_accents_inside_its_header(
     admin_api: ApiClient, aws: Resolver
 ) -> None:

@@ -172,15 +172,17 @@ def test_marking_at_risk_can_open_a_save_task(admin_api: ApiClient) -> None:
     assert [t["title"] for t in tasks.body["items"]] == ["Save Initech: renewal on 2027-01-10 is at risk"]
 
 
-@pytest.mark.parametrize("owner", ["viewer-1", "gone-1"])
+@pytest.mark.parametrize("owner", ["demoted-1", "gone-1"])
 def test_a_save_task_whose_owner_cannot_work_it_goes_to_the_caller_and_the_forecast_change_answers_200(
     admin_api: ApiClient, workspace: str, owner: str
 ) -> None:
-    """The forecast is saved before the task is made: a customer owned by a viewer or a deactivated user
-    made the task 400 after the change was written (a 4xx that had written something)."""
+    """The forecast is saved before the task is made: a customer whose owner was since made a viewer or
+    deactivated made the task 400 after the change was written (a 4xx that had written something)."""
     workspaces.put_user(workspace, "gone-1", "gone@acme.test", "Gone", "csm")
+    workspaces.put_user(workspace, "demoted-1", "demoted@acme.test", "Demoted", "csm")
     cid = customer(admin_api, "Initech", arr=1200, owner_id=owner)
     assert admin_api.post("/v1/users/gone-1/deactivate").status == 200
+    workspaces.put_user(workspace, "demoted-1", "demoted@acme.test", "Demoted", "viewer")
     rid = renewal(admin_api, cid, renewal_date="2027-01-10")["renewal_id"]
     response = admin_api.patch(
         f"/v1/customers/{cid}/renewals/{rid}/forecast",

@@ -1,8 +1,8 @@
 """A user named in a body — an owner, co-owner, assignee or account executive, at any depth of the body —
 is checked the same way on every route: someone who is not an active user of this workspace (unknown,
 deactivated, or another workspace's) is a 400 naming the field, worded alike everywhere and the same for
-all three; someone given work (a task, an initiative, a playbook task step) cannot be a viewer, who
-changes nothing. A refused request writes nothing."""
+all three; someone given work (a task, an initiative, a playbook task step, a customer to own) cannot be
+a viewer, who changes nothing. A refused request writes nothing."""
 
 from __future__ import annotations
 
@@ -59,11 +59,11 @@ FIELDS = (
               lambda a, s, u: a["admin"].post("/v1/playbooks", {**PLAYBOOK, "actions": _task_step(u)})),
     UserField("PATCH /v1/playbooks/{playbook_id}", "actions.0.assignee", True,
               lambda a, s, u: a["admin"].patch(f"/v1/playbooks/{s['playbook']}", {"actions": _task_step(u)})),
-    UserField("POST /v1/customers", "owner_id", False,
+    UserField("POST /v1/customers", "owner_id", True,
               lambda a, s, u: a["admin"].post("/v1/customers", {"name": "Refs", "owner_id": u})),
     UserField("POST /v1/customers", "co_owner_ids.0", False,
               lambda a, s, u: a["admin"].post("/v1/customers", {"name": "Refs", "co_owner_ids": [u]})),
-    UserField("PATCH /v1/customers/{customer_id}", "owner_id", False,
+    UserField("PATCH /v1/customers/{customer_id}", "owner_id", True,
               lambda a, s, u: a["admin"].patch(f"/v1/customers/{s['customer']}", {"owner_id": u})),
     UserField("PATCH /v1/customers/{customer_id}", "co_owner_ids.0", False,
               lambda a, s, u: a["admin"].patch(f"/v1/customers/{s['customer']}", {"co_owner_ids": [u]})),
@@ -136,7 +136,7 @@ def test_the_same_requests_naming_an_active_user_who_may_hold_the_field_go_throu
     for case in FIELDS:
         response = case.send(apis, seeded, "csm-1")
         assert response.status in (200, 201), (case.route, case.field, response.body)
-        if not case.works:  # a viewer may own or co-own customers (that is how they see them)
+        if not case.works:  # a viewer may co-own customers (that is how they see them), not own them
             response = case.send(apis, seeded, "viewer-1")
             assert response.status in (200, 201), (case.route, case.field, response.body)
 

@@ -29,8 +29,12 @@ OWNER_FIELDS = ("owner_id", "co_owner_ids")
 
 
 def _check_users(workspace_id: str, owner_id: str | None, co_owner_ids: list[str] | None) -> None:
-    references = [("owner_id", owner_id)] + [(f"co_owner_ids.{i}", u) for i, u in enumerate(co_owner_ids or [])]
-    user_references.check(workspace_id, references, works=False)
+    """The owner is given the customer's work (its playbooks' tasks, its renewal's save task), so it is not a
+    viewer; a co-owner may be one (a viewer co-owns to read a customer)."""
+    co_owners = [(f"co_owner_ids.{i}", u) for i, u in enumerate(co_owner_ids or [])]
+    refused = user_references.problems(workspace_id, [("owner_id", owner_id)], works=True)
+    refused += user_references.problems(workspace_id, co_owners, works=False)
+    user_references.refuse(refused)
 
 
 def _check_custom_fields(workspace_id: str, values: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -204,6 +204,7 @@ class _Workspace:
     def __init__(self, workspace_id: str):
         users = [u for u in workspaces.list_users(workspace_id) if u.active]
         self.user_ids = {u.user_id for u in users}
+        self.viewer_ids = {u.user_id for u in users if u.role == "viewer"}  # may co-own, not own (API's rule)
         self.user_by_email = {u.email.lower(): u.user_id for u in users}
         self.custom_fields = field_store.list_definitions(workspace_id)
         self.custom_types = {d.key: d.type for d in self.custom_fields}
@@ -448,6 +449,8 @@ class _Runner:
         for name, user_id in named:
             if user_id is not None and user_id not in self.workspace.user_ids:
                 converted.errors.append(_cell(converted, name, user_references.NOT_A_USER.format(user_id=user_id)))
+            elif name == "owner_id" and user_id in self.workspace.viewer_ids:
+                converted.errors.append(_cell(converted, name, user_references.A_VIEWER.format(user_id=user_id)))
 
     def _duplicate(self, converted: rules.ConvertedRow, keys_: list[str]) -> bool:
         for key in keys_:

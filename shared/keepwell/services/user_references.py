@@ -34,6 +34,10 @@ def problems(workspace_id: str, references: Iterable[tuple[str, str | None]], *,
 
 def check(workspace_id: str, references: Iterable[tuple[str, str | None]], *, works: bool) -> None:
     """400 `validation_error` naming every field whose user may not be named there; nothing is written."""
-    refused = problems(workspace_id, references, works=works)
+    refuse(problems(workspace_id, references, works=works))
+
+
+def refuse(refused: list[dict[str, str]]) -> None:
+    """The 400 of `check` for problems gathered from several `problems` calls (none: nothing to refuse)."""
     if refused:
         raise InvalidInput(f"Invalid body: check {', '.join(p['field'] for p in refused)}", refused)
