@@ -422,7 +422,8 @@ def test_a_renewals_dry_run_fails_a_row_whose_account_executive_the_commit_would
 
 def test_a_viewer_may_co_own_an_imported_customer_but_not_own_it(admin_api: ApiClient, aws: Resolver) -> None:
     """As over the API: the owner is given the customer's work, which a viewer cannot do."""
-    text = "Name,External ID,Owner Email,Co-owners\r\nAcme,acme-1,viewer-1@acme.test,\r\nGlobex,globex-1,csm-1@acme.test,viewer-1\r\n"
+    rows = ["Name,External ID,Owner Email,Co-owners", "Acme,acme-1,viewer-1@acme.test,"]
+    text = "\r\n".join([*rows, "Globex,globex-1,csm-1@acme.test,viewer-1", ""])
     bulk = start(admin_api, "customers", text.encode())
     mapping = {"Name": "name", "External ID": "external_id", "Owner Email": "owner_email", "Co-owners": "co_owner_ids"}
     assert admin_api.request("PUT", f"/v1/imports/{bulk['import_id']}/mapping", body={"mapping": mapping}).status == 200
