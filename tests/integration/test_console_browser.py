@@ -679,6 +679,46 @@ def test_the_audit_log_names_people_and_customers_and_keeps_their_ids_at_hand(st
     page.set_viewport_size(DESKTOP)
 
 
+def test_the_audit_log_names_success_plans_capabilities_blueprints_and_integrations_for_a_director(stack, tabs):
+    # The seed applies the onboarding blueprint, creates capabilities and connects Zendesk: a director read
+    # "success_plan:cus_…", "capability:cap_…", "blueprint:bpr_…" and "integration:zendesk" there, and
+    # the page asked for the API keys it may not read (a 403 in the console) to name an api_key entry.
+    _, plans = api(stack, "director", "GET", "/v1/audit?action=success_plan.applied&limit=1")
+    plan_customer = plans["items"][0]["target"].split(":", 1)[1]
+    _, planned = api(stack, "director", "GET", f"/v1/customers/{plan_customer}")
+    _, capabilities = api(stack, "director", "GET", "/v1/capabilities")
+    tab = tabs(user_name(stack, "director"))
+    asked: list[str] = []
+    tab.page.on("request", lambda request: asked.append(request.url))
+    page = tab.open("/admin")
+    audit = page.get_by_role("region", name="Audit log")
+
+    def entry(action: str) -> Any:
+        audit.get_by_label("Action").fill(action)
+        audit.get_by_role("button", name="Filter").click()
+        row = audit.get_by_role("row").filter(has_text=action).first
+        row.wait_for()
+        return row
+
+    row = entry("success_plan.applied")
+    expect(row).to_contain_text("Success plan of ")
+    expect(row.get_by_role("link", name=planned["name"], exact=True)).to_be_visible()
+    assert "success_plan:" not in row.inner_text()
+    assert row.locator(f"[title='success_plan:{plan_customer}']").count() == 1
+    row = entry("capability.created")
+    assert re.search(r"Capability \S", row.inner_text()) and "cap_" not in row.inner_text(), row.inner_text()
+    names = {c["name"] for c in capabilities["items"]}
+    assert any(f"Capability {name}" in row.inner_text() for name in names), row.inner_text()
+    row = entry("blueprint.created")
+    expect(row).to_contain_text("Blueprint Onboarding")
+    row = entry("integration.connected")
+    expect(row).to_contain_text("Integration Zendesk")
+    assert "integration:zendesk" not in row.inner_text()
+    # Lists a director may not read are not asked for (the id stays instead of a refused request).
+    entry("api_key.created")
+    assert not [url for url in asked if "/v1/api-keys" in url or "/v1/webhooks" in url], asked
+
+
 def test_the_health_panel_says_which_model_scored_the_customer_in_words(stack, tabs):
     _, book = api(stack, "csm", "GET", "/v1/customers?limit=20")
     scored = [c for c in book["items"] if c["health_score"] is not None]

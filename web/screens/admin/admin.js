@@ -13,7 +13,7 @@ export async function render(main, ctx) {
   if (ctx.can("integrations", "read")) main.append(await section("Integrations", integrations, { id: "integrations" }));
   if (ctx.can("webhooks", "read")) main.append(await section("Outbound webhooks", webhooks, { id: "webhooks" }));
   if (ctx.can("settings", "read")) main.append(await section("Slack", slack, { id: "slack" }));
-  if (ctx.can("audit", "read")) main.append(await section("Audit log", audit, { id: "audit" }));
+  if (ctx.can("audit", "read")) main.append(await section("Audit log", () => audit(ctx.can), { id: "audit" }));
 }
 
 async function users(configure) {
@@ -142,7 +142,7 @@ function revokeButton(key, out) {
 // customer an entry names (its target `customer:<id>`, or a `customer_id` in what it changed), once per
 // customer, and renewals by their customer from the pipeline's rows (read once, when a page has one).
 // The id stays in the cell's title (and a customer's name links to its 360) for whoever investigates.
-async function audit() {
+async function audit(can) {
   const names = await people();
   const customers = new Map(); // customer id -> Promise of its name (null: not readable)
   const customerName = (id) => {
@@ -157,26 +157,34 @@ async function audit() {
       .then((p) => new Map(Object.values(p.groups || {}).flat().map((row) => [row.renewal_id, row])))
       .catch(() => new Map()));
   let byRenewal = new Map();
-  // Playbooks, segments, webhooks and API keys by what their lists call them (each list read once, when
-  // a page first names one; one deleted since, or a list this role may not read, keeps its id).
+  // Playbooks, segments, webhooks, API keys, capabilities, blueprints, invitations, imports and custom
+  // fields by what their lists call them (each list read once, when a page first names one, and only by a
+  // role that may read it; one deleted since, or a list this role may not read, keeps its id).
   const lists = {
-    playbook: ["/v1/playbooks", (x) => [x.playbook_id, `Playbook ${x.name}`]],
-    segment: ["/v1/segments", (x) => [x.segment_id, `Segment ${x.name}`]],
-    webhook: ["/v1/webhooks", (x) => [x.subscription_id, `Webhook to ${x.url}`]],
-    api_key: ["/v1/api-keys", (x) => [x.key_id, `API key ${x.name}`]],
+    playbook: ["/v1/playbooks", ["playbooks", "read"], (x) => [x.playbook_id, `Playbook ${x.name}`]],
+    segment: ["/v1/segments", ["segments", "read"], (x) => [x.segment_id, `Segment ${x.name}`]],
+    webhook: ["/v1/webhooks", ["webhooks", "read"], (x) => [x.subscription_id, `Webhook to ${x.url}`]],
+    api_key: ["/v1/api-keys", ["api_keys", "read"], (x) => [x.key_id, `API key ${x.name}`]],
+    capability: ["/v1/capabilities", ["capabilities", "read"], (x) => [x.capability_id, `Capability ${x.name}`]],
+    blueprint: ["/v1/blueprints", ["blueprints", "read"], (x) => [x.blueprint_id, `Blueprint ${x.name}`]],
+    invitation: ["/v1/invitations", ["users", "read"], (x) => [x.invitation_id, `Invitation of ${x.name} (${x.email})`]],
+    import: ["/v1/imports", ["imports", "read"], (x) => [x.import_id, `Import of ${x.filename}`]],
+    custom_field: ["/v1/custom-fields", ["custom_fields", "read"], (x) => [x.key, `Custom field ${x.label}`]],
   };
   const labels = new Map(); // kind -> Promise of id -> label
   const labelled = new Map(); // kind -> id -> label, for drawing
   const labelsOf = (kind) => {
     if (!labels.has(kind)) {
-      const [path, entry] = lists[kind];
-      labels.set(kind, api.get(path).then((r) => new Map((r.items || []).map(entry))).catch(() => new Map()));
+      const [path, [feature, verb], entry] = lists[kind];
+      const read = can(feature, verb) ? api.get(path).then((r) => new Map((r.items || []).map(entry))) : Promise.resolve(new Map());
+      labels.set(kind, read.catch(() => new Map()));
     }
     return labels.get(kind);
   };
   const customerOf = (e) => {
     const [kind, id] = splitTarget(e.target);
-    if (kind === "customer" || kind === "engagement") return id; // a success plan's engagement is its customer's
+    // An engagement and a success plan are their customer's (their id is the customer's).
+    if (kind === "customer" || kind === "engagement" || kind === "success_plan") return id;
     return e.after?.customer_id || e.before?.customer_id || null;
   };
   // Resolve the page's customers before drawing it, so each row is drawn once, by name.
@@ -200,6 +208,8 @@ async function audit() {
     if (label) return h("span", { title: e.target }, label);
     if (kind === "customer" && known.get(id)) return h("span", { title: e.target }, "Customer ", link(`/customers/${id}`, known.get(id)));
     if (kind === "engagement" && known.get(id)) return h("span", { title: e.target }, "Engagement with ", link(`/customers/${id}`, known.get(id)));
+    if (kind === "success_plan" && known.get(id)) return h("span", { title: e.target }, "Success plan of ", link(`/customers/${id}`, known.get(id)));
+    if (kind === "integration") return h("span", { title: e.target }, `Integration ${providerName(id)}`);
     const renewal = kind === "renewal" && byRenewal.get(id);
     if (renewal) return h("span", { title: e.target }, "Renewal of ", link(`/customers/${renewal.customer_id}`, renewal.customer_name), renewal.product ? ` (${renewal.product})` : "");
     const about = customerOf(e);
@@ -245,7 +255,7 @@ async function integrations() {
     caption: "Providers (their webhooks are signed with the secret set here)",
     rows: list.items,
     columns: [
-      { key: "provider", label: "Provider" },
+      { key: "provider", label: "Provider", render: (i) => providerName(i.provider) },
       { key: "configured", label: "Status", render: (i) => (i.configured ? `Connected${i.updated_at ? ` (secret set ${when(i.updated_at)})` : ""}` : "Not connected") },
       { key: "webhook_url", label: "Webhook URL", render: (i) => h("code", {}, i.webhook_url) },
       {
@@ -253,14 +263,14 @@ async function integrations() {
         label: "Signing secret",
         render: (i) => {
           const secret = h("input", { type: "password", minlength: 8, autocomplete: "off" });
-          const form = h("form", { class: "inline-form" }, field(`${i.provider} secret`, secret, { name: "secret" }), h("button", { type: "submit" }, i.configured ? "Rotate" : "Connect"));
+          const form = h("form", { class: "inline-form" }, field(`${providerName(i.provider)} signing secret`, secret, { name: "secret" }), h("button", { type: "submit" }, i.configured ? "Rotate" : "Connect"));
           form.addEventListener("submit", async (event) => {
             event.preventDefault();
             clearErrors(form);
             try {
               await api.put(`/v1/integrations/${i.provider}/secret`, { secret: secret.value });
               secret.value = "";
-              notice(`${i.provider}: secret saved`);
+              notice(`${providerName(i.provider)}: signing secret saved`);
             } catch (error) {
               showError(form, error);
             }
@@ -276,7 +286,7 @@ async function integrations() {
     emptyText: "Every received event matched a customer.",
     columns: [
       { key: "received_at", label: "Received", render: (u) => when(u.received_at) },
-      { key: "provider", label: "Provider" },
+      { key: "provider", label: "Provider", render: (u) => providerName(u.provider) },
       { key: "title", label: "Event" },
       { key: "link_key", label: "Looked for", render: (u) => u.link_key || "—" },
       {
@@ -409,6 +419,12 @@ async function slack() {
     }
   });
   return [state, form];
+}
+
+// A provider as its product spells it ("zendesk" is what the API and the webhook URL say).
+const PROVIDERS = { zendesk: "Zendesk", intercom: "Intercom", hubspot: "HubSpot", slack: "Slack", jira: "Jira", generic: "Generic (Standard Webhooks)" };
+function providerName(provider) {
+  return PROVIDERS[provider] || provider;
 }
 
 // `<kind>:<id>` (an id may itself hold colons: split at the first).
