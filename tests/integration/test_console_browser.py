@@ -719,6 +719,31 @@ def test_the_audit_log_names_success_plans_capabilities_blueprints_and_integrati
     assert not [url for url in asked if "/v1/api-keys" in url or "/v1/webhooks" in url], asked
 
 
+def test_an_admin_invites_someone_gets_the_link_to_send_and_sees_the_invitation_listed(stack, tabs):
+    # The form answered with a bare token ("send it to them") nobody could use, and no screen listed
+    # who had been invited.
+    tab = tabs(user_name(stack, "admin"))
+    page = tab.open("/admin")
+    section = page.get_by_role("region", name="Invitations")
+    section.get_by_label("Email").fill("robin.invited@demo.test")
+    section.get_by_label("Name").fill("Robin Invited")
+    section.get_by_label("Role").select_option("viewer")
+    section.get_by_role("button", name="Send invitation").click()
+    shown = section.locator(".secret code")
+    shown.wait_for()
+    assert shown.inner_text().startswith(stack.api_url + "/invitations/accept?token=kwi."), shown.inner_text()
+    expect(section.locator(".secret")).to_contain_text("No email was sent: send Robin Invited this link")
+    row = section.get_by_role("row").filter(has_text="robin.invited@demo.test")
+    expect(row).to_contain_text("viewer")
+    expect(row).to_contain_text(user_name(stack, "admin"))
+    expect(row).to_contain_text("Pending")
+    # Listed on the next visit too (GET /v1/invitations), the newest first.
+    page = tab.open("/admin")
+    first = page.get_by_role("region", name="Invitations").get_by_role("row").nth(1)
+    expect(first).to_contain_text("Robin Invited")
+    expect(first).to_contain_text("Pending")
+
+
 def test_the_health_panel_says_which_model_scored_the_customer_in_words(stack, tabs):
     _, book = api(stack, "csm", "GET", "/v1/customers?limit=20")
     scored = [c for c in book["items"] if c["health_score"] is not None]
@@ -777,8 +802,9 @@ def test_the_invitation_link_signs_the_invitee_in_and_accepts_into_a_second_work
         stack, "admin", "POST", "/v1/invitations", {"email": casey["username"], "name": "Casey", "role": "viewer"}
     )
     assert status == 201, invited
+    # The link names the console this stack serves (it read http://localhost:3000 whatever the port).
+    assert invited["console_link"].startswith(stack.api_url + "/invitations/accept?token="), invited
     link = re.sub(r"^https?://[^/]+", "", invited["console_link"])
-    assert link.startswith("/invitations/accept?token=")
     # An older invitation of theirs that has expired (its link still shared): said, and no sign-out.
     status, older = api(
         stack, "admin", "POST", "/v1/invitations", {"email": casey["username"], "name": "Casey", "role": "viewer"}

@@ -1,6 +1,6 @@
 // Admin: users, invitations and roles; API keys (the secret shown once); the audit log with filters.
 import { api, people } from "kw/api.js";
-import { clearErrors, dataTable, field, h, link, moreButton, notice, problem, section, select, showError, when } from "kw/widgets.js";
+import { clearErrors, dataTable, day, field, h, link, moreButton, notice, problem, section, select, showError, when } from "kw/widgets.js";
 
 const ROLES = [["admin", "Admin"], ["director", "Director"], ["csm", "CSM"], ["viewer", "Viewer"]];
 
@@ -8,7 +8,7 @@ export async function render(main, ctx) {
   main.append(h("h1", {}, "Admin"));
   const configure = ctx.can("users", "configure");
   main.append(await section("Users", () => users(configure), { id: "users" }));
-  if (configure) main.append(invitationForm());
+  if (configure) main.append(await section("Invitations", invitations, { id: "invitations" }));
   if (ctx.can("api_keys", "read")) main.append(await section("API keys", apiKeys, { id: "api-keys" }));
   if (ctx.can("integrations", "read")) main.append(await section("Integrations", integrations, { id: "integrations" }));
   if (ctx.can("webhooks", "read")) main.append(await section("Outbound webhooks", webhooks, { id: "webhooks" }));
@@ -69,23 +69,46 @@ function accessButton(user) {
   return button;
 }
 
-function invitationForm() {
+// Invitations: who was invited, by whom, until when, and whether they joined; a new one gives the link
+// to send (the console's invitation page, shown once: only its hash is stored) unless the email went out.
+async function invitations() {
+  const [{ items }, names] = await Promise.all([api.get("/v1/invitations"), people()]);
+  const status = (i) => (i.accepted_at ? `Accepted ${day(i.accepted_at)}` : Date.parse(i.valid_until) < Date.now() ? "Expired" : "Pending");
+  const table = dataTable({
+    caption: "Invitations, newest first",
+    rows: [...items].sort((a, b) => b.created_at.localeCompare(a.created_at)),
+    emptyText: "No invitation yet: invite someone below.",
+    columns: [
+      { key: "name", label: "Name" },
+      { key: "email", label: "Email" },
+      { key: "role", label: "Role" },
+      { key: "invited_by", label: "Invited by", render: (i) => h("span", { title: i.invited_by }, names[i.invited_by] || i.invited_by) },
+      { key: "valid_until", label: "Valid until", render: (i) => when(i.valid_until) },
+      { key: "status", label: "Status", render: status },
+    ],
+  });
   const email = h("input", { type: "email", required: true });
   const name = h("input", { type: "text", required: true });
   const role = select(ROLES, "csm");
   const out = h("div", { "aria-live": "polite" });
-  const form = h("form", { class: "panel" }, h("h2", {}, "Invite someone"), field("Email", email, { name: "email" }), field("Name", name, { name: "name" }), field("Role", role, { name: "role" }), h("button", { type: "submit" }, "Send invitation"), out);
+  const form = h("form", { class: "panel" }, h("h3", {}, "Invite someone"), field("Email", email, { name: "email" }), field("Name", name, { name: "name" }), field("Role", role, { name: "role" }), h("button", { type: "submit" }, "Send invitation"), out);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
+    out.replaceChildren();
     try {
       const invitation = await api.post("/v1/invitations", { email: email.value, name: name.value, role: role.value });
-      out.replaceChildren(h("p", {}, "Invitation token (shown once; send it to them): ", h("code", {}, invitation.token)));
+      const sent = invitation.email_sent ? `The invitation went to ${invitation.email} by email; the link is also here` : `No email was sent: send ${invitation.name} this link`;
+      out.replaceChildren(h("p", { class: "secret" }, `${sent} (shown once; valid until ${when(invitation.valid_until)}): `, h("code", {}, invitation.console_link)));
+      table.addRows([invitation], { first: true });
+      email.value = "";
+      name.value = "";
+      notice(`${invitation.name} invited as ${invitation.role}`);
     } catch (error) {
       showError(form, error);
     }
   });
-  return form;
+  return [table, form];
 }
 
 async function apiKeys() {
