@@ -744,6 +744,23 @@ def test_an_admin_invites_someone_gets_the_link_to_send_and_sees_the_invitation_
     expect(first).to_contain_text("Pending")
 
 
+def test_on_a_phone_the_admin_cards_show_whole_urls_and_no_stray_colon_before_buttons(stack, tabs):
+    # At 390 px the integrations' webhook URLs ran out of their cards (cut at ".../v1/integrations/ze"),
+    # and a row's buttons sat behind a lone ":" (the label of a column without a heading).
+    tab = tabs(user_name(stack, "admin"))
+    page = tab.open("/admin")
+    page.set_viewport_size(PHONE)
+    urls = page.get_by_role("region", name="Integrations").locator("td code")
+    assert urls.count() >= 5
+    for n in range(urls.count()):
+        box = urls.nth(n).bounding_box()
+        assert box is not None and box["x"] + box["width"] <= PHONE["width"], (urls.nth(n).inner_text(), box)
+    revoke = page.get_by_role("region", name="API keys").get_by_role("button", name=re.compile("^Revoke")).first
+    cell = revoke.locator("xpath=ancestor::td[1]")
+    assert cell.evaluate("td => getComputedStyle(td, '::before').content") in ("none", "normal")
+    page.set_viewport_size(DESKTOP)
+
+
 def test_the_health_panel_says_which_model_scored_the_customer_in_words(stack, tabs):
     _, book = api(stack, "csm", "GET", "/v1/customers?limit=20")
     scored = [c for c in book["items"] if c["health_score"] is not None]
