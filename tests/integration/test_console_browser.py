@@ -761,6 +761,20 @@ def test_on_a_phone_the_admin_cards_show_whole_urls_and_no_stray_colon_before_bu
     page.set_viewport_size(DESKTOP)
 
 
+def test_the_slack_setting_names_who_configured_it(stack, tabs):
+    # "Configured 2026-11-20 09:30 UTC by usr_…": the API answers a user id, the screen showed it as is.
+    # (Recorded, not set through the API: no secret, so nothing in this module posts to Slack.)
+    from keepwell.storage import notifications
+
+    admin_id = stack.seed.token_users["admin"] if stack.seed else ""
+    notifications.record_slack_configured(stack.workspace_id, by=admin_id, at_iso="2026-11-19T08:00:00.000Z")
+    tab = tabs(user_name(stack, "admin"))
+    slack = tab.open("/admin").get_by_role("region", name="Slack")
+    expect(slack).to_contain_text(f"Configured 2026-11-19 08:00 UTC by {user_name(stack, 'admin')}.")
+    assert admin_id not in slack.inner_text()
+    assert slack.locator(f"[title='{admin_id}']").count() == 1
+
+
 def test_the_health_panel_says_which_model_scored_the_customer_in_words(stack, tabs):
     _, book = api(stack, "csm", "GET", "/v1/customers?limit=20")
     scored = [c for c in book["items"] if c["health_score"] is not None]

@@ -426,17 +426,19 @@ async function deliveries(subscription, holder) {
 }
 
 async function slack() {
-  const status = await api.get("/v1/settings/slack");
+  const [status, names] = await Promise.all([api.get("/v1/settings/slack"), people()]);
   const url = h("input", { type: "url", placeholder: "https://hooks.slack.com/services/…" });
   const form = h("form", { class: "inline-form" }, field("Incoming webhook URL", url, { name: "webhook_url", hint: "Stored as a secret; never shown again." }), h("button", { type: "submit" }, "Save"));
-  const state = h("p", {}, status.configured ? `Configured ${when(status.configured_at)} by ${status.configured_by}.` : "Not configured: Slack actions and alerts are not sent.");
+  // Who set it by name (the API answers their user id), the id in the tooltip.
+  const configured = (s) => ["Configured ", when(s.configured_at), " by ", h("span", { title: s.configured_by || "" }, names[s.configured_by] || s.configured_by || "someone no longer here"), "."];
+  const state = h("p", {}, ...(status.configured ? configured(status) : ["Not configured: Slack actions and alerts are not sent."]));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
     try {
       const saved = await api.put("/v1/settings/slack", { webhook_url: url.value });
       url.value = "";
-      state.textContent = `Configured ${when(saved.configured_at)} by ${saved.configured_by}.`;
+      state.replaceChildren(...configured(saved));
     } catch (error) {
       showError(form, error);
     }
