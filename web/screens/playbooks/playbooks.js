@@ -1,6 +1,6 @@
 // Playbooks: each with enable/disable, its versions, recent runs and a dry run.
 import { api } from "kw/api.js";
-import { dataTable, empty, h, notice, problem, when } from "kw/widgets.js";
+import { dataTable, empty, h, link, notice, problem, when } from "kw/widgets.js";
 
 export async function render(main, ctx) {
   main.append(h("h1", {}, "Playbooks"));
@@ -55,7 +55,7 @@ export async function render(main, ctx) {
         show("Runs", async () => {
           const r = await api.get(`/v1/playbooks/${p.playbook_id}/runs`, { limit: 20 });
           return dataTable({ caption: "Latest runs", rows: r.items, emptyText: "No run yet.", columns: [
-            { key: "customer_id", label: "Customer", render: (run) => h("a", { href: `/customers/${run.customer_id}` }, run.customer_name || run.customer_id) },
+            { key: "customer_id", label: "Customer", render: (run) => link(`/customers/${run.customer_id}`, run.customer_name || run.customer_id) },
             { key: "enrolled_at", label: "Started", render: (run) => when(run.enrolled_at) },
             { key: "steps", label: "Steps", render: stepsSummary },
             { key: "reason", label: "Why" },
