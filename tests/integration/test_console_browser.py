@@ -444,6 +444,25 @@ def test_a_playbooks_runs_show_when_each_started_and_its_steps_and_the_health_mo
         assert f"preset {model['preset']}" not in line
 
 
+def test_a_playbooks_versions_name_who_saved_each(stack, tabs):
+    # "v2 · … by usr_…" (and "by keepwell" for the shipped version): ids where names belong.
+    _, playbooks = api(stack, "admin", "GET", "/v1/playbooks")
+    playbook = next(p for p in playbooks["items"] if p["name"] == "Win-back")
+    body = {"description": playbook["description"] + " (reviewed)", "version": playbook["version"]}
+    changed = api(stack, "admin", "PATCH", f"/v1/playbooks/{playbook['playbook_id']}", body)
+    assert changed[0] == 200, changed
+    tab = tabs(user_name(stack, "director"))
+    page = tab.open("/playbooks")
+    card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=re.compile("^Win-back "))).first
+    card.get_by_role("button", name="Versions").click()
+    versions = card.get_by_role("list", name="Versions of Win-back")
+    expect(versions.get_by_role("listitem").filter(has_text=f"v{changed[1]['version']} ")).to_contain_text(
+        f"by {user_name(stack, 'admin')}"
+    )
+    expect(versions.get_by_role("listitem").filter(has_text="v1 ")).to_contain_text("by Keepwell (built in)")
+    assert stack.seed is not None and stack.seed.token_users["admin"] not in versions.inner_text()
+
+
 def test_the_upcoming_renewals_csv_from_the_page_has_a_header_and_the_rows_on_screen(stack, tabs):
     tab = tabs(user_name(stack, "director"))
     page = tab.open("/renewals")
