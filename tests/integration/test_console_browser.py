@@ -794,6 +794,43 @@ def test_the_slack_setting_names_who_configured_it(stack, tabs):
     assert slack.locator(f"[title='{admin_id}']").count() == 1
 
 
+def test_an_admin_maps_an_unmatched_event_to_a_customer_chosen_by_name(stack, tabs):
+    # The row said "Looked for: org:360017123456" and asked for a "Customer id" (placeholder "cus_…"): an
+    # admin had to go and find the id of the customer they could name.
+    from tests.integration.test_integrations_webhooks import ZENDESK_SECRET, zendesk_headers
+    from tests.unit.test_integration_parsers import body, zendesk_ticket_event
+
+    assert api(stack, "admin", "PUT", "/v1/integrations/zendesk/secret", {"secret": ZENDESK_SECRET})[0] in (200, 204)
+    raw = body(zendesk_ticket_event(ticket_id="90501", event_id="e-90501", organization_id="360099900501"))
+    request = urllib.request.Request(
+        f"{stack.api_url}/v1/integrations/zendesk/{stack.workspace_id}",
+        data=raw,
+        method="POST",
+        headers={"Content-Type": "application/json", **zendesk_headers(ZENDESK_SECRET, raw)},
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        assert json.loads(answer.read())["parked"] == 1
+    _, customers = api(stack, "admin", "GET", "/v1/customers?limit=50")
+    names = [c["name"] for c in customers["items"]]
+    customer = next(c for c in customers["items"] if sum(n.startswith(c["name"][:6]) for n in names) == 1)
+
+    tab = tabs(user_name(stack, "admin"))
+    page = tab.open("/admin")
+    row = page.get_by_role("region", name="Integrations").get_by_role("row").filter(has_text="#90501")
+    expect(row).to_contain_text("Zendesk organization 360099900501")
+    expect(row).to_contain_text("Zendesk")
+    form = row.get_by_role("combobox", name="Customer")  # typed, with the matching names offered
+    form.fill("Zzz-nobody")
+    row.get_by_role("button", name="Map").click()
+    expect(row.get_by_role("alert")).to_have_text('No customer\'s name starts with "Zzz-nobody".')
+    form.fill(customer["name"][:6])  # a prefix that names one customer
+    row.get_by_role("button", name="Map").click()
+    expect(row.get_by_role("link", name=customer["name"], exact=True)).to_be_visible()
+    expect(row).to_contain_text(f"Mapped to {customer['name']}")
+    _, left = api(stack, "admin", "GET", "/v1/integrations/unmatched")
+    assert not [u for u in left["items"] if u["title"].startswith("#90501")], left
+
+
 def test_the_health_panel_says_which_model_scored_the_customer_in_words(stack, tabs):
     _, book = api(stack, "csm", "GET", "/v1/customers?limit=20")
     scored = [c for c in book["items"] if c["health_score"] is not None]

@@ -311,29 +311,57 @@ async function integrations() {
       { key: "received_at", label: "Received", render: (u) => when(u.received_at) },
       { key: "provider", label: "Provider", render: (u) => providerName(u.provider) },
       { key: "title", label: "Event" },
-      { key: "link_key", label: "Looked for", render: (u) => u.link_key || "—" },
+      { key: "link_key", label: "Looked for", render: (u) => h("span", { title: u.link_key || "" }, u.link_label || u.link_key || "—") },
       {
         key: "map",
         label: "Map to customer",
-        render: (u) => {
-          const customer = h("input", { type: "text", placeholder: "cus_…" });
-          const form = h("form", { class: "inline-form" }, field("Customer id", customer, { name: "customer_id" }), h("button", { type: "submit" }, "Map"));
-          form.addEventListener("submit", async (event) => {
-            event.preventDefault();
-            clearErrors(form);
-            try {
-              await api.post(`/v1/integrations/unmatched/${u.unmatched_id}/map`, { customer_id: customer.value });
-              form.replaceWith(h("span", {}, "Mapped"));
-            } catch (error) {
-              showError(form, error);
-            }
-          });
-          return form;
-        },
+        render: (u) => mapForm(u),
       },
     ],
   });
   return [rows, unmatchedTable];
+}
+
+// Map an unmatched event to a customer chosen by name: the field suggests the customers whose name starts
+// with what is typed (the portfolio's search); a pasted customer id works too.
+function mapForm(unmatched) {
+  const choices = h("datalist", { id: `map-${unmatched.unmatched_id}-customers` });
+  const customer = h("input", { type: "text", list: choices.id, autocomplete: "off", placeholder: "Start typing a name…" });
+  const found = new Map(); // name (lower case) -> customer
+  const search = async (text) => {
+    const r = await api.get("/v1/customers", { q: text, limit: 10 });
+    found.clear();
+    r.items.forEach((c) => found.set(c.name.toLowerCase(), c));
+    choices.replaceChildren(...r.items.map((c) => h("option", { value: c.name })));
+    return r.items;
+  };
+  let timer = null;
+  customer.addEventListener("input", () => {
+    clearTimeout(timer);
+    const text = customer.value.trim();
+    if (text.length >= 2 && !/^cus_/.test(text)) timer = setTimeout(() => search(text).catch(() => {}), 200);
+  });
+  const form = h("form", { class: "inline-form" }, field("Customer", customer, { name: "customer_id" }), h("button", { type: "submit" }, "Map"), choices);
+  const refuse = (message) => showError(form, { field: "customer_id", message, details: [] });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const text = customer.value.trim();
+    if (!text) return refuse("Type the customer's name and choose it from the list.");
+    try {
+      let chosen = /^cus_/.test(text) ? { customer_id: text, name: text } : found.get(text.toLowerCase());
+      if (!chosen) {
+        const matches = await search(text);
+        chosen = matches.length === 1 ? matches[0] : matches.find((c) => c.name.toLowerCase() === text.toLowerCase());
+        if (!chosen) return refuse(matches.length ? `${matches.length} customers start with "${text}": choose one from the list.` : `No customer's name starts with "${text}".`);
+      }
+      await api.post(`/v1/integrations/unmatched/${unmatched.unmatched_id}/map`, { customer_id: chosen.customer_id });
+      form.replaceWith(h("span", {}, "Mapped to ", chosen.name === chosen.customer_id ? chosen.name : link(`/customers/${chosen.customer_id}`, chosen.name)));
+    } catch (error) {
+      showError(form, error);
+    }
+  });
+  return form;
 }
 
 // Outbound webhooks: subscriptions with their status, secret rotation and the delivery log with attempts.
