@@ -831,6 +831,29 @@ def test_an_admin_maps_an_unmatched_event_to_a_customer_chosen_by_name(stack, ta
     assert not [u for u in left["items"] if u["title"].startswith("#90501")], left
 
 
+def test_a_segment_nobody_matches_says_so_and_a_new_rule_lists_its_members_at_once(stack, tabs):
+    # A segment without members told the reader to follow a "Show more" that was not there, and after
+    # "Save rule" the members of the old rule stayed listed ("reload to see its members").
+    created = api(stack, "admin", "POST", "/v1/segments", {"name": "Nobody yet", "condition": "arr > 999999999"})
+    assert created[0] == 201, created
+    segment_id = created[1]["segment_id"]
+    try:
+        tab = tabs(user_name(stack, "admin"))
+        page = tab.open(f"/segments/{segment_id}")
+        expect(page.get_by_text("No customer matches this rule.")).to_be_visible()
+        expect(page.get_by_role("button", name="Show more")).to_have_count(0)
+        editor = page.get_by_role("form", name="Edit the rule")
+        editor.get_by_label("Rule").fill('tier = "Enterprise"')
+        editor.get_by_role("button", name="Save rule").click()
+        _, members = api(stack, "admin", "GET", f"/v1/segments/{segment_id}/members?limit=50")
+        assert members["items"], members
+        table = page.get_by_role("table", name="Members")
+        expect(table.get_by_role("link", name=members["items"][0]["name"], exact=True)).to_be_visible()
+        expect(page.get_by_text("No customer matches this rule.")).to_have_count(0)
+    finally:
+        api(stack, "admin", "DELETE", f"/v1/segments/{segment_id}")
+
+
 def test_the_health_panel_says_which_model_scored_the_customer_in_words(stack, tabs):
     _, book = api(stack, "csm", "GET", "/v1/customers?limit=20")
     scored = [c for c in book["items"] if c["health_score"] is not None]
