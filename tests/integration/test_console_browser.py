@@ -463,6 +463,19 @@ def test_a_playbooks_versions_name_who_saved_each(stack, tabs):
     assert stack.seed is not None and stack.seed.token_users["admin"] not in versions.inner_text()
 
 
+def test_health_settings_say_the_band_follows_the_smoothed_score(stack, tabs):
+    # A portfolio row read "72.0 Neutral" beside bands that start Healthy at 70, and nothing on the
+    # settings said the band is taken from the smoothed (mean) score, not the day's.
+    _, model = api(stack, "admin", "GET", "/v1/health/model")
+    tab = tabs(user_name(stack, "admin"))
+    page = tab.open("/settings/health")
+    window = page.get_by_label("Smoothing window")
+    days = model["smoothing_window"]
+    expect(window).to_have_accessible_description(re.compile(f"band follows the mean .* last {days} days"))
+    window.select_option("14")
+    expect(window).to_have_accessible_description(re.compile("over the last 14 days"))
+
+
 def test_the_upcoming_renewals_csv_from_the_page_has_a_header_and_the_rows_on_screen(stack, tabs):
     tab = tabs(user_name(stack, "director"))
     page = tab.open("/renewals")
