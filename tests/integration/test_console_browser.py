@@ -867,6 +867,19 @@ def test_a_segment_nobody_matches_says_so_and_a_new_rule_lists_its_members_at_on
         api(stack, "admin", "DELETE", f"/v1/segments/{segment_id}")
 
 
+def test_a_workspace_without_webhooks_is_pointed_at_the_form_not_at_the_api(stack, tabs):
+    # The empty list read "No subscription yet (POST /v1/webhooks).", an API call, above the very form
+    # that subscribes one. (The list answered empty whatever this module subscribed before.)
+    tab = tabs(user_name(stack, "admin"))
+    tab.page.route(
+        re.compile(r".*/v1/webhooks$"),
+        lambda route: route.fulfill(status=200, content_type="application/json", body='{"items": []}'),
+    )
+    hooks = tab.open("/admin").get_by_role("region", name="Outbound webhooks")
+    expect(hooks).to_contain_text("No subscription yet: subscribe an endpoint with the form below.")
+    assert "POST /v1" not in hooks.inner_text()
+
+
 def test_the_health_panel_says_which_model_scored_the_customer_in_words(stack, tabs):
     _, book = api(stack, "csm", "GET", "/v1/customers?limit=20")
     scored = [c for c in book["items"] if c["health_score"] is not None]

@@ -371,7 +371,7 @@ async function webhooks() {
   const table = dataTable({
     caption: "Subscriptions",
     rows: items,
-    emptyText: "No subscription yet (POST /v1/webhooks).",
+    emptyText: "No subscription yet: subscribe an endpoint with the form below.",
     columns: [
       { key: "url", label: "URL", render: (w) => h("code", {}, w.url) },
       { key: "event_types", label: "Events", render: (w) => w.event_types.join(", ") },
