@@ -302,7 +302,10 @@ def test_a_csm_forecast_change_needs_a_reason_and_the_director_sees_it_and_its_a
 
     line.get_by_label("Reason for the change").fill(reason)
     line.get_by_role("button", name="Change forecast").click()
-    page.get_by_role("status").filter(has_text=f"Forecast changed to {new_category}").wait_for()
+    # Categories in words everywhere ("best_case → commit" and "Forecast changed to best_case" before).
+    _, categories = api(stack, "csm", "GET", "/v1/renewals/forecast-categories")
+    label = {c["key"]: c["label"] for c in categories["categories"]}
+    page.get_by_role("status").filter(has_text=f"Forecast changed to {label[new_category]}").wait_for()
     _, changed = api(stack, "csm", "GET", f"/v1/customers/{row['customer_id']}/renewals/{row['renewal_id']}")
     assert changed["forecast_category"] == new_category
 
@@ -311,7 +314,7 @@ def test_a_csm_forecast_change_needs_a_reason_and_the_director_sees_it_and_its_a
     changes = page.get_by_role("region", name="Forecast changes (last 30 days)")
     entry = changes.get_by_role("row").filter(has_text=reason)
     assert entry.count() == 1
-    assert f"{row['forecast_category']} → {new_category}" in entry.inner_text()
+    assert f"{label[row['forecast_category']]} → {label[new_category]}" in entry.inner_text()
     # The renewal by its customer, linked; its id in the tooltip only.
     expect(entry.get_by_role("link", name=row["customer_name"], exact=True)).to_be_visible()
     assert row["renewal_id"] not in entry.inner_text()
