@@ -883,6 +883,21 @@ def test_a_workspace_without_webhooks_is_pointed_at_the_form_not_at_the_api(stac
     assert "POST /v1" not in hooks.inner_text()
 
 
+def test_a_churned_customers_renewal_reads_churned_in_the_portfolio_not_overdue(stack, tabs):
+    # make run's portfolio listed churned accounts as "2026-10-28 39 d overdue" in red: a renewal that
+    # ended, shown as a deadline missed. (The seed churns some customers; none read as overdue.)
+    _, everyone = api(stack, "admin", "GET", "/v1/customers?limit=200")
+    churned = [c for c in everyone["items"] if c["status"] == "churned" and c["renewal_date"]]
+    if not churned:
+        pytest.skip("this seed churned no customer")
+    tab = tabs(user_name(stack, "admin"))
+    page = tab.open("/customers")
+    for customer in churned[:3]:
+        row = page.get_by_role("row").filter(has=page.get_by_role("link", name=customer["name"], exact=True))
+        expect(row).to_contain_text(f"{customer['renewal_date']} Churned")
+        assert not re.search(r"overdue|d left", row.inner_text()), row.inner_text()
+
+
 def test_the_health_panel_says_which_model_scored_the_customer_in_words(stack, tabs):
     _, book = api(stack, "csm", "GET", "/v1/customers?limit=20")
     scored = [c for c in book["items"] if c["health_score"] is not None]
