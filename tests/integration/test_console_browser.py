@@ -898,6 +898,25 @@ def test_a_churned_customers_renewal_reads_churned_in_the_portfolio_not_overdue(
         assert not re.search(r"overdue|d left", row.inner_text()), row.inner_text()
 
 
+def test_an_admin_sees_the_hubspot_crm_sync_and_which_side_owns_each_field(stack, tabs):
+    # Admin showed HubSpot only as a webhook secret ("Not connected"): nothing said whether companies
+    # sync, when the sync last ran or failed, or which side's value wins for a field.
+    _, connection = api(stack, "admin", "GET", "/v1/hubspot/connection")
+    assert connection["connected"] is False
+    tab = tabs(user_name(stack, "admin"))
+    sync = tab.open("/admin").get_by_role("region", name="HubSpot CRM sync")
+    expect(sync).to_contain_text("Not connected: companies are not synced and scores are not written back")
+    row = sync.get_by_role("row").filter(has_text="annualrevenue")
+    expect(row).to_contain_text("arr")
+    expect(row).to_contain_text("Keepwell")
+    expect(sync.get_by_role("row").filter(has_text="industry")).to_contain_text("HubSpot")
+    # A token too short is refused beside its field; nothing is connected.
+    sync.get_by_label("Private app token").fill("short")
+    sync.get_by_role("button", name="Connect").click()
+    expect(sync.locator("#" + sync.get_by_label("Private app token").get_attribute("id") + "-error")).not_to_be_empty()
+    assert api(stack, "admin", "GET", "/v1/hubspot/connection")[1]["connected"] is False
+
+
 def test_the_health_panel_says_which_model_scored_the_customer_in_words(stack, tabs):
     _, book = api(stack, "csm", "GET", "/v1/customers?limit=20")
     scored = [c for c in book["items"] if c["health_score"] is not None]

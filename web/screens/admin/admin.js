@@ -11,6 +11,7 @@ export async function render(main, ctx) {
   if (configure) main.append(await section("Invitations", invitations, { id: "invitations" }));
   if (ctx.can("api_keys", "read")) main.append(await section("API keys", apiKeys, { id: "api-keys" }));
   if (ctx.can("integrations", "read")) main.append(await section("Integrations", integrations, { id: "integrations" }));
+  if (ctx.can("integrations", "read")) main.append(await section("HubSpot CRM sync", () => hubspotSync(ctx.can("integrations", "configure")), { id: "hubspot-sync" }));
   if (ctx.can("webhooks", "read")) main.append(await section("Outbound webhooks", webhooks, { id: "webhooks" }));
   if (ctx.can("settings", "read")) main.append(await section("Slack", slack, { id: "slack" }));
   if (ctx.can("audit", "read")) main.append(await section("Audit log", () => audit(ctx.can), { id: "audit" }));
@@ -362,6 +363,48 @@ function mapForm(unmatched) {
     }
   });
   return form;
+}
+
+// The HubSpot company sync (docs/integrations.md): connected or not, the full sync's progress, the last run
+// and its error, which side owns each mapped field; connecting (or rotating) the private-app token.
+async function hubspotSync(configure) {
+  const c = await api.get("/v1/hubspot/connection");
+  const status = () =>
+    c.connected
+      ? [
+          `Connected ${when(c.connected_at)}. `,
+          c.full_sync_done ? "Full sync done" : "Full sync in progress",
+          `: ${c.companies_synced} companies synced, ${c.scores_written} health scores written back, ${c.renewals_synced} renewals from deals. `,
+          `Last run: ${c.last_run_at ? when(c.last_run_at) : "not yet"}.`,
+        ].join("")
+      : "Not connected: companies are not synced and scores are not written back to HubSpot.";
+  const state = h("p", {}, status());
+  const error = c.last_error ? h("p", { class: "problem", role: "alert" }, `The last run failed: ${c.last_error}`) : null;
+  const mapping = dataTable({
+    caption: "Field mapping (the owner's value wins)",
+    rows: c.mapping,
+    columns: [
+      { key: "hubspot_property", label: "HubSpot property", render: (m) => h("code", {}, m.hubspot_property) },
+      { key: "field", label: "Keepwell field", render: (m) => h("code", {}, m.field) },
+      { key: "owner", label: "Owned by", render: (m) => (m.owner === "hubspot" ? "HubSpot" : "Keepwell") },
+    ],
+  });
+  if (!configure) return [state, error, mapping];
+  const token = h("input", { type: "password", maxlength: 500, autocomplete: "off" }); // too short: the API says so beside it
+  const form = h("form", { class: "inline-form" }, field("Private app token", token, { name: "token", hint: "Stored as a secret; never shown again." }), h("button", { type: "submit" }, c.connected ? "Rotate token" : "Connect"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      Object.assign(c, await api.put("/v1/hubspot/connection", { token: token.value }));
+      token.value = "";
+      state.textContent = status();
+      notice("HubSpot: token saved; the sync starts within 15 minutes");
+    } catch (problemOf) {
+      showError(form, problemOf);
+    }
+  });
+  return [state, error, mapping, form];
 }
 
 // Outbound webhooks: subscriptions with their status, secret rotation and the delivery log with attempts.
