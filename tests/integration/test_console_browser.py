@@ -777,6 +777,10 @@ def test_an_admin_invites_someone_gets_the_link_to_send_and_sees_the_invitation_
     first = page.get_by_role("region", name="Invitations").get_by_role("row").nth(1)
     expect(first).to_contain_text("Robin Invited")
     expect(first).to_contain_text("Pending")
+    # A director reads the same list (GET /v1/invitations is theirs too), without the form.
+    director = tabs(user_name(stack, "director")).open("/admin").get_by_role("region", name="Invitations")
+    expect(director.get_by_role("row").filter(has_text="robin.invited@demo.test")).to_contain_text("Pending")
+    expect(director.get_by_role("button", name="Send invitation")).to_have_count(0)
 
 
 def test_on_a_phone_the_admin_cards_show_whole_urls_and_no_stray_colon_before_buttons(stack, tabs):

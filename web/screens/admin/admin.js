@@ -8,7 +8,8 @@ export async function render(main, ctx) {
   main.append(h("h1", {}, "Admin"));
   const configure = ctx.can("users", "configure");
   main.append(await section("Users", () => users(configure), { id: "users" }));
-  if (configure) main.append(await section("Invitations", invitations, { id: "invitations" }));
+  // Directors read who was invited (GET /v1/invitations is theirs too); admins also invite.
+  if (ctx.can("users", "read")) main.append(await section("Invitations", () => invitations(configure), { id: "invitations" }));
   if (ctx.can("api_keys", "read")) main.append(await section("API keys", apiKeys, { id: "api-keys" }));
   if (ctx.can("integrations", "read")) main.append(await section("Integrations", integrations, { id: "integrations" }));
   if (ctx.can("integrations", "read")) main.append(await section("HubSpot CRM sync", () => hubspotSync(ctx.can("integrations", "configure")), { id: "hubspot-sync" }));
@@ -72,13 +73,13 @@ function accessButton(user) {
 
 // Invitations: who was invited, by whom, until when, and whether they joined; a new one gives the link
 // to send (the console's invitation page, shown once: only its hash is stored) unless the email went out.
-async function invitations() {
+async function invitations(configure) {
   const [{ items }, names] = await Promise.all([api.get("/v1/invitations"), people()]);
   const status = (i) => (i.accepted_at ? `Accepted ${day(i.accepted_at)}` : Date.parse(i.valid_until) < Date.now() ? "Expired" : "Pending");
   const table = dataTable({
     caption: "Invitations, newest first",
     rows: [...items].sort((a, b) => b.created_at.localeCompare(a.created_at)),
-    emptyText: "No invitation yet: invite someone below.",
+    emptyText: configure ? "No invitation yet: invite someone below." : "No invitation yet.",
     columns: [
       { key: "name", label: "Name" },
       { key: "email", label: "Email" },
@@ -88,6 +89,7 @@ async function invitations() {
       { key: "status", label: "Status", render: status },
     ],
   });
+  if (!configure) return table;
   const email = h("input", { type: "email", required: true });
   const name = h("input", { type: "text", required: true });
   const role = select(ROLES, "csm");
