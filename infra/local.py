@@ -367,6 +367,10 @@ def start_stack(
         gateway = Gateway(
             invoker, host=host, port=gateway_port, stage="local", region=REGION, account_id=resolver.account_id
         )
+        # Invitation links (`console_link`) name the console this stack serves, whichever port it got
+        # (the template's default ConsoleUrl is http://localhost:3000, dead beside --port or a busy 3000).
+        os.environ["CONSOLE_URL"] = gateway.url
+        reset_aws_clients()
         stack = LocalStack(
             api_url=gateway.url,
             moto_endpoint=moto_endpoint,

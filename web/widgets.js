@@ -149,9 +149,10 @@ export function dataTable({ caption, columns, rows, sort, onSort, emptyText = "N
     h("thead", {}, head),
     body,
   );
-  const addRows = (more) => {
-    for (const row of more) {
-      body.append(
+  // `first`: the new rows go on top (a list newest first).
+  const addRows = (more, { first = false } = {}) => {
+    for (const row of first ? [...more].reverse() : more) {
+      body[first ? "prepend" : "append"](
         h(
           "tr",
           {},
@@ -165,9 +166,9 @@ export function dataTable({ caption, columns, rows, sort, onSort, emptyText = "N
   addRows(rows);
   const wrap = h("div", { class: "table-wrap" }, table);
   if (!rows.length) wrap.append(empty(emptyText));
-  wrap.addRows = (more) => {
+  wrap.addRows = (more, options) => {
     wrap.querySelector(".empty")?.remove();
-    addRows(more);
+    addRows(more, options);
   };
   return wrap;
 }

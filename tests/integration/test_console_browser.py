@@ -302,7 +302,10 @@ def test_a_csm_forecast_change_needs_a_reason_and_the_director_sees_it_and_its_a
 
     line.get_by_label("Reason for the change").fill(reason)
     line.get_by_role("button", name="Change forecast").click()
-    page.get_by_role("status").filter(has_text=f"Forecast changed to {new_category}").wait_for()
+    # Categories in words everywhere ("best_case → commit" and "Forecast changed to best_case" before).
+    _, categories = api(stack, "csm", "GET", "/v1/renewals/forecast-categories")
+    label = {c["key"]: c["label"] for c in categories["categories"]}
+    page.get_by_role("status").filter(has_text=f"Forecast changed to {label[new_category]}").wait_for()
     _, changed = api(stack, "csm", "GET", f"/v1/customers/{row['customer_id']}/renewals/{row['renewal_id']}")
     assert changed["forecast_category"] == new_category
 
@@ -311,7 +314,7 @@ def test_a_csm_forecast_change_needs_a_reason_and_the_director_sees_it_and_its_a
     changes = page.get_by_role("region", name="Forecast changes (last 30 days)")
     entry = changes.get_by_role("row").filter(has_text=reason)
     assert entry.count() == 1
-    assert f"{row['forecast_category']} → {new_category}" in entry.inner_text()
+    assert f"{label[row['forecast_category']]} → {label[new_category]}" in entry.inner_text()
     # The renewal by its customer, linked; its id in the tooltip only.
     expect(entry.get_by_role("link", name=row["customer_name"], exact=True)).to_be_visible()
     assert row["renewal_id"] not in entry.inner_text()
@@ -442,6 +445,38 @@ def test_a_playbooks_runs_show_when_each_started_and_its_steps_and_the_health_mo
         assert model["updated_by"] not in line  # the person who saved it, by name
     if label and label != model["preset"]:
         assert f"preset {model['preset']}" not in line
+
+
+def test_a_playbooks_versions_name_who_saved_each(stack, tabs):
+    # "v2 · … by usr_…" (and "by keepwell" for the shipped version): ids where names belong.
+    _, playbooks = api(stack, "admin", "GET", "/v1/playbooks")
+    playbook = next(p for p in playbooks["items"] if p["name"] == "Win-back")
+    body = {"description": playbook["description"] + " (reviewed)", "version": playbook["version"]}
+    changed = api(stack, "admin", "PATCH", f"/v1/playbooks/{playbook['playbook_id']}", body)
+    assert changed[0] == 200, changed
+    tab = tabs(user_name(stack, "director"))
+    page = tab.open("/playbooks")
+    card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=re.compile("^Win-back "))).first
+    card.get_by_role("button", name="Versions").click()
+    versions = card.get_by_role("list", name="Versions of Win-back")
+    expect(versions.get_by_role("listitem").filter(has_text=f"v{changed[1]['version']} ")).to_contain_text(
+        f"by {user_name(stack, 'admin')}"
+    )
+    expect(versions.get_by_role("listitem").filter(has_text="v1 ")).to_contain_text("by Keepwell (built in)")
+    assert stack.seed is not None and stack.seed.token_users["admin"] not in versions.inner_text()
+
+
+def test_health_settings_say_the_band_follows_the_smoothed_score(stack, tabs):
+    # A portfolio row read "72.0 Neutral" beside bands that start Healthy at 70, and nothing on the
+    # settings said the band is taken from the smoothed (mean) score, not the day's.
+    _, model = api(stack, "admin", "GET", "/v1/health/model")
+    tab = tabs(user_name(stack, "admin"))
+    page = tab.open("/settings/health")
+    window = page.get_by_label("Smoothing window")
+    days = model["smoothing_window"]
+    expect(window).to_have_accessible_description(re.compile(f"band follows the mean .* last {days} days"))
+    window.select_option("14")
+    expect(window).to_have_accessible_description(re.compile("over the last 14 days"))
 
 
 def test_the_upcoming_renewals_csv_from_the_page_has_a_header_and_the_rows_on_screen(stack, tabs):
@@ -679,6 +714,213 @@ def test_the_audit_log_names_people_and_customers_and_keeps_their_ids_at_hand(st
     page.set_viewport_size(DESKTOP)
 
 
+def test_the_audit_log_names_success_plans_capabilities_blueprints_and_integrations_for_a_director(stack, tabs):
+    # The seed applies the onboarding blueprint, creates capabilities and connects Zendesk: a director read
+    # "success_plan:cus_…", "capability:cap_…", "blueprint:bpr_…" and "integration:zendesk" there, and
+    # the page asked for the API keys it may not read (a 403 in the console) to name an api_key entry.
+    _, plans = api(stack, "director", "GET", "/v1/audit?action=success_plan.applied&limit=1")
+    plan_customer = plans["items"][0]["target"].split(":", 1)[1]
+    _, planned = api(stack, "director", "GET", f"/v1/customers/{plan_customer}")
+    _, capabilities = api(stack, "director", "GET", "/v1/capabilities")
+    tab = tabs(user_name(stack, "director"))
+    asked: list[str] = []
+    tab.page.on("request", lambda request: asked.append(request.url))
+    page = tab.open("/admin")
+    audit = page.get_by_role("region", name="Audit log")
+
+    def entry(action: str) -> Any:
+        audit.get_by_label("Action").fill(action)
+        audit.get_by_role("button", name="Filter").click()
+        row = audit.get_by_role("row").filter(has_text=action).first
+        row.wait_for()
+        return row
+
+    row = entry("success_plan.applied")
+    expect(row).to_contain_text("Success plan of ")
+    expect(row.get_by_role("link", name=planned["name"], exact=True)).to_be_visible()
+    assert "success_plan:" not in row.inner_text()
+    assert row.locator(f"[title='success_plan:{plan_customer}']").count() == 1
+    row = entry("capability.created")
+    assert re.search(r"Capability \S", row.inner_text()) and "cap_" not in row.inner_text(), row.inner_text()
+    names = {c["name"] for c in capabilities["items"]}
+    assert any(f"Capability {name}" in row.inner_text() for name in names), row.inner_text()
+    row = entry("blueprint.created")
+    expect(row).to_contain_text("Blueprint Onboarding")
+    row = entry("integration.connected")
+    expect(row).to_contain_text("Integration Zendesk")
+    assert "integration:zendesk" not in row.inner_text()
+    # Lists a director may not read are not asked for (the id stays instead of a refused request).
+    entry("api_key.created")
+    assert not [url for url in asked if "/v1/api-keys" in url or "/v1/webhooks" in url], asked
+
+
+def test_an_admin_invites_someone_gets_the_link_to_send_and_sees_the_invitation_listed(stack, tabs):
+    # The form answered with a bare token ("send it to them") nobody could use, and no screen listed
+    # who had been invited.
+    tab = tabs(user_name(stack, "admin"))
+    page = tab.open("/admin")
+    section = page.get_by_role("region", name="Invitations")
+    section.get_by_label("Email").fill("robin.invited@demo.test")
+    section.get_by_label("Name").fill("Robin Invited")
+    section.get_by_label("Role").select_option("viewer")
+    section.get_by_role("button", name="Send invitation").click()
+    shown = section.locator(".secret code")
+    shown.wait_for()
+    assert shown.inner_text().startswith(stack.api_url + "/invitations/accept?token=kwi."), shown.inner_text()
+    expect(section.locator(".secret")).to_contain_text("No email was sent: send Robin Invited this link")
+    row = section.get_by_role("row").filter(has_text="robin.invited@demo.test")
+    expect(row).to_contain_text("viewer")
+    expect(row).to_contain_text(user_name(stack, "admin"))
+    expect(row).to_contain_text("Pending")
+    # Listed on the next visit too (GET /v1/invitations), the newest first.
+    page = tab.open("/admin")
+    first = page.get_by_role("region", name="Invitations").get_by_role("row").nth(1)
+    expect(first).to_contain_text("Robin Invited")
+    expect(first).to_contain_text("Pending")
+    # A director reads the same list (GET /v1/invitations is theirs too), without the form.
+    director = tabs(user_name(stack, "director")).open("/admin").get_by_role("region", name="Invitations")
+    expect(director.get_by_role("row").filter(has_text="robin.invited@demo.test")).to_contain_text("Pending")
+    expect(director.get_by_role("button", name="Send invitation")).to_have_count(0)
+
+
+def test_on_a_phone_the_admin_cards_show_whole_urls_and_no_stray_colon_before_buttons(stack, tabs):
+    # At 390 px the integrations' webhook URLs ran out of their cards (cut at ".../v1/integrations/ze"),
+    # and a row's buttons sat behind a lone ":" (the label of a column without a heading).
+    tab = tabs(user_name(stack, "admin"))
+    page = tab.open("/admin")
+    page.set_viewport_size(PHONE)
+    urls = page.get_by_role("region", name="Integrations").locator("td code")
+    assert urls.count() >= 5
+    for n in range(urls.count()):
+        box = urls.nth(n).bounding_box()
+        assert box is not None and box["x"] + box["width"] <= PHONE["width"], (urls.nth(n).inner_text(), box)
+    revoke = page.get_by_role("region", name="API keys").get_by_role("button", name=re.compile("^Revoke")).first
+    cell = revoke.locator("xpath=ancestor::td[1]")
+    assert cell.evaluate("td => getComputedStyle(td, '::before').content") in ("none", "normal")
+    page.set_viewport_size(DESKTOP)
+
+
+def test_the_slack_setting_names_who_configured_it(stack, tabs):
+    # "Configured 2026-11-20 09:30 UTC by usr_…": the API answers a user id, the screen showed it as is.
+    # (Recorded, not set through the API: no secret, so nothing in this module posts to Slack.)
+    from keepwell.storage import notifications
+
+    admin_id = stack.seed.token_users["admin"] if stack.seed else ""
+    notifications.record_slack_configured(stack.workspace_id, by=admin_id, at_iso="2026-11-19T08:00:00.000Z")
+    tab = tabs(user_name(stack, "admin"))
+    slack = tab.open("/admin").get_by_role("region", name="Slack")
+    expect(slack).to_contain_text(f"Configured 2026-11-19 08:00 UTC by {user_name(stack, 'admin')}.")
+    assert admin_id not in slack.inner_text()
+    assert slack.locator(f"[title='{admin_id}']").count() == 1
+
+
+def test_an_admin_maps_an_unmatched_event_to_a_customer_chosen_by_name(stack, tabs):
+    # The row said "Looked for: org:360017123456" and asked for a "Customer id" (placeholder "cus_…"): an
+    # admin had to go and find the id of the customer they could name.
+    from tests.integration.test_integrations_webhooks import ZENDESK_SECRET, zendesk_headers
+    from tests.unit.test_integration_parsers import body, zendesk_ticket_event
+
+    assert api(stack, "admin", "PUT", "/v1/integrations/zendesk/secret", {"secret": ZENDESK_SECRET})[0] in (200, 204)
+    raw = body(zendesk_ticket_event(ticket_id="90501", event_id="e-90501", organization_id="360099900501"))
+    request = urllib.request.Request(
+        f"{stack.api_url}/v1/integrations/zendesk/{stack.workspace_id}",
+        data=raw,
+        method="POST",
+        headers={"Content-Type": "application/json", **zendesk_headers(ZENDESK_SECRET, raw)},
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        assert json.loads(answer.read())["parked"] == 1
+    _, customers = api(stack, "admin", "GET", "/v1/customers?limit=50")
+    names = [c["name"] for c in customers["items"]]
+    customer = next(c for c in customers["items"] if sum(n.startswith(c["name"][:6]) for n in names) == 1)
+
+    tab = tabs(user_name(stack, "admin"))
+    page = tab.open("/admin")
+    row = page.get_by_role("region", name="Integrations").get_by_role("row").filter(has_text="#90501")
+    expect(row).to_contain_text("Zendesk organization 360099900501")
+    expect(row).to_contain_text("Zendesk")
+    form = row.get_by_role("combobox", name="Customer")  # typed, with the matching names offered
+    form.fill("Zzz-nobody")
+    row.get_by_role("button", name="Map").click()
+    expect(row.get_by_role("alert")).to_have_text('No customer\'s name starts with "Zzz-nobody".')
+    form.fill(customer["name"][:6])  # a prefix that names one customer
+    row.get_by_role("button", name="Map").click()
+    expect(row.get_by_role("link", name=customer["name"], exact=True)).to_be_visible()
+    expect(row).to_contain_text(f"Mapped to {customer['name']}")
+    _, left = api(stack, "admin", "GET", "/v1/integrations/unmatched")
+    assert not [u for u in left["items"] if u["title"].startswith("#90501")], left
+
+
+def test_a_segment_nobody_matches_says_so_and_a_new_rule_lists_its_members_at_once(stack, tabs):
+    # A segment without members told the reader to follow a "Show more" that was not there, and after
+    # "Save rule" the members of the old rule stayed listed ("reload to see its members").
+    created = api(stack, "admin", "POST", "/v1/segments", {"name": "Nobody yet", "condition": "arr > 999999999"})
+    assert created[0] == 201, created
+    segment_id = created[1]["segment_id"]
+    try:
+        tab = tabs(user_name(stack, "admin"))
+        page = tab.open(f"/segments/{segment_id}")
+        expect(page.get_by_text("No customer matches this rule.")).to_be_visible()
+        expect(page.get_by_role("button", name="Show more")).to_have_count(0)
+        editor = page.get_by_role("form", name="Edit the rule")
+        editor.get_by_label("Rule").fill('tier = "Enterprise"')
+        editor.get_by_role("button", name="Save rule").click()
+        _, members = api(stack, "admin", "GET", f"/v1/segments/{segment_id}/members?limit=50")
+        assert members["items"], members
+        table = page.get_by_role("table", name="Members")
+        expect(table.get_by_role("link", name=members["items"][0]["name"], exact=True)).to_be_visible()
+        expect(page.get_by_text("No customer matches this rule.")).to_have_count(0)
+    finally:
+        api(stack, "admin", "DELETE", f"/v1/segments/{segment_id}")
+
+
+def test_a_workspace_without_webhooks_is_pointed_at_the_form_not_at_the_api(stack, tabs):
+    # The empty list read "No subscription yet (POST /v1/webhooks).", an API call, above the very form
+    # that subscribes one. (The list answered empty whatever this module subscribed before.)
+    tab = tabs(user_name(stack, "admin"))
+    tab.page.route(
+        re.compile(r".*/v1/webhooks$"),
+        lambda route: route.fulfill(status=200, content_type="application/json", body='{"items": []}'),
+    )
+    hooks = tab.open("/admin").get_by_role("region", name="Outbound webhooks")
+    expect(hooks).to_contain_text("No subscription yet: subscribe an endpoint with the form below.")
+    assert "POST /v1" not in hooks.inner_text()
+
+
+def test_a_churned_customers_renewal_reads_churned_in_the_portfolio_not_overdue(stack, tabs):
+    # make run's portfolio listed churned accounts as "2026-10-28 39 d overdue" in red: a renewal that
+    # ended, shown as a deadline missed. (The seed churns some customers; none read as overdue.)
+    _, everyone = api(stack, "admin", "GET", "/v1/customers?limit=200")
+    churned = [c for c in everyone["items"] if c["status"] == "churned" and c["renewal_date"]]
+    if not churned:
+        pytest.skip("this seed churned no customer")
+    tab = tabs(user_name(stack, "admin"))
+    page = tab.open("/customers")
+    for customer in churned[:3]:
+        row = page.get_by_role("row").filter(has=page.get_by_role("link", name=customer["name"], exact=True))
+        expect(row).to_contain_text(f"{customer['renewal_date']} Churned")
+        assert not re.search(r"overdue|d left", row.inner_text()), row.inner_text()
+
+
+def test_an_admin_sees_the_hubspot_crm_sync_and_which_side_owns_each_field(stack, tabs):
+    # Admin showed HubSpot only as a webhook secret ("Not connected"): nothing said whether companies
+    # sync, when the sync last ran or failed, or which side's value wins for a field.
+    _, connection = api(stack, "admin", "GET", "/v1/hubspot/connection")
+    assert connection["connected"] is False
+    tab = tabs(user_name(stack, "admin"))
+    sync = tab.open("/admin").get_by_role("region", name="HubSpot CRM sync")
+    expect(sync).to_contain_text("Not connected: companies are not synced and scores are not written back")
+    row = sync.get_by_role("row").filter(has_text="annualrevenue")
+    expect(row).to_contain_text("arr")
+    expect(row).to_contain_text("Keepwell")
+    expect(sync.get_by_role("row").filter(has_text="industry")).to_contain_text("HubSpot")
+    # A token too short is refused beside its field; nothing is connected.
+    sync.get_by_label("Private app token").fill("short")
+    sync.get_by_role("button", name="Connect").click()
+    expect(sync.locator("#" + sync.get_by_label("Private app token").get_attribute("id") + "-error")).not_to_be_empty()
+    assert api(stack, "admin", "GET", "/v1/hubspot/connection")[1]["connected"] is False
+
+
 def test_the_health_panel_says_which_model_scored_the_customer_in_words(stack, tabs):
     _, book = api(stack, "csm", "GET", "/v1/customers?limit=20")
     scored = [c for c in book["items"] if c["health_score"] is not None]
@@ -737,8 +979,9 @@ def test_the_invitation_link_signs_the_invitee_in_and_accepts_into_a_second_work
         stack, "admin", "POST", "/v1/invitations", {"email": casey["username"], "name": "Casey", "role": "viewer"}
     )
     assert status == 201, invited
+    # The link names the console this stack serves (it read http://localhost:3000 whatever the port).
+    assert invited["console_link"].startswith(stack.api_url + "/invitations/accept?token="), invited
     link = re.sub(r"^https?://[^/]+", "", invited["console_link"])
-    assert link.startswith("/invitations/accept?token=")
     # An older invitation of theirs that has expired (its link still shared): said, and no sign-out.
     status, older = api(
         stack, "admin", "POST", "/v1/invitations", {"email": casey["username"], "name": "Casey", "role": "viewer"}

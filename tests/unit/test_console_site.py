@@ -137,3 +137,16 @@ def test_no_console_file_loads_anything_from_another_origin():
 def test_console_files_are_text_the_function_can_serve(site):
     known = {p.relative_to(WEB).as_posix() for p in WEB.rglob("*") if p.is_file() and p.name != "index.html"}
     assert known == set(site.urls), "a console file of a type the function does not serve"
+
+
+def test_every_link_a_screen_builds_carries_the_stage_path():
+    # Deployed, the console lives under /<Stage>/: a bare href="/customers/…" (a playbook run's customer,
+    # the sign-in's "Try again") led to the API's "No route" instead of the console. `link()` adds BASE.
+    bare = re.compile(r"""href:\s*[`"']/""")
+    found = [
+        f"{path.relative_to(WEB)}:{n}: {line.strip()}"
+        for path in sorted(WEB.rglob("*.js"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if bare.search(line)
+    ]
+    assert not found, found

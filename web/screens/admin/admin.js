@@ -1,6 +1,6 @@
 // Admin: users, invitations and roles; API keys (the secret shown once); the audit log with filters.
 import { api, people } from "kw/api.js";
-import { clearErrors, dataTable, field, h, link, moreButton, notice, problem, section, select, showError, when } from "kw/widgets.js";
+import { clearErrors, dataTable, day, field, h, link, moreButton, notice, problem, section, select, showError, when } from "kw/widgets.js";
 
 const ROLES = [["admin", "Admin"], ["director", "Director"], ["csm", "CSM"], ["viewer", "Viewer"]];
 
@@ -8,12 +8,14 @@ export async function render(main, ctx) {
   main.append(h("h1", {}, "Admin"));
   const configure = ctx.can("users", "configure");
   main.append(await section("Users", () => users(configure), { id: "users" }));
-  if (configure) main.append(invitationForm());
+  // Directors read who was invited (GET /v1/invitations is theirs too); admins also invite.
+  if (ctx.can("users", "read")) main.append(await section("Invitations", () => invitations(configure), { id: "invitations" }));
   if (ctx.can("api_keys", "read")) main.append(await section("API keys", apiKeys, { id: "api-keys" }));
   if (ctx.can("integrations", "read")) main.append(await section("Integrations", integrations, { id: "integrations" }));
+  if (ctx.can("integrations", "read")) main.append(await section("HubSpot CRM sync", () => hubspotSync(ctx.can("integrations", "configure")), { id: "hubspot-sync" }));
   if (ctx.can("webhooks", "read")) main.append(await section("Outbound webhooks", webhooks, { id: "webhooks" }));
   if (ctx.can("settings", "read")) main.append(await section("Slack", slack, { id: "slack" }));
-  if (ctx.can("audit", "read")) main.append(await section("Audit log", audit, { id: "audit" }));
+  if (ctx.can("audit", "read")) main.append(await section("Audit log", () => audit(ctx.can), { id: "audit" }));
 }
 
 async function users(configure) {
@@ -69,23 +71,47 @@ function accessButton(user) {
   return button;
 }
 
-function invitationForm() {
+// Invitations: who was invited, by whom, until when, and whether they joined; a new one gives the link
+// to send (the console's invitation page, shown once: only its hash is stored) unless the email went out.
+async function invitations(configure) {
+  const [{ items }, names] = await Promise.all([api.get("/v1/invitations"), people()]);
+  const status = (i) => (i.accepted_at ? `Accepted ${day(i.accepted_at)}` : Date.parse(i.valid_until) < Date.now() ? "Expired" : "Pending");
+  const table = dataTable({
+    caption: "Invitations, newest first",
+    rows: [...items].sort((a, b) => b.created_at.localeCompare(a.created_at)),
+    emptyText: configure ? "No invitation yet: invite someone below." : "No invitation yet.",
+    columns: [
+      { key: "name", label: "Name" },
+      { key: "email", label: "Email" },
+      { key: "role", label: "Role" },
+      { key: "invited_by", label: "Invited by", render: (i) => h("span", { title: i.invited_by }, names[i.invited_by] || i.invited_by) },
+      { key: "valid_until", label: "Valid until", render: (i) => when(i.valid_until) },
+      { key: "status", label: "Status", render: status },
+    ],
+  });
+  if (!configure) return table;
   const email = h("input", { type: "email", required: true });
   const name = h("input", { type: "text", required: true });
   const role = select(ROLES, "csm");
   const out = h("div", { "aria-live": "polite" });
-  const form = h("form", { class: "panel" }, h("h2", {}, "Invite someone"), field("Email", email, { name: "email" }), field("Name", name, { name: "name" }), field("Role", role, { name: "role" }), h("button", { type: "submit" }, "Send invitation"), out);
+  const form = h("form", { class: "panel" }, h("h3", {}, "Invite someone"), field("Email", email, { name: "email" }), field("Name", name, { name: "name" }), field("Role", role, { name: "role" }), h("button", { type: "submit" }, "Send invitation"), out);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
+    out.replaceChildren();
     try {
       const invitation = await api.post("/v1/invitations", { email: email.value, name: name.value, role: role.value });
-      out.replaceChildren(h("p", {}, "Invitation token (shown once; send it to them): ", h("code", {}, invitation.token)));
+      const sent = invitation.email_sent ? `The invitation went to ${invitation.email} by email; the link is also here` : `No email was sent: send ${invitation.name} this link`;
+      out.replaceChildren(h("p", { class: "secret" }, `${sent} (shown once; valid until ${when(invitation.valid_until)}): `, h("code", {}, invitation.console_link)));
+      table.addRows([invitation], { first: true });
+      email.value = "";
+      name.value = "";
+      notice(`${invitation.name} invited as ${invitation.role}`);
     } catch (error) {
       showError(form, error);
     }
   });
-  return form;
+  return [table, form];
 }
 
 async function apiKeys() {
@@ -142,7 +168,7 @@ function revokeButton(key, out) {
 // customer an entry names (its target `customer:<id>`, or a `customer_id` in what it changed), once per
 // customer, and renewals by their customer from the pipeline's rows (read once, when a page has one).
 // The id stays in the cell's title (and a customer's name links to its 360) for whoever investigates.
-async function audit() {
+async function audit(can) {
   const names = await people();
   const customers = new Map(); // customer id -> Promise of its name (null: not readable)
   const customerName = (id) => {
@@ -157,26 +183,34 @@ async function audit() {
       .then((p) => new Map(Object.values(p.groups || {}).flat().map((row) => [row.renewal_id, row])))
       .catch(() => new Map()));
   let byRenewal = new Map();
-  // Playbooks, segments, webhooks and API keys by what their lists call them (each list read once, when
-  // a page first names one; one deleted since, or a list this role may not read, keeps its id).
+  // Playbooks, segments, webhooks, API keys, capabilities, blueprints, invitations, imports and custom
+  // fields by what their lists call them (each list read once, when a page first names one, and only by a
+  // role that may read it; one deleted since, or a list this role may not read, keeps its id).
   const lists = {
-    playbook: ["/v1/playbooks", (x) => [x.playbook_id, `Playbook ${x.name}`]],
-    segment: ["/v1/segments", (x) => [x.segment_id, `Segment ${x.name}`]],
-    webhook: ["/v1/webhooks", (x) => [x.subscription_id, `Webhook to ${x.url}`]],
-    api_key: ["/v1/api-keys", (x) => [x.key_id, `API key ${x.name}`]],
+    playbook: ["/v1/playbooks", ["playbooks", "read"], (x) => [x.playbook_id, `Playbook ${x.name}`]],
+    segment: ["/v1/segments", ["segments", "read"], (x) => [x.segment_id, `Segment ${x.name}`]],
+    webhook: ["/v1/webhooks", ["webhooks", "read"], (x) => [x.subscription_id, `Webhook to ${x.url}`]],
+    api_key: ["/v1/api-keys", ["api_keys", "read"], (x) => [x.key_id, `API key ${x.name}`]],
+    capability: ["/v1/capabilities", ["capabilities", "read"], (x) => [x.capability_id, `Capability ${x.name}`]],
+    blueprint: ["/v1/blueprints", ["blueprints", "read"], (x) => [x.blueprint_id, `Blueprint ${x.name}`]],
+    invitation: ["/v1/invitations", ["users", "read"], (x) => [x.invitation_id, `Invitation of ${x.name} (${x.email})`]],
+    import: ["/v1/imports", ["imports", "read"], (x) => [x.import_id, `Import of ${x.filename}`]],
+    custom_field: ["/v1/custom-fields", ["custom_fields", "read"], (x) => [x.key, `Custom field ${x.label}`]],
   };
   const labels = new Map(); // kind -> Promise of id -> label
   const labelled = new Map(); // kind -> id -> label, for drawing
   const labelsOf = (kind) => {
     if (!labels.has(kind)) {
-      const [path, entry] = lists[kind];
-      labels.set(kind, api.get(path).then((r) => new Map((r.items || []).map(entry))).catch(() => new Map()));
+      const [path, [feature, verb], entry] = lists[kind];
+      const read = can(feature, verb) ? api.get(path).then((r) => new Map((r.items || []).map(entry))) : Promise.resolve(new Map());
+      labels.set(kind, read.catch(() => new Map()));
     }
     return labels.get(kind);
   };
   const customerOf = (e) => {
     const [kind, id] = splitTarget(e.target);
-    if (kind === "customer" || kind === "engagement") return id; // a success plan's engagement is its customer's
+    // An engagement and a success plan are their customer's (their id is the customer's).
+    if (kind === "customer" || kind === "engagement" || kind === "success_plan") return id;
     return e.after?.customer_id || e.before?.customer_id || null;
   };
   // Resolve the page's customers before drawing it, so each row is drawn once, by name.
@@ -200,6 +234,8 @@ async function audit() {
     if (label) return h("span", { title: e.target }, label);
     if (kind === "customer" && known.get(id)) return h("span", { title: e.target }, "Customer ", link(`/customers/${id}`, known.get(id)));
     if (kind === "engagement" && known.get(id)) return h("span", { title: e.target }, "Engagement with ", link(`/customers/${id}`, known.get(id)));
+    if (kind === "success_plan" && known.get(id)) return h("span", { title: e.target }, "Success plan of ", link(`/customers/${id}`, known.get(id)));
+    if (kind === "integration") return h("span", { title: e.target }, `Integration ${providerName(id)}`);
     const renewal = kind === "renewal" && byRenewal.get(id);
     if (renewal) return h("span", { title: e.target }, "Renewal of ", link(`/customers/${renewal.customer_id}`, renewal.customer_name), renewal.product ? ` (${renewal.product})` : "");
     const about = customerOf(e);
@@ -245,7 +281,7 @@ async function integrations() {
     caption: "Providers (their webhooks are signed with the secret set here)",
     rows: list.items,
     columns: [
-      { key: "provider", label: "Provider" },
+      { key: "provider", label: "Provider", render: (i) => providerName(i.provider) },
       { key: "configured", label: "Status", render: (i) => (i.configured ? `Connected${i.updated_at ? ` (secret set ${when(i.updated_at)})` : ""}` : "Not connected") },
       { key: "webhook_url", label: "Webhook URL", render: (i) => h("code", {}, i.webhook_url) },
       {
@@ -253,14 +289,14 @@ async function integrations() {
         label: "Signing secret",
         render: (i) => {
           const secret = h("input", { type: "password", minlength: 8, autocomplete: "off" });
-          const form = h("form", { class: "inline-form" }, field(`${i.provider} secret`, secret, { name: "secret" }), h("button", { type: "submit" }, i.configured ? "Rotate" : "Connect"));
+          const form = h("form", { class: "inline-form" }, field(`${providerName(i.provider)} signing secret`, secret, { name: "secret" }), h("button", { type: "submit" }, i.configured ? "Rotate" : "Connect"));
           form.addEventListener("submit", async (event) => {
             event.preventDefault();
             clearErrors(form);
             try {
               await api.put(`/v1/integrations/${i.provider}/secret`, { secret: secret.value });
               secret.value = "";
-              notice(`${i.provider}: secret saved`);
+              notice(`${providerName(i.provider)}: signing secret saved`);
             } catch (error) {
               showError(form, error);
             }
@@ -276,31 +312,101 @@ async function integrations() {
     emptyText: "Every received event matched a customer.",
     columns: [
       { key: "received_at", label: "Received", render: (u) => when(u.received_at) },
-      { key: "provider", label: "Provider" },
+      { key: "provider", label: "Provider", render: (u) => providerName(u.provider) },
       { key: "title", label: "Event" },
-      { key: "link_key", label: "Looked for", render: (u) => u.link_key || "—" },
+      { key: "link_key", label: "Looked for", render: (u) => h("span", { title: u.link_key || "" }, u.link_label || u.link_key || "—") },
       {
         key: "map",
         label: "Map to customer",
-        render: (u) => {
-          const customer = h("input", { type: "text", placeholder: "cus_…" });
-          const form = h("form", { class: "inline-form" }, field("Customer id", customer, { name: "customer_id" }), h("button", { type: "submit" }, "Map"));
-          form.addEventListener("submit", async (event) => {
-            event.preventDefault();
-            clearErrors(form);
-            try {
-              await api.post(`/v1/integrations/unmatched/${u.unmatched_id}/map`, { customer_id: customer.value });
-              form.replaceWith(h("span", {}, "Mapped"));
-            } catch (error) {
-              showError(form, error);
-            }
-          });
-          return form;
-        },
+        render: (u) => mapForm(u),
       },
     ],
   });
   return [rows, unmatchedTable];
+}
+
+// Map an unmatched event to a customer chosen by name: the field suggests the customers whose name starts
+// with what is typed (the portfolio's search); a pasted customer id works too.
+function mapForm(unmatched) {
+  const choices = h("datalist", { id: `map-${unmatched.unmatched_id}-customers` });
+  const customer = h("input", { type: "text", list: choices.id, autocomplete: "off", placeholder: "Start typing a name…" });
+  const found = new Map(); // name (lower case) -> customer
+  const search = async (text) => {
+    const r = await api.get("/v1/customers", { q: text, limit: 10 });
+    found.clear();
+    r.items.forEach((c) => found.set(c.name.toLowerCase(), c));
+    choices.replaceChildren(...r.items.map((c) => h("option", { value: c.name })));
+    return r.items;
+  };
+  let timer = null;
+  customer.addEventListener("input", () => {
+    clearTimeout(timer);
+    const text = customer.value.trim();
+    if (text.length >= 2 && !/^cus_/.test(text)) timer = setTimeout(() => search(text).catch(() => {}), 200);
+  });
+  const form = h("form", { class: "inline-form" }, field("Customer", customer, { name: "customer_id" }), h("button", { type: "submit" }, "Map"), choices);
+  const refuse = (message) => showError(form, { field: "customer_id", message, details: [] });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const text = customer.value.trim();
+    if (!text) return refuse("Type the customer's name and choose it from the list.");
+    try {
+      let chosen = /^cus_/.test(text) ? { customer_id: text, name: text } : found.get(text.toLowerCase());
+      if (!chosen) {
+        const matches = await search(text);
+        chosen = matches.length === 1 ? matches[0] : matches.find((c) => c.name.toLowerCase() === text.toLowerCase());
+        if (!chosen) return refuse(matches.length ? `${matches.length} customers start with "${text}": choose one from the list.` : `No customer's name starts with "${text}".`);
+      }
+      await api.post(`/v1/integrations/unmatched/${unmatched.unmatched_id}/map`, { customer_id: chosen.customer_id });
+      form.replaceWith(h("span", {}, "Mapped to ", chosen.name === chosen.customer_id ? chosen.name : link(`/customers/${chosen.customer_id}`, chosen.name)));
+    } catch (error) {
+      showError(form, error);
+    }
+  });
+  return form;
+}
+
+// The HubSpot company sync (docs/integrations.md): connected or not, the full sync's progress, the last run
+// and its error, which side owns each mapped field; connecting (or rotating) the private-app token.
+async function hubspotSync(configure) {
+  const c = await api.get("/v1/hubspot/connection");
+  const status = () =>
+    c.connected
+      ? [
+          `Connected ${when(c.connected_at)}. `,
+          c.full_sync_done ? "Full sync done" : "Full sync in progress",
+          `: ${c.companies_synced} companies synced, ${c.scores_written} health scores written back, ${c.renewals_synced} renewals from deals. `,
+          `Last run: ${c.last_run_at ? when(c.last_run_at) : "not yet"}.`,
+        ].join("")
+      : "Not connected: companies are not synced and scores are not written back to HubSpot.";
+  const state = h("p", {}, status());
+  const error = c.last_error ? h("p", { class: "problem", role: "alert" }, `The last run failed: ${c.last_error}`) : null;
+  const mapping = dataTable({
+    caption: "Field mapping (the owner's value wins)",
+    rows: c.mapping,
+    columns: [
+      { key: "hubspot_property", label: "HubSpot property", render: (m) => h("code", {}, m.hubspot_property) },
+      { key: "field", label: "Keepwell field", render: (m) => h("code", {}, m.field) },
+      { key: "owner", label: "Owned by", render: (m) => (m.owner === "hubspot" ? "HubSpot" : "Keepwell") },
+    ],
+  });
+  if (!configure) return [state, error, mapping];
+  const token = h("input", { type: "password", maxlength: 500, autocomplete: "off" }); // too short: the API says so beside it
+  const form = h("form", { class: "inline-form" }, field("Private app token", token, { name: "token", hint: "Stored as a secret; never shown again." }), h("button", { type: "submit" }, c.connected ? "Rotate token" : "Connect"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      Object.assign(c, await api.put("/v1/hubspot/connection", { token: token.value }));
+      token.value = "";
+      state.textContent = status();
+      notice("HubSpot: token saved; the sync starts within 15 minutes");
+    } catch (problemOf) {
+      showError(form, problemOf);
+    }
+  });
+  return [state, error, mapping, form];
 }
 
 // Outbound webhooks: subscriptions with their status, secret rotation and the delivery log with attempts.
@@ -310,7 +416,7 @@ async function webhooks() {
   const table = dataTable({
     caption: "Subscriptions",
     rows: items,
-    emptyText: "No subscription yet (POST /v1/webhooks).",
+    emptyText: "No subscription yet: subscribe an endpoint with the form below.",
     columns: [
       { key: "url", label: "URL", render: (w) => h("code", {}, w.url) },
       { key: "event_types", label: "Events", render: (w) => w.event_types.join(", ") },
@@ -393,22 +499,30 @@ async function deliveries(subscription, holder) {
 }
 
 async function slack() {
-  const status = await api.get("/v1/settings/slack");
+  const [status, names] = await Promise.all([api.get("/v1/settings/slack"), people()]);
   const url = h("input", { type: "url", placeholder: "https://hooks.slack.com/services/…" });
   const form = h("form", { class: "inline-form" }, field("Incoming webhook URL", url, { name: "webhook_url", hint: "Stored as a secret; never shown again." }), h("button", { type: "submit" }, "Save"));
-  const state = h("p", {}, status.configured ? `Configured ${when(status.configured_at)} by ${status.configured_by}.` : "Not configured: Slack actions and alerts are not sent.");
+  // Who set it by name (the API answers their user id), the id in the tooltip.
+  const configured = (s) => ["Configured ", when(s.configured_at), " by ", h("span", { title: s.configured_by || "" }, names[s.configured_by] || s.configured_by || "someone no longer here"), "."];
+  const state = h("p", {}, ...(status.configured ? configured(status) : ["Not configured: Slack actions and alerts are not sent."]));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
     try {
       const saved = await api.put("/v1/settings/slack", { webhook_url: url.value });
       url.value = "";
-      state.textContent = `Configured ${when(saved.configured_at)} by ${saved.configured_by}.`;
+      state.replaceChildren(...configured(saved));
     } catch (error) {
       showError(form, error);
     }
   });
   return [state, form];
+}
+
+// A provider as its product spells it ("zendesk" is what the API and the webhook URL say).
+const PROVIDERS = { zendesk: "Zendesk", intercom: "Intercom", hubspot: "HubSpot", slack: "Slack", jira: "Jira", generic: "Generic (Standard Webhooks)" };
+function providerName(provider) {
+  return PROVIDERS[provider] || provider;
 }
 
 // `<kind>:<id>` (an id may itself hold colons: split at the first).

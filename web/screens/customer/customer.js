@@ -408,7 +408,7 @@ export function forecastForm(base, renewal, card, categories) {
       Object.assign(renewal, updated);
       card.querySelector(".forecast").textContent = choice.selectedOptions[0]?.textContent || updated.forecast_category;
       reason.value = "";
-      notice(`Forecast changed to ${updated.forecast_category}`);
+      notice(`Forecast changed to ${choice.selectedOptions[0]?.textContent || updated.forecast_category}`);
     } catch (error) {
       showError(form, error);
     }

@@ -123,10 +123,16 @@ export async function render(main, ctx) {
   }
 
   const windowSelect = select([["3", "3 days"], ["7", "7 days"], ["14", "14 days"], ["30", "30 days"]], String(model.smoothing_window), { disabled: !editable });
-  windowSelect.addEventListener("change", () => (state.smoothing_window = windowSelect.value));
+  // Why a portfolio can show "72.0 Neutral" beside bands that start Healthy at 70: the band follows the mean.
+  const smoothing = (days) => `A customer's band follows the mean of its daily scores over the last ${days} days (its page shows it as “smoothed”): a score that has just crossed a band's edge keeps the old band until that mean crosses too.`;
+  const smoothingField = field("Smoothing window", windowSelect, { name: "smoothing_window", hint: smoothing(model.smoothing_window) });
+  windowSelect.addEventListener("change", () => {
+    state.smoothing_window = windowSelect.value;
+    smoothingField.querySelector(".hint").textContent = smoothing(windowSelect.value);
+  });
   form.append(
     h("h2", {}, "Smoothing"),
-    field("Smoothing window", windowSelect, { name: "smoothing_window" }),
+    smoothingField,
     h("h2", {}, "Bands"),
     bandEditor(state, editable),
   );

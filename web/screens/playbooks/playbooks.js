@@ -1,6 +1,6 @@
 // Playbooks: each with enable/disable, its versions, recent runs and a dry run.
-import { api } from "kw/api.js";
-import { dataTable, empty, h, notice, problem, when } from "kw/widgets.js";
+import { api, people } from "kw/api.js";
+import { dataTable, empty, h, link, notice, problem, when } from "kw/widgets.js";
 
 export async function render(main, ctx) {
   main.append(h("h1", {}, "Playbooks"));
@@ -55,15 +55,17 @@ export async function render(main, ctx) {
         show("Runs", async () => {
           const r = await api.get(`/v1/playbooks/${p.playbook_id}/runs`, { limit: 20 });
           return dataTable({ caption: "Latest runs", rows: r.items, emptyText: "No run yet.", columns: [
-            { key: "customer_id", label: "Customer", render: (run) => h("a", { href: `/customers/${run.customer_id}` }, run.customer_name || run.customer_id) },
+            { key: "customer_id", label: "Customer", render: (run) => link(`/customers/${run.customer_id}`, run.customer_name || run.customer_id) },
             { key: "enrolled_at", label: "Started", render: (run) => when(run.enrolled_at) },
             { key: "steps", label: "Steps", render: stepsSummary },
             { key: "reason", label: "Why" },
           ] });
         });
         show("Versions", async () => {
-          const r = await api.get(`/v1/playbooks/${p.playbook_id}/versions`);
-          return h("ol", {}, r.items.map((v) => h("li", {}, `v${v.version} · ${when(v.updated_at)} by ${v.updated_by}`)));
+          const [r, names] = await Promise.all([api.get(`/v1/playbooks/${p.playbook_id}/versions`), people()]);
+          // Who saved each version by name ("keepwell": the playbook as Keepwell ships it); the id in the tooltip.
+          const by = (id) => names[id] || (id === "keepwell" || id === "system" ? "Keepwell (built in)" : id);
+          return h("ol", { "aria-label": `Versions of ${p.name}` }, r.items.map((v) => h("li", {}, `v${v.version} · ${when(v.updated_at)} by `, h("span", { title: v.updated_by }, by(v.updated_by)))));
         });
         card.append(actions, out);
         return card;

@@ -75,7 +75,7 @@ export async function render(main, ctx) {
   let shown = [];
   form.querySelector("#export").addEventListener("click", () => {
     const header = ["name", "health_score", "health_band", "change_7d", "arr", "renewal_date", "days_left", "owner"];
-    const rows = shown.map((c) => [c.name, c.health_score, c.health_band, change7(c), c.arr, c.renewal_date, daysUntil(c.renewal_date), names[c.owner_id] || c.owner_id]);
+    const rows = shown.map((c) => [c.name, c.health_score, c.health_band, change7(c), c.arr, c.renewal_date, c.status === "churned" ? "churned" : daysUntil(c.renewal_date), names[c.owner_id] || c.owner_id]);
     download("portfolio.csv", csvText(header, rows));
   });
 
@@ -108,7 +108,7 @@ export async function render(main, ctx) {
       { key: "health_score", label: "Health", sort: "health_score", render: (c) => scoreBadge(c.health_score, c.health_band) },
       { key: "change", label: "7-day change", numeric: true, render: (c) => change(change7(c)) },
       { key: "arr", label: "ARR", sort: "arr", numeric: true, render: (c) => money(c.arr) },
-      { key: "renewal_date", label: "Renewal", sort: "renewal_date", render: (c) => (c.renewal_date ? [c.renewal_date, " ", daysLeft(daysUntil(c.renewal_date))] : "—") },
+      { key: "renewal_date", label: "Renewal", sort: "renewal_date", render: renewalCell },
       { key: "owner", label: "Owner", render: (c) => names[c.owner_id] || c.owner_id || "—" },
     ];
     const table = dataTable({
@@ -136,4 +136,11 @@ export async function render(main, ctx) {
 function change7(customer) {
   const value = customer.health_change_7d;
   return value === undefined ? null : value;
+}
+
+// A churned customer's last renewal date is history, not a deadline: "Churned", never "39 d overdue" in red.
+function renewalCell(c) {
+  if (!c.renewal_date) return "—";
+  if (c.status === "churned") return [c.renewal_date, " ", h("span", { class: "tag tag-off" }, "Churned")];
+  return [c.renewal_date, " ", daysLeft(daysUntil(c.renewal_date))];
 }

@@ -33,7 +33,7 @@ export async function render(main, ctx) {
     await section("Pipeline", () => pipeline(ctx, categories, labels, rows), { id: "pipeline" }),
     await section("Upcoming renewals", () => upcoming(ctx, labels), { id: "upcoming" }),
   );
-  if (ctx.can("forecasts", "read")) main.append(await section("Forecast changes (last 30 days)", () => forecastChanges(ctx, rows), { id: "forecast-changes" }));
+  if (ctx.can("forecasts", "read")) main.append(await section("Forecast changes (last 30 days)", () => forecastChanges(ctx, rows, labels), { id: "forecast-changes" }));
 }
 
 async function revenue() {
@@ -141,9 +141,10 @@ async function upcoming(ctx, labels) {
   return [h("div", { class: "filters" }, field("Due within", within), h("div", { class: "field buttons" }, exportButton)), holder];
 }
 
-async function forecastChanges(ctx, rows) {
+async function forecastChanges(ctx, rows, labels) {
   const [r, names, p] = await Promise.all([api.get("/v1/renewals/forecast-changes", { days: 30 }), people(), rows.catch(() => ({ groups: {} }))]);
   const name = (userId) => names[userId] || userId;
+  const category = (key) => (key ? labels[key] || key : "—");
   // A change names its renewal (`renewal:<id>`): shown as its customer (and product), from the pipeline's
   // rows; the id stays in the tooltip, and a renewal outside the pipeline shows as its id.
   const byRenewal = new Map(Object.values(p.groups || {}).flat().map((row) => [row.renewal_id, row]));
@@ -162,7 +163,8 @@ async function forecastChanges(ctx, rows) {
       { key: "occurred_at", label: "When", render: (e) => when(e.occurred_at) },
       { key: "actor_id", label: "By", render: (e) => name(e.actor_id) },
       { key: "target", label: "Renewal", render: renewal },
-      { key: "change", label: "Change", render: (e) => `${e.before?.forecast_category ?? "—"} → ${e.after?.forecast_category ?? "—"}` },
+      // The categories as the pipeline and the forecast form name them ("Best case", not "best_case").
+      { key: "change", label: "Change", render: (e) => `${category(e.before?.forecast_category)} → ${category(e.after?.forecast_category)}` },
       { key: "reason", label: "Reason" },
     ],
   });

@@ -52,22 +52,31 @@ async function members(main, ctx) {
   }
   const ruleText = h("code", {}, segment.condition_text);
   main.append(h("h1", {}, segment.name), h("p", {}, link("/segments", "← Segments")), h("p", {}, "Rule: ", ruleText));
-  if (ctx.can("segments", "configure")) main.append(ruleEditor(segment, ruleText));
+  const holder = h("div", { "aria-live": "polite" });
+  if (ctx.can("segments", "configure")) main.append(ruleEditor(segment, ruleText, () => memberList(segment, holder)));
+  main.append(holder);
+  await memberList(segment, holder);
+}
+
+// The members as the API lists them now (read again after the rule changes). The rule is evaluated in
+// batches: a page may come back empty while more follow, but none left means nobody matches.
+async function memberList(segment, holder) {
   const pager = api.pages(`/v1/segments/${segment.segment_id}/members`, { limit: 50 });
+  const rows = await pager.atLeast(25);
   const table = dataTable({
     caption: "Members",
-    rows: await pager.atLeast(25),
-    emptyText: "No member on this page; follow “Show more” (the rule is evaluated in batches).",
+    rows,
+    emptyText: pager.hasMore ? "No member found yet; follow “Show more” (the rule is evaluated in batches)." : "No customer matches this rule.",
     columns: [
       { key: "name", label: "Customer", render: (c) => link(`/customers/${c.customer_id}`, c.name) },
       { key: "health_score", label: "Health", render: (c) => scoreBadge(c.health_score, c.health_band) },
     ],
   });
-  main.append(table, moreButton(pager, (more) => table.addRows(more)));
+  holder.replaceChildren(table, moreButton(pager, (more) => table.addRows(more)));
 }
 
 // Editing the rule of an existing segment: the API's message (with its position) beside the rule.
-function ruleEditor(segment, ruleText) {
+function ruleEditor(segment, ruleText, refresh) {
   const condition = h("textarea", { rows: 3, class: "code", spellcheck: false }, segment.condition_text);
   const form = h(
     "form",
@@ -83,7 +92,8 @@ function ruleEditor(segment, ruleText) {
       const saved = await api.patch(`/v1/segments/${segment.segment_id}`, { condition: condition.value, version: segment.version });
       segment.version = saved.version;
       ruleText.textContent = saved.condition_text;
-      notice(`Rule of ${saved.name} saved; reload to see its members`);
+      notice(`Rule of ${saved.name} saved; its members are listed again`);
+      await refresh();
     } catch (error) {
       showError(form, error);
     }

@@ -1,7 +1,7 @@
 // Sign in: locally, pick a demo user (signed in through the stack's user pool); deployed, the
 // authorization-code flow with PKCE against the configured issuer.
 import { consoleConfig, demoUsers, finishOidcSignIn, signInDemoUser, startOidcSignIn, signOut } from "kw/auth.js";
-import { h, problem } from "kw/widgets.js";
+import { h, link, problem } from "kw/widgets.js";
 
 export async function render(main, ctx) {
   const next = ctx.query.get("next") || "/";
@@ -12,7 +12,7 @@ export async function render(main, ctx) {
       window.dispatchEvent(new Event("keepwell:signed-in"));
       ctx.navigate(target, { replace: true });
     } catch (error) {
-      main.append(problem(error), h("p", {}, h("a", { href: "/signin" }, "Try again")));
+      main.append(problem(error), h("p", {}, link("/signin", "Try again")));
     }
     return;
   }
