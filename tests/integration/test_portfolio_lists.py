@@ -66,6 +66,22 @@ def test_a_csm_lists_what_they_own_and_co_own_with_the_lists_filters(admin_api: 
     assert listed(as_role(workspace, "csm-2", "csm")) == ["Bluth", "Cyberdyne", "Initech"]
 
 
+def test_a_renewal_window_leaves_churned_customers_out_unless_they_are_asked_for(
+    admin_api: ApiClient, workspace: str
+) -> None:
+    """The portfolio's "Renewal within 30 days" listed a churned customer's last contract end as a renewal
+    due (and overdue); a churned customer has no renewal ahead. Asked for by status, it is still found."""
+    past, soon = (TODAY - timedelta(days=20)).isoformat(), (TODAY + timedelta(days=10)).isoformat()
+    create_customer(admin_api, "Acme", owner_id="csm-1", renewal_date=past)  # overdue, still a customer
+    create_customer(admin_api, "Bluth", owner_id="csm-1", renewal_date=soon)
+    create_customer(admin_api, "Cyberdyne", owner_id="csm-1", renewal_date=past, status="churned")
+    within_30 = (TODAY + timedelta(days=30)).isoformat()
+    for api in (admin_api, as_role(workspace, "csm-1", "csm")):  # the owner index, and the CSM's book
+        assert listed(api, renewal_before=within_30) == ["Acme", "Bluth"]
+        assert listed(api, renewal_before=within_30, sort="renewal_date") == ["Acme", "Bluth"]
+        assert listed(api, renewal_before=within_30, status="churned") == ["Cyberdyne"]
+
+
 def test_a_portfolio_list_pages_with_a_cursor_bound_to_its_user(admin_api: ApiClient, workspace: str) -> None:
     for name in ("Acme", "Bluth", "Cyberdyne"):
         create_customer(admin_api, name, owner_id="csm-2", co_owner_ids=["viewer-1"])

@@ -427,6 +427,8 @@ def _filter_condition(filters: CustomerFilters) -> Condition | None:
             conditions.append(getattr(CustomerItem, name) == value)
     if filters.renewal_before is not None:
         conditions.append(CustomerItem.renewal_date < filters.renewal_before.isoformat())
+        if filters.status is None:  # a churned customer's date is its last contract's end: nothing ahead
+            conditions.append(CustomerItem.status != "churned")
     combined: Condition | None = None
     for condition in conditions:
         combined = condition if combined is None else combined & condition
@@ -442,6 +444,8 @@ def matches(customer: Customer, filters: CustomerFilters) -> bool:
         if wanted is not None and getattr(customer, name) != wanted:
             return False
     if filters.renewal_before is not None:
+        if filters.status is None and customer.status == "churned":
+            return False
         return customer.renewal_date is not None and customer.renewal_date < filters.renewal_before
     return True
 
