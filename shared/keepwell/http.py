@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -35,6 +36,8 @@ Model = TypeVar("Model", bound=BaseModel)
 View = Callable[..., Any]
 # Views live on the app or on a Blueprint registered into it; both expose current_request.
 Routable = Chalice | Blueprint
+# Whether the running view read its query string with `parse_query` (one request per thread at a time).
+_query = threading.local()
 
 
 def create_app(name: str) -> Chalice:
@@ -95,7 +98,17 @@ def route(app: Routable, path: str, methods: list[str], *, permission: RoutePerm
             try:
                 if isinstance(permission, Permission):
                     permissions.require(current_caller(app), permission.feature, permission.action)
-                return view(**kwargs)
+                _query.read = False
+                answer = view(**kwargs)
+                ignored = _ignored_query(app, path, methods)
+                if ignored:  # a GET writes nothing, so answering 400 after the view still changes nothing
+                    return error_response(
+                        400,
+                        "validation_error",
+                        f"Invalid query: check {', '.join(sorted(ignored))}",
+                        [{"field": name, "issue": "this route takes no query parameters"} for name in sorted(ignored)],
+                    )
+                return answer
             except KeepwellError as error:
                 return error_response(error.status, error.code, error.message, error.details)
             except ValidationError as error:
@@ -118,6 +131,15 @@ def route(app: Routable, path: str, methods: list[str], *, permission: RoutePerm
         return view
 
     return register
+
+
+def _ignored_query(app: Routable, path: str, methods: list[str]) -> list[str]:
+    """The query parameters a GET of the API sent to a view that takes none (`parse_query` never ran): refused
+    as a query schema refuses a parameter it does not know, rather than answered as if they filtered."""
+    request = app.current_request
+    if request is None or getattr(_query, "read", True) or not path.startswith("/v1/") or request.method != "GET":
+        return []
+    return list(request.query_params or {})
 
 
 def raw_body(app: Routable) -> bytes:
@@ -148,6 +170,7 @@ def parse_body(app: Routable, model: type[Model]) -> Model:
 def parse_query(app: Routable, model: type[Model]) -> Model:
     request = app.current_request
     params = dict(request.query_params or {}) if request is not None else {}
+    _query.read = True
     try:
         return model.model_validate(params)
     except ValidationError as error:

@@ -243,3 +243,24 @@ def test_every_role_reads_the_workspaces_people_by_name_and_nothing_more(
     assert people["csm-2"]["active"] is False
     assert "admin-9" not in people and "Globex Admin" not in str(answer.body)
     assert all(set(p) == {"user_id", "name", "active"} for p in answer.body["items"])
+
+
+def test_a_query_parameter_a_route_does_not_take_is_refused_not_ignored(admin_api: ApiClient) -> None:
+    """`GET /v1/people?role=admin` answered every member with a 200, as if it had filtered by role; a route
+    without a query schema now refuses what it would ignore, as one with a schema refuses an unknown name."""
+    answer = admin_api.get("/v1/people", role="admin", active="true")
+    assert (answer.status, answer.body) == (
+        400,
+        {
+            "error": {
+                "code": "validation_error",
+                "message": "Invalid query: check active, role",
+                "details": [
+                    {"field": "active", "issue": "this route takes no query parameters"},
+                    {"field": "role", "issue": "this route takes no query parameters"},
+                ],
+            }
+        },
+    )
+    assert admin_api.get("/v1/people").status == 200
+    assert admin_api.get("/v1/customers", foo="1").body["error"]["message"] == "Invalid query: check foo"  # as before
