@@ -130,6 +130,18 @@ def test_a_property_mapped_to_a_custom_field_the_workspace_lacks_is_refused_and_
     assert accepted.status == 200 and accepted.body["mapping"][-1] == tier
 
 
+@pytest.mark.parametrize("token", ["pat-na1", "p" * 501])
+def test_a_token_of_the_wrong_length_is_refused_in_words_and_nothing_changes(connected: ApiClient, token: str) -> None:
+    """The admin read pydantic's "Value should have at least 10 items after validation" under the field."""
+    before = connected.get("/v1/hubspot/connection").body
+    refused = connected.request("PUT", "/v1/hubspot/connection", body={"token": token})
+    assert refused.status == 400
+    assert [(d["field"], d["issue"]) for d in refused.body["error"]["details"]] == [
+        ("token", "A HubSpot private-app token is 10 to 500 characters")
+    ]
+    assert connected.get("/v1/hubspot/connection").body == before
+
+
 def test_the_first_full_sync_pages_through_every_company_and_resumes_after_a_failure(
     connected: ApiClient, stub: HubSpotStub, workspace: str
 ) -> None:
