@@ -29,7 +29,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -78,13 +78,19 @@ def reauthorize_every(template: dict[str, Any]) -> int:
     return 0
 
 
-def gateway_response(template: dict[str, Any], kind: str, status: int, code: str, message: str) -> dict[str, Any]:
-    """The body the template's GatewayResponses declare for `kind`, else the envelope."""
+def gateway_response(
+    template: dict[str, Any], kind: str, status: int, code: str, message: str, context: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The body the template's GatewayResponses declare for `kind`, else the envelope. `context`: the
+    `$context.<name>` values its template may name inside a string (`httpMethod`, `path`)."""
     for api in resources_of_type(template, "AWS::Serverless::Api").values():
         response = (api["Properties"].get("GatewayResponses") or {}).get(kind) or {}
         body = (response.get("ResponseTemplates") or {}).get("application/json")
         if body:
-            parsed: dict[str, Any] = json.loads(body.replace("$context.error.messageString", json.dumps(message)))
+            body = body.replace("$context.error.messageString", json.dumps(message))
+            for name, value in (context or {}).items():
+                body = body.replace(f"$context.{name}", json.dumps(value)[1:-1])
+            parsed: dict[str, Any] = json.loads(body)
             return parsed
     return envelope(code, message)
 
@@ -186,7 +192,10 @@ class Gateway:
                 )
                 head["Allow"] = ", ".join(allowed)
                 return status, head, payload
-            return _json(404, envelope("not_found", f"No route for {method} {path}"))
+            asked = {"httpMethod": method, "path": path}
+            message = f"No route for {method} {path}"
+            unknown = gateway_response(self.template, "MISSING_AUTHENTICATION_TOKEN", 404, "not_found", message, asked)
+            return _json(404, unknown)
         route, params = matched
         authorizer_context: dict[str, Any] | None = None
         if route.authorized and self.authorizer is not None:
