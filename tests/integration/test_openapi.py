@@ -281,3 +281,16 @@ def test_the_api_stage_throttles_every_method_and_answers_429_in_the_envelope():
     assert throttled["StatusCode"] == "429"
     body = json.loads(throttled["ResponseTemplates"]["application/json"])
     assert body["error"]["code"] == "throttled" and set(body["error"]) == {"code", "message", "details"}
+
+
+def test_deployed_an_unknown_path_is_a_404_not_found_naming_what_was_asked() -> None:
+    """API Gateway's own answer to a path or method no route declares is a 403 "Missing Authentication
+    Token" (DEFAULT_4XX passed it on as bad_request); the template answers as the local gateway does."""
+    template = load_template()
+    (api,) = resources_of_type(template, "AWS::Serverless::Api").values()
+    unknown = api["Properties"]["GatewayResponses"]["MISSING_AUTHENTICATION_TOKEN"]
+    assert unknown["StatusCode"] == "404"
+    body = json.loads(unknown["ResponseTemplates"]["application/json"])
+    assert body == {
+        "error": {"code": "not_found", "message": "No route for $context.httpMethod $context.path", "details": []}
+    }
