@@ -902,6 +902,27 @@ def test_a_churned_customers_renewal_reads_churned_in_the_portfolio_not_overdue(
         assert not re.search(r"overdue|d left", row.inner_text()), row.inner_text()
 
 
+def test_the_portfolio_says_it_is_loading_while_its_filters_wait_for_their_lists(stack, tabs):
+    # While make run was still scoring at start-up, the portfolio showed its heading alone for seconds:
+    # its filters wait for the segments and people lists. Here the segments answer is held back.
+    tab = tabs(user_name(stack, "csm"))
+    held: list[Any] = []
+    tab.page.route(re.compile(r"/v1/segments$"), lambda route: held.append(route))
+    tab.page.goto(stack.api_url + "/customers")
+    expect(tab.page.locator("main .state")).to_have_text("Loading customers…")
+    for _ in range(100):
+        if held:
+            break
+        tab.page.wait_for_timeout(50)
+    assert held, "the portfolio asked for no segments"
+    expect(tab.page.get_by_role("search", name="Filter the portfolio")).to_have_count(0)
+    for route in held:
+        route.continue_()
+    tab.settle()
+    expect(tab.page.get_by_role("search", name="Filter the portfolio")).to_be_visible()
+    expect(tab.page.get_by_role("row").nth(1)).to_be_visible()  # the customers, under the table's header
+
+
 def test_an_admin_sees_the_hubspot_crm_sync_and_which_side_owns_each_field(stack, tabs):
     # Admin showed HubSpot only as a webhook secret ("Not connected"): nothing said whether companies
     # sync, when the sync last ran or failed, or which side's value wins for a field.

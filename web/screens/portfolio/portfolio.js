@@ -26,7 +26,9 @@ const unsupported = new Set();
 
 export async function render(main, ctx) {
   const view = Object.fromEntries(FILTERS.map((key) => [key, ctx.query.get(key) || ""]));
-  main.append(h("h1", {}, "Portfolio"));
+  // The filters wait for the segments and people lists: say so meanwhile (a busy API took seconds).
+  const pending = h("p", { class: "state", role: "status" }, "Loading customers…");
+  main.append(h("h1", {}, "Portfolio"), pending);
   const [segments, users, members] = await Promise.all([
     api.get("/v1/segments").then((r) => r.items).catch(() => []),
     ctx.can("users", "read") ? api.get("/v1/users").then((r) => r.items).catch(() => []) : Promise.resolve([]),
@@ -56,6 +58,7 @@ export async function render(main, ctx) {
     ].filter(Boolean),
   );
   const results = h("div", { "aria-live": "polite" });
+  pending.remove();
   main.append(form, h("p", { class: "muted", id: "unsupported" }), results);
 
   const apply = (changes) => {
