@@ -100,7 +100,7 @@ def route(app: Routable, path: str, methods: list[str], *, permission: RoutePerm
                     permissions.require(current_caller(app), permission.feature, permission.action)
                 _query.read = False
                 answer = view(**kwargs)
-                ignored = _ignored_query(app, path, methods)
+                ignored = _ignored_query(app, path)
                 if ignored:  # a GET writes nothing, so answering 400 after the view still changes nothing
                     return error_response(
                         400,
@@ -133,7 +133,7 @@ def route(app: Routable, path: str, methods: list[str], *, permission: RoutePerm
     return register
 
 
-def _ignored_query(app: Routable, path: str, methods: list[str]) -> list[str]:
+def _ignored_query(app: Routable, path: str) -> list[str]:
     """The query parameters a GET of the API sent to a view that takes none (`parse_query` never ran): refused
     as a query schema refuses a parameter it does not know, rather than answered as if they filtered."""
     request = app.current_request

@@ -2,9 +2,10 @@
 
 An owner, co-owner or account executive names an active user of the caller's workspace. Someone
 given work — a task's `owner_id`, a success-plan initiative's owner, a playbook task step's
-`user:<id>` assignee — must also be able to do it: a viewer changes nothing, so a viewer cannot be
-given work. A user of another workspace, a deactivated one and an id that never existed all answer
-the same 400, naming the field, so the answer tells nothing about other workspaces.
+`user:<id>` assignee, a customer's owner (its playbooks' tasks go to them) — must also be able to do
+it: a viewer changes nothing, so a viewer cannot be given work. A user of another workspace, a
+deactivated one and an id that never existed all answer the same 400, naming the field, so the
+answer tells nothing about other workspaces.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ A_VIEWER = "{user_id} is a viewer, who cannot be given work"
 def problems(workspace_id: str, references: Iterable[tuple[str, str | None]], *, works: bool) -> list[dict[str, str]]:
     """`references`: (field, user id) pairs (None: nothing named). `works`: the user is given work."""
     found: list[dict[str, str]] = []
+    read: dict[str, workspaces.UserItem | None] = {}  # a plan names one owner on many initiatives: read once
     for field, user_id in references:
         if user_id is None:
             continue
-        user = workspaces.get_user(workspace_id, user_id)
+        if user_id not in read:
+            read[user_id] = workspaces.get_user(workspace_id, user_id)
+        user = read[user_id]
         if user is None or not user.active:
             found.append({"field": field, "issue": NOT_A_USER.format(user_id=user_id)})
         elif works and user.role == "viewer":
