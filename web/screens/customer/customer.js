@@ -1,7 +1,9 @@
 // Customer 360: header, health with its dimensions and evidence, charts, benchmark, flags, churn risk,
-// CLTV, upsell, timeline with notes, contacts, tasks, renewals with their forecast, churn.
+// CLTV, upsell, the success plan (success-plan.js), timeline with notes, contacts, tasks, renewals with
+// their forecast, churn.
 import { api, people } from "kw/api.js";
 import { taskList } from "kw/screens/my-day/my-day.js";
+import { successPlanSection } from "kw/screens/customer/success-plan.js";
 import {
   clearErrors,
   daysLeft,
@@ -62,6 +64,7 @@ export async function render(main, ctx) {
       await section("Flags", () => get("/flags").then(flags), { id: "flags" }),
       await section("Churn risk, CLTV and upsell", () => Promise.all([get("/scores"), get("/recommendations")]).then(scores), { id: "scores" }),
     ),
+    successPlanSection(base, customer, ctx, nameOf),
     timeline,
     h(
       "div",
