@@ -1055,8 +1055,11 @@ def test_success_plan_a_csm_applies_a_blueprint_records_outcomes_marks_one_achie
     page = tab.open(f"/customers/{target['customer_id']}")
     plan = page.get_by_role("region", name="Success plan")
     expect(plan.get_by_text("No success plan yet.")).to_be_visible()
-    tab.shoot("success-plan-empty")
     plan.get_by_label("Blueprint", exact=True).select_option(label="Onboarding")
+    expect(plan).to_contain_text(
+        "2 objectives: Live on the product, First value proven; 4 initiatives, 5 success tasks."
+    )
+    tab.shoot("success-plan-empty")
     plan.get_by_role("button", name="Apply blueprint").click()
     expect(plan.get_by_role("heading", name="Onboarding", level=3)).to_be_visible()
     live = plan.get_by_role("listitem", name="Objective: Live on the product")
@@ -1067,6 +1070,8 @@ def test_success_plan_a_csm_applies_a_blueprint_records_outcomes_marks_one_achie
     owner = user_name(stack, "csm")
     expect(live.get_by_role("listitem").filter(has_text="Kick-off held")).to_contain_text(f"{owner} (you)")
     assert csm_id not in plan.inner_text()  # people by name, never by id
+    # The success tasks it created are the customer's tasks at once.
+    expect(page.get_by_role("region", name="Tasks", exact=True)).to_contain_text("Send the kick-off agenda")
 
     # A value the API cannot read: its words beside the Value field; then a real one, with a note.
     value.get_by_role("button", name="Record outcome").click()
@@ -1091,7 +1096,13 @@ def test_success_plan_a_csm_applies_a_blueprint_records_outcomes_marks_one_achie
     expect(live).to_contain_text("✓ Achieved 2026-11-20")
     expect(live.get_by_role("button", name="Record outcome")).to_have_count(0)  # nothing left to do on it
     expect(plan).to_contain_text("1 of 2 objectives achieved")
+    tab.settle()
     tab.shoot("success-plan-applied")
+    # On a phone the plan fits the width: the page does not scroll sideways.
+    page.set_viewport_size(PHONE)
+    plan.screenshot(path=str(SHOTS / "success-plan-section-phone.png"))
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    page.set_viewport_size(DESKTOP)
 
     status, stored = plan_of(stack, target["customer_id"])
     assert status == 200 and stored["name"] == "Onboarding", stored
@@ -1126,12 +1137,13 @@ def test_success_plan_a_csm_creates_a_share_link_that_opens_the_plan_and_revokes
     tab = tabs(user_name(stack, "csm"))
     page = tab.open(f"/customers/{target['customer_id']}")
     plan = page.get_by_role("region", name="Success plan")
-    plan.get_by_label("Valid for (days)").fill("14")
+    plan.get_by_label("Valid for (days, 1 to 90)").fill("14")
     plan.get_by_role("button", name="Create share link").click()
     shown = plan.locator(".share-created code")
     expect(shown).to_contain_text("/v1/shared/plans/")
     link = shown.inner_text()
     expect(plan.get_by_role("button", name="Copy link")).to_be_visible()
+    tab.settle()
     tab.shoot("success-plan-share")
     with urllib.request.urlopen(link, timeout=30) as response:  # no sign-in: the customer's read-only view
         assert json.loads(response.read())["customer_name"] == target["name"]
@@ -1176,10 +1188,14 @@ def test_success_plan_a_viewer_reads_the_plan_and_its_outcomes_but_is_offered_no
     expect(objective).to_contain_text("Survey after the new onboarding flow")
     expect(objective).to_contain_text("In progress Quarterly business review")
     expect(plan).to_contain_text("0 of 1 objective achieved")
+    assert "null" not in plan.inner_text() and "undefined" not in plan.inner_text()
     offered = [b.inner_text() for b in plan.get_by_role("button").all()]
     assert not [b for b in offered if b.startswith(PLAN_WRITES)], offered
     assert plan.get_by_role("textbox").count() == 0 and plan.get_by_role("combobox").count() == 0
     tab.shoot("success-plan-viewer")
+    page.set_viewport_size(PHONE)
+    plan.screenshot(path=str(SHOTS / "success-plan-viewer-section-phone.png"))
+    page.set_viewport_size(DESKTOP)
     page = tab.open("/settings/health")
     assert page.get_by_role("region", name="Backtest").count() == 0  # directors' and admins' only
     assert stored["objectives"][0]["outcomes"][0]["value"] == 41
@@ -1191,14 +1207,17 @@ def test_a_director_backtests_the_saved_model_and_a_draft_and_reads_how_well_ban
     backtest = page.get_by_role("region", name="Backtest")
     # The API's refusal beside the period it names.
     backtest.get_by_label("Outcomes from").fill("2026-11-01")
-    backtest.get_by_label("to", exact=True).fill("2026-10-01")
+    backtest.get_by_label("Outcomes to").fill("2026-10-01")
     backtest.get_by_role("button", name="Run backtest").click()
     refusal = backtest.locator(".field").filter(has=page.get_by_label("Outcomes from")).locator(".field-error")
     expect(refusal).to_have_text("period.from must not be after period.to")
     expect(backtest.get_by_label("Outcomes from")).to_have_attribute("aria-invalid", "true")
 
     backtest.get_by_label("Outcomes from").fill("")
-    backtest.get_by_label("to", exact=True).fill("")
+    backtest.get_by_label("Outcomes to").fill("")
+    # The draft: another preset's weights, not saved, beside the saved model.
+    page.get_by_label("Preset", exact=True).select_option("support_critical")
+    page.get_by_role("button", name="Use preset weights").click()
     backtest.get_by_label("Model", exact=True).select_option("both")
     backtest.get_by_role("button", name="Run backtest").click()
     expect(backtest.get_by_role("heading", name=re.compile("^Result: outcomes from"))).to_be_visible(timeout=60_000)
@@ -1215,5 +1234,9 @@ def test_a_director_backtests_the_saved_model_and_a_draft_and_reads_how_well_ban
     table = backtest.get_by_role("table", name=re.compile("^How well each band predicted churn")).first
     lowest = report["bands"][-1]
     expect(table.get_by_role("row").filter(has_text=lowest["band"])).to_contain_text(str(lowest["customers"]))
-    expect(backtest.get_by_role("table", name=re.compile("^Side by side"))).to_contain_text("Draft above")
+    expect(backtest.get_by_role("table", name=re.compile("^Side by side"))).to_contain_text("Draft")
+    assert "null" not in backtest.inner_text() and "undefined" not in backtest.inner_text()
     tab.shoot("backtest-result")
+    page.set_viewport_size(PHONE)
+    backtest.screenshot(path=str(SHOTS / "backtest-section-phone.png"))
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]

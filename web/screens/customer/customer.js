@@ -53,6 +53,14 @@ export async function render(main, ctx) {
 
   main.append(header(customer, nameOf), h("p", {}, link("/customers", "← Portfolio")));
   const timeline = timelineSection(base, customer, ctx, nameOf);
+  // Applying a blueprint creates success tasks: the Tasks panel is then read again.
+  const tasksPanel = () => section("Tasks", () => api.get("/v1/tasks", { customer_id: id, limit: 20 }).then((r) => taskList(r.items, ctx, "No tasks for this customer.")), { id: "tasks" });
+  let tasks = await tasksPanel();
+  const tasksChanged = async () => {
+    const fresh = await tasksPanel();
+    tasks.replaceWith(fresh);
+    tasks = fresh;
+  };
   main.append(
     h(
       "div",
@@ -64,13 +72,13 @@ export async function render(main, ctx) {
       await section("Flags", () => get("/flags").then(flags), { id: "flags" }),
       await section("Churn risk, CLTV and upsell", () => Promise.all([get("/scores"), get("/recommendations")]).then(scores), { id: "scores" }),
     ),
-    successPlanSection(base, customer, ctx, nameOf),
+    successPlanSection(base, customer, ctx, nameOf, tasksChanged),
     timeline,
     h(
       "div",
       { class: "grid-2" },
       await section("Contacts", () => get("/contacts").then(contacts), { id: "contacts" }),
-      await section("Tasks", () => api.get("/v1/tasks", { customer_id: id, limit: 20 }).then((r) => taskList(r.items, ctx, "No tasks for this customer.")), { id: "tasks" }),
+      tasks,
       await section(
         "Renewals and forecast",
         async () => renewals((await get("/renewals")).items, base, ctx, await forecastCategories()),

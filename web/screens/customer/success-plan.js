@@ -20,9 +20,11 @@ export function metricWords(metric) {
 
 // The last outcome that carries a value (outcomes are kept in the order they were recorded).
 const latestValue = (objective) => [...objective.outcomes].reverse().find((o) => o.value !== null && o.value !== undefined);
+// replaceChildren() would write a left-out (null) child as the text "null".
+const present = (...children) => children.filter((child) => child !== null && child !== undefined && child !== false);
 const figure = (value) => (value === null || value === undefined ? "—" : String(Math.round(value * 100) / 100));
 
-export function successPlanSection(base, customer, ctx, nameOf) {
+export function successPlanSection(base, customer, ctx, nameOf, tasksChanged = () => {}) {
   const body = h("div", {}, loading("Loading the success plan…"));
   const el = h("section", { class: "panel success-plan", "aria-labelledby": "success-plan" }, h("h2", { id: "success-plan" }, "Success plan"), body);
   const writer = ctx.can("success_plans", "write");
@@ -43,7 +45,7 @@ export function successPlanSection(base, customer, ctx, nameOf) {
   const draw = (state) => {
     const { plan } = state;
     if (!plan) {
-      body.replaceChildren(empty("No success plan yet."), writer ? applyForm(state) : null);
+      body.replaceChildren(...present(empty("No success plan yet."), writer ? applyForm(state) : null));
       return;
     }
     const blueprint = state.blueprints.find((b) => b.blueprint_id === plan.blueprint_id);
@@ -92,7 +94,7 @@ export function successPlanSection(base, customer, ctx, nameOf) {
     const latest = latestValue(o);
     const card = h(
       "li",
-      { class: `card objective objective-${o.status}`, "aria-label": `Objective: ${o.title}` },
+      { class: `card objective objective-${o.status === "achieved" ? "achieved" : overdue ? "overdue" : "open"}`, "aria-label": `Objective: ${o.title}` },
       h("div", { class: "objective-head" }, h("h4", {}, o.title), status, o.shared ? h("span", { class: "tag", title: "The customer sees it through a share link" }, "Shared") : null),
       o.metric
         ? h(
@@ -100,9 +102,7 @@ export function successPlanSection(base, customer, ctx, nameOf) {
             { class: "progress-words" },
             h("strong", {}, metricWords(o.metric)),
             `: from ${figure(o.baseline)} to ${figure(o.target)}${o.baseline !== null && o.target < o.baseline ? " (a reduction: met at or under it)" : ""}`,
-            " · latest ",
-            latest ? h("strong", {}, figure(latest.value)) : "none recorded",
-            latest ? ` (${latest.recorded_on})` : "",
+            latest ? [" · latest ", h("strong", {}, figure(latest.value)), ` (${latest.recorded_on})`] : " · no value recorded yet",
           )
         : h("p", { class: "muted" }, "Not measured by a metric: achieved by hand."),
       o.achieved_reason ? h("p", { class: "muted" }, `Achieved because: ${o.achieved_reason}`) : null,
@@ -243,11 +243,21 @@ export function successPlanSection(base, customer, ctx, nameOf) {
     if (!state.blueprints.length) return h("p", { class: "note" }, "No blueprint to apply yet: directors and admins create them.");
     const choice = select([["", "Choose a blueprint"], ...state.blueprints.map((b) => [b.blueprint_id, b.name])], "");
     const start = h("input", { type: "date", value: today });
+    const about = h("p", { class: "muted blueprint-about", "aria-live": "polite" });
+    // What the chosen blueprint holds, before it is applied.
+    choice.addEventListener("change", () => {
+      const chosen = state.blueprints.find((b) => b.blueprint_id === choice.value);
+      const initiatives = chosen ? chosen.objectives.flatMap((o) => o.initiatives) : [];
+      const count = (n, what) => `${n} ${what}${n === 1 ? "" : "s"}`;
+      about.textContent = chosen
+        ? `${chosen.description ? `${chosen.description} ` : ""}${count(chosen.objectives.length, "objective")}: ${chosen.objectives.map((o) => o.title).join(", ")}; ${count(initiatives.length, "initiative")}, ${count(initiatives.reduce((n, i) => n + i.tasks.length, 0), "success task")}.`
+        : "";
+    });
     const form = h(
       "form",
       { class: "inline-form", "aria-label": "Apply a blueprint" },
       field("Blueprint", choice, { name: "blueprint_id" }),
-      field("Start date", start, { name: "start_date", hint: "Due dates count from it" }),
+      field("Start date", start, { name: "start_date" }),
       h("div", { class: "field buttons" }, h("button", { type: "submit", class: "primary" }, "Apply blueprint")),
     );
     form.addEventListener("submit", async (event) => {
@@ -255,13 +265,22 @@ export function successPlanSection(base, customer, ctx, nameOf) {
       clearErrors(form);
       try {
         const plan = await api.post(`${base}/success-plan/apply`, { blueprint_id: choice.value, start_date: start.value || null });
-        notice(`Plan “${plan.name}” created from ${choice.selectedOptions[0]?.textContent}`);
+        const created = plan.objectives.flatMap((o) => o.initiatives).reduce((sum, i) => sum + i.task_ids.length, 0);
+        notice(`Plan “${plan.name}” created with ${created} success task${created === 1 ? "" : "s"}`);
         reload();
+        tasksChanged();
       } catch (error) {
         showError(form, error);
       }
     });
-    return h("div", {}, h("h3", {}, "Apply a blueprint"), h("p", { class: "muted" }, "Its objectives, initiatives and success tasks become this customer's plan; the tasks go to the owner."), form);
+    return h(
+      "div",
+      {},
+      h("h3", {}, "Apply a blueprint"),
+      h("p", { class: "muted" }, "Its objectives, initiatives and success tasks become this customer's plan, due counted from the start date; the tasks go to the owner."),
+      form,
+      about,
+    );
   }
 
   // Share links: the live ones (who made each, until when), a new one shown once to copy, revoke after a confirmation.
@@ -308,11 +327,13 @@ export function successPlanSection(base, customer, ctx, nameOf) {
         )
       : empty("No live share link.");
     holder.replaceChildren(
-      h("h3", {}, "Share links"),
-      h("p", { class: "muted" }, "A read-only page of the milestones marked shared, for the customer; no sign-in needed."),
-      list,
-      writer ? shareForm(holder, created) : null,
-      created,
+      ...present(
+        h("h3", {}, "Share links"),
+        h("p", { class: "muted" }, "A read-only page of the milestones marked shared, for the customer; no sign-in needed."),
+        list,
+        writer ? shareForm(holder, created) : null,
+        created,
+      ),
     );
   }
 
@@ -321,7 +342,7 @@ export function successPlanSection(base, customer, ctx, nameOf) {
     const form = h(
       "form",
       { class: "inline-form", "aria-label": "Create a share link" },
-      field("Valid for (days)", days, { name: "expires_in_days", hint: "1 to 90" }),
+      field("Valid for (days, 1 to 90)", days, { name: "expires_in_days" }),
       h("div", { class: "field buttons" }, h("button", { type: "submit" }, "Create share link")),
     );
     form.addEventListener("submit", async (event) => {

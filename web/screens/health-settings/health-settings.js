@@ -269,7 +269,7 @@ const auc = (value) => (value === null || value === undefined ? "—" : Number(v
 // under the saved model, or the saved model and the draft on this page side by side; the job's
 // progress, then each model's figures in words and tables. The API's refusals show beside their field.
 function backtestSection(model, draft) {
-  const which = select([["current", "The saved model"], ["both", "The saved model and the draft above, side by side"]], "current");
+  const which = select([["current", "The saved model"], ["both", "Saved model and the draft above"]], "current");
   const from = h("input", { type: "date" });
   const to = h("input", { type: "date" });
   const run = h("button", { type: "submit", class: "primary" }, "Run backtest");
@@ -278,8 +278,8 @@ function backtestSection(model, draft) {
     "form",
     { class: "inline-form", "aria-label": "Run a backtest" },
     field("Model", which, { name: "dimensions" }),
-    field("Outcomes from", from, { name: "period", hint: "Empty: the last 365 days" }),
-    field("to", to, { name: "period.to" }),
+    field("Outcomes from", from, { name: "period" }),
+    field("Outcomes to", to, { name: "period.to" }),
     h("div", { class: "field buttons" }, run),
   );
   form.addEventListener("submit", async (event) => {
@@ -305,7 +305,7 @@ function backtestSection(model, draft) {
     h(
       "p",
       { class: "muted" },
-      "Would this model have warned you, and how early? The daily health stored before every churn, renewal, expansion and contraction of the period is scored again under the model; nothing is saved.",
+      "Would this model have warned you, and how early? The daily health stored before every churn, renewal, expansion and contraction of the period is scored again under the model; nothing is saved. Without dates, the outcomes of the last 365 days.",
     ),
     form,
     out,
@@ -330,11 +330,13 @@ async function followBacktest(job, out, model) {
   const reports = job.models.filter((m) => m.report);
   const name = (m) => (m.label === "current" ? (m.version ? `Saved model (v${m.version})` : "Saved model (the default)") : "Draft above");
   out.replaceChildren(
-    h("h3", {}, `Result: outcomes from ${job.period.from} to ${job.period.to}`),
-    h("p", { class: "muted" }, `Finished ${when(job.finished_at)} · ${job.total} customers with an outcome.`),
-    ...(job.total ? [] : [h("p", { class: "note" }, "No customer had an outcome (churn, renewal, expansion, contraction) in this period: there is nothing to judge the model by.")]),
-    reports.length > 1 ? comparison(reports, name) : null,
-    ...reports.map((m) => backtestReport(m.report, name(m))),
+    ...[
+      h("h3", {}, `Result: outcomes from ${job.period.from} to ${job.period.to}`),
+      h("p", { class: "muted" }, `Finished ${when(job.finished_at)} · ${job.total} customers with an outcome.`),
+      ...(job.total ? [] : [h("p", { class: "note" }, "No customer had an outcome (churn, renewal, expansion, contraction) in this period: there is nothing to judge the model by.")]),
+      reports.length > 1 ? comparison(reports, (m) => (m.label === "current" ? `Saved${m.version ? ` v${m.version}` : ""}` : "Draft")) : null,
+      ...reports.map((m) => backtestReport(m.report, name(m))),
+    ].filter(Boolean), // a left-out (null) child would read "null"
   );
 }
 
@@ -346,11 +348,13 @@ function comparison(reports, name) {
     ["At-risk customers who churned (precision)", (r) => share(r.at_risk.precision)],
     ["Churners missed (green or neutral 30 days ahead)", (r) => String(r.missed_count)],
   ];
-  return dataTable({
+  const table = dataTable({
     caption: "Side by side: same customers, same days, only the model differs",
     rows: rows.map(([label, value]) => ({ label, ...Object.fromEntries(reports.map((m, i) => [`m${i}`, value(m.report)])) })),
     columns: [{ key: "label", label: "Figure" }, ...reports.map((m, i) => ({ key: `m${i}`, label: name(m), numeric: true }))],
   });
+  table.querySelector("table").classList.add("compact"); // a small fixed table: it stays a table on a phone
+  return table;
 }
 
 function backtestReport(r, title) {
