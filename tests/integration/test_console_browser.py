@@ -1240,3 +1240,20 @@ def test_a_director_backtests_the_saved_model_and_a_draft_and_reads_how_well_ban
     page.set_viewport_size(PHONE)
     backtest.screenshot(path=str(SHOTS / "backtest-section-phone.png"))
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_success_plan_blueprints_are_listed_read_only_on_the_playbooks_page_with_what_each_creates(stack, tabs):
+    _, blueprints = api(stack, "viewer", "GET", "/v1/blueprints")
+    onboarding = next(b for b in blueprints["items"] if b["name"] == "Onboarding")
+
+    tab = tabs(user_name(stack, "viewer"))
+    page = tab.open("/playbooks")
+    section = page.get_by_role("region", name="Success blueprints")
+    card = section.get_by_role("listitem", name="Blueprint: Onboarding")
+    expect(card).to_contain_text(f"2 objectives, 4 initiatives, 5 success tasks · version {onboarding['version']}")
+    assert onboarding["updated_by"] not in card.inner_text()  # who saved it, in words
+    card.get_by_text("What it creates").click()
+    expect(card).to_contain_text("Live on the product · due day 45 · Capabilities adopted from 0 to 1")
+    expect(card).to_contain_text("Send the kick-off agenda · task due day 1")
+    assert section.get_by_role("button").count() == 0 and section.get_by_role("textbox").count() == 0
+    tab.shoot("success-plan-blueprints")
