@@ -28,7 +28,9 @@ export function successPlanSection(base, customer, ctx, nameOf, tasksChanged = (
   const body = h("div", {}, loading("Loading the success plan…"));
   const el = h("section", { class: "panel success-plan", "aria-labelledby": "success-plan" }, h("h2", { id: "success-plan" }, "Success plan"), body);
   const writer = ctx.can("success_plans", "write");
-  const today = new Date().toISOString().slice(0, 10);
+  const today = new Date().toLocaleDateString("en-CA"); // the person's own today, as YYYY-MM-DD
+  // Who changed it: a person by name; the daily scoring and a playbook's step write as "system".
+  const actor = (id) => (id === "system" ? "Keepwell (the daily scoring or a playbook)" : id?.startsWith("playbook:") ? "a playbook" : nameOf(id));
 
   const load = async () => {
     const [plan, blueprints, tasks] = await Promise.all([
@@ -53,7 +55,7 @@ export function successPlanSection(base, customer, ctx, nameOf, tasksChanged = (
     const shares = h("div", { class: "plan-shares" }, loading("Loading share links…"));
     body.replaceChildren(
       h("h3", { class: "plan-name" }, plan.name),
-      h("p", { class: "muted" }, `Started ${plan.start_date}${from} · last changed ${when(plan.updated_at)} by ${nameOf(plan.updated_by)}`),
+      h("p", { class: "muted" }, `Started ${plan.start_date}${from} · last changed ${when(plan.updated_at)} by ${actor(plan.updated_by)}`),
       planStatus(plan),
       plan.objectives.length
         ? h("ol", { class: "cards objectives" }, plan.objectives.map((o) => objectiveCard(o, plan, state)))
