@@ -1086,6 +1086,8 @@ def test_success_plan_a_csm_applies_a_blueprint_records_outcomes_marks_one_achie
     form.get_by_role("button", name="Save outcome").click()
     expect(value).to_contain_text("latest 62.5 (2026-11-20)")
     expect(value).to_contain_text(f"QBR: the champion reports time saved · by {owner} (you)")
+    timeline = page.get_by_role("region", name="Timeline")
+    expect(timeline).to_contain_text("Outcome recorded: First value proven")  # read again after the change
 
     # Marking achieved needs a reason (the API's refusal beside it), then says so on the card.
     live.get_by_role("button", name="Mark achieved").click()

@@ -53,10 +53,12 @@ export async function render(main, ctx) {
 
   main.append(header(customer, nameOf), h("p", {}, link("/customers", "← Portfolio")));
   const timeline = timelineSection(base, customer, ctx, nameOf);
-  // Applying a blueprint creates success tasks: the Tasks panel is then read again.
+  // A change to the plan writes success tasks (a blueprint applied) and timeline items (an outcome, an
+  // achievement): the Tasks panel and the timeline are then read again.
   const tasksPanel = () => section("Tasks", () => api.get("/v1/tasks", { customer_id: id, limit: 20 }).then((r) => taskList(r.items, ctx, "No tasks for this customer.")), { id: "tasks" });
   let tasks = await tasksPanel();
-  const tasksChanged = async () => {
+  const planChanged = async () => {
+    timeline.reload();
     const fresh = await tasksPanel();
     tasks.replaceWith(fresh);
     tasks = fresh;
@@ -72,7 +74,7 @@ export async function render(main, ctx) {
       await section("Flags", () => get("/flags").then(flags), { id: "flags" }),
       await section("Churn risk, CLTV and upsell", () => Promise.all([get("/scores"), get("/recommendations")]).then(scores), { id: "scores" }),
     ),
-    successPlanSection(base, customer, ctx, nameOf, tasksChanged),
+    successPlanSection(base, customer, ctx, nameOf, planChanged),
     timeline,
     h(
       "div",
@@ -318,6 +320,7 @@ function timelineSection(base, customer, ctx, nameOf) {
     moreHolder,
   );
   load().then(reveal);
+  section.reload = load;
   return section;
 }
 

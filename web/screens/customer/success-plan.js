@@ -24,7 +24,7 @@ const latestValue = (objective) => [...objective.outcomes].reverse().find((o) =>
 const present = (...children) => children.filter((child) => child !== null && child !== undefined && child !== false);
 const figure = (value) => (value === null || value === undefined ? "—" : String(Math.round(value * 100) / 100));
 
-export function successPlanSection(base, customer, ctx, nameOf, tasksChanged = () => {}) {
+export function successPlanSection(base, customer, ctx, nameOf, planChanged = () => {}) {
   const body = h("div", {}, loading("Loading the success plan…"));
   const el = h("section", { class: "panel success-plan", "aria-labelledby": "success-plan" }, h("h2", { id: "success-plan" }, "Success plan"), body);
   const writer = ctx.can("success_plans", "write");
@@ -212,6 +212,7 @@ export function successPlanSection(base, customer, ctx, nameOf, tasksChanged = (
         const now = updated.objectives.find((x) => x.objective_id === o.objective_id);
         notice(now?.status === "achieved" ? `Outcome recorded: “${o.title}” is achieved` : "Outcome recorded");
         reload();
+        planChanged();
       } catch (error) {
         showError(form, error);
       }
@@ -234,6 +235,7 @@ export function successPlanSection(base, customer, ctx, nameOf, tasksChanged = (
         await api.post(`${base}/success-plan/objectives/${encodeURIComponent(o.objective_id)}/achieve`, { reason: reason.value, version: plan.version });
         notice(`“${o.title}” marked achieved`);
         reload();
+        planChanged();
       } catch (error) {
         showError(form, error);
       }
@@ -270,7 +272,7 @@ export function successPlanSection(base, customer, ctx, nameOf, tasksChanged = (
         const created = plan.objectives.flatMap((o) => o.initiatives).reduce((sum, i) => sum + i.task_ids.length, 0);
         notice(`Plan “${plan.name}” created with ${created} success task${created === 1 ? "" : "s"}`);
         reload();
-        tasksChanged();
+        planChanged();
       } catch (error) {
         showError(form, error);
       }
