@@ -564,17 +564,38 @@ def edit_a_segment_rule(stack: LocalStack, page: Any) -> None:
 
 
 def deactivate_and_reactivate_someone(stack: LocalStack, page: Any) -> None:
-    """An admin takes a CSM's access away (confirmed) and gives it back, from the users table."""
+    """An admin takes a CSM's access away, handing their customers and open tasks to themself on the way
+    (nothing moves until a taker, or nobody, is chosen), and gives the access back, from the users table."""
     assert stack.seed is not None
     signed_in = set(stack.seed.token_users.values())
     _, listed = api(stack, "admin", "GET", "/v1/users")
     someone = next(u for u in listed["items"] if u["role"] == "csm" and u["active"] and u["user_id"] not in signed_in)
+    admin = next(u for u in listed["items"] if u["name"] == user_name(stack, "admin"))
+    _, book = api(stack, "admin", "GET", f"/v1/customers?owner_id={someone['user_id']}&limit=200")
+    assert book["items"], "the demo CSM owns customers"
     users = page.get_by_role("region", name="Users")
-    page.once("dialog", lambda dialog: dialog.accept())
     users.get_by_role("button", name=f"Deactivate {someone['name']}").click()
-    page.get_by_role("status").filter(has_text=f"{someone['name']} deactivated").wait_for()
+    form = page.get_by_role("form", name=f"Deactivate {someone['name']}")
+    taker = form.get_by_label("Hand their customers and open tasks to")
+    expect(taker).to_have_value("")  # a choice to make, not a default
+    form.get_by_role("button", name="Deactivate").click()  # refused by the form: nobody chosen yet
+    expect(form).to_be_visible()
+    _, unchanged = api(stack, "admin", "GET", "/v1/users")
+    assert next(u for u in unchanged["items"] if u["user_id"] == someone["user_id"])["active"] is True
+    assert f"Nobody: leave them with {someone['name']}" in taker.inner_text()
+    taker.select_option(label=f"{admin['name']} (admin)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    form.screenshot(path=str(SHOTS / "admin-handover-desktop.png"))
+    form.get_by_role("button", name="Deactivate").click()
+    count = len(book["items"])
+    went = f"{someone['name']} deactivated: {count} customer{'' if count == 1 else 's'} and "
+    page.get_by_role("status").filter(has_text=went).filter(has_text=f"went to {admin['name']}").wait_for()
+    expect(form).to_have_count(0)
     _, after = api(stack, "admin", "GET", "/v1/users")
     assert next(u for u in after["items"] if u["user_id"] == someone["user_id"])["active"] is False
+    for customer in book["items"]:
+        _, now = api(stack, "admin", "GET", f"/v1/customers/{customer['customer_id']}")
+        assert now["owner_id"] == admin["user_id"], customer["name"]
     users.get_by_role("button", name=f"Reactivate {someone['name']}").click()
     page.get_by_role("status").filter(has_text=f"{someone['name']} reactivated").wait_for()
     _, again = api(stack, "admin", "GET", "/v1/users")
