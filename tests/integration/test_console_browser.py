@@ -775,6 +775,40 @@ def test_the_audit_log_names_success_plans_capabilities_blueprints_and_integrati
     assert not [url for url in asked if "/v1/api-keys" in url or "/v1/webhooks" in url], asked
 
 
+def test_making_a_viewer_of_a_customer_owner_asks_who_takes_their_customers_over(stack, tabs):
+    """A viewer owns no customer: the role change is refused until the admin names who takes the
+    owner's customers and open tasks, and "Cancel" leaves the role as it was."""
+    assert stack.seed is not None
+    signed_in = set(stack.seed.token_users.values())
+    _, listed = api(stack, "admin", "GET", "/v1/users")
+    someone = next(u for u in listed["items"] if u["role"] == "csm" and u["active"] and u["user_id"] not in signed_in)
+    admin = next(u for u in listed["items"] if u["name"] == user_name(stack, "admin"))
+    status, created = api(stack, "admin", "POST", "/v1/customers", {"name": "Vandelay", "owner_id": someone["user_id"]})
+    assert status == 201, created
+    tab = tabs(admin["name"])
+    page = tab.open("/admin")
+    role = page.get_by_label(f"Role of {someone['name']}")
+    role.select_option("viewer")
+    form = page.get_by_role("form", name=f"Make {someone['name']} a viewer")
+    expect(form).to_be_visible()
+    assert "Nobody" not in form.get_by_label("Hand their customers and open tasks to").inner_text()
+    form.get_by_role("button", name="Cancel").click()
+    expect(role).to_have_value("csm")
+    assert api(stack, "admin", "GET", "/v1/users")[1]["items"] == listed["items"]  # nothing changed
+
+    role.select_option("viewer")
+    form.get_by_label("Hand their customers and open tasks to").select_option(label=f"{admin['name']} (admin)")
+    form.get_by_role("button", name="Make viewer").click()
+    page.get_by_role("status").filter(has_text=f"{someone['name']} is now viewer: ").filter(
+        has_text=f"went to {admin['name']}"
+    ).wait_for()
+    _, after = api(stack, "admin", "GET", f"/v1/customers/{created['customer_id']}")
+    assert after["owner_id"] == admin["user_id"]
+    _, users = api(stack, "admin", "GET", "/v1/users")
+    assert next(u for u in users["items"] if u["user_id"] == someone["user_id"])["role"] == "viewer"
+    assert api(stack, "admin", "PUT", f"/v1/users/{someone['user_id']}/role", {"role": "csm"})[0] == 200
+
+
 def test_an_admin_invites_someone_gets_the_link_to_send_and_sees_the_invitation_listed(stack, tabs):
     # The form answered with a bare token ("send it to them") nobody could use, and no screen listed
     # who had been invited.
