@@ -167,8 +167,10 @@ def test_the_page_lets_the_browser_post_import_files_where_the_api_signs_its_upl
     web_env = function_environment(load_template(), "WebFunction", aws)
     assert web_env["IMPORT_BUCKET_NAME"] == os.environ["IMPORT_BUCKET_NAME"]
     try:
-        for endpoint in (None, "http://127.0.0.1:5123"):
+        # On AWS in two regions (boto3 signs for the bucket's global host in both), and on moto.
+        for region, endpoint in (("us-east-1", None), ("eu-west-1", None), ("us-east-1", "http://127.0.0.1:5123")):
             env = dict(web_env)
+            os.environ["AWS_REGION"] = region
             if endpoint:
                 env["AWS_ENDPOINT_URL"] = os.environ["AWS_ENDPOINT_URL"] = endpoint
             reset_settings()
