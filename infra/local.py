@@ -37,7 +37,7 @@ from infra.gateway import Gateway, envelope
 from infra.identity import console_auth_config, pool_ids
 from infra.invoker import Invoker
 from infra.pollers import QueuePoller, create_eventbridge_rules, queue_depth, sqs_event_sources
-from infra.resources import STACK_NAME, create_stack_resources
+from infra.resources import STACK_NAME, apply_bucket_cors, create_stack_resources
 from infra.schedules import ScheduleSource, schedule_sources, scheduled_event
 from infra.template import ROOT, Resolver, function_environment, load_template, resources_of_type
 
@@ -370,6 +370,9 @@ def start_stack(
         # Invitation links (`console_link`) name the console this stack serves, whichever port it got
         # (the template's default ConsoleUrl is http://localhost:3000, dead beside --port or a busy 3000).
         os.environ["CONSOLE_URL"] = gateway.url
+        # The import bucket lets the console's origin post files (template CORS from ConsoleUrl): this one.
+        resolver.parameters["ConsoleUrl"] = gateway.url
+        apply_bucket_cors(boto3.Session(region_name=REGION), template, resolver)
         reset_aws_clients()
         stack = LocalStack(
             api_url=gateway.url,

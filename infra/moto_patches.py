@@ -37,6 +37,9 @@ machinery spends per attribute. Each patch keeps moto's semantics (the same resu
   response body, JSON ones too; a body without that text is left as it is without it.
 - `install_index_cache`: an index Query's partition, found by a pass over the whole table, is
   remembered until the next write to any table.
+- `install_bucket_cors`: not for speed: moto's server allowed every origin on every answer (flask-cors)
+  and left the bucket's CORS rules off a POST upload; now an upload answers as S3 does, from the
+  bucket's rules only (the console's import upload depends on them).
 - `install_collector_thresholds`: not moto's code but the process hosting it: moto's tables are Python
   objects that CPython's collector rescans at every full collection; collections are made rarer.
 
@@ -990,6 +993,35 @@ def install_collector_thresholds() -> None:
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
 
+def install_bucket_cors() -> None:
+    """Answer a browser's S3 upload with the bucket's CORS rules, as S3 does, and nothing more.
+
+    Not a speed patch: what the console's Imports screen relies on. moto 5.2's server wraps every service
+    in flask-cors, which echoes any `Origin` as allowed on every answer, so a bucket whose CORS rules
+    leave the console out would still take its uploads locally and fail only once deployed. Its own
+    switch for that (`DISABLE_GLOBAL_CORS`, read from `MOTO_DISABLE_GLOBAL_CORS` when moto is first
+    imported) is turned on. moto's S3 answers a preflight from the bucket's rules already, and adds them
+    to object requests, but not to a POST to the bucket (the presigned form's upload): that answer gets
+    them here, so only an origin the bucket allows reads it, as on S3."""
+    from moto.moto_server import werkzeug_app
+    from moto.s3.responses import S3Response
+
+    original = S3Response.bucket_response
+    if getattr(original, _INSTALLED, False):
+        return
+
+    def bucket_response(self: Any, request: Any, full_url: str, headers: Any) -> Any:
+        status, response_headers, body = original(self, request, full_url, headers)
+        if request.method == "POST":
+            for name, value in self._get_cors_headers_other().items():
+                response_headers.setdefault(name, value)
+        return status, response_headers, body
+
+    setattr(bucket_response, _INSTALLED, True)
+    _replace(werkzeug_app, "DISABLE_GLOBAL_CORS", True)
+    _replace(S3Response, "bucket_response", bucket_response)
+
+
 def install_all() -> None:
     """Every patch above (idempotent): what the local stack, the tests and the benchmarks run on.
     Raises `MotoVersionMismatch` on another moto than the patches were written for."""
@@ -1010,6 +1042,7 @@ def install_all() -> None:
     install_condition_cache()
     install_update_expression_cache()
     install_collector_thresholds()
+    install_bucket_cors()
 
 
 if __name__ == "__main__":  # `python -m infra.moto_patches --check`: the version guard alone (make gates)

@@ -163,17 +163,27 @@ def _create_buckets(session: boto3.Session, template: dict[str, Any], resolver: 
                 for rule in props["LifecycleConfiguration"]["Rules"]
             ]
             s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
-        if "CorsConfiguration" in props:
-            cors: Any = [
-                {("MaxAgeSeconds" if key == "MaxAge" else key): value for key, value in rule.items()}
-                for rule in props["CorsConfiguration"]["CorsRules"]
-            ]
-            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": cors})
         resolver.physical[logical_id] = {
             "Ref": name,
             "Arn": f"arn:aws:s3:::{name}",
             "DomainName": f"{name}.s3.amazonaws.com",
         }
+    apply_bucket_cors(session, template, resolver)
+
+
+def apply_bucket_cors(session: boto3.Session, template: dict[str, Any], resolver: Resolver) -> None:
+    """Each bucket's CORS rules as the template gives them for the resolver's parameters (the import
+    bucket's allowed origin is ConsoleUrl's: the local stack applies them again once its port is known)."""
+    s3 = session.client("s3")
+    for logical_id, bucket in resources_of_type(template, "AWS::S3::Bucket").items():
+        props = bucket.get("Properties") or {}
+        if "CorsConfiguration" not in props:
+            continue
+        cors: Any = [
+            {("MaxAgeSeconds" if key == "MaxAge" else key): value for key, value in resolver.resolve(rule).items()}
+            for rule in props["CorsConfiguration"]["CorsRules"]
+        ]
+        s3.put_bucket_cors(Bucket=resolver.physical[logical_id]["Ref"], CORSConfiguration={"CORSRules": cors})
 
 
 def _create_user_pools(session: boto3.Session, template: dict[str, Any], resolver: Resolver) -> None:

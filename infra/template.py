@@ -124,6 +124,15 @@ class Resolver:
             if key == "Fn::If":
                 name, when_true, when_false = arg
                 return self.resolve(when_true if self.conditions[name] else when_false)
+            if key == "Fn::Join":
+                delimiter, parts = arg
+                return str(delimiter).join(str(part) for part in self.resolve(parts))
+            if key == "Fn::Split":
+                delimiter, text = arg
+                return str(self.resolve(text)).split(delimiter)
+            if key == "Fn::Select":
+                index, items = arg
+                return self.resolve(items)[int(index)]
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):

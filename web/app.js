@@ -12,6 +12,7 @@ import * as playbooks from "kw/screens/playbooks/playbooks.js";
 import * as tasks from "kw/screens/tasks/tasks.js";
 import * as segments from "kw/screens/segments/segments.js";
 import * as admin from "kw/screens/admin/admin.js";
+import * as imports from "kw/screens/imports/imports.js";
 import * as invitation from "kw/screens/invitation/invitation.js";
 
 const ROUTES = [
@@ -26,6 +27,8 @@ const ROUTES = [
   ["/tasks", tasks],
   ["/segments", segments],
   ["/segments/:segment_id", segments],
+  ["/imports", imports],
+  ["/imports/:import_id", imports],
   ["/admin", admin],
   // The invitation link (`console_link`): open to a signed-in person who may not belong to a workspace yet.
   ["/invitations/accept", invitation, { public: true, member: false }],
@@ -40,6 +43,7 @@ const NAV = [
   ["/tasks", "Tasks", ["tasks", "read"]],
   ["/segments", "Segments", ["segments", "read"]],
   ["/settings/health", "Health settings", ["health_model", "read"]],
+  ["/imports", "Imports", ["imports", "read"]],
   ["/admin", "Admin", ["users", "read"]],
 ];
 

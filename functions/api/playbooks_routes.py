@@ -65,7 +65,13 @@ def list_playbook_runs(playbook_id: str) -> Response:
     return json_response(playbooks.list_runs(caller, playbook_id, parse_query(blueprint, RunListQuery)))
 
 
-@route(blueprint, "/v1/playbooks/{playbook_id}/dry-run", methods=["POST"], permission=Permission("playbooks", "read"))
+@route(
+    blueprint,
+    "/v1/playbooks/{playbook_id}/dry-run",
+    methods=["POST"],
+    permission=Permission("playbooks", "read"),
+    reads_query=True,
+)
 def dry_run_playbook(playbook_id: str) -> Response:
     # A read: it writes and sends nothing, so every role may ask (a CSM sees their portfolio).
     caller = current_caller(blueprint)

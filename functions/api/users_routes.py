@@ -7,9 +7,10 @@ from __future__ import annotations
 from chalice import Blueprint
 from chalice.app import Response
 
-from keepwell.http import current_caller, json_response, parse_body, route
+from keepwell.http import current_caller, json_response, parse_body, raw_body, route
 from keepwell.permissions import INVITATION_TOKEN, SIGNED_IN, Permission
 from keepwell.schemas.users import (
+    DeactivateIn,
     InvitationAcceptIn,
     InvitationIn,
     InvitationListOut,
@@ -41,7 +42,8 @@ def change_user_role(user_id: str) -> Response:
 
 @route(blueprint, "/v1/users/{user_id}/deactivate", methods=["POST"], permission=Permission("users", "configure"))
 def deactivate_user(user_id: str) -> Response:
-    return json_response(users.deactivate(current_caller(blueprint), user_id))
+    body = parse_body(blueprint, DeactivateIn) if raw_body(blueprint).strip() else None  # the body is optional
+    return json_response(users.deactivate(current_caller(blueprint), user_id, body))
 
 
 @route(blueprint, "/v1/users/{user_id}/reactivate", methods=["POST"], permission=Permission("users", "configure"))

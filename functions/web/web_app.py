@@ -23,7 +23,7 @@ from chalice.app import Response
 from keepwell.http import create_app, json_response, route
 from keepwell.observability import logger, metrics, tracer
 from keepwell.permissions import PUBLIC
-from keepwell.services.console_site import ConsoleSite, auth_connect_sources, console_config
+from keepwell.services.console_site import ConsoleSite, auth_connect_sources, console_config, upload_connect_sources
 
 app = create_app("keepwell-web")
 # Hashed once per container (cold start): a few dozen small files.
@@ -43,6 +43,8 @@ SCREENS = (
     "/tasks",
     "/segments",
     "/segments/{segment_id}",
+    "/imports",
+    "/imports/{import_id}",
     "/admin",
     "/invitations/accept",
 )
@@ -60,8 +62,10 @@ def base_path() -> str:
 
 def page_view(screen: str) -> Any:
     def page(**_: str) -> Response:
-        auth = console_config(dict(os.environ))["auth"]
-        body, headers = site.page(base_path(), auth_connect_sources(auth))
+        env = dict(os.environ)
+        auth = console_config(env)["auth"]
+        # The sign-in's token endpoint, and the import bucket the browser posts files to (docs/import.md).
+        body, headers = site.page(base_path(), auth_connect_sources(auth) + upload_connect_sources(env))
         return Response(body=body, status_code=200, headers=headers)
 
     page.__name__ = "page_" + (screen.strip("/").replace("/", "_").replace("{", "").replace("}", "") or "home")

@@ -45,6 +45,7 @@ class Operation:
     tag: str
     answer: type[BaseModel] | None = None  # None: no JSON model (204, CSV, provider-specific replies)
     body: type[BaseModel] | None = None
+    body_required: bool = True  # False: the route takes an empty body too (its defaults)
     query: type[BaseModel] | None = None
     status: int = 200
     auth: Auth = "bearer"
@@ -112,7 +113,7 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("POST", "/v1/health/model/dry-run", "Score customers with a draft model, saving nothing", "health-model",
         answer=model_api.DryRunOut, body=model_api.HealthModelPutIn),
     _op("POST", "/v1/health/model/backtest", "Backtest the model in force or a draft against past outcomes",
-        "health-model", answer=bt.BacktestOut, body=bt.BacktestIn, status=202),
+        "health-model", answer=bt.BacktestOut, body=bt.BacktestIn, body_required=False, status=202),
     _op("GET", "/v1/health/model/backtest/{backtest_id}", "A backtest's progress and result", "health-model",
         answer=bt.BacktestOut),
     _op("GET", "/v1/health/presets", "Health model presets", "health-model", answer=model_api.PresetListOut),
@@ -188,7 +189,7 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("GET", CUSTOMER + "/recommendations", "Upsell recommendations for a customer", "upsell",
         answer=rn.RecommendationsOut),
     _op("POST", CUSTOMER + "/recommendations/{rule_id}/opportunity", "Turn a recommendation into an opportunity",
-        "upsell", answer=rn.OpportunityOut, body=rn.OpportunityIn, status=201),
+        "upsell", answer=rn.OpportunityOut, body=rn.OpportunityIn, body_required=False, status=201),
     _op("GET", "/v1/metrics/revenue", "GRR, NRR and revenue movements", "metrics",
         answer=rn.RevenueOut, query=rn.RevenueQuery),
     # --- segments
@@ -280,8 +281,9 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("GET", "/v1/users", "The workspace's users", "users", answer=users.UserListOut),
     _op("GET", "/v1/people", "The workspace's members by name (every role)", "users", answer=users.PeopleOut),
     _op("PUT", "/v1/users/{user_id}/role", "Change a user's role", "users",
-        answer=users.UserOut, body=users.RoleChangeIn),
-    _op("POST", "/v1/users/{user_id}/deactivate", "Deactivate a user", "users", answer=users.UserOut),
+        answer=users.UserChangeOut, body=users.RoleChangeIn),
+    _op("POST", "/v1/users/{user_id}/deactivate", "Deactivate a user (and hand their book over)", "users",
+        answer=users.UserChangeOut, body=users.DeactivateIn, body_required=False),
     _op("POST", "/v1/users/{user_id}/reactivate", "Reactivate a deactivated user", "users", answer=users.UserOut),
     _op("GET", "/v1/invitations", "Open and accepted invitations", "users", answer=users.InvitationListOut),
     _op("POST", "/v1/invitations", "Invite a user (the one-time token is shown once)", "users",

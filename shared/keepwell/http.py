@@ -20,6 +20,7 @@ from keepwell import permissions
 from keepwell.auth import WORKSPACE_HEADER, Caller
 from keepwell.errors import (
     BadRequest,
+    InvalidInput,
     KeepwellError,
     PayloadTooLarge,
     ServiceUnavailable,
@@ -79,13 +80,19 @@ def json_response(payload: BaseModel | dict[str, Any] | list[Any], status: int =
 
 
 PERMISSION_ATTRIBUTE = "keepwell_permission"  # where a registered view keeps what it needs
+READS_QUERY_ATTRIBUTE = "keepwell_reads_query"  # a write registered to read its query string
 
 
-def route(app: Routable, path: str, methods: list[str], *, permission: RoutePermission) -> Callable[[View], View]:
+def route(
+    app: Routable, path: str, methods: list[str], *, permission: RoutePermission, reads_query: bool = False
+) -> Callable[[View], View]:
     """Register a view whose domain errors become enveloped 4xx responses.
 
     `permission` is required: a (feature, action) of the permission table, checked here before the
     view runs (403 `forbidden` otherwise), or a `NoRole` marker for routes authenticated another way.
+    A write of the API (POST, PUT, PATCH, DELETE with a `Permission`) that sent query parameters to a
+    view not registered with `reads_query` is refused before the view runs, so nothing is written; a GET
+    is checked after its view (`_ignored_query`). Provider webhooks (`NoRole`) take what they are sent.
     """
     if not isinstance(permission, Permission | permissions.NoRole):
         raise TypeError(f"{path}: permission must be a Permission or a NoRole marker, not {permission!r}")
@@ -98,6 +105,8 @@ def route(app: Routable, path: str, methods: list[str], *, permission: RoutePerm
             try:
                 if isinstance(permission, Permission):
                     permissions.require(current_caller(app), permission.feature, permission.action)
+                    if not reads_query:
+                        _refuse_write_query(app)
                 _query.read = False
                 answer = view(**kwargs)
                 ignored = _ignored_query(app, path)
@@ -127,6 +136,7 @@ def route(app: Routable, path: str, methods: list[str], *, permission: RoutePerm
                 return response
 
         setattr(guarded, PERMISSION_ATTRIBUTE, permission)
+        setattr(guarded, READS_QUERY_ATTRIBUTE, reads_query)
         app.route(path, methods=methods, content_types=["application/json", "text/plain"])(guarded)
         return view
 
@@ -140,6 +150,18 @@ def _ignored_query(app: Routable, path: str) -> list[str]:
     if request is None or getattr(_query, "read", True) or not path.startswith("/v1/") or request.method != "GET":
         return []
     return list(request.query_params or {})
+
+
+def _refuse_write_query(app: Routable) -> None:
+    """400 naming the query parameters a write of the API was sent: it takes none (its input is the body)."""
+    request = app.current_request
+    if request is None or request.method == "GET" or not request.query_params:
+        return
+    names = sorted(request.query_params)
+    raise InvalidInput(
+        f"Invalid query: check {', '.join(names)}",
+        [{"field": name, "issue": "this route takes no query parameters"} for name in names],
+    )
 
 
 def raw_body(app: Routable) -> bytes:

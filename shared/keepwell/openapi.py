@@ -110,7 +110,7 @@ def _operation(
         spec["parameters"] = parameters
     if operation.body is not None:
         spec["requestBody"] = {
-            "required": True,
+            "required": operation.body_required,
             "content": {"application/json": {"schema": refs[(operation.body, "validation")]}},
         }
     success: dict[str, Any] = {"description": method_and_path}

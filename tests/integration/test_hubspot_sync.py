@@ -207,6 +207,23 @@ def test_a_hubspot_owned_field_is_read_only_in_the_api_for_a_linked_customer(
     assert connected.patch(f"/v1/customers/{unlinked}", {"industry": "Energy"}).status == 200
 
 
+def test_a_departing_owners_linked_customer_keeps_the_owner_hubspot_sets_and_the_rest_of_the_book_moves(
+    connected: ApiClient, stub: HubSpotStub
+) -> None:
+    stub.put_company("7", name="Initech", domain="initech.example", hubspot_owner_email="csm-2@acme.test")
+    run_schedule()
+    linked = customers(connected)["7"]
+    assert linked["owner_id"] == "csm-2"
+    local = connected.post("/v1/customers", {"name": "Local only", "owner_id": "csm-2"}).body["customer_id"]
+    left = connected.post("/v1/users/csm-2/deactivate", {"transfer_to": "csm-1"})
+    assert left.status == 200, left.body
+    assert left.body["handed_over"] == {
+        "to": "csm-1", "owned": 1, "co_owned": 0, "tasks": 0, "kept_by_hubspot": [linked["customer_id"]]
+    }  # fmt: skip
+    assert customers(connected)["7"]["owner_id"] == "csm-2"  # HubSpot's to change
+    assert connected.get(f"/v1/customers/{local}").body["owner_id"] == "csm-1"
+
+
 def test_scores_are_written_back_batched_and_once_per_change(
     connected: ApiClient, stub: HubSpotStub, workspace: str
 ) -> None:

@@ -70,6 +70,11 @@ FIELDS = (
     UserField("POST /v1/customers/{customer_id}/renewals", "account_executive_id", False,
               lambda a, s, u: a["admin"].post(f"/v1/customers/{s['customer']}/renewals",
                                               {"renewal_date": "2027-03-01", "account_executive_id": u})),
+    UserField("PUT /v1/users/{user_id}/role", "transfer_to", True,
+              lambda a, s, u: a["admin"].request("PUT", "/v1/users/director-1/role",
+                                                 body={"role": "csm", "transfer_to": u})),
+    UserField("POST /v1/users/{user_id}/deactivate", "transfer_to", True,
+              lambda a, s, u: a["admin"].post("/v1/users/csm-2/deactivate", {"transfer_to": u})),
     UserField("PATCH /v1/customers/{customer_id}/renewals/{renewal_id}", "account_executive_id", False,
               lambda a, s, u: a["admin"].patch(f"/v1/customers/{s['customer']}/renewals/{s['renewal']}",
                                                {"account_executive_id": u})),
@@ -141,7 +146,7 @@ def test_the_same_requests_naming_an_active_user_who_may_hold_the_field_go_throu
             assert response.status in (200, 201), (case.route, case.field, response.body)
 
 
-USER_FIELD_NAMES = {"owner_id", "co_owner_ids", "account_executive_id", "assignee"}
+USER_FIELD_NAMES = {"owner_id", "co_owner_ids", "account_executive_id", "assignee", "transfer_to"}
 
 
 def _user_fields(model: type[BaseModel], prefix: str = "") -> set[str]:

@@ -264,3 +264,34 @@ def test_a_query_parameter_a_route_does_not_take_is_refused_not_ignored(admin_ap
     )
     assert admin_api.get("/v1/people").status == 200
     assert admin_api.get("/v1/customers", foo="1").body["error"]["message"] == "Invalid query: check foo"  # as before
+
+
+def test_a_write_sent_query_parameters_is_refused_before_it_writes(admin_api: ApiClient, workspace: str) -> None:
+    """`POST /v1/customers?dry_run=true` created the customer: a write's input is its body, and a query
+    it would ignore (here one that sounds like it changes what happens) is refused, nothing written."""
+    from tests.rbac_routes import table_items
+
+    before = table_items()
+    created = admin_api.post("/v1/customers", {"name": "Initech"}, query={"dry_run": "true"})
+    assert (created.status, created.body["error"]["message"]) == (400, "Invalid query: check dry_run")
+    assert created.body["error"]["details"] == [{"field": "dry_run", "issue": "this route takes no query parameters"}]
+    left = admin_api.post("/v1/users/csm-2/deactivate", query={"transfer_to": "csm-1"})
+    assert (left.status, left.body["error"]["details"][0]["field"]) == (400, "transfer_to")
+    assert table_items() == before
+    assert admin_api.post("/v1/customers", {"name": "Initech"}).status == 201
+
+
+def test_every_write_that_reads_its_query_is_one_the_contract_gives_a_query() -> None:
+    """`reads_query` on a route is what the OpenAPI document promises: a write with a query schema reads it."""
+    from infra.functions import chalice_app
+    from keepwell import api_contract
+    from keepwell.http import READS_QUERY_ATTRIBUTE
+
+    with_query = {op.key for op in api_contract.OPERATIONS if op.query is not None and op.method != "GET"}
+    reading = {
+        (method, path)
+        for path, entries in chalice_app("ApiFunction").routes.items()
+        for method, entry in entries.items()
+        if method != "GET" and getattr(entry.view_function, READS_QUERY_ATTRIBUTE, False)
+    }
+    assert reading == with_query == {("POST", "/v1/playbooks/{playbook_id}/dry-run")}

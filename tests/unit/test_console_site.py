@@ -150,3 +150,55 @@ def test_every_link_a_screen_builds_carries_the_stage_path():
         if bare.search(line)
     ]
     assert not found, found
+
+
+def test_the_page_lets_the_browser_post_import_files_where_the_api_signs_its_upload_forms(aws, site):
+    """The Imports screen posts the file with the presigned form straight to the bucket: the page's CSP
+    names exactly the origin of the form's `url`, on AWS (the bucket's host) and locally (moto, by path)."""
+    import os
+    from urllib.parse import urlsplit
+
+    from infra.template import function_environment, load_template
+    from keepwell.adapters import files
+    from keepwell.adapters.aws import reset_clients
+    from keepwell.services.console_site import upload_connect_sources
+    from keepwell.settings import reset_settings
+
+    web_env = function_environment(load_template(), "WebFunction", aws)
+    assert web_env["IMPORT_BUCKET_NAME"] == os.environ["IMPORT_BUCKET_NAME"]
+    try:
+        # On AWS in two regions (boto3 signs for the bucket's global host in both), and on moto.
+        for region, endpoint in (("us-east-1", None), ("eu-west-1", None), ("us-east-1", "http://127.0.0.1:5123")):
+            env = dict(web_env)
+            os.environ["AWS_REGION"] = region
+            if endpoint:
+                env["AWS_ENDPOINT_URL"] = os.environ["AWS_ENDPOINT_URL"] = endpoint
+            reset_settings()
+            reset_clients()
+            form_url = urlsplit(files.presigned_upload("imports/ws/imp/upload.csv", 10, 60)["url"])
+            origin = f"{form_url.scheme}://{form_url.netloc}"
+            assert upload_connect_sources(env) == (origin,), form_url
+            _, headers = site.page("", upload_connect_sources(env))
+            connect = next(d for d in headers["Content-Security-Policy"].split("; ") if d.startswith("connect-src"))
+            assert connect == f"connect-src 'self' {origin}"
+    finally:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        reset_clients()  # no client of the made-up endpoint is left for the next test
+    assert upload_connect_sources({}) == ()
+
+
+def test_the_import_bucket_takes_posts_from_the_console_origin_only():
+    """CORS of the import bucket: POST from ConsoleUrl's origin (its stage path is not part of it)."""
+    from infra.template import Resolver, load_template
+
+    rules = load_template()["Resources"]["ImportBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    for console, origin in (
+        (
+            "https://abc123.execute-api.eu-west-1.amazonaws.com/Prod",
+            "https://abc123.execute-api.eu-west-1.amazonaws.com",
+        ),
+        ("https://cs.example.com", "https://cs.example.com"),
+        ("http://127.0.0.1:3000", "http://127.0.0.1:3000"),
+    ):
+        resolved = Resolver(parameters={"ConsoleUrl": console}, physical={}).resolve(rules)
+        assert resolved == [{"AllowedMethods": ["POST"], "AllowedOrigins": [origin], "MaxAge": 3000}]

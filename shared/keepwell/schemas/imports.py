@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from keepwell.domain.imports import MAX_COLUMNS, BulkImport, ImportKind, ImportReport, Refusal
+from keepwell.domain.imports import MAX_COLUMNS, REQUIRED, TARGETS, BulkImport, ImportKind, ImportReport, Refusal
 
 _BODY = ConfigDict(extra="forbid", strict=True)
 FileName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -54,13 +54,24 @@ class ImportOut(BaseModel):
     dry_run: ImportReport | None
     progress: ImportReport | None
     failed_rows_available: bool
+    # What a column may be mapped to (besides `custom_fields.<key>` for customers), and the groups of
+    # which the mapping needs at least one field each: a mapping screen offers these, never a copy.
+    fields: list[str]
+    required: list[list[str]]
 
     @classmethod
     def of(cls, bulk: BulkImport) -> ImportOut:
         data: dict[str, Any] = bulk.model_dump(
             exclude={"workspace_id", "file_key", "etag", "failed_rows_key", "version"}
         )
-        return cls.model_validate({**data, "failed_rows_available": bulk.failed_rows_key is not None})
+        return cls.model_validate(
+            {
+                **data,
+                "failed_rows_available": bulk.failed_rows_key is not None,
+                "fields": list(TARGETS[bulk.kind]),
+                "required": [list(group) for group in REQUIRED[bulk.kind]],
+            }
+        )
 
 
 class ImportCreatedOut(ImportOut):

@@ -90,7 +90,44 @@ class InvitationAcceptIn(BaseModel):
     token: str = Field(min_length=10, max_length=400)
 
 
+TRANSFER_TO = (
+    "An active CSM, director or admin of the workspace who takes over the person's book: the customers they "
+    "own (and, when deactivated, co-own) and their open tasks. Each customer's owner change is in the audit log."
+)
+
+
 class RoleChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role
+    transfer_to: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description=TRANSFER_TO + " Required to make a viewer of someone who owns customers (a viewer owns none).",
+    )
+
+
+class DeactivateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    transfer_to: str | None = Field(default=None, min_length=1, max_length=128, description=TRANSFER_TO)
+
+
+class HandoverOut(BaseModel):
+    """What `transfer_to` took over."""
+
+    to: str = Field(description="The user who took the book over.")
+    owned: int = Field(description="Customers whose owner became `to`.")
+    co_owned: int = Field(description="Customers where `to` became a co-owner in the person's place.")
+    tasks: int = Field(description="Open tasks (pending or in progress) now owned by `to`.")
+    kept_by_hubspot: list[str] = Field(
+        default_factory=list,
+        description="Customers left with their owner because HubSpot sets it (change the owner in HubSpot).",
+    )
+
+
+class UserChangeOut(UserOut):
+    """The user after a role change or deactivation, and what `transfer_to` took over (null when not given)."""
+
+    handed_over: HandoverOut | None = None

@@ -148,6 +148,22 @@ def auth_connect_sources(config: dict[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(sources))
 
 
+def upload_connect_sources(env: dict[str, str]) -> tuple[str, ...]:
+    """The origin the console posts import files to: the `url` of the presigned form
+    (`keepwell.adapters.files.presigned_upload`), which boto3 builds from the S3 endpoint the functions
+    are given (`AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`: moto's server locally, the bucket as a path)
+    or, on AWS, from the bucket's own host. Worked out from the same settings rather than by signing a
+    form, so the web function needs no AWS client; tests/unit/test_console_site.py checks the two agree."""
+    bucket = env.get("IMPORT_BUCKET_NAME", "")
+    if not bucket:
+        return ()
+    endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        return (f"{parts.scheme}://{parts.netloc}",)
+    return (f"https://{bucket}.s3.amazonaws.com",)
+
+
 def console_config(env: dict[str, str]) -> dict[str, Any]:
     """What the console needs before anyone signs in: how to sign in, and the permission table (so it
     hides the controls a role may not use; the API still decides and the console shows its refusal).

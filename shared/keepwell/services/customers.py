@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from keepwell import clock, ids, permissions
@@ -167,13 +168,47 @@ def _audit_entry(actor_id: str, before: Customer, after: Customer) -> audit_stor
     )
 
 
+def hand_over(
+    workspace_id: str, customer_id: str, from_id: str, to_id: str, actor_id: str, *, co_owned: bool, hubspot_owner: bool
+) -> str:
+    """Give `to_id` what `from_id` holds of a customer: its ownership, and when `co_owned` their
+    co-ownership (in their place in the list). `hubspot_owner`: HubSpot sets the owner of a customer
+    linked to one of its companies, so such a customer keeps its owner. Audited like an owner change
+    made with PATCH. Returns what changed: owned, co_owned, hubspot (kept) or none."""
+    outcome = "none"
+
+    def changes_of(current: Customer) -> dict[str, Any]:
+        nonlocal outcome
+        outcome = "none"
+        changes: dict[str, Any] = {}
+        owner = current.owner_id
+        if owner == from_id:
+            if hubspot_owner and current.external_id:
+                outcome = "hubspot"
+            else:
+                owner = changes["owner_id"] = to_id
+                outcome = "owned"
+        co_owners = list(current.co_owner_ids)
+        if co_owned and from_id in co_owners:
+            co_owners = [to_id if c == from_id else c for c in co_owners]
+            outcome = "co_owned" if outcome == "none" else outcome
+        kept = [c for i, c in enumerate(co_owners) if c != owner and c not in co_owners[:i]]
+        if kept != list(current.co_owner_ids):
+            changes["co_owner_ids"] = kept
+        return changes
+
+    _apply_with_retry(workspace_id, customer_id, changes_of, expected_version=None, actor_id=actor_id)
+    return outcome
+
+
 def _apply_with_retry(
     workspace_id: str,
     customer_id: str,
-    changes: dict[str, Any],
+    changes: dict[str, Any] | Callable[[Customer], dict[str, Any]],
     expected_version: int | None,
     actor_id: str | None = None,
 ) -> Customer:
+    """`changes`, or what a function makes of the customer as read (read again on a conflict)."""
     for attempt in conflict_attempts(UPDATE_ATTEMPTS):
         current = store.require_customer(workspace_id, customer_id)
         if expected_version is not None and current.version != expected_version:
@@ -182,7 +217,8 @@ def _apply_with_retry(
                 [{"field": "version", "issue": "stale"}],
                 code="version_conflict",
             )
-        updated = apply_patch(current, changes, now_iso=clock.iso(clock.now()))
+        wanted = changes(current) if callable(changes) else changes
+        updated = apply_patch(current, wanted, now_iso=clock.iso(clock.now()))
         if updated.model_dump(exclude={"updated_at"}) == current.model_dump(exclude={"updated_at"}):
             return current  # nothing changed: no write, no version bump
         try:

@@ -18,6 +18,7 @@ from keepwell.domain.customers import Customer
 from keepwell.domain.tasks import Task
 from keepwell.errors import Conflict, Forbidden, InvalidInput, NotFound
 from keepwell.observability import logger
+from keepwell.retries import conflict_attempts
 from keepwell.schemas.customers import CustomerFlagOut
 from keepwell.schemas.notifications import NotificationOut
 from keepwell.schemas.tasks import (
@@ -37,6 +38,7 @@ from keepwell.storage import tasks as store
 
 MY_DAY_LIMIT = 200  # tasks per section of My day
 MAX_EXAMINED = 2000  # a filtered list reads at most this many tasks per request
+HANDOVER_ATTEMPTS = 3  # reads of a task that changed while it was handed over
 
 
 class _Customers:
@@ -194,6 +196,30 @@ def update_task(caller: Caller, task_id: str, body: TaskPatchIn) -> TaskOut:
     if after.model_dump(exclude={"updated_at"}) == current.model_dump(exclude={"updated_at"}):
         return _named_one(current, customers)
     return _named_one(store.update_task(current, after), customers)
+
+
+def hand_over_open_tasks(workspace_id: str, from_id: str, to_id: str) -> int:
+    """Give `to_id` every open task (pending or in progress) of `from_id`; how many moved. A task that
+    changed meanwhile is read again; one closed or given to someone else since is left as it is."""
+    listed = [
+        task.task_id for task, _ in store.iter_tasks(workspace_id, owner_id=from_id, statuses=rules.OPEN_STATUSES)
+    ]
+    moved = 0
+    for task_id in listed:
+        for attempt in conflict_attempts(HANDOVER_ATTEMPTS):
+            current = store.get_task(workspace_id, task_id)
+            if current is None or current.owner_id != from_id or current.status not in rules.OPEN_STATUSES:
+                break
+            after = rules.apply_changes(current, {"owner_id": to_id}, now_iso=clock.iso(clock.now()))
+            try:
+                store.update_task(current, after)
+            except Conflict:
+                if attempt == HANDOVER_ATTEMPTS - 1:
+                    raise
+                continue
+            moved += 1
+            break
+    return moved
 
 
 # --- lists --------------------------------------------------------------------------------------

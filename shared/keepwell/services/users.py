@@ -20,14 +20,17 @@ from keepwell.domain import api_keys
 from keepwell.errors import Conflict, Forbidden, NotFound, Unauthorized
 from keepwell.observability import logger
 from keepwell.schemas.users import (
+    DeactivateIn,
     InvitationAcceptIn,
     InvitationCreatedOut,
     InvitationIn,
     InvitationOut,
     PersonOut,
     RoleChangeIn,
+    UserChangeOut,
     UserOut,
 )
+from keepwell.services import handover
 from keepwell.settings import Settings, get_settings
 from keepwell.storage import audit, keys, workspaces
 from keepwell.storage.models import UserItem
@@ -224,10 +227,23 @@ def _require_user(caller: Caller, user_id: str) -> UserItem:
     return user
 
 
-def change_role(caller: Caller, user_id: str, body: RoleChangeIn) -> UserOut:
+def change_role(caller: Caller, user_id: str, body: RoleChangeIn) -> UserChangeOut:
+    """A new role; `transfer_to` first takes over the person's owned customers and open tasks (required
+    to make a viewer of a customer owner: 409 owns_customers, nothing changed)."""
     user = _require_user(caller, user_id)
+    if body.transfer_to is not None:
+        handover.check_receiver(caller.workspace_id, user_id, body.transfer_to)
     if user.role == body.role:
-        return user_out(user)  # nothing changes, nothing is audited
+        return UserChangeOut(**user_out(user).model_dump())  # nothing changes, nothing is audited
+    if body.role == "viewer" and body.transfer_to is None:
+        handover.refuse_viewer_owner(caller.workspace_id, user_id)
+    if body.transfer_to is not None and user.active and user.role == "admin":
+        workspaces.check_other_active_admin(caller.workspace_id, user_id)  # before any customer moves
+    handed = (
+        handover.hand_over(caller.workspace_id, user_id, body.transfer_to, caller.user_id, co_owned=False)
+        if body.transfer_to is not None
+        else None
+    )
     before = user.role
     workspaces.update_user(user, role=body.role)  # 409 last_admin when it would leave no active admin
     audit.record_audit(
@@ -236,19 +252,31 @@ def change_role(caller: Caller, user_id: str, body: RoleChangeIn) -> UserOut:
         "user.role_changed",
         f"user:{user_id}",
         {"role": before},
-        {"role": body.role},
+        {"role": body.role, **({"transfer_to": body.transfer_to} if handed else {})},
     )
-    return user_out(user)
+    return UserChangeOut(**user_out(user).model_dump(), handed_over=handed)
 
 
-def deactivate(caller: Caller, user_id: str) -> UserOut:
+def deactivate(caller: Caller, user_id: str, body: DeactivateIn | None = None) -> UserChangeOut:
+    """Deactivate; `transfer_to` first takes over everything in the person's book (owned and co-owned
+    customers, open tasks) — also for someone already deactivated, to hand over a book left behind."""
     user = _require_user(caller, user_id)
+    transfer_to = body.transfer_to if body is not None else None
+    if transfer_to is not None:
+        handover.check_receiver(caller.workspace_id, user_id, transfer_to)
+        if user.active and user.role == "admin":
+            workspaces.check_other_active_admin(caller.workspace_id, user_id)  # before any customer moves
+    handed = (
+        handover.hand_over(caller.workspace_id, user_id, transfer_to, caller.user_id, co_owned=True)
+        if transfer_to is not None
+        else None
+    )
     if not user.active:
-        return user_out(user)
+        return UserChangeOut(**user_out(user).model_dump(), handed_over=handed)
     workspaces.update_user(user, active=False)  # 409 last_admin when it would leave no active admin
     _stop_sign_in_if_no_workspace_left(user)
-    _audit_access(caller, user, "user.deactivated")
-    return user_out(user)
+    _audit_access(caller, user, "user.deactivated", {"transfer_to": handed.to} if handed else {})
+    return UserChangeOut(**user_out(user).model_dump(), handed_over=handed)
 
 
 def reactivate(caller: Caller, user_id: str) -> UserOut:
@@ -266,15 +294,16 @@ def reactivate(caller: Caller, user_id: str) -> UserOut:
     return user_out(user)
 
 
-def _audit_access(caller: Caller, user: UserItem, action: str) -> None:
-    """A change of `active` (the user item holds the new value), with the role it left unchanged."""
+def _audit_access(caller: Caller, user: UserItem, action: str, also: dict[str, str] | None = None) -> None:
+    """A change of `active` (the user item holds the new value), with the role it left unchanged, and
+    `also` in the after (who took the book over)."""
     audit.record_audit(
         caller.workspace_id,
         caller.user_id,
         action,
         f"user:{user.user_id}",
         {"active": not user.active, "role": user.role},
-        {"active": bool(user.active), "role": user.role},
+        {"active": bool(user.active), "role": user.role, **(also or {})},
     )
 
 

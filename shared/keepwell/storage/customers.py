@@ -499,8 +499,14 @@ def iter_portfolio(
 def portfolio_ids(workspace_id: str, user_id: str) -> list[str]:
     """The customers a user owns or co-owns, by name: one strongly consistent Query of their
     memberships (every page)."""
+    return [customer_id for customer_id, _ in portfolio_relations(workspace_id, user_id)]
+
+
+def portfolio_relations(workspace_id: str, user_id: str) -> list[tuple[str, str]]:
+    """(customer id, relation: owner or co_owner) of every customer in a user's book, by name: the same
+    Query as `portfolio_ids`."""
     partition = keys.portfolio_partition(workspace_id, user_id)
-    return [m.customer_id for m in PortfolioMembershipItem.query(partition, consistent_read=True)]
+    return [(m.customer_id, m.relation) for m in PortfolioMembershipItem.query(partition, consistent_read=True)]
 
 
 def _list_portfolio(workspace_id: str, filters: CustomerFilters, limit: int, cursor: str | None) -> CustomerPage:

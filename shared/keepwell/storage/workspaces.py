@@ -151,6 +151,23 @@ def _count_admins(transaction: TransactWrite, workspace_id: str, user_id: str, d
     )
 
 
+def check_other_active_admin(workspace_id: str, user_id: str) -> None:
+    """409 `last_admin` now, before other writes, when `user_id` is the workspace's last active admin
+    (`update_user` refuses it again in its own transaction)."""
+    ensure_admin_count(workspace_id)
+    count = admin_count(workspace_id)
+    if count is not None and count <= 1:
+        raise _last_admin(user_id)
+
+
+def _last_admin(user_id: str) -> Conflict:
+    return Conflict(
+        f"{user_id} is the workspace's last admin; make another user admin first",
+        [{"field": "user_id", "issue": "last admin"}],
+        code="last_admin",
+    )
+
+
 def _changed_meanwhile(user_id: str) -> Conflict:
     return Conflict(f"User {user_id} changed meanwhile; read it again", code="version_conflict")
 
@@ -160,11 +177,7 @@ def _refused(error: TransactWriteError, user_id: str) -> Conflict:
     count said this was the last active admin (reason 1)."""
     reasons = [r.code if r is not None else None for r in (error.cancellation_reasons or [])]
     if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed" and reasons[0] != "ConditionalCheckFailed":
-        return Conflict(
-            f"{user_id} is the workspace's last admin; make another user admin first",
-            [{"field": "user_id", "issue": "last admin"}],
-            code="last_admin",
-        )
+        return _last_admin(user_id)
     return _changed_meanwhile(user_id)
 
 

@@ -32,43 +32,143 @@ async function users(configure) {
         render: (u) => {
           if (!configure || !u.active) return u.role;
           const choice = select(ROLES, u.role, { "aria-label": `Role of ${u.name}` });
-          choice.addEventListener("change", async () => {
-            try {
-              await api.put(`/v1/users/${u.user_id}/role`, { role: choice.value });
-              notice(`${u.name} is now ${choice.value}`);
-            } catch (error) {
-              choice.value = u.role;
-              choice.after(problem(error));
-            }
-          });
+          choice.addEventListener("change", () => changeRole(u, choice, items));
           return choice;
         },
       },
       { key: "active", label: "Active", render: (u) => (u.active ? "Yes" : "No") },
-      ...(configure ? [{ key: "access", label: "", render: (u) => accessButton(u) }] : []),
+      ...(configure ? [{ key: "access", label: "", render: (u) => accessButton(u, items) }] : []),
     ],
   });
 }
 
-// Deactivate (their next request is refused; they cannot sign in) or reactivate (the role they had).
-function accessButton(user) {
+// A new role. Making a viewer of someone who owns customers (a viewer owns none: the API's 409
+// owns_customers) asks who takes their customers and open tasks over, then sends it as transfer_to.
+async function changeRole(user, choice, items) {
+  const row = choice.closest("tr");
+  row?.querySelectorAll(".problem").forEach((old) => old.remove());
+  const apply = async (transferTo) => {
+    const changed = await api.put(`/v1/users/${encodeURIComponent(user.user_id)}/role`, { role: choice.value, ...(transferTo ? { transfer_to: transferTo } : {}) });
+    user.role = changed.role;
+    notice(`${user.name} is now ${changed.role}${handedOver(changed.handed_over, items)}`);
+  };
+  try {
+    await apply(null);
+  } catch (error) {
+    if (error.code !== "owns_customers") {
+      choice.value = user.role;
+      choice.after(problem(error));
+      return;
+    }
+    choice.disabled = true;
+    handoverForm(choice, {
+      user,
+      items,
+      title: `Make ${user.name} a viewer`,
+      text: `${user.name} owns customers, and a viewer owns none: choose who takes over their customers and open tasks. They keep reading the customers they co-own.`,
+      confirm: "Make viewer",
+      allowNobody: false,
+      submit: apply,
+      done: () => (choice.disabled = false),
+      cancel: () => {
+        choice.value = user.role;
+        choice.disabled = false;
+      },
+    });
+  }
+}
+
+// Deactivate (their next request is refused; they cannot sign in), after choosing who takes over their
+// customers and open tasks (or nobody), or reactivate (the role they had).
+function accessButton(user, items) {
   const verb = user.active ? "Deactivate" : "Reactivate";
   const button = h("button", { type: "button", "aria-label": `${verb} ${user.name}` }, verb);
-  button.addEventListener("click", async () => {
-    if (user.active && !window.confirm(`Deactivate ${user.name}? They lose access at once and cannot sign in.`)) return;
+  const done = (changed) => {
     const row = button.closest("tr");
-    row?.querySelectorAll(".problem").forEach((old) => old.remove());
+    if (row) row.querySelector("td:nth-child(4)").textContent = changed.active ? "Yes" : "No";
+    user.active = changed.active;
+    button.replaceWith(accessButton(user, items));
+  };
+  button.addEventListener("click", async () => {
+    button.closest("tr")?.querySelectorAll(".problem").forEach((old) => old.remove());
+    if (user.active) {
+      button.disabled = true;
+      handoverForm(button, {
+        user,
+        items,
+        title: `Deactivate ${user.name}`,
+        text: `${user.name} loses access at once and cannot sign in. Their customers (owned and co-owned) and open tasks can go to someone else now; completed tasks stay theirs.`,
+        confirm: "Deactivate",
+        allowNobody: true,
+        submit: async (transferTo) => {
+          const changed = await api.post(`/v1/users/${encodeURIComponent(user.user_id)}/deactivate`, transferTo ? { transfer_to: transferTo } : undefined);
+          done(changed);
+          notice(`${user.name} deactivated${handedOver(changed.handed_over, items)}`);
+        },
+        cancel: () => (button.disabled = false),
+      });
+      return;
+    }
     try {
-      const changed = await api.post(`/v1/users/${encodeURIComponent(user.user_id)}/${verb.toLowerCase()}`);
-      if (row) row.querySelector("td:nth-child(4)").textContent = changed.active ? "Yes" : "No";
-      user.active = changed.active;
-      button.replaceWith(accessButton(user));
-      notice(`${user.name} ${changed.active ? "reactivated" : "deactivated"}`);
+      const changed = await api.post(`/v1/users/${encodeURIComponent(user.user_id)}/reactivate`);
+      done(changed);
+      notice(`${user.name} reactivated`);
     } catch (error) {
       button.after(problem(error));
     }
   });
   return button;
+}
+
+// The confirmation under the users table: who takes the person's book over (an active CSM, director or
+// admin other than them; "nobody" only where the API allows it), then confirm or cancel.
+function handoverForm(anchor, { user, items, title, text, confirm, allowNobody, submit, done, cancel }) {
+  const wrap = anchor.closest(".table-wrap");
+  wrap.parentElement.querySelector("form.handover")?.querySelector("button.cancel")?.click();
+  const takers = items.filter((u) => u.active && u.user_id !== user.user_id && u.role !== "viewer");
+  const options = [["", "Choose…"], ...takers.map((u) => [u.user_id, `${u.name} (${u.role})`])];
+  if (allowNobody) options.push(["-", `Nobody: leave them with ${user.name}`]);
+  const to = select(options, "", { required: true });
+  const cancelButton = h("button", { type: "button", class: "cancel" }, "Cancel");
+  const form = h(
+    "form",
+    { class: "panel handover", "aria-label": title },
+    h("h3", {}, title),
+    h("p", {}, text),
+    field("Hand their customers and open tasks to", to, { name: "transfer_to" }),
+    h("button", { type: "submit" }, confirm),
+    " ",
+    cancelButton,
+  );
+  const close = () => form.remove();
+  cancelButton.addEventListener("click", () => {
+    close();
+    cancel();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    form.querySelectorAll(".problem").forEach((old) => old.remove());
+    try {
+      await submit(to.value && to.value !== "-" ? to.value : null);
+      close();
+      done?.();
+    } catch (error) {
+      showError(form, error);
+    }
+  });
+  wrap.after(form);
+  to.focus();
+}
+
+// ": 12 customers and 3 open tasks went to Dana" (nothing when nothing was handed over).
+function handedOver(handed, items) {
+  if (!handed) return "";
+  const name = items.find((u) => u.user_id === handed.to)?.name || handed.to;
+  const customers = handed.owned + handed.co_owned;
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const kept = handed.kept_by_hubspot.length ? `; ${plural(handed.kept_by_hubspot.length, "customer")} kept the owner HubSpot sets (change it in HubSpot)` : "";
+  return `: ${plural(customers, "customer")} and ${plural(handed.tasks, "open task")} went to ${name}${kept}`;
 }
 
 // Invitations: who was invited, by whom, until when, and whether they joined; a new one gives the link
