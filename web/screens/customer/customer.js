@@ -1,7 +1,9 @@
 // Customer 360: header, health with its dimensions and evidence, charts, benchmark, flags, churn risk,
-// CLTV, upsell, timeline with notes, contacts, tasks, renewals with their forecast, churn.
+// CLTV, upsell, the success plan (success-plan.js), timeline with notes, contacts, tasks, renewals with
+// their forecast, churn.
 import { api, people } from "kw/api.js";
 import { taskList } from "kw/screens/my-day/my-day.js";
+import { successPlanSection } from "kw/screens/customer/success-plan.js";
 import {
   clearErrors,
   daysLeft,
@@ -51,6 +53,16 @@ export async function render(main, ctx) {
 
   main.append(header(customer, nameOf), h("p", {}, link("/customers", "← Portfolio")));
   const timeline = timelineSection(base, customer, ctx, nameOf);
+  // A change to the plan writes success tasks (a blueprint applied) and timeline items (an outcome, an
+  // achievement): the Tasks panel and the timeline are then read again.
+  const tasksPanel = () => section("Tasks", () => api.get("/v1/tasks", { customer_id: id, limit: 20 }).then((r) => taskList(r.items, ctx, "No tasks for this customer.")), { id: "tasks" });
+  let tasks = await tasksPanel();
+  const planChanged = async () => {
+    timeline.reload();
+    const fresh = await tasksPanel();
+    tasks.replaceWith(fresh);
+    tasks = fresh;
+  };
   main.append(
     h(
       "div",
@@ -62,12 +74,13 @@ export async function render(main, ctx) {
       await section("Flags", () => get("/flags").then(flags), { id: "flags" }),
       await section("Churn risk, CLTV and upsell", () => Promise.all([get("/scores"), get("/recommendations")]).then(scores), { id: "scores" }),
     ),
+    successPlanSection(base, customer, ctx, nameOf, planChanged),
     timeline,
     h(
       "div",
       { class: "grid-2" },
       await section("Contacts", () => get("/contacts").then(contacts), { id: "contacts" }),
-      await section("Tasks", () => api.get("/v1/tasks", { customer_id: id, limit: 20 }).then((r) => taskList(r.items, ctx, "No tasks for this customer.")), { id: "tasks" }),
+      tasks,
       await section(
         "Renewals and forecast",
         async () => renewals((await get("/renewals")).items, base, ctx, await forecastCategories()),
@@ -307,6 +320,7 @@ function timelineSection(base, customer, ctx, nameOf) {
     moreHolder,
   );
   load().then(reveal);
+  section.reload = load;
   return section;
 }
 

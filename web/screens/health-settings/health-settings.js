@@ -1,7 +1,8 @@
 // Health settings (directors and admins change them; everyone reads): a slider per dimension with a
 // live total that blocks Save until it is exactly 100, presets, enable/disable, custom dimensions with
 // an expression editor, the banding table, the smoothing window, a dry-run preview, and on save the
-// recalculation's progress until it finishes.
+// recalculation's progress until it finishes; and the backtest (how well the saved model, or the draft,
+// would have warned of the churns of the past year).
 import { api, people } from "kw/api.js";
 import { clearErrors, dataTable, field, h, notice, num, problem, select, showError, when } from "kw/widgets.js";
 
@@ -138,6 +139,7 @@ export async function render(main, ctx) {
   );
   if (editable) form.append(h("div", { class: "buttons" }, dryRun, save), preview, progressHolder);
   main.append(form);
+  if (editable) main.append(backtestSection(model, body));
   drawDimensions();
 
   dryRun.addEventListener("click", async () => {
@@ -257,4 +259,142 @@ function modelLine(model, presets, members, ctx) {
   if (!model.version) return `The default model${preset}: not saved yet.`;
   const by = model.updated_by === ctx.me.user_id ? "you" : members[model.updated_by] || model.updated_by;
   return `Model v${model.version}${preset}, saved ${model.updated_at ? when(model.updated_at) : "—"}${by ? ` by ${by}` : ""}.`;
+}
+
+// ---- backtest (docs/health-model.md §16) -------------------------------------------------------------
+const share = (value) => (value === null || value === undefined ? "—" : `${Math.round(value * 100)} %`);
+const auc = (value) => (value === null || value === undefined ? "—" : Number(value).toFixed(2));
+
+// Would this model have warned us? Replays the stored daily health before every outcome of the period
+// under the saved model, or the saved model and the draft on this page side by side; the job's
+// progress, then each model's figures in words and tables. The API's refusals show beside their field.
+function backtestSection(model, draft) {
+  const which = select([["current", "The saved model"], ["both", "Saved model and the draft above"]], "current");
+  const from = h("input", { type: "date" });
+  const to = h("input", { type: "date" });
+  const run = h("button", { type: "submit", class: "primary" }, "Run backtest");
+  const out = h("div", { class: "backtest-result", "aria-live": "polite" });
+  const form = h(
+    "form",
+    { class: "inline-form", "aria-label": "Run a backtest" },
+    field("Model", which, { name: "dimensions" }),
+    field("Outcomes from", from, { name: "period" }),
+    field("Outcomes to", to, { name: "period.to" }),
+    h("div", { class: "field buttons" }, run),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const request = which.value === "both" ? { ...draft() } : {};
+    if (from.value || to.value) request.period = { from: from.value || null, to: to.value || null };
+    run.disabled = true;
+    out.replaceChildren(h("p", { class: "state" }, "Starting the backtest…"));
+    try {
+      const job = await api.post("/v1/health/model/backtest", request);
+      await followBacktest(job, out, model);
+    } catch (error) {
+      out.replaceChildren();
+      showError(form, error);
+    }
+    run.disabled = false;
+  });
+  return h(
+    "section",
+    { class: "panel backtest", "aria-labelledby": "backtest" },
+    h("h2", { id: "backtest" }, "Backtest"),
+    h(
+      "p",
+      { class: "muted" },
+      "Would this model have warned you, and how early? The daily health stored before every churn, renewal, expansion and contraction of the period is scored again under the model; nothing is saved. Without dates, the outcomes of the last 365 days.",
+    ),
+    form,
+    out,
+  );
+}
+
+async function followBacktest(job, out, model) {
+  const bar = h("progress", { max: 100, value: 0, id: "backtest-progress" });
+  const label = h("span", { id: "backtest-status" });
+  out.replaceChildren(h("label", { for: "backtest-progress" }, "Backtest progress"), " ", bar, " ", label);
+  for (;;) {
+    bar.value = Math.round(job.percent || 0);
+    label.textContent = `${job.done} of ${job.total} customers with an outcome replayed (${num(job.percent || 0, 0)} %)`;
+    if (job.status === "failed") {
+      out.replaceChildren(problem(`The backtest failed: ${job.error || "a page of it could not be run"}. Start it again.`));
+      return;
+    }
+    if (job.status === "finished") break;
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    job = await api.get(`/v1/health/model/backtest/${encodeURIComponent(job.job_id)}`);
+  }
+  const reports = job.models.filter((m) => m.report);
+  const name = (m) => (m.label === "current" ? (m.version ? `Saved model (v${m.version})` : "Saved model (the default)") : "Draft above");
+  out.replaceChildren(
+    ...[
+      h("h3", {}, `Result: outcomes from ${job.period.from} to ${job.period.to}`),
+      h("p", { class: "muted" }, `Finished ${when(job.finished_at)} · ${job.total} customers with an outcome.`),
+      ...(job.total ? [] : [h("p", { class: "note" }, "No customer had an outcome (churn, renewal, expansion, contraction) in this period: there is nothing to judge the model by.")]),
+      reports.length > 1 ? comparison(reports, (m) => (m.label === "current" ? `Saved${m.version ? ` v${m.version}` : ""}` : "Draft")) : null,
+      ...reports.map((m) => backtestReport(m.report, name(m))),
+    ].filter(Boolean), // a left-out (null) child would read "null"
+  );
+}
+
+// The two models side by side on the figures to read first.
+function comparison(reports, name) {
+  const rows = [
+    ["AUC (1.0 = churners always scored lower, 0.5 = a coin toss)", (r) => auc(r.roc_auc)],
+    ["Churners in the at-risk band 30 days ahead (recall)", (r) => share(r.at_risk.recall)],
+    ["At-risk customers who churned (precision)", (r) => share(r.at_risk.precision)],
+    ["Churners missed (green or neutral 30 days ahead)", (r) => String(r.missed_count)],
+  ];
+  const table = dataTable({
+    caption: "Side by side: same customers, same days, only the model differs",
+    rows: rows.map(([label, value]) => ({ label, ...Object.fromEntries(reports.map((m, i) => [`m${i}`, value(m.report)])) })),
+    columns: [{ key: "label", label: "Figure" }, ...reports.map((m, i) => ({ key: `m${i}`, label: name(m), numeric: true }))],
+  });
+  table.querySelector("table").classList.add("compact"); // a small fixed table: it stays a table on a phone
+  return table;
+}
+
+function backtestReport(r, title) {
+  const outcomes = Object.entries(r.outcomes).map(([kind, count]) => `${count} ${kind}`).join(", ");
+  const atRisk = r.at_risk;
+  return h(
+    "div",
+    { class: "backtest-report" },
+    h("h3", {}, title),
+    h("p", { class: "headline" }, h("strong", {}, r.headline)),
+    h(
+      "p",
+      {},
+      `Outcomes: ${outcomes || "none"}. `,
+      r.roc_auc === null ? "No AUC: it needs churners and customers who stayed. " : `AUC ${auc(r.roc_auc)}: on a day picked from a churner and one from a customer who stayed, the churner scored lower ${share(r.roc_auc)} of the time. `,
+      `${atRisk.flagged} customers were in ${atRisk.band} ${atRisk.days_before} days before their outcome and ${atRisk.flagged_churned} of them churned (precision ${share(atRisk.precision)}); `,
+      `that warned of ${share(atRisk.recall)} of the churners (recall).`,
+    ),
+    dataTable({
+      caption: "How well each band predicted churn (where customers stood 30 days before their outcome)",
+      rows: r.bands,
+      columns: [
+        { key: "band", label: "Band", render: (b) => h("span", { class: `badge badge-${b.color === "yellow" ? "amber" : b.color}` }, b.band) },
+        { key: "customers", label: "Customers", numeric: true },
+        { key: "churned", label: "Churned", numeric: true },
+        { key: "churn_rate", label: "Churn rate", numeric: true, render: (b) => share(b.churn_rate) },
+        { key: "30d", label: "Churners here 30 d before", numeric: true, render: (b) => share(b.lead_time["30d"]) },
+        { key: "60d", label: "60 d before", numeric: true, render: (b) => share(b.lead_time["60d"]) },
+        { key: "90d", label: "90 d before", numeric: true, render: (b) => share(b.lead_time["90d"]) },
+      ],
+    }),
+    r.unscored.customers ? h("p", { class: "muted" }, `${r.unscored.customers} customers had no score 30 days before their outcome (not scored yet then).`) : null,
+    r.missed.length
+      ? h(
+          "details",
+          { class: "missed" },
+          h("summary", {}, `Churners it missed: ${r.missed_count} (green or neutral 30 days before they left)`),
+          h("ul", {}, r.missed.slice(0, 10).map((m) => h("li", {}, h("strong", {}, m.name), ` churned ${m.churned_on}${m.churn_reason ? ` (${m.churn_reason.replace(/_/g, " ")})` : ""}: ${m.why}`))),
+          r.missed.length > 10 ? h("p", { class: "muted" }, `…and ${r.missed_count - 10} more.`) : null,
+        )
+      : h("p", { class: "muted" }, "No churner was missed: none was green or neutral 30 days before leaving."),
+  );
 }

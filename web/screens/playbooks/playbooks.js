@@ -1,11 +1,13 @@
-// Playbooks: each with enable/disable, its versions, recent runs and a dry run.
+// Playbooks: each with enable/disable, its versions, recent runs and a dry run; then the success
+// blueprints, read-only (blueprints.js).
 import { api, people } from "kw/api.js";
+import { blueprintsSection } from "kw/screens/playbooks/blueprints.js";
 import { dataTable, empty, h, link, notice, problem, when } from "kw/widgets.js";
 
 export async function render(main, ctx) {
   main.append(h("h1", {}, "Playbooks"));
   const { items } = await api.get("/v1/playbooks");
-  if (!items.length) return main.append(empty("No playbook yet."));
+  if (!items.length) return main.append(empty("No playbook yet."), blueprintsSection(ctx));
   const configure = ctx.can("playbooks", "configure");
   main.append(
     h(
@@ -71,6 +73,7 @@ export async function render(main, ctx) {
         return card;
       }),
     ),
+    blueprintsSection(ctx),
   );
 }
 
