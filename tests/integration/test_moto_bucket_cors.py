@@ -3,30 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import boto3
-import pytest
 import requests
-from moto.server import ThreadedMotoServer
 
 CONSOLE = "http://127.0.0.1:3000"
 
 
-@pytest.fixture
-def s3_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-def test_an_upload_answers_the_origin_the_bucket_allows_and_no_other(s3_server: str) -> None:
+def test_an_upload_answers_the_origin_the_bucket_allows_and_no_other(moto_endpoint: str) -> None:
     s3 = boto3.client(
-        "s3", region_name="us-east-1", endpoint_url=s3_server, aws_access_key_id="x", aws_secret_access_key="y"
+        "s3", region_name="us-east-1", endpoint_url=moto_endpoint, aws_access_key_id="x", aws_secret_access_key="y"
     )
     s3.create_bucket(Bucket="cors-check")
     rule = {"AllowedMethods": ["POST"], "AllowedOrigins": [CONSOLE], "MaxAgeSeconds": 3000}
