@@ -807,6 +807,10 @@ def test_making_a_viewer_of_a_customer_owner_asks_who_takes_their_customers_over
     assert after["owner_id"] == admin["user_id"]
     _, users = api(stack, "admin", "GET", "/v1/users")
     assert next(u for u in users["items"] if u["user_id"] == someone["user_id"])["role"] == "viewer"
+    # The portfolio's owner filter offers whoever took the book over (not only CSMs).
+    page = tab.open(f"/customers?owner_id={admin['user_id']}&q=Vandelay")
+    expect(page.get_by_label("Owner")).to_have_value(admin["user_id"])
+    expect(page.get_by_role("table").get_by_role("link", name="Vandelay", exact=True)).to_be_visible()
     assert api(stack, "admin", "PUT", f"/v1/users/{someone['user_id']}/role", {"role": "csm"})[0] == 200
 
 

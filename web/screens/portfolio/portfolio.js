@@ -50,7 +50,7 @@ export async function render(main, ctx) {
     field("Band", control("band", select([["", "Any band"], ["Healthy", "Healthy"], ["Neutral", "Neutral"], ["At risk", "At risk"]], view.band))),
     field("Segment", control("segment_id", select([["", "Any segment"], ...segments.map((s) => [s.segment_id, s.name])], view.segment_id))),
     users.length
-      ? field("Owner", control("owner_id", select([["", "Anyone"], ...users.filter((u) => u.role === "csm").map((u) => [u.user_id, u.name])], view.owner_id)))
+      ? field("Owner", control("owner_id", select([["", "Anyone"], ...owners(users)], view.owner_id)))
       : null,
     field("Tier", control("tier", select([["", "Any tier"], ["Enterprise", "Enterprise"], ["Mid-Market", "Mid-Market"], ["SMB", "SMB"]], view.tier))),
     field("Renewal within", control("within", select([["", "Any time"], ["30", "30 days"], ["60", "60 days"], ["90", "90 days"], ["180", "180 days"]], view.within))),
@@ -146,4 +146,14 @@ function renewalCell(c) {
   if (!c.renewal_date) return "—";
   if (c.status === "churned") return [c.renewal_date, " ", h("span", { class: "tag tag-off" }, "Churned")];
   return [c.renewal_date, " ", daysLeft(daysUntil(c.renewal_date))];
+}
+
+// Who may own customers (CSMs, then directors and admins, who take books over), by name; someone
+// deactivated is still offered, marked, so a book left behind can be found and handed over.
+function owners(users) {
+  const rank = { csm: 0, director: 1, admin: 2 };
+  return users
+    .filter((u) => u.role in rank)
+    .sort((a, b) => rank[a.role] - rank[b.role] || Number(b.active) - Number(a.active) || a.name.localeCompare(b.name))
+    .map((u) => [u.user_id, `${u.name}${u.role === "csm" ? "" : ` (${u.role})`}${u.active ? "" : " (deactivated)"}`]);
 }
