@@ -14,6 +14,7 @@ import * as segments from "kw/screens/segments/segments.js";
 import * as admin from "kw/screens/admin/admin.js";
 import * as imports from "kw/screens/imports/imports.js";
 import * as invitation from "kw/screens/invitation/invitation.js";
+import * as sharedPlan from "kw/screens/shared-plan/shared-plan.js";
 
 const ROUTES = [
   ["/signin", signin, { public: true }],
@@ -32,6 +33,8 @@ const ROUTES = [
   ["/admin", admin],
   // The invitation link (`console_link`): open to a signed-in person who may not belong to a workspace yet.
   ["/invitations/accept", invitation, { public: true, member: false }],
+  // A success plan shared with the customer (a CSM sends the link): nobody signs in to read it.
+  ["/shared/plans/:token", sharedPlan, { public: true, member: false }],
 ];
 
 // The main navigation; a link shows only when the role may read what it leads to.

@@ -47,6 +47,7 @@ SCREENS = (
     "/imports/{import_id}",
     "/admin",
     "/invitations/accept",
+    "/shared/plans/{token}",
 )
 
 

@@ -1305,7 +1305,9 @@ def test_success_plan_a_csm_applies_a_blueprint_records_outcomes_marks_one_achie
     assert outcome["recorded_by"] == csm_id and by_title["First value proven"]["status"] == "open"
 
 
-def test_success_plan_a_csm_creates_a_share_link_that_opens_the_plan_and_revokes_it_after_confirming(stack, tabs):
+def test_success_plan_a_csm_creates_a_share_link_that_opens_the_plan_and_revokes_it_after_confirming(
+    stack, tabs, browser
+):
     csm_id = stack.seed.token_users["csm"] if stack.seed else ""
     _, everyone = api(stack, "admin", "GET", "/v1/customers?limit=200")
     mine = [c for c in everyone["items"] if c["owner_id"] == csm_id and c["status"] != "churned"]
@@ -1329,13 +1331,25 @@ def test_success_plan_a_csm_creates_a_share_link_that_opens_the_plan_and_revokes
     plan.get_by_label("Valid for (days, 1 to 90)").fill("14")
     plan.get_by_role("button", name="Create share link").click()
     shown = plan.locator(".share-created code")
-    expect(shown).to_contain_text("/v1/shared/plans/")
+    expect(shown).to_contain_text(f"{stack.api_url}/shared/plans/")  # a page for the customer, not the API's JSON
     link = shown.inner_text()
     expect(plan.get_by_role("button", name="Copy link")).to_be_visible()
     tab.settle()
     tab.shoot("success-plan-share")
-    with urllib.request.urlopen(link, timeout=30) as response:  # no sign-in: the customer's read-only view
-        assert json.loads(response.read())["customer_name"] == target["name"]
+    # The customer opens it in a browser that never signed in: the plan's shared milestones, read-only.
+    customer_view = browser.new_context(viewport=DESKTOP)
+    customer_view.clock.set_fixed_time(FROZEN_NOW)
+    shared_page = customer_view.new_page()
+    shared_page.goto(link)
+    expect(shared_page.get_by_role("heading", level=1)).to_have_text(f"{target['name']}: Onboarding")
+    _, stored = plan_of(stack, target["customer_id"])
+    shared_titles = [i["title"] for o in stored["objectives"] for i in o["initiatives"] if i["shared"]]
+    assert shared_titles, "the Onboarding blueprint shares milestones"
+    for title in shared_titles:
+        expect(shared_page.get_by_text(title, exact=True)).to_be_visible()
+    expect(shared_page.get_by_role("link", name="Sign out")).to_have_count(0)
+    expect(shared_page.get_by_role("button")).to_have_count(0)  # nothing to change
+    shared_page.screenshot(path=str(SHOTS / "shared-plan-desktop.png"), full_page=True)
     (new,) = [s for s in api(stack, "csm", "GET", base)[1]["items"] if s["share_id"] not in before]
     assert new["valid_until"].startswith("2026-12-04")  # 14 days from the frozen today
 
@@ -1348,8 +1362,14 @@ def test_success_plan_a_csm_creates_a_share_link_that_opens_the_plan_and_revokes
     row.get_by_role("button", name=re.compile("^Revoke")).click()
     expect(row).to_have_count(0)
     assert new["share_id"] not in {s["share_id"] for s in api(stack, "csm", "GET", base)[1]["items"]}
+    shared_page.reload()
+    expect(shared_page.get_by_role("alert")).to_have_text(
+        "This link has expired or was withdrawn. Ask your customer success manager for a new one."
+    )
+    customer_view.close()
+    api_link = link.replace("/shared/plans/", "/v1/shared/plans/")
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(link, timeout=30)
+        urllib.request.urlopen(api_link, timeout=30)
     assert refused.value.code == 404
 
 

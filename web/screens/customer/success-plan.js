@@ -354,7 +354,8 @@ export function successPlanSection(base, customer, ctx, nameOf, planChanged = ()
       clearErrors(form);
       try {
         const share = await api.post(`${base}/success-plan/shares`, { expires_in_days: days.value === "" ? null : Number(days.value) });
-        const url = new URL(BASE + share.path, location.href).href;
+        // The page the customer reads (/shared/plans/<token>), not the API's JSON behind it.
+        const url = new URL(BASE + share.path.replace(/^\/v1\//, "/"), location.href).href;
         await drawShares(holder);
         const out = holder.lastElementChild;
         const copy = h("button", { type: "button" }, "Copy link");
