@@ -11,6 +11,7 @@ from keepwell.http import current_caller, json_response, parse_body, raw_body, r
 from keepwell.permissions import INVITATION_TOKEN, SIGNED_IN, Permission
 from keepwell.schemas.users import (
     DeactivateIn,
+    HandoverIn,
     InvitationAcceptIn,
     InvitationIn,
     InvitationListOut,
@@ -44,6 +45,12 @@ def change_user_role(user_id: str) -> Response:
 def deactivate_user(user_id: str) -> Response:
     body = parse_body(blueprint, DeactivateIn) if raw_body(blueprint).strip() else None  # the body is optional
     return json_response(users.deactivate(current_caller(blueprint), user_id, body))
+
+
+@route(blueprint, "/v1/users/{user_id}/hand-over", methods=["POST"], permission=Permission("users", "configure"))
+def hand_over_book(user_id: str) -> Response:
+    caller = current_caller(blueprint)
+    return json_response(users.hand_over_book(caller, user_id, parse_body(blueprint, HandoverIn)))
 
 
 @route(blueprint, "/v1/users/{user_id}/reactivate", methods=["POST"], permission=Permission("users", "configure"))

@@ -284,6 +284,8 @@ OPERATIONS: tuple[Operation, ...] = (
         answer=users.UserChangeOut, body=users.RoleChangeIn),
     _op("POST", "/v1/users/{user_id}/deactivate", "Deactivate a user (and hand their book over)", "users",
         answer=users.UserChangeOut, body=users.DeactivateIn, body_required=False),
+    _op("POST", "/v1/users/{user_id}/hand-over", "Hand a person's book over to a colleague, access unchanged",
+        "users", answer=users.HandoverOut, body=users.HandoverIn),
     _op("POST", "/v1/users/{user_id}/reactivate", "Reactivate a deactivated user", "users", answer=users.UserOut),
     _op("GET", "/v1/invitations", "Open and accepted invitations", "users", answer=users.InvitationListOut),
     _op("POST", "/v1/invitations", "Invite a user (the one-time token is shown once)", "users",

@@ -45,7 +45,7 @@ PHONE = {"width": 390, "height": 844}
 WRITE_CONTROLS = re.compile(
     r"^(Start|Complete|Skip|Add note|Change forecast|Mark churned|Save and recalculate|Preview \(dry run\)|"
     r"Use preset weights|Add custom dimension|Create segment|Enable|Disable|Send invitation|Create key|Save rule|"
-    r"Subscribe|Revoke|"
+    r"Subscribe|Revoke|Hand over book|"
     r"Apply blueprint|Record outcome|Mark achieved|Create share link|Run backtest)$"
 )
 
@@ -812,6 +812,20 @@ def test_making_a_viewer_of_a_customer_owner_asks_who_takes_their_customers_over
     expect(page.get_by_label("Owner")).to_have_value(admin["user_id"])
     expect(page.get_by_role("table").get_by_role("link", name="Vandelay", exact=True)).to_be_visible()
     assert api(stack, "admin", "PUT", f"/v1/users/{someone['user_id']}/role", {"role": "csm"})[0] == 200
+
+    # On leave: the whole book to a colleague, the person's access and role as they were.
+    status, other = api(stack, "admin", "POST", "/v1/customers", {"name": "Kramerica", "owner_id": someone["user_id"]})
+    assert status == 201, other
+    page = tab.open("/admin")
+    page.get_by_role("button", name=f"Hand over the book of {someone['name']}").click()
+    form = page.get_by_role("form", name=f"Hand over the book of {someone['name']}")
+    assert "Nobody" not in form.get_by_label("Hand their customers and open tasks to").inner_text()
+    form.get_by_label("Hand their customers and open tasks to").select_option(label=f"{admin['name']} (admin)")
+    form.get_by_role("button", name="Hand over").click()
+    page.get_by_role("status").filter(has_text=f"Book of {someone['name']} handed over: ").wait_for()
+    assert api(stack, "admin", "GET", f"/v1/customers/{other['customer_id']}")[1]["owner_id"] == admin["user_id"]
+    _, users = api(stack, "admin", "GET", "/v1/users")
+    assert next(u for u in users["items"] if u["user_id"] == someone["user_id"]) == someone
 
 
 def test_an_admin_invites_someone_gets_the_link_to_send_and_sees_the_invitation_listed(stack, tabs):

@@ -175,3 +175,34 @@ def test_an_unknown_field_in_the_deactivation_body_is_refused_naming_it(admin_ap
     refused = admin_api.post("/v1/users/csm-2/deactivate", {"transfer": "csm-1"})
     assert refused.status == 400 and refused.body["error"]["details"][0]["field"] == "transfer"
     assert admin_api.get("/v1/users").body["items"][3]["active"] is True
+
+
+def test_a_book_is_handed_over_without_touching_access_for_someone_on_leave(
+    admin_api: ApiClient, book: dict[str, Any]
+) -> None:
+    moved = admin_api.post("/v1/users/csm-2/hand-over", {"transfer_to": "csm-1"})
+    assert moved.status == 200, moved.body
+    assert moved.body == {"to": "csm-1", "owned": 2, "co_owned": 2, "tasks": 2, "kept_by_hubspot": []}
+    assert owners(admin_api, book["initech"]) == ("csm-1", [])
+    assert owners(admin_api, book["globex"]) == ("director-1", ["csm-1", "viewer-1"])
+    assert tasks_of(admin_api, "csm-1") == {"Kick-off call", "QBR deck"}
+    csm2 = next(u for u in admin_api.get("/v1/users").body["items"] if u["user_id"] == "csm-2")
+    assert (csm2["active"], csm2["role"]) == (True, "csm")  # still here, with an empty book
+    assert ApiClient(Caller("ws_acme", "csm-2", "csm")).get("/v1/customers").body["items"] == []
+    entry = next(e for e in admin_api.get("/v1/audit").body["items"] if e["action"] == "user.book_handed_over")
+    assert (entry["target"], entry["after"]["owned"], entry["after"]["to"]) == ("user:csm-2", 2, "csm-1")
+
+
+def test_a_hand_over_needs_someone_to_take_it_and_an_admin_to_ask(
+    admin_api: ApiClient, book: dict[str, Any], workspace: str
+) -> None:
+    before = table_items()
+    missing = admin_api.post("/v1/users/csm-2/hand-over", {})
+    assert (missing.status, missing.body["error"]["details"][0]["field"]) == (400, "transfer_to")
+    itself = admin_api.post("/v1/users/csm-2/hand-over", {"transfer_to": "csm-2"})
+    assert itself.status == 400 and itself.body["error"]["details"][0]["issue"] == "is the person themselves"
+    unknown = admin_api.post("/v1/users/usr_nobody/hand-over", {"transfer_to": "csm-1"})
+    assert unknown.status == 404
+    director = ApiClient(Caller(workspace, "director-1", "director"))
+    assert director.post("/v1/users/csm-2/hand-over", {"transfer_to": "director-1"}).status == 403
+    assert table_items() == before

@@ -73,6 +73,8 @@ FIELDS = (
     UserField("PUT /v1/users/{user_id}/role", "transfer_to", True,
               lambda a, s, u: a["admin"].request("PUT", "/v1/users/director-1/role",
                                                  body={"role": "csm", "transfer_to": u})),
+    UserField("POST /v1/users/{user_id}/hand-over", "transfer_to", True,
+              lambda a, s, u: a["admin"].post("/v1/users/csm-2/hand-over", {"transfer_to": u})),
     UserField("POST /v1/users/{user_id}/deactivate", "transfer_to", True,
               lambda a, s, u: a["admin"].post("/v1/users/csm-2/deactivate", {"transfer_to": u})),
     UserField("PATCH /v1/customers/{customer_id}/renewals/{renewal_id}", "account_executive_id", False,

@@ -114,6 +114,12 @@ class DeactivateIn(BaseModel):
     transfer_to: str | None = Field(default=None, min_length=1, max_length=128, description=TRANSFER_TO)
 
 
+class HandoverIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    transfer_to: str = Field(min_length=1, max_length=128, description=TRANSFER_TO)
+
+
 class HandoverOut(BaseModel):
     """What `transfer_to` took over."""
 

@@ -21,6 +21,8 @@ from keepwell.errors import Conflict, Forbidden, NotFound, Unauthorized
 from keepwell.observability import logger
 from keepwell.schemas.users import (
     DeactivateIn,
+    HandoverIn,
+    HandoverOut,
     InvitationAcceptIn,
     InvitationCreatedOut,
     InvitationIn,
@@ -277,6 +279,22 @@ def deactivate(caller: Caller, user_id: str, body: DeactivateIn | None = None) -
     _stop_sign_in_if_no_workspace_left(user)
     _audit_access(caller, user, "user.deactivated", {"transfer_to": handed.to} if handed else {})
     return UserChangeOut(**user_out(user).model_dump(), handed_over=handed)
+
+
+def hand_over_book(caller: Caller, user_id: str, body: HandoverIn) -> HandoverOut:
+    """Everything in an active or deactivated person's book to a colleague, their access unchanged (a
+    CSM on leave, a territory that moves): the same hand-over as a deactivation's, audited on the user."""
+    _require_user(caller, user_id)
+    handed = handover.hand_over(caller.workspace_id, user_id, body.transfer_to, caller.user_id, co_owned=True)
+    audit.record_audit(
+        caller.workspace_id,
+        caller.user_id,
+        "user.book_handed_over",
+        f"user:{user_id}",
+        None,
+        handed.model_dump(mode="json"),
+    )
+    return handed
 
 
 def reactivate(caller: Caller, user_id: str) -> UserOut:

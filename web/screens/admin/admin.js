@@ -37,7 +37,7 @@ async function users(configure) {
         },
       },
       { key: "active", label: "Active", render: (u) => (u.active ? "Yes" : "No") },
-      ...(configure ? [{ key: "access", label: "", render: (u) => accessButton(u, items) }] : []),
+      ...(configure ? [{ key: "access", label: "", render: (u) => [accessButton(u, items), " ", handOverButton(u, items)] }] : []),
     ],
   });
 }
@@ -116,6 +116,29 @@ function accessButton(user, items) {
     } catch (error) {
       button.after(problem(error));
     }
+  });
+  return button;
+}
+
+// Someone's whole book to a colleague with their access unchanged (on leave, a territory that moves).
+function handOverButton(user, items) {
+  const button = h("button", { type: "button", "aria-label": `Hand over the book of ${user.name}` }, "Hand over book");
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    handoverForm(button, {
+      user,
+      items,
+      title: `Hand over the book of ${user.name}`,
+      text: `Their customers (owned and co-owned) and open tasks go to the person you choose; ${user.name} keeps their access and role.`,
+      confirm: "Hand over",
+      allowNobody: false,
+      submit: async (transferTo) => {
+        const handed = await api.post(`/v1/users/${encodeURIComponent(user.user_id)}/hand-over`, { transfer_to: transferTo });
+        notice(`Book of ${user.name} handed over${handedOver(handed, items)}`);
+      },
+      done: () => (button.disabled = false),
+      cancel: () => (button.disabled = false),
+    });
   });
   return button;
 }
