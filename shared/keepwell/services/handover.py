@@ -40,8 +40,8 @@ def refuse_viewer_owner(workspace_id: str, user_id: str) -> None:
 
 
 def hand_over(workspace_id: str, from_id: str, to_id: str, actor_id: str, *, co_owned: bool) -> HandoverOut:
-    """Move the book; `co_owned`: their co-ownerships too (someone leaving), not only what they own."""
-    check_receiver(workspace_id, from_id, to_id)
+    """Move the book; `co_owned`: their co-ownerships too (someone leaving), not only what they own. The
+    caller has checked `to_id` with `check_receiver` first (before any other refusal it may answer)."""
     state = hubspot_store.get_state(workspace_id)
     hubspot_owner = state.connected and "owner_id" in hubspot_owned(state.mapping)
     counts = {"owned": 0, "co_owned": 0}

@@ -229,6 +229,10 @@ def _require_user(caller: Caller, user_id: str) -> UserItem:
     return user
 
 
+def _changed(user: UserItem, handed: HandoverOut | None = None) -> UserChangeOut:
+    return UserChangeOut(**user_out(user).model_dump(), handed_over=handed)
+
+
 def change_role(caller: Caller, user_id: str, body: RoleChangeIn) -> UserChangeOut:
     """A new role; `transfer_to` first takes over the person's owned customers and open tasks (required
     to make a viewer of a customer owner: 409 owns_customers, nothing changed)."""
@@ -236,7 +240,7 @@ def change_role(caller: Caller, user_id: str, body: RoleChangeIn) -> UserChangeO
     if body.transfer_to is not None:
         handover.check_receiver(caller.workspace_id, user_id, body.transfer_to)
     if user.role == body.role:
-        return UserChangeOut(**user_out(user).model_dump())  # nothing changes, nothing is audited
+        return _changed(user)  # nothing changes, nothing is audited
     if body.role == "viewer" and body.transfer_to is None:
         handover.refuse_viewer_owner(caller.workspace_id, user_id)
     if body.transfer_to is not None and user.active and user.role == "admin":
@@ -256,7 +260,7 @@ def change_role(caller: Caller, user_id: str, body: RoleChangeIn) -> UserChangeO
         {"role": before},
         {"role": body.role, **({"transfer_to": body.transfer_to} if handed else {})},
     )
-    return UserChangeOut(**user_out(user).model_dump(), handed_over=handed)
+    return _changed(user, handed)
 
 
 def deactivate(caller: Caller, user_id: str, body: DeactivateIn | None = None) -> UserChangeOut:
@@ -274,17 +278,18 @@ def deactivate(caller: Caller, user_id: str, body: DeactivateIn | None = None) -
         else None
     )
     if not user.active:
-        return UserChangeOut(**user_out(user).model_dump(), handed_over=handed)
+        return _changed(user, handed)
     workspaces.update_user(user, active=False)  # 409 last_admin when it would leave no active admin
     _stop_sign_in_if_no_workspace_left(user)
     _audit_access(caller, user, "user.deactivated", {"transfer_to": handed.to} if handed else {})
-    return UserChangeOut(**user_out(user).model_dump(), handed_over=handed)
+    return _changed(user, handed)
 
 
 def hand_over_book(caller: Caller, user_id: str, body: HandoverIn) -> HandoverOut:
     """Everything in an active or deactivated person's book to a colleague, their access unchanged (a
     CSM on leave, a territory that moves): the same hand-over as a deactivation's, audited on the user."""
     _require_user(caller, user_id)
+    handover.check_receiver(caller.workspace_id, user_id, body.transfer_to)
     handed = handover.hand_over(caller.workspace_id, user_id, body.transfer_to, caller.user_id, co_owned=True)
     audit.record_audit(
         caller.workspace_id,
